@@ -1,0 +1,99 @@
+/*
+ * conf.h: latch's configuration, loaded from an INI file with inih.
+ *
+ * Every key has a default, a type and bounds in the table in conf.c; an
+ * unknown section or key, a bad number or a missing jwt_secret stops the
+ * load with one line naming the file, the line and the key.
+ */
+#ifndef LATCH_CONF_H
+#define LATCH_CONF_H
+
+#include <stddef.h>
+
+struct conf {
+	/* [server] */
+	char *listen;            /* unix socket path or host:port */
+	int workers;             /* pre-forked workers, 1..256 */
+	int max_requests;        /* a worker recycles after this many */
+	char *base_path;         /* mount point, "/api"; "" for the root */
+	int socket_mode;         /* octal, for a unix socket */
+	int request_timeout;     /* seconds */
+	char *trusted_proxies;   /* comma-separated addresses */
+	char *log_level;         /* "debug", "info", "warn" */
+
+	/* [database] */
+	char *db_socket;         /* unix socket; empty: use host/port */
+	char *db_host;
+	int db_port;
+	char *db_user;
+	char *db_password;       /* secret */
+	char *db_name;
+	int db_timeout;          /* seconds, connect/read/write */
+
+	/* [security] */
+	char *jwt_secret;        /* secret, at least 32 bytes */
+	size_t jwt_secret_len;
+	char *issuer;
+	int access_ttl;
+	int refresh_ttl;
+	int remember_ttl;
+	int refresh_reuse_interval;
+	int leeway;
+	unsigned scrypt_n;       /* power of two */
+	unsigned scrypt_r;
+	unsigned scrypt_p;
+	int password_min_length;
+	int allow_new_organizations; /* boolean */
+	int invitation_ttl;
+	int reset_ttl;
+	int auth_enabled;        /* boolean */
+	int cookie_secure;       /* boolean */
+	int allow_world_readable_config; /* boolean */
+
+	/* [mail] */
+	char *mail_spool_dir;
+	char *mail_transport;    /* "smtp" or "sendmail" */
+	char *smtp_host;
+	int smtp_port;
+	char *smtp_tls;          /* "none", "starttls", "tls" */
+	int smtp_verify;         /* boolean */
+	char *smtp_ca_file;
+	char *smtp_user;
+	char *smtp_password;     /* secret */
+	char *mail_from;
+	char *invite_url;
+	char *reset_url;
+	int retry_min;
+	int retry_max;
+	int max_attempts;
+	char *sendmail_path;
+	int mail_min_interval;
+
+	/* [limits] */
+	int max_body;            /* bytes */
+	int ip_budget;           /* per minute */
+	char *ip_exempt;         /* comma-separated addresses */
+	int login_max_failures;
+	int login_window;        /* seconds */
+	int login_max_delay;     /* seconds */
+
+	char *path;              /* the file it was loaded from */
+};
+
+/*
+ * Load the file at path into a newly allocated conf.  On success returns
+ * the conf (caller frees with conf_free()).  On failure returns NULL and
+ * writes one line "path:line: key: what is wrong" into err (errlen bytes).
+ */
+struct conf *conf_load(const char *path, char *err, size_t errlen);
+
+/*
+ * Defaults only, no file: used by tests and by "latchctl init".  Caller
+ * frees.  jwt_secret is NULL.
+ */
+struct conf *conf_defaults(void);
+
+/* Free a conf, cleansing its secrets.  Accepts NULL. */
+void conf_free(struct conf *c);
+
+#endif
