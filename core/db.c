@@ -1,0 +1,655 @@
+/*
+ * db.c: MariaDB Connector/C, prepared statements only.
+ *
+ * The statement texts are all here, in stmts[], indexed by enum stmt.
+ * Tenant scoping lives in the statements themselves.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <mysql.h>
+#include <mysqld_error.h>
+#include <errmsg.h>
+
+#include "db.h"
+#include "log.h"
+#include "schema.h"
+
+#define DB_MAXCOLS 16
+#define DB_MAXARGS 16
+#define DB_CELLMAX 4096 /* the widest column: 1024 utf8mb4 characters */
+
+#define USER_COLS                                                        \
+	"u.id, u.username, u.email, u.name, u.role, u.disabled, u.org_id, " \
+	"o.name, u.created_at, u.last_login_at"
+#define USER_FROM " FROM users u JOIN organizations o ON o.id = u.org_id"
+
+static const char *const stmts[STMT__MAX] = {
+	[STMT_PING] = "SELECT 1",
+
+	[STMT_ORG_INSERT] = "INSERT INTO organizations (name, description, "
+	    "created_at) VALUES (?, ?, ?)",
+	[STMT_ORG_BY_NAME] = "SELECT id FROM organizations WHERE name = ?",
+
+	[STMT_USER_COUNT] = "SELECT COUNT(*) FROM users",
+	[STMT_USER_INSERT] = "INSERT INTO users (org_id, username, email, "
+	    "email_norm, name, password_hash, role, disabled, created_at, "
+	    "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?)",
+	[STMT_USER_BY_ID] = "SELECT " USER_COLS USER_FROM " WHERE u.id = ?",
+	[STMT_USER_AUTH_BY_USERNAME] = "SELECT " USER_COLS ", u.password_hash"
+	    USER_FROM " WHERE u.username = ?",
+	[STMT_USER_AUTH_BY_EMAIL] = "SELECT " USER_COLS ", u.password_hash"
+	    USER_FROM " WHERE u.email_norm = ?",
+	[STMT_USER_AUTH_BY_ID] = "SELECT " USER_COLS ", u.password_hash"
+	    USER_FROM " WHERE u.id = ?",
+	[STMT_USER_SET_PASSWORD] = "UPDATE users SET password_hash = ?, "
+	    "updated_at = ? WHERE id = ?",
+	[STMT_USER_SET_LOGIN] = "UPDATE users SET last_login_at = ? "
+	    "WHERE id = ?",
+	[STMT_USER_SET_PROFILE] = "UPDATE users SET name = ?, email = ?, "
+	    "email_norm = ?, updated_at = ? WHERE id = ?",
+	[STMT_USER_SET_DISABLED] = "UPDATE users SET disabled = ?, "
+	    "updated_at = ? WHERE id = ?",
+	[STMT_USER_LIST] = "SELECT " USER_COLS USER_FROM " ORDER BY u.id",
+	[STMT_USER_LIST_ORG] = "SELECT " USER_COLS USER_FROM
+	    " WHERE o.name = ? ORDER BY u.id",
+
+	[STMT_SESSION_INSERT] = "INSERT INTO sessions (user_id, org_id, "
+	    "created_at, last_used_at, expires_at, remember, user_agent, ip) "
+	    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+	[STMT_SESSION_CHECK] = "SELECT s.user_id, s.revoked_at, s.expires_at, "
+	    "s.last_used_at, u.disabled, u.role, u.org_id, u.username "
+	    "FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = ?",
+	[STMT_SESSION_TOUCH] = "UPDATE sessions SET last_used_at = ? "
+	    "WHERE id = ?",
+	[STMT_SESSION_REVOKE] = "UPDATE sessions SET revoked_at = ? "
+	    "WHERE id = ? AND revoked_at IS NULL",
+	[STMT_SESSION_REVOKE_OWNED] = "UPDATE sessions SET revoked_at = ? "
+	    "WHERE id = ? AND user_id = ? AND revoked_at IS NULL "
+	    "AND expires_at > ?",
+	[STMT_SESSION_REVOKE_USER] = "UPDATE sessions SET revoked_at = ? "
+	    "WHERE user_id = ? AND revoked_at IS NULL",
+	[STMT_SESSION_REVOKE_USER_EXCEPT] = "UPDATE sessions SET revoked_at = ? "
+	    "WHERE user_id = ? AND id <> ? AND revoked_at IS NULL",
+	[STMT_SESSION_LIST] = "SELECT id, created_at, last_used_at, expires_at, "
+	    "user_agent, ip FROM sessions WHERE user_id = ? "
+	    "AND revoked_at IS NULL AND expires_at > ? ORDER BY id",
+	[STMT_SESSION_EXTEND] = "UPDATE sessions SET expires_at = ?, "
+	    "last_used_at = ? WHERE id = ?",
+	[STMT_REFRESH_INSERT] = "INSERT INTO refresh_tokens (session_id, "
+	    "token_hash, created_at, expires_at) VALUES (?, ?, ?, ?)",
+	[STMT_REFRESH_LOOKUP] = "SELECT r.id, r.session_id, r.expires_at, "
+	    "r.rotated_at, s.revoked_at, s.expires_at, s.user_id, s.remember, "
+	    "u.disabled FROM refresh_tokens r "
+	    "JOIN sessions s ON s.id = r.session_id "
+	    "JOIN users u ON u.id = s.user_id "
+	    "WHERE r.token_hash = ? FOR UPDATE",
+	[STMT_REFRESH_ROTATE] = "UPDATE refresh_tokens SET rotated_at = ? "
+	    "WHERE id = ? AND rotated_at IS NULL",
+
+	[STMT_META_INSERT] = "INSERT INTO meta (k, v) VALUES (?, ?)",
+};
+
+struct db {
+	const struct conf *conf;      /* borrowed */
+	MYSQL *my;                    /* NULL while disconnected */
+	MYSQL_STMT *st[STMT__MAX];
+	int in_tx;
+	int prepare;                  /* prepare stmts[] on connect */
+	char dupkey[65];
+	char cell[DB_MAXCOLS][DB_CELLMAX + 1];
+};
+
+static void
+db_disconnect(struct db *db)
+{
+	size_t i;
+
+	for (i = 0; i < STMT__MAX; i++) {
+		if (db->st[i] != NULL)
+			mysql_stmt_close(db->st[i]);
+		db->st[i] = NULL;
+	}
+	if (db->my != NULL)
+		mysql_close(db->my);
+	db->my = NULL;
+	db->in_tx = 0;
+}
+
+static int
+db_connect(struct db *db)
+{
+	const struct conf *c = db->conf;
+	unsigned int timeout = (unsigned int)c->db_timeout;
+	my_bool off = 0;
+	const char *sock = NULL, *host = NULL;
+	size_t i;
+
+	db_disconnect(db);
+	if ((db->my = mysql_init(NULL)) == NULL) {
+		log_warnx("db: out of memory");
+		return -1;
+	}
+	mysql_optionsv(db->my, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
+	mysql_optionsv(db->my, MYSQL_OPT_READ_TIMEOUT, &timeout);
+	mysql_optionsv(db->my, MYSQL_OPT_WRITE_TIMEOUT, &timeout);
+	mysql_optionsv(db->my, MYSQL_OPT_RECONNECT, &off);
+	mysql_optionsv(db->my, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+	if (c->db_socket != NULL && c->db_socket[0] != '\0')
+		sock = c->db_socket;
+	else
+		host = c->db_host;
+	if (mysql_real_connect(db->my, host, c->db_user, c->db_password,
+	    c->db_name, (unsigned int)c->db_port, sock, 0) == NULL) {
+		log_warnx("db: cannot connect to %s: %s",
+		    sock != NULL ? sock : host, mysql_error(db->my));
+		goto fail;
+	}
+	if (!db->prepare)
+		return 0;
+	for (i = 0; i < STMT__MAX; i++) {
+		if ((db->st[i] = mysql_stmt_init(db->my)) == NULL) {
+			log_warnx("db: out of memory");
+			goto fail;
+		}
+		if (mysql_stmt_prepare(db->st[i], stmts[i],
+		    strlen(stmts[i])) != 0) {
+			/* The text is ours, not data: safe to log. */
+			log_warnx("db: prepare statement %zu: %s", i,
+			    mysql_stmt_error(db->st[i]));
+			goto fail;
+		}
+	}
+	return 0;
+fail:
+	db_disconnect(db);
+	return -1;
+}
+
+static struct db *
+db_new(const struct conf *conf, int prepare)
+{
+	struct db *db;
+
+	if ((db = calloc(1, sizeof(*db))) == NULL)
+		return NULL;
+	db->conf = conf;
+	db->prepare = prepare;
+	return db;
+}
+
+struct db *
+db_open(const struct conf *conf)
+{
+	struct db *db;
+
+	if ((db = db_new(conf, 1)) == NULL)
+		return NULL;
+	/* A worker starts even while the database is down: it answers
+	 * 503 and connects on a later request. */
+	(void)db_connect(db);
+	return db;
+}
+
+struct db *
+db_open_raw(const struct conf *conf)
+{
+	struct db *db;
+
+	if ((db = db_new(conf, 0)) == NULL)
+		return NULL;
+	if (db_connect(db) == -1) {
+		free(db);
+		return NULL;
+	}
+	return db;
+}
+
+void
+db_close(struct db *db)
+{
+	if (db == NULL)
+		return;
+	db_disconnect(db);
+	free(db);
+}
+
+/* Errors after which the connection is gone and a reconnect may help. */
+static int
+db_lost(unsigned int e)
+{
+	return e == CR_SERVER_GONE_ERROR || e == CR_SERVER_LOST ||
+	    e == CR_CONNECTION_ERROR || e == CR_CONN_HOST_ERROR ||
+	    e == ER_UNKNOWN_STMT_HANDLER || e == 4031 /* idle timeout */ ||
+	    e == CR_COMMANDS_OUT_OF_SYNC || e == ER_CONNECTION_KILLED ||
+	    e == ER_SERVER_SHUTDOWN;
+}
+
+static enum db_rc
+db_classify(struct db *db, MYSQL_STMT *st, enum stmt s)
+{
+	unsigned int e = mysql_stmt_errno(st);
+	const char *msg, *p, *q;
+	size_t n;
+
+	if (e == ER_DUP_ENTRY) {
+		db->dupkey[0] = '\0';
+		msg = mysql_stmt_error(st);
+		if ((p = strstr(msg, "for key '")) != NULL) {
+			p += strlen("for key '");
+			if ((q = strchr(p, '\'')) != NULL) {
+				n = (size_t)(q - p);
+				if (n >= sizeof(db->dupkey))
+					n = sizeof(db->dupkey) - 1;
+				memcpy(db->dupkey, p, n);
+				db->dupkey[n] = '\0';
+			}
+		}
+		return DB_DUP;
+	}
+	if (e == ER_NO_REFERENCED_ROW_2 || e == ER_ROW_IS_REFERENCED_2)
+		return DB_FK;
+	/* The message may quote bound values: log only the code. */
+	log_warnx("db: statement %d failed: error %u (%s)", (int)s, e,
+	    mysql_stmt_sqlstate(st));
+	return DB_ERR;
+}
+
+/* Bind args and execute; on DB_OK the statement is ready to fetch. */
+static enum db_rc
+db_run(struct db *db, enum stmt s, const struct db_arg *args, size_t nargs,
+    int *lost)
+{
+	MYSQL_BIND b[DB_MAXARGS];
+	my_bool isnull = 1;
+	MYSQL_STMT *st;
+	size_t i;
+
+	*lost = 0;
+	if (db->my == NULL && db_connect(db) == -1) {
+		*lost = 1;
+		return DB_ERR;
+	}
+	st = db->st[s];
+	if (nargs > DB_MAXARGS || nargs != mysql_stmt_param_count(st)) {
+		log_warnx("db: statement %d: %zu arguments for %lu", (int)s,
+		    nargs, mysql_stmt_param_count(st));
+		return DB_ERR;
+	}
+	memset(b, 0, sizeof(b));
+	for (i = 0; i < nargs; i++) {
+		switch (args[i].type) {
+		case DBT_INT:
+			b[i].buffer_type = MYSQL_TYPE_LONGLONG;
+			b[i].buffer = (void *)&args[i].i;
+			break;
+		case DBT_STR:
+			b[i].buffer_type = MYSQL_TYPE_STRING;
+			b[i].buffer = (void *)args[i].p;
+			b[i].buffer_length = args[i].len;
+			break;
+		case DBT_BLOB:
+			b[i].buffer_type = MYSQL_TYPE_BLOB;
+			b[i].buffer = (void *)args[i].p;
+			b[i].buffer_length = args[i].len;
+			break;
+		case DBT_NULL:
+			b[i].buffer_type = MYSQL_TYPE_NULL;
+			b[i].is_null = &isnull;
+			break;
+		}
+	}
+	if (nargs > 0 && mysql_stmt_bind_param(st, b) != 0)
+		goto err;
+	if (mysql_stmt_execute(st) != 0)
+		goto err;
+	return DB_OK;
+err:
+	if (db_lost(mysql_stmt_errno(st))) {
+		log_warnx("db: connection lost (error %u)",
+		    mysql_stmt_errno(st));
+		*lost = 1;
+		db_disconnect(db);
+		return DB_ERR;
+	}
+	return db_classify(db, st, s);
+}
+
+static enum db_rc
+db_fetch(struct db *db, enum stmt s, struct db_rows **out)
+{
+	MYSQL_STMT *st = db->st[s];
+	MYSQL_BIND b[DB_MAXCOLS];
+	unsigned long len[DB_MAXCOLS];
+	my_bool isnull[DB_MAXCOLS], trunc[DB_MAXCOLS];
+	struct db_rows *r = NULL;
+	unsigned int ncols;
+	size_t i, row, nrows;
+	int rc;
+
+	ncols = mysql_stmt_field_count(st);
+	if (ncols == 0 || ncols > DB_MAXCOLS)
+		goto fail;
+	if (mysql_stmt_store_result(st) != 0)
+		goto fail;
+	nrows = (size_t)mysql_stmt_num_rows(st);
+	memset(b, 0, sizeof(b));
+	for (i = 0; i < ncols; i++) {
+		b[i].buffer_type = MYSQL_TYPE_STRING;
+		b[i].buffer = db->cell[i];
+		b[i].buffer_length = DB_CELLMAX;
+		b[i].length = &len[i];
+		b[i].is_null = &isnull[i];
+		b[i].error = &trunc[i];
+	}
+	if (mysql_stmt_bind_result(st, b) != 0)
+		goto fail;
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		goto fail;
+	r->ncols = ncols;
+	if (nrows > 0) {
+		r->cell = calloc(nrows * ncols, sizeof(*r->cell));
+		r->len = calloc(nrows * ncols, sizeof(*r->len));
+		if (r->cell == NULL || r->len == NULL)
+			goto fail;
+	}
+	for (row = 0; row < nrows; row++) {
+		rc = mysql_stmt_fetch(st);
+		if (rc == MYSQL_NO_DATA)
+			break;
+		if (rc == 1 || rc == MYSQL_DATA_TRUNCATED)
+			goto fail;
+		for (i = 0; i < ncols; i++) {
+			char *c;
+
+			if (isnull[i])
+				continue;
+			if (len[i] > DB_CELLMAX)
+				goto fail;
+			if ((c = malloc(len[i] + 1)) == NULL)
+				goto fail;
+			memcpy(c, db->cell[i], len[i]);
+			c[len[i]] = '\0';
+			r->cell[row * ncols + i] = c;
+			r->len[row * ncols + i] = len[i];
+		}
+		r->nrows++;
+	}
+	mysql_stmt_free_result(st);
+	*out = r;
+	return DB_OK;
+fail:
+	log_warnx("db: statement %d: fetch failed: error %u", (int)s,
+	    mysql_stmt_errno(st));
+	mysql_stmt_free_result(st);
+	db_rows_free(r);
+	return DB_ERR;
+}
+
+enum db_rc
+db_exec(struct db *db, enum stmt s, const struct db_arg *args, size_t nargs,
+    uint64_t *affected, uint64_t *insert_id)
+{
+	enum db_rc rc;
+	int lost;
+
+	rc = db_run(db, s, args, nargs, &lost);
+	if (rc != DB_OK && lost && !db->in_tx)
+		rc = db_run(db, s, args, nargs, &lost);
+	if (rc != DB_OK)
+		return rc;
+	if (affected != NULL)
+		*affected = mysql_stmt_affected_rows(db->st[s]);
+	if (insert_id != NULL)
+		*insert_id = mysql_stmt_insert_id(db->st[s]);
+	return DB_OK;
+}
+
+enum db_rc
+db_query(struct db *db, enum stmt s, const struct db_arg *args, size_t nargs,
+    struct db_rows **out)
+{
+	enum db_rc rc;
+	int lost;
+
+	*out = NULL;
+	rc = db_run(db, s, args, nargs, &lost);
+	if (rc != DB_OK && lost && !db->in_tx)
+		rc = db_run(db, s, args, nargs, &lost);
+	if (rc != DB_OK)
+		return rc;
+	return db_fetch(db, s, out);
+}
+
+void
+db_rows_free(struct db_rows *r)
+{
+	size_t i;
+
+	if (r == NULL)
+		return;
+	if (r->cell != NULL)
+		for (i = 0; i < r->nrows * r->ncols; i++)
+			free(r->cell[i]);
+	free(r->cell);
+	free(r->len);
+	free(r);
+}
+
+const char *
+db_cell(const struct db_rows *r, size_t row, size_t col)
+{
+	if (r == NULL || row >= r->nrows || col >= r->ncols)
+		return NULL;
+	return r->cell[row * r->ncols + col];
+}
+
+long long
+db_int(const struct db_rows *r, size_t row, size_t col)
+{
+	const char *c = db_cell(r, row, col);
+
+	return c == NULL ? 0 : strtoll(c, NULL, 10);
+}
+
+const char *
+db_dup_key(const struct db *db)
+{
+	return db->dupkey;
+}
+
+enum db_rc
+db_begin(struct db *db)
+{
+	if (db->my == NULL && db_connect(db) == -1)
+		return DB_ERR;
+	if (mysql_autocommit(db->my, 0) != 0) {
+		/* Maybe the connection went away while idle: one retry. */
+		if (db_connect(db) == -1 || mysql_autocommit(db->my, 0) != 0) {
+			log_warnx("db: begin: error %u", mysql_errno(db->my));
+			db_disconnect(db);
+			return DB_ERR;
+		}
+	}
+	db->in_tx = 1;
+	return DB_OK;
+}
+
+enum db_rc
+db_commit(struct db *db)
+{
+	int ok;
+
+	if (db->my == NULL)
+		return DB_ERR;
+	ok = mysql_commit(db->my) == 0;
+	if (!ok)
+		log_warnx("db: commit: error %u", mysql_errno(db->my));
+	db->in_tx = 0;
+	if (mysql_autocommit(db->my, 1) != 0 || !ok) {
+		db_disconnect(db);
+		return DB_ERR;
+	}
+	return DB_OK;
+}
+
+void
+db_rollback(struct db *db)
+{
+	db->in_tx = 0;
+	if (db->my == NULL)
+		return;
+	if (mysql_rollback(db->my) != 0 || mysql_autocommit(db->my, 1) != 0)
+		db_disconnect(db);
+}
+
+int
+db_ping(struct db *db)
+{
+	struct db_rows *r = NULL;
+	int ok;
+
+	ok = db_query(db, STMT_PING, NULL, 0, &r) == DB_OK;
+	db_rows_free(r);
+	return ok;
+}
+
+/* Run a statement without data: DDL of the compiled-in migrations. */
+static int
+db_plain(struct db *db, const char *sql, size_t len)
+{
+	MYSQL_RES *res;
+
+	if (mysql_real_query(db->my, sql, (unsigned long)len) != 0) {
+		log_warnx("db: migrate: %s", mysql_error(db->my));
+		return -1;
+	}
+	if ((res = mysql_store_result(db->my)) != NULL)
+		mysql_free_result(res);
+	return 0;
+}
+
+static int
+db_plain_int(struct db *db, const char *sql, long long *out)
+{
+	MYSQL_RES *res;
+	MYSQL_ROW row;
+
+	if (mysql_query(db->my, sql) != 0 ||
+	    (res = mysql_store_result(db->my)) == NULL) {
+		log_warnx("db: migrate: %s", mysql_error(db->my));
+		return -1;
+	}
+	row = mysql_fetch_row(res);
+	*out = (row != NULL && row[0] != NULL) ? strtoll(row[0], NULL, 10) : 0;
+	mysql_free_result(res);
+	return 0;
+}
+
+/* Execute the ";"-at-end-of-line separated statements of one migration. */
+static int
+db_apply(struct db *db, const struct schema_migration *m)
+{
+	const char *p = m->text, *start = m->text, *eol;
+	int content = 0;
+
+	for (;;) {
+		eol = strchr(p, '\n');
+		if (eol == NULL)
+			eol = p + strlen(p);
+		/* Skip comment lines at the start of a statement. */
+		if (!content && (strncmp(p, "--", 2) == 0 || p == eol)) {
+			start = *eol == '\n' ? eol + 1 : eol;
+		} else {
+			content = 1;
+			if (eol > p && eol[-1] == ';') {
+				if (db_plain(db, start,
+				    (size_t)(eol - 1 - start)) == -1)
+					return -1;
+				content = 0;
+				start = *eol == '\n' ? eol + 1 : eol;
+			}
+		}
+		if (*eol == '\0')
+			break;
+		p = eol + 1;
+	}
+	if (content) {
+		log_warnx("db: migrate: %s: statement without ';'", m->name);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+db_record(struct db *db, const struct schema_migration *m)
+{
+	static const char sql[] = "INSERT INTO schema_version (version, name, "
+	    "applied_at) VALUES (?, ?, UNIX_TIMESTAMP())";
+	MYSQL_STMT *st;
+	MYSQL_BIND b[2];
+	long long v = m->version;
+	int rc = -1;
+
+	if ((st = mysql_stmt_init(db->my)) == NULL)
+		return -1;
+	memset(b, 0, sizeof(b));
+	b[0].buffer_type = MYSQL_TYPE_LONGLONG;
+	b[0].buffer = &v;
+	b[1].buffer_type = MYSQL_TYPE_STRING;
+	b[1].buffer = (void *)m->name;
+	b[1].buffer_length = strlen(m->name);
+	if (mysql_stmt_prepare(st, sql, sizeof(sql) - 1) != 0 ||
+	    mysql_stmt_bind_param(st, b) != 0 || mysql_stmt_execute(st) != 0)
+		log_warnx("db: migrate: record version: %s",
+		    mysql_stmt_error(st));
+	else
+		rc = 0;
+	mysql_stmt_close(st);
+	return rc;
+}
+
+int
+db_migrate(struct db *db, int *from, int *to)
+{
+	static const char create[] = "CREATE TABLE IF NOT EXISTS "
+	    "schema_version (version INT NOT NULL PRIMARY KEY, "
+	    "name VARCHAR(128) NOT NULL, applied_at BIGINT NOT NULL) "
+	    "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4";
+	long long cur = 0, locked = 0;
+	size_t i;
+	int rc = -1;
+
+	if (db->my == NULL && db_connect(db) == -1)
+		return -1;
+	if (db_plain_int(db, "SELECT GET_LOCK('latch_migrate', 60)",
+	    &locked) == -1)
+		return -1;
+	if (locked != 1) {
+		log_warnx("db: migrate: another migration holds the lock");
+		return -1;
+	}
+	if (db_plain(db, create, sizeof(create) - 1) == -1 ||
+	    db_plain_int(db, "SELECT COALESCE(MAX(version), 0) "
+	    "FROM schema_version", &cur) == -1)
+		goto done;
+	*from = (int)cur;
+	for (i = 0; i < schema_nmigrations; i++) {
+		const struct schema_migration *m = &schema_migrations[i];
+
+		if (m->version <= cur)
+			continue;
+		if (db_apply(db, m) == -1 || db_record(db, m) == -1)
+			goto done;
+		log_info("db: migrate: applied %s", m->name);
+		cur = m->version;
+	}
+	*to = (int)cur;
+	rc = 0;
+done:
+	if (db_plain(db, "DO RELEASE_LOCK('latch_migrate')",
+	    strlen("DO RELEASE_LOCK('latch_migrate')")) == -1)
+		rc = -1;
+	return rc;
+}

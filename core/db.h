@@ -1,0 +1,142 @@
+/*
+ * db.h: the worker's MariaDB connection and its prepared statements.
+ *
+ * Only db.c includes <mysql.h>.  Every statement text lives in one table in
+ * db.c, indexed by enum stmt, prepared once per connection and prepared
+ * again after a reconnect.  Callers pass bound parameters as db_arg arrays
+ * and read results as text columns (integers parsed with db_int()).
+ */
+#ifndef LATCH_DB_H
+#define LATCH_DB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "conf.h"
+
+enum stmt {
+	STMT_PING,
+	/* organizations */
+	STMT_ORG_INSERT,
+	STMT_ORG_BY_NAME,
+	/* users */
+	STMT_USER_COUNT,
+	STMT_USER_INSERT,
+	STMT_USER_BY_ID,
+	STMT_USER_AUTH_BY_USERNAME,
+	STMT_USER_AUTH_BY_EMAIL,
+	STMT_USER_AUTH_BY_ID,
+	STMT_USER_SET_PASSWORD,
+	STMT_USER_SET_LOGIN,
+	STMT_USER_SET_PROFILE,
+	STMT_USER_SET_DISABLED,
+	STMT_USER_LIST,
+	STMT_USER_LIST_ORG,
+	/* sessions and refresh tokens */
+	STMT_SESSION_INSERT,
+	STMT_SESSION_CHECK,
+	STMT_SESSION_TOUCH,
+	STMT_SESSION_REVOKE,
+	STMT_SESSION_REVOKE_OWNED,
+	STMT_SESSION_REVOKE_USER,
+	STMT_SESSION_REVOKE_USER_EXCEPT,
+	STMT_SESSION_LIST,
+	STMT_SESSION_EXTEND,
+	STMT_REFRESH_INSERT,
+	STMT_REFRESH_LOOKUP,
+	STMT_REFRESH_ROTATE,
+	/* setup */
+	STMT_META_INSERT,
+	STMT__MAX
+};
+
+enum db_rc {
+	DB_OK = 0,
+	DB_DUP,      /* a unique key was violated: see db_dup_key() */
+	DB_FK,       /* a foreign key was violated */
+	DB_ERR       /* anything else (logged, never shown to clients) */
+};
+
+enum db_type { DBT_NULL, DBT_INT, DBT_STR, DBT_BLOB };
+
+struct db_arg {
+	enum db_type type;
+	long long i;
+	const void *p;        /* borrowed for the call */
+	size_t len;
+};
+
+#define DB_INT(x) ((struct db_arg){ DBT_INT, (long long)(x), NULL, 0 })
+#define DB_STR(s) ((struct db_arg){ DBT_STR, 0, (s), strlen(s) })
+#define DB_BLOB(b, n) ((struct db_arg){ DBT_BLOB, 0, (b), (n) })
+#define DB_NULLARG ((struct db_arg){ DBT_NULL, 0, NULL, 0 })
+
+struct db;
+
+/* The rows of one query, all fetched.  Cells are NUL-terminated text. */
+struct db_rows {
+	size_t nrows;
+	size_t ncols;
+	char **cell;          /* nrows * ncols, NULL for SQL NULL */
+	size_t *len;          /* lengths of the cells */
+};
+
+/*
+ * Connect with the [database] settings of conf (borrowed for the life of
+ * the db) and prepare every statement.  Returns NULL on failure after
+ * logging why (never the password).  Caller frees with db_close().
+ */
+struct db *db_open(const struct conf *conf);
+/* Close the connection and its statements.  Accepts NULL. */
+void db_close(struct db *db);
+
+/*
+ * Connect without preparing statements (for latchctl migrate on an empty
+ * database).  Returns NULL on failure.
+ */
+struct db *db_open_raw(const struct conf *conf);
+
+/*
+ * Execute a statement that returns no rows.  affected and insert_id may be
+ * NULL.  A lost connection is re-established (and the statements
+ * re-prepared) once, and the statement retried, unless inside a
+ * transaction.
+ */
+enum db_rc db_exec(struct db *db, enum stmt s, const struct db_arg *args,
+    size_t nargs, uint64_t *affected, uint64_t *insert_id);
+
+/*
+ * Execute a statement that returns rows; on DB_OK *out holds them (caller
+ * frees with db_rows_free()).  Same reconnect rule as db_exec().
+ */
+enum db_rc db_query(struct db *db, enum stmt s, const struct db_arg *args,
+    size_t nargs, struct db_rows **out);
+
+/* Free rows.  Accepts NULL. */
+void db_rows_free(struct db_rows *r);
+
+/* Cell (row, col) as text (borrowed from r), or NULL for SQL NULL. */
+const char *db_cell(const struct db_rows *r, size_t row, size_t col);
+/* Cell as an integer; 0 for NULL or non-numeric. */
+long long db_int(const struct db_rows *r, size_t row, size_t col);
+
+/* Name of the unique key the last DB_DUP violated ("" if unknown). */
+const char *db_dup_key(const struct db *db);
+
+/* Transactions.  Each returns DB_OK or DB_ERR. */
+enum db_rc db_begin(struct db *db);
+enum db_rc db_commit(struct db *db);
+void db_rollback(struct db *db);
+
+/* 1 if the server answers (reconnecting if needed), else 0. */
+int db_ping(struct db *db);
+
+/*
+ * Apply the compiled-in migrations newer than the schema_version table,
+ * under an advisory lock so concurrent runs wait for each other.
+ * *from and *to receive the versions before and after.  Returns 0, or -1
+ * after logging the failure.
+ */
+int db_migrate(struct db *db, int *from, int *to);
+
+#endif

@@ -1,0 +1,45 @@
+/*
+ * err.h: the one error enum of the service.
+ *
+ * core/ returns these; fcgi/resp.c maps each to its HTTP status and the
+ * contract's error code in exactly one table.  Keep the order in sync with
+ * that table (it is indexed by this enum and sized by ERR__MAX).
+ */
+#ifndef LATCH_ERR_H
+#define LATCH_ERR_H
+
+enum err {
+	ERR_OK = 0,
+	ERR_NOMEM,               /* 500 internal_error */
+	ERR_SYS,                 /* 500 internal_error */
+	ERR_DB,                  /* 503 service_unavailable */
+	ERR_INVALID_JSON,        /* 400 */
+	ERR_INVALID_FIELD,       /* 400, with "field" */
+	ERR_WEAK_PASSWORD,       /* 400 */
+	ERR_BAD_RESET_TOKEN,     /* 400 invalid_token (password reset) */
+	ERR_MISSING_TOKEN,       /* 401 */
+	ERR_INVALID_TOKEN,       /* 401 */
+	ERR_TOKEN_EXPIRED,       /* 401 */
+	ERR_SESSION_REVOKED,     /* 401 */
+	ERR_INVALID_CREDENTIALS, /* 401 */
+	ERR_ACCOUNT_DISABLED,    /* 403 */
+	ERR_FORBIDDEN,           /* 403 */
+	ERR_REGISTRATION_CLOSED, /* 403 */
+	ERR_NOT_FOUND,           /* 404 */
+	ERR_INVALID_INVITATION,  /* 404 */
+	ERR_METHOD_NOT_ALLOWED,  /* 405 */
+	ERR_USERNAME_TAKEN,      /* 409 */
+	ERR_EMAIL_TAKEN,         /* 409 */
+	ERR_ORG_TAKEN,           /* 409 organization_taken */
+	ERR_SETUP_DONE,          /* 409 */
+	ERR_LAST_ADMIN,          /* 409 */
+	ERR_INVITATION_USED,     /* 409 */
+	ERR_INVITATION_EXPIRED,  /* 410 */
+	ERR_BODY_TOO_LARGE,      /* 413 */
+	ERR_UNSUPPORTED_MEDIA,   /* 415 */
+	ERR_TOO_MANY_ATTEMPTS,   /* 429, per account */
+	ERR_TOO_MANY_REQUESTS,   /* 429, per IP */
+	ERR__MAX
+};
+
+#endif

@@ -1,0 +1,357 @@
+/*
+ * session.c: sessions, access tokens and refresh-token rotation.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "session.h"
+
+/* Columns of STMT_REFRESH_LOOKUP. */
+enum rcol {
+	RC_ID, RC_SID, RC_EXPIRES, RC_ROTATED, RC_REVOKED, RC_SEXPIRES,
+	RC_UID, RC_REMEMBER, RC_DISABLED
+};
+
+/* Columns of STMT_SESSION_CHECK. */
+enum scol {
+	SC_UID, SC_REVOKED, SC_EXPIRES, SC_LASTUSED, SC_DISABLED, SC_ROLE,
+	SC_ORG, SC_USERNAME
+};
+
+/* A session's last_used_at is written at most this often (seconds). */
+#define TOUCH_INTERVAL 60
+
+static void
+copy(char *dst, size_t dstsz, const char *src)
+{
+	size_t n = src == NULL ? 0 : strlen(src);
+
+	if (n >= dstsz)
+		n = dstsz - 1;
+	if (n > 0)
+		memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+/* Truncate s to at most max bytes without cutting a UTF-8 sequence. */
+static void
+copy_utf8(char *dst, size_t max, const char *src)
+{
+	size_t n = strlen(src);
+
+	if (n > max) {
+		n = max;
+		while (n > 0 && ((unsigned char)src[n] & 0xc0) == 0x80)
+			n--;
+	}
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+static enum err
+session_sign(const struct conf *conf, const struct user *u, int64_t sid,
+    int64_t now, struct session_tokens *out)
+{
+	struct jwt_claims c;
+
+	memset(&c, 0, sizeof(c));
+	copy(c.iss, sizeof(c.iss), conf->issuer);
+	c.sub = u->id;
+	copy(c.username, sizeof(c.username), u->username);
+	c.org = u->org_id;
+	copy(c.role, sizeof(c.role), role_name(u->role));
+	c.sid = sid;
+	c.iat = now;
+	c.exp = now + conf->access_ttl;
+	out->expires_in = conf->access_ttl;
+	return jwt_sign(&c, (const unsigned char *)conf->jwt_secret,
+	    conf->jwt_secret_len, out->access, sizeof(out->access));
+}
+
+/* Make a refresh token for sid and store its hash. */
+static enum err
+session_new_refresh(struct db *db, int64_t sid, int64_t now, int64_t exp,
+    char *out, size_t outsz)
+{
+	unsigned char h[TOK_HASH_LEN];
+
+	if (tok_new(32, out, outsz) == -1 ||
+	    tok_hash(out, strlen(out), h) == -1)
+		return ERR_SYS;
+	struct db_arg a[] = {
+		DB_INT(sid), DB_BLOB(h, sizeof(h)), DB_INT(now), DB_INT(exp)
+	};
+	if (db_exec(db, STMT_REFRESH_INSERT, a, 4, NULL, NULL) != DB_OK)
+		return ERR_DB;
+	return ERR_OK;
+}
+
+enum err
+session_start(struct db *db, const struct conf *conf, const struct user *u,
+    int remember, const char *ua, const char *ip, struct session_tokens *out)
+{
+	char uabuf[256 * 4 + 1], ipbuf[46];
+	int64_t now = (int64_t)time(NULL);
+	int ttl = remember ? conf->remember_ttl : conf->refresh_ttl;
+	uint64_t sid = 0;
+	enum err e;
+
+	/* The columns hold 255 characters; 255 bytes always fit. */
+	copy_utf8(uabuf, 255, ua != NULL ? ua : "");
+	copy(ipbuf, sizeof(ipbuf), ip != NULL ? ip : "");
+	struct db_arg a[] = {
+		DB_INT(u->id), DB_INT(u->org_id), DB_INT(now), DB_INT(now),
+		DB_INT(now + ttl), DB_INT(remember ? 1 : 0), DB_STR(uabuf),
+		DB_STR(ipbuf),
+	};
+	if (db_begin(db) != DB_OK)
+		return ERR_DB;
+	if (db_exec(db, STMT_SESSION_INSERT, a, 8, NULL, &sid) != DB_OK) {
+		e = ERR_DB;
+		goto rollback;
+	}
+	if ((e = session_new_refresh(db, (int64_t)sid, now, now + ttl,
+	    out->refresh, sizeof(out->refresh))) != ERR_OK)
+		goto rollback;
+	if (db_commit(db) != DB_OK)
+		return ERR_DB;
+	out->refresh_expires_in = ttl;
+	return session_sign(conf, u, (int64_t)sid, now, out);
+rollback:
+	db_rollback(db);
+	return e;
+}
+
+static enum err
+session_revoke_id(struct db *db, int64_t sid, int64_t now)
+{
+	struct db_arg a[] = { DB_INT(now), DB_INT(sid) };
+
+	return db_exec(db, STMT_SESSION_REVOKE, a, 2, NULL, NULL) == DB_OK ?
+	    ERR_OK : ERR_DB;
+}
+
+/* Hash an opaque token, refusing anything that is not one of ours. */
+static int
+session_hash_refresh(const char *rt, unsigned char h[TOK_HASH_LEN])
+{
+	size_t n = strlen(rt);
+
+	if (n < 22 || n >= TOK_STR_SIZE)
+		return -1;
+	return tok_hash(rt, n, h);
+}
+
+enum err
+session_refresh(struct db *db, const struct conf *conf, const char *rt,
+    struct session_tokens *out, struct user *u, int64_t *reused_sid)
+{
+	unsigned char h[TOK_HASH_LEN];
+	struct db_rows *r = NULL;
+	int64_t now = (int64_t)time(NULL), sid, exp;
+	int ttl;
+	uint64_t n = 0;
+	enum err e = ERR_INVALID_TOKEN;
+
+	*reused_sid = 0;
+	if (session_hash_refresh(rt, h) == -1)
+		return ERR_INVALID_TOKEN;
+	struct db_arg a[] = { DB_BLOB(h, sizeof(h)) };
+	if (db_begin(db) != DB_OK)
+		return ERR_DB;
+	if (db_query(db, STMT_REFRESH_LOOKUP, a, 1, &r) != DB_OK) {
+		e = ERR_DB;
+		goto rollback;
+	}
+	if (r->nrows != 1 || db_cell(r, 0, RC_REVOKED) != NULL)
+		goto rollback;
+	sid = db_int(r, 0, RC_SID);
+	if (db_cell(r, 0, RC_ROTATED) != NULL) {
+		/* Within the interval: a racing tab; refuse, keep session. */
+		if (now - db_int(r, 0, RC_ROTATED) <=
+		    conf->refresh_reuse_interval)
+			goto rollback;
+		if ((e = session_revoke_id(db, sid, now)) != ERR_OK)
+			goto rollback;
+		if (db_commit(db) != DB_OK) {
+			e = ERR_DB;
+			goto done;
+		}
+		log_warnx("session: refresh token reuse, session %lld revoked",
+		    (long long)sid);
+		*reused_sid = sid;
+		e = ERR_INVALID_TOKEN;
+		goto done;
+	}
+	if (db_int(r, 0, RC_EXPIRES) <= now ||
+	    db_int(r, 0, RC_SEXPIRES) <= now || db_int(r, 0, RC_DISABLED))
+		goto rollback;
+	ttl = db_int(r, 0, RC_REMEMBER) ? conf->remember_ttl :
+	    conf->refresh_ttl;
+	exp = now + ttl;
+	{
+		struct db_arg rot[] = { DB_INT(now), DB_INT(db_int(r, 0, RC_ID)) };
+		struct db_arg ext[] = { DB_INT(exp), DB_INT(now), DB_INT(sid) };
+
+		if (db_exec(db, STMT_REFRESH_ROTATE, rot, 2, &n, NULL) !=
+		    DB_OK || n != 1 ||
+		    db_exec(db, STMT_SESSION_EXTEND, ext, 3, NULL, NULL) !=
+		    DB_OK) {
+			e = ERR_DB;
+			goto rollback;
+		}
+	}
+	if ((e = session_new_refresh(db, sid, now, exp, out->refresh,
+	    sizeof(out->refresh))) != ERR_OK)
+		goto rollback;
+	if ((e = user_get(db, db_int(r, 0, RC_UID), u)) != ERR_OK) {
+		e = e == ERR_NOT_FOUND ? ERR_INVALID_TOKEN : e;
+		goto rollback;
+	}
+	if (db_commit(db) != DB_OK) {
+		e = ERR_DB;
+		goto done;
+	}
+	out->refresh_expires_in = ttl;
+	e = session_sign(conf, u, sid, now, out);
+	goto done;
+rollback:
+	db_rollback(db);
+done:
+	db_rows_free(r);
+	return e;
+}
+
+enum err
+session_authenticate(struct db *db, const struct conf *conf,
+    const char *token, struct principal *p)
+{
+	struct db_rows *r = NULL;
+	int64_t now = (int64_t)time(NULL);
+	enum err e;
+	int role;
+
+	memset(p, 0, sizeof(*p));
+	e = jwt_verify(token, (const unsigned char *)conf->jwt_secret,
+	    conf->jwt_secret_len, conf->issuer, (time_t)now, conf->leeway,
+	    &p->claims);
+	if (e != ERR_OK)
+		return e;
+	struct db_arg a[] = { DB_INT(p->claims.sid) };
+	if (db_query(db, STMT_SESSION_CHECK, a, 1, &r) != DB_OK)
+		return ERR_DB;
+	if (r->nrows != 1) {
+		e = ERR_SESSION_REVOKED;
+		goto done;
+	}
+	if (db_int(r, 0, SC_UID) != p->claims.sub) {
+		e = ERR_INVALID_TOKEN;
+		goto done;
+	}
+	if (db_cell(r, 0, SC_REVOKED) != NULL ||
+	    db_int(r, 0, SC_EXPIRES) <= now || db_int(r, 0, SC_DISABLED)) {
+		e = ERR_SESSION_REVOKED;
+		goto done;
+	}
+	p->user_id = p->claims.sub;
+	p->sid = p->claims.sid;
+	p->org_id = db_int(r, 0, SC_ORG);
+	role = role_parse(db_cell(r, 0, SC_ROLE) ? db_cell(r, 0, SC_ROLE) : "");
+	p->role = role < 0 ? ROLE_USER : (enum role)role;
+	copy(p->username, sizeof(p->username), db_cell(r, 0, SC_USERNAME));
+	if (now - db_int(r, 0, SC_LASTUSED) >= TOUCH_INTERVAL) {
+		struct db_arg t[] = { DB_INT(now), DB_INT(p->sid) };
+
+		(void)db_exec(db, STMT_SESSION_TOUCH, t, 2, NULL, NULL);
+	}
+	e = ERR_OK;
+done:
+	db_rows_free(r);
+	return e;
+}
+
+enum err
+session_revoke_token(struct db *db, const struct conf *conf,
+    const char *token)
+{
+	unsigned char h[TOK_HASH_LEN];
+	struct jwt_claims c;
+	struct db_rows *r = NULL;
+	int64_t now = (int64_t)time(NULL);
+	enum err e = ERR_OK;
+
+	if (strchr(token, '.') != NULL) {
+		if (jwt_verify_noexp(token,
+		    (const unsigned char *)conf->jwt_secret,
+		    conf->jwt_secret_len, conf->issuer, &c) != ERR_OK)
+			return ERR_OK;
+		return session_revoke_id(db, c.sid, now);
+	}
+	if (session_hash_refresh(token, h) == -1)
+		return ERR_OK;
+	struct db_arg a[] = { DB_BLOB(h, sizeof(h)) };
+	if (db_query(db, STMT_REFRESH_LOOKUP, a, 1, &r) != DB_OK)
+		return ERR_DB;
+	if (r->nrows == 1)
+		e = session_revoke_id(db, db_int(r, 0, RC_SID), now);
+	db_rows_free(r);
+	return e;
+}
+
+enum err
+session_revoke(struct db *db, int64_t uid, int64_t sid)
+{
+	int64_t now = (int64_t)time(NULL);
+	struct db_arg a[] = { DB_INT(now), DB_INT(sid), DB_INT(uid), DB_INT(now) };
+	uint64_t n = 0;
+
+	if (db_exec(db, STMT_SESSION_REVOKE_OWNED, a, 4, &n, NULL) != DB_OK)
+		return ERR_DB;
+	return n == 1 ? ERR_OK : ERR_NOT_FOUND;
+}
+
+enum err
+session_revoke_user(struct db *db, int64_t uid, int64_t except)
+{
+	int64_t now = (int64_t)time(NULL);
+	enum db_rc rc;
+
+	if (except > 0) {
+		struct db_arg a[] = { DB_INT(now), DB_INT(uid), DB_INT(except) };
+
+		rc = db_exec(db, STMT_SESSION_REVOKE_USER_EXCEPT, a, 3, NULL,
+		    NULL);
+	} else {
+		struct db_arg a[] = { DB_INT(now), DB_INT(uid) };
+
+		rc = db_exec(db, STMT_SESSION_REVOKE_USER, a, 2, NULL, NULL);
+	}
+	return rc == DB_OK ? ERR_OK : ERR_DB;
+}
+
+enum err
+session_foreach(struct db *db, int64_t uid,
+    void (*fn)(const struct session_info *, void *), void *arg)
+{
+	struct db_arg a[] = { DB_INT(uid), DB_INT((int64_t)time(NULL)) };
+	struct db_rows *r = NULL;
+	struct session_info si;
+	size_t i;
+
+	if (db_query(db, STMT_SESSION_LIST, a, 2, &r) != DB_OK)
+		return ERR_DB;
+	for (i = 0; i < r->nrows; i++) {
+		memset(&si, 0, sizeof(si));
+		si.id = db_int(r, i, 0);
+		si.created_at = db_int(r, i, 1);
+		si.last_used_at = db_int(r, i, 2);
+		si.expires_at = db_int(r, i, 3);
+		copy(si.user_agent, sizeof(si.user_agent), db_cell(r, i, 4));
+		copy(si.ip, sizeof(si.ip), db_cell(r, i, 5));
+		fn(&si, arg);
+	}
+	db_rows_free(r);
+	return ERR_OK;
+}

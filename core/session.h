@@ -1,0 +1,94 @@
+/*
+ * session.h: sessions, access tokens (JWT) and rotating refresh tokens.
+ *
+ * A session is one sign-in.  Its access tokens carry its id (sid), so
+ * revoking the session makes them fail at once.  Refresh tokens are
+ * random, stored only as SHA-256, and rotated on every use; presenting a
+ * rotated one after [security] refresh_reuse_interval revokes the session.
+ */
+#ifndef LATCH_SESSION_H
+#define LATCH_SESSION_H
+
+#include <stdint.h>
+
+#include "conf.h"
+#include "db.h"
+#include "err.h"
+#include "jwt.h"
+#include "tok.h"
+#include "user.h"
+
+struct session_tokens {
+	char access[JWT_MAX_LEN];
+	char refresh[TOK_STR_SIZE];
+	int expires_in;           /* seconds */
+	int refresh_expires_in;   /* seconds */
+};
+
+/* Who is calling, after session_authenticate(). */
+struct principal {
+	int64_t user_id;
+	int64_t org_id;           /* current, from the database */
+	int64_t sid;
+	enum role role;           /* current, from the database */
+	char username[65];
+	struct jwt_claims claims; /* as signed */
+};
+
+/* A session as listed by GET /auth/sessions. */
+struct session_info {
+	int64_t id;
+	int64_t created_at;
+	int64_t last_used_at;
+	int64_t expires_at;
+	char user_agent[256 * 4];
+	char ip[46];
+};
+
+/*
+ * Start a session for u (ua and ip may be "", are truncated to fit) and
+ * issue its tokens.  ERR_OK, ERR_SYS, ERR_DB.
+ */
+enum err session_start(struct db *db, const struct conf *conf,
+    const struct user *u, int remember, const char *ua, const char *ip,
+    struct session_tokens *out);
+
+/*
+ * Rotate refresh token rt: issue new tokens for its session, into *out and
+ * the session's user into *u.  ERR_OK, ERR_INVALID_TOKEN (unknown,
+ * expired, rotated, session gone, user disabled; a reuse after the grace
+ * interval also revokes the session and sets *reused_sid to its id, else
+ * 0), ERR_SYS, ERR_DB.
+ */
+enum err session_refresh(struct db *db, const struct conf *conf,
+    const char *rt, struct session_tokens *out, struct user *u,
+    int64_t *reused_sid);
+
+/*
+ * Verify an access token and its session.  ERR_OK (*p filled),
+ * ERR_INVALID_TOKEN, ERR_TOKEN_EXPIRED, ERR_SESSION_REVOKED (revoked or
+ * expired session, or disabled user), ERR_DB.
+ */
+enum err session_authenticate(struct db *db, const struct conf *conf,
+    const char *token, struct principal *p);
+
+/*
+ * RFC 7009: revoke the session of token, a refresh or an access token of
+ * ours.  Anything else is ignored.  ERR_OK or ERR_DB.
+ */
+enum err session_revoke_token(struct db *db, const struct conf *conf,
+    const char *token);
+
+/* Revoke session sid of user uid.  ERR_OK, ERR_NOT_FOUND, ERR_DB. */
+enum err session_revoke(struct db *db, int64_t uid, int64_t sid);
+
+/* Revoke every session of uid except `except` (0: none).  ERR_OK/DB. */
+enum err session_revoke_user(struct db *db, int64_t uid, int64_t except);
+
+/*
+ * Call fn for each live session of uid, in id order.  ERR_OK or ERR_DB.
+ */
+enum err session_foreach(struct db *db, int64_t uid,
+    void (*fn)(const struct session_info *, void *), void *arg);
+
+#endif

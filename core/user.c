@@ -1,0 +1,352 @@
+/*
+ * user.c: accounts.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "pw.h"
+#include "session.h"
+#include "tok.h"
+#include "user.h"
+#include "valid.h"
+
+static const char *const roles[ROLE__MAX] = {
+	[ROLE_USER] = "user",
+	[ROLE_ADMIN] = "admin",
+	[ROLE_SUPERADMIN] = "superadmin",
+};
+
+/* Column order of USER_COLS in db.c. */
+enum ucol {
+	UC_ID, UC_USERNAME, UC_EMAIL, UC_NAME, UC_ROLE, UC_DISABLED, UC_ORG,
+	UC_ORGNAME, UC_CREATED, UC_LASTLOGIN, UC_HASH
+};
+
+const char *
+role_name(enum role r)
+{
+	return (r >= 0 && r < ROLE__MAX) ? roles[r] : "user";
+}
+
+int
+role_parse(const char *s)
+{
+	int i;
+
+	for (i = 0; i < ROLE__MAX; i++)
+		if (strcmp(s, roles[i]) == 0)
+			return i;
+	return -1;
+}
+
+static void
+copy(char *dst, size_t dstsz, const char *src)
+{
+	size_t n = src == NULL ? 0 : strlen(src);
+
+	if (n >= dstsz)
+		n = dstsz - 1;
+	if (n > 0)
+		memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+static void
+user_from_row(const struct db_rows *r, size_t row, struct user *u)
+{
+	int role;
+
+	memset(u, 0, sizeof(*u));
+	u->id = db_int(r, row, UC_ID);
+	copy(u->username, sizeof(u->username), db_cell(r, row, UC_USERNAME));
+	copy(u->email, sizeof(u->email), db_cell(r, row, UC_EMAIL));
+	copy(u->name, sizeof(u->name), db_cell(r, row, UC_NAME));
+	role = role_parse(db_cell(r, row, UC_ROLE) ? db_cell(r, row, UC_ROLE)
+	    : "");
+	u->role = role < 0 ? ROLE_USER : (enum role)role;
+	u->disabled = db_int(r, row, UC_DISABLED) != 0;
+	u->org_id = db_int(r, row, UC_ORG);
+	copy(u->org_name, sizeof(u->org_name), db_cell(r, row, UC_ORGNAME));
+	u->created_at = db_int(r, row, UC_CREATED);
+	u->last_login_at = db_int(r, row, UC_LASTLOGIN);
+}
+
+enum err
+user_get(struct db *db, int64_t id, struct user *u)
+{
+	struct db_arg a[] = { DB_INT(id) };
+	struct db_rows *r = NULL;
+	enum err e = ERR_NOT_FOUND;
+
+	if (db_query(db, STMT_USER_BY_ID, a, 1, &r) != DB_OK)
+		return ERR_DB;
+	if (r->nrows == 1) {
+		user_from_row(r, 0, u);
+		e = ERR_OK;
+	}
+	db_rows_free(r);
+	return e;
+}
+
+/*
+ * Look up an account with its hash.  *r holds the row on ERR_OK (caller
+ * frees).
+ */
+static enum err
+user_lookup_auth(struct db *db, const char *login, struct db_rows **r)
+{
+	char norm[255];
+	struct db_arg a[1];
+	enum stmt s;
+
+	*r = NULL;
+	if (strchr(login, '@') != NULL) {
+		if (valid_email_norm(login, norm, sizeof(norm)) == -1)
+			return ERR_NOT_FOUND;
+		a[0] = DB_STR(norm);
+		s = STMT_USER_AUTH_BY_EMAIL;
+	} else {
+		a[0] = DB_STR(login);
+		s = STMT_USER_AUTH_BY_USERNAME;
+	}
+	if (db_query(db, s, a, 1, r) != DB_OK)
+		return ERR_DB;
+	if ((*r)->nrows != 1) {
+		db_rows_free(*r);
+		*r = NULL;
+		return ERR_NOT_FOUND;
+	}
+	return ERR_OK;
+}
+
+enum err
+user_find(struct db *db, const char *login, struct user *u)
+{
+	struct db_rows *r = NULL;
+	enum err e;
+
+	if ((e = user_lookup_auth(db, login, &r)) != ERR_OK)
+		return e;
+	user_from_row(r, 0, u);
+	db_rows_free(r);
+	return ERR_OK;
+}
+
+enum err
+user_hash_password(const struct conf *conf, const char *password, char *mcf,
+    size_t mcfsz)
+{
+	if (mcfsz < PW_MCF_SIZE)
+		return ERR_SYS;
+	if (pw_hash(password, conf->scrypt_n, conf->scrypt_r, conf->scrypt_p,
+	    mcf) == -1) {
+		log_warnx("user: password hash failed");
+		return ERR_SYS;
+	}
+	return ERR_OK;
+}
+
+enum err
+user_insert(struct db *db, int64_t org_id, const char *username,
+    const char *email, const char *name, const char *mcf, enum role role,
+    int64_t *id)
+{
+	char norm[255];
+	int64_t now = (int64_t)time(NULL);
+	uint64_t newid = 0;
+	enum db_rc rc;
+
+	if (valid_email_norm(email, norm, sizeof(norm)) == -1)
+		return ERR_INVALID_FIELD;
+	struct db_arg a[] = {
+		DB_INT(org_id), DB_STR(username), DB_STR(email), DB_STR(norm),
+		DB_STR(name), DB_STR(mcf), DB_STR(role_name(role)),
+		DB_INT(now), DB_INT(now),
+	};
+	rc = db_exec(db, STMT_USER_INSERT, a, sizeof(a) / sizeof(a[0]), NULL,
+	    &newid);
+	switch (rc) {
+	case DB_OK:
+		*id = (int64_t)newid;
+		return ERR_OK;
+	case DB_DUP:
+		if (strcmp(db_dup_key(db), "uq_users_email") == 0)
+			return ERR_EMAIL_TAKEN;
+		return ERR_USERNAME_TAKEN;
+	case DB_FK:
+		return ERR_NOT_FOUND;
+	default:
+		return ERR_DB;
+	}
+}
+
+/* Rehash a correct password whose hash has other parameters. */
+static void
+user_maybe_rehash(struct db *db, const struct conf *conf, int64_t id,
+    const char *mcf, const char *password)
+{
+	if (!pw_needs_rehash(mcf, conf->scrypt_n, conf->scrypt_r,
+	    conf->scrypt_p))
+		return;
+	if (user_set_password(db, conf, id, password) == ERR_OK)
+		log_info("user: rehashed the password of user %lld with the "
+		    "configured scrypt cost", (long long)id);
+}
+
+enum err
+user_authenticate(struct db *db, const struct conf *conf, const char *login,
+    const char *password, struct user *u)
+{
+	struct db_rows *r = NULL;
+	const char *mcf;
+	enum err e;
+	int64_t now = (int64_t)time(NULL);
+
+	e = user_lookup_auth(db, login, &r);
+	if (e == ERR_DB)
+		return ERR_DB;
+	if (e == ERR_NOT_FOUND) {
+		pw_verify_dummy(password, conf->scrypt_n, conf->scrypt_r,
+		    conf->scrypt_p);
+		return ERR_INVALID_CREDENTIALS;
+	}
+	user_from_row(r, 0, u);
+	mcf = db_cell(r, 0, UC_HASH);
+	if (mcf == NULL || !pw_verify(password, mcf)) {
+		e = ERR_INVALID_CREDENTIALS;
+		goto done;
+	}
+	if (u->disabled) {
+		e = ERR_ACCOUNT_DISABLED;
+		goto done;
+	}
+	user_maybe_rehash(db, conf, u->id, mcf, password);
+	{
+		struct db_arg a[] = { DB_INT(now), DB_INT(u->id) };
+
+		if (db_exec(db, STMT_USER_SET_LOGIN, a, 2, NULL, NULL) !=
+		    DB_OK) {
+			e = ERR_DB;
+			goto done;
+		}
+	}
+	u->last_login_at = now;
+	e = ERR_OK;
+done:
+	db_rows_free(r);
+	return e;
+}
+
+enum err
+user_check_password(struct db *db, const struct conf *conf, int64_t id,
+    const char *password)
+{
+	struct db_arg a[] = { DB_INT(id) };
+	struct db_rows *r = NULL;
+	const char *mcf;
+	enum err e = ERR_INVALID_CREDENTIALS;
+
+	if (db_query(db, STMT_USER_AUTH_BY_ID, a, 1, &r) != DB_OK)
+		return ERR_DB;
+	mcf = r->nrows == 1 ? db_cell(r, 0, UC_HASH) : NULL;
+	if (mcf != NULL && pw_verify(password, mcf))
+		e = ERR_OK;
+	else if (mcf == NULL)
+		pw_verify_dummy(password, conf->scrypt_n, conf->scrypt_r,
+		    conf->scrypt_p);
+	db_rows_free(r);
+	return e;
+}
+
+enum err
+user_set_password(struct db *db, const struct conf *conf, int64_t id,
+    const char *password)
+{
+	char mcf[PW_MCF_SIZE];
+	uint64_t n = 0;
+	enum err e;
+
+	if ((e = user_hash_password(conf, password, mcf, sizeof(mcf))) !=
+	    ERR_OK)
+		return e;
+	struct db_arg a[] = {
+		DB_STR(mcf), DB_INT((int64_t)time(NULL)), DB_INT(id)
+	};
+	if (db_exec(db, STMT_USER_SET_PASSWORD, a, 3, &n, NULL) != DB_OK)
+		return ERR_DB;
+	return n == 1 ? ERR_OK : ERR_NOT_FOUND;
+}
+
+enum err
+user_update_profile(struct db *db, int64_t id, const char *name,
+    const char *email, struct user *u)
+{
+	char norm[255];
+	enum err e;
+	enum db_rc rc;
+
+	if ((e = user_get(db, id, u)) != ERR_OK)
+		return e;
+	if (name == NULL)
+		name = u->name;
+	if (email == NULL)
+		email = u->email;
+	if (valid_email_norm(email, norm, sizeof(norm)) == -1)
+		return ERR_INVALID_FIELD;
+	struct db_arg a[] = {
+		DB_STR(name), DB_STR(email), DB_STR(norm),
+		DB_INT((int64_t)time(NULL)), DB_INT(id),
+	};
+	rc = db_exec(db, STMT_USER_SET_PROFILE, a, 5, NULL, NULL);
+	if (rc == DB_DUP)
+		return ERR_EMAIL_TAKEN;
+	if (rc != DB_OK)
+		return ERR_DB;
+	return user_get(db, id, u);
+}
+
+enum err
+user_set_disabled(struct db *db, int64_t id, int disabled)
+{
+	struct db_arg a[] = {
+		DB_INT(disabled ? 1 : 0), DB_INT((int64_t)time(NULL)), DB_INT(id)
+	};
+	struct user u;
+	enum err e;
+
+	if ((e = user_get(db, id, &u)) != ERR_OK)
+		return e;
+	if (db_exec(db, STMT_USER_SET_DISABLED, a, 3, NULL, NULL) != DB_OK)
+		return ERR_DB;
+	if (disabled)
+		return session_revoke_user(db, id, 0);
+	return ERR_OK;
+}
+
+enum err
+user_foreach(struct db *db, const char *org,
+    void (*fn)(const struct user *, void *), void *arg)
+{
+	struct db_arg a[1];
+	struct db_rows *r = NULL;
+	struct user u;
+	enum db_rc rc;
+	size_t i;
+
+	if (org != NULL) {
+		a[0] = DB_STR(org);
+		rc = db_query(db, STMT_USER_LIST_ORG, a, 1, &r);
+	} else
+		rc = db_query(db, STMT_USER_LIST, NULL, 0, &r);
+	if (rc != DB_OK)
+		return ERR_DB;
+	for (i = 0; i < r->nrows; i++) {
+		user_from_row(r, i, &u);
+		fn(&u, arg);
+	}
+	db_rows_free(r);
+	return ERR_OK;
+}

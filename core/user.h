@@ -1,0 +1,93 @@
+/*
+ * user.h: accounts: creation, sign-in, password and profile changes.
+ */
+#ifndef LATCH_USER_H
+#define LATCH_USER_H
+
+#include <stdint.h>
+
+#include "conf.h"
+#include "db.h"
+#include "err.h"
+
+enum role { ROLE_USER, ROLE_ADMIN, ROLE_SUPERADMIN, ROLE__MAX };
+
+struct user {
+	int64_t id;
+	char username[65];
+	char email[255];
+	char name[513];
+	enum role role;
+	int disabled;
+	int64_t org_id;
+	char org_name[513];
+	int64_t created_at;
+	int64_t last_login_at;   /* 0: never */
+};
+
+/* "user", "admin", "superadmin". */
+const char *role_name(enum role r);
+/* Parse a role name; -1 if unknown. */
+int role_parse(const char *s);
+
+/* Load user id into *u.  ERR_OK, ERR_NOT_FOUND or ERR_DB. */
+enum err user_get(struct db *db, int64_t id, struct user *u);
+
+/*
+ * Find a user by username, or by email when login contains '@'.
+ * ERR_OK, ERR_NOT_FOUND or ERR_DB.
+ */
+enum err user_find(struct db *db, const char *login, struct user *u);
+
+/*
+ * Hash password (with the configured scrypt cost) into mcf.  Done before
+ * any transaction, so no lock is held during the hash.  ERR_OK or ERR_SYS.
+ */
+enum err user_hash_password(const struct conf *conf, const char *password,
+    char *mcf, size_t mcfsz);
+
+/*
+ * Insert a user into organization org_id with an already hashed password.
+ * Usable inside a transaction.  ERR_OK (*id set), ERR_USERNAME_TAKEN,
+ * ERR_EMAIL_TAKEN, ERR_NOT_FOUND (no such organization) or ERR_DB.
+ */
+enum err user_insert(struct db *db, int64_t org_id, const char *username,
+    const char *email, const char *name, const char *mcf, enum role role,
+    int64_t *id);
+
+/*
+ * Check login (username or email) and password.  An unknown account costs
+ * the same hash work as a wrong password.  A correct password made with
+ * other scrypt parameters is rehashed.  On success *u is the user and
+ * last_login_at is updated.  ERR_OK, ERR_INVALID_CREDENTIALS,
+ * ERR_ACCOUNT_DISABLED (only after a correct password), ERR_DB.
+ */
+enum err user_authenticate(struct db *db, const struct conf *conf,
+    const char *login, const char *password, struct user *u);
+
+/* Check the password of user id: ERR_OK, ERR_INVALID_CREDENTIALS, ERR_DB. */
+enum err user_check_password(struct db *db, const struct conf *conf,
+    int64_t id, const char *password);
+
+/* Set a new password.  ERR_OK, ERR_NOT_FOUND, ERR_SYS, ERR_DB. */
+enum err user_set_password(struct db *db, const struct conf *conf,
+    int64_t id, const char *password);
+
+/*
+ * Update name and/or email (NULL: unchanged).  ERR_OK, ERR_EMAIL_TAKEN,
+ * ERR_NOT_FOUND, ERR_DB.  *u is reloaded on success.
+ */
+enum err user_update_profile(struct db *db, int64_t id, const char *name,
+    const char *email, struct user *u);
+
+/* Disable (and revoke every session) or enable.  ERR_OK/NOT_FOUND/DB. */
+enum err user_set_disabled(struct db *db, int64_t id, int disabled);
+
+/*
+ * Call fn for each user (of organization org when org is not NULL), in id
+ * order.  ERR_OK or ERR_DB.
+ */
+enum err user_foreach(struct db *db, const char *org,
+    void (*fn)(const struct user *, void *), void *arg);
+
+#endif
