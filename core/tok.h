@@ -1,0 +1,35 @@
+/*
+ * tok.h: random opaque tokens and their stored hashes.
+ * Randomness comes from the OS CSPRNG (OpenSSL RAND_bytes seeded by it).
+ */
+#ifndef LATCH_TOK_H
+#define LATCH_TOK_H
+
+#include <stddef.h>
+
+#define TOK_HASH_LEN 32 /* SHA-256 */
+/* 32 random bytes -> 43 base64url characters + NUL */
+#define TOK_STR_SIZE 64
+
+/* Fill buf with n bytes from the CSPRNG.  Returns 0, or -1 on failure. */
+int tok_random(unsigned char *buf, size_t n);
+
+/*
+ * Make a token of nbytes random bytes (16..32), base64url-encoded into out
+ * (outsz >= TOK_STR_SIZE).  Returns 0, or -1 on failure.
+ */
+int tok_new(size_t nbytes, char *out, size_t outsz);
+
+/* SHA-256 of the n bytes at s into hash.  Returns 0, or -1. */
+int tok_hash(const char *s, size_t n, unsigned char hash[TOK_HASH_LEN]);
+
+/* Constant-time equality of n bytes: 1 if equal, 0 if not. */
+int tok_equal(const void *a, const void *b, size_t n);
+
+/* A new request id (16 hex characters) into out (size >= 17). */
+void tok_request_id(char out[17]);
+
+/* OPENSSL_cleanse() n bytes at p. */
+void tok_cleanse(void *p, size_t n);
+
+#endif

@@ -1,0 +1,119 @@
+/*
+ * test_tok.c: random tokens, their SHA-256 hashes, request ids.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "b64.h"
+#include "t.h"
+#include "tok.h"
+
+#define URL_ALPHABET \
+	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+static void
+test_new(void)
+{
+	char a[TOK_STR_SIZE], b[TOK_STR_SIZE];
+	unsigned char raw[64];
+
+	T_EQ_INT(tok_new(32, a, sizeof(a)), 0, "tok_new 32 bytes");
+	T_EQ_INT(strlen(a), 43, "32 bytes are 43 characters");
+	T_EQ_INT(strspn(a, URL_ALPHABET), 43, "token is base64url");
+	T_EQ_INT(b64url_decode(a, strlen(a), raw, sizeof(raw)), 32,
+	    "token decodes to 32 bytes");
+	T_EQ_INT(tok_new(32, b, sizeof(b)), 0, "tok_new again");
+	T_OK(strcmp(a, b) != 0, "two tokens differ");
+
+	T_EQ_INT(tok_new(16, a, sizeof(a)), 0, "tok_new 16 bytes");
+	T_EQ_INT(strlen(a), 22, "16 bytes are 22 characters");
+	T_EQ_INT(tok_new(15, a, sizeof(a)), -1, "15 bytes refused");
+	T_EQ_INT(tok_new(33, a, sizeof(a)), -1, "33 bytes refused");
+	T_EQ_INT(tok_new(32, a, TOK_STR_SIZE - 1), -1,
+	    "buffer below TOK_STR_SIZE refused");
+}
+
+static void
+test_random(void)
+{
+	unsigned char a[32], b[32];
+
+	memset(a, 0, sizeof(a));
+	memset(b, 0, sizeof(b));
+	T_EQ_INT(tok_random(a, sizeof(a)), 0, "tok_random");
+	T_EQ_INT(tok_random(b, sizeof(b)), 0, "tok_random again");
+	T_OK(memcmp(a, b, sizeof(a)) != 0, "random buffers differ");
+	T_EQ_INT(tok_random(a, 0), 0, "tok_random of 0 bytes");
+}
+
+static void
+test_hash(void)
+{
+	/* FIPS 180-2 examples. */
+	static const unsigned char abc[TOK_HASH_LEN] = {
+		0xba, 0x78, 0x16, 0xbf, 0x8f, 0x01, 0xcf, 0xea,
+		0x41, 0x41, 0x40, 0xde, 0x5d, 0xae, 0x22, 0x23,
+		0xb0, 0x03, 0x61, 0xa3, 0x96, 0x17, 0x7a, 0x9c,
+		0xb4, 0x10, 0xff, 0x61, 0xf2, 0x00, 0x15, 0xad,
+	};
+	static const unsigned char empty[TOK_HASH_LEN] = {
+		0xe3, 0xb0, 0xc4, 0x42, 0x98, 0xfc, 0x1c, 0x14,
+		0x9a, 0xfb, 0xf4, 0xc8, 0x99, 0x6f, 0xb9, 0x24,
+		0x27, 0xae, 0x41, 0xe4, 0x64, 0x9b, 0x93, 0x4c,
+		0xa4, 0x95, 0x99, 0x1b, 0x78, 0x52, 0xb8, 0x55,
+	};
+	unsigned char h[TOK_HASH_LEN], h2[TOK_HASH_LEN];
+
+	T_EQ_INT(tok_hash("abc", 3, h), 0, "tok_hash abc");
+	T_EQ_MEM(h, abc, TOK_HASH_LEN, "SHA-256(abc)");
+	T_EQ_INT(tok_hash("", 0, h), 0, "tok_hash empty");
+	T_EQ_MEM(h, empty, TOK_HASH_LEN, "SHA-256(\"\")");
+	T_EQ_INT(tok_hash("abcd", 3, h2), 0, "tok_hash uses only n bytes");
+	T_EQ_MEM(h2, abc, TOK_HASH_LEN, "SHA-256 of the first 3 of abcd");
+}
+
+static void
+test_equal(void)
+{
+	T_EQ_INT(tok_equal("abcdef", "abcdef", 6), 1, "equal buffers");
+	T_EQ_INT(tok_equal("abcdef", "abcdeg", 6), 0, "last byte differs");
+	T_EQ_INT(tok_equal("xbcdef", "abcdef", 6), 0, "first byte differs");
+	T_EQ_INT(tok_equal("abcdef", "abcdeg", 5), 1, "only n bytes compared");
+	T_EQ_INT(tok_equal("a", "b", 0), 1, "zero bytes are equal");
+}
+
+static void
+test_request_id(void)
+{
+	char a[17], b[17];
+
+	memset(a, 'x', sizeof(a));
+	tok_request_id(a);
+	tok_request_id(b);
+	T_EQ_INT(strlen(a), 16, "request id has 16 characters");
+	T_EQ_INT(strspn(a, "0123456789abcdef"), 16, "request id is hex");
+	T_OK(strcmp(a, b) != 0, "request ids differ");
+}
+
+static void
+test_cleanse(void)
+{
+	static const unsigned char zero[16];
+	unsigned char buf[16];
+
+	memset(buf, 0xa5, sizeof(buf));
+	tok_cleanse(buf, sizeof(buf));
+	T_EQ_MEM(buf, zero, sizeof(buf), "tok_cleanse zeroes");
+}
+
+int
+main(void)
+{
+	test_new();
+	test_random();
+	test_hash();
+	test_equal();
+	test_request_id();
+	test_cleanse();
+	return T_DONE();
+}
