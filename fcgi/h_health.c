@@ -1,0 +1,100 @@
+/*
+ * h_health.c: GET /health and the first-run setup.
+ */
+#include <string.h>
+
+#include "handlers.h"
+#include "org.h"
+#include "valid.h"
+
+enum err
+h_health(struct req *r)
+{
+	struct json_object *o;
+
+	if (!db_ping(r->db)) {
+		r->err_extra = json_object_new_object();
+		json_object_object_add(r->err_extra, "status",
+		    json_object_new_string("degraded"));
+		json_object_object_add(r->err_extra, "database",
+		    json_object_new_string("down"));
+		return ERR_DB;
+	}
+	o = resp_new("ok");
+	json_object_object_add(o, "status", json_object_new_string("ok"));
+	json_object_object_add(o, "database", json_object_new_string("ok"));
+	resp_send(r, 200, o);
+	return ERR_OK;
+}
+
+enum err
+h_setup_get(struct req *r)
+{
+	struct json_object *o;
+	int req = org_setup_required(r->db);
+
+	if (req == -1)
+		return ERR_DB;
+	o = resp_new(req ? "Setup required" : "Setup done");
+	json_object_object_add(o, "setup_required",
+	    json_object_new_boolean(req));
+	json_object_object_add(o, "registration_open",
+	    json_object_new_boolean(r->conf->allow_new_organizations));
+	resp_send(r, 200, o);
+	return ERR_OK;
+}
+
+/* The fields of POST /setup and of POST /auth/register (new org). */
+static const struct field reg_fields[] = {
+	{ "organization", F_STR, 1, 512, valid_org_name, 0 },
+	{ "username", F_STR, 1, 64, valid_username, 0 },
+	{ "email", F_STR, 1, 254, valid_email, 0 },
+	{ "password", F_STR, 1, 0, NULL, 1 },
+	{ "name", F_STR, 0, 512, valid_name, 0 },
+};
+enum { RF_ORG, RF_USERNAME, RF_EMAIL, RF_PASSWORD, RF_NAME, RF__MAX };
+
+/*
+ * Create an organization with its first user and sign that user in:
+ * shared by POST /setup (superadmin) and POST /auth/register (admin).
+ */
+enum err
+h_register_org(struct req *r, int setup)
+{
+	struct fval v[RF__MAX];
+	struct session_tokens t;
+	struct json_object *o;
+	struct user u;
+	int64_t uid;
+	enum err e;
+
+	if ((e = req_fields(r, reg_fields, RF__MAX, v)) != ERR_OK)
+		return e;
+	e = org_register(r->db, r->conf, setup, v[RF_ORG].s, 1,
+	    v[RF_USERNAME].s, v[RF_EMAIL].s,
+	    v[RF_NAME].present ? v[RF_NAME].s : "", v[RF_PASSWORD].s,
+	    setup ? ROLE_SUPERADMIN : ROLE_ADMIN, &uid);
+	if (e != ERR_OK)
+		return e;
+	if ((e = user_get(r->db, uid, &u)) != ERR_OK)
+		return e == ERR_NOT_FOUND ? ERR_DB : e;
+	if ((e = session_start(r->db, r->conf, &u, 0, req_user_agent(r),
+	    req_ip(r), &t)) != ERR_OK)
+		return e;
+	o = resp_new(setup ? "Setup complete" : "Registration successful");
+	resp_tokens(o, &t, &u);
+	resp_send(r, 201, o);
+	return ERR_OK;
+}
+
+enum err
+h_setup_post(struct req *r)
+{
+	int req = org_setup_required(r->db);
+
+	if (req == -1)
+		return ERR_DB;
+	if (req == 0)
+		return ERR_SETUP_DONE;
+	return h_register_org(r, 1);
+}

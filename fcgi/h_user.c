@@ -1,0 +1,70 @@
+/*
+ * h_user.c: /user/...: the signed-in user's own profile and password.
+ */
+#include "handlers.h"
+#include "valid.h"
+
+enum err
+h_profile_get(struct req *r)
+{
+	struct json_object *o;
+	struct user u;
+	enum err e;
+
+	if ((e = user_get(r->db, r->p.user_id, &u)) != ERR_OK)
+		return e == ERR_NOT_FOUND ? ERR_SESSION_REVOKED : e;
+	o = resp_new("Profile");
+	json_object_object_add(o, "user", resp_user(&u));
+	resp_send(r, 200, o);
+	return ERR_OK;
+}
+
+static const struct field profile_fields[] = {
+	{ "name", F_STR, 0, 512, valid_name, 0 },
+	{ "email", F_STR, 0, 254, valid_email, 0 },
+};
+
+enum err
+h_profile_patch(struct req *r)
+{
+	struct fval v[2];
+	struct json_object *o;
+	struct user u;
+	enum err e;
+
+	if ((e = req_fields(r, profile_fields, 2, v)) != ERR_OK)
+		return e;
+	e = user_update_profile(r->db, r->p.user_id,
+	    v[0].present ? v[0].s : NULL, v[1].present ? v[1].s : NULL, &u);
+	if (e != ERR_OK)
+		return e == ERR_NOT_FOUND ? ERR_SESSION_REVOKED : e;
+	o = resp_new("Profile updated");
+	json_object_object_add(o, "user", resp_user(&u));
+	resp_send(r, 200, o);
+	return ERR_OK;
+}
+
+static const struct field password_fields[] = {
+	{ "current_password", F_STR, 1, 1024, NULL, 0 },
+	{ "new_password", F_STR, 1, 0, NULL, 1 },
+};
+
+enum err
+h_password_change(struct req *r)
+{
+	struct fval v[2];
+	enum err e;
+
+	if ((e = req_fields(r, password_fields, 2, v)) != ERR_OK)
+		return e;
+	if ((e = user_check_password(r->db, r->conf, r->p.user_id,
+	    v[0].s)) != ERR_OK)
+		return e;
+	if ((e = user_set_password(r->db, r->conf, r->p.user_id, v[1].s)) !=
+	    ERR_OK)
+		return e;
+	if ((e = session_revoke_user(r->db, r->p.user_id, r->p.sid)) != ERR_OK)
+		return e;
+	resp_send(r, 200, resp_new("Password changed"));
+	return ERR_OK;
+}

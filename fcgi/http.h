@@ -1,0 +1,115 @@
+/*
+ * http.h: one request as the handlers see it, and the one place that turns
+ * a result into a JSON response with its HTTP status.
+ */
+#ifndef LATCH_HTTP_H
+#define LATCH_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <fcgiapp.h>
+#include <json-c/json.h>
+
+#include "conf.h"
+#include "db.h"
+#include "err.h"
+#include "session.h"
+
+#define HTTP_PATH_MAX 1024
+
+struct req {
+	const struct conf *conf;    /* borrowed */
+	struct db *db;              /* borrowed, the worker's connection */
+	FCGX_Stream *in, *out;      /* borrowed; NULL in CGI mode (stdio) */
+	char **envp;                /* borrowed */
+	const char *method;         /* borrowed from envp */
+	char path[HTTP_PATH_MAX];   /* route path, base path stripped */
+	int64_t id;                 /* the {id} of the route, or 0 */
+	struct json_object *body;   /* parsed body (owned), NULL if none */
+	struct principal p;         /* for routes that need a sign-in */
+	const char *err_field;      /* static: field of ERR_INVALID_FIELD */
+	struct json_object *err_extra; /* owned: merged into an error body */
+	const char *allow;          /* static: Allow of a 405 */
+	int retry_after;            /* seconds, for a 429 */
+	char rid[17];
+	int sent;
+};
+
+/* A parameter of the request (NULL if absent); borrowed from envp. */
+const char *req_param(const struct req *r, const char *name);
+
+/* The client address, the User-Agent ("" if absent). */
+const char *req_ip(const struct req *r);
+const char *req_user_agent(const struct req *r);
+
+/*
+ * Compute r->path from REQUEST_URI (or SCRIPT_NAME + PATH_INFO) minus
+ * [server] base_path.  ERR_OK or ERR_NOT_FOUND.
+ */
+enum err req_route_path(struct req *r);
+
+/*
+ * Read and parse the body: none is an empty object; otherwise it must be
+ * application/json, at most [limits] max_body bytes, and one strict JSON
+ * object in UTF-8.  ERR_OK, ERR_BODY_TOO_LARGE, ERR_UNSUPPORTED_MEDIA,
+ * ERR_INVALID_JSON.
+ */
+enum err req_read_body(struct req *r);
+
+/* The bearer token of the Authorization header, or NULL. */
+const char *req_bearer(const struct req *r);
+
+/* Field types and the table a handler checks its body against. */
+enum ftype { F_STR, F_BOOL, F_INT };
+
+struct field {
+	const char *name;
+	enum ftype type;
+	int required;
+	size_t maxlen;              /* F_STR: bytes */
+	int (*valid)(const char *); /* F_STR: NULL for any string */
+	int password;               /* F_STR: length rule -> weak_password */
+};
+
+struct fval {
+	int present;
+	const char *s;              /* borrowed from r->body */
+	int b;
+	long long i;
+};
+
+/*
+ * Check r->body against the n fields of tbl, filling vals (n entries).
+ * ERR_OK, ERR_INVALID_FIELD (r->err_field set) or ERR_WEAK_PASSWORD.
+ */
+enum err req_fields(struct req *r, const struct field *tbl, size_t n,
+    struct fval *vals);
+
+/*
+ * Require a signed-in caller: verify the bearer token and its session
+ * into r->p.  ERR_OK, ERR_MISSING_TOKEN, ERR_INVALID_TOKEN,
+ * ERR_TOKEN_EXPIRED, ERR_SESSION_REVOKED, ERR_DB.
+ */
+enum err req_auth(struct req *r);
+
+/* A success body {"success":true,"message":msg}; caller adds members. */
+struct json_object *resp_new(const char *msg);
+
+/* Send root (owned, freed here) with status.  Sets r->sent. */
+void resp_send(struct req *r, int status, struct json_object *root);
+
+/* Send the error e with its status and code (and r->err_* extras). */
+void resp_error(struct req *r, enum err e);
+
+/* JSON for a time (RFC 3339 UTC), null for 0. */
+struct json_object *resp_time(int64_t t);
+
+/* The contract's user object. */
+struct json_object *resp_user(const struct user *u);
+
+/* The login-shaped members (tokens and user) added to root. */
+void resp_tokens(struct json_object *root, const struct session_tokens *t,
+    const struct user *u);
+
+#endif

@@ -1,0 +1,268 @@
+/*
+ * req.c: reading a request: route path, body, fields, bearer token.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "http.h"
+#include "log.h"
+#include "valid.h"
+
+#define JSON_MAX_DEPTH 8
+
+const char *
+req_param(const struct req *r, const char *name)
+{
+	return FCGX_GetParam(name, r->envp);
+}
+
+const char *
+req_ip(const struct req *r)
+{
+	const char *ip = req_param(r, "REMOTE_ADDR");
+
+	return ip != NULL ? ip : "";
+}
+
+const char *
+req_user_agent(const struct req *r)
+{
+	const char *ua = req_param(r, "HTTP_USER_AGENT");
+
+	return ua != NULL ? ua : "";
+}
+
+/* Strip base (a path prefix, "" for none) from path at a segment edge. */
+static const char *
+strip_base(const char *path, const char *base)
+{
+	size_t n = strlen(base);
+
+	if (n == 0)
+		return path;
+	if (strncmp(path, base, n) != 0 || (path[n] != '/' && path[n] != '\0'))
+		return NULL;
+	return path[n] == '\0' ? "/" : path + n;
+}
+
+enum err
+req_route_path(struct req *r)
+{
+	const char *uri = req_param(r, "REQUEST_URI");
+	const char *pi = req_param(r, "PATH_INFO");
+	const char *route = NULL;
+	char buf[HTTP_PATH_MAX];
+	size_t n;
+
+	if (uri != NULL && uri[0] == '/') {
+		n = strcspn(uri, "?#");
+		if (n >= sizeof(buf))
+			return ERR_NOT_FOUND;
+		memcpy(buf, uri, n);
+		buf[n] = '\0';
+		route = strip_base(buf, r->conf->base_path);
+	}
+	/* Mounted as a script (mod_fcgid, CGI): the route is PATH_INFO. */
+	if (route == NULL && pi != NULL && pi[0] == '/')
+		route = pi;
+	if (route == NULL || strlen(route) >= sizeof(r->path))
+		return ERR_NOT_FOUND;
+	/* Routes have no encoded characters; refuse rather than guess. */
+	if (strchr(route, '%') != NULL)
+		return ERR_NOT_FOUND;
+	memcpy(r->path, route, strlen(route) + 1);
+	return ERR_OK;
+}
+
+/* application/json, with at most a charset=utf-8 parameter. */
+static int
+is_json_type(const char *ct)
+{
+	const char *p;
+
+	if (ct == NULL || strncasecmp(ct, "application/json", 16) != 0)
+		return 0;
+	p = ct + 16;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (*p == '\0')
+		return 1;
+	if (*p++ != ';')
+		return 0;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (*p == '\0')
+		return 1;
+	if (strncasecmp(p, "charset=", 8) != 0)
+		return 0;
+	p += 8;
+	if (*p == '"')
+		p++;
+	return strncasecmp(p, "utf-8", 5) == 0 &&
+	    (p[5] == '\0' || p[5] == '"' || p[5] == ' ' || p[5] == ';');
+}
+
+/* Read exactly n bytes of the body into buf.  Returns 0 or -1. */
+static int
+read_all(struct req *r, char *buf, size_t n)
+{
+	size_t got = 0;
+	int k;
+
+	while (got < n) {
+		if (r->in != NULL)
+			k = FCGX_GetStr(buf + got, (int)(n - got), r->in);
+		else
+			k = (int)fread(buf + got, 1, n - got, stdin);
+		if (k <= 0)
+			return -1;
+		got += (size_t)k;
+	}
+	return 0;
+}
+
+enum err
+req_read_body(struct req *r)
+{
+	const char *cl = req_param(r, "CONTENT_LENGTH");
+	struct json_tokener *tok = NULL;
+	struct json_object *o = NULL;
+	char *buf = NULL, *end;
+	unsigned long long len = 0;
+	size_t at;
+	enum err e = ERR_INVALID_JSON;
+
+	if (cl != NULL && cl[0] != '\0') {
+		if (!isdigit((unsigned char)cl[0]))
+			return ERR_INVALID_JSON;
+		errno = 0;
+		len = strtoull(cl, &end, 10);
+		if (errno != 0 || *end != '\0')
+			return ERR_INVALID_JSON;
+	}
+	if (len > (unsigned long long)r->conf->max_body)
+		return ERR_BODY_TOO_LARGE;
+	if (len == 0) {
+		/* No body: routes with optional fields take it as {}. */
+		r->body = json_object_new_object();
+		return r->body != NULL ? ERR_OK : ERR_NOMEM;
+	}
+	if (!is_json_type(req_param(r, "CONTENT_TYPE")))
+		return ERR_UNSUPPORTED_MEDIA;
+	if ((buf = malloc((size_t)len + 1)) == NULL)
+		return ERR_NOMEM;
+	if (read_all(r, buf, (size_t)len) == -1)
+		goto done;
+	buf[len] = '\0';
+	if (memchr(buf, '\0', (size_t)len) != NULL ||
+	    !valid_utf8(buf, (size_t)len))
+		goto done;
+	if ((tok = json_tokener_new_ex(JSON_MAX_DEPTH)) == NULL) {
+		e = ERR_NOMEM;
+		goto done;
+	}
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+	o = json_tokener_parse_ex(tok, buf, (int)len);
+	if (o == NULL || json_tokener_get_error(tok) != json_tokener_success)
+		goto done;
+	/* Nothing but white space may follow the object. */
+	for (at = json_tokener_get_parse_end(tok); at < len; at++)
+		if (strchr(" \t\r\n", buf[at]) == NULL)
+			goto done;
+	if (!json_object_is_type(o, json_type_object))
+		goto done;
+	r->body = o;
+	o = NULL;
+	e = ERR_OK;
+done:
+	json_object_put(o);
+	if (tok != NULL)
+		json_tokener_free(tok);
+	free(buf);
+	return e;
+}
+
+const char *
+req_bearer(const struct req *r)
+{
+	const char *h = req_param(r, "HTTP_AUTHORIZATION");
+	const char *t;
+
+	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0)
+		return NULL;
+	t = h + 7;
+	while (*t == ' ')
+		t++;
+	if (*t == '\0' || strpbrk(t, " \t,") != NULL)
+		return NULL;
+	return t;
+}
+
+enum err
+req_fields(struct req *r, const struct field *tbl, size_t n,
+    struct fval *vals)
+{
+	struct json_object *v;
+	const char *s;
+	size_t i, len;
+
+	for (i = 0; i < n; i++) {
+		const struct field *f = &tbl[i];
+
+		memset(&vals[i], 0, sizeof(vals[i]));
+		r->err_field = f->name;
+		if (!json_object_object_get_ex(r->body, f->name, &v) ||
+		    json_object_is_type(v, json_type_null)) {
+			if (f->required)
+				return ERR_INVALID_FIELD;
+			continue;
+		}
+		switch (f->type) {
+		case F_BOOL:
+			if (!json_object_is_type(v, json_type_boolean))
+				return ERR_INVALID_FIELD;
+			vals[i].b = json_object_get_boolean(v);
+			break;
+		case F_INT:
+			if (!json_object_is_type(v, json_type_int))
+				return ERR_INVALID_FIELD;
+			vals[i].i = json_object_get_int64(v);
+			break;
+		case F_STR:
+			if (!json_object_is_type(v, json_type_string))
+				return ERR_INVALID_FIELD;
+			s = json_object_get_string(v);
+			len = (size_t)json_object_get_string_len(v);
+			/* "\u0000" and lone surrogates arrive as escapes. */
+			if (strlen(s) != len || !valid_utf8(s, len))
+				return ERR_INVALID_FIELD;
+			if (f->password) {
+				if (!valid_password(s,
+				    r->conf->password_min_length))
+					return ERR_WEAK_PASSWORD;
+			} else if (len > f->maxlen ||
+			    (f->required && len == 0) ||
+			    (f->valid != NULL && !f->valid(s)))
+				return ERR_INVALID_FIELD;
+			vals[i].s = s;
+			break;
+		}
+		vals[i].present = 1;
+	}
+	r->err_field = NULL;
+	return ERR_OK;
+}
+
+enum err
+req_auth(struct req *r)
+{
+	const char *t = req_bearer(r);
+
+	if (t == NULL)
+		return ERR_MISSING_TOKEN;
+	return session_authenticate(r->db, r->conf, t, &r->p);
+}

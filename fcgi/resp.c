@@ -1,0 +1,237 @@
+/*
+ * resp.c: the one place that turns a result into a JSON response: the
+ * error table (enum err -> HTTP status, contract code, message), the
+ * envelope and the security headers every response carries.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "http.h"
+#include "log.h"
+
+struct errinfo {
+	int status;
+	const char *code;
+	const char *message;
+};
+
+static const struct errinfo errs[ERR__MAX] = {
+	[ERR_OK] = { 200, "ok", "OK" },
+	[ERR_NOMEM] = { 500, "internal_error", "Internal error" },
+	[ERR_SYS] = { 500, "internal_error", "Internal error" },
+	[ERR_DB] = { 503, "service_unavailable",
+	    "The service is temporarily unavailable" },
+	[ERR_INVALID_JSON] = { 400, "invalid_json",
+	    "The body must be one JSON object in UTF-8" },
+	[ERR_INVALID_FIELD] = { 400, "invalid_field",
+	    "A field is missing, of the wrong type or out of bounds" },
+	[ERR_WEAK_PASSWORD] = { 400, "weak_password",
+	    "The password is too short or too long" },
+	[ERR_BAD_RESET_TOKEN] = { 400, "invalid_token",
+	    "The reset token is invalid or expired" },
+	[ERR_MISSING_TOKEN] = { 401, "missing_token",
+	    "A bearer token is required" },
+	[ERR_INVALID_TOKEN] = { 401, "invalid_token", "The token is invalid" },
+	[ERR_TOKEN_EXPIRED] = { 401, "token_expired", "The token has expired" },
+	[ERR_SESSION_REVOKED] = { 401, "session_revoked",
+	    "The session has ended" },
+	[ERR_INVALID_CREDENTIALS] = { 401, "invalid_credentials",
+	    "Invalid credentials" },
+	[ERR_ACCOUNT_DISABLED] = { 403, "account_disabled",
+	    "The account is disabled" },
+	[ERR_FORBIDDEN] = { 403, "forbidden", "Not allowed" },
+	[ERR_REGISTRATION_CLOSED] = { 403, "registration_closed",
+	    "Registration of new organizations is closed" },
+	[ERR_NOT_FOUND] = { 404, "not_found", "Not found" },
+	[ERR_INVALID_INVITATION] = { 404, "invalid_invitation",
+	    "The invitation code is not valid" },
+	[ERR_METHOD_NOT_ALLOWED] = { 405, "method_not_allowed",
+	    "Method not allowed" },
+	[ERR_USERNAME_TAKEN] = { 409, "username_taken",
+	    "The username is taken" },
+	[ERR_EMAIL_TAKEN] = { 409, "email_taken", "The email is taken" },
+	[ERR_ORG_TAKEN] = { 409, "organization_taken",
+	    "The organization name is taken" },
+	[ERR_SETUP_DONE] = { 409, "setup_done", "Setup is already done" },
+	[ERR_LAST_ADMIN] = { 409, "last_admin",
+	    "The last active admin cannot be removed" },
+	[ERR_INVITATION_USED] = { 409, "invitation_used",
+	    "The invitation was already used" },
+	[ERR_INVITATION_EXPIRED] = { 410, "invitation_expired",
+	    "The invitation has expired" },
+	[ERR_BODY_TOO_LARGE] = { 413, "body_too_large",
+	    "The body is too large" },
+	[ERR_UNSUPPORTED_MEDIA] = { 415, "unsupported_media_type",
+	    "The body must be application/json" },
+	[ERR_TOO_MANY_ATTEMPTS] = { 429, "too_many_attempts",
+	    "Too many failed sign-ins; try again later" },
+	[ERR_TOO_MANY_REQUESTS] = { 429, "too_many_requests",
+	    "Too many requests; try again later" },
+};
+
+static const char *
+reason(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 201: return "Created";
+	case 202: return "Accepted";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 409: return "Conflict";
+	case 410: return "Gone";
+	case 413: return "Payload Too Large";
+	case 415: return "Unsupported Media Type";
+	case 429: return "Too Many Requests";
+	case 503: return "Service Unavailable";
+	default: return "Internal Server Error";
+	}
+}
+
+static void
+out(struct req *r, const char *s, size_t n)
+{
+	if (r->out != NULL)
+		(void)FCGX_PutStr(s, (int)n, r->out);
+	else
+		(void)fwrite(s, 1, n, stdout);
+}
+
+struct json_object *
+resp_new(const char *msg)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "success", json_object_new_boolean(1));
+	json_object_object_add(o, "message", json_object_new_string(msg));
+	return o;
+}
+
+void
+resp_send(struct req *r, int status, struct json_object *root)
+{
+	char hdr[512], extra[256];
+	const char *body;
+	size_t blen;
+	int n;
+
+	extra[0] = '\0';
+	if (status == 401)
+		(void)snprintf(extra, sizeof(extra),
+		    "WWW-Authenticate: Bearer realm=\"latch\"\r\n");
+	else if (status == 405 && r->allow != NULL)
+		(void)snprintf(extra, sizeof(extra), "Allow: %s\r\n", r->allow);
+	else if (status == 429 && r->retry_after > 0)
+		(void)snprintf(extra, sizeof(extra), "Retry-After: %d\r\n",
+		    r->retry_after);
+	body = root != NULL ? json_object_to_json_string_ext(root,
+	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE) : NULL;
+	if (body == NULL) {
+		status = 500;
+		body = "{\"success\":false,\"error\":\"internal_error\","
+		    "\"message\":\"Internal error\"}";
+	}
+	blen = strlen(body);
+	n = snprintf(hdr, sizeof(hdr),
+	    "Status: %d %s\r\n"
+	    "Content-Type: application/json; charset=utf-8\r\n"
+	    "Content-Length: %zu\r\n"
+	    "Cache-Control: no-store\r\n"
+	    "X-Content-Type-Options: nosniff\r\n"
+	    "Referrer-Policy: no-referrer\r\n"
+	    "%s\r\n", status, reason(status), blen + 1, extra);
+	if (n < 0 || (size_t)n >= sizeof(hdr))
+		n = 0; /* cannot happen: extra is bounded */
+	out(r, hdr, (size_t)n);
+	out(r, body, blen);
+	out(r, "\n", 1);
+	if (status >= 500)
+		log_warnx("http: %s %s: %d", r->method ? r->method : "-",
+		    r->path, status);
+	json_object_put(root);
+	r->sent = 1;
+}
+
+void
+resp_error(struct req *r, enum err e)
+{
+	const struct errinfo *ei;
+	struct json_object *o;
+
+	if (e <= ERR_OK || e >= ERR__MAX)
+		e = ERR_SYS;
+	ei = &errs[e];
+	o = json_object_new_object();
+	json_object_object_add(o, "success", json_object_new_boolean(0));
+	json_object_object_add(o, "error", json_object_new_string(ei->code));
+	json_object_object_add(o, "message",
+	    json_object_new_string(ei->message));
+	if (e == ERR_INVALID_FIELD && r->err_field != NULL)
+		json_object_object_add(o, "field",
+		    json_object_new_string(r->err_field));
+	if (r->err_extra != NULL) {
+		json_object_object_foreach(r->err_extra, k, v)
+			json_object_object_add(o, k, json_object_get(v));
+		json_object_put(r->err_extra);
+		r->err_extra = NULL;
+	}
+	resp_send(r, ei->status, o);
+}
+
+struct json_object *
+resp_time(int64_t t)
+{
+	char buf[32];
+	struct tm tm;
+	time_t tt = (time_t)t;
+
+	if (t == 0 || gmtime_r(&tt, &tm) == NULL ||
+	    strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		return NULL; /* JSON null */
+	return json_object_new_string(buf);
+}
+
+struct json_object *
+resp_user(const struct user *u)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "id", json_object_new_int64(u->id));
+	json_object_object_add(o, "username",
+	    json_object_new_string(u->username));
+	json_object_object_add(o, "email", json_object_new_string(u->email));
+	json_object_object_add(o, "name", json_object_new_string(u->name));
+	json_object_object_add(o, "role",
+	    json_object_new_string(role_name(u->role)));
+	json_object_object_add(o, "disabled",
+	    json_object_new_boolean(u->disabled));
+	json_object_object_add(o, "organizationId",
+	    json_object_new_int64(u->org_id));
+	json_object_object_add(o, "organizationName",
+	    json_object_new_string(u->org_name));
+	json_object_object_add(o, "createdAt", resp_time(u->created_at));
+	json_object_object_add(o, "lastLoginAt", resp_time(u->last_login_at));
+	return o;
+}
+
+void
+resp_tokens(struct json_object *root, const struct session_tokens *t,
+    const struct user *u)
+{
+	json_object_object_add(root, "token", json_object_new_string(t->access));
+	json_object_object_add(root, "access_token",
+	    json_object_new_string(t->access));
+	json_object_object_add(root, "refresh_token",
+	    json_object_new_string(t->refresh));
+	json_object_object_add(root, "token_type",
+	    json_object_new_string("Bearer"));
+	json_object_object_add(root, "expires_in",
+	    json_object_new_int(t->expires_in));
+	json_object_object_add(root, "refresh_expires_in",
+	    json_object_new_int(t->refresh_expires_in));
+	json_object_object_add(root, "user", resp_user(u));
+}

@@ -1,0 +1,100 @@
+/*
+ * router.c: the route table.  Paths are relative to [server] base_path.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "handlers.h"
+#include "router.h"
+
+static const struct route routes[] = {
+	{ "GET", "/health", h_health, AUTH_NONE },
+	{ "GET", "/setup", h_setup_get, AUTH_NONE },
+	{ "POST", "/setup", h_setup_post, AUTH_NONE },
+	{ "POST", "/auth/register", h_register, AUTH_NONE },
+	{ "POST", "/auth/login", h_login, AUTH_NONE },
+	{ "POST", "/auth/refresh", h_refresh, AUTH_NONE },
+	{ "POST", "/auth/verify", h_verify, AUTH_NONE },
+	{ "POST", "/auth/revoke", h_revoke, AUTH_NONE },
+	{ "POST", "/auth/logout", h_logout, AUTH_USER },
+	{ "GET", "/auth/sessions", h_sessions_list, AUTH_USER },
+	{ "DELETE", "/auth/sessions/{id}", h_sessions_delete, AUTH_USER },
+	{ "GET", "/user/profile", h_profile_get, AUTH_USER },
+	{ "PATCH", "/user/profile", h_profile_patch, AUTH_USER },
+	{ "POST", "/user/password", h_password_change, AUTH_USER },
+};
+
+#define NROUTES (sizeof(routes) / sizeof(routes[0]))
+
+/* A positive id without sign or leading zero, up to 18 digits. */
+static int
+parse_id(const char *s, size_t n, int64_t *id)
+{
+	int64_t v = 0;
+	size_t i;
+
+	if (n == 0 || n > 18 || s[0] == '0')
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	*id = v;
+	return 0;
+}
+
+/* Match path against pattern segment by segment. */
+static int
+match(const char *pattern, const char *path, int64_t *id)
+{
+	const char *p = pattern, *q = path;
+	size_t pn, qn;
+
+	for (;;) {
+		if (*p != '/' || *q != '/')
+			return *p == *q;
+		p++;
+		q++;
+		pn = strcspn(p, "/");
+		qn = strcspn(q, "/");
+		if (pn == 4 && strncmp(p, "{id}", 4) == 0) {
+			if (parse_id(q, qn, id) == -1)
+				return 0;
+		} else if (pn != qn || strncmp(p, q, pn) != 0)
+			return 0;
+		p += pn;
+		q += qn;
+	}
+}
+
+const struct route *
+router_match(struct req *r, enum err *e)
+{
+	static char allow[64];
+	size_t i, n = 0;
+	int64_t id = 0;
+	int found = 0;
+
+	allow[0] = '\0';
+	for (i = 0; i < NROUTES; i++) {
+		if (!match(routes[i].pattern, r->path, &id))
+			continue;
+		if (strcmp(routes[i].method, r->method) == 0) {
+			r->id = id;
+			return &routes[i];
+		}
+		found = 1;
+		if (n + strlen(routes[i].method) + 3 < sizeof(allow)) {
+			n += (size_t)snprintf(allow + n, sizeof(allow) - n,
+			    "%s%s", n > 0 ? ", " : "", routes[i].method);
+		}
+	}
+	if (found) {
+		r->allow = allow;
+		*e = ERR_METHOD_NOT_ALLOWED;
+	} else
+		*e = ERR_NOT_FOUND;
+	return NULL;
+}

@@ -1,0 +1,28 @@
+/*
+ * router.h: method + path -> handler.
+ */
+#ifndef LATCH_ROUTER_H
+#define LATCH_ROUTER_H
+
+#include "http.h"
+
+typedef enum err (*handler_fn)(struct req *);
+
+/* What a route needs before its handler runs. */
+enum route_auth { AUTH_NONE, AUTH_USER };
+
+struct route {
+	const char *method;
+	const char *pattern;        /* segments; "{id}" is a positive id */
+	handler_fn fn;
+	enum route_auth auth;
+};
+
+/*
+ * Find the route for r->method and r->path.  Returns it (r->id set for
+ * "{id}"), or NULL with *e = ERR_NOT_FOUND, or ERR_METHOD_NOT_ALLOWED and
+ * r->allow set.
+ */
+const struct route *router_match(struct req *r, enum err *e);
+
+#endif

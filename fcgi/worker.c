@@ -1,0 +1,194 @@
+/*
+ * worker.c: a worker's life: its database connection, the FastCGI accept
+ * loop, and one request from parameters to response.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <fcgiapp.h>
+
+#include "http.h"
+#include "log.h"
+#include "router.h"
+#include "tok.h"
+#include "worker.h"
+
+extern char **environ;
+
+static volatile sig_atomic_t stopping;
+
+static void
+on_term(int sig)
+{
+	(void)sig;
+	stopping = 1;
+	FCGX_ShutdownPending();
+}
+
+/* A request that outlives [server] request_timeout ends its worker; the
+ * master starts another. */
+static void
+on_alarm(int sig)
+{
+	static const char msg[] =
+	    "latchd: worker: request exceeded request_timeout, exiting\n";
+
+	(void)sig;
+	if (write(STDERR_FILENO, msg, sizeof(msg) - 1) < 0)
+		_exit(4);
+	_exit(3);
+}
+
+static int
+worker_signals(sigset_t *term)
+{
+	struct sigaction sa;
+	sigset_t none;
+
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = on_term;       /* no SA_RESTART: accept() returns */
+	if (sigaction(SIGTERM, &sa, NULL) == -1 ||
+	    sigaction(SIGINT, &sa, NULL) == -1)
+		return -1;
+	sa.sa_handler = on_alarm;
+	if (sigaction(SIGALRM, &sa, NULL) == -1)
+		return -1;
+	sa.sa_handler = SIG_IGN;
+	if (sigaction(SIGHUP, &sa, NULL) == -1 ||
+	    sigaction(SIGPIPE, &sa, NULL) == -1)
+		return -1;
+	sigemptyset(&none);
+	if (sigprocmask(SIG_SETMASK, &none, NULL) == -1)
+		return -1;
+	sigemptyset(term);
+	sigaddset(term, SIGTERM);
+	sigaddset(term, SIGINT);
+	return 0;
+}
+
+static int
+has_body_method(const char *m)
+{
+	return strcmp(m, "POST") == 0 || strcmp(m, "PATCH") == 0 ||
+	    strcmp(m, "PUT") == 0 || strcmp(m, "DELETE") == 0;
+}
+
+/* Route, check and answer one request; r->in/out/envp are set. */
+static void
+worker_handle(struct req *r)
+{
+	const struct route *rt;
+	enum err e;
+
+	tok_request_id(r->rid);
+	log_set_request(r->rid);
+	r->method = req_param(r, "REQUEST_METHOD");
+	if (r->method == NULL)
+		r->method = "GET";
+	if ((e = req_route_path(r)) != ERR_OK)
+		goto done;
+	if ((rt = router_match(r, &e)) == NULL)
+		goto done;
+	if (has_body_method(r->method)) {
+		if ((e = req_read_body(r)) != ERR_OK)
+			goto done;
+	} else if ((r->body = json_object_new_object()) == NULL) {
+		e = ERR_NOMEM;
+		goto done;
+	}
+	if (rt->auth == AUTH_USER && (e = req_auth(r)) != ERR_OK)
+		goto done;
+	e = rt->fn(r);
+	if (e == ERR_OK && !r->sent)
+		e = ERR_SYS;
+done:
+	if (e != ERR_OK && !r->sent)
+		resp_error(r, e);
+	log_debug("http: %s %s", r->method, r->path);
+	json_object_put(r->body);
+	r->body = NULL;
+	json_object_put(r->err_extra);
+	r->err_extra = NULL;
+	tok_cleanse(&r->p, sizeof(r->p));
+	log_set_request(NULL);
+}
+
+int
+worker_run(const struct conf *conf, int listen_fd)
+{
+	FCGX_Request fr;
+	struct req r;
+	struct db *db = NULL;
+	sigset_t term;
+	long served = 0;
+	int rc = 1;
+
+	if (worker_signals(&term) == -1) {
+		log_warn("worker: signals");
+		return 1;
+	}
+	if (FCGX_Init() != 0 ||
+	    FCGX_InitRequest(&fr, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
+		log_warnx("worker: FastCGI initialisation failed");
+		return 1;
+	}
+	if ((db = db_open(conf)) == NULL) {
+		log_warnx("worker: out of memory");
+		return 1;
+	}
+	while (!stopping) {
+		if (FCGX_Accept_r(&fr) < 0) {
+			if (stopping || errno == EINTR)
+				continue;
+			log_warnx("worker: accept failed");
+			goto done;
+		}
+		/* A stop signal now waits until this request is answered. */
+		(void)sigprocmask(SIG_BLOCK, &term, NULL);
+		alarm((unsigned)conf->request_timeout);
+		memset(&r, 0, sizeof(r));
+		r.conf = conf;
+		r.db = db;
+		r.in = fr.in;
+		r.out = fr.out;
+		r.envp = fr.envp;
+		worker_handle(&r);
+		FCGX_Finish_r(&fr);
+		alarm(0);
+		(void)sigprocmask(SIG_UNBLOCK, &term, NULL);
+		if (conf->max_requests > 0 && ++served >= conf->max_requests) {
+			log_debug("worker: recycling after %ld requests",
+			    served);
+			break;
+		}
+	}
+	rc = 0;
+done:
+	FCGX_Free(&fr, 1);
+	db_close(db);
+	return rc;
+}
+
+int
+worker_cgi(const struct conf *conf)
+{
+	struct req r;
+	struct db *db;
+
+	signal(SIGPIPE, SIG_IGN);
+	if ((db = db_open(conf)) == NULL)
+		return 1;
+	memset(&r, 0, sizeof(r));
+	r.conf = conf;
+	r.db = db;
+	r.envp = environ;
+	worker_handle(&r);
+	(void)fflush(stdout);
+	db_close(db);
+	return 0;
+}
