@@ -1,0 +1,670 @@
+/*
+ * master.c: the master process (see master.h).
+ *
+ * Children live in one table.  Each has a kind: a worker, or a supervised
+ * helper program such as latch-mailer (not started yet: child_start() and
+ * child_main() are where it goes, with its own backoff[CHILD_HELPER]).  A
+ * worker belongs to a generation: a conf and the workers started with it.
+ * SIGHUP makes a new generation the active one and retires the old; a
+ * retired generation, and its conf, is freed once its last worker is
+ * reaped.
+ *
+ * SIGCHLD, SIGTERM, SIGINT and SIGHUP are blocked except inside ppoll(),
+ * so their handlers, which only set flags, run only there, and no signal
+ * is lost between looking at the flags and going to sleep.
+ */
+#include <sys/types.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "log.h"
+#include "master.h"
+#include "worker.h"
+
+#define QUICK_MS	2000	/* a child that dies sooner failed to start */
+#define STABLE_MS	30000	/* one that lives this long ends a backoff */
+#define BACKOFF_MIN_MS	500
+#define BACKOFF_MAX_MS	30000
+#define GRACE_MS	5000	/* after request_timeout, before SIGKILL */
+
+enum child_kind {
+	CHILD_WORKER,		/* worker_run() on the shared listen socket */
+	CHILD_HELPER,		/* a supervised program, e.g. latch-mailer */
+	CHILD__MAX
+};
+
+/* Delays the starts of one kind of child that keeps failing at start. */
+struct backoff {
+	int64_t delay;		/* ms; 0: no backoff */
+	int64_t grew_at;	/* when delay last grew */
+	int64_t until;		/* no child of this kind starts before */
+};
+
+struct gen {
+	struct conf *conf;	/* owned */
+	unsigned id;		/* 1, 2, ... for the logs */
+	size_t nlive;		/* its workers not yet reaped */
+	int retiring;		/* sent SIGTERM: no respawn, freed when empty */
+	int killed;		/* sent SIGKILL */
+	int64_t kill_at;	/* retiring: SIGKILL what is left then */
+	struct gen *next;
+};
+
+struct child {
+	pid_t pid;		/* 0: a free slot */
+	enum child_kind kind;
+	struct gen *gen;	/* borrowed; a worker's generation */
+	int64_t started;
+};
+
+struct master {
+	const char *conf_path;	/* borrowed */
+	int listen_fd;		/* borrowed */
+	char *listen;		/* owned; [server] listen at start, or NULL */
+	int socket_mode;	/* [server] socket_mode at start */
+	pid_t pid;
+	sigset_t oldmask;	/* the caller's */
+	sigset_t childmask;	/* the caller's without our signals */
+	struct gen *gens;	/* owned; the active one first */
+	struct child *children;	/* owned */
+	size_t nslots;		/* in children */
+	size_t nlive;		/* children not yet reaped */
+	struct backoff backoff[CHILD__MAX];
+	unsigned last_gen;
+	int stopping;
+};
+
+/* The signals the master catches (it also ignores SIGPIPE). */
+static const int caught[] = { SIGCHLD, SIGTERM, SIGINT, SIGHUP };
+#define NCAUGHT (sizeof(caught) / sizeof(caught[0]))
+
+static volatile sig_atomic_t got_chld, got_term, got_hup;
+
+static void
+master_handler(int sig)
+{
+	switch (sig) {
+	case SIGCHLD:
+		got_chld = 1;
+		break;
+	case SIGHUP:
+		got_hup = 1;
+		break;
+	default:
+		got_term = 1;
+		break;
+	}
+}
+
+/* The monotonic clock in ms. */
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) == -1)
+		fatal("master: clock_gettime");
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+backoff_grow(struct backoff *b, int64_t now)
+{
+	if (b->delay == 0)
+		b->delay = BACKOFF_MIN_MS;
+	else if (b->delay < BACKOFF_MAX_MS / 2)
+		b->delay *= 2;
+	else
+		b->delay = BACKOFF_MAX_MS;
+	b->grew_at = now;
+	b->until = now + b->delay;
+}
+
+static void
+backoff_reset(struct backoff *b)
+{
+	memset(b, 0, sizeof(*b));
+}
+
+/*
+ * Whether child c, if it lived `lived` ms, proves a backoff over: it was
+ * started after the delay last grew and lived STABLE_MS.
+ */
+static int
+backoff_settled(const struct backoff *b, const struct child *c, int64_t lived)
+{
+	return b->delay > 0 && c->started >= b->grew_at && lived >= STABLE_MS;
+}
+
+/*
+ * Block and catch the master's signals, ignore SIGPIPE.  Saves what it
+ * changes first, so master_unsignal() undoes it even after a failure.
+ */
+static int
+master_signal(struct master *m, struct sigaction old[NCAUGHT + 1])
+{
+	struct sigaction sa;
+	sigset_t block;
+	size_t i;
+	int rc = -1;
+
+	if (sigprocmask(SIG_SETMASK, NULL, &m->oldmask) == -1)
+		goto out;
+	for (i = 0; i < NCAUGHT; i++)
+		if (sigaction(caught[i], NULL, &old[i]) == -1)
+			goto out;
+	if (sigaction(SIGPIPE, NULL, &old[NCAUGHT]) == -1)
+		goto out;
+
+	if (sigemptyset(&block) == -1)
+		goto out;
+	for (i = 0; i < NCAUGHT; i++)
+		if (sigaddset(&block, caught[i]) == -1)
+			goto out;
+	m->childmask = m->oldmask;
+	for (i = 0; i < NCAUGHT; i++)
+		if (sigdelset(&m->childmask, caught[i]) == -1)
+			goto out;
+	if (sigprocmask(SIG_BLOCK, &block, NULL) == -1)
+		goto out;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = master_handler;
+	sa.sa_mask = block;
+	sa.sa_flags = SA_NOCLDSTOP;
+	for (i = 0; i < NCAUGHT; i++)
+		if (sigaction(caught[i], &sa, NULL) == -1)
+			goto out;
+	sa.sa_handler = SIG_IGN;
+	sa.sa_flags = 0;
+	if (sigaction(SIGPIPE, &sa, NULL) == -1)
+		goto out;
+	rc = 0;
+out:
+	if (rc == -1)
+		log_warn("master: signals");
+	return rc;
+}
+
+static void
+master_unsignal(const struct master *m, const struct sigaction old[NCAUGHT + 1])
+{
+	size_t i;
+
+	for (i = 0; i < NCAUGHT; i++)
+		if (sigaction(caught[i], &old[i], NULL) == -1)
+			log_warn("master: sigaction");
+	if (sigaction(SIGPIPE, &old[NCAUGHT], NULL) == -1)
+		log_warn("master: sigaction");
+	if (sigprocmask(SIG_SETMASK, &m->oldmask, NULL) == -1)
+		log_warn("master: sigprocmask");
+}
+
+/* A new generation running conf; takes over conf, freeing it on failure. */
+static struct gen *
+gen_new(struct master *m, struct conf *conf)
+{
+	struct gen *g;
+
+	if ((g = calloc(1, sizeof(*g))) == NULL) {
+		log_warn("master: new generation");
+		conf_free(conf);
+		return NULL;
+	}
+	g->conf = conf;
+	g->id = ++m->last_gen;
+	return g;
+}
+
+static void
+gen_free(struct gen *g)
+{
+	if (g == NULL)
+		return;
+	conf_free(g->conf);
+	free(g);
+}
+
+/* The generation whose workers are kept up, or NULL while stopping. */
+static struct gen *
+gen_active(const struct master *m)
+{
+	if (m->gens == NULL || m->gens->retiring)
+		return NULL;
+	return m->gens;
+}
+
+/* Send sig to the workers of g, or to every child if g is NULL. */
+static void
+master_kill(const struct master *m, const struct gen *g, int sig)
+{
+	size_t i;
+
+	for (i = 0; i < m->nslots; i++) {
+		const struct child *c = &m->children[i];
+
+		if (c->pid == 0 || (g != NULL && c->gen != g))
+			continue;
+		if (kill(c->pid, sig) == -1 && errno != ESRCH)
+			log_warn("master: kill %ld", (long)c->pid);
+	}
+}
+
+/* Stop g's workers: SIGTERM now, SIGKILL after request_timeout + 5 s. */
+static void
+gen_retire(struct master *m, struct gen *g, int64_t now)
+{
+	if (g->retiring)
+		return;
+	g->retiring = 1;
+	g->kill_at = now + (int64_t)g->conf->request_timeout * 1000 + GRACE_MS;
+	master_kill(m, g, SIGTERM);
+}
+
+/* The child started in the child process: never returns. */
+static void __attribute__((noreturn))
+child_main(const struct master *m, enum child_kind kind, const struct gen *g)
+{
+	struct sigaction sa;
+	size_t i;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	if (sigemptyset(&sa.sa_mask) == -1)
+		_exit(1);
+	for (i = 0; i < NCAUGHT; i++)
+		if (sigaction(caught[i], &sa, NULL) == -1)
+			_exit(1);
+	if (sigaction(SIGPIPE, &sa, NULL) == -1 ||
+	    sigprocmask(SIG_SETMASK, &m->childmask, NULL) == -1) {
+		log_warn("master: child signals");
+		_exit(1);
+	}
+	/* If the master dies, its children stop too. */
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM) == -1) {
+		log_warn("master: prctl");
+		_exit(1);
+	}
+	if (getppid() != m->pid)
+		_exit(0);
+
+	switch (kind) {
+	case CHILD_WORKER:
+		_exit(worker_run(g->conf, m->listen_fd));
+	case CHILD_HELPER:
+	case CHILD__MAX:
+		break;
+	}
+	log_warnx("master: child kind %d cannot be started", (int)kind);
+	_exit(1);
+}
+
+/*
+ * Start a child of the given kind (a worker of generation g); the hook
+ * to start and respawn helper programs too.  Returns 0, or -1 if it could
+ * not (logged).
+ */
+static int
+child_start(struct master *m, enum child_kind kind, struct gen *g, int64_t now)
+{
+	struct child *c = NULL, *grown;
+	size_t i, n;
+	pid_t pid;
+
+	for (i = 0; i < m->nslots && c == NULL; i++)
+		if (m->children[i].pid == 0)
+			c = &m->children[i];
+	if (c == NULL) {
+		n = m->nslots ? m->nslots * 2 : 16;
+		grown = reallocarray(m->children, n, sizeof(*grown));
+		if (grown == NULL) {
+			log_warn("master: child table");
+			return -1;
+		}
+		memset(grown + m->nslots, 0, (n - m->nslots) * sizeof(*grown));
+		c = grown + m->nslots;
+		m->children = grown;
+		m->nslots = n;
+	}
+
+	if ((pid = fork()) == -1) {
+		log_warn("master: fork");
+		return -1;
+	}
+	if (pid == 0)
+		child_main(m, kind, g);
+
+	c->pid = pid;
+	c->kind = kind;
+	c->gen = g;
+	c->started = now;
+	m->nlive++;
+	if (g != NULL)
+		g->nlive++;
+	log_debug("master: worker %ld started (generation %u)", (long)pid,
+	    g != NULL ? g->id : 0);
+	return 0;
+}
+
+/* Start the workers the active generation lacks, unless backing off. */
+static void
+master_fill(struct master *m, int64_t now)
+{
+	struct backoff *b = &m->backoff[CHILD_WORKER];
+	struct gen *g;
+
+	if ((g = gen_active(m)) == NULL)
+		return;
+	while (g->nlive < (size_t)g->conf->workers && now >= b->until) {
+		if (child_start(m, CHILD_WORKER, g, now) == -1) {
+			backoff_grow(b, now);
+			log_warnx("master: cannot start workers; next try in "
+			    "%lld ms", (long long)b->delay);
+		}
+	}
+}
+
+/* Log how child c ended, and back off if it died at start-up. */
+static void
+child_ended(struct master *m, const struct child *c, int status, int64_t now)
+{
+	struct backoff *b = &m->backoff[CHILD_WORKER];
+	int64_t lived = now - c->started;
+	long pid = (long)c->pid;
+	unsigned gid = c->gen->id;
+
+	if (c->gen->retiring) {
+		log_debug("master: worker %ld of generation %u stopped", pid,
+		    gid);
+		return;
+	}
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		log_debug("master: worker %ld recycled after %lld ms", pid,
+		    (long long)lived);
+	else if (WIFEXITED(status))
+		log_warnx("master: worker %ld exited with status %d after "
+		    "%lld ms", pid, WEXITSTATUS(status), (long long)lived);
+	else if (WIFSIGNALED(status))
+		log_warnx("master: worker %ld killed by signal %d (%s) after "
+		    "%lld ms", pid, WTERMSIG(status),
+		    strsignal(WTERMSIG(status)), (long long)lived);
+	else
+		log_warnx("master: worker %ld ended with wait status %#x",
+		    pid, (unsigned)status);
+
+	if (backoff_settled(b, c, lived)) {
+		backoff_reset(b);
+		log_info("master: a worker lived %d s; backoff over",
+		    STABLE_MS / 1000);
+	}
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return;
+	/* Those started before the delay last grew were counted already. */
+	if (lived < QUICK_MS && c->started >= b->grew_at) {
+		backoff_grow(b, now);
+		log_warnx("master: workers fail at start-up; next start in "
+		    "%lld ms", (long long)b->delay);
+	}
+}
+
+/* Reap every child that has ended. */
+static void
+master_reap(struct master *m, int64_t now)
+{
+	struct child *c;
+	pid_t pid;
+	size_t i;
+	int status;
+
+	for (;;) {
+		pid = waitpid(-1, &status, WNOHANG);
+		if (pid == 0 || (pid == -1 && errno == ECHILD))
+			return;
+		if (pid == -1) {
+			if (errno == EINTR)
+				continue;
+			log_warn("master: waitpid");
+			return;
+		}
+		for (c = NULL, i = 0; i < m->nslots && c == NULL; i++)
+			if (m->children[i].pid == pid)
+				c = &m->children[i];
+		if (c == NULL) {
+			log_warnx("master: reaped unknown child %ld",
+			    (long)pid);
+			continue;
+		}
+		if (c->kind == CHILD_WORKER)
+			child_ended(m, c, status, now);
+		if (c->gen != NULL)
+			c->gen->nlive--;
+		m->nlive--;
+		memset(c, 0, sizeof(*c));
+	}
+}
+
+/*
+ * SIGKILL the workers of retired generations past their deadline; free
+ * the retired generations that are empty.
+ */
+static void
+master_expire(struct master *m, int64_t now)
+{
+	struct gen **gp, *g;
+
+	for (gp = &m->gens; (g = *gp) != NULL;) {
+		if (g->retiring && g->nlive > 0 && !g->killed &&
+		    now >= g->kill_at) {
+			log_warnx("master: %zu workers of generation %u still "
+			    "running %d s after SIGTERM; killing them",
+			    g->nlive, g->id,
+			    g->conf->request_timeout + GRACE_MS / 1000);
+			master_kill(m, g, SIGKILL);
+			g->killed = 1;
+		}
+		if (g->retiring && g->nlive == 0) {
+			log_debug("master: generation %u gone", g->id);
+			*gp = g->next;
+			gen_free(g);
+			continue;
+		}
+		gp = &g->next;
+	}
+}
+
+/* End a backoff once a worker started since it grew has lived 30 s. */
+static void
+master_settle(struct master *m, int64_t now)
+{
+	struct backoff *b = &m->backoff[CHILD_WORKER];
+	size_t i;
+
+	for (i = 0; i < m->nslots && b->delay > 0; i++) {
+		const struct child *c = &m->children[i];
+
+		if (c->pid != 0 && c->kind == CHILD_WORKER &&
+		    !c->gen->retiring &&
+		    backoff_settled(b, c, now - c->started)) {
+			backoff_reset(b);
+			log_info("master: a worker lived %d s; backoff over",
+			    STABLE_MS / 1000);
+		}
+	}
+}
+
+/* When the loop must next wake up on its own, or -1: never. */
+static int64_t
+master_next_wake(const struct master *m, int64_t now)
+{
+	const struct backoff *b = &m->backoff[CHILD_WORKER];
+	const struct gen *g, *active = gen_active(m);
+	int64_t wake = -1, t;
+	size_t i;
+
+#define SOONER(x)	do {						\
+	t = (x);							\
+	if (wake == -1 || t < wake)					\
+		wake = t < now ? now : t;				\
+} while (0)
+	if (active != NULL && active->nlive < (size_t)active->conf->workers)
+		SOONER(b->until);
+	for (i = 0; i < m->nslots && b->delay > 0; i++) {
+		const struct child *c = &m->children[i];
+
+		if (c->pid != 0 && c->kind == CHILD_WORKER &&
+		    c->gen == active && c->started >= b->grew_at)
+			SOONER(c->started + STABLE_MS);
+	}
+	for (g = m->gens; g != NULL; g = g->next)
+		if (g->retiring && !g->killed && g->nlive > 0)
+			SOONER(g->kill_at);
+#undef SOONER
+	return wake;
+}
+
+/* SIGTERM/SIGINT: stop every worker; a second one kills them at once. */
+static void
+master_stop(struct master *m, int64_t now)
+{
+	struct gen *g;
+
+	if (m->stopping) {
+		log_warnx("master: stop requested again; killing %zu workers",
+		    m->nlive);
+		master_kill(m, NULL, SIGKILL);
+		for (g = m->gens; g != NULL; g = g->next)
+			g->killed = 1;
+		return;
+	}
+	m->stopping = 1;
+	log_info("master: stopping %zu workers", m->nlive);
+	for (g = m->gens; g != NULL; g = g->next)
+		gen_retire(m, g, now);
+}
+
+/* SIGHUP: start a generation with the re-read config, retire the old. */
+static void
+master_reload(struct master *m, int64_t now)
+{
+	struct gen *old = gen_active(m), *g;
+	struct conf *conf;
+	char err[512];
+	int lvl;
+
+	if ((conf = conf_load(m->conf_path, err, sizeof(err))) == NULL) {
+		log_warnx("latchd: reload failed, keeping the running config: "
+		    "%s", err);
+		return;
+	}
+	if (m->listen != NULL) {
+		if (strcmp(conf->listen, m->listen) != 0)
+			log_warnx("master: [server] listen changed to %s; it "
+			    "takes a restart, still on %s", conf->listen,
+			    m->listen);
+		if (m->listen[0] == '/' && conf->socket_mode != m->socket_mode)
+			log_warnx("master: [server] socket_mode changed to "
+			    "%04o; it takes a restart", conf->socket_mode);
+	}
+	if ((lvl = log_level_parse(conf->log_level)) != -1)
+		log_init("latchd", (enum log_level)lvl);
+	if ((g = gen_new(m, conf)) == NULL)
+		return;
+	g->next = m->gens;
+	m->gens = g;
+	/* The new config may have fixed what made the workers fail. */
+	backoff_reset(&m->backoff[CHILD_WORKER]);
+	log_info("master: reloaded %s: generation %u with %d workers%s",
+	    m->conf_path, g->id, conf->workers,
+	    old != NULL ? "; stopping the old one" : "");
+	master_fill(m, now);
+	if (old != NULL)
+		gen_retire(m, old, now);
+}
+
+static int
+master_loop(struct master *m)
+{
+	struct timespec ts, *tsp;
+	int64_t now, wake;
+
+	for (;;) {
+		now = now_ms();
+		got_chld = 0;
+		master_reap(m, now);
+		if (got_term) {
+			got_term = 0;
+			master_stop(m, now);
+		}
+		if (got_hup) {
+			got_hup = 0;
+			if (!m->stopping)
+				master_reload(m, now);
+		}
+		master_expire(m, now);
+		if (m->stopping && m->nlive == 0)
+			break;
+		master_settle(m, now);
+		master_fill(m, now);
+
+		tsp = NULL;
+		if ((wake = master_next_wake(m, now)) != -1) {
+			ts.tv_sec = (wake - now) / 1000;
+			ts.tv_nsec = (wake - now) % 1000 * 1000000;
+			tsp = &ts;
+		}
+		if (ppoll(NULL, 0, tsp, &m->childmask) == -1 && errno != EINTR)
+			fatal("master: ppoll");
+	}
+	log_info("master: all workers stopped");
+	return 0;
+}
+
+int
+master_run(struct conf *conf, const char *conf_path, int listen_fd,
+    int listen_from_conf)
+{
+	struct sigaction old[NCAUGHT + 1];
+	struct master m;
+	struct gen *g;
+	int rc = 1, signalled = 0;
+
+	memset(&m, 0, sizeof(m));
+	m.conf_path = conf_path;
+	m.listen_fd = listen_fd;
+	m.socket_mode = conf->socket_mode;
+	m.pid = getpid();
+	if (listen_from_conf && (m.listen = strdup(conf->listen)) == NULL) {
+		log_warn("master: strdup");
+		conf_free(conf);
+		goto out;
+	}
+	if ((m.gens = gen_new(&m, conf)) == NULL)
+		goto out;
+	signalled = 1;
+	if (master_signal(&m, old) == -1)
+		goto out;
+	got_chld = got_term = got_hup = 0;
+	log_info("master: generation %u with %d workers", m.gens->id,
+	    m.gens->conf->workers);
+	rc = master_loop(&m);
+out:
+	if (signalled)
+		master_unsignal(&m, old);
+	while ((g = m.gens) != NULL) {
+		m.gens = g->next;
+		gen_free(g);
+	}
+	free(m.children);
+	free(m.listen);
+	return rc;
+}
