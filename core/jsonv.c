@@ -1,0 +1,273 @@
+/*
+ * jsonv.c: strict RFC 8259 check of a JSON object, as a recursive descent
+ * whose recursion is bounded by the caller's maximum depth.
+ *
+ * The UTF-8 of the whole input is checked once up front with valid_utf8()
+ * (which also refuses NUL), so the parser itself works on ASCII: a byte
+ * >= 0x80 is taken as is inside a string and is a syntax error anywhere
+ * else.
+ */
+#include <stddef.h>
+#include <string.h>
+
+#include "jsonv.h"
+#include "valid.h"
+
+struct jsonv {
+	const unsigned char *p; /* borrowed: the input */
+	size_t n;               /* its length */
+	size_t i;               /* the next byte to look at */
+	int maxdepth;
+};
+
+static int value(struct jsonv *, int);
+
+/* The next byte, or -1 at the end of the input. */
+static int
+peek(const struct jsonv *v)
+{
+	return v->i < v->n ? v->p[v->i] : -1;
+}
+
+static void
+skip_ws(struct jsonv *v)
+{
+	while (v->i < v->n && (v->p[v->i] == ' ' || v->p[v->i] == '\t' ||
+	    v->p[v->i] == '\n' || v->p[v->i] == '\r'))
+		v->i++;
+}
+
+static int
+is_digit(int c)
+{
+	return c >= '0' && c <= '9';
+}
+
+/* One or more digits. */
+static int
+digits(struct jsonv *v)
+{
+	if (!is_digit(peek(v)))
+		return 0;
+	while (is_digit(peek(v)))
+		v->i++;
+	return 1;
+}
+
+/* Four hex digits into *u. */
+static int
+hex4(struct jsonv *v, unsigned *u)
+{
+	size_t k;
+	int c;
+
+	if (v->n - v->i < 4)
+		return 0;
+	*u = 0;
+	for (k = 0; k < 4; k++) {
+		c = v->p[v->i++];
+		if (c >= '0' && c <= '9')
+			c -= '0';
+		else if (c >= 'a' && c <= 'f')
+			c -= 'a' - 10;
+		else if (c >= 'A' && c <= 'F')
+			c -= 'A' - 10;
+		else
+			return 0;
+		*u = (*u << 4) | (unsigned)c;
+	}
+	return 1;
+}
+
+/* The \uXXXX escape after the "\u": no NUL, surrogates only in pairs. */
+static int
+escape_u(struct jsonv *v)
+{
+	unsigned u;
+
+	if (!hex4(v, &u) || u == 0 || (u >= 0xdc00 && u <= 0xdfff))
+		return 0;
+	if (u < 0xd800 || u > 0xdbff)
+		return 1;
+	if (v->n - v->i < 2 || v->p[v->i] != '\\' || v->p[v->i + 1] != 'u')
+		return 0;
+	v->i += 2;
+	return hex4(v, &u) && u >= 0xdc00 && u <= 0xdfff;
+}
+
+/* A string, at its opening quote. */
+static int
+string(struct jsonv *v)
+{
+	int c;
+
+	v->i++;
+	for (;;) {
+		if ((c = peek(v)) == -1 || c < 0x20)
+			return 0;
+		v->i++;
+		if (c == '"')
+			return 1;
+		if (c != '\\')
+			continue;
+		if ((c = peek(v)) == -1)
+			return 0;
+		v->i++;
+		switch (c) {
+		case '"':
+		case '\\':
+		case '/':
+		case 'b':
+		case 'f':
+		case 'n':
+		case 'r':
+		case 't':
+			break;
+		case 'u':
+			if (!escape_u(v))
+				return 0;
+			break;
+		default:
+			return 0;
+		}
+	}
+}
+
+/* -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? */
+static int
+number(struct jsonv *v)
+{
+	int c;
+
+	if (peek(v) == '-')
+		v->i++;
+	if (peek(v) == '0')
+		v->i++;
+	else if (!digits(v))
+		return 0;
+	if (peek(v) == '.') {
+		v->i++;
+		if (!digits(v))
+			return 0;
+	}
+	if ((c = peek(v)) == 'e' || c == 'E') {
+		v->i++;
+		if ((c = peek(v)) == '+' || c == '-')
+			v->i++;
+		if (!digits(v))
+			return 0;
+	}
+	return 1;
+}
+
+static int
+literal(struct jsonv *v, const char *word)
+{
+	size_t len = strlen(word);
+
+	if (v->n - v->i < len || memcmp(v->p + v->i, word, len) != 0)
+		return 0;
+	v->i += len;
+	return 1;
+}
+
+/* An object at its '{', which is at nesting level depth. */
+static int
+object(struct jsonv *v, int depth)
+{
+	int c;
+
+	v->i++;
+	skip_ws(v);
+	if (peek(v) == '}') {
+		v->i++;
+		return 1;
+	}
+	for (;;) {
+		if (peek(v) != '"' || !string(v))
+			return 0;
+		skip_ws(v);
+		if (peek(v) != ':')
+			return 0;
+		v->i++;
+		skip_ws(v);
+		if (!value(v, depth))
+			return 0;
+		skip_ws(v);
+		if ((c = peek(v)) == '}') {
+			v->i++;
+			return 1;
+		}
+		if (c != ',')
+			return 0;
+		v->i++;
+		skip_ws(v);
+	}
+}
+
+/* An array at its '[', which is at nesting level depth. */
+static int
+array(struct jsonv *v, int depth)
+{
+	int c;
+
+	v->i++;
+	skip_ws(v);
+	if (peek(v) == ']') {
+		v->i++;
+		return 1;
+	}
+	for (;;) {
+		if (!value(v, depth))
+			return 0;
+		skip_ws(v);
+		if ((c = peek(v)) == ']') {
+			v->i++;
+			return 1;
+		}
+		if (c != ',')
+			return 0;
+		v->i++;
+		skip_ws(v);
+	}
+}
+
+/* A value at the current byte, inside depth open objects and arrays. */
+static int
+value(struct jsonv *v, int depth)
+{
+	switch (peek(v)) {
+	case '{':
+		return depth < v->maxdepth && object(v, depth + 1);
+	case '[':
+		return depth < v->maxdepth && array(v, depth + 1);
+	case '"':
+		return string(v);
+	case 't':
+		return literal(v, "true");
+	case 'f':
+		return literal(v, "false");
+	case 'n':
+		return literal(v, "null");
+	default:
+		return number(v);
+	}
+}
+
+int
+jsonv_check(const char *s, size_t n, int maxdepth)
+{
+	struct jsonv v;
+
+	if (s == NULL || n == 0 || !valid_utf8(s, n))
+		return 0;
+	v.p = (const unsigned char *)s;
+	v.n = n;
+	v.i = 0;
+	v.maxdepth = maxdepth;
+	skip_ws(&v);
+	if (peek(&v) != '{' || !value(&v, 0))
+		return 0;
+	skip_ws(&v);
+	return v.i == v.n;
+}
