@@ -1,0 +1,232 @@
+"""
+latchctl (init, migrate, create-user, reset-password, list-users,
+disable/enable, usage errors) and latchd -t on good and bad configs.
+"""
+
+import os
+import stat
+import subprocess
+
+from lib import (expect_error, expect_login, login, new_email,
+                 new_password, register, uniq)
+
+
+def ctl_ok(stack, *args, input=None):
+    r = stack.latchctl(*args, input=input)
+    assert r.returncode == 0, "latchctl %s: status %d\n%s%s" % (
+        " ".join(args), r.returncode, r.stdout, r.stderr)
+    return r
+
+
+def read_ini(path):
+    import stack as stackmod
+    return stackmod.ini_read(path)
+
+
+def write_private(path, text):
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+
+
+# ------------------------------------------------------------------ init
+
+def test_init_writes_a_private_config_with_a_fresh_secret(stack):
+    paths = [os.path.join(stack.dir, "init-%d.ini" % i) for i in (1, 2)]
+    for p in paths:
+        r = stack.latchctl("init", p, "--from", stack.example,
+                           "--set", "server.workers=7",
+                           "--set", "security.issuer=latch-init-test",
+                           config=False)
+        assert r.returncode == 0, "init: %d %s%s" % (r.returncode,
+                                                      r.stdout, r.stderr)
+        mode = stat.S_IMODE(os.stat(p).st_mode)
+        assert mode == 0o600, "%s has mode %o, not 600" % (p, mode)
+    a, b = (read_ini(p) for p in paths)
+    sa, sb = a["security"]["jwt_secret"], b["security"]["jwt_secret"]
+    assert len(sa) >= 32 and len(sb) >= 32, "secrets too short"
+    assert sa != sb, "two inits wrote the same jwt_secret"
+    example = read_ini(stack.example)["security"]["jwt_secret"]
+    assert example not in (sa, sb), "init kept the example's placeholder"
+    assert a["server"]["workers"] == "7", a["server"]
+    assert a["security"]["issuer"] == "latch-init-test", a["security"]
+    # The secret is not printed.
+    assert sa not in r.stdout + r.stderr and sb not in r.stdout + r.stderr
+    # A fresh config passes latchd's check.
+    t = subprocess.run([stack.latchd_bin, "-t", "-c", paths[0]],
+                       capture_output=True, text=True, timeout=60)
+    assert t.returncode == 0, "latchd -t on a fresh init: %d %s%s" % (
+        t.returncode, t.stdout, t.stderr)
+
+
+def test_init_does_not_overwrite_a_config(stack):
+    p = os.path.join(stack.dir, "init-keep.ini")
+    write_private(p, "[security]\njwt_secret = %s\n" % ("k" * 40))
+    before = open(p).read()
+    r = stack.latchctl("init", p, "--from", stack.example, config=False)
+    assert r.returncode == 1, "init over an existing file: %d %s%s" % (
+        r.returncode, r.stdout, r.stderr)
+    assert open(p).read() == before, "init overwrote an existing config"
+
+
+# --------------------------------------------------------------- migrate
+
+def test_migrate_twice_is_idempotent(stack):
+    tables = stack.mysql("SHOW TABLES")
+    a = register()
+    ctl_ok(stack, "migrate")
+    ctl_ok(stack, "migrate")
+    assert stack.mysql("SHOW TABLES") == tables, "migrate changed tables"
+    # Nothing was lost.
+    expect_login(login(a.username, a.password), 200, username=a.username)
+
+
+# ----------------------------------------------------------- create-user
+
+def test_create_user_then_login(stack):
+    org, username, email = uniq("CLI Org "), uniq("cli"), new_email()
+    pw = new_password()
+    ctl_ok(stack, "create-user", "--org", org, "--username", username,
+           "--email", email, "--name", "From CLI", "--role", "user",
+           input=pw + "\n")
+    j = expect_login(login(username, pw), 200, username=username,
+                     role="user", organizationName=org, name="From CLI")
+    assert j["user"]["email"].lower() == email.lower()
+    # Into an existing organization: the user joins it.
+    u2, pw2 = uniq("cli"), new_password()
+    ctl_ok(stack, "create-user", "--org", org, "--username", u2,
+           "--email", new_email(), input=pw2 + "\n")
+    j2 = expect_login(login(u2, pw2), 200, username=u2,
+                      organizationName=org)
+    assert j2["user"]["organizationId"] == j["user"]["organizationId"]
+    # A superadmin, too.
+    u3, pw3 = uniq("cli"), new_password()
+    ctl_ok(stack, "create-user", "--org", org, "--username", u3,
+           "--email", new_email(), "--role", "superadmin", input=pw3 + "\n")
+    expect_login(login(u3, pw3), 200, username=u3, role="superadmin")
+
+
+def test_create_user_refusals(stack):
+    a = register()
+    pw = new_password()
+    cases = [
+        ("taken username", ["--username", a.username, "--email",
+                            new_email()], pw),
+        ("taken email", ["--username", uniq("cli"), "--email",
+                         a.email.upper()], pw),
+        ("bad username", ["--username", "a b", "--email", new_email()], pw),
+        ("bad email", ["--username", uniq("cli"), "--email", "nope"], pw),
+        ("weak password", ["--username", uniq("cli"), "--email",
+                           new_email()], "short"),
+        ("bad role", ["--username", uniq("cli"), "--email", new_email(),
+                      "--role", "emperor"], pw),
+    ]
+    for what, args, password in cases:
+        r = stack.latchctl("create-user", "--org", uniq("CLI Org "), *args,
+                           input=password + "\n")
+        assert r.returncode in (1, 2), "%s: status %d %s%s" % (
+            what, r.returncode, r.stdout, r.stderr)
+        assert password not in r.stdout + r.stderr or password == "short"
+    expect_error(login(a.username, pw), 401, "invalid_credentials")
+
+
+# -------------------------------------------------------- reset-password
+
+def test_reset_password(stack):
+    a = register()
+    new = new_password()
+    ctl_ok(stack, "reset-password", a.username, input=new + "\n")
+    expect_login(login(a.username, new), 200, username=a.username)
+    expect_error(login(a.username, a.password), 401, "invalid_credentials")
+    # By email too.
+    newer = new_password()
+    ctl_ok(stack, "reset-password", a.email.upper(), input=newer + "\n")
+    expect_login(login(a.email, newer), 200, username=a.username)
+    r = stack.latchctl("reset-password", a.username, input="short\n")
+    assert r.returncode == 1, "weak password: %d %s%s" % (
+        r.returncode, r.stdout, r.stderr)
+    expect_login(login(a.email, newer), 200, username=a.username)
+
+
+# ------------------------------------------------------------ list-users
+
+def test_list_users(stack):
+    a, b = register(), register()
+    r = ctl_ok(stack, "list-users")
+    for x in (a, b):
+        assert x.username in r.stdout, "%s not listed:\n%s" % (x.username,
+                                                                r.stdout)
+    r = ctl_ok(stack, "list-users", "--org", a.org)
+    assert a.username in r.stdout, r.stdout
+    assert b.username not in r.stdout, "--org lists another org's user"
+    out = r.stdout + r.stderr
+    assert "$s1$" not in out and a.password not in out
+
+
+# ------------------------------------------------ disable, enable, usage
+
+def test_unknown_user_is_an_error(stack):
+    ghost = uniq("ghost")
+    for cmd in ("disable", "enable"):
+        r = stack.latchctl(cmd, ghost)
+        assert r.returncode == 1, "%s %s: %d %s%s" % (
+            cmd, ghost, r.returncode, r.stdout, r.stderr)
+    r = stack.latchctl("reset-password", ghost, input=new_password() + "\n")
+    assert r.returncode == 1, "reset-password ghost: %d" % r.returncode
+
+
+def test_usage_errors_exit_2(stack):
+    for args in ([], ["frobnicate"], ["create-user", "--org", "X"],
+                 ["disable"], ["create-user", "--bogus"]):
+        r = stack.latchctl(*args, input="")
+        assert r.returncode == 2, "latchctl %s: status %d %s%s" % (
+            " ".join(args), r.returncode, r.stdout, r.stderr)
+
+
+# ------------------------------------------------------------- latchd -t
+
+def test_latchd_check_names_file_line_and_key(stack):
+    good = open(stack.config).read()
+    lines = good.split("\n")
+    sec = lines.index("[security]")
+    # An unknown key, right after [security].
+    bad = lines[:sec + 1] + ["bogus_key = 1"] + lines[sec + 1:]
+    p = os.path.join(stack.dir, "bad-key.ini")
+    write_private(p, "\n".join(bad))
+    r = subprocess.run([stack.latchd_bin, "-t", "-c", p],
+                       capture_output=True, text=True, timeout=60)
+    want = "%s:%d: [security] bogus_key: " % (p, sec + 2)
+    assert r.returncode == 1, "status %d: %s%s" % (r.returncode, r.stdout,
+                                                   r.stderr)
+    assert want in r.stdout + r.stderr, "no %r in: %s%s" % (
+        want, r.stdout, r.stderr)
+    # A short jwt_secret: named, its value not shown.
+    value = "tooShort" + uniq("")[:8]
+    n = [i for i, l in enumerate(lines) if l.startswith("jwt_secret")][0]
+    bad = lines[:n] + ["jwt_secret = " + value] + lines[n + 1:]
+    p = os.path.join(stack.dir, "short-secret.ini")
+    write_private(p, "\n".join(bad))
+    r = subprocess.run([stack.latchd_bin, "-t", "-c", p],
+                       capture_output=True, text=True, timeout=60)
+    want = "%s:%d: [security] jwt_secret: " % (p, n + 1)
+    assert r.returncode == 1, "status %d: %s%s" % (r.returncode, r.stdout,
+                                                   r.stderr)
+    assert want in r.stdout + r.stderr, "no %r in: %s%s" % (
+        want, r.stdout, r.stderr)
+    assert value not in r.stdout + r.stderr, "the secret was printed"
+    # And the real config passes.
+    r = subprocess.run([stack.latchd_bin, "-t", "-c", stack.config],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, "latchd -t on the live config: %d %s%s" % (
+        r.returncode, r.stdout, r.stderr)
+
+
+def test_latchd_refuses_a_world_readable_config(stack):
+    p = os.path.join(stack.dir, "world.ini")
+    write_private(p, open(stack.config).read())
+    os.chmod(p, 0o644)
+    r = subprocess.run([stack.latchd_bin, "-t", "-c", p],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 1, "status %d: %s%s" % (r.returncode, r.stdout,
+                                                   r.stderr)
+    assert p in r.stdout + r.stderr

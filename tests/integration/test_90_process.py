@@ -1,0 +1,148 @@
+"""
+The worker pool as processes: a killed worker is replaced, workers recycle
+after [server] max_requests (200 in the test stack), SIGHUP with a broken
+config keeps the old one, and a changed scrypt cost rehashes passwords at
+the next sign-in.
+"""
+
+import os
+import signal
+
+from stack import pid_alive
+
+from lib import (expect, expect_login, http, login, register, sql_str,
+                 wait_for)
+
+MAX_REQUESTS = 200  # [server] max_requests of the test stack
+WORKERS = 2
+
+
+def health_ok(n=1):
+    for _ in range(n):
+        j = expect(http("GET", "/health"), 200)
+        assert j.get("status") == "ok", j
+
+
+def full_pool(stack):
+    pids = stack.worker_pids()
+    return pids if len(pids) == WORKERS else None
+
+
+def test_a_killed_worker_is_replaced(stack):
+    before = wait_for(lambda: full_pool(stack), 15, "a full worker pool")
+    master = stack.latchd_pid
+    victim = before[0]
+    os.kill(victim, signal.SIGKILL)
+    # Until it is really gone, a dying worker may still take one queued
+    # connection from the shared socket (and drop it): that request is
+    # lost with the process, as kill -9 implies.  Wait for the death, then
+    # the pool must keep answering while the master replaces the worker.
+    wait_for(lambda: not pid_alive(victim), 10, "worker %d to die" % victim)
+    health_ok(10)
+    after = wait_for(lambda: (lambda p: p if len(p) == WORKERS and
+                              victim not in p else None)(
+                                  stack.worker_pids()),
+                     15, "a new worker in place of %d" % victim)
+    assert set(after) - set(before), "no new worker pid: %r" % after
+    assert stack.latchd_pid == master and stack.dead() is None
+    health_ok(10)
+
+
+def test_workers_recycle_after_max_requests(stack):
+    before = set(wait_for(lambda: full_pool(stack), 15,
+                          "a full worker pool"))
+    # More requests than the whole pool may serve before recycling: at
+    # least one worker passes max_requests.  None of them may fail.
+    for i in range(WORKERS * MAX_REQUESTS + 20):
+        r = http("GET", "/health")
+        assert r.status == 200, "request %d: %s" % (i, r.describe())
+    after = wait_for(
+        lambda: (lambda p: p if len(p) == WORKERS and set(p) != before
+                 else None)(stack.worker_pids()),
+        15, "a recycled worker (pids were %r)" % sorted(before))
+    assert set(after) - before, (before, after)
+    assert stack.dead() is None
+    health_ok(5)
+
+
+def _write_config(stack, text):
+    tmp = stack.config + ".new"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    os.replace(tmp, stack.config)
+
+
+def test_sighup_with_a_broken_config_keeps_serving(stack):
+    a = register()
+    good = open(stack.config).read()
+    master = stack.latchd_pid
+    lines = good.split("\n")
+    sec = lines.index("[security]")
+    bad = "\n".join(lines[:sec + 1] + ["bogus_key = 1"] + lines[sec + 1:])
+    logpos = os.path.getsize(stack.latchd_log)
+
+    def new_log():
+        with open(stack.latchd_log, errors="replace") as f:
+            f.seek(logpos)
+            return f.read()
+    try:
+        _write_config(stack, bad)
+        stack.sighup(wait=False)
+        want = "%s:%d: [security] bogus_key" % (stack.config, sec + 2)
+        wait_for(lambda: want in new_log(), 15,
+                 "latchd to log %r" % want)
+        assert stack.latchd_pid == master and stack.dead() is None, \
+            "latchd died on a broken config"
+        health_ok(6)
+        expect_login(login(a.username, a.password), 200,
+                     username=a.username)
+        expect(http("GET", "/user/profile", token=a.access), 200)
+    finally:
+        _write_config(stack, good)
+    # A good config is taken again (the workers are renewed).
+    stack.sighup(wait=True)
+    assert stack.latchd_pid == master
+    health_ok(4)
+    expect_login(login(a.username, a.password), 200, username=a.username)
+
+
+def stored_hash(stack, username):
+    rows = stack.mysql("SELECT password_hash FROM users WHERE username = "
+                       + sql_str(username))
+    assert len(rows) == 1, rows
+    return rows[0][0]
+
+
+def mcf_params(h):
+    """(N, r, p) of a libscrypt MCF "$s1$NNrrpp$salt$hash"."""
+    parts = h.split("$")
+    assert len(parts) == 5 and parts[1] == "s1" and len(parts[2]) == 6, \
+        "not a libscrypt MCF hash: %r" % h[:12]
+    p = parts[2]
+    return 1 << int(p[0:2], 16), int(p[2:4], 16), int(p[4:6], 16)
+
+
+def test_login_rehashes_after_scrypt_n_changes(stack):
+    a = register()
+    h0 = stored_hash(stack, a.username)
+    assert mcf_params(h0) == (1024, 8, 1), mcf_params(h0)
+    try:
+        stack.reload(scrypt_n=2048)
+        expect_login(login(a.username, a.password), 200,
+                     username=a.username)
+        h1 = wait_for(lambda: (lambda h: h if h != h0 else None)(
+            stored_hash(stack, a.username)), 10, "the hash to change")
+        assert mcf_params(h1) == (2048, 8, 1), mcf_params(h1)
+        # The new hash verifies, and a new user gets the new cost.
+        expect_login(login(a.username, a.password), 200,
+                     username=a.username)
+        assert stored_hash(stack, a.username) == h1, \
+            "rehashed again although the cost did not change"
+        b = register()
+        assert mcf_params(stored_hash(stack, b.username)) == (2048, 8, 1)
+    finally:
+        stack.reload(scrypt_n=1024)
+    expect_login(login(a.username, a.password), 200, username=a.username)
+    wait_for(lambda: mcf_params(stored_hash(stack, a.username))[0] == 1024,
+             10, "the hash to return to N=1024")

@@ -1,0 +1,274 @@
+#!/usr/bin/python3
+"""
+run.py: latch's test runner ("make check", from the repository root).
+
+  1. Every unit binary build/tests/test_*: its lines "ok - ..." pass and
+     "not ok - ..." fail; a binary that exits non-zero without a "not ok"
+     line is one failure.
+  2. Every scenario: each function test_* of each
+     tests/integration/test_*.py, in file and definition order, called
+     with one shared Stack (MariaDB, latchd, lighttpd in a temporary
+     directory, started once and stopped at the end).  A test passes if it
+     returns and fails if it raises.
+
+Options:
+  -k SUBSTR        only tests whose name ("test_conf" for a unit binary,
+                   "test_30_login.test_by_email" for a scenario) contains
+                   SUBSTR; may be given more than once
+  --unit, --integration   only that half
+  --keep           keep the temporary directory (logs, config) at the end
+  -x               stop at the first failing scenario
+Environment: VERBOSE=1 prints every HTTP request and answer.
+
+The last line is "N passed, N failed"; the exit status is 1 if anything
+failed.
+"""
+
+import argparse
+import importlib.util
+import inspect
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+
+sys.dont_write_bytecode = True  # no __pycache__ in the tree
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(REPO, "tools"))
+sys.path.insert(0, os.path.join(REPO, "tests", "integration"))
+
+import stack as stackmod  # noqa: E402
+
+# The configuration the scenarios are written against.
+TEST_OVERRIDES = {
+    "security.scrypt_n": 1024,       # fast hashing (r stays 8)
+    "security.scrypt_p": 1,
+    "security.allow_new_organizations": True,
+    "security.refresh_reuse_interval": 2,
+    "security.access_ttl": 900,
+    "server.workers": 2,
+    "server.max_requests": 200,
+    # Every request comes from 127.0.0.1: the per-IP budget would stop the
+    # suite.  The rate-limit scenarios reload their own limits.
+    "limits.ip_exempt": "127.0.0.1",
+    "limits.ip_budget": 100000,
+    # Mail stays in DIR/spool (no smtp_host); links are built from these.
+    "mail.invite_url": "https://app.example.test/register",
+    "mail.reset_url": "https://app.example.test/reset",
+}
+
+UNIT_TIMEOUT = 300
+
+
+class Counts:
+    def __init__(self):
+        self.passed = 0
+        self.failed = 0
+        self.failures = []
+
+    def ok(self, name):
+        self.passed += 1
+        print("ok - %s" % name, flush=True)
+
+    def fail(self, name, why=""):
+        self.failed += 1
+        self.failures.append(name)
+        print("not ok - %s" % name, flush=True)
+        if why:
+            for line in why.rstrip("\n").split("\n"):
+                print("    " + line)
+            sys.stdout.flush()
+
+
+def selected(name, ks):
+    return not ks or any(k in name for k in ks)
+
+
+# ------------------------------------------------------------------- unit
+
+def run_units(counts, ks):
+    d = os.path.join(REPO, "build", "tests")
+    try:
+        names = sorted(n for n in os.listdir(d) if n.startswith("test_"))
+    except FileNotFoundError:
+        names = []
+    bins = [os.path.join(d, n) for n in names
+            if os.path.isfile(os.path.join(d, n))
+            and os.access(os.path.join(d, n), os.X_OK)
+            and "." not in n]
+    if not bins:
+        print("# no unit test binaries in build/tests")
+    for b in bins:
+        name = os.path.basename(b)
+        if not selected(name, ks):
+            continue
+        print("# unit: %s" % name, flush=True)
+        try:
+            r = subprocess.run([b], cwd=REPO, capture_output=True,
+                               timeout=UNIT_TIMEOUT,
+                               start_new_session=True)
+            out = r.stdout.decode("utf-8", "replace")
+            err = r.stderr.decode("utf-8", "replace")
+            rc = r.returncode
+        except subprocess.TimeoutExpired as e:
+            out = (e.stdout or b"").decode("utf-8", "replace")
+            err = "timed out after %ds" % UNIT_TIMEOUT
+            rc = -1
+        p = f = 0
+        for line in out.splitlines():
+            if line.startswith("ok - "):
+                p += 1
+            elif line.startswith("not ok - "):
+                f += 1
+                print("%s: %s" % (name, line))
+        counts.passed += p
+        counts.failed += f
+        if f:
+            counts.failures.append(name)
+        if rc != 0 and f == 0:
+            counts.fail(name, "exited with status %d and no 'not ok' line"
+                        "\n%s" % (rc, (err or out)[-2000:]))
+        elif f or rc != 0:
+            if err.strip():
+                print("    " + err.strip()[-2000:].replace("\n", "\n    "))
+        print("# %s: %d passed, %d failed" % (name, p, f), flush=True)
+
+
+# ------------------------------------------------------------ integration
+
+def load_scenarios(ks):
+    """[(module name, [(full name, function)])] in file/definition order."""
+    d = os.path.join(REPO, "tests", "integration")
+    out = []
+    for fn in sorted(os.listdir(d)):
+        if not (fn.startswith("test_") and fn.endswith(".py")):
+            continue
+        modname = fn[:-3]
+        spec = importlib.util.spec_from_file_location(modname,
+                                                      os.path.join(d, fn))
+        mod = importlib.util.module_from_spec(spec)
+        sys.modules[modname] = mod
+        spec.loader.exec_module(mod)
+        funcs = [(modname + "." + n, f) for n, f in vars(mod).items()
+                 if n.startswith("test_") and inspect.isfunction(f)
+                 and f.__module__ == modname]
+        funcs.sort(key=lambda nf: nf[1].__code__.co_firstlineno)
+        funcs = [(n, f) for n, f in funcs if selected(n, ks)]
+        if funcs:
+            out.append((modname, funcs))
+    return out
+
+
+def short_traceback(e):
+    """The frames inside tests/ and the exception, one line each."""
+    here = os.path.join(REPO, "tests")
+    lines = []
+    for fr in traceback.extract_tb(e.__traceback__):
+        if fr.filename.startswith(here) and \
+                os.path.basename(fr.filename) != "run.py":
+            lines.append("%s:%d in %s: %s" % (
+                os.path.relpath(fr.filename, REPO), fr.lineno, fr.name,
+                (fr.line or "").strip()))
+    msg = str(e)
+    if len(msg) > 4000:
+        msg = msg[:4000] + "..."
+    lines.append("%s: %s" % (type(e).__name__, msg))
+    return "\n".join(lines)
+
+
+def run_integration(counts, ks, keep, stop_first):
+    try:
+        scenarios = load_scenarios(ks)
+    except Exception as e:
+        counts.fail("integration: loading the scenarios", short_traceback(e))
+        return
+    if not scenarios:
+        return
+    import lib
+    tmp = tempfile.mkdtemp(prefix="latch-test-")
+    stack = stackmod.Stack(tmp, fast=True)
+    t0 = time.monotonic()
+    try:
+        print("# integration: starting the stack in %s" % tmp, flush=True)
+        try:
+            stack.start(TEST_OVERRIDES, workers=2)
+        except Exception as e:
+            counts.fail("integration: starting the stack", str(e))
+            return
+        print("# integration: stack up in %.1fs: %s" % (
+            time.monotonic() - t0, stack.url()), flush=True)
+        lib.use(stack)
+        for modname, funcs in scenarios:
+            print("# %s" % modname, flush=True)
+            for name, f in funcs:
+                dead = stack.dead()
+                if dead:
+                    counts.fail(name, "%s is not running any more:\n%s" % (
+                        dead, stackmod.log_tail(stack.logs[dead])))
+                    continue
+                try:
+                    f(stack)
+                except KeyboardInterrupt:
+                    raise
+                except BaseException as e:
+                    counts.fail(name, short_traceback(e))
+                    if stop_first:
+                        return
+                else:
+                    counts.ok(name)
+    finally:
+        try:
+            stack.stop()
+        except Exception as e:
+            counts.fail("integration: stopping the stack", str(e))
+        if keep or counts.failed:
+            print("# stack directory kept: %s" % tmp)
+            if not keep:
+                print("# (logs: latchd.log, lighttpd-error.log, "
+                      "mysqld.err; rm -rf it when done)")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+        print("# integration took %.1fs" % (time.monotonic() - t0))
+
+
+def main():
+    ap = argparse.ArgumentParser(prog="tests/run.py")
+    ap.add_argument("-k", action="append", default=[], metavar="SUBSTR")
+    ap.add_argument("--unit", action="store_true")
+    ap.add_argument("--integration", action="store_true")
+    ap.add_argument("--keep", action="store_true")
+    ap.add_argument("-x", action="store_true", dest="stop_first")
+    args = ap.parse_args()
+    os.chdir(REPO)
+
+    def on_term(signum, frame):
+        raise KeyboardInterrupt()
+    signal.signal(signal.SIGTERM, on_term)
+    signal.signal(signal.SIGHUP, on_term)
+
+    counts = Counts()
+    both = not args.unit and not args.integration
+    status = 0
+    try:
+        if args.unit or both:
+            run_units(counts, args.k)
+        if args.integration or both:
+            run_integration(counts, args.k, args.keep, args.stop_first)
+    except KeyboardInterrupt:
+        print("\n# interrupted", flush=True)
+        counts.failed += 1
+        status = 130
+    if counts.failures:
+        print("# failed: " + ", ".join(counts.failures))
+    print("%d passed, %d failed" % (counts.passed, counts.failed))
+    if status:
+        return status
+    return 1 if counts.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

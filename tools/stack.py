@@ -1,0 +1,942 @@
+#!/usr/bin/python3
+"""
+stack.py: bring up latch's whole stack in one directory, as a module (used
+by tests/run.py) and as a command (used by "make run").
+
+    MariaDB   private datadir DIR/mysql, socket DIR/mysql.sock, no TCP
+    latchd    build/latchd -c DIR/latch.ini, FastCGI on DIR/latchd.sock
+    lighttpd  DIR/lighttpd.conf, 127.0.0.1:PORT, including
+              contrib/lighttpd/latch.conf as shipped
+
+Every process is started by us, in its own session (so a Ctrl-C on the
+terminal reaches only us, and we stop them in order), with a parent-death
+signal (so they go away even if we are killed with SIGKILL).
+
+Command line:
+
+    stack.py run --dir var --port 8080 [--set section.key=value]...
+        Create DIR on the first run (datadir, database, user, config,
+        schema); reuse it afterwards.  Runs in the foreground until Ctrl-C
+        or SIGTERM; SIGHUP makes latchd re-read DIR/latch.ini.
+    stack.py sql --dir var [SQL]
+        The mariadb client as root on the running stack's database.
+
+Only the Python standard library is used.
+"""
+
+import argparse
+import atexit
+import ctypes
+import os
+import pwd
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import json
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+# The section of every key latch knows, for reload(key=value) and for
+# --set key=value without a section.  The config file itself is looked at
+# first; this covers keys it does not spell out.
+KEY_SECTIONS = {
+    "server": "listen workers max_requests base_path socket_mode "
+              "request_timeout trusted_proxies log_level",
+    "database": "socket host port user password name timeout",
+    "security": "jwt_secret issuer access_ttl refresh_ttl remember_ttl "
+                "refresh_reuse_interval leeway scrypt_n scrypt_r scrypt_p "
+                "password_min_length allow_new_organizations "
+                "invitation_ttl reset_ttl auth_enabled cookie_secure "
+                "allow_world_readable_config",
+    "mail": "spool_dir transport smtp_host smtp_port smtp_tls smtp_verify "
+            "smtp_ca_file smtp_user smtp_password from invite_url reset_url "
+            "retry_min retry_max max_attempts sendmail_path min_interval",
+    "limits": "max_body ip_budget ip_exempt login_max_failures "
+              "login_window login_max_delay",
+}
+KEY_SECTIONS = {k: s for s, ks in KEY_SECTIONS.items() for k in ks.split()}
+
+# Bounded waits, in seconds.  They are limits on waiting for something that
+# should happen, never assertions on how fast it happens.
+DB_START_WAIT = 60
+DB_STOP_WAIT = 60
+PROC_START_WAIT = 30
+PROC_STOP_WAIT = 20
+RELOAD_WAIT = 30
+
+
+class StackError(Exception):
+    """Something in the stack could not be started, stopped or used."""
+
+
+# ---------------------------------------------------------------- helpers
+
+def free_port():
+    """A TCP port on 127.0.0.1 that was free a moment ago."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def log_tail(path, lines=25):
+    """The last lines of a log file, as one string ("" if unreadable)."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            size = f.tell()
+            f.seek(max(0, size - 16384))
+            data = f.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
+    return "\n".join(data.splitlines()[-lines:])
+
+
+def _boolstr(v):
+    if v is True:
+        return "true"
+    if v is False:
+        return "false"
+    return str(v)
+
+
+def ini_read(path):
+    """
+    Parse a latch config as latchd does (whole-line comments, "key = value",
+    one pair of double quotes removed).  Returns {section: {key: value}}.
+    """
+    out = {}
+    sec = ""
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            s = line.strip()
+            if not s or s[0] in ";#":
+                continue
+            if s.startswith("[") and s.endswith("]"):
+                sec = s[1:-1].strip()
+                out.setdefault(sec, {})
+                continue
+            if "=" not in s:
+                continue
+            k, v = s.split("=", 1)
+            k, v = k.strip(), v.strip()
+            if len(v) >= 2 and v[0] == '"' and v[-1] == '"':
+                v = v[1:-1]
+            out.setdefault(sec, {})[k] = v
+    return out
+
+
+def normalize_overrides(overrides, path=None, **kw):
+    """
+    Turn overrides into {(section, key): "value"}.  Accepts a dict or a
+    list of "section.key=value" strings; keys without a section (also the
+    keyword arguments) get theirs from the config at path or KEY_SECTIONS.
+    """
+    items = []
+    if overrides is None:
+        pass
+    elif isinstance(overrides, dict):
+        items.extend(overrides.items())
+    else:
+        for s in overrides:
+            if "=" not in s:
+                raise StackError("override %r is not section.key=value" % s)
+            items.append(tuple(s.split("=", 1)))
+    items.extend(kw.items())
+    known = {}
+    if path is not None and os.path.exists(path):
+        for sec, kv in ini_read(path).items():
+            for k in kv:
+                known.setdefault(k, sec)
+    out = {}
+    for k, v in items:
+        if isinstance(k, tuple):
+            sec, key = k
+        elif "." in k:
+            sec, key = k.split(".", 1)
+        else:
+            sec = known.get(k) or KEY_SECTIONS.get(k)
+            if sec is None:
+                raise StackError("unknown config key %r" % k)
+            key = k
+        out[(sec, key)] = _boolstr(v)
+    return out
+
+
+def _ini_value(v):
+    v = str(v)
+    if "\n" in v or "\r" in v:
+        raise StackError("config values cannot contain line breaks")
+    if v != v.strip() or (len(v) >= 2 and v[0] == '"' and v[-1] == '"'):
+        return '"%s"' % v
+    return v
+
+
+def ini_set(path, values):
+    """
+    Set {(section, key): value} in the config at path in place: an existing
+    "key = ..." line is replaced, a missing key is added at the top of its
+    section, a missing section is appended.  Comments and order are kept;
+    the file is replaced atomically with its mode kept (0600 if new).
+    """
+    try:
+        with open(path, encoding="utf-8") as f:
+            lines = f.read().splitlines()
+        mode = os.stat(path).st_mode & 0o7777
+    except FileNotFoundError:
+        lines, mode = [], 0o600
+    todo = dict(values)
+    headers = {}
+    sec = ""
+    for i, line in enumerate(lines):
+        s = line.strip()
+        if s.startswith("[") and s.endswith("]"):
+            sec = s[1:-1].strip()
+            headers[sec] = i
+            continue
+        if not s or s[0] in ";#" or "=" not in s:
+            continue
+        k = s.split("=", 1)[0].strip()
+        if (sec, k) in todo:
+            lines[i] = "%s = %s" % (k, _ini_value(todo.pop((sec, k))))
+    # Insert in reverse line order so earlier indexes stay valid.
+    add = {}
+    for (sec, k), v in todo.items():
+        add.setdefault(sec, []).append("%s = %s" % (k, _ini_value(v)))
+    for sec in sorted((s for s in add if s in headers),
+                      key=lambda s: headers[s], reverse=True):
+        i = headers[sec] + 1
+        lines[i:i] = add[sec]
+    for sec in add:
+        if sec not in headers:
+            lines += ["", "[%s]" % sec] + add[sec]
+    tmp = "%s.tmp%d" % (path, os.getpid())
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write("\n".join(lines) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def _proc_stat(pid):
+    """(state, ppid) of a process from /proc, or None if it is gone."""
+    try:
+        with open("/proc/%d/stat" % pid, "rb") as f:
+            data = f.read().decode("ascii", "replace")
+    except OSError:
+        return None
+    rest = data[data.rindex(")") + 2:].split()
+    return rest[0], int(rest[1])
+
+
+def pid_alive(pid):
+    """True if pid is a live process (not a zombie)."""
+    st = _proc_stat(pid)
+    return st is not None and st[0] not in ("Z", "X")
+
+
+def children_of(ppid):
+    """Live (non-zombie) children of ppid, sorted."""
+    out = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        st = _proc_stat(int(name))
+        if st and st[1] == ppid and st[0] not in ("Z", "X"):
+            out.append(int(name))
+    return sorted(out)
+
+
+def _cmdline(pid):
+    try:
+        with open("/proc/%d/cmdline" % pid, "rb") as f:
+            return f.read().replace(b"\0", b" ").decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
+_libc = None
+
+
+def _child_setup():
+    """In the child before exec: die with us (we are single-threaded)."""
+    global _libc
+    try:
+        if _libc is None:
+            _libc = ctypes.CDLL(None, use_errno=True)
+        _libc.prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG
+    except Exception:
+        pass
+
+
+def wait_until(cond, timeout, what, interval=0.1, alive=None):
+    """
+    Poll cond() until it returns a true value (returned), at most timeout
+    seconds; alive(), if given, may raise to stop early.  Raises StackError
+    naming what was awaited.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        v = cond()
+        if v:
+            return v
+        if alive is not None:
+            alive()
+        if time.monotonic() >= deadline:
+            raise StackError("gave up after %ss waiting for %s"
+                             % (timeout, what))
+        time.sleep(interval)
+
+
+class _Blocked:
+    """Hold SIGINT/SIGTERM/SIGHUP off while a cleanup runs."""
+    SIGS = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
+
+    def __enter__(self):
+        self.old = signal.pthread_sigmask(signal.SIG_BLOCK, self.SIGS)
+
+    def __exit__(self, *a):
+        signal.pthread_sigmask(signal.SIG_SETMASK, self.old)
+
+
+_live_stacks = []
+
+
+@atexit.register
+def _stop_all():
+    for s in list(_live_stacks):
+        try:
+            s.stop()
+        except Exception as e:  # keep stopping the others
+            print("stack: stop: %s" % e, file=sys.stderr)
+
+
+# ------------------------------------------------------------------ Stack
+
+class Stack:
+    """
+    The processes of one stack rooted at dir.  start() creates what is
+    missing and starts everything; stop() stops everything it started.
+    """
+
+    def __init__(self, dir, port=None, repo=REPO, fast=False):
+        self.dir = os.path.abspath(dir)
+        self.repo = os.path.abspath(repo)
+        self.port = port
+        self.fast = fast   # trade MariaDB durability for speed (tests)
+        self.procs = {}    # name -> Popen
+        self.logs = {}     # name -> log path
+        self.latchd_bin = os.path.join(self.repo, "build", "latchd")
+        self.latchctl_bin = os.path.join(self.repo, "build", "latchctl")
+        self.example = os.path.join(self.repo, "conf", "latch.ini.example")
+        self.contrib = os.path.join(self.repo, "contrib", "lighttpd",
+                                    "latch.conf")
+        d = self.dir
+        self.datadir = os.path.join(d, "mysql")
+        self.db_socket = os.path.join(d, "mysql.sock")
+        self.db_pidfile = os.path.join(d, "mysqld.pid")
+        self.db_log = os.path.join(d, "mysqld.err")
+        self.config = os.path.join(d, "latch.ini")
+        self.latchd_socket = os.path.join(d, "latchd.sock")
+        self.latchd_log = os.path.join(d, "latchd.log")
+        self.lighttpd_conf = os.path.join(d, "lighttpd.conf")
+        self.lighttpd_pidfile = os.path.join(d, "lighttpd.pid")
+        self.lighttpd_log = os.path.join(d, "lighttpd-error.log")
+        self.www = os.path.join(d, "www")
+        self.spool = os.path.join(d, "spool")
+        self.tmp = os.path.join(d, "tmp")
+        self.logs = {"mariadbd": self.db_log, "latchd": self.latchd_log,
+                     "lighttpd": self.lighttpd_log}
+        self.db_admin = "root" if os.geteuid() == 0 else \
+            pwd.getpwuid(os.geteuid()).pw_name
+        self.base_path = "/api"
+        self._workers_seen = set()
+        if len(self.latchd_socket) > 100 or len(self.db_socket) > 100:
+            raise StackError("%s: path too long for unix sockets" % d)
+
+    # -------------------------------------------------------- processes
+
+    def _spawn(self, name, argv, logpath, env=None):
+        log = open(logpath, "ab")
+        try:
+            p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log,
+                                 stderr=subprocess.STDOUT, cwd=self.dir,
+                                 env=env, start_new_session=True,
+                                 preexec_fn=_child_setup)
+        finally:
+            log.close()
+        self.procs[name] = p
+        if self not in _live_stacks:
+            _live_stacks.append(self)
+        return p
+
+    def _alive_check(self, name):
+        def check():
+            p = self.procs.get(name)
+            if p is not None and p.poll() is not None:
+                raise StackError("%s exited with status %s:\n%s" % (
+                    name, p.returncode, log_tail(self.logs[name])))
+        return check
+
+    def _terminate(self, name, timeout=PROC_STOP_WAIT, sig=signal.SIGTERM):
+        p = self.procs.pop(name, None)
+        if p is None:
+            return None
+        if p.poll() is None:
+            try:
+                p.send_signal(sig)
+                p.wait(timeout)
+            except subprocess.TimeoutExpired:
+                print("stack: %s did not stop in %ss, killing it"
+                      % (name, timeout), file=sys.stderr)
+                p.kill()
+                p.wait()
+        return p.returncode
+
+    def dead(self):
+        """Name of a started process that has exited, or None."""
+        for name, p in self.procs.items():
+            if p.poll() is not None:
+                return name
+        return None
+
+    # ---------------------------------------------------------- MariaDB
+
+    def _mariadb(self, args, input=None, check=True, db=None, timeout=60):
+        argv = ["mariadb", "--no-defaults", "-S", self.db_socket,
+                "-u", self.db_admin] + args
+        if db:
+            argv.append(db)
+        # Binary columns come back raw: decode without failing on them.
+        r = subprocess.run(argv, input=input, capture_output=True,
+                           encoding="utf-8", errors="replace",
+                           timeout=timeout)
+        if check and r.returncode != 0:
+            raise StackError("mariadb: %s" % r.stderr.strip())
+        return r
+
+    def init_db(self):
+        """Create the datadir with mariadb-install-db unless it exists."""
+        if os.path.isdir(os.path.join(self.datadir, "mysql")):
+            return False
+        argv = ["mariadb-install-db", "--no-defaults",
+                "--datadir=" + self.datadir,
+                "--auth-root-authentication-method=socket",
+                "--skip-test-db"]
+        if os.geteuid() == 0:
+            argv.append("--user=root")
+        else:
+            argv.append("--auth-root-socket-user=" + self.db_admin)
+        r = subprocess.run(argv, capture_output=True, text=True,
+                           timeout=300)
+        if r.returncode != 0:
+            raise StackError("mariadb-install-db failed:\n%s%s"
+                             % (r.stdout[-2000:], r.stderr[-2000:]))
+        return True
+
+    def db_running(self):
+        return "mariadbd" in self.procs and \
+            self.procs["mariadbd"].poll() is None
+
+    def start_db(self):
+        """Start mariadbd on the datadir and wait until it answers."""
+        if self.db_running():
+            return
+        if os.path.exists(self.db_socket):
+            if self._db_answers():
+                raise StackError("a MariaDB server already runs on %s"
+                                 % self.db_socket)
+            os.unlink(self.db_socket)
+        argv = ["mariadbd", "--no-defaults", "--datadir=" + self.datadir,
+                "--socket=" + self.db_socket, "--skip-networking",
+                "--pid-file=" + self.db_pidfile,
+                "--log-error=" + self.db_log, "--skip-log-bin",
+                "--tmpdir=" + self.tmp, "--character-set-server=utf8mb4",
+                "--collation-server=utf8mb4_unicode_ci"]
+        if self.fast:
+            argv += ["--innodb-flush-log-at-trx-commit=2",
+                     "--innodb-doublewrite=0"]
+        if os.geteuid() == 0:
+            argv.append("--user=root")
+        self._spawn("mariadbd", argv, os.path.join(self.dir, "mysqld.out"))
+        try:
+            wait_until(self._db_answers, DB_START_WAIT,
+                       "MariaDB on " + self.db_socket, interval=0.2,
+                       alive=self._alive_check("mariadbd"))
+        except StackError as e:
+            self._terminate("mariadbd")
+            raise StackError("%s\n%s" % (e, log_tail(self.db_log)))
+
+    def _db_answers(self):
+        try:
+            return self._mariadb(["-e", "SELECT 1"], check=False,
+                                 timeout=10).returncode == 0
+        except subprocess.TimeoutExpired:
+            return False
+
+    def stop_db(self):
+        """Stop mariadbd (SIGTERM: a clean shutdown) and wait for it."""
+        self._terminate("mariadbd", timeout=DB_STOP_WAIT)
+
+    def ensure_database(self, password, name="latch", user="latch"):
+        """Create the database and its account (idempotent)."""
+        q = password.replace("\\", "\\\\").replace("'", "\\'")
+        sql = ("CREATE DATABASE IF NOT EXISTS `{n}` CHARACTER SET utf8mb4;"
+               "CREATE USER IF NOT EXISTS '{u}'@'localhost' "
+               "IDENTIFIED BY '{p}';"
+               "ALTER USER '{u}'@'localhost' IDENTIFIED BY '{p}';"
+               "GRANT ALL ON `{n}`.* TO '{u}'@'localhost';"
+               ).format(n=name, u=user, p=q)
+        self._mariadb([], input=sql)
+
+    def mysql(self, sql, db="latch"):
+        """
+        Run SQL as the MariaDB admin over the socket; returns the rows of
+        the last result as lists of strings (None for NULL).  Binary
+        columns are better selected with HEX().
+        """
+        r = self._mariadb(["--batch", "--skip-column-names", "-e", sql],
+                          db=db)
+        rows = []
+        for line in r.stdout.split("\n"):
+            if line == "":
+                continue
+            rows.append([None if c == "NULL" else _unescape(c)
+                         for c in line.split("\t")])
+        return rows
+
+    # ----------------------------------------------------------- config
+
+    def write_config(self, overrides=None, workers=2):
+        """
+        Create the config with latchctl init (a fresh jwt_secret) unless it
+        exists, pointing it at our MariaDB and sockets, then apply
+        overrides.  The database password is generated here and written
+        into the file directly (never on a command line).  Returns it.
+        """
+        fresh = not os.path.exists(self.config)
+        if fresh:
+            sets = {
+                ("database", "socket"): self.db_socket,
+                ("database", "user"): "latch",
+                ("database", "name"): "latch",
+                ("server", "listen"): self.latchd_socket,
+                ("server", "workers"): str(workers),
+                ("server", "base_path"): "/api",
+                ("mail", "spool_dir"): self.spool,
+                ("mail", "template_dir"): os.path.join(REPO, "conf", "mail"),
+            }
+            sets.update(normalize_overrides(overrides))
+            args = ["init", self.config, "--from", self.example]
+            for (sec, k), v in sets.items():
+                args += ["--set", "%s.%s=%s" % (sec, k, v)]
+            r = self.latchctl(*args, config=False)
+            if r.returncode != 0:
+                raise StackError("latchctl init failed (%d):\n%s%s" % (
+                    r.returncode, r.stdout, r.stderr))
+            if not os.path.exists(self.config):
+                raise StackError("latchctl init wrote no " + self.config)
+            ini_set(self.config, {("database", "password"):
+                                  secrets.token_urlsafe(24)})
+        elif overrides:
+            ini_set(self.config, normalize_overrides(overrides,
+                                                     self.config))
+        cfg = ini_read(self.config)
+        self.base_path = cfg.get("server", {}).get("base_path", "/api")
+        return cfg.get("database", {}).get("password", "")
+
+    def config_values(self):
+        """The config as {section: {key: value}}."""
+        return ini_read(self.config)
+
+    @property
+    def jwt_secret(self):
+        return self.config_values()["security"]["jwt_secret"]
+
+    @property
+    def db_password(self):
+        return self.config_values().get("database", {}).get("password", "")
+
+    def set_config(self, overrides=None, **kw):
+        """Change keys of the config file in place (no signal)."""
+        ini_set(self.config, normalize_overrides(overrides, self.config,
+                                                 **kw))
+
+    def latchctl(self, *args, input=None, config=True, timeout=120):
+        """
+        Run build/latchctl (with -c CONFIG first unless config is False)
+        and return the CompletedProcess (text stdout/stderr/returncode).
+        """
+        argv = [self.latchctl_bin]
+        if config:
+            argv += ["-c", self.config if config is True else config]
+        argv += [str(a) for a in args]
+        return subprocess.run(argv, input=input, capture_output=True,
+                              text=True, timeout=timeout, cwd=self.repo)
+
+    def migrate(self):
+        r = self.latchctl("migrate")
+        if r.returncode != 0:
+            raise StackError("latchctl migrate failed (%d):\n%s%s"
+                             % (r.returncode, r.stdout, r.stderr))
+        return r
+
+    # ----------------------------------------------------------- latchd
+
+    def _socket_accepts(self):
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(2)
+            try:
+                s.connect(self.latchd_socket)
+                return True
+            except OSError:
+                return False
+
+    def listen_path(self):
+        listen = self.config_values().get("server", {}).get(
+            "listen", self.latchd_socket)
+        if not listen.startswith("/"):
+            raise StackError("[server] listen = %s: the stack needs a unix "
+                             "socket path" % listen)
+        return listen
+
+    def start_latchd(self):
+        for exe in (self.latchd_bin, self.latchctl_bin):
+            if not os.access(exe, os.X_OK):
+                raise StackError("%s is missing: run make first" % exe)
+        self.latchd_socket = self.listen_path()
+        if os.path.exists(self.latchd_socket):
+            if self._socket_accepts():
+                raise StackError("something already listens on %s"
+                                 % self.latchd_socket)
+            os.unlink(self.latchd_socket)
+        self._spawn("latchd", [self.latchd_bin, "-c", self.config],
+                    self.latchd_log)
+        try:
+            wait_until(self._socket_accepts, PROC_START_WAIT,
+                       "latchd on " + self.latchd_socket,
+                       alive=self._alive_check("latchd"))
+        except StackError as e:
+            self.stop_latchd()
+            raise StackError("%s\n%s" % (e, log_tail(self.latchd_log)))
+
+    @property
+    def latchd_pid(self):
+        p = self.procs.get("latchd")
+        return p.pid if p is not None else None
+
+    def worker_pids(self):
+        """The live worker processes: children of the latchd master."""
+        pid = self.latchd_pid
+        if pid is None:
+            return []
+        w = children_of(pid)
+        self._workers_seen.update(w)
+        return w
+
+    def stop_latchd(self):
+        pid = self.latchd_pid
+        if pid is not None:
+            self.worker_pids()
+        self._terminate("latchd")
+        # Workers that outlived their master would hold the socket: they
+        # must not survive us.
+        for w in sorted(self._workers_seen):
+            if pid_alive(w) and "latchd" in _cmdline(w):
+                print("stack: latchd worker %d outlived the master, "
+                      "killing it" % w, file=sys.stderr)
+                try:
+                    os.kill(w, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+        self._workers_seen.clear()
+
+    def configured_workers(self):
+        try:
+            return int(self.config_values()["server"]["workers"])
+        except (KeyError, ValueError):
+            return 4
+
+    def sighup(self, wait=True):
+        """
+        SIGHUP latchd.  With wait, wait until every worker of before was
+        replaced by a new one (the master re-read the config and renewed
+        its pool) and the pool is full again.
+        """
+        pid = self.latchd_pid
+        if pid is None:
+            raise StackError("latchd is not running")
+        old = set(self.worker_pids())
+        os.kill(pid, signal.SIGHUP)
+        if not wait:
+            return
+        want = self.configured_workers()
+
+        def renewed():
+            now = set(self.worker_pids())
+            return len(now) >= want and not (now & old)
+        try:
+            wait_until(renewed, RELOAD_WAIT,
+                       "latchd to replace its workers after SIGHUP",
+                       alive=self._alive_check("latchd"))
+        except StackError as e:
+            raise StackError("%s\n%s" % (e, log_tail(self.latchd_log)))
+
+    def reload(self, overrides=None, **kw):
+        """Rewrite keys of the config in place, then SIGHUP latchd and
+        wait for the new workers.  reload(allow_new_organizations=False)
+        or reload({"security.scrypt_n": 2048})."""
+        self.set_config(overrides, **kw)
+        self.sighup(wait=True)
+
+    # --------------------------------------------------------- lighttpd
+
+    def write_lighttpd_conf(self, latch_socket=None, base=None):
+        base = self.base_path if base is None else base
+        if not base:
+            raise StackError("[server] base_path is empty: the stack mounts "
+                             "latch under a prefix (see "
+                             "contrib/lighttpd/latch.conf for the root)")
+        conf = """\
+# Generated by tools/stack.py for one test/development stack.
+server.port = {port}
+server.bind = "127.0.0.1"
+server.document-root = "{www}"
+server.errorlog = "{errlog}"
+server.pid-file = "{pidfile}"
+server.upload-dirs = ( "{tmp}" )
+
+var.latch_socket = "{sock}"
+var.latch_base = "{base}"
+include "{contrib}"
+""".format(port=self.port, www=self.www, errlog=self.lighttpd_log,
+           pidfile=self.lighttpd_pidfile, tmp=self.tmp,
+           sock=latch_socket or self.latchd_socket,
+           base=base, contrib=self.contrib)
+        with open(self.lighttpd_conf, "w") as f:
+            f.write(conf)
+
+    def _port_accepts(self):
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), 2):
+                return True
+        except OSError:
+            return False
+
+    def start_lighttpd(self, latch_socket=None, base=None):
+        if self.port is None:
+            self.port = free_port()
+        self.write_lighttpd_conf(latch_socket, base)
+        r = subprocess.run(["lighttpd", "-tt", "-f", self.lighttpd_conf],
+                           capture_output=True, text=True, timeout=30)
+        if r.returncode != 0:
+            raise StackError("lighttpd rejects %s:\n%s%s" % (
+                self.lighttpd_conf, r.stdout, r.stderr))
+        if self._port_accepts():
+            raise StackError("port %d is already in use" % self.port)
+        self._spawn("lighttpd", ["lighttpd", "-D", "-f", self.lighttpd_conf],
+                    self.lighttpd_log)
+        try:
+            wait_until(self._port_accepts, PROC_START_WAIT,
+                       "lighttpd on port %d" % self.port,
+                       alive=self._alive_check("lighttpd"))
+        except StackError as e:
+            self._terminate("lighttpd")
+            raise StackError("%s\n%s" % (e, log_tail(self.lighttpd_log)))
+
+    def stop_lighttpd(self):
+        self._terminate("lighttpd")
+
+    # ------------------------------------------------------------ whole
+
+    def start(self, overrides=None, workers=2):
+        """
+        Bring everything up: the datadir and config are created if
+        missing and reused otherwise (overrides are applied to an existing
+        config in place); the schema is migrated each time.
+        """
+        for d in (self.dir, self.www, self.spool, self.tmp):
+            os.makedirs(d, exist_ok=True)
+        os.chmod(self.dir, 0o700)
+        try:
+            self.init_db()
+            self.start_db()
+            password = self.write_config(overrides, workers=workers)
+            db = self.config_values().get("database", {})
+            self.ensure_database(password, name=db.get("name") or "latch",
+                                 user=db.get("user") or "latch")
+            self.migrate()
+            self.start_latchd()
+            self.start_lighttpd()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self):
+        """Stop lighttpd, latchd and mariadbd (in that order) and wait."""
+        with _Blocked():
+            errors = []
+            for step in (self.stop_lighttpd, self.stop_latchd, self.stop_db):
+                try:
+                    step()
+                except Exception as e:
+                    errors.append(str(e))
+            for name in list(self.procs):
+                self._terminate(name)
+            if self in _live_stacks:
+                _live_stacks.remove(self)
+        if errors:
+            raise StackError("; ".join(errors))
+
+    def url(self, path=""):
+        """Full URL of an API path ("/auth/login")."""
+        return "http://127.0.0.1:%d%s%s" % (self.port, self.base_path, path)
+
+    def path(self, path=""):
+        """Request target of an API path, base path included."""
+        return self.base_path + path
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *a):
+        self.stop()
+
+
+def _unescape(s):
+    """Undo the mariadb client's --batch escaping of one cell."""
+    if "\\" not in s:
+        return s
+    out, i = [], 0
+    table = {"n": "\n", "t": "\t", "\\": "\\", "0": "\0"}
+    while i < len(s):
+        c = s[i]
+        if c == "\\" and i + 1 < len(s):
+            out.append(table.get(s[i + 1], s[i + 1]))
+            i += 2
+        else:
+            out.append(c)
+            i += 1
+    return "".join(out)
+
+
+# --------------------------------------------------------------- the CLI
+
+class _Stop(Exception):
+    pass
+
+
+def cmd_run(args):
+    stack = Stack(args.dir, port=args.port)
+    hup = []
+
+    def on_term(signum, frame):
+        raise _Stop()
+
+    def on_hup(signum, frame):
+        hup.append(1)
+
+    signal.signal(signal.SIGTERM, on_term)
+    signal.signal(signal.SIGHUP, on_hup)
+    status = 0
+    try:
+        first = not os.path.exists(stack.config)
+        print("latch: %s %s" % ("creating" if first else "using",
+                                stack.dir), flush=True)
+        stack.start(args.set or None)
+        print("latch: API at %s (config %s)" % (stack.url(), stack.config))
+        print("latch: logs in %s (latchd.log, lighttpd-error.log, "
+              "mysqld.err)" % stack.dir)
+        try:
+            with urllib.request.urlopen(stack.url("/setup"), timeout=10) \
+                    as r:
+                need = json.load(r).get("setup_required")
+        except Exception:
+            need = None
+        if need:
+            print("latch: no user yet; create the first superadmin with\n"
+                  "  curl -H 'Content-Type: application/json' -d "
+                  "'{\"organization\":\"Acme\",\"username\":\"admin\","
+                  "\"email\":\"admin@example.com\",\"password\":\"...\"}' "
+                  "%s\n"
+                  "or\n"
+                  "  build/latchctl -c %s create-user --role superadmin "
+                  "--org Acme --username admin --email admin@example.com"
+                  "  (password on stdin)" % (stack.url("/setup"),
+                                             stack.config))
+        print("latch: Ctrl-C stops; kill -HUP %d re-reads the config"
+              % os.getpid(), flush=True)
+        while True:
+            time.sleep(0.5)
+            if hup:
+                hup.clear()
+                print("latch: reloading latchd", flush=True)
+                try:
+                    stack.sighup(wait=False)
+                except StackError as e:
+                    print("latch: %s" % e, file=sys.stderr)
+            dead = stack.dead()
+            if dead:
+                print("latch: %s exited with status %s; stopping.\n%s"
+                      % (dead, stack.procs[dead].returncode,
+                         log_tail(stack.logs[dead])), file=sys.stderr)
+                status = 1
+                break
+    except (KeyboardInterrupt, _Stop):
+        print("\nlatch: stopping", flush=True)
+    except StackError as e:
+        print("latch: %s" % e, file=sys.stderr)
+        status = 1
+    finally:
+        try:
+            stack.stop()
+        except StackError as e:
+            print("latch: %s" % e, file=sys.stderr)
+            status = 1
+    return status
+
+
+def cmd_sql(args):
+    stack = Stack(args.dir)
+    argv = ["mariadb", "--no-defaults", "-S", stack.db_socket,
+            "-u", stack.db_admin]
+    if args.sql:
+        argv += ["-e", " ".join(args.sql)]
+    argv.append("latch")
+    os.execvp(argv[0], argv)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(
+        prog="stack.py",
+        description="Run latch's stack (MariaDB, latchd, lighttpd).")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    r = sub.add_parser("run", help="run everything in the foreground")
+    r.add_argument("--dir", default="var")
+    r.add_argument("--port", type=int, default=8080)
+    r.add_argument("--set", action="append", metavar="SECTION.KEY=VALUE",
+                   help="config override (applied in place)")
+    s = sub.add_parser("sql", help="mariadb client on the stack's database")
+    s.add_argument("--dir", default="var")
+    s.add_argument("sql", nargs="*")
+    args = ap.parse_args(argv)
+    if args.cmd == "run":
+        return cmd_run(args)
+    return cmd_sql(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
