@@ -136,6 +136,7 @@ static const struct conf_key keys[] = {
 	BOOL("security", "allow_world_readable_config",
 	    allow_world_readable_config, "false"),
 
+	BOOL("mail", "run_mailer", mail_run_mailer, "true"),
 	STR("mail", "spool_dir", mail_spool_dir, 1, "/var/spool/latch"),
 	STRX("mail", "transport", mail_transport, 1, "smtp", transports, NULL),
 	STR("mail", "smtp_host", smtp_host, 0, ""),
@@ -148,6 +149,8 @@ static const struct conf_key keys[] = {
 	STR("mail", "from", mail_from, 1, "latch <noreply@localhost>"),
 	STRX("mail", "invite_url", invite_url, 0, "", NULL, check_url),
 	STRX("mail", "reset_url", reset_url, 0, "", NULL, check_url),
+	STR("mail", "template_dir", mail_template_dir, 1,
+	    "/usr/local/share/latch/mail"),
 	INT("mail", "retry_min", retry_min, 1, 86400, "60"),
 	INT("mail", "retry_max", retry_max, 1, 604800, "3600"),
 	INT("mail", "max_attempts", max_attempts, 1, 1000, "10"),

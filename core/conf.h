@@ -51,6 +51,7 @@ struct conf {
 	int allow_world_readable_config; /* boolean */
 
 	/* [mail] */
+	int mail_run_mailer;     /* boolean: the master runs latch-mailer */
 	char *mail_spool_dir;
 	char *mail_transport;    /* "smtp" or "sendmail" */
 	char *smtp_host;
@@ -63,6 +64,7 @@ struct conf {
 	char *mail_from;
 	char *invite_url;
 	char *reset_url;
+	char *mail_template_dir; /* invite.txt, reset.txt */
 	int retry_min;
 	int retry_max;
 	int max_attempts;

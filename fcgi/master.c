@@ -1,10 +1,11 @@
 /*
  * master.c: the master process (see master.h).
  *
- * Children live in one table.  Each has a kind: a worker, or a supervised
- * helper program such as latch-mailer (not started yet: child_start() and
- * child_main() are where it goes, with its own backoff[CHILD_HELPER]).  A
- * worker belongs to a generation: a conf and the workers started with it.
+ * Children live in one table.  Each has a kind: a worker, or the
+ * supervised helper program latch-mailer ([mail] run_mailer), which has
+ * its own backoff[CHILD_HELPER].  A worker belongs to a generation: a conf
+ * and the workers started with it; the helper reads conf_path itself and
+ * belongs to none, it is sent SIGHUP when a reload succeeds.
  * SIGHUP makes a new generation the active one and retires the old; a
  * retired generation, and its conf, is freed once its last worker is
  * reaped.
@@ -15,12 +16,16 @@
  */
 #include <sys/types.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -36,6 +41,7 @@
 #define BACKOFF_MIN_MS	500
 #define BACKOFF_MAX_MS	30000
 #define GRACE_MS	5000	/* after request_timeout, before SIGKILL */
+#define MAILER_NAME	"latch-mailer"	/* next to latchd's executable */
 
 enum child_kind {
 	CHILD_WORKER,		/* worker_run() on the shared listen socket */
@@ -60,6 +66,22 @@ struct gen {
 	struct gen *next;
 };
 
+/*
+ * The helper program latch-mailer: at most one runs.  It is started
+ * while [mail] run_mailer is true and the program was found, and stopped
+ * (like a retired generation) when that turns false or the master stops.
+ */
+struct helper {
+	char *path;		/* owned; in latchd's directory, or NULL */
+	int path_errno;		/* why path is NULL */
+	int found;		/* path was an executable at the last look */
+	pid_t pid;		/* 0: not running */
+	int hupped;		/* sent SIGHUP since it started */
+	int stopping;		/* sent SIGTERM: no respawn */
+	int killed;		/* sent SIGKILL */
+	int64_t kill_at;	/* stopping: SIGKILL it then */
+};
+
 struct child {
 	pid_t pid;		/* 0: a free slot */
 	enum child_kind kind;
@@ -80,6 +102,8 @@ struct master {
 	size_t nslots;		/* in children */
 	size_t nlive;		/* children not yet reaped */
 	struct backoff backoff[CHILD__MAX];
+	struct helper mailer;
+	int run_mailer;		/* the active config's [mail] run_mailer */
 	unsigned last_gen;
 	int stopping;
 };
@@ -144,6 +168,64 @@ static int
 backoff_settled(const struct backoff *b, const struct child *c, int64_t lived)
 {
 	return b->delay > 0 && c->started >= b->grew_at && lived >= STABLE_MS;
+}
+
+/*
+ * The path of latch-mailer in the directory of this program, which
+ * /proc/self/exe names absolutely.  Returns it (caller frees), or NULL
+ * with errno set.
+ */
+static char *
+mailer_path(void)
+{
+	char exe[PATH_MAX], *slash, *path;
+	ssize_t n;
+
+	if ((n = readlink("/proc/self/exe", exe, sizeof(exe))) == -1)
+		return NULL;
+	if ((size_t)n >= sizeof(exe)) {
+		errno = ENAMETOOLONG;
+		return NULL;
+	}
+	exe[n] = '\0';
+	if ((slash = strrchr(exe, '/')) == NULL) {
+		errno = ENOENT;
+		return NULL;
+	}
+	*slash = '\0';
+	if (asprintf(&path, "%s/%s", exe, MAILER_NAME) == -1)
+		return NULL;
+	return path;
+}
+
+/*
+ * Whether latch-mailer is there to be run: sets h->found, and logs one
+ * warning if it is not.
+ */
+static int
+mailer_look(struct helper *h)
+{
+	struct stat st;
+
+	h->found = 0;
+	if (h->path == NULL) {
+		errno = h->path_errno;
+		log_warn("master: %s not started ([mail] run_mailer), "
+		    "latchd's own directory is unknown", MAILER_NAME);
+		return 0;
+	}
+	if (stat(h->path, &st) == -1 || access(h->path, X_OK) == -1) {
+		log_warn("master: %s not started ([mail] run_mailer)",
+		    h->path);
+		return 0;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		log_warnx("master: %s not started ([mail] run_mailer): not a "
+		    "file", h->path);
+		return 0;
+	}
+	h->found = 1;
+	return 1;
 }
 
 /*
@@ -271,6 +353,39 @@ gen_retire(struct master *m, struct gen *g, int64_t now)
 	master_kill(m, g, SIGTERM);
 }
 
+/*
+ * In the helper's process: exec latch-mailer -c conf_path.  The listen
+ * socket stays with the workers: closed, or /dev/null in its place if it
+ * is fd 0 from the web server.  Never returns.
+ */
+static void __attribute__((noreturn))
+mailer_exec(const struct master *m)
+{
+	char *const argv[] = { MAILER_NAME, "-c", (char *)m->conf_path,
+	    NULL };
+	int fd;
+
+	if (m->listen_fd > STDERR_FILENO) {
+		if (close(m->listen_fd) == -1) {
+			log_warn("master: close");
+			_exit(1);
+		}
+	} else {
+		if ((fd = open("/dev/null", O_RDWR)) == -1 ||
+		    dup2(fd, m->listen_fd) == -1) {
+			log_warn("master: /dev/null");
+			_exit(1);
+		}
+		if (fd != m->listen_fd && close(fd) == -1) {
+			log_warn("master: close");
+			_exit(1);
+		}
+	}
+	execv(m->mailer.path, argv);
+	log_warn("master: exec %s", m->mailer.path);
+	_exit(127);
+}
+
 /* The child started in the child process: never returns. */
 static void __attribute__((noreturn))
 child_main(const struct master *m, enum child_kind kind, const struct gen *g)
@@ -302,6 +417,7 @@ child_main(const struct master *m, enum child_kind kind, const struct gen *g)
 	case CHILD_WORKER:
 		_exit(worker_run(g->conf, m->listen_fd));
 	case CHILD_HELPER:
+		mailer_exec(m);
 	case CHILD__MAX:
 		break;
 	}
@@ -310,9 +426,8 @@ child_main(const struct master *m, enum child_kind kind, const struct gen *g)
 }
 
 /*
- * Start a child of the given kind (a worker of generation g); the hook
- * to start and respawn helper programs too.  Returns 0, or -1 if it could
- * not (logged).
+ * Start a child of the given kind: a worker of generation g, or (g NULL)
+ * latch-mailer.  Returns 0, or -1 if it could not (logged).
  */
 static int
 child_start(struct master *m, enum child_kind kind, struct gen *g, int64_t now)
@@ -349,10 +464,14 @@ child_start(struct master *m, enum child_kind kind, struct gen *g, int64_t now)
 	c->gen = g;
 	c->started = now;
 	m->nlive++;
-	if (g != NULL)
-		g->nlive++;
+	if (kind == CHILD_HELPER) {
+		m->mailer.pid = pid;
+		log_debug("master: %s %ld started", MAILER_NAME, (long)pid);
+		return 0;
+	}
+	g->nlive++;
 	log_debug("master: worker %ld started (generation %u)", (long)pid,
-	    g != NULL ? g->id : 0);
+	    g->id);
 	return 0;
 }
 
@@ -374,7 +493,118 @@ master_fill(struct master *m, int64_t now)
 	}
 }
 
-/* Log how child c ended, and back off if it died at start-up. */
+/*
+ * How a child ended, for the logs: "exited with status 1", "killed by
+ * signal 9 (Killed)", ...  Returns buf, cut to len bytes if need be.
+ */
+static const char *
+wait_status(int status, char *buf, size_t len)
+{
+	if (WIFEXITED(status))
+		(void)snprintf(buf, len, "exited with status %d",
+		    WEXITSTATUS(status));
+	else if (WIFSIGNALED(status))
+		(void)snprintf(buf, len, "killed by signal %d (%s)",
+		    WTERMSIG(status), strsignal(WTERMSIG(status)));
+	else
+		(void)snprintf(buf, len, "ended with wait status %#x",
+		    (unsigned)status);
+	return buf;
+}
+
+/* Whether latch-mailer is to be started, now or when its backoff ends. */
+static int
+mailer_wanted(const struct master *m)
+{
+	return !m->stopping && m->run_mailer && m->mailer.found &&
+	    m->mailer.pid == 0;
+}
+
+/* Start latch-mailer if it is wanted and not backing off. */
+static void
+mailer_fill(struct master *m, int64_t now)
+{
+	struct backoff *b = &m->backoff[CHILD_HELPER];
+
+	if (!mailer_wanted(m) || now < b->until)
+		return;
+	if (child_start(m, CHILD_HELPER, NULL, now) == -1) {
+		backoff_grow(b, now);
+		log_warnx("master: cannot start %s; next try in %lld ms",
+		    MAILER_NAME, (long long)b->delay);
+	}
+}
+
+/*
+ * Stop latch-mailer as a retired generation: SIGTERM now (it finishes
+ * the delivery in flight), SIGKILL after the active config's
+ * request_timeout + 5 s.
+ */
+static void
+mailer_stop(struct master *m, int64_t now)
+{
+	struct helper *h = &m->mailer;
+
+	if (h->pid == 0 || h->stopping)
+		return;
+	h->stopping = 1;
+	h->kill_at = now + (int64_t)m->gens->conf->request_timeout * 1000 +
+	    GRACE_MS;
+	if (kill(h->pid, SIGTERM) == -1 && errno != ESRCH)
+		log_warn("master: kill %ld", (long)h->pid);
+}
+
+/* SIGKILL a stopping latch-mailer past its deadline. */
+static void
+mailer_expire(struct master *m, int64_t now)
+{
+	struct helper *h = &m->mailer;
+
+	if (h->pid == 0 || !h->stopping || h->killed || now < h->kill_at)
+		return;
+	log_warnx("master: %s %ld still running after SIGTERM; killing it",
+	    MAILER_NAME, (long)h->pid);
+	if (kill(h->pid, SIGKILL) == -1 && errno != ESRCH)
+		log_warn("master: kill %ld", (long)h->pid);
+	h->killed = 1;
+}
+
+/*
+ * After a reload to conf: stop, start or SIGHUP latch-mailer, as conf's
+ * [mail] run_mailer says.
+ */
+static void
+mailer_reload(struct master *m, const struct conf *conf, int64_t now)
+{
+	struct helper *h = &m->mailer;
+
+	m->run_mailer = conf->mail_run_mailer;
+	if (!m->run_mailer) {
+		if (h->pid != 0 && !h->stopping)
+			log_info("master: [mail] run_mailer is false; stopping "
+			    "%s %ld", MAILER_NAME, (long)h->pid);
+		mailer_stop(m, now);
+		return;
+	}
+	if (h->pid == 0) {
+		/* Not running: the loop starts it, if it is there now. */
+		backoff_reset(&m->backoff[CHILD_HELPER]);
+		(void)mailer_look(h);
+		return;
+	}
+	/* One still stopping is replaced once it is gone. */
+	if (h->stopping)
+		return;
+	if (kill(h->pid, SIGHUP) == -1) {
+		if (errno != ESRCH)
+			log_warn("master: kill %ld", (long)h->pid);
+		return;
+	}
+	h->hupped = 1;
+	log_debug("master: sent SIGHUP to %s %ld", MAILER_NAME, (long)h->pid);
+}
+
+/* Log how worker c ended, and back off if it died at start-up. */
 static void
 child_ended(struct master *m, const struct child *c, int status, int64_t now)
 {
@@ -382,6 +612,7 @@ child_ended(struct master *m, const struct child *c, int status, int64_t now)
 	int64_t lived = now - c->started;
 	long pid = (long)c->pid;
 	unsigned gid = c->gen->id;
+	char how[128];
 
 	if (c->gen->retiring) {
 		log_debug("master: worker %ld of generation %u stopped", pid,
@@ -391,16 +622,9 @@ child_ended(struct master *m, const struct child *c, int status, int64_t now)
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		log_debug("master: worker %ld recycled after %lld ms", pid,
 		    (long long)lived);
-	else if (WIFEXITED(status))
-		log_warnx("master: worker %ld exited with status %d after "
-		    "%lld ms", pid, WEXITSTATUS(status), (long long)lived);
-	else if (WIFSIGNALED(status))
-		log_warnx("master: worker %ld killed by signal %d (%s) after "
-		    "%lld ms", pid, WTERMSIG(status),
-		    strsignal(WTERMSIG(status)), (long long)lived);
 	else
-		log_warnx("master: worker %ld ended with wait status %#x",
-		    pid, (unsigned)status);
+		log_warnx("master: worker %ld %s after %lld ms", pid,
+		    wait_status(status, how, sizeof(how)), (long long)lived);
 
 	if (backoff_settled(b, c, lived)) {
 		backoff_reset(b);
@@ -415,6 +639,47 @@ child_ended(struct master *m, const struct child *c, int status, int64_t now)
 		log_warnx("master: workers fail at start-up; next start in "
 		    "%lld ms", (long long)b->delay);
 	}
+}
+
+/*
+ * Log how latch-mailer (child c) ended.  Unless it was stopped, it is
+ * started again: at once if it had run STABLE_MS, else after a backoff
+ * that grows with each such death, so a mailer that keeps dying is no
+ * fork storm.
+ */
+static void
+mailer_ended(struct master *m, const struct child *c, int status, int64_t now)
+{
+	struct backoff *b = &m->backoff[CHILD_HELPER];
+	struct helper *h = &m->mailer;
+	int64_t lived = now - c->started;
+	long pid = (long)c->pid;
+	int stopping = h->stopping, hupped = h->hupped;
+	char how[128];
+
+	h->pid = 0;
+	h->hupped = h->stopping = h->killed = 0;
+	h->kill_at = 0;
+	if (stopping) {
+		log_debug("master: %s %ld stopped", MAILER_NAME, pid);
+		return;
+	}
+	if (hupped && WIFSIGNALED(status) && WTERMSIG(status) == SIGHUP) {
+		/* A reload's SIGHUP came before it set up its handler. */
+		log_info("master: %s %ld ended on the reload's SIGHUP before "
+		    "it could catch it; starting it again", MAILER_NAME, pid);
+		return;
+	}
+	(void)wait_status(status, how, sizeof(how));
+	if (lived >= STABLE_MS) {
+		backoff_reset(b);
+		log_warnx("master: %s %ld %s after %lld ms; starting it again",
+		    MAILER_NAME, pid, how, (long long)lived);
+		return;
+	}
+	backoff_grow(b, now);
+	log_warnx("master: %s %ld %s after %lld ms; next start in %lld ms",
+	    MAILER_NAME, pid, how, (long long)lived, (long long)b->delay);
 }
 
 /* Reap every child that has ended. */
@@ -446,6 +711,8 @@ master_reap(struct master *m, int64_t now)
 		}
 		if (c->kind == CHILD_WORKER)
 			child_ended(m, c, status, now);
+		else
+			mailer_ended(m, c, status, now);
 		if (c->gen != NULL)
 			c->gen->nlive--;
 		m->nlive--;
@@ -528,28 +795,39 @@ master_next_wake(const struct master *m, int64_t now)
 	for (g = m->gens; g != NULL; g = g->next)
 		if (g->retiring && !g->killed && g->nlive > 0)
 			SOONER(g->kill_at);
+	if (mailer_wanted(m))
+		SOONER(m->backoff[CHILD_HELPER].until);
+	if (m->mailer.pid != 0 && m->mailer.stopping && !m->mailer.killed)
+		SOONER(m->mailer.kill_at);
 #undef SOONER
 	return wake;
 }
 
-/* SIGTERM/SIGINT: stop every worker; a second one kills them at once. */
+/*
+ * SIGTERM/SIGINT: stop every worker and latch-mailer; a second one kills
+ * them at once.
+ */
 static void
 master_stop(struct master *m, int64_t now)
 {
 	struct gen *g;
+	int mailer = m->mailer.pid != 0;
 
 	if (m->stopping) {
-		log_warnx("master: stop requested again; killing %zu workers",
-		    m->nlive);
+		log_warnx("master: stop requested again; killing %zu "
+		    "children", m->nlive);
 		master_kill(m, NULL, SIGKILL);
 		for (g = m->gens; g != NULL; g = g->next)
 			g->killed = 1;
+		m->mailer.killed = 1;
 		return;
 	}
 	m->stopping = 1;
-	log_info("master: stopping %zu workers", m->nlive);
+	log_info("master: stopping %zu workers%s",
+	    m->nlive - (size_t)mailer, mailer ? " and " MAILER_NAME : "");
 	for (g = m->gens; g != NULL; g = g->next)
 		gen_retire(m, g, now);
+	mailer_stop(m, now);
 }
 
 /* SIGHUP: start a generation with the re-read config, retire the old. */
@@ -589,6 +867,7 @@ master_reload(struct master *m, int64_t now)
 	master_fill(m, now);
 	if (old != NULL)
 		gen_retire(m, old, now);
+	mailer_reload(m, conf, now);
 }
 
 static int
@@ -611,10 +890,12 @@ master_loop(struct master *m)
 				master_reload(m, now);
 		}
 		master_expire(m, now);
+		mailer_expire(m, now);
 		if (m->stopping && m->nlive == 0)
 			break;
 		master_settle(m, now);
 		master_fill(m, now);
+		mailer_fill(m, now);
 
 		tsp = NULL;
 		if ((wake = master_next_wake(m, now)) != -1) {
@@ -625,7 +906,7 @@ master_loop(struct master *m)
 		if (ppoll(NULL, 0, tsp, &m->childmask) == -1 && errno != EINTR)
 			fatal("master: ppoll");
 	}
-	log_info("master: all workers stopped");
+	log_info("master: all children stopped");
 	return 0;
 }
 
@@ -643,6 +924,11 @@ master_run(struct conf *conf, const char *conf_path, int listen_fd,
 	m.listen_fd = listen_fd;
 	m.socket_mode = conf->socket_mode;
 	m.pid = getpid();
+	m.run_mailer = conf->mail_run_mailer;
+	if ((m.mailer.path = mailer_path()) == NULL)
+		m.mailer.path_errno = errno;
+	if (m.run_mailer)
+		(void)mailer_look(&m.mailer);
 	if (listen_from_conf && (m.listen = strdup(conf->listen)) == NULL) {
 		log_warn("master: strdup");
 		conf_free(conf);
@@ -654,8 +940,9 @@ master_run(struct conf *conf, const char *conf_path, int listen_fd,
 	if (master_signal(&m, old) == -1)
 		goto out;
 	got_chld = got_term = got_hup = 0;
-	log_info("master: generation %u with %d workers", m.gens->id,
-	    m.gens->conf->workers);
+	log_info("master: generation %u with %d workers%s", m.gens->id,
+	    m.gens->conf->workers, mailer_wanted(&m) ? " and " MAILER_NAME :
+	    "");
 	rc = master_loop(&m);
 out:
 	if (signalled)
@@ -666,5 +953,6 @@ out:
 	}
 	free(m.children);
 	free(m.listen);
+	free(m.mailer.path);
 	return rc;
 }

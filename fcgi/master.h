@@ -2,7 +2,8 @@
  * master.h: the master process.  It pre-forks the workers on one listen
  * socket, respawns a worker that dies (backing off when they die at
  * start-up), starts a new generation of workers on SIGHUP and stops them
- * all gracefully on SIGTERM/SIGINT.  It never touches the database.
+ * all gracefully on SIGTERM/SIGINT.  It also supervises latch-mailer,
+ * unless [mail] run_mailer is false.  It never touches the database.
  */
 #ifndef LATCH_MASTER_H
 #define LATCH_MASTER_H
@@ -24,6 +25,18 @@ struct conf;
  * started with it on the same listen_fd and the old one is sent SIGTERM;
  * if not, the error is logged and the running workers go on.
  *
+ * While [mail] run_mailer is true, the master also runs latch-mailer: the
+ * one in the directory of its own executable (/proc/self/exe, looked up
+ * once at start), as execv(path, {"latch-mailer", "-c", conf_path}).  If
+ * it is not there, one warning is logged and the master goes on without
+ * it (a later reload with run_mailer true looks again).  It is forked
+ * like a worker but without listen_fd (fd 0 becomes /dev/null if that was
+ * it).  When it dies it is started again: at once if it had run 30 s,
+ * else after 0.5 s, doubling up to 30 s.  A successful reload sends it
+ * SIGHUP, or starts or stops it if run_mailer changed.  It is stopped
+ * (then, or with the workers) as a retired generation is: SIGTERM, and
+ * SIGKILL after the config's request_timeout + 5 s.
+ *
  * conf: taken over; the master frees it, and every conf it loads, before
  * it returns.  conf_path: borrowed until return.  listen_fd: borrowed,
  * inherited by each worker, left open.  listen_from_conf: nonzero if
@@ -32,9 +45,9 @@ struct conf;
  *
  * While it runs, the master blocks and catches SIGCHLD, SIGTERM, SIGINT
  * and SIGHUP and ignores SIGPIPE; it restores the caller's mask and
- * dispositions before it returns.  Each worker is forked with those five
+ * dispositions before it returns.  Each child is forked with those five
  * signals at SIG_DFL and unblocked (the rest of the mask is the caller's),
- * PR_SET_PDEATHSIG set to SIGTERM, and runs
+ * PR_SET_PDEATHSIG set to SIGTERM (kept across exec), and a worker runs
  * _exit(worker_run(conf, listen_fd)).
  */
 int master_run(struct conf *conf, const char *conf_path, int listen_fd,

@@ -52,9 +52,10 @@ KEY_SECTIONS = {
                 "password_min_length allow_new_organizations "
                 "invitation_ttl reset_ttl auth_enabled cookie_secure "
                 "allow_world_readable_config",
-    "mail": "spool_dir transport smtp_host smtp_port smtp_tls smtp_verify "
-            "smtp_ca_file smtp_user smtp_password from invite_url reset_url "
-            "retry_min retry_max max_attempts sendmail_path min_interval",
+    "mail": "run_mailer spool_dir transport smtp_host smtp_port smtp_tls "
+            "smtp_verify smtp_ca_file smtp_user smtp_password from "
+            "invite_url reset_url retry_min retry_max max_attempts "
+            "sendmail_path min_interval",
     "limits": "max_body ip_budget ip_exempt login_max_failures "
               "login_window login_max_delay",
 }
@@ -638,11 +639,14 @@ class Stack:
         return p.pid if p is not None else None
 
     def worker_pids(self):
-        """The live worker processes: children of the latchd master."""
+        """The live worker processes: children of the latchd master but
+        latch-mailer, which the master runs too and keeps across a
+        reload."""
         pid = self.latchd_pid
         if pid is None:
             return []
-        w = children_of(pid)
+        w = [p for p in children_of(pid)
+             if "latch-mailer" not in _cmdline(p)]
         self._workers_seen.update(w)
         return w
 

@@ -141,6 +141,7 @@ check_defaults(const struct conf *c, const char *what)
 	DI(auth_enabled, 1);
 	DI(cookie_secure, 1);
 	DI(allow_world_readable_config, 0);
+	DI(mail_run_mailer, 1);
 	DS(mail_spool_dir, "/var/spool/latch");
 	DS(mail_transport, "smtp");
 	DS(smtp_host, "");
@@ -153,6 +154,7 @@ check_defaults(const struct conf *c, const char *what)
 	DS(mail_from, "latch <noreply@localhost>");
 	DS(invite_url, "");
 	DS(reset_url, "");
+	DS(mail_template_dir, "/usr/local/share/latch/mail");
 	DI(retry_min, 60);
 	DI(retry_max, 3600);
 	DI(max_attempts, 10);
