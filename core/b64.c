@@ -1,5 +1,6 @@
 /*
- * b64.c: strict base64url without padding (RFC 4648 section 5).
+ * b64.c: strict base64url without padding (RFC 4648 section 5), and the
+ * padded standard encoding (section 4) for mail.
  */
 #include <stdint.h>
 
@@ -7,6 +8,8 @@
 
 static const char enc_tab[64] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+static const char std_tab[64] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 /* Value of each url-alphabet character, -1 for everything else. */
 static const signed char dec_tab[256] = {
@@ -71,6 +74,36 @@ b64url_encode(const unsigned char *in, size_t n, char *out, size_t outsz)
 		out[o++] = enc_tab[v >> 18];
 		out[o++] = enc_tab[(v >> 12) & 0x3f];
 		out[o++] = enc_tab[(v >> 6) & 0x3f];
+	}
+	out[o] = '\0';
+	return o;
+}
+
+size_t
+b64_enclen(size_t n)
+{
+	return (n + 2) / 3 * 4;
+}
+
+size_t
+b64_encode(const unsigned char *in, size_t n, char *out, size_t outsz)
+{
+	size_t i, o = 0;
+	uint32_t v;
+
+	if (n > B64_ENC_MAX || outsz < b64_enclen(n) + 1)
+		return (size_t)-1;
+
+	for (i = 0; i < n; i += 3) {
+		v = (uint32_t)in[i] << 16;
+		if (i + 1 < n)
+			v |= (uint32_t)in[i + 1] << 8;
+		if (i + 2 < n)
+			v |= in[i + 2];
+		out[o++] = std_tab[v >> 18];
+		out[o++] = std_tab[(v >> 12) & 0x3f];
+		out[o++] = i + 1 < n ? std_tab[(v >> 6) & 0x3f] : '=';
+		out[o++] = i + 2 < n ? std_tab[v & 0x3f] : '=';
 	}
 	out[o] = '\0';
 	return o;

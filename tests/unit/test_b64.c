@@ -1,5 +1,6 @@
 /*
- * test_b64.c: strict base64url (RFC 4648 section 5, no padding).
+ * test_b64.c: strict base64url (RFC 4648 section 5, no padding), and the
+ * padded standard encoding (section 4).
  */
 #include <stdio.h>
 #include <string.h>
@@ -166,6 +167,41 @@ test_reject(void)
 	    "accept Zm9vZw");
 }
 
+/* RFC 4648 section 10 with padding, and the two characters that differ. */
+static void
+test_std(void)
+{
+	static const struct {
+		const char *raw;
+		const char *enc;
+	} v[] = {
+		{ "", "" },
+		{ "f", "Zg==" },
+		{ "fo", "Zm8=" },
+		{ "foo", "Zm9v" },
+		{ "foob", "Zm9vYg==" },
+		{ "fooba", "Zm9vYmE=" },
+		{ "foobar", "Zm9vYmFy" },
+		{ "\xfb\xef\xbe", "++++" },
+		{ "\xff\xff\xff", "////" },
+	};
+	char enc[16], name[64];
+	size_t i, n;
+
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		snprintf(name, sizeof(name), "std encode \"%s\"", v[i].enc);
+		n = b64_encode((const unsigned char *)v[i].raw,
+		    strlen(v[i].raw), enc, sizeof(enc));
+		T_EQ_INT(n, strlen(v[i].enc), name);
+		T_EQ_STR(enc, v[i].enc, name);
+		T_EQ_INT(b64_enclen(strlen(v[i].raw)), strlen(v[i].enc), name);
+	}
+	T_EQ_INT(b64_encode((const unsigned char *)"f", 1, enc, 4), BAD,
+	    "std encode: no room for the NUL");
+	T_EQ_INT(b64_encode((const unsigned char *)"f", 1, enc, 5), 4,
+	    "std encode: exact room");
+}
+
 int
 main(void)
 {
@@ -174,5 +210,6 @@ main(void)
 	test_round_trip();
 	test_sizes();
 	test_reject();
+	test_std();
 	return T_DONE();
 }

@@ -1,0 +1,176 @@
+/*
+ * spool.h: the mail spool, laid out as OpenSMTPD's queue_fs.
+ *
+ *	spool_dir/tmp/<random>    being written (O_EXCL, 0600), never read
+ *	spool_dir/new/<id>        complete messages waiting for delivery
+ *	spool_dir/state/<id>      retry state of a message: attempts, next try
+ *	spool_dir/failed/<id>     given up on, with failed/<id>.reason
+ *	spool_dir/mailer.lock     flock()ed by the running latch-mailer
+ *
+ * A message is written whole into tmp/, fsync()ed and rename()d into new/,
+ * whose directory is then fsync()ed: new/ never holds a partial message.
+ * It leaves new/ only after the server accepted it (spool_done()) or when
+ * the mailer gives up (spool_fail()).  Every file is written the same way,
+ * so state/ and failed/ never hold partial files either.  The directories
+ * are made mode 0700 when missing: latchd (which writes) and latch-mailer
+ * (which delivers) run as the same user.
+ *
+ * A message is RFC 5322 with CRLF lines: From, To, Subject (RFC 2047 when
+ * not plain ASCII), Date, Message-ID <id@domain of From>, MIME 1.0,
+ * text/plain; charset=utf-8 in quoted-printable.  Its body is 7-bit; an
+ * address that is not ASCII stays UTF-8 in the header (RFC 6532) and
+ * needs a server with SMTPUTF8.
+ *
+ * No OpenSSL, no MariaDB here: randomness comes from tok_random().
+ */
+#ifndef LATCH_SPOOL_H
+#define LATCH_SPOOL_H
+
+#include <stddef.h>
+#include <time.h>
+
+#include "conf.h"
+#include "err.h"
+
+#define SPOOL_ID_LEN 32          /* lower-case hex, 128 random bits */
+#define SPOOL_ID_SIZE (SPOOL_ID_LEN + 1)
+#define SPOOL_MSG_MAX (1024 * 1024) /* a spooled message, bytes */
+#define SPOOL_BODY_MAX (256 * 1024) /* a body given to spool_submit() */
+#define SPOOL_SUBJECT_MAX 512    /* bytes of UTF-8 */
+#define SPOOL_ADDR_SIZE 255      /* an address and its NUL */
+#define SPOOL_TMPL_MAX (64 * 1024) /* a template file */
+
+/*
+ * Queue one mail to `to` (a valid_email() address) with subject and
+ * body (UTF-8; lines end in "\n" or "\r\n"; no control characters but
+ * tab).  From is [mail] from.  The message id (SPOOL_ID_LEN characters)
+ * is copied into id (idsz >= SPOOL_ID_SIZE) unless id is NULL.
+ *
+ * Returns ERR_OK once the message is durably in new/;
+ * ERR_INVALID_FIELD if to, subject or body is unacceptable (a header
+ * value with CR, LF or another control character, a bad address, too
+ * long, not UTF-8); ERR_NOMEM; ERR_SYS if it could not be written (full
+ * disk, read-only spool, bad [mail] from; logged), in which case nothing
+ * was left in new/.  All arguments are borrowed.
+ */
+enum err spool_submit(const struct conf *c, const char *to,
+    const char *subject, const char *body_utf8, char *id, size_t idsz);
+
+/*
+ * Render the template at template_path: UTF-8 text whose first line is
+ * "Subject: ..." and whose second line is empty, the body after it.
+ * Each {{key}} is replaced by the value of key in vars, a list of key,
+ * value pairs ended by a NULL key (borrowed; values are used as they
+ * are).  On ERR_OK *out is the rendered text, NUL-terminated (caller
+ * frees).  ERR_SYS if the template cannot be read, is not in that shape,
+ * names a key vars lacks or leaves a "{{" unclosed (logged: a deployment
+ * problem, not the caller's input); ERR_NOMEM.
+ */
+enum err spool_render(const char *template_path, const char *const *vars,
+    char **out);
+
+/*
+ * Render [mail] template_dir/<name>.txt with vars and queue it to `to`,
+ * as spool_render() and spool_submit().  The subject and the body are
+ * rendered apart, so a value holding a line break cannot add a header:
+ * such a subject is refused with ERR_INVALID_FIELD.  id as
+ * spool_submit().  name is a bare name ("invite", "reset").
+ */
+enum err spool_mail(const struct conf *c, const char *name,
+    const char *const *vars, const char *to, char *id, size_t idsz);
+
+/*
+ * Check a spooled message of n bytes at buf (not NUL-terminated) and
+ * find its envelope: from and to (each SPOOL_ADDR_SIZE bytes) get the
+ * addresses of its From and its single To.  *utf8 is 1 when one of them
+ * is not ASCII (the server must offer SMTPUTF8).  Strict: at most
+ * SPOOL_MSG_MAX bytes, CRLF lines of at most 998 bytes, no NUL, bare CR
+ * or LF, header names of printable ASCII, header values UTF-8 without
+ * control characters, a 7-bit body, From, To, Subject, Date and
+ * Message-ID each present once, and each address valid_email().
+ * Returns ERR_OK, or ERR_INVALID_FIELD with what is wrong (a static
+ * string) in *why when why is not NULL.  For the fuzzer too.
+ */
+enum err spool_parse(const char *buf, size_t n, char *from, char *to,
+    int *utf8, const char **why);
+
+/* A message loaded from new/ by the mailer. */
+struct spool_msg {
+	char id[SPOOL_ID_SIZE];
+	char *data;                /* the message as spooled, CRLF lines */
+	size_t len;
+	char from[SPOOL_ADDR_SIZE]; /* envelope sender */
+	char to[SPOOL_ADDR_SIZE];   /* envelope recipient */
+	int utf8;                  /* an address needs SMTPUTF8 */
+};
+
+/*
+ * Load and check new/<id> of the spool at dir.  On ERR_OK *out is the
+ * message (caller frees with spool_msg_free()).  ERR_INVALID_FIELD if it
+ * is not a message spool_parse() accepts (*why says why, static);
+ * ERR_NOT_FOUND if it is gone; ERR_SYS if it cannot be read (logged);
+ * ERR_NOMEM.
+ */
+enum err spool_load(const char *dir, const char *id, struct spool_msg **out,
+    const char **why);
+
+/* Free a message from spool_load().  Accepts NULL. */
+void spool_msg_free(struct spool_msg *m);
+
+/* Make dir and its tmp/, new/, state/ and failed/ (0700) if missing.
+ * ERR_OK or ERR_SYS (logged). */
+enum err spool_init(const char *dir);
+
+/* A message waiting in new/. */
+struct spool_entry {
+	char id[SPOOL_ID_SIZE];
+	struct timespec mtime;     /* when it was queued */
+};
+
+/*
+ * The messages in new/, oldest first (then by id).  Names that are not
+ * ids are skipped.  On ERR_OK *out is an array of *n entries (caller
+ * frees with free(); NULL when empty).  ERR_SYS (logged) or ERR_NOMEM.
+ */
+enum err spool_list(const char *dir, struct spool_entry **out, size_t *n);
+
+/* The retry state of a message. */
+struct spool_state {
+	int attempts;              /* deliveries tried so far */
+	time_t next;               /* not before this time */
+};
+
+/*
+ * Read state/<id> into *st; a message without one (or with a damaged
+ * one, logged) gets {0, 0}: due now, never tried.  ERR_OK or ERR_SYS.
+ */
+enum err spool_state_get(const char *dir, const char *id,
+    struct spool_state *st);
+
+/* Write state/<id> atomically.  ERR_OK or ERR_SYS (logged). */
+enum err spool_state_put(const char *dir, const char *id,
+    const struct spool_state *st);
+
+/*
+ * The message was accepted: unlink new/<id> (and fsync new/), then its
+ * state.  ERR_OK or ERR_SYS (logged).
+ */
+enum err spool_done(const char *dir, const char *id);
+
+/*
+ * Give up on new/<id>: write failed/<id>.reason (reason is one line of
+ * text, borrowed, with the attempts), move the message to failed/<id>,
+ * drop its state.  ERR_OK or ERR_SYS (logged); on ERR_SYS the message may
+ * still be in new/, never lost.
+ */
+enum err spool_fail(const char *dir, const char *id, int attempts,
+    const char *reason);
+
+/*
+ * Unlink files in tmp/ last changed more than max_age seconds ago (a
+ * writer that died), and state files whose message is gone.  Returns the
+ * number removed, or -1 (logged).
+ */
+int spool_purge(const char *dir, time_t max_age);
+
+#endif
