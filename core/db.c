@@ -89,6 +89,86 @@ static const char *const stmts[STMT__MAX] = {
 	    "WHERE id = ? AND rotated_at IS NULL",
 
 	[STMT_META_INSERT] = "INSERT INTO meta (k, v) VALUES (?, ?)",
+
+	/* Administration: the organization is a bound parameter of every
+	 * statement, so another organization's rows are simply not found. */
+	[STMT_ADM_USER_GET] = "SELECT " USER_COLS USER_FROM
+	    " WHERE u.id = ? AND u.org_id = ?",
+	/* ?1 org, ?2/?3 disabled filter (NULL: any), ?4..?7 search ('' or
+	 * a LIKE pattern), ?8 limit, ?9 offset. */
+	[STMT_ADM_USER_LIST] = "SELECT " USER_COLS USER_FROM
+	    " WHERE u.org_id = ? AND (? IS NULL OR u.disabled = ?) AND "
+	    "(? = '' OR LOWER(u.username) LIKE ? OR u.email_norm LIKE ? OR LOWER(u.name) LIKE ?) "
+	    "ORDER BY u.id LIMIT ? OFFSET ?",
+	[STMT_ADM_USER_COUNT] = "SELECT COUNT(*) FROM users u "
+	    "WHERE u.org_id = ? AND (? IS NULL OR u.disabled = ?) AND "
+	    "(? = '' OR LOWER(u.username) LIKE ? OR u.email_norm LIKE ? OR LOWER(u.name) LIKE ?)",
+	[STMT_ADM_USER_UPDATE] = "UPDATE users SET name = ?, email = ?, "
+	    "email_norm = ?, role = ?, disabled = ?, updated_at = ? "
+	    "WHERE id = ? AND org_id = ?",
+	[STMT_ADM_USER_DELETE] = "DELETE FROM users WHERE id = ? AND org_id = ?",
+	[STMT_ADM_ADMINS_LOCK] = "SELECT id FROM users WHERE org_id = ? AND "
+	    "role IN ('admin', 'superadmin') AND disabled = 0 "
+	    "ORDER BY id FOR UPDATE",
+	[STMT_ADM_SUPERADMINS_LOCK] = "SELECT id FROM users WHERE "
+	    "role = 'superadmin' AND disabled = 0 ORDER BY id FOR UPDATE",
+	[STMT_ORG_GET] = "SELECT o.id, o.name, o.description, o.created_at, "
+	    "(SELECT COUNT(*) FROM users u WHERE u.org_id = o.id) "
+	    "FROM organizations o WHERE o.id = ?",
+	[STMT_ORG_UPDATE] = "UPDATE organizations SET name = ?, "
+	    "description = ? WHERE id = ?",
+	[STMT_ORG_DELETE] = "DELETE FROM organizations WHERE id = ?",
+	[STMT_ORG_LIST] = "SELECT o.id, o.name, o.description, o.created_at, "
+	    "(SELECT COUNT(*) FROM users u WHERE u.org_id = o.id) "
+	    "FROM organizations o WHERE (? = '' OR o.name LIKE ?) "
+	    "ORDER BY o.id LIMIT ? OFFSET ?",
+	[STMT_ORG_COUNT] = "SELECT COUNT(*) FROM organizations o "
+	    "WHERE (? = '' OR o.name LIKE ?)",
+	[STMT_ORG_SUPERADMINS] = "SELECT COUNT(*) FROM users WHERE "
+	    "org_id = ? AND role = 'superadmin' AND disabled = 0",
+
+	[STMT_INV_INSERT] = "INSERT INTO invitations (org_id, email, "
+	    "email_norm, role, code_hash, invited_by, created_at, expires_at) "
+	    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+	[STMT_INV_LOOKUP] = "SELECT i.id, i.org_id, i.email, i.role, "
+	    "i.expires_at, i.used_at, i.revoked_at FROM invitations i "
+	    "WHERE i.code_hash = ? FOR UPDATE",
+	[STMT_INV_PREVIEW] = "SELECT i.id, i.org_id, i.email, i.role, "
+	    "i.expires_at, i.used_at, i.revoked_at, o.name FROM invitations i "
+	    "JOIN organizations o ON o.id = i.org_id WHERE i.code_hash = ?",
+	[STMT_INV_LIST] = "SELECT i.id, i.email, i.role, i.created_at, "
+	    "i.expires_at, i.invited_by FROM invitations i WHERE i.org_id = ? "
+	    "AND i.used_at IS NULL AND i.revoked_at IS NULL "
+	    "AND i.expires_at > ? ORDER BY i.id",
+	[STMT_INV_REVOKE] = "UPDATE invitations SET revoked_at = ? "
+	    "WHERE id = ? AND org_id = ? AND used_at IS NULL "
+	    "AND revoked_at IS NULL",
+	[STMT_INV_RECODE] = "UPDATE invitations SET code_hash = ?, "
+	    "expires_at = ? WHERE id = ? AND org_id = ? AND used_at IS NULL "
+	    "AND revoked_at IS NULL",
+	[STMT_INV_GET] = "SELECT i.id, i.email, i.role, i.created_at, "
+	    "i.expires_at, i.invited_by FROM invitations i WHERE i.id = ? "
+	    "AND i.org_id = ?",
+	[STMT_INV_USE] = "UPDATE invitations SET used_at = ?, used_by = ? "
+	    "WHERE id = ? AND used_at IS NULL",
+	[STMT_USER_EMAIL_EXISTS] = "SELECT id FROM users WHERE email_norm = ?",
+
+	[STMT_RESET_INSERT] = "INSERT INTO password_resets (user_id, "
+	    "token_hash, created_at, expires_at) VALUES (?, ?, ?, ?)",
+	[STMT_RESET_LOOKUP] = "SELECT p.id, p.user_id, p.expires_at, p.used_at, "
+	    "u.disabled FROM password_resets p JOIN users u ON u.id = p.user_id "
+	    "WHERE p.token_hash = ? FOR UPDATE",
+	[STMT_RESET_USE] = "UPDATE password_resets SET used_at = ? "
+	    "WHERE user_id = ? AND used_at IS NULL",
+
+	[STMT_AUDIT_INSERT] = "INSERT INTO audit_events (at, org_id, event, "
+	    "actor_id, target_id, ip, detail) VALUES (?, ?, ?, ?, ?, ?, ?)",
+	/* ?1/?2 organization (NULL: all), ?3/?4 event ('' : all). */
+	[STMT_AUDIT_LIST] = "SELECT id, at, event, actor_id, target_id, ip, "
+	    "detail FROM audit_events WHERE (? IS NULL OR org_id = ?) "
+	    "AND (? = '' OR event = ?) ORDER BY id DESC LIMIT ? OFFSET ?",
+	[STMT_AUDIT_COUNT] = "SELECT COUNT(*) FROM audit_events "
+	    "WHERE (? IS NULL OR org_id = ?) AND (? = '' OR event = ?)",
 };
 
 struct db {

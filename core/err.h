@@ -39,6 +39,7 @@ enum err {
 	ERR_UNSUPPORTED_MEDIA,   /* 415 */
 	ERR_TOO_MANY_ATTEMPTS,   /* 429, per account */
 	ERR_TOO_MANY_REQUESTS,   /* 429, per IP */
+	ERR_MAIL,                /* 503 mail_unavailable: spool refused */
 	ERR__MAX
 };
 

@@ -117,3 +117,137 @@ done:
 	tok_cleanse(mcf, sizeof(mcf));
 	return e;
 }
+
+static void
+copy(char *dst, size_t dstsz, const char *src)
+{
+	size_t n = src == NULL ? 0 : strlen(src);
+
+	if (n >= dstsz)
+		n = dstsz - 1;
+	if (n > 0)
+		memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+static void
+org_from_row(const struct db_rows *r, size_t row, struct org *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->id = db_int(r, row, 0);
+	copy(o->name, sizeof(o->name), db_cell(r, row, 1));
+	copy(o->description, sizeof(o->description), db_cell(r, row, 2));
+	o->created_at = db_int(r, row, 3);
+	o->user_count = db_int(r, row, 4);
+}
+
+enum err
+org_get(struct db *db, int64_t id, struct org *o)
+{
+	struct db_arg a[] = { DB_INT(id) };
+	struct db_rows *r = NULL;
+	enum err e = ERR_NOT_FOUND;
+
+	if (db_query(db, STMT_ORG_GET, a, 1, &r) != DB_OK)
+		return ERR_DB;
+	if (r->nrows == 1) {
+		org_from_row(r, 0, o);
+		e = ERR_OK;
+	}
+	db_rows_free(r);
+	return e;
+}
+
+enum err
+org_update(struct db *db, int64_t id, const char *name,
+    const char *description, struct org *o)
+{
+	enum db_rc rc;
+	enum err e;
+
+	if ((e = org_get(db, id, o)) != ERR_OK)
+		return e;
+	struct db_arg a[] = {
+		DB_STR(name != NULL ? name : o->name),
+		DB_STR(description != NULL ? description : o->description),
+		DB_INT(id),
+	};
+	rc = db_exec(db, STMT_ORG_UPDATE, a, 3, NULL, NULL);
+	if (rc == DB_DUP)
+		return ERR_ORG_TAKEN;
+	if (rc != DB_OK)
+		return ERR_DB;
+	return org_get(db, id, o);
+}
+
+enum err
+org_delete(struct db *db, int64_t id)
+{
+	struct db_arg a[] = { DB_INT(id) };
+	struct db_rows *r = NULL;
+	long long supers, here;
+	uint64_t n = 0;
+	enum err e;
+
+	if (db_begin(db) != DB_OK)
+		return ERR_DB;
+	/* Lock every active superadmin: a racing demotion waits. */
+	if (db_query(db, STMT_ADM_SUPERADMINS_LOCK, NULL, 0, &r) != DB_OK) {
+		e = ERR_DB;
+		goto rollback;
+	}
+	supers = (long long)r->nrows;
+	db_rows_free(r);
+	r = NULL;
+	if (db_query(db, STMT_ORG_SUPERADMINS, a, 1, &r) != DB_OK) {
+		e = ERR_DB;
+		goto rollback;
+	}
+	here = db_int(r, 0, 0);
+	db_rows_free(r);
+	r = NULL;
+	if (here > 0 && supers - here < 1) {
+		e = ERR_LAST_ADMIN;
+		goto rollback;
+	}
+	if (db_exec(db, STMT_ORG_DELETE, a, 1, &n, NULL) != DB_OK) {
+		e = ERR_DB;
+		goto rollback;
+	}
+	if (n != 1) {
+		e = ERR_NOT_FOUND;
+		goto rollback;
+	}
+	return db_commit(db) == DB_OK ? ERR_OK : ERR_DB;
+rollback:
+	db_rollback(db);
+	return e;
+}
+
+enum err
+org_list(struct db *db, const char *q, int64_t limit, int64_t offset,
+    int64_t *total, void (*fn)(const struct org *, void *), void *arg)
+{
+	char pat[1100];
+	struct db_rows *r = NULL;
+	struct org o;
+	size_t i;
+
+	if (user_like_pattern(q, pat, sizeof(pat)) == -1)
+		return ERR_INVALID_FIELD;
+	struct db_arg a[] = {
+		DB_STR(pat), DB_STR(pat), DB_INT(limit), DB_INT(offset)
+	};
+	if (db_query(db, STMT_ORG_COUNT, a, 2, &r) != DB_OK)
+		return ERR_DB;
+	*total = db_int(r, 0, 0);
+	db_rows_free(r);
+	if (db_query(db, STMT_ORG_LIST, a, 4, &r) != DB_OK)
+		return ERR_DB;
+	for (i = 0; i < r->nrows; i++) {
+		org_from_row(r, i, &o);
+		fn(&o, arg);
+	}
+	db_rows_free(r);
+	return ERR_OK;
+}

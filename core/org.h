@@ -34,4 +34,37 @@ enum err org_register(struct db *db, const struct conf *conf, int setup,
     const char *org, int create_org, const char *username, const char *email,
     const char *name, const char *password, enum role role, int64_t *uid);
 
+struct org {
+	int64_t id;
+	char name[513];
+	char description[4097];
+	int64_t created_at;
+	int64_t user_count;
+};
+
+/* Load organization id.  ERR_OK, ERR_NOT_FOUND, ERR_DB. */
+enum err org_get(struct db *db, int64_t id, struct org *o);
+
+/*
+ * Change name and/or description (NULL: unchanged); *o is reloaded.
+ * ERR_OK, ERR_NOT_FOUND, ERR_ORG_TAKEN, ERR_DB.
+ */
+enum err org_update(struct db *db, int64_t id, const char *name,
+    const char *description, struct org *o);
+
+/*
+ * Delete organization id with its users, sessions and invitations.
+ * Refused with ERR_LAST_ADMIN when that would remove the last active
+ * superadmin.  ERR_OK, ERR_NOT_FOUND, ERR_LAST_ADMIN, ERR_DB.
+ */
+enum err org_delete(struct db *db, int64_t id);
+
+/*
+ * Page through organizations in id order, q NULL/"" or a substring of the
+ * name.  *total is the count of matches.  ERR_OK or ERR_DB.
+ */
+enum err org_list(struct db *db, const char *q, int64_t limit,
+    int64_t offset, int64_t *total, void (*fn)(const struct org *, void *),
+    void *arg);
+
 #endif

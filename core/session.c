@@ -182,6 +182,7 @@ session_refresh(struct db *db, const struct conf *conf, const char *rt,
 		log_warnx("session: refresh token reuse, session %lld revoked",
 		    (long long)sid);
 		*reused_sid = sid;
+		(void)user_get(db, db_int(r, 0, RC_UID), u);
 		e = ERR_INVALID_TOKEN;
 		goto done;
 	}

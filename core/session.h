@@ -57,8 +57,8 @@ enum err session_start(struct db *db, const struct conf *conf,
  * Rotate refresh token rt: issue new tokens for its session, into *out and
  * the session's user into *u.  ERR_OK, ERR_INVALID_TOKEN (unknown,
  * expired, rotated, session gone, user disabled; a reuse after the grace
- * interval also revokes the session and sets *reused_sid to its id, else
- * 0), ERR_SYS, ERR_DB.
+ * interval also revokes the session, sets *reused_sid to its id (else 0)
+ * and *u to its user), ERR_SYS, ERR_DB.
  */
 enum err session_refresh(struct db *db, const struct conf *conf,
     const char *rt, struct session_tokens *out, struct user *u,

@@ -350,3 +350,233 @@ user_foreach(struct db *db, const char *org,
 	db_rows_free(r);
 	return ERR_OK;
 }
+
+enum err
+user_get_in(struct db *db, int64_t org, int64_t id, struct user *u)
+{
+	struct db_arg a[] = { DB_INT(id), DB_INT(org) };
+	struct db_rows *r = NULL;
+	enum err e = ERR_NOT_FOUND;
+
+	if (db_query(db, STMT_ADM_USER_GET, a, 2, &r) != DB_OK)
+		return ERR_DB;
+	if (r->nrows == 1) {
+		user_from_row(r, 0, u);
+		e = ERR_OK;
+	}
+	db_rows_free(r);
+	return e;
+}
+
+int
+user_like_pattern(const char *s, char *out, size_t outsz)
+{
+	size_t n = 0;
+
+	if (s == NULL || s[0] == '\0') {
+		if (outsz == 0)
+			return -1;
+		out[0] = '\0';
+		return 0;
+	}
+	if (outsz < 3)
+		return -1;
+	out[n++] = '%';
+	for (; *s != '\0'; s++) {
+		if (n + 4 > outsz)
+			return -1;
+		if (*s == '%' || *s == '_' || *s == '\\')
+			out[n++] = '\\';
+		/* The columns are compared lower-cased (ASCII). */
+		out[n++] = (*s >= 'A' && *s <= 'Z') ? (char)(*s - 'A' + 'a') : *s;
+	}
+	out[n++] = '%';
+	out[n] = '\0';
+	return 0;
+}
+
+enum err
+user_list(struct db *db, int64_t org, int disabled, const char *q,
+    int64_t limit, int64_t offset, int64_t *total,
+    void (*fn)(const struct user *, void *), void *arg)
+{
+	char pat[1100];
+	struct db_rows *r = NULL;
+	struct user u;
+	size_t i;
+
+	if (user_like_pattern(q, pat, sizeof(pat)) == -1)
+		return ERR_INVALID_FIELD;
+	struct db_arg a[] = {
+		DB_INT(org),
+		disabled < 0 ? DB_NULLARG : DB_INT(disabled),
+		DB_INT(disabled < 0 ? 0 : disabled),
+		DB_STR(pat), DB_STR(pat), DB_STR(pat), DB_STR(pat),
+		DB_INT(limit), DB_INT(offset),
+	};
+	if (db_query(db, STMT_ADM_USER_COUNT, a, 7, &r) != DB_OK)
+		return ERR_DB;
+	*total = db_int(r, 0, 0);
+	db_rows_free(r);
+	if (db_query(db, STMT_ADM_USER_LIST, a, 9, &r) != DB_OK)
+		return ERR_DB;
+	for (i = 0; i < r->nrows; i++) {
+		user_from_row(r, i, &u);
+		fn(&u, arg);
+	}
+	db_rows_free(r);
+	return ERR_OK;
+}
+
+static int
+is_admin_role(enum role r)
+{
+	return r == ROLE_ADMIN || r == ROLE_SUPERADMIN;
+}
+
+/*
+ * Lock the active superadmins, then the active admins of org (always in
+ * this order), and count them.
+ */
+static enum err
+lock_admins(struct db *db, int64_t org, long long *supers, long long *admins)
+{
+	struct db_arg a[] = { DB_INT(org) };
+	struct db_rows *r = NULL;
+
+	if (db_query(db, STMT_ADM_SUPERADMINS_LOCK, NULL, 0, &r) != DB_OK)
+		return ERR_DB;
+	*supers = (long long)r->nrows;
+	db_rows_free(r);
+	if (db_query(db, STMT_ADM_ADMINS_LOCK, a, 1, &r) != DB_OK)
+		return ERR_DB;
+	*admins = (long long)r->nrows;
+	db_rows_free(r);
+	return ERR_OK;
+}
+
+/* Would going from `from` to (role, disabled, deleted) remove the last
+ * active admin of the organization or the last active superadmin? */
+static int
+removes_last_admin(const struct user *from, enum role role, int disabled,
+    int deleted, long long supers, long long admins)
+{
+	int was_admin = !from->disabled && is_admin_role(from->role);
+	int was_super = !from->disabled && from->role == ROLE_SUPERADMIN;
+	int still_admin = !deleted && !disabled && is_admin_role(role);
+	int still_super = !deleted && !disabled && role == ROLE_SUPERADMIN;
+
+	if (was_admin && !still_admin && admins <= 1)
+		return 1;
+	if (was_super && !still_super && supers <= 1)
+		return 1;
+	return 0;
+}
+
+enum err
+user_admin_update(struct db *db, int64_t org, int64_t id,
+    const struct user_patch *p, struct user *before, struct user *after)
+{
+	struct user u;
+	char norm[255];
+	long long supers = 0, admins = 0;
+	enum role role;
+	int disabled;
+	const char *name, *email;
+	enum db_rc rc;
+	enum err e;
+
+	if (db_begin(db) != DB_OK)
+		return ERR_DB;
+	if ((e = lock_admins(db, org, &supers, &admins)) != ERR_OK ||
+	    (e = user_get_in(db, org, id, &u)) != ERR_OK)
+		goto rollback;
+	if (before != NULL)
+		*before = u;
+	role = p->role >= 0 ? (enum role)p->role : u.role;
+	disabled = p->disabled >= 0 ? p->disabled : u.disabled;
+	name = p->name != NULL ? p->name : u.name;
+	email = p->email != NULL ? p->email : u.email;
+	if (removes_last_admin(&u, role, disabled, 0, supers, admins)) {
+		e = ERR_LAST_ADMIN;
+		goto rollback;
+	}
+	if (valid_email_norm(email, norm, sizeof(norm)) == -1) {
+		e = ERR_INVALID_FIELD;
+		goto rollback;
+	}
+	{
+		struct db_arg a[] = {
+			DB_STR(name), DB_STR(email), DB_STR(norm),
+			DB_STR(role_name(role)), DB_INT(disabled),
+			DB_INT((int64_t)time(NULL)), DB_INT(id), DB_INT(org),
+		};
+
+		rc = db_exec(db, STMT_ADM_USER_UPDATE, a, 8, NULL, NULL);
+	}
+	if (rc != DB_OK) {
+		e = rc == DB_DUP ? ERR_EMAIL_TAKEN : ERR_DB;
+		goto rollback;
+	}
+	if (disabled && !u.disabled &&
+	    (e = session_revoke_user(db, id, 0)) != ERR_OK)
+		goto rollback;
+	if (db_commit(db) != DB_OK)
+		return ERR_DB;
+	if (after != NULL)
+		return user_get_in(db, org, id, after);
+	return ERR_OK;
+rollback:
+	db_rollback(db);
+	return e;
+}
+
+enum err
+user_admin_delete(struct db *db, int64_t org, int64_t id, struct user *before)
+{
+	struct db_arg a[] = { DB_INT(id), DB_INT(org) };
+	long long supers = 0, admins = 0;
+	struct user u;
+	uint64_t n = 0;
+	enum err e;
+
+	if (db_begin(db) != DB_OK)
+		return ERR_DB;
+	if ((e = lock_admins(db, org, &supers, &admins)) != ERR_OK ||
+	    (e = user_get_in(db, org, id, &u)) != ERR_OK)
+		goto rollback;
+	if (before != NULL)
+		*before = u;
+	if (removes_last_admin(&u, u.role, u.disabled, 1, supers, admins)) {
+		e = ERR_LAST_ADMIN;
+		goto rollback;
+	}
+	if (db_exec(db, STMT_ADM_USER_DELETE, a, 2, &n, NULL) != DB_OK) {
+		e = ERR_DB;
+		goto rollback;
+	}
+	if (n != 1) {
+		e = ERR_NOT_FOUND;
+		goto rollback;
+	}
+	return db_commit(db) == DB_OK ? ERR_OK : ERR_DB;
+rollback:
+	db_rollback(db);
+	return e;
+}
+
+enum err
+user_create(struct db *db, const struct conf *conf, int64_t org_id,
+    const char *username, const char *email, const char *name,
+    const char *password, enum role role, int64_t *id)
+{
+	char mcf[PW_MCF_SIZE];
+	enum err e;
+
+	if ((e = user_hash_password(conf, password, mcf, sizeof(mcf))) ==
+	    ERR_OK)
+		e = user_insert(db, org_id, username, email, name, mcf, role,
+		    id);
+	tok_cleanse(mcf, sizeof(mcf));
+	return e;
+}

@@ -56,6 +56,14 @@ enum err user_insert(struct db *db, int64_t org_id, const char *username,
     int64_t *id);
 
 /*
+ * Hash password and insert the user (no transaction needed).  Errors as
+ * user_insert(), plus ERR_SYS.
+ */
+enum err user_create(struct db *db, const struct conf *conf, int64_t org_id,
+    const char *username, const char *email, const char *name,
+    const char *password, enum role role, int64_t *id);
+
+/*
  * Check login (username or email) and password.  An unknown account costs
  * the same hash work as a wrong password.  A correct password made with
  * other scrypt parameters is rehashed.  On success *u is the user and
@@ -89,5 +97,55 @@ enum err user_set_disabled(struct db *db, int64_t id, int disabled);
  */
 enum err user_foreach(struct db *db, const char *org,
     void (*fn)(const struct user *, void *), void *arg);
+
+/*
+ * Administration.  Every function takes the organization the caller may
+ * act in, and the statements are scoped by it: a user of another
+ * organization is ERR_NOT_FOUND, exactly like a missing one.
+ */
+
+/* Load user id of organization org.  ERR_OK, ERR_NOT_FOUND, ERR_DB. */
+enum err user_get_in(struct db *db, int64_t org, int64_t id, struct user *u);
+
+/*
+ * Page through the users of org in id order: disabled -1 (any), 0 or 1;
+ * q NULL/"" or a substring of username, email or name.  *total is the
+ * count of all matches.  ERR_OK or ERR_DB.
+ */
+enum err user_list(struct db *db, int64_t org, int disabled, const char *q,
+    int64_t limit, int64_t offset, int64_t *total,
+    void (*fn)(const struct user *, void *), void *arg);
+
+/* A change by an admin: NULL / -1 fields stay as they are. */
+struct user_patch {
+	const char *name;
+	const char *email;
+	int role;       /* enum role or -1 */
+	int disabled;   /* 0, 1 or -1 */
+};
+
+/*
+ * Apply p to user id of org in one transaction that locks the active
+ * admins of org and the active superadmins first, so that the last
+ * active admin of an organization and the last active superadmin cannot
+ * be disabled or demoted, also by two admins at the same moment.
+ * Disabling revokes the user's sessions.  before and after receive the
+ * user before and after the change (either may be NULL).  ERR_OK, ERR_NOT_FOUND,
+ * ERR_LAST_ADMIN, ERR_EMAIL_TAKEN, ERR_DB.
+ */
+enum err user_admin_update(struct db *db, int64_t org, int64_t id,
+    const struct user_patch *p, struct user *before, struct user *after);
+
+/*
+ * Delete user id of org (its sessions go with it), under the same rule.
+ * *before receives the deleted user.  ERR_OK, ERR_NOT_FOUND,
+ * ERR_LAST_ADMIN, ERR_DB.
+ */
+enum err user_admin_delete(struct db *db, int64_t org, int64_t id,
+    struct user *before);
+
+/* Lower-case (ASCII) and escape s into a LIKE pattern matching any value
+ * that contains it, into out.  Returns 0 or -1. */
+int user_like_pattern(const char *s, char *out, size_t outsz);
 
 #endif

@@ -5,18 +5,140 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "audit.h"
 #include "handlers.h"
+#include "invite.h"
 #include "log.h"
 #include "org.h"
+#include "reset.h"
 #include "valid.h"
+
+static const struct field invited_fields[] = {
+	{ "invitation_code", F_STR, 1, 256, NULL, 0 },
+	{ "username", F_STR, 1, 64, valid_username, 0 },
+	{ "password", F_STR, 1, 0, NULL, 1 },
+	{ "name", F_STR, 0, 512, valid_name, 0 },
+};
+
+/* POST /auth/register with an invitation code. */
+static enum err
+register_invited(struct req *r)
+{
+	struct fval v[4];
+	struct session_tokens t;
+	struct json_object *o;
+	struct invite inv;
+	struct user u;
+	int64_t uid;
+	enum err e;
+
+	if ((e = req_fields(r, invited_fields, 4, v)) != ERR_OK)
+		return e;
+	if ((e = invite_accept(r->db, r->conf, v[0].s, v[1].s,
+	    v[3].present ? v[3].s : "", v[2].s, &uid, &inv)) != ERR_OK)
+		return e;
+	(void)audit_log(r->db, AUDIT_INVITATION_ACCEPT, inv.org_id, uid,
+	    inv.id, req_ip(r), NULL);
+	if ((e = user_get(r->db, uid, &u)) != ERR_OK)
+		return e == ERR_NOT_FOUND ? ERR_DB : e;
+	if ((e = session_start(r->db, r->conf, &u, 0, req_user_agent(r),
+	    req_ip(r), &t)) != ERR_OK)
+		return e;
+	o = resp_new("Registration successful");
+	resp_tokens(o, &t, &u);
+	resp_send(r, 201, o);
+	return ERR_OK;
+}
 
 enum err
 h_register(struct req *r)
 {
+	if (json_object_object_get_ex(r->body, "invitation_code", NULL))
+		return register_invited(r);
 	if (!r->conf->allow_new_organizations)
 		return ERR_REGISTRATION_CLOSED;
 	return h_register_org(r, 0);
 }
+
+enum err
+h_invitation_preview(struct req *r)
+{
+	char code[TOK_STR_SIZE];
+	struct json_object *o, *i;
+	struct invite inv;
+	enum err e;
+
+	if (req_query(r, "code", code, sizeof(code)) != 1)
+		return ERR_INVALID_INVITATION;
+	if ((e = invite_preview(r->db, code, &inv)) != ERR_OK)
+		return e;
+	i = json_object_new_object();
+	json_object_object_add(i, "email", json_object_new_string(inv.email));
+	json_object_object_add(i, "role",
+	    json_object_new_string(role_name(inv.role)));
+	json_object_object_add(i, "organizationName",
+	    json_object_new_string(inv.org_name));
+	json_object_object_add(i, "expiresAt", resp_time(inv.expires_at));
+	o = resp_new("Invitation");
+	json_object_object_add(o, "invitation", i);
+	resp_send(r, 200, o);
+	return ERR_OK;
+}
+
+static const struct field forgot_fields[] = {
+	{ "email", F_STR, 1, 254, valid_email, 0 },
+};
+
+enum err
+h_password_forgot(struct req *r)
+{
+	struct fval v[1];
+	struct user u;
+	enum err e;
+
+	if ((e = req_fields(r, forgot_fields, 1, v)) != ERR_OK)
+		return e;
+	/* The answer never tells whether the account exists. */
+	e = reset_request(r->db, r->conf, v[0].s, &u);
+	if (e == ERR_DB)
+		return e;
+	if (e != ERR_OK && e != ERR_NOT_FOUND)
+		log_warnx("auth: password reset mail not queued (%d)", (int)e);
+	resp_send(r, 202, resp_new("If the account exists, a reset mail is "
+	    "on its way"));
+	return ERR_OK;
+}
+
+static const struct field reset_fields[] = {
+	{ "token", F_STR, 1, 256, NULL, 0 },
+	{ "password", F_STR, 1, 0, NULL, 1 },
+};
+
+enum err
+h_password_reset(struct req *r)
+{
+	struct fval v[2];
+	struct user u;
+	int64_t uid;
+	enum err e;
+
+	r->err_field = NULL;
+	if ((e = req_fields(r, reset_fields, 2, v)) != ERR_OK)
+		return e;
+	if ((e = reset_perform(r->db, r->conf, v[0].s, v[1].s, &uid)) !=
+	    ERR_OK)
+		return e;
+	if (user_get(r->db, uid, &u) == ERR_OK)
+		(void)audit_log(r->db, AUDIT_PASSWORD_RESET, u.org_id, uid, uid,
+		    req_ip(r), NULL);
+	resp_send(r, 200, resp_new("Password reset; every session was "
+	    "signed out"));
+	return ERR_OK;
+}
+
+/* Any string: a token too long to be ours is invalid_token, not a
+ * field error (the body limit bounds it). */
+#define ANY_TOKEN_LEN (1024 * 1024)
 
 static const struct field login_fields[] = {
 	{ "identifier", F_STR, 1, 254, NULL, 0 },
@@ -35,13 +157,21 @@ h_login(struct req *r)
 
 	if ((e = req_fields(r, login_fields, 3, v)) != ERR_OK)
 		return e;
+	memset(&u, 0, sizeof(u));
 	e = user_authenticate(r->db, r->conf, v[0].s, v[1].s, &u);
-	if (e == ERR_INVALID_CREDENTIALS || e == ERR_ACCOUNT_DISABLED)
+	if (e == ERR_INVALID_CREDENTIALS || e == ERR_ACCOUNT_DISABLED) {
 		log_info("auth: sign-in refused (%s) from %s",
 		    e == ERR_ACCOUNT_DISABLED ? "disabled" : "credentials",
 		    req_ip(r));
+		/* The actor is the account named, when it exists. */
+		(void)audit_log(r->db, AUDIT_LOGIN_FAILURE, u.org_id, u.id,
+		    u.id, req_ip(r), e == ERR_ACCOUNT_DISABLED ? "disabled" :
+		    "invalid credentials");
+	}
 	if (e != ERR_OK)
 		return e;
+	(void)audit_log(r->db, AUDIT_LOGIN_SUCCESS, u.org_id, u.id, u.id,
+	    req_ip(r), NULL);
 	if ((e = session_start(r->db, r->conf, &u, v[2].present && v[2].b,
 	    req_user_agent(r), req_ip(r), &t)) != ERR_OK)
 		return e;
@@ -52,7 +182,7 @@ h_login(struct req *r)
 }
 
 static const struct field refresh_fields[] = {
-	{ "refresh_token", F_STR, 1, 128, NULL, 0 },
+	{ "refresh_token", F_STR, 1, ANY_TOKEN_LEN, NULL, 0 },
 };
 
 enum err
@@ -67,7 +197,11 @@ h_refresh(struct req *r)
 
 	if ((e = req_fields(r, refresh_fields, 1, v)) != ERR_OK)
 		return e;
+	memset(&u, 0, sizeof(u));
 	e = session_refresh(r->db, r->conf, v[0].s, &t, &u, &reused);
+	if (reused > 0)
+		(void)audit_log(r->db, AUDIT_REFRESH_REUSE, u.org_id, u.id, u.id,
+		    req_ip(r), "session revoked");
 	if (e != ERR_OK)
 		return e;
 	o = resp_new("Token refreshed");
@@ -98,7 +232,7 @@ claims_json(const struct jwt_claims *c)
 }
 
 static const struct field verify_fields[] = {
-	{ "token", F_STR, 0, JWT_MAX_LEN, NULL, 0 },
+	{ "token", F_STR, 0, ANY_TOKEN_LEN, NULL, 0 },
 };
 
 enum err
@@ -130,7 +264,7 @@ h_verify(struct req *r)
 }
 
 static const struct field revoke_fields[] = {
-	{ "token", F_STR, 1, JWT_MAX_LEN, NULL, 0 },
+	{ "token", F_STR, 1, ANY_TOKEN_LEN, NULL, 0 },
 };
 
 enum err
@@ -166,6 +300,8 @@ h_logout(struct req *r)
 		e = ERR_OK; /* expired meanwhile: logged out all the same */
 	if (e != ERR_OK)
 		return e;
+	(void)audit_log(r->db, AUDIT_LOGOUT, r->p.org_id, r->p.user_id,
+	    r->p.user_id, req_ip(r), v[0].present && v[0].b ? "all" : NULL);
 	resp_send(r, 200, resp_new("Logged out"));
 	return ERR_OK;
 }

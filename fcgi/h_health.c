@@ -3,6 +3,7 @@
  */
 #include <string.h>
 
+#include "audit.h"
 #include "handlers.h"
 #include "org.h"
 #include "valid.h"
@@ -78,6 +79,10 @@ h_register_org(struct req *r, int setup)
 		return e;
 	if ((e = user_get(r->db, uid, &u)) != ERR_OK)
 		return e == ERR_NOT_FOUND ? ERR_DB : e;
+	(void)audit_log(r->db, AUDIT_ORG_CREATE, u.org_id, u.id, u.org_id,
+	    req_ip(r), u.org_name);
+	(void)audit_log(r->db, AUDIT_USER_CREATE, u.org_id, u.id, u.id,
+	    req_ip(r), role_name(u.role));
 	if ((e = session_start(r->db, r->conf, &u, 0, req_user_agent(r),
 	    req_ip(r), &t)) != ERR_OK)
 		return e;

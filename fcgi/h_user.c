@@ -1,6 +1,7 @@
 /*
  * h_user.c: /user/...: the signed-in user's own profile and password.
  */
+#include "audit.h"
 #include "handlers.h"
 #include "valid.h"
 
@@ -65,6 +66,8 @@ h_password_change(struct req *r)
 		return e;
 	if ((e = session_revoke_user(r->db, r->p.user_id, r->p.sid)) != ERR_OK)
 		return e;
+	(void)audit_log(r->db, AUDIT_PASSWORD_CHANGE, r->p.org_id,
+	    r->p.user_id, r->p.user_id, req_ip(r), NULL);
 	resp_send(r, 200, resp_new("Password changed"));
 	return ERR_OK;
 }

@@ -26,6 +26,42 @@ enum err h_logout(struct req *);
 enum err h_sessions_list(struct req *);
 enum err h_sessions_delete(struct req *);
 
+enum err h_invitation_preview(struct req *);
+enum err h_password_forgot(struct req *);
+enum err h_password_reset(struct req *);
+
+/* h_admin.c */
+enum err h_users_list(struct req *);
+enum err h_users_create(struct req *);
+enum err h_users_get(struct req *);
+enum err h_users_patch(struct req *);
+enum err h_users_delete(struct req *);
+enum err h_users_disable(struct req *);
+enum err h_users_enable(struct req *);
+enum err h_invitations_create(struct req *);
+enum err h_invitations_list(struct req *);
+enum err h_invitations_delete(struct req *);
+enum err h_invitations_resend(struct req *);
+enum err h_organization_get(struct req *);
+enum err h_organization_patch(struct req *);
+enum err h_audit(struct req *);
+/* Create an invitation into org and answer 201 with root (owned) plus
+ * "invitation"; with send the mail is queued.  Shared with h_orgs.c. */
+enum err h_invite(struct req *, int64_t org, const char *email,
+    enum role role, int send, struct json_object *root);
+/* PATCH of an organization's name/description, shared with h_orgs.c. */
+enum err h_org_patch(struct req *, int64_t org);
+struct org;
+/* The contract's organization object. */
+struct json_object *org_json(const struct org *);
+
+/* h_orgs.c */
+enum err h_orgs_list(struct req *);
+enum err h_orgs_create(struct req *);
+enum err h_orgs_get(struct req *);
+enum err h_orgs_patch(struct req *);
+enum err h_orgs_delete(struct req *);
+
 /* h_user.c */
 enum err h_profile_get(struct req *);
 enum err h_profile_patch(struct req *);

@@ -57,6 +57,21 @@ enum err req_route_path(struct req *r);
  */
 enum err req_read_body(struct req *r);
 
+/*
+ * Query parameter name, percent-decoded ("+" is a space) into out
+ * (outsz bytes).  Returns 1 if present, 0 if absent, -1 if malformed
+ * (bad escape, NUL, invalid UTF-8, too long).
+ */
+int req_query(const struct req *r, const char *name, char *out,
+    size_t outsz);
+
+/*
+ * A positive integer query parameter within [min, max], default def when
+ * absent.  ERR_OK or ERR_INVALID_FIELD (r->err_field = name).
+ */
+enum err req_query_int(struct req *r, const char *name, long long def,
+    long long min, long long max, long long *v);
+
 /* The bearer token of the Authorization header, or NULL. */
 const char *req_bearer(const struct req *r);
 

@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "http.h"
+#include "jsonv.h"
 #include "log.h"
 #include "valid.h"
 
@@ -161,7 +162,9 @@ req_read_body(struct req *r)
 	if (memchr(buf, '\0', (size_t)len) != NULL ||
 	    !valid_utf8(buf, (size_t)len))
 		goto done;
-	if ((tok = json_tokener_new_ex(JSON_MAX_DEPTH)) == NULL) {
+	if (!jsonv_check(buf, (size_t)len, JSON_MAX_DEPTH))
+		goto done;
+	if ((tok = json_tokener_new_ex(JSON_MAX_DEPTH + 1)) == NULL) {
 		e = ERR_NOMEM;
 		goto done;
 	}
@@ -265,4 +268,77 @@ req_auth(struct req *r)
 	if (t == NULL)
 		return ERR_MISSING_TOKEN;
 	return session_authenticate(r->db, r->conf, t, &r->p);
+}
+
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int
+req_query(const struct req *r, const char *name, char *out, size_t outsz)
+{
+	const char *q = req_param(r, "QUERY_STRING");
+	size_t nlen = strlen(name), n;
+	const char *p, *end;
+	int hi, lo;
+
+	if (q == NULL || outsz == 0)
+		return 0;
+	for (p = q; *p != '\0'; p = *end == '&' ? end + 1 : end) {
+		end = p + strcspn(p, "&");
+		if ((size_t)(end - p) < nlen || strncmp(p, name, nlen) != 0 ||
+		    (p[nlen] != '=' && p + nlen != end))
+			continue;
+		p += nlen;
+		if (*p == '=')
+			p++;
+		for (n = 0; p < end; p++) {
+			char c = *p;
+
+			if (c == '+')
+				c = ' ';
+			else if (c == '%') {
+				if (end - p < 3 || (hi = hexval(p[1])) < 0 ||
+				    (lo = hexval(p[2])) < 0)
+					return -1;
+				c = (char)(hi * 16 + lo);
+				p += 2;
+			}
+			if (c == '\0' || n + 1 >= outsz)
+				return -1;
+			out[n++] = c;
+		}
+		out[n] = '\0';
+		return valid_utf8(out, n) ? 1 : -1;
+	}
+	return 0;
+}
+
+enum err
+req_query_int(struct req *r, const char *name, long long def, long long min,
+    long long max, long long *v)
+{
+	char buf[24], *end;
+	int k;
+
+	*v = def;
+	if ((k = req_query(r, name, buf, sizeof(buf))) == 0)
+		return ERR_OK;
+	r->err_field = name;
+	if (k < 0 || buf[0] < '0' || buf[0] > '9')
+		return ERR_INVALID_FIELD;
+	errno = 0;
+	*v = strtoll(buf, &end, 10);
+	if (errno != 0 || *end != '\0' || *v < min || *v > max)
+		return ERR_INVALID_FIELD;
+	r->err_field = NULL;
+	return ERR_OK;
 }

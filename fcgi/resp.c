@@ -68,6 +68,8 @@ static const struct errinfo errs[ERR__MAX] = {
 	    "Too many failed sign-ins; try again later" },
 	[ERR_TOO_MANY_REQUESTS] = { 429, "too_many_requests",
 	    "Too many requests; try again later" },
+	[ERR_MAIL] = { 503, "mail_unavailable",
+	    "The mail could not be queued; nothing was changed" },
 };
 
 static const char *

@@ -23,6 +23,30 @@ static const struct route routes[] = {
 	{ "GET", "/user/profile", h_profile_get, AUTH_USER },
 	{ "PATCH", "/user/profile", h_profile_patch, AUTH_USER },
 	{ "POST", "/user/password", h_password_change, AUTH_USER },
+	{ "GET", "/auth/invitation", h_invitation_preview, AUTH_NONE },
+	{ "POST", "/auth/password/forgot", h_password_forgot, AUTH_NONE },
+	{ "POST", "/auth/password/reset", h_password_reset, AUTH_NONE },
+
+	{ "GET", "/users", h_users_list, AUTH_ADMIN },
+	{ "POST", "/users", h_users_create, AUTH_ADMIN },
+	{ "GET", "/users/{id}", h_users_get, AUTH_ADMIN },
+	{ "PATCH", "/users/{id}", h_users_patch, AUTH_ADMIN },
+	{ "DELETE", "/users/{id}", h_users_delete, AUTH_ADMIN },
+	{ "POST", "/users/{id}/disable", h_users_disable, AUTH_ADMIN },
+	{ "POST", "/users/{id}/enable", h_users_enable, AUTH_ADMIN },
+	{ "POST", "/invitations", h_invitations_create, AUTH_ADMIN },
+	{ "GET", "/invitations", h_invitations_list, AUTH_ADMIN },
+	{ "DELETE", "/invitations/{id}", h_invitations_delete, AUTH_ADMIN },
+	{ "POST", "/invitations/{id}/resend", h_invitations_resend, AUTH_ADMIN },
+	{ "GET", "/organization", h_organization_get, AUTH_ADMIN },
+	{ "PATCH", "/organization", h_organization_patch, AUTH_ADMIN },
+	{ "GET", "/audit", h_audit, AUTH_ADMIN },
+
+	{ "GET", "/organizations", h_orgs_list, AUTH_SUPER },
+	{ "POST", "/organizations", h_orgs_create, AUTH_SUPER },
+	{ "GET", "/organizations/{id}", h_orgs_get, AUTH_SUPER },
+	{ "PATCH", "/organizations/{id}", h_orgs_patch, AUTH_SUPER },
+	{ "DELETE", "/organizations/{id}", h_orgs_delete, AUTH_SUPER },
 };
 
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))

@@ -9,7 +9,12 @@
 typedef enum err (*handler_fn)(struct req *);
 
 /* What a route needs before its handler runs. */
-enum route_auth { AUTH_NONE, AUTH_USER };
+enum route_auth {
+	AUTH_NONE,      /* public */
+	AUTH_USER,      /* any signed-in user */
+	AUTH_ADMIN,     /* admin or superadmin, else 403 forbidden */
+	AUTH_SUPER      /* superadmin, else 403 forbidden */
+};
 
 struct route {
 	const char *method;

@@ -3,6 +3,7 @@
  * loop, and one request from parameters to response.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,13 +21,24 @@
 extern char **environ;
 
 static volatile sig_atomic_t stopping;
+static int listen_fd_g = -1;
+static int devnull_fd = -1;
 
+/*
+ * Stop signals are blocked while a request is in flight, so this runs
+ * only between requests: in accept(), or just before it.  Putting
+ * /dev/null over this worker's copy of the listen descriptor makes an
+ * accept() that has not started yet fail at once instead of waiting for
+ * the next connection.  The master's socket is not touched.
+ */
 static void
 on_term(int sig)
 {
 	(void)sig;
 	stopping = 1;
 	FCGX_ShutdownPending();
+	if (devnull_fd != -1 && listen_fd_g != -1)
+		(void)dup2(devnull_fd, listen_fd_g);
 }
 
 /* A request that outlives [server] request_timeout ends its worker; the
@@ -101,8 +113,13 @@ worker_handle(struct req *r)
 		e = ERR_NOMEM;
 		goto done;
 	}
-	if (rt->auth == AUTH_USER && (e = req_auth(r)) != ERR_OK)
+	if (rt->auth != AUTH_NONE && (e = req_auth(r)) != ERR_OK)
 		goto done;
+	if ((rt->auth == AUTH_ADMIN && r->p.role == ROLE_USER) ||
+	    (rt->auth == AUTH_SUPER && r->p.role != ROLE_SUPERADMIN)) {
+		e = ERR_FORBIDDEN;
+		goto done;
+	}
 	e = rt->fn(r);
 	if (e == ERR_OK && !r->sent)
 		e = ERR_SYS;
@@ -128,6 +145,8 @@ worker_run(const struct conf *conf, int listen_fd)
 	long served = 0;
 	int rc = 1;
 
+	listen_fd_g = listen_fd;
+	devnull_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	if (worker_signals(&term) == -1) {
 		log_warn("worker: signals");
 		return 1;
@@ -143,7 +162,9 @@ worker_run(const struct conf *conf, int listen_fd)
 	}
 	while (!stopping) {
 		if (FCGX_Accept_r(&fr) < 0) {
-			if (stopping || errno == EINTR)
+			if (stopping)
+				break;
+			if (errno == EINTR)
 				continue;
 			log_warnx("worker: accept failed");
 			goto done;

@@ -1,0 +1,127 @@
+/*
+ * audit.c: the audit log.
+ */
+#include <string.h>
+#include <time.h>
+
+#include "audit.h"
+#include "log.h"
+
+static const char *const names[AUDIT__MAX] = {
+	[AUDIT_LOGIN_SUCCESS] = "login.success",
+	[AUDIT_LOGIN_FAILURE] = "login.failure",
+	[AUDIT_LOGOUT] = "logout",
+	[AUDIT_REFRESH_REUSE] = "refresh.reuse",
+	[AUDIT_PASSWORD_CHANGE] = "password.change",
+	[AUDIT_PASSWORD_RESET] = "password.reset",
+	[AUDIT_USER_CREATE] = "user.create",
+	[AUDIT_USER_UPDATE] = "user.update",
+	[AUDIT_USER_DISABLE] = "user.disable",
+	[AUDIT_USER_ENABLE] = "user.enable",
+	[AUDIT_USER_DELETE] = "user.delete",
+	[AUDIT_ROLE_CHANGE] = "role.change",
+	[AUDIT_ORG_CREATE] = "org.create",
+	[AUDIT_ORG_UPDATE] = "org.update",
+	[AUDIT_ORG_DELETE] = "org.delete",
+	[AUDIT_INVITATION_CREATE] = "invitation.create",
+	[AUDIT_INVITATION_ACCEPT] = "invitation.accept",
+	[AUDIT_INVITATION_REVOKE] = "invitation.revoke",
+};
+
+const char *
+audit_name(enum audit_event e)
+{
+	return (e >= 0 && e < AUDIT__MAX) ? names[e] : "unknown";
+}
+
+int
+audit_known(const char *s)
+{
+	int i;
+
+	for (i = 0; i < AUDIT__MAX; i++)
+		if (strcmp(s, names[i]) == 0)
+			return 1;
+	return 0;
+}
+
+static struct db_arg
+opt_id(int64_t v)
+{
+	return v > 0 ? DB_INT(v) : DB_NULLARG;
+}
+
+enum err
+audit_log(struct db *db, enum audit_event e, int64_t org, int64_t actor,
+    int64_t target, const char *ip, const char *detail)
+{
+	char d[256];
+	size_t n;
+
+	n = detail != NULL ? strlen(detail) : 0;
+	if (n > sizeof(d) - 1) {
+		n = sizeof(d) - 1;
+		while (n > 0 && ((unsigned char)detail[n] & 0xc0) == 0x80)
+			n--;
+	}
+	if (n > 0)
+		memcpy(d, detail, n);
+	d[n] = '\0';
+	struct db_arg a[] = {
+		DB_INT((int64_t)time(NULL)), opt_id(org), DB_STR(audit_name(e)),
+		opt_id(actor), opt_id(target), DB_STR(ip != NULL ? ip : ""),
+		DB_STR(d),
+	};
+	if (db_exec(db, STMT_AUDIT_INSERT, a, 7, NULL, NULL) != DB_OK) {
+		log_warnx("audit: could not record %s", audit_name(e));
+		return ERR_DB;
+	}
+	return ERR_OK;
+}
+
+static void
+copy(char *dst, size_t dstsz, const char *src)
+{
+	size_t n = src == NULL ? 0 : strlen(src);
+
+	if (n >= dstsz)
+		n = dstsz - 1;
+	if (n > 0)
+		memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+enum err
+audit_list(struct db *db, int64_t org, const char *event, int64_t limit,
+    int64_t offset, int64_t *total,
+    void (*fn)(const struct audit_entry *, void *), void *arg)
+{
+	const char *ev = event != NULL ? event : "";
+	struct db_arg a[] = {
+		opt_id(org), opt_id(org), DB_STR(ev), DB_STR(ev), DB_INT(limit),
+		DB_INT(offset),
+	};
+	struct db_rows *r = NULL;
+	struct audit_entry en;
+	size_t i;
+
+	if (db_query(db, STMT_AUDIT_COUNT, a, 4, &r) != DB_OK)
+		return ERR_DB;
+	*total = db_int(r, 0, 0);
+	db_rows_free(r);
+	if (db_query(db, STMT_AUDIT_LIST, a, 6, &r) != DB_OK)
+		return ERR_DB;
+	for (i = 0; i < r->nrows; i++) {
+		memset(&en, 0, sizeof(en));
+		en.id = db_int(r, i, 0);
+		en.at = db_int(r, i, 1);
+		copy(en.event, sizeof(en.event), db_cell(r, i, 2));
+		en.actor = db_int(r, i, 3);
+		en.target = db_int(r, i, 4);
+		copy(en.ip, sizeof(en.ip), db_cell(r, i, 5));
+		copy(en.detail, sizeof(en.detail), db_cell(r, i, 6));
+		fn(&en, arg);
+	}
+	db_rows_free(r);
+	return ERR_OK;
+}

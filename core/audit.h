@@ -1,0 +1,56 @@
+/*
+ * audit.h: the audit log: who did what to whom, from where, when.
+ */
+#ifndef LATCH_AUDIT_H
+#define LATCH_AUDIT_H
+
+#include <stdint.h>
+
+#include "db.h"
+#include "err.h"
+
+enum audit_event {
+	AUDIT_LOGIN_SUCCESS, AUDIT_LOGIN_FAILURE, AUDIT_LOGOUT,
+	AUDIT_REFRESH_REUSE, AUDIT_PASSWORD_CHANGE, AUDIT_PASSWORD_RESET,
+	AUDIT_USER_CREATE, AUDIT_USER_UPDATE, AUDIT_USER_DISABLE,
+	AUDIT_USER_ENABLE, AUDIT_USER_DELETE, AUDIT_ROLE_CHANGE,
+	AUDIT_ORG_CREATE, AUDIT_ORG_UPDATE, AUDIT_ORG_DELETE,
+	AUDIT_INVITATION_CREATE, AUDIT_INVITATION_ACCEPT,
+	AUDIT_INVITATION_REVOKE,
+	AUDIT__MAX
+};
+
+/* "login.success", ... */
+const char *audit_name(enum audit_event e);
+/* 1 if s names an event. */
+int audit_known(const char *s);
+
+/*
+ * Record an event.  org, actor and target are 0 when there is none; ip
+ * and detail may be NULL (detail is cut to 255 bytes).  A failure is
+ * logged and returned, but callers treat the audit as best effort only
+ * where the action itself already happened.  ERR_OK or ERR_DB.
+ */
+enum err audit_log(struct db *db, enum audit_event e, int64_t org,
+    int64_t actor, int64_t target, const char *ip, const char *detail);
+
+struct audit_entry {
+	int64_t id;
+	int64_t at;
+	char event[33];
+	int64_t actor;        /* 0: none */
+	int64_t target;       /* 0: none */
+	char ip[46];
+	char detail[1024];
+};
+
+/*
+ * Page through events, newest first: of organization org (0: every
+ * organization), of one event name (NULL or "": all).  *total gets the
+ * count of matching events.  ERR_OK or ERR_DB.
+ */
+enum err audit_list(struct db *db, int64_t org, const char *event,
+    int64_t limit, int64_t offset, int64_t *total,
+    void (*fn)(const struct audit_entry *, void *), void *arg);
+
+#endif

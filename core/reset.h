@@ -1,0 +1,32 @@
+/*
+ * reset.h: password reset by a single-use token sent by mail.
+ */
+#ifndef LATCH_RESET_H
+#define LATCH_RESET_H
+
+#include <stdint.h>
+
+#include "conf.h"
+#include "db.h"
+#include "err.h"
+#include "user.h"
+
+/*
+ * For the active account with this email: make a reset token valid
+ * [security] reset_ttl and queue its mail, all or nothing; *u is the
+ * account.  ERR_OK, ERR_NOT_FOUND (no such active account), ERR_MAIL,
+ * ERR_SYS, ERR_DB.
+ */
+enum err reset_request(struct db *db, const struct conf *conf,
+    const char *email, struct user *u);
+
+/*
+ * Set a new password with token: single use, unexpired, the account
+ * active; every session of the user is revoked and every other pending
+ * token of the user is spent.  *uid gets the user.  ERR_OK,
+ * ERR_BAD_RESET_TOKEN, ERR_SYS, ERR_DB.
+ */
+enum err reset_perform(struct db *db, const struct conf *conf,
+    const char *token, const char *password, int64_t *uid);
+
+#endif

@@ -1,0 +1,318 @@
+"""
+Password reset (POST /auth/password/forgot, /auth/password/reset, the
+reset mail) and the audit log (GET /audit: event names, fields, scoping
+by organization, ?event=, paging, the superadmin's view).
+"""
+
+import time
+
+from adminlib import (EVENT_NAMES, RESET_URL, add_user, ensure_env, events,
+                      invite, invite_code_from_mail, mails_to, new_admin,
+                      one_mail_to, org_of, register_ok, relogin,
+                      reset_token_from_mail, superadmin)
+from lib import (expect, expect_error, expect_login, expect_token_revoked,
+                 expect_token_works, http, login, new_email, new_password,
+                 refresh, uniq)
+
+
+def forgot(mail):
+    return http("POST", "/auth/password/forgot", {"email": mail})
+
+
+def reset(token, password):
+    return http("POST", "/auth/password/reset",
+                {"token": token, "password": password})
+
+
+# -------------------------------------------------------------- forgot
+
+def test_forgot_unknown_email_is_202_without_mail(stack):
+    ensure_env(stack)
+    mail = new_email()
+    j = expect(forgot(mail), 202)
+    assert j["success"] is True
+    assert mails_to(stack, mail) == [], "a reset mail for an unknown address"
+    known = new_admin(stack)
+    k = expect(forgot(known.email), 202)
+    assert k["message"] == j["message"], "the answer tells whether the " \
+        "account exists: %r vs %r" % (j, k)
+    assert set(k) == set(j)
+
+
+def test_forgot_for_a_disabled_account_sends_nothing(stack):
+    a = new_admin(stack)
+    u = add_user(a.access)
+    expect(http("POST", "/users/%d/disable" % u.id, token=a.access), 200)
+    expect(forgot(u.email), 202)
+    assert mails_to(stack, u.email) == [], "a reset mail for a disabled " \
+        "account"
+    assert stack.mysql("SELECT COUNT(*) FROM password_resets WHERE "
+                       "user_id = %d" % u.id) == [["0"]]
+
+
+def test_forgot_field_errors(stack):
+    expect_error(http("POST", "/auth/password/forgot", {}), 400,
+                 "invalid_field", field="email")
+    expect_error(http("POST", "/auth/password/forgot", {"email": 5}), 400,
+                 "invalid_field", field="email")
+
+
+def test_reset_flow(stack):
+    a = new_admin(stack)
+    u = add_user(a.access)
+    other_session = relogin(add_user(a.access))
+    s2 = type(u)(u.username, u.email, u.password, u.org, u.body)
+    relogin(s2)  # a second session of u
+    # Upper case works like the address as stored.  The link never comes
+    # from the request's Host or X-Forwarded-Host.
+    expect(http("POST", "/auth/password/forgot", {"email": u.email.upper()},
+                headers={"X-Forwarded-Host": "evil.example",
+                         "X-Forwarded-Proto": "http"}), 202)
+    token, m = reset_token_from_mail(stack, u.email)
+    assert len(token) >= 22, token
+    assert RESET_URL + "?token=" + token in m["body"]
+    assert "evil.example" not in m["body"], m["body"]
+    # The token is stored only as a hash.
+    assert token not in str(stack.mysql(
+        "SELECT * FROM password_resets WHERE user_id = %d" % u.id))
+    # A weak password is refused and leaves the token usable.
+    expect_error(reset(token, "short"), 400, "weak_password")
+    expect_error(reset(token, "x" * 257), 400, "weak_password")
+    expect_token_works(u.access)
+    new = new_password()
+    j = expect(reset(token, new), 200)
+    assert j["success"] is True
+    # Every session of the user is revoked, no one else's.
+    for s in (u, s2):
+        expect_token_revoked(s.access)
+        expect_error(refresh(s.refresh), 401, "invalid_token")
+    expect_token_works(other_session.access)
+    # Old password out, new one in.
+    expect_error(login(u.username, u.password), 401, "invalid_credentials")
+    expect_login(login(u.username, new), 200, username=u.username)
+    # The token works once.
+    expect_error(reset(token, new_password()), 400, "invalid_token")
+    expect_login(login(u.email, new), 200, username=u.username)
+
+
+def test_reset_with_bad_tokens(stack):
+    for token in ("A" * 43, "short", "x" * 200):
+        expect_error(reset(token, new_password()), 400, "invalid_token",
+                     msg=token)
+    expect_error(http("POST", "/auth/password/reset",
+                      {"password": new_password()}), 400, "invalid_field",
+                 field="token")
+    expect_error(http("POST", "/auth/password/reset", {"token": "A" * 43}),
+                 400, "invalid_field", field="password")
+
+
+def test_reset_with_an_expired_token(stack):
+    a = new_admin(stack)
+    u = add_user(a.access)
+    expect(forgot(u.email), 202)
+    token, _ = reset_token_from_mail(stack, u.email)
+    stack.mysql("UPDATE password_resets SET expires_at = UNIX_TIMESTAMP() - 5"
+                " WHERE user_id = %d" % u.id)
+    expect_error(reset(token, new_password()), 400, "invalid_token")
+    expect(login(u.username, u.password), 200)
+    expect_token_works(u.access)
+
+
+def test_reset_for_an_account_disabled_since(stack):
+    a = new_admin(stack)
+    u = add_user(a.access)
+    expect(forgot(u.email), 202)
+    token, _ = reset_token_from_mail(stack, u.email)
+    expect(http("POST", "/users/%d/disable" % u.id, token=a.access), 200)
+    expect_error(reset(token, new_password()), 400, "invalid_token")
+    expect(http("POST", "/users/%d/enable" % u.id, token=a.access), 200)
+    expect(login(u.username, u.password), 200)
+
+
+# --------------------------------------------------------------- audit
+
+def db_event_ids(stack, where):
+    return [int(r[0]) for r in stack.mysql(
+        "SELECT id FROM audit_events WHERE %s ORDER BY id DESC" % where)]
+
+
+def test_audit_records_the_contract_events(stack):
+    sa = superadmin(stack)
+    # An organization made by the superadmin, its admin by invitation.
+    admin_mail = new_email()
+    r = http("POST", "/organizations",
+             {"name": uniq("Audit Org "), "admin_email": admin_mail},
+             token=sa.access)
+    org = expect(r, 201)["organization"]
+    oid = org["id"]
+    code, _ = invite_code_from_mail(stack, admin_mail)
+    inv_id = int(stack.mysql("SELECT id FROM invitations WHERE org_id = %d"
+                             % oid)[0][0])
+    admin = register_ok(code, admin_mail, org["name"], "admin")
+    # Sign-ins.
+    admin = relogin(admin)                                  # login.success
+    expect_error(login(admin.username, "wrong-" + admin.password), 401,
+                 "invalid_credentials")                     # login.failure
+    s = relogin(type(admin)(admin.username, admin.email, admin.password,
+                            admin.org, admin.body))
+    expect(http("POST", "/auth/logout", {}, token=s.access), 200)  # logout
+    s = relogin(s)
+    old_refresh = s.refresh
+    expect(refresh(old_refresh), 200)
+    time.sleep(3.2)  # past refresh_reuse_interval (2 s in the test stack)
+    expect_error(refresh(old_refresh), 401, "invalid_token")  # reuse
+    # Users.
+    u = add_user(admin.access)                              # user.create
+    expect(http("PATCH", "/users/%d" % u.id, {"name": "Renamed"},
+                token=admin.access), 200)                   # user.update
+    expect(http("PATCH", "/users/%d" % u.id, {"role": "admin"},
+                token=admin.access), 200)                   # role.change
+    expect(http("POST", "/users/%d/disable" % u.id, token=admin.access),
+           200)                                             # user.disable
+    expect(http("POST", "/users/%d/enable" % u.id, token=admin.access),
+           200)                                             # user.enable
+    u = relogin(u)
+    pw2 = new_password()
+    expect(http("POST", "/user/password",
+                {"current_password": u.password, "new_password": pw2},
+                token=u.access), 200)                       # password.change
+    u.password = pw2
+    v = add_user(admin.access)
+    expect(forgot(v.email), 202)
+    rtoken, _ = reset_token_from_mail(stack, v.email)
+    expect(reset(rtoken, new_password()), 200)              # password.reset
+    w = add_user(admin.access)
+    expect(http("DELETE", "/users/%d" % w.id, token=admin.access),
+           200)                                             # user.delete
+    expect(http("PATCH", "/organization", {"description": "audited"},
+                token=admin.access), 200)                   # org.update
+    i2 = invite(admin.access)                               # inv.create
+    expect(http("DELETE", "/invitations/%d" % i2["id"], token=admin.access),
+           200)                                             # inv.revoke
+    # Noise in another organization.
+    other = new_admin(stack)
+    ox = add_user(other.access)
+    expect_error(login(ox.username, "wrong-" + ox.password), 401,
+                 "invalid_credentials")
+
+    j = events(admin.access, "?per_page=100")
+    evs = j["events"]
+    want_ids = db_event_ids(stack, "org_id = %d" % oid)
+    assert [e["id"] for e in evs] == want_ids, "GET /audit is not exactly " \
+        "the organization's events, newest first: %r vs %r" % (
+            [e["id"] for e in evs], want_ids)
+    if "total" in j:
+        assert j["total"] == len(want_ids), j["total"]
+    names = {e["event"] for e in evs}
+    expected = EVENT_NAMES - {"org.delete"}
+    assert expected <= names, "missing events: %s" % sorted(expected - names)
+    for e in evs:
+        assert e["ip"] == "127.0.0.1", e
+
+    def find(name, **want):
+        hits = [e for e in evs if e["event"] == name and
+                all(e[k] == v for k, v in want.items())]
+        assert hits, "no %s event with %r in %r" % (name, want, [
+            x for x in evs if x["event"] == name])
+        return hits
+
+    find("org.create", actorId=sa.id, targetId=oid)
+    find("invitation.create", actorId=sa.id, targetId=inv_id)
+    find("invitation.accept", actorId=admin.id, targetId=inv_id)
+    find("login.success", actorId=admin.id)
+    find("login.failure", actorId=admin.id)
+    find("logout", actorId=admin.id)
+    find("refresh.reuse", actorId=admin.id)
+    find("user.create", actorId=admin.id, targetId=u.id)
+    find("user.update", actorId=admin.id, targetId=u.id)
+    find("role.change", actorId=admin.id, targetId=u.id)
+    find("user.disable", actorId=admin.id, targetId=u.id)
+    find("user.enable", actorId=admin.id, targetId=u.id)
+    find("password.change", actorId=u.id)
+    find("password.reset", targetId=v.id)
+    find("user.delete", actorId=admin.id, targetId=w.id)
+    find("org.update", actorId=admin.id)
+    find("invitation.create", actorId=admin.id, targetId=i2["id"])
+    find("invitation.revoke", actorId=admin.id, targetId=i2["id"])
+    # Nothing of the other organization.
+    for e in evs:
+        assert e["actorId"] not in (other.id, ox.id) and \
+            e["targetId"] not in (other.id, ox.id), \
+            "another organization's event: %r" % e
+
+    # ?event= filter.
+    for name in ("user.create", "login.failure", "invitation.create"):
+        f = events(admin.access, "?event=%s&per_page=100" % name)["events"]
+        assert f and all(e["event"] == name for e in f), f
+        assert [e["id"] for e in f] == db_event_ids(
+            stack, "org_id = %d AND event = '%s'" % (oid, name)), name
+    f = events(admin.access, "?event=org.delete")["events"]
+    assert f == [], f
+
+    # Paging: disjoint pages, newest first.
+    p1 = events(admin.access, "?per_page=3&page=1")["events"]
+    p2 = events(admin.access, "?per_page=3&page=2")["events"]
+    assert [e["id"] for e in p1 + p2] == want_ids[:6], (p1, p2)
+
+    # An admin's organization_id is ignored.
+    q = events(admin.access, "?per_page=100&organization_id=%d"
+               % org_of(other))
+    assert [e["id"] for e in q["events"]] == want_ids
+
+    # The superadmin: one organization with the query...
+    s_one = events(sa.access, "?per_page=100&organization_id=%d" % oid)
+    assert [e["id"] for e in s_one["events"]] == want_ids
+    # ...every organization's events without it.
+    s_all = events(sa.access, "?per_page=100")
+    all_ids = db_event_ids(stack, "1 = 1")
+    assert [e["id"] for e in s_all["events"]] == all_ids[:100], \
+        "the superadmin does not see every organization's events"
+    if "total" in s_all:
+        assert s_all["total"] == len(all_ids)
+    # The other organization's failed login, with its actor.
+    oth = [e for e in s_all["events"] if e["event"] == "login.failure" and
+           e["actorId"] == ox.id]
+    assert oth, "the other organization's login.failure is missing"
+
+
+def test_audit_unknown_account_and_org_delete(stack):
+    sa = superadmin(stack)
+    ghost = uniq("ghost")
+    expect_error(login(ghost, new_password()), 401, "invalid_credentials")
+    r = http("POST", "/organizations", {"name": uniq("Doomed ")},
+             token=sa.access)
+    oid = expect(r, 201)["organization"]["id"]
+    expect(http("DELETE", "/organizations/%d" % oid, token=sa.access), 200)
+    evs = events(sa.access, "?event=org.delete&per_page=100")["events"]
+    hits = [e for e in evs if e["targetId"] == oid]
+    assert len(hits) == 1 and hits[0]["actorId"] == sa.id, evs
+    fails = events(sa.access, "?event=login.failure&per_page=5")["events"]
+    assert fails and fails[0]["actorId"] is None, \
+        "a failed sign-in of an unknown account has an actor: %r" % fails[:1]
+
+
+def test_audit_refusals(stack):
+    a = new_admin(stack)
+    u = add_user(a.access)
+    expect_error(http("GET", "/audit", token=u.access), 403, "forbidden")
+    expect_error(http("GET", "/audit"), 401, "missing_token")
+    for q, field in (("event=nope", "event"), ("event=", "event"),
+                     ("page=0", "page"), ("per_page=0", "per_page"),
+                     ("per_page=101", "per_page")):
+        expect_error(http("GET", "/audit?" + q, token=a.access), 400,
+                     "invalid_field", field=field, msg=q)
+    sa = superadmin(stack)
+    expect_error(http("GET", "/audit?organization_id=abc", token=sa.access),
+                 400, "invalid_field", field="organization_id")
+
+
+def test_self_registered_organization_is_audited(stack):
+    # POST /auth/register creates an organization like POST /organizations
+    # does: its audit log starts with org.create.
+    a = new_admin(stack)
+    evs = events(a.access, "?event=org.create")["events"]
+    assert len(evs) == 1, "no org.create for an organization made by " \
+        "POST /auth/register: %r (all: %r)" % (
+            evs, events(a.access, "?per_page=100")["events"])
+    assert evs[0]["targetId"] == org_of(a) and evs[0]["actorId"] == a.id, \
+        evs[0]
