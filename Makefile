@@ -4,6 +4,8 @@
 #   make run      install missing packages, build, run MariaDB + latchd +
 #                 lighttpd in the foreground (API on http://127.0.0.1:$(PORT)/api)
 #   make check    install missing packages, build, run every test
+#   make bench    install missing packages, build, measure latch against a
+#                 null FastCGI responder (a few minutes; build/bench.md)
 #   make install  install binaries, schema and example config (never
 #                 overwrites an existing config)
 
@@ -42,7 +44,7 @@ UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 MIGRATIONS := $(sort $(wildcard sql/[0-9]*.sql))
 
-PROGS = $(B)/latchd $(B)/latchctl
+PROGS = $(B)/latchd $(B)/latchctl $(B)/latch-mailer
 
 all: $(PROGS) $(UNIT_BIN)
 
@@ -65,9 +67,25 @@ $(B)/latchd: $(B)/fcgi/latchd.o $(FCGI_OBJ) $(CORE_OBJ)
 $(B)/latchctl: $(B)/tools/latchctl.o $(CORE_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+$(B)/latch-mailer: $(B)/tools/latch-mailer.o $(CORE_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 $(B)/tests/%: $(B)/tests/unit/%.o $(CORE_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# The benchmark's own programs (not part of "all", so "make check" does
+# not build them): the null FastCGI responder and the hash timer.
+$(B)/bench/%.o: tests/bench/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(B)/bench-null: $(B)/bench/null.o
+	$(CC) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs fcgi 2>/dev/null)
+
+$(B)/bench-hashtime: $(B)/bench/hashtime.o $(B)/core/pw.o
+	$(CC) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs openssl \
+	    2>/dev/null) -lscrypt
 
 deps:
 	@sh tools/deps.sh
@@ -80,10 +98,17 @@ check: deps
 	@$(MAKE) --no-print-directory all
 	@/usr/bin/python3 tests/run.py
 
+# BENCH_USERS=1000000 also measures a million users; BENCH_SECONDS per run.
+bench: deps
+	@$(MAKE) --no-print-directory all $(B)/bench-null $(B)/bench-hashtime
+	@/usr/bin/python3 tests/bench/bench.py
+
 install: $(PROGS)
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin \
-		$(DESTDIR)$(PREFIX)/share/latch $(DESTDIR)/etc/latch
+		$(DESTDIR)$(PREFIX)/share/latch/mail $(DESTDIR)/etc/latch
 	install -m 0755 $(B)/latchd $(DESTDIR)$(PREFIX)/sbin/latchd
+	install -m 0755 $(B)/latch-mailer $(DESTDIR)$(PREFIX)/sbin/latch-mailer
+	install -m 0644 conf/mail/*.txt $(DESTDIR)$(PREFIX)/share/latch/mail/
 	install -m 0755 $(B)/latchctl $(DESTDIR)$(PREFIX)/bin/latchctl
 	install -m 0644 conf/latch.ini.example $(DESTDIR)$(PREFIX)/share/latch/
 	cp -R contrib $(DESTDIR)$(PREFIX)/share/latch/
@@ -96,5 +121,5 @@ format:
 clean:
 	rm -rf $(B)
 
-.PHONY: all deps run check install format clean
+.PHONY: all deps run check bench install format clean
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
