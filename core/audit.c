@@ -6,6 +6,7 @@
 
 #include "audit.h"
 #include "log.h"
+#include "str.h"
 
 static const char *const names[AUDIT__MAX] = {
 	[AUDIT_LOGIN_SUCCESS] = "login.success",
@@ -56,17 +57,8 @@ audit_log(struct db *db, enum audit_event e, int64_t org, int64_t actor,
     int64_t target, const char *ip, const char *detail)
 {
 	char d[256];
-	size_t n;
 
-	n = detail != NULL ? strlen(detail) : 0;
-	if (n > sizeof(d) - 1) {
-		n = sizeof(d) - 1;
-		while (n > 0 && ((unsigned char)detail[n] & 0xc0) == 0x80)
-			n--;
-	}
-	if (n > 0)
-		memcpy(d, detail, n);
-	d[n] = '\0';
+	str_copy(d, sizeof(d), detail);
 	struct db_arg a[] = {
 		DB_INT((int64_t)time(NULL)), opt_id(org), DB_STR(audit_name(e)),
 		opt_id(actor), opt_id(target), DB_STR(ip != NULL ? ip : ""),
@@ -77,18 +69,6 @@ audit_log(struct db *db, enum audit_event e, int64_t org, int64_t actor,
 		return ERR_DB;
 	}
 	return ERR_OK;
-}
-
-static void
-copy(char *dst, size_t dstsz, const char *src)
-{
-	size_t n = src == NULL ? 0 : strlen(src);
-
-	if (n >= dstsz)
-		n = dstsz - 1;
-	if (n > 0)
-		memcpy(dst, src, n);
-	dst[n] = '\0';
 }
 
 enum err
@@ -115,11 +95,11 @@ audit_list(struct db *db, int64_t org, const char *event, int64_t limit,
 		memset(&en, 0, sizeof(en));
 		en.id = db_int(r, i, 0);
 		en.at = db_int(r, i, 1);
-		copy(en.event, sizeof(en.event), db_cell(r, i, 2));
+		str_copy(en.event, sizeof(en.event), db_cell(r, i, 2));
 		en.actor = db_int(r, i, 3);
 		en.target = db_int(r, i, 4);
-		copy(en.ip, sizeof(en.ip), db_cell(r, i, 5));
-		copy(en.detail, sizeof(en.detail), db_cell(r, i, 6));
+		str_copy(en.ip, sizeof(en.ip), db_cell(r, i, 5));
+		str_copy(en.detail, sizeof(en.detail), db_cell(r, i, 6));
 		fn(&en, arg);
 	}
 	db_rows_free(r);

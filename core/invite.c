@@ -10,24 +10,13 @@
 #include "org.h"
 #include "pw.h"
 #include "valid.h"
+#include "str.h"
 
 /* Columns of STMT_INV_LOOKUP / STMT_INV_PREVIEW. */
 enum icol {
 	IC_ID, IC_ORG, IC_EMAIL, IC_ROLE, IC_EXPIRES, IC_USED, IC_REVOKED,
 	IC_ORGNAME
 };
-
-static void
-copy(char *dst, size_t dstsz, const char *src)
-{
-	size_t n = src == NULL ? 0 : strlen(src);
-
-	if (n >= dstsz)
-		n = dstsz - 1;
-	if (n > 0)
-		memcpy(dst, src, n);
-	dst[n] = '\0';
-}
 
 static enum role
 row_role(const char *s)
@@ -78,7 +67,7 @@ org_name_of(struct db *db, int64_t org, struct invite *out)
 
 	if ((e = org_get(db, org, &o)) != ERR_OK)
 		return e;
-	copy(out->org_name, sizeof(out->org_name), o.name);
+	str_copy(out->org_name, sizeof(out->org_name), o.name);
 	return ERR_OK;
 }
 
@@ -132,7 +121,7 @@ invite_create(struct db *db, const struct conf *conf, int64_t org,
 	}
 	out->id = (int64_t)id;
 	out->org_id = org;
-	copy(out->email, sizeof(out->email), email);
+	str_copy(out->email, sizeof(out->email), email);
 	out->role = role;
 	out->created_at = now;
 	out->expires_at = now + conf->invitation_ttl;
@@ -165,10 +154,10 @@ invite_preview(struct db *db, const char *code, struct invite *out)
 	if ((e = judge(r, (int64_t)time(NULL))) == ERR_OK) {
 		out->id = db_int(r, 0, IC_ID);
 		out->org_id = db_int(r, 0, IC_ORG);
-		copy(out->email, sizeof(out->email), db_cell(r, 0, IC_EMAIL));
+		str_copy(out->email, sizeof(out->email), db_cell(r, 0, IC_EMAIL));
 		out->role = row_role(db_cell(r, 0, IC_ROLE));
 		out->expires_at = db_int(r, 0, IC_EXPIRES);
-		copy(out->org_name, sizeof(out->org_name),
+		str_copy(out->org_name, sizeof(out->org_name),
 		    db_cell(r, 0, IC_ORGNAME));
 	}
 	db_rows_free(r);
@@ -211,7 +200,7 @@ invite_accept(struct db *db, const struct conf *conf, const char *code,
 		goto rollback;
 	inv->id = db_int(r, 0, IC_ID);
 	inv->org_id = db_int(r, 0, IC_ORG);
-	copy(inv->email, sizeof(inv->email), db_cell(r, 0, IC_EMAIL));
+	str_copy(inv->email, sizeof(inv->email), db_cell(r, 0, IC_EMAIL));
 	inv->role = row_role(db_cell(r, 0, IC_ROLE));
 	if ((e = user_insert(db, inv->org_id, username, inv->email, name, mcf,
 	    inv->role, uid)) != ERR_OK)
@@ -242,7 +231,7 @@ invite_from_list_row(const struct db_rows *r, size_t i, int64_t org,
 	memset(inv, 0, sizeof(*inv));
 	inv->id = db_int(r, i, 0);
 	inv->org_id = org;
-	copy(inv->email, sizeof(inv->email), db_cell(r, i, 1));
+	str_copy(inv->email, sizeof(inv->email), db_cell(r, i, 1));
 	inv->role = row_role(db_cell(r, i, 2));
 	inv->created_at = db_int(r, i, 3);
 	inv->expires_at = db_int(r, i, 4);

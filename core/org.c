@@ -8,6 +8,7 @@
 #include "org.h"
 #include "pw.h"
 #include "tok.h"
+#include "str.h"
 
 enum err
 org_insert(struct db *db, const char *name, const char *description,
@@ -119,24 +120,12 @@ done:
 }
 
 static void
-copy(char *dst, size_t dstsz, const char *src)
-{
-	size_t n = src == NULL ? 0 : strlen(src);
-
-	if (n >= dstsz)
-		n = dstsz - 1;
-	if (n > 0)
-		memcpy(dst, src, n);
-	dst[n] = '\0';
-}
-
-static void
 org_from_row(const struct db_rows *r, size_t row, struct org *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->id = db_int(r, row, 0);
-	copy(o->name, sizeof(o->name), db_cell(r, row, 1));
-	copy(o->description, sizeof(o->description), db_cell(r, row, 2));
+	str_copy(o->name, sizeof(o->name), db_cell(r, row, 1));
+	str_copy(o->description, sizeof(o->description), db_cell(r, row, 2));
 	o->created_at = db_int(r, row, 3);
 	o->user_count = db_int(r, row, 4);
 }

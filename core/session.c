@@ -7,6 +7,7 @@
 
 #include "log.h"
 #include "session.h"
+#include "str.h"
 
 /* Columns of STMT_REFRESH_LOOKUP. */
 enum rcol {
@@ -23,33 +24,6 @@ enum scol {
 /* A session's last_used_at is written at most this often (seconds). */
 #define TOUCH_INTERVAL 60
 
-static void
-copy(char *dst, size_t dstsz, const char *src)
-{
-	size_t n = src == NULL ? 0 : strlen(src);
-
-	if (n >= dstsz)
-		n = dstsz - 1;
-	if (n > 0)
-		memcpy(dst, src, n);
-	dst[n] = '\0';
-}
-
-/* Truncate s to at most max bytes without cutting a UTF-8 sequence. */
-static void
-copy_utf8(char *dst, size_t max, const char *src)
-{
-	size_t n = strlen(src);
-
-	if (n > max) {
-		n = max;
-		while (n > 0 && ((unsigned char)src[n] & 0xc0) == 0x80)
-			n--;
-	}
-	memcpy(dst, src, n);
-	dst[n] = '\0';
-}
-
 static enum err
 session_sign(const struct conf *conf, const struct user *u, int64_t sid,
     int64_t now, struct session_tokens *out)
@@ -57,11 +31,11 @@ session_sign(const struct conf *conf, const struct user *u, int64_t sid,
 	struct jwt_claims c;
 
 	memset(&c, 0, sizeof(c));
-	copy(c.iss, sizeof(c.iss), conf->issuer);
+	str_copy(c.iss, sizeof(c.iss), conf->issuer);
 	c.sub = u->id;
-	copy(c.username, sizeof(c.username), u->username);
+	str_copy(c.username, sizeof(c.username), u->username);
 	c.org = u->org_id;
-	copy(c.role, sizeof(c.role), role_name(u->role));
+	str_copy(c.role, sizeof(c.role), role_name(u->role));
 	c.sid = sid;
 	c.iat = now;
 	c.exp = now + conf->access_ttl;
@@ -92,15 +66,15 @@ enum err
 session_start(struct db *db, const struct conf *conf, const struct user *u,
     int remember, const char *ua, const char *ip, struct session_tokens *out)
 {
-	char uabuf[256 * 4 + 1], ipbuf[46];
+	char uabuf[256], ipbuf[46];
 	int64_t now = (int64_t)time(NULL);
 	int ttl = remember ? conf->remember_ttl : conf->refresh_ttl;
 	uint64_t sid = 0;
 	enum err e;
 
-	/* The columns hold 255 characters; 255 bytes always fit. */
-	copy_utf8(uabuf, 255, ua != NULL ? ua : "");
-	copy(ipbuf, sizeof(ipbuf), ip != NULL ? ip : "");
+	/* The column holds 255 characters; 255 bytes always fit. */
+	str_copy(uabuf, 256, ua);
+	str_copy(ipbuf, sizeof(ipbuf), ip != NULL ? ip : "");
 	struct db_arg a[] = {
 		DB_INT(u->id), DB_INT(u->org_id), DB_INT(now), DB_INT(now),
 		DB_INT(now + ttl), DB_INT(remember ? 1 : 0), DB_STR(uabuf),
@@ -261,7 +235,7 @@ session_authenticate(struct db *db, const struct conf *conf,
 	p->org_id = db_int(r, 0, SC_ORG);
 	role = role_parse(db_cell(r, 0, SC_ROLE) ? db_cell(r, 0, SC_ROLE) : "");
 	p->role = role < 0 ? ROLE_USER : (enum role)role;
-	copy(p->username, sizeof(p->username), db_cell(r, 0, SC_USERNAME));
+	str_copy(p->username, sizeof(p->username), db_cell(r, 0, SC_USERNAME));
 	if (now - db_int(r, 0, SC_LASTUSED) >= TOUCH_INTERVAL) {
 		struct db_arg t[] = { DB_INT(now), DB_INT(p->sid) };
 
@@ -349,8 +323,8 @@ session_foreach(struct db *db, int64_t uid,
 		si.created_at = db_int(r, i, 1);
 		si.last_used_at = db_int(r, i, 2);
 		si.expires_at = db_int(r, i, 3);
-		copy(si.user_agent, sizeof(si.user_agent), db_cell(r, i, 4));
-		copy(si.ip, sizeof(si.ip), db_cell(r, i, 5));
+		str_copy(si.user_agent, sizeof(si.user_agent), db_cell(r, i, 4));
+		str_copy(si.ip, sizeof(si.ip), db_cell(r, i, 5));
 		fn(&si, arg);
 	}
 	db_rows_free(r);

@@ -12,6 +12,7 @@
 #include "tok.h"
 #include "user.h"
 #include "valid.h"
+#include "str.h"
 
 static const char *const roles[ROLE__MAX] = {
 	[ROLE_USER] = "user",
@@ -43,45 +44,34 @@ role_parse(const char *s)
 }
 
 static void
-copy(char *dst, size_t dstsz, const char *src)
-{
-	size_t n = src == NULL ? 0 : strlen(src);
-
-	if (n >= dstsz)
-		n = dstsz - 1;
-	if (n > 0)
-		memcpy(dst, src, n);
-	dst[n] = '\0';
-}
-
-static void
 user_from_row(const struct db_rows *r, size_t row, struct user *u)
 {
 	int role;
 
 	memset(u, 0, sizeof(*u));
 	u->id = db_int(r, row, UC_ID);
-	copy(u->username, sizeof(u->username), db_cell(r, row, UC_USERNAME));
-	copy(u->email, sizeof(u->email), db_cell(r, row, UC_EMAIL));
-	copy(u->name, sizeof(u->name), db_cell(r, row, UC_NAME));
+	str_copy(u->username, sizeof(u->username), db_cell(r, row, UC_USERNAME));
+	str_copy(u->email, sizeof(u->email), db_cell(r, row, UC_EMAIL));
+	str_copy(u->name, sizeof(u->name), db_cell(r, row, UC_NAME));
 	role = role_parse(db_cell(r, row, UC_ROLE) ? db_cell(r, row, UC_ROLE)
 	    : "");
 	u->role = role < 0 ? ROLE_USER : (enum role)role;
 	u->disabled = db_int(r, row, UC_DISABLED) != 0;
 	u->org_id = db_int(r, row, UC_ORG);
-	copy(u->org_name, sizeof(u->org_name), db_cell(r, row, UC_ORGNAME));
+	str_copy(u->org_name, sizeof(u->org_name), db_cell(r, row, UC_ORGNAME));
 	u->created_at = db_int(r, row, UC_CREATED);
 	u->last_login_at = db_int(r, row, UC_LASTLOGIN);
 }
 
-enum err
-user_get(struct db *db, int64_t id, struct user *u)
+/* Load the one user statement s finds into *u. */
+static enum err
+user_load(struct db *db, enum stmt s, const struct db_arg *a, size_t n,
+    struct user *u)
 {
-	struct db_arg a[] = { DB_INT(id) };
 	struct db_rows *r = NULL;
 	enum err e = ERR_NOT_FOUND;
 
-	if (db_query(db, STMT_USER_BY_ID, a, 1, &r) != DB_OK)
+	if (db_query(db, s, a, n, &r) != DB_OK)
 		return ERR_DB;
 	if (r->nrows == 1) {
 		user_from_row(r, 0, u);
@@ -89,6 +79,14 @@ user_get(struct db *db, int64_t id, struct user *u)
 	}
 	db_rows_free(r);
 	return e;
+}
+
+enum err
+user_get(struct db *db, int64_t id, struct user *u)
+{
+	struct db_arg a[] = { DB_INT(id) };
+
+	return user_load(db, STMT_USER_BY_ID, a, 1, u);
 }
 
 /*
@@ -355,17 +353,8 @@ enum err
 user_get_in(struct db *db, int64_t org, int64_t id, struct user *u)
 {
 	struct db_arg a[] = { DB_INT(id), DB_INT(org) };
-	struct db_rows *r = NULL;
-	enum err e = ERR_NOT_FOUND;
 
-	if (db_query(db, STMT_ADM_USER_GET, a, 2, &r) != DB_OK)
-		return ERR_DB;
-	if (r->nrows == 1) {
-		user_from_row(r, 0, u);
-		e = ERR_OK;
-	}
-	db_rows_free(r);
-	return e;
+	return user_load(db, STMT_ADM_USER_GET, a, 2, u);
 }
 
 int
