@@ -563,6 +563,12 @@ h_audit(struct req *r)
 		    &q)) != ERR_OK)
 			return e;
 		org = q;
+		if (org > 0) {
+			struct org g;
+
+			if ((e = org_get(r->db, org, &g)) != ERR_OK)
+				return e;
+		}
 	} else
 		org = r->p.org_id;
 	arr = json_object_new_array();

@@ -53,7 +53,10 @@ register_invited(struct req *r)
 enum err
 h_register(struct req *r)
 {
-	if (json_object_object_get_ex(r->body, "invitation_code", NULL))
+	struct json_object *code;
+
+	if (json_object_object_get_ex(r->body, "invitation_code", &code) &&
+	    !json_object_is_type(code, json_type_null))
 		return register_invited(r);
 	if (!r->conf->allow_new_organizations)
 		return ERR_REGISTRATION_CLOSED;
