@@ -459,9 +459,9 @@ test_render(struct conf *c)
 	    NULL};
 	const char *const inv[] = {"organization", "Acme", "inviter", "Bob",
 	    "role", "admin", "link", "https://x.test/register?code=abc",
-	    "expires", "2030-01-01 00:00 UTC", NULL};
+	    "code", "abc", "expires", "2030-01-01 00:00 UTC", NULL};
 	const char *const rst[] = {"username", "zoe", "link",
-	    "https://x.test/reset?token=abc", "expires",
+	    "https://x.test/reset?token=abc", "token", "abc", "expires",
 	    "2030-01-01 00:00 UTC", NULL};
 	char path[512], id[SPOOL_ID_SIZE], *out = NULL, *m;
 	char v[1024];
@@ -522,7 +522,7 @@ test_render(struct conf *c)
 	{
 		const char *const evil[] = {"organization", "Acme\r\nBcc: "
 		    "x@evil.test", "inviter", "Bob", "role", "user", "link",
-		    "l", "expires", "e", NULL};
+		    "l", "code", "c", "expires", "e", NULL};
 
 		T_EQ_INT(spool_mail(c, "invite", evil, "new@example.com", id,
 		    sizeof(id)), ERR_INVALID_FIELD,
