@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "invite.h"
+#include "limit.h"
 #include "log.h"
 #include "notify.h"
 #include "org.h"
@@ -126,8 +127,10 @@ invite_create(struct db *db, const struct conf *conf, int64_t org,
 	out->created_at = now;
 	out->expires_at = now + conf->invitation_ttl;
 	out->invited_by = by;
-	if (inviter != NULL &&
-	    (e = notify_invite(conf, out, code, inviter)) != ERR_OK)
+	/* The mail claim commits or rolls back with the invitation. */
+	if (inviter != NULL && ((e = limit_mail(db, conf, LIMIT_MAIL_INVITE,
+	    norm, &out->retry_after)) != ERR_OK ||
+	    (e = notify_invite(conf, out, code, inviter)) != ERR_OK))
 		goto rollback;
 	if (db_commit(db) != DB_OK)
 		return ERR_DB;
@@ -305,7 +308,10 @@ invite_resend(struct db *db, const struct conf *conf, int64_t org,
 		}
 	}
 	invite_from_list_row(r, 0, org, out);
+	out->retry_after = 0;
 	if ((e = org_name_of(db, org, out)) != ERR_OK ||
+	    (e = limit_mail(db, conf, LIMIT_MAIL_INVITE, out->email,
+	    &out->retry_after)) != ERR_OK ||
 	    (e = notify_invite(conf, out, code, inviter)) != ERR_OK)
 		goto rollback;
 	db_rows_free(r);

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "limit.h"
 #include "log.h"
 #include "notify.h"
 #include "pw.h"
@@ -44,7 +45,11 @@ reset_request(struct db *db, const struct conf *conf, const char *email,
 		e = ERR_DB;
 		goto rollback;
 	}
-	if ((e = notify_reset(conf, u, token)) != ERR_OK)
+	/* Within [mail] min_interval of the last mail: queue nothing.  The
+	 * claim commits or rolls back with the token. */
+	if ((e = limit_mail(db, conf, LIMIT_MAIL_RESET, u->email,
+	    &u->retry_after)) != ERR_OK ||
+	    (e = notify_reset(conf, u, token)) != ERR_OK)
 		goto rollback;
 	e = db_commit(db) == DB_OK ? ERR_OK : ERR_DB;
 	goto done;

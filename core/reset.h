@@ -15,7 +15,8 @@
  * For the active account with this email: make a reset token valid
  * [security] reset_ttl and queue its mail, all or nothing; *u is the
  * account.  ERR_OK, ERR_NOT_FOUND (no such active account), ERR_MAIL,
- * ERR_SYS, ERR_DB.
+ * ERR_SYS, ERR_DB, or ERR_TOO_MANY_REQUESTS (u->retry_after set) when a
+ * mail went to the address within [mail] min_interval.
  */
 enum err reset_request(struct db *db, const struct conf *conf,
     const char *email, struct user *u);

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "limit.h"
 #include "log.h"
 #include "pw.h"
 #include "session.h"
@@ -198,6 +199,7 @@ enum err
 user_authenticate(struct db *db, const struct conf *conf, const char *login,
     const char *password, struct user *u)
 {
+	char key[LIMIT_KEY_SIZE];
 	struct db_rows *r = NULL;
 	const char *mcf;
 	enum err e;
@@ -206,15 +208,20 @@ user_authenticate(struct db *db, const struct conf *conf, const char *login,
 	e = user_lookup_auth(db, login, &r);
 	if (e == ERR_DB)
 		return ERR_DB;
-	if (e == ERR_NOT_FOUND) {
+	if (e == ERR_OK)
+		user_from_row(r, 0, u);
+	/* An unknown name is throttled by the name, like an account.  A
+	 * throttled attempt is refused before any hash work. */
+	limit_account_key(e == ERR_OK ? u->id : 0, login, key);
+	if ((e = limit_account_check(db, key, &u->retry_after)) != ERR_OK)
+		goto done;
+	mcf = r != NULL ? db_cell(r, 0, UC_HASH) : NULL;
+	if (r == NULL)
 		pw_verify_dummy(password, conf->scrypt_n, conf->scrypt_r,
 		    conf->scrypt_p);
-		return ERR_INVALID_CREDENTIALS;
-	}
-	user_from_row(r, 0, u);
-	mcf = db_cell(r, 0, UC_HASH);
 	if (mcf == NULL || !pw_verify(password, mcf)) {
-		e = ERR_INVALID_CREDENTIALS;
+		e = limit_account_fail(db, conf, key) == ERR_OK ?
+		    ERR_INVALID_CREDENTIALS : ERR_DB;
 		goto done;
 	}
 	if (u->disabled) {
@@ -232,7 +239,7 @@ user_authenticate(struct db *db, const struct conf *conf, const char *login,
 		}
 	}
 	u->last_login_at = now;
-	e = ERR_OK;
+	e = limit_account_reset(db, key);
 done:
 	db_rows_free(r);
 	return e;

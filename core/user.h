@@ -23,6 +23,7 @@ struct user {
 	char org_name[513];
 	int64_t created_at;
 	int64_t last_login_at;   /* 0: never */
+	int retry_after;         /* seconds, with ERR_TOO_MANY_ATTEMPTS */
 };
 
 /* "user", "admin", "superadmin". */
@@ -68,7 +69,10 @@ enum err user_create(struct db *db, const struct conf *conf, int64_t org_id,
  * the same hash work as a wrong password.  A correct password made with
  * other scrypt parameters is rehashed.  On success *u is the user and
  * last_login_at is updated.  ERR_OK, ERR_INVALID_CREDENTIALS,
- * ERR_ACCOUNT_DISABLED (only after a correct password), ERR_DB.
+ * ERR_ACCOUNT_DISABLED (only after a correct password), ERR_DB, or
+ * ERR_TOO_MANY_ATTEMPTS with u->retry_after set when the account (or the
+ * unknown name) is throttled: see limit.h.  Failures count; a success
+ * clears them.
  */
 enum err user_authenticate(struct db *db, const struct conf *conf,
     const char *login, const char *password, struct user *u);

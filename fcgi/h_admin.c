@@ -10,6 +10,7 @@
 #include "audit.h"
 #include "handlers.h"
 #include "invite.h"
+#include "limit.h"
 #include "notify.h"
 #include "org.h"
 #include "valid.h"
@@ -329,6 +330,17 @@ invite_json(const struct req *r, const struct invite *inv, const char *code)
 	return o;
 }
 
+/* An invitation mail refused by [mail] min_interval: 429 and a log line. */
+static void
+mail_refused(struct req *r, int retry_after)
+{
+	char key[24];
+
+	(void)snprintf(key, sizeof(key), "%lld", (long long)r->p.user_id);
+	r->retry_after = retry_after;
+	limit_log_refused("mail", key, retry_after, req_ip(r));
+}
+
 /* Create an invitation and answer 201: POST /invitations and the admin
  * invitation of POST /organizations. */
 enum err
@@ -341,8 +353,11 @@ h_invite(struct req *r, int64_t org, const char *email, enum role role,
 
 	inviter_name(r, inviter, sizeof(inviter));
 	if ((e = invite_create(r->db, r->conf, org, email, role, r->p.user_id,
-	    send ? inviter : NULL, code, &inv)) != ERR_OK)
+	    send ? inviter : NULL, code, &inv)) != ERR_OK) {
+		if (e == ERR_TOO_MANY_REQUESTS)
+			mail_refused(r, inv.retry_after);
 		return e;
+	}
 	(void)audit_log(r->db, AUDIT_INVITATION_CREATE, org, r->p.user_id,
 	    inv.id, req_ip(r), email);
 	json_object_object_add(root, "invitation", invite_json(r, &inv, code));
@@ -444,8 +459,11 @@ h_invitations_resend(struct req *r)
 		return e;
 	inviter_name(r, inviter, sizeof(inviter));
 	if ((e = invite_resend(r->db, r->conf, org, r->id, inviter, code,
-	    &inv)) != ERR_OK)
+	    &inv)) != ERR_OK) {
+		if (e == ERR_TOO_MANY_REQUESTS)
+			mail_refused(r, inv.retry_after);
 		return e;
+	}
 	tok_cleanse(code, sizeof(code));
 	o = resp_new("Invitation sent again");
 	json_object_object_add(o, "invitation", invite_json(r, &inv, NULL));

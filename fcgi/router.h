@@ -16,11 +16,15 @@ enum route_auth {
 	AUTH_SUPER      /* superadmin, else 403 forbidden */
 };
 
+#define ROUTE_LIMIT_IP 1
+
 struct route {
 	const char *method;
 	const char *pattern;        /* segments; "{id}" is a positive id */
 	handler_fn fn;
 	enum route_auth auth;
+	int limit;                  /* ROUTE_LIMIT_IP: counts against the
+	                               client's [limits] ip_budget */
 };
 
 /*

@@ -1,0 +1,79 @@
+/*
+ * limit.h: abuse limits kept in the database, so they hold across workers
+ * and hosts: the per-IP request budget, the per-account sign-in throttle
+ * and the per-address mail interval.  The pure helpers (delay, address
+ * lists, X-Forwarded-For) need no database and are unit-tested.
+ */
+#ifndef LATCH_LIMIT_H
+#define LATCH_LIMIT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "conf.h"
+#include "db.h"
+#include "err.h"
+
+/* Longest key stored: "u:<id>", "n:<32 hex>", "m:<32 hex>", an address. */
+#define LIMIT_KEY_SIZE 64
+/* An IPv6 address in text, with its NUL. */
+#define LIMIT_IP_SIZE 46
+/* Kinds of mail for limit_mail(): each kind has its own interval. */
+#define LIMIT_MAIL_RESET 'r'
+#define LIMIT_MAIL_INVITE 'i'
+
+/*
+ * Seconds an account stays locked after its failures-th failure within the
+ * window: 0 below max_failures; then max_delay/16 (at least 1 s) doubling
+ * with each further failure, capped at max_delay.
+ */
+int limit_delay(int failures, int max_failures, int max_delay);
+
+/* Is ip exactly one of the comma-separated addresses of list (NULL: none)? */
+int limit_in_list(const char *list, const char *ip);
+
+/*
+ * The client address: remote, or, only when remote is in trusted (comma-
+ * separated), the right-most address of xff (may be NULL) that is not
+ * itself trusted.  A malformed entry stops the walk and remote is used.
+ * Writes into out (outlen bytes, LIMIT_IP_SIZE is enough); returns out.
+ */
+const char *limit_client_ip(const char *remote, const char *xff,
+    const char *trusted, char *out, size_t outlen);
+
+/*
+ * Count one request from ip against [limits] ip_budget for this minute.
+ * ERR_OK, ERR_TOO_MANY_REQUESTS with *retry_after set, or ERR_DB.
+ * Addresses in [limits] ip_exempt always pass, uncounted.
+ */
+enum err limit_ip(struct db *db, const struct conf *conf, const char *ip,
+    int *retry_after);
+
+/*
+ * The account key of a user id (uid > 0) or of an unknown sign-in name
+ * (hashed, case-folded).  key must hold LIMIT_KEY_SIZE bytes.
+ */
+void limit_account_key(int64_t uid, const char *name, char *key);
+
+/* ERR_OK, or ERR_TOO_MANY_ATTEMPTS with *retry_after while locked, ERR_DB. */
+enum err limit_account_check(struct db *db, const char *key, int *retry_after);
+/* Record a failed sign-in; locks the account when over the limit. */
+enum err limit_account_fail(struct db *db, const struct conf *conf,
+    const char *key);
+/* A successful sign-in clears the account's failures. */
+enum err limit_account_reset(struct db *db, const char *key);
+
+/*
+ * Claim the right to send a mail of kind (LIMIT_MAIL_RESET or
+ * LIMIT_MAIL_INVITE) to email now:
+ * ERR_OK (claimed), ERR_TOO_MANY_REQUESTS with *retry_after when one was
+ * sent within [mail] min_interval, ERR_DB.  min_interval 0 always passes.
+ */
+enum err limit_mail(struct db *db, const struct conf *conf, char kind,
+    const char *email, int *retry_after);
+
+/* Log a refusal on one stable line (see contrib/fail2ban/). */
+void limit_log_refused(const char *kind, const char *key, int retry_after,
+    const char *ip);
+
+#endif

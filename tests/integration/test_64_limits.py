@@ -1,0 +1,181 @@
+"""
+Abuse limits (README "Limits"): the per-account sign-in throttle
+(429 too_many_attempts, no hash work while throttled, reset by a success,
+never lifted by ip_exempt), the per-IP budget shared by login, register,
+refresh, password forgot and invitation preview (429 too_many_requests),
+X-Forwarded-For honoured only from [server] trusted_proxies, and the
+[mail] min_interval mail limit.
+
+The suite's config exempts 127.0.0.1 with a huge budget; each scenario
+reloads small limits and restores the previous values.  Distinct fake
+client addresses (X-Forwarded-For through the trusted 127.0.0.1) keep the
+scenarios from spending each other's budget.
+"""
+
+import contextlib
+import os
+import random
+import time
+
+from adminlib import ensure_env, invite, mails_to, new_admin
+from lib import expect, expect_error, http, login, new_email, register
+
+DEFAULTS = {
+    "limits.ip_budget": "60", "limits.ip_exempt": "",
+    "limits.login_max_failures": "5", "limits.login_window": "900",
+    "limits.login_max_delay": "900", "server.trusted_proxies": "",
+    "mail.min_interval": "900",
+}
+
+
+@contextlib.contextmanager
+def limits(stack, **kw):
+    """Reload with kw ({"section.key": value} spelled section__key) and
+    restore the previous values afterwards."""
+    want = {k.replace("__", "."): v for k, v in kw.items()}
+    cur = stack.config_values()
+    old = {}
+    for k in want:
+        sec, key = k.split(".")
+        old[k] = cur.get(sec, {}).get(key, DEFAULTS[k])
+    stack.reload(want)
+    try:
+        yield
+    finally:
+        stack.reload(old)
+
+
+def fake_ip():
+    return "203.0.113.%d" % random.randint(1, 254)
+
+
+def xff(ip):
+    return {"X-Forwarded-For": ip}
+
+
+def retry_after(r):
+    v = r.header("Retry-After")
+    assert v is not None and v.isdigit() and int(v) >= 1, \
+        "429 without a positive Retry-After: " + r.describe()
+    return int(v)
+
+
+def log_has(stack, needle):
+    with open(stack.latchd_log, errors="replace") as f:
+        return needle in f.read()
+
+
+def throttle_row(stack, key):
+    return stack.mysql("SELECT failures FROM login_throttle WHERE k = '%s'"
+                       % key)
+
+
+def whole_minute_ahead():
+    """Avoid a minute boundary in the middle of a burst."""
+    if time.time() % 60 > 50:
+        time.sleep(61 - time.time() % 60)
+
+
+def test_account_lock_resets_on_success_and_ignores_ip_exempt(stack):
+    a = register()
+    ip = "198.51.100.%d" % random.randint(1, 254)
+    with limits(stack, limits__login_max_failures=3,
+                limits__login_window=60, limits__login_max_delay=48,
+                limits__ip_budget=5, limits__ip_exempt=ip,
+                server__trusted_proxies="127.0.0.1"):
+        for _ in range(3):
+            expect_error(login(a.username, "wrong-" + a.password,
+                               headers=xff(ip)), 401, "invalid_credentials")
+        assert throttle_row(stack, "u:%d" % a.id) == [["3"]]
+        # Locked: even the right password, by username or email.
+        r = login(a.username, a.password, headers=xff(ip))
+        expect_error(r, 429, "too_many_attempts")
+        wait = retry_after(r)
+        assert wait <= 3, "the first lock is login_max_delay/16"
+        r = login(a.email, "wrong", headers=xff(ip))
+        expect_error(r, 429, "too_many_attempts")
+        # A throttled attempt is refused before the hash: nothing counted.
+        assert throttle_row(stack, "u:%d" % a.id) == [["3"]]
+        assert log_has(stack, "limit: refused kind=account key=%d "
+                       % a.id)
+        # The exempt address spent more than ip_budget without a 429
+        # too_many_requests: ip_exempt lifts the IP budget only.
+        time.sleep(wait + 1.2)
+        r = login(a.username, a.password, headers=xff(ip))
+        expect(r, 200)
+        assert throttle_row(stack, "u:%d" % a.id) == [], \
+            "a success clears the failures"
+        # An unknown name is throttled the same way.
+        ghost = "ghost-%d" % random.randint(1, 10 ** 9)
+        for _ in range(3):
+            expect_error(login(ghost, "x", headers=xff(ip)), 401,
+                         "invalid_credentials")
+        expect_error(login(ghost, "x", headers=xff(ip)), 429,
+                     "too_many_attempts")
+
+
+LIMITED = [
+    ("POST", "/auth/login", {}),
+    ("POST", "/auth/register", {}),
+    ("POST", "/auth/refresh", {}),
+    ("POST", "/auth/password/forgot", {}),
+    ("GET", "/auth/invitation", None),
+]
+
+
+def test_ip_budget_on_limited_routes_only(stack):
+    a = register()
+    ip = fake_ip()
+    with limits(stack, limits__ip_budget=5, limits__ip_exempt="",
+                server__trusted_proxies="127.0.0.1"):
+        whole_minute_ahead()
+        for m, p, b in LIMITED:
+            r = http(m, p, b, headers=xff(ip))
+            assert r.status != 429, r.describe()
+        for m, p, b in LIMITED:
+            r = http(m, p, b, headers=xff(ip))
+            expect_error(r, 429, "too_many_requests")
+            retry_after(r)
+        expect(http("GET", "/health", headers=xff(ip)), 200)
+        expect(http("GET", "/user/profile", token=a.access,
+                    headers=xff(ip)), 200)
+        assert log_has(stack, "limit: refused kind=ip key=%s " % ip)
+        # Another client behind the same proxy has its own budget.
+        r = http("POST", "/auth/login", {}, headers=xff(fake_ip() + ", " +
+                                                   "127.0.0.1"))
+        assert r.status != 429, r.describe()
+
+
+def test_x_forwarded_for_ignored_from_untrusted_peer(stack):
+    with limits(stack, limits__ip_budget=5, limits__ip_exempt="",
+                server__trusted_proxies="192.0.2.1"):
+        whole_minute_ahead()
+        statuses = [http("POST", "/auth/login", {},
+                         headers=xff(fake_ip())).status for _ in range(6)]
+        assert 429 in statuses, "each X-Forwarded-For got its own budget " \
+            "from an untrusted peer: %r" % statuses
+        assert log_has(stack, "limit: refused kind=ip key=127.0.0.1 ")
+
+
+def test_mail_limit(stack):
+    ensure_env(stack)
+    a = new_admin(stack)
+    with limits(stack, mail__min_interval=60):
+        for _ in range(2):
+            expect(http("POST", "/auth/password/forgot",
+                        {"email": a.email}), 202)
+        assert len(mails_to(stack, a.email)) == 1, \
+            "two reset mails within min_interval"
+        assert log_has(stack, "limit: refused kind=mail key=%d " % a.id)
+        to = new_email()
+        inv = invite(a.access, to, send=True)
+        r = http("POST", "/invitations", {"email": to, "send_email": True},
+                 token=a.access)
+        expect_error(r, 429, "too_many_requests")
+        retry_after(r)
+        r = http("POST", "/invitations/%d/resend" % inv["id"],
+                 token=a.access)
+        expect_error(r, 429, "too_many_requests")
+        assert len(mails_to(stack, to)) == 1
+        # Without sending, no mail limit applies.
+        invite(a.access, to, send=False)
