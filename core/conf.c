@@ -73,6 +73,7 @@ static const char *const tls_modes[] = {"none", "starttls", "tls", NULL};
 
 static const char *check_base_path(const char *);
 static const char *check_url(const char *);
+static const char *check_secret_previous(const char *);
 
 #define F(field) offsetof(struct conf, field)
 #define STR(s, k, f, lo, def) \
@@ -111,6 +112,9 @@ static const struct conf_key keys[] = {
 
 	SECRET("security", "jwt_secret", jwt_secret, CONF_SECRET_MIN,
 	    CONF_SECRET_MAX, NULL),
+	{"security", "jwt_secret_previous", CONF_SECRET,
+	    F(jwt_secret_previous), 0, CONF_SECRET_MAX, "", 0, NULL,
+	    check_secret_previous},
 	{"security", "issuer", CONF_STR, F(issuer), 1, 64, "latch", 0, NULL,
 	    NULL},
 	INT("security", "access_ttl", access_ttl, 30, 86400, "900"),
@@ -208,6 +212,18 @@ check_url(const char *v)
 		if (*v == '?' || *v == '#' || isspace((unsigned char)*v))
 			return "must not contain '?', '#' or spaces (the "
 			    "query is appended)";
+	return NULL;
+}
+
+/* The key that signed tokens before the last rotation: none, or a key. */
+static const char *
+check_secret_previous(const char *v)
+{
+	size_t n = strlen(v);
+
+	if (n > 0 && n < CONF_SECRET_MIN)
+		return "too short (at least 32 bytes when set; "
+		    "latchctl rotate-secret sets it)";
 	return NULL;
 }
 
@@ -371,6 +387,8 @@ conf_set(struct conf *c, const struct conf_key *k, const char *v, char *why,
 		*(char **)(void *)field = s;
 		if (k->off == offsetof(struct conf, jwt_secret))
 			c->jwt_secret_len = n;
+		if (k->off == offsetof(struct conf, jwt_secret_previous))
+			c->jwt_secret_previous_len = n;
 		return 0;
 	case CONF_INT:
 	case CONF_UINT:
@@ -715,6 +733,7 @@ conf_free(struct conf *c)
 		*s = NULL;
 	}
 	c->jwt_secret_len = 0;
+	c->jwt_secret_previous_len = 0;
 	free(c->path);
 	free(c);
 }

@@ -33,6 +33,8 @@ struct conf {
 	/* [security] */
 	char *jwt_secret;        /* secret, at least 32 bytes */
 	size_t jwt_secret_len;
+	char *jwt_secret_previous; /* secret; "" or at least 32 bytes */
+	size_t jwt_secret_previous_len; /* 0: no previous key */
 	char *issuer;
 	int access_ttl;
 	int refresh_ttl;

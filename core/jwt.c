@@ -1,11 +1,12 @@
 /*
  * jwt.c: HS256 JWS compact tokens (RFC 7515/7519).
  *
- * Signing writes the header {"alg":"HS256","typ":"JWT"} and the claims in
- * a fixed order.  Verification checks, in this order: the length and the
- * three segments, the header (alg exactly HS256, typ JWT if present, no
- * crit), the signature in constant time, and only then the payload, so
- * nothing an attacker wrote is interpreted before the MAC has matched.
+ * Signing writes the header {"alg":"HS256","typ":"JWT"} (plus "kid" with
+ * a key set) and the claims in a fixed order.  Verification checks, in
+ * this order: the length and the three segments, the header (alg exactly
+ * HS256, typ JWT if present, no crit, kid choosing the key), the signature
+ * in constant time, and only then the payload, so nothing an attacker
+ * wrote is interpreted before the MAC has matched.
  */
 #include <inttypes.h>
 #include <limits.h>
@@ -17,6 +18,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/sha.h>
 
 #include "b64.h"
 #include "jwt.h"
@@ -30,6 +32,8 @@
 	(JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
 
 static const char jwt_header[] = "{\"alg\":\"HS256\",\"typ\":\"JWT\"}";
+#define JWT_HDR_MAX 64     /* the header with a kid */
+#define JWT_KID_BYTES 8    /* of SHA-256(key) */
 
 /* HMAC-SHA256 of n bytes at input into mac.  Returns 0, or -1. */
 static int
@@ -113,9 +117,29 @@ jwt_add(struct json_object *o, const char *k, struct json_object *v)
 	return 0;
 }
 
-enum err
-jwt_sign(struct jwt_claims *c, const unsigned char *key, size_t keylen,
-    char *out, size_t outsz)
+int
+jwt_kid(const unsigned char *key, size_t keylen, char out[JWT_KID_LEN + 1])
+{
+	unsigned char md[SHA256_DIGEST_LENGTH];
+	int rc = -1;
+
+	if (key == NULL || keylen == 0)
+		goto out;
+	if (SHA256(key, keylen, md) == NULL)
+		goto out;
+	if (b64url_encode(md, JWT_KID_BYTES, out, JWT_KID_LEN + 1) !=
+	    JWT_KID_LEN)
+		goto out;
+	rc = 0;
+out:
+	OPENSSL_cleanse(md, sizeof(md));
+	return rc;
+}
+
+/* Sign c with key under the header hdr (hdrlen bytes, JSON). */
+static enum err
+jwt_sign_hdr(struct jwt_claims *c, const char *hdr, size_t hdrlen,
+    const unsigned char *key, size_t keylen, char *out, size_t outsz)
 {
 	struct json_object *root = NULL;
 	unsigned char jti[JWT_JTI_BYTES];
@@ -162,12 +186,11 @@ jwt_sign(struct jwt_claims *c, const unsigned char *key, size_t keylen,
 	rc = ERR_SYS;
 	if (plen > JWT_MAX_LEN)
 		goto out;
-	len = b64url_enclen(sizeof(jwt_header) - 1) + 1 +
+	len = b64url_enclen(hdrlen) + 1 +
 	    b64url_enclen(plen) + 1 + JWT_SIG_B64LEN;
 	if (len > JWT_MAX_LEN || len >= outsz)
 		goto out;
-	n = b64url_encode((const unsigned char *)jwt_header,
-	    sizeof(jwt_header) - 1, out, outsz);
+	n = b64url_encode((const unsigned char *)hdr, hdrlen, out, outsz);
 	if (n == (size_t)-1)
 		goto out;
 	out[n++] = '.';
@@ -186,6 +209,33 @@ out:
 	if (rc != ERR_OK && out != NULL && outsz > 0)
 		out[0] = '\0';
 	return rc;
+}
+
+enum err
+jwt_sign(struct jwt_claims *c, const unsigned char *key, size_t keylen,
+    char *out, size_t outsz)
+{
+	return jwt_sign_hdr(c, jwt_header, sizeof(jwt_header) - 1, key, keylen,
+	    out, outsz);
+}
+
+enum err
+jwt_sign_keys(struct jwt_claims *c, const struct jwt_keys *k, char *out,
+    size_t outsz)
+{
+	char kid[JWT_KID_LEN + 1], hdr[JWT_HDR_MAX];
+	int n;
+
+	if (out != NULL && outsz > 0)
+		out[0] = '\0';
+	if (k == NULL || jwt_kid(k->current, k->currentlen, kid) == -1)
+		return ERR_SYS;
+	n = snprintf(hdr, sizeof(hdr),
+	    "{\"alg\":\"HS256\",\"typ\":\"JWT\",\"kid\":\"%s\"}", kid);
+	if (n < 0 || (size_t)n >= sizeof(hdr))
+		return ERR_SYS;
+	return jwt_sign_hdr(c, hdr, (size_t)n, k->current, k->currentlen, out,
+	    outsz);
 }
 
 /*
@@ -318,18 +368,52 @@ jwt_header_ok(struct json_object *hdr)
 }
 
 /*
+ * The key of k that the header's kid names into *key, *keylen: no kid is
+ * the current key.  Returns 0, or -1 for a kid that is not a string or
+ * names no key of k.
+ */
+static int
+jwt_pick_key(struct json_object *hdr, const struct jwt_keys *k,
+    const unsigned char **key, size_t *keylen)
+{
+	struct json_object *v;
+	char kid[JWT_KID_LEN + 1];
+
+	if (!json_object_object_get_ex(hdr, "kid", &v)) {
+		*key = k->current;
+		*keylen = k->currentlen;
+		return 0;
+	}
+	if (k->current != NULL &&
+	    jwt_kid(k->current, k->currentlen, kid) == 0 && jwt_streq(v, kid)) {
+		*key = k->current;
+		*keylen = k->currentlen;
+		return 0;
+	}
+	if (k->previous != NULL && k->previouslen > 0 &&
+	    jwt_kid(k->previous, k->previouslen, kid) == 0 &&
+	    jwt_streq(v, kid)) {
+		*key = k->previous;
+		*keylen = k->previouslen;
+		return 0;
+	}
+	return -1;
+}
+
+/*
  * Verify token; now is NULL to skip the time checks (exp must still be
  * there).  Fills *out only on success.
  */
 static enum err
-jwt_check(const char *token, const unsigned char *key, size_t keylen,
-    const char *issuer, const time_t *now, int leeway,
-    struct jwt_claims *out)
+jwt_check(const char *token, const struct jwt_keys *k, const char *issuer,
+    const time_t *now, int leeway, struct jwt_claims *out)
 {
 	struct json_object *hdr = NULL, *pl = NULL, *v;
 	unsigned char buf[JWT_MAX_LEN];
 	unsigned char mac[JWT_SIG_LEN], sig[JWT_SIG_LEN];
 	struct jwt_claims c;
+	const unsigned char *key = NULL;
+	size_t keylen = 0;
 	const char *d1, *d2, *end;
 	char sub[24];
 	size_t len;
@@ -339,7 +423,7 @@ jwt_check(const char *token, const unsigned char *key, size_t keylen,
 	memset(&c, 0, sizeof(c));
 	if (out != NULL)
 		memset(out, 0, sizeof(*out));
-	if (token == NULL || issuer == NULL)
+	if (token == NULL || issuer == NULL || k == NULL)
 		goto out;
 	if (leeway < 0)
 		leeway = 0;
@@ -356,7 +440,8 @@ jwt_check(const char *token, const unsigned char *key, size_t keylen,
 		goto out;
 
 	if ((hdr = jwt_parse_segment(token, (size_t)(d1 - token), buf,
-	    sizeof(buf))) == NULL || !jwt_header_ok(hdr))
+	    sizeof(buf))) == NULL || !jwt_header_ok(hdr) ||
+	    jwt_pick_key(hdr, k, &key, &keylen) == -1)
 		goto out;
 
 	/* The signature, before anything of the payload is looked at. */
@@ -412,15 +497,33 @@ out:
 }
 
 enum err
+jwt_verify_keys(const char *token, const struct jwt_keys *k,
+    const char *issuer, time_t now, int leeway, struct jwt_claims *c)
+{
+	return jwt_check(token, k, issuer, &now, leeway, c);
+}
+
+enum err
+jwt_verify_noexp_keys(const char *token, const struct jwt_keys *k,
+    const char *issuer, struct jwt_claims *c)
+{
+	return jwt_check(token, k, issuer, NULL, 0, c);
+}
+
+enum err
 jwt_verify(const char *token, const unsigned char *key, size_t keylen,
     const char *issuer, time_t now, int leeway, struct jwt_claims *c)
 {
-	return jwt_check(token, key, keylen, issuer, &now, leeway, c);
+	struct jwt_keys k = { key, keylen, NULL, 0 };
+
+	return jwt_check(token, &k, issuer, &now, leeway, c);
 }
 
 enum err
 jwt_verify_noexp(const char *token, const unsigned char *key, size_t keylen,
     const char *issuer, struct jwt_claims *c)
 {
-	return jwt_check(token, key, keylen, issuer, NULL, 0, c);
+	struct jwt_keys k = { key, keylen, NULL, 0 };
+
+	return jwt_check(token, &k, issuer, NULL, 0, c);
 }

@@ -1,9 +1,15 @@
 /*
  * jwt.h: HS256 JSON Web Tokens (RFC 7515/7519), signed with OpenSSL HMAC,
  * claims built and parsed with json-c.  Verification is strict: the header
- * must be exactly alg HS256 (typ JWT optional, kid ignored for now), the
- * signature is compared in constant time, exp is required and iss must
- * match.
+ * must be exactly alg HS256 (typ JWT optional), the signature is compared
+ * in constant time, exp is required and iss must match.
+ *
+ * Key rotation: a key's id ("kid") is the base64url of the first 8 bytes of
+ * SHA-256(key), 11 characters, which reveals nothing of the key.  Tokens
+ * are signed with the current key and carry its kid.  A token whose kid is
+ * the previous key's is checked with the previous key; a token without kid
+ * (issued before rotation existed) only with the current key; any other
+ * kid is refused.
  */
 #ifndef LATCH_JWT_H
 #define LATCH_JWT_H
@@ -15,6 +21,15 @@
 #include "err.h"
 
 #define JWT_MAX_LEN 4096 /* longest token accepted or produced */
+#define JWT_KID_LEN 11   /* base64url of 8 bytes */
+
+/* The signing keys: current is required, previous optional (NULL, 0). */
+struct jwt_keys {
+	const unsigned char *current;   /* borrowed */
+	size_t currentlen;
+	const unsigned char *previous;  /* borrowed; NULL: none */
+	size_t previouslen;
+};
 
 struct jwt_claims {
 	char iss[65];
@@ -29,7 +44,8 @@ struct jwt_claims {
 };
 
 /*
- * Sign claims (jti is generated here when c->jti is empty) with the key.
+ * Sign claims (jti is generated here when c->jti is empty) with the key,
+ * header without kid.
  * Writes the compact token into out (outsz bytes).  Returns ERR_OK, or
  * ERR_SYS/ERR_NOMEM.
  */
@@ -37,7 +53,8 @@ enum err jwt_sign(struct jwt_claims *c, const unsigned char *key,
     size_t keylen, char *out, size_t outsz);
 
 /*
- * Verify token against key, issuer and now (+/- leeway seconds).
+ * Verify token against key (as the current key of a set with no previous
+ * key), issuer and now (+/- leeway seconds).
  * Fills *c on success.  Returns ERR_OK, ERR_TOKEN_EXPIRED (valid signature,
  * exp passed), or ERR_INVALID_TOKEN for anything else.
  */
@@ -52,6 +69,31 @@ enum err jwt_verify(const char *token, const unsigned char *key,
  */
 enum err jwt_verify_noexp(const char *token, const unsigned char *key,
     size_t keylen, const char *issuer, struct jwt_claims *c);
+
+/*
+ * Sign claims as jwt_sign() does, with k->current, adding its "kid" to the
+ * header.  Returns ERR_OK, or ERR_SYS/ERR_NOMEM.
+ */
+enum err jwt_sign_keys(struct jwt_claims *c, const struct jwt_keys *k,
+    char *out, size_t outsz);
+
+/*
+ * Verify token as jwt_verify() does, choosing the key by its kid (see the
+ * top of this file).  Same returns as jwt_verify().
+ */
+enum err jwt_verify_keys(const char *token, const struct jwt_keys *k,
+    const char *issuer, time_t now, int leeway, struct jwt_claims *c);
+
+/* jwt_verify_noexp() with a key set.  Returns ERR_OK or ERR_INVALID_TOKEN. */
+enum err jwt_verify_noexp_keys(const char *token, const struct jwt_keys *k,
+    const char *issuer, struct jwt_claims *c);
+
+/*
+ * The kid of key (keylen > 0) into out (JWT_KID_LEN + 1 bytes).  Returns 0,
+ * or -1.
+ */
+int jwt_kid(const unsigned char *key, size_t keylen,
+    char out[JWT_KID_LEN + 1]);
 
 /*
  * The JWS HS256 signature of the n bytes at input (the signing input

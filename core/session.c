@@ -24,11 +24,24 @@ enum scol {
 /* A session's last_used_at is written at most this often (seconds). */
 #define TOUCH_INTERVAL 60
 
+/* The signing keys of conf into *k (borrowed from conf).  Returns k. */
+static const struct jwt_keys *
+session_keys(const struct conf *conf, struct jwt_keys *k)
+{
+	k->current = (const unsigned char *)conf->jwt_secret;
+	k->currentlen = conf->jwt_secret_len;
+	k->previous = conf->jwt_secret_previous_len > 0 ?
+	    (const unsigned char *)conf->jwt_secret_previous : NULL;
+	k->previouslen = conf->jwt_secret_previous_len;
+	return k;
+}
+
 static enum err
 session_sign(const struct conf *conf, const struct user *u, int64_t sid,
     int64_t now, struct session_tokens *out)
 {
 	struct jwt_claims c;
+	struct jwt_keys k;
 
 	memset(&c, 0, sizeof(c));
 	str_copy(c.iss, sizeof(c.iss), conf->issuer);
@@ -40,8 +53,8 @@ session_sign(const struct conf *conf, const struct user *u, int64_t sid,
 	c.iat = now;
 	c.exp = now + conf->access_ttl;
 	out->expires_in = conf->access_ttl;
-	return jwt_sign(&c, (const unsigned char *)conf->jwt_secret,
-	    conf->jwt_secret_len, out->access, sizeof(out->access));
+	return jwt_sign_keys(&c, session_keys(conf, &k), out->access,
+	    sizeof(out->access));
 }
 
 /* Make a refresh token for sid and store its hash. */
@@ -204,14 +217,14 @@ session_authenticate(struct db *db, const struct conf *conf,
     const char *token, struct principal *p)
 {
 	struct db_rows *r = NULL;
+	struct jwt_keys k;
 	int64_t now = (int64_t)time(NULL);
 	enum err e;
 	int role;
 
 	memset(p, 0, sizeof(*p));
-	e = jwt_verify(token, (const unsigned char *)conf->jwt_secret,
-	    conf->jwt_secret_len, conf->issuer, (time_t)now, conf->leeway,
-	    &p->claims);
+	e = jwt_verify_keys(token, session_keys(conf, &k), conf->issuer,
+	    (time_t)now, conf->leeway, &p->claims);
 	if (e != ERR_OK)
 		return e;
 	struct db_arg a[] = { DB_INT(p->claims.sid) };
@@ -253,14 +266,14 @@ session_revoke_token(struct db *db, const struct conf *conf,
 {
 	unsigned char h[TOK_HASH_LEN];
 	struct jwt_claims c;
+	struct jwt_keys k;
 	struct db_rows *r = NULL;
 	int64_t now = (int64_t)time(NULL);
 	enum err e = ERR_OK;
 
 	if (strchr(token, '.') != NULL) {
-		if (jwt_verify_noexp(token,
-		    (const unsigned char *)conf->jwt_secret,
-		    conf->jwt_secret_len, conf->issuer, &c) != ERR_OK)
+		if (jwt_verify_noexp_keys(token, session_keys(conf, &k),
+		    conf->issuer, &c) != ERR_OK)
 			return ERR_OK;
 		return session_revoke_id(db, c.sid, now);
 	}

@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +38,8 @@ usage(void)
 	    "usage: latchctl [-c CONFIG] COMMAND [ARGS]\n"
 	    "  init PATH [--from EXAMPLE] [--set section.key=value]...\n"
 	    "      write a new config with a fresh random jwt_secret (0600)\n"
+	    "  rotate-secret\n"
+	    "      jwt_secret_previous = jwt_secret, new random jwt_secret\n"
 	    "  migrate\n"
 	    "      create or upgrade the schema (idempotent)\n"
 	    "  create-user --org NAME --username U --email E [--name N]\n"
@@ -310,6 +313,150 @@ cmd_init(int argc, char **argv)
 	return 0;
 }
 
+/*
+ * Rewrite the config at path, which c was loaded from, atomically: a temp
+ * file in the same directory with the same mode and owner, fsync, rename,
+ * fsync the directory.  [security] jwt_secret_previous becomes the current
+ * jwt_secret, jwt_secret a fresh one.  Never prints either.
+ */
+static int
+cmd_rotate(const struct conf *c, const char *path)
+{
+	char secret[TOK_STR_SIZE + TOK_STR_SIZE], line[LINE_MAX_LEN];
+	char section[64] = "", err[512], tmp[4096], dir[4096];
+	FILE *in = NULL, *out = NULL;
+	struct conf *check = NULL;
+	struct stat st;
+	int fd = -1, dfd = -1, rc = 1, wrote_prev = 0, n;
+
+	tmp[0] = '\0';
+	if (tok_new(32, secret, TOK_STR_SIZE) == -1 ||
+	    tok_new(16, secret + strlen(secret),
+	    sizeof(secret) - strlen(secret)) == -1) {
+		fprintf(stderr, "%s: no randomness\n", progname);
+		goto out;
+	}
+	if ((in = fopen(path, "r")) == NULL || fstat(fileno(in), &st) == -1) {
+		fprintf(stderr, "%s: %s: %s\n", progname, path, strerror(errno));
+		goto out;
+	}
+	n = snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path);
+	if (n < 0 || (size_t)n >= sizeof(tmp)) {
+		fprintf(stderr, "%s: %s: path too long\n", progname, path);
+		tmp[0] = '\0';
+		goto out;
+	}
+	if ((fd = mkstemp(tmp)) == -1) {
+		fprintf(stderr, "%s: %s: %s\n", progname, tmp, strerror(errno));
+		tmp[0] = '\0';
+		goto out;
+	}
+	if (fchmod(fd, st.st_mode & 07777) == -1 ||
+	    (fchown(fd, st.st_uid, st.st_gid) == -1 && errno != EPERM)) {
+		fprintf(stderr, "%s: %s: %s\n", progname, tmp, strerror(errno));
+		goto out;
+	}
+	if ((out = fdopen(fd, "w")) == NULL)
+		goto out;
+	fd = -1;
+	while (fgets(line, sizeof(line), in) != NULL) {
+		const char *l = line;
+
+		while (*l == ' ' || *l == '\t')
+			l++;
+		if (*l == '[') {
+			const char *end = strchr(l, ']');
+
+			if (strcmp(section, "security") == 0 && !wrote_prev) {
+				fprintf(out, "jwt_secret_previous = %s\n",
+				    c->jwt_secret);
+				wrote_prev = 1;
+			}
+			if (end != NULL &&
+			    (size_t)(end - l - 1) < sizeof(section)) {
+				memcpy(section, l + 1, (size_t)(end - l - 1));
+				section[end - l - 1] = '\0';
+			}
+			fputs(line, out);
+			continue;
+		}
+		if (strcmp(section, "security") == 0 &&
+		    line_is_key(line, "jwt_secret", 0)) {
+			fprintf(out, "jwt_secret = %s\n", secret);
+			continue;
+		}
+		if (strcmp(section, "security") == 0 &&
+		    line_is_key(line, "jwt_secret_previous", 0)) {
+			if (!wrote_prev)
+				fprintf(out, "jwt_secret_previous = %s\n",
+				    c->jwt_secret);
+			wrote_prev = 1;
+			continue;
+		}
+		fputs(line, out);
+	}
+	if (strcmp(section, "security") == 0 && !wrote_prev) {
+		fprintf(out, "jwt_secret_previous = %s\n", c->jwt_secret);
+		wrote_prev = 1;
+	}
+	explicit_bzero(line, sizeof(line));
+	if (ferror(in) || !wrote_prev) {
+		fprintf(stderr, "%s: %s: cannot rewrite [security]\n",
+		    progname, path);
+		goto out;
+	}
+	n = fflush(out) != 0 || fsync(fileno(out)) != 0;
+	if (fclose(out) != 0 || n) {
+		out = NULL;
+		fprintf(stderr, "%s: %s: write failed\n", progname, tmp);
+		goto out;
+	}
+	out = NULL;
+	if ((check = conf_load(tmp, err, sizeof(err))) == NULL ||
+	    strcmp(check->jwt_secret, secret) != 0 ||
+	    strcmp(check->jwt_secret_previous, c->jwt_secret) != 0) {
+		fprintf(stderr, "%s: the rewritten config does not load back "
+		    "(%s); %s left unchanged\n", progname,
+		    check == NULL ? err : "secrets differ", path);
+		goto out;
+	}
+	if (rename(tmp, path) == -1) {
+		fprintf(stderr, "%s: rename %s: %s\n", progname, path,
+		    strerror(errno));
+		goto out;
+	}
+	tmp[0] = '\0';
+	n = snprintf(dir, sizeof(dir), "%s", path);
+	if (n >= 0 && (size_t)n < sizeof(dir) &&
+	    (dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) !=
+	    -1 && fsync(dfd) == -1) {
+		fprintf(stderr, "%s: fsync %s: %s\n", progname, dir,
+		    strerror(errno));
+		goto out;
+	}
+	printf("latchctl: rotated the signing key in %s (jwt_secret_previous "
+	    "now holds the old one)\n"
+	    "Reload latchd to use it: kill -HUP <master pid>.\n"
+	    "Tokens signed with the previous key stay valid until they "
+	    "expire (access_ttl, %d s);\nafter that, a second rotation "
+	    "drops the previous key.\n", path, c->access_ttl);
+	rc = 0;
+out:
+	tok_cleanse(secret, sizeof(secret));
+	conf_free(check);
+	if (out != NULL)
+		fclose(out);
+	if (fd != -1)
+		close(fd);
+	if (dfd != -1)
+		close(dfd);
+	if (in != NULL)
+		fclose(in);
+	if (tmp[0] != '\0')
+		unlink(tmp);
+	return rc;
+}
+
 static int
 cmd_migrate(const struct conf *c)
 {
@@ -473,7 +620,9 @@ main(int argc, char **argv)
 	if (strcmp(argv[0], "init") == 0)
 		return cmd_init(argc, argv);
 	c = load(path);
-	if (strcmp(argv[0], "migrate") == 0 && argc == 1)
+	if (strcmp(argv[0], "rotate-secret") == 0 && argc == 1)
+		rc = cmd_rotate(c, path);
+	else if (strcmp(argv[0], "migrate") == 0 && argc == 1)
 		rc = cmd_migrate(c);
 	else if (strcmp(argv[0], "create-user") == 0)
 		rc = cmd_create_user(c, argc, argv);

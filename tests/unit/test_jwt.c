@@ -266,9 +266,9 @@ static const struct vcase cases[] = {
 	{ "header without typ", "{\"alg\":\"HS256\"}", NULL, NULL, ERR_OK },
 	{ "header typ first, RFC whitespace",
 	    "{\"typ\":\"JWT\",\r\n \"alg\":\"HS256\"}", NULL, NULL, ERR_OK },
-	{ "header kid tolerated",
+	{ "header unknown kid refused",
 	    "{\"alg\":\"HS256\",\"typ\":\"JWT\",\"kid\":\"k1\"}", NULL, NULL,
-	    ERR_OK },
+	    ERR_INVALID_TOKEN },
 	{ "alg none, signed", "{\"alg\":\"none\",\"typ\":\"JWT\"}", NULL,
 	    NULL, ERR_INVALID_TOKEN },
 	{ "alg HS384", "{\"alg\":\"HS384\",\"typ\":\"JWT\"}", NULL, NULL,
@@ -655,6 +655,110 @@ test_pyjwt(void)
 	    "PyJWT token with sorted claims verifies");
 }
 
+/* The header segment of tok, decoded, into out. */
+static void
+header_of(const char *tok, char *out, size_t outsz)
+{
+	const char *d = strchr(tok, '.');
+	size_t n;
+
+	out[0] = '\0';
+	if (d == NULL)
+		return;
+	n = b64url_decode(tok, (size_t)(d - tok), (unsigned char *)out,
+	    outsz - 1);
+	out[n == (size_t)-1 ? 0 : n] = '\0';
+}
+
+static void
+test_kid(void)
+{
+	static const unsigned char key2[] = "fedcba9876543210fedcba9876543210";
+	static const unsigned char key3[] = "an unrelated key, also 32 bytes!";
+	struct jwt_keys cur = { key, KEYLEN, NULL, 0 };
+	struct jwt_keys rot = { key2, sizeof(key2) - 1, key, KEYLEN };
+	struct jwt_keys other = { key3, sizeof(key3) - 1, key2,
+	    sizeof(key2) - 1 };
+	char kid[JWT_KID_LEN + 1], kid2[JWT_KID_LEN + 1], want[128];
+	char tok[BUFSZ], tok2[BUFSZ], hdr[256], bad[BUFSZ], pl[BUFSZ];
+	struct jwt_claims c, v;
+
+	payload(pl, sizeof(pl), NULL, NULL);
+
+	T_EQ_INT(jwt_kid(key, KEYLEN, kid), 0, "kid: computed");
+	T_EQ_INT(strlen(kid), JWT_KID_LEN, "kid: 11 characters");
+	/* SHA-256("0123456789abcdef0123456789abcdef")[0..8) base64url */
+	T_EQ_STR(kid, "PrG9Q5lH63Y", "kid: SHA-256 prefix, base64url");
+	T_EQ_INT(jwt_kid(key2, sizeof(key2) - 1, kid2), 0, "kid: second key");
+	T_OK(strcmp(kid, kid2) != 0, "kid: differs per key");
+	T_EQ_INT(jwt_kid(key, 0, kid), -1, "kid: empty key refused");
+	jwt_kid(key, KEYLEN, kid);
+
+	fill(&c);
+	T_EQ_INT(jwt_sign_keys(&c, &cur, tok, sizeof(tok)), ERR_OK,
+	    "kid: sign with a key set");
+	header_of(tok, hdr, sizeof(hdr));
+	snprintf(want, sizeof(want),
+	    "{\"alg\":\"HS256\",\"typ\":\"JWT\",\"kid\":\"%s\"}", kid);
+	T_EQ_STR(hdr, want, "kid: header carries the current kid");
+	T_EQ_INT(jwt_verify_keys(tok, &cur, ISS, NOW, LEEWAY, &v), ERR_OK,
+	    "kid: current key verifies");
+	T_EQ_INT(v.sub, 42, "kid: claims read");
+	T_EQ_INT(jwt_verify(tok, key, KEYLEN, ISS, NOW, LEEWAY, NULL), ERR_OK,
+	    "kid: jwt_verify() takes its own key's kid");
+
+	/* After rotation: the old token names the previous key. */
+	T_EQ_INT(jwt_verify_keys(tok, &rot, ISS, NOW, LEEWAY, NULL), ERR_OK,
+	    "kid: previous key verifies its tokens");
+	T_EQ_INT(jwt_verify_noexp_keys(tok, &rot, ISS, NULL), ERR_OK,
+	    "kid: previous key, noexp");
+	fill(&c);
+	T_EQ_INT(jwt_sign_keys(&c, &rot, tok2, sizeof(tok2)), ERR_OK,
+	    "kid: sign after rotation");
+	header_of(tok2, hdr, sizeof(hdr));
+	snprintf(want, sizeof(want),
+	    "{\"alg\":\"HS256\",\"typ\":\"JWT\",\"kid\":\"%s\"}", kid2);
+	T_EQ_STR(hdr, want, "kid: signed with the new current key");
+	T_EQ_INT(jwt_verify_keys(tok2, &rot, ISS, NOW, LEEWAY, NULL), ERR_OK,
+	    "kid: new current key verifies");
+
+	/* Unknown kid: the first token after a second rotation. */
+	T_EQ_INT(jwt_verify_keys(tok, &other, ISS, NOW, LEEWAY, NULL),
+	    ERR_INVALID_TOKEN, "kid: unknown kid refused");
+	T_EQ_INT(jwt_verify_noexp_keys(tok, &other, ISS, NULL),
+	    ERR_INVALID_TOKEN, "kid: unknown kid refused, noexp");
+	T_EQ_INT(jwt_verify_keys(tok2, &other, ISS, NOW, LEEWAY, NULL), ERR_OK,
+	    "kid: previous after a second rotation");
+
+	/* No kid: the current key only, never the previous one. */
+	fill(&c);
+	jwt_sign(&c, key, KEYLEN, bad, sizeof(bad));
+	T_EQ_INT(jwt_verify_keys(bad, &cur, ISS, NOW, LEEWAY, NULL), ERR_OK,
+	    "kid: missing kid checked with the current key");
+	T_EQ_INT(jwt_verify_keys(bad, &rot, ISS, NOW, LEEWAY, NULL),
+	    ERR_INVALID_TOKEN, "kid: previous key without kid refused");
+
+	/* A kid naming the previous key but signed with the current one. */
+	fill(&c);
+	snprintf(want, sizeof(want),
+	    "{\"alg\":\"HS256\",\"typ\":\"JWT\",\"kid\":\"%s\"}", kid);
+	mk(bad, sizeof(bad), want, strlen(want), pl, key2,
+	    sizeof(key2) - 1);
+	T_EQ_INT(jwt_verify_keys(bad, &rot, ISS, NOW, LEEWAY, NULL),
+	    ERR_INVALID_TOKEN, "kid: previous kid, current key's MAC refused");
+	mk(bad, sizeof(bad), "{\"alg\":\"HS256\",\"kid\":7}", 23, pl, key,
+	    KEYLEN);
+	T_EQ_INT(jwt_verify_keys(bad, &cur, ISS, NOW, LEEWAY, NULL),
+	    ERR_INVALID_TOKEN, "kid: non-string kid refused");
+	snprintf(want, sizeof(want),
+	    "{\"alg\":\"HS384\",\"typ\":\"JWT\",\"kid\":\"%s\"}", kid);
+	mk(bad, sizeof(bad), want, strlen(want), pl, key, KEYLEN);
+	T_EQ_INT(jwt_verify_keys(bad, &rot, ISS, NOW, LEEWAY, NULL),
+	    ERR_INVALID_TOKEN, "kid: previous key still HS256 only");
+	T_EQ_INT(jwt_sign_keys(&c, NULL, tok, sizeof(tok)), ERR_SYS,
+	    "kid: sign without keys refused");
+}
+
 int
 main(void)
 {
@@ -664,5 +768,6 @@ main(void)
 	test_structure();
 	test_length();
 	test_pyjwt();
+	test_kid();
 	return T_DONE();
 }
