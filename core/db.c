@@ -169,6 +169,30 @@ static const char *const stmts[STMT__MAX] = {
 	    "AND (? = '' OR event = ?) ORDER BY id DESC LIMIT ? OFFSET ?",
 	[STMT_AUDIT_COUNT] = "SELECT COUNT(*) FROM audit_events "
 	    "WHERE (? IS NULL OR org_id = ?) AND (? = '' OR event = ?)",
+
+	[STMT_META_GET] = "SELECT v FROM meta WHERE k = ?",
+	[STMT_META_SET] = "INSERT INTO meta (k, v) VALUES (?, ?) "
+	    "ON DUPLICATE KEY UPDATE v = VALUES(v)",
+
+	[STMT_LIMIT_IP_BUMP] = "INSERT INTO rate_counters (k, win, n) "
+	    "VALUES (?, ?, 1) ON DUPLICATE KEY UPDATE n = n + 1",
+	[STMT_LIMIT_IP_GET] = "SELECT n FROM rate_counters "
+	    "WHERE k = ? AND win = ?",
+	[STMT_LIMIT_IP_PURGE] = "DELETE FROM rate_counters WHERE win < ?",
+	[STMT_LIMIT_ACC_GET] = "SELECT failures, locked_until "
+	    "FROM login_throttle WHERE k = ?",
+	/* A failure after a quiet login_window starts the count again. */
+	[STMT_LIMIT_ACC_FAIL] = "INSERT INTO login_throttle "
+	    "(k, failures, last_failure, locked_until) VALUES (?, 1, ?, 0) "
+	    "ON DUPLICATE KEY UPDATE failures = IF(last_failure < ?, 1, "
+	    "failures + 1), last_failure = VALUES(last_failure)",
+	[STMT_LIMIT_ACC_LOCK] = "UPDATE login_throttle "
+	    "SET locked_until = GREATEST(locked_until, ?) WHERE k = ?",
+	[STMT_LIMIT_ACC_RESET] = "DELETE FROM login_throttle WHERE k = ?",
+	/* Affects a row only when no mail went out since the cut-off. */
+	[STMT_LIMIT_MAIL_CLAIM] = "INSERT INTO mail_sent (k, at) VALUES (?, ?) "
+	    "ON DUPLICATE KEY UPDATE at = IF(at <= ?, VALUES(at), at)",
+	[STMT_LIMIT_MAIL_GET] = "SELECT at FROM mail_sent WHERE k = ?",
 };
 
 struct db {

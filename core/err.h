@@ -40,6 +40,7 @@ enum err {
 	ERR_TOO_MANY_ATTEMPTS,   /* 429, per account */
 	ERR_TOO_MANY_REQUESTS,   /* 429, per IP */
 	ERR_MAIL,                /* 503 mail_unavailable: spool refused */
+	ERR_CSRF,                /* 403 csrf: cookie auth without X-Latch-CSRF */
 	ERR__MAX
 };
 

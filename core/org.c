@@ -240,3 +240,44 @@ org_list(struct db *db, const char *q, int64_t limit, int64_t offset,
 	db_rows_free(r);
 	return ERR_OK;
 }
+
+enum err
+org_auth_skip(struct db *db)
+{
+	struct db_arg a[2];
+	int req = org_setup_required(db);
+
+	if (req == -1)
+		return ERR_DB;
+	if (req == 0)
+		return ERR_SETUP_DONE;
+	a[0] = DB_STR("auth");
+	a[1] = DB_STR("disabled");
+	if (db_exec(db, STMT_META_SET, a, 2, NULL, NULL) != DB_OK)
+		return ERR_DB;
+	log_warnx("setup: authentication skipped: the authorizer lets every "
+	    "request through until a user exists");
+	return ERR_OK;
+}
+
+int
+org_auth_enabled(struct db *db, const struct conf *conf)
+{
+	struct db_rows *r = NULL;
+	struct db_arg a[1];
+	int req, skipped;
+
+	if (!conf->auth_enabled)
+		return 0;
+	a[0] = DB_STR("auth");
+	if (db_query(db, STMT_META_GET, a, 1, &r) != DB_OK)
+		return -1;
+	skipped = r->nrows == 1 && db_cell(r, 0, 0) != NULL &&
+	    strcmp(db_cell(r, 0, 0), "disabled") == 0;
+	db_rows_free(r);
+	if (!skipped)
+		return 1;
+	if ((req = org_setup_required(db)) == -1)
+		return -1;
+	return !req;
+}

@@ -67,4 +67,18 @@ enum err org_list(struct db *db, const char *q, int64_t limit,
     int64_t offset, int64_t *total, void (*fn)(const struct org *, void *),
     void *arg);
 
+/*
+ * POST /setup {"skip": true}: while no user exists, record in meta
+ * (k='auth', v='disabled') that the installation runs without
+ * authentication.  ERR_OK, ERR_SETUP_DONE (a user exists), ERR_DB.
+ */
+enum err org_auth_skip(struct db *db);
+
+/*
+ * Whether authentication is in force: 1 unless [security] auth_enabled is
+ * false, or setup was skipped and still no user exists (the first user
+ * turns it back on).  0 when off, -1 on a database error.
+ */
+int org_auth_enabled(struct db *db, const struct conf *conf);
+
 #endif

@@ -8,6 +8,7 @@
 #include "audit.h"
 #include "handlers.h"
 #include "invite.h"
+#include "limit.h"
 #include "log.h"
 #include "org.h"
 #include "reset.h"
@@ -102,9 +103,17 @@ h_password_forgot(struct req *r)
 	if ((e = req_fields(r, forgot_fields, 1, v)) != ERR_OK)
 		return e;
 	/* The answer never tells whether the account exists. */
+	memset(&u, 0, sizeof(u));
 	e = reset_request(r->db, r->conf, v[0].s, &u);
 	if (e == ERR_DB)
 		return e;
+	if (e == ERR_TOO_MANY_REQUESTS) {
+		char key[24];
+
+		(void)snprintf(key, sizeof(key), "%lld", (long long)u.id);
+		limit_log_refused("mail", key, u.retry_after, req_ip(r));
+		e = ERR_OK;   /* still 202: the answer tells nothing */
+	}
 	if (e != ERR_OK && e != ERR_NOT_FOUND)
 		log_warnx("auth: password reset mail not queued (%d)", (int)e);
 	resp_send(r, 202, resp_new("If the account exists, a reset mail is "
@@ -147,21 +156,30 @@ static const struct field login_fields[] = {
 	{ "identifier", F_STR, 1, 254, NULL, 0 },
 	{ "password", F_STR, 1, 1024, NULL, 0 },
 	{ "remember_me", F_BOOL, 0, 0, NULL, 0 },
+	{ "cookie", F_BOOL, 0, 0, NULL, 0 },
 };
 
 enum err
 h_login(struct req *r)
 {
-	struct fval v[3];
+	struct fval v[4];
 	struct session_tokens t;
 	struct json_object *o;
 	struct user u;
 	enum err e;
 
-	if ((e = req_fields(r, login_fields, 3, v)) != ERR_OK)
+	if ((e = req_fields(r, login_fields, 4, v)) != ERR_OK)
 		return e;
 	memset(&u, 0, sizeof(u));
 	e = user_authenticate(r->db, r->conf, v[0].s, v[1].s, &u);
+	if (e == ERR_TOO_MANY_ATTEMPTS) {
+		char key[24];
+
+		(void)snprintf(key, sizeof(key), "%lld", (long long)u.id);
+		r->retry_after = u.retry_after;
+		limit_log_refused("account", u.id > 0 ? key : "unknown",
+		    u.retry_after, req_ip(r));
+	}
 	if (e == ERR_INVALID_CREDENTIALS || e == ERR_ACCOUNT_DISABLED) {
 		log_info("auth: sign-in refused (%s) from %s",
 		    e == ERR_ACCOUNT_DISABLED ? "disabled" : "credentials",
@@ -178,6 +196,10 @@ h_login(struct req *r)
 	if ((e = session_start(r->db, r->conf, &u, v[2].present && v[2].b,
 	    req_user_agent(r), req_ip(r), &t)) != ERR_OK)
 		return e;
+	/* A browser session: the tokens also travel as cookies. */
+	if (v[3].present && v[3].b &&
+	    (e = resp_session_cookies(r, &t)) != ERR_OK)
+		return e;
 	o = resp_new("Login successful");
 	resp_tokens(o, &t, &u);
 	resp_send(r, 200, o);
@@ -185,7 +207,7 @@ h_login(struct req *r)
 }
 
 static const struct field refresh_fields[] = {
-	{ "refresh_token", F_STR, 1, ANY_TOKEN_LEN, NULL, 0 },
+	{ "refresh_token", F_STR, 0, ANY_TOKEN_LEN, NULL, 0 },
 };
 
 enum err
@@ -195,17 +217,37 @@ h_refresh(struct req *r)
 	struct session_tokens t;
 	struct json_object *o;
 	struct user u;
+	char cookie[HTTP_COOKIE_VALUE_MAX];
+	const char *rt;
 	int64_t reused = 0;
+	int k = 0;
 	enum err e;
 
 	if ((e = req_fields(r, refresh_fields, 1, v)) != ERR_OK)
 		return e;
+	rt = v[0].present ? v[0].s : NULL;
+	if (rt == NULL) {
+		/* A browser session: the token is the latch_refresh cookie,
+		 * and the request must prove it comes from our page. */
+		if ((k = req_cookie(r, COOKIE_REFRESH, cookie,
+		    sizeof(cookie))) == 0) {
+			r->err_field = "refresh_token";
+			return ERR_INVALID_FIELD;
+		}
+		if (k == -1)
+			return ERR_INVALID_TOKEN;
+		if ((e = req_csrf(r)) != ERR_OK)
+			return e;
+		rt = cookie;
+	}
 	memset(&u, 0, sizeof(u));
-	e = session_refresh(r->db, r->conf, v[0].s, &t, &u, &reused);
+	e = session_refresh(r->db, r->conf, rt, &t, &u, &reused);
 	if (reused > 0)
 		(void)audit_log(r->db, AUDIT_REFRESH_REUSE, u.org_id, u.id, u.id,
 		    req_ip(r), "session revoked");
 	if (e != ERR_OK)
+		return e;
+	if (k == 1 && (e = resp_session_cookies(r, &t)) != ERR_OK)
 		return e;
 	o = resp_new("Token refreshed");
 	resp_tokens(o, &t, &u);
@@ -305,6 +347,9 @@ h_logout(struct req *r)
 		return e;
 	(void)audit_log(r->db, AUDIT_LOGOUT, r->p.org_id, r->p.user_id,
 	    r->p.user_id, req_ip(r), v[0].present && v[0].b ? "all" : NULL);
+	/* Whoever signed in by cookie: the browser forgets them. */
+	if ((e = resp_session_cookies(r, NULL)) != ERR_OK)
+		return e;
 	resp_send(r, 200, resp_new("Logged out"));
 	return ERR_OK;
 }

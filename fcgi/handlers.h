@@ -16,6 +16,12 @@ enum err h_setup_post(struct req *);
  * user, signed in.  setup: the user is superadmin, else admin. */
 enum err h_register_org(struct req *, int setup);
 
+/* h_authz.c: the FastCGI AUTHORIZER role, outside the route table. */
+/* Whether the request came in the AUTHORIZER role (FCGI_ROLE). */
+int h_authz_is(const struct req *);
+/* Answer it: 200 with Variable-LATCH_* headers, or an error to send. */
+enum err h_authz(struct req *);
+
 /* h_auth.c */
 enum err h_register(struct req *);
 enum err h_login(struct req *);

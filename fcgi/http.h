@@ -17,6 +17,13 @@
 #include "session.h"
 
 #define HTTP_PATH_MAX 1024
+#define HTTP_COOKIES_MAX 3072
+#define HTTP_COOKIE_VALUE_MAX 2048
+
+/* The cookies of a browser session (docs/api.md, "Cookies"). */
+#define COOKIE_ACCESS "latch_access"
+#define COOKIE_REFRESH "latch_refresh"
+#define COOKIE_CSRF "latch_csrf"
 
 struct req {
 	const struct conf *conf;    /* borrowed */
@@ -34,6 +41,9 @@ struct req {
 	int retry_after;            /* seconds, for a 429 */
 	char rid[17];
 	int sent;
+	int by_cookie;              /* req_auth used the latch_access cookie */
+	char cookies[HTTP_COOKIES_MAX]; /* Set-Cookie lines, CRLF-ended */
+	size_t cookies_len;
 };
 
 /* A parameter of the request (NULL if absent); borrowed from envp. */
@@ -75,6 +85,32 @@ enum err req_query_int(struct req *r, const char *name, long long def,
 /* The bearer token of the Authorization header, or NULL. */
 const char *req_bearer(const struct req *r);
 
+/*
+ * The access token of the request: the bearer token or, when there is no
+ * Authorization header, the latch_access cookie copied into buf (bufsz
+ * bytes, HTTP_COOKIE_VALUE_MAX) with r->by_cookie set.  NULL if none;
+ * borrowed from envp or buf.
+ */
+const char *req_access_token(struct req *r, char *buf, size_t bufsz);
+
+/*
+ * Cookie name of the Cookie header into out (outsz bytes): the first
+ * occurrence wins.  Returns 1 if present and non-empty, 0 if absent or
+ * empty, -1 if its value holds a control character or does not fit.
+ */
+int req_cookie(const struct req *r, const char *name, char *out,
+    size_t outsz);
+
+/*
+ * The CSRF check of a request authenticated by cookie: X-Latch-CSRF must
+ * equal the latch_csrf cookie (both non-empty, compared in constant
+ * time).  ERR_OK or ERR_CSRF.
+ */
+enum err req_csrf(const struct req *r);
+
+/* Whether the method changes state (POST, PATCH, PUT, DELETE). */
+int req_changes_state(const struct req *r);
+
 /* Field types and the table a handler checks its body against. */
 enum ftype { F_STR, F_BOOL, F_INT };
 
@@ -102,9 +138,11 @@ enum err req_fields(struct req *r, const struct field *tbl, size_t n,
     struct fval *vals);
 
 /*
- * Require a signed-in caller: verify the bearer token and its session
- * into r->p.  ERR_OK, ERR_MISSING_TOKEN, ERR_INVALID_TOKEN,
- * ERR_TOKEN_EXPIRED, ERR_SESSION_REVOKED, ERR_DB.
+ * Require a signed-in caller: verify the bearer token (or, without an
+ * Authorization header, the latch_access cookie: r->by_cookie is set, and
+ * a state-changing request must pass req_csrf()) and its session into
+ * r->p.  ERR_OK, ERR_MISSING_TOKEN, ERR_INVALID_TOKEN, ERR_TOKEN_EXPIRED,
+ * ERR_SESSION_REVOKED, ERR_CSRF, ERR_DB.
  */
 enum err req_auth(struct req *r);
 
@@ -116,6 +154,30 @@ void resp_send(struct req *r, int status, struct json_object *root);
 
 /* Send the error e with its status and code (and r->err_* extras). */
 void resp_error(struct req *r, enum err e);
+
+/*
+ * Queue a Set-Cookie header for the next resp_send(): name=value with
+ * Path=path, Max-Age=max_age, HttpOnly if httponly, Secure unless
+ * [security] cookie_secure is false, SameSite=Strict.  value must be
+ * cookie-safe (checked).  ERR_OK, ERR_SYS (no room, or a bad value).
+ */
+enum err resp_cookie(struct req *r, const char *name, const char *value,
+    const char *path, int max_age, int httponly);
+
+/*
+ * The three cookies of a browser session for tokens t (a new CSRF token
+ * each time), or with t NULL the same three cleared (Max-Age=0).
+ * ERR_OK, ERR_SYS.
+ */
+enum err resp_session_cookies(struct req *r, const struct session_tokens *t);
+
+/*
+ * The answer of the FastCGI authorizer role: status (200, 401, 403) with
+ * the n headers "Variable-<names[i]>: <values[i]>" and no body.  A value
+ * with a control character is refused: the answer becomes a 500.
+ */
+void resp_authorizer(struct req *r, int status, const char *const *names,
+    const char *const *values, size_t n);
 
 /* JSON for a time (RFC 3339 UTC), null for 0. */
 struct json_object *resp_time(int64_t t);

@@ -10,7 +10,9 @@
 
 #include "http.h"
 #include "jsonv.h"
+#include "limit.h"
 #include "log.h"
+#include "tok.h"
 #include "valid.h"
 
 #define JSON_MAX_DEPTH 8
@@ -21,12 +23,19 @@ req_param(const struct req *r, const char *name)
 	return FCGX_GetParam(name, r->envp);
 }
 
+/*
+ * REMOTE_ADDR, or behind a [server] trusted_proxies address the right-most
+ * untrusted X-Forwarded-For entry.  The buffer is the worker's own and is
+ * rewritten by each call; one request runs at a time.
+ */
 const char *
 req_ip(const struct req *r)
 {
-	const char *ip = req_param(r, "REMOTE_ADDR");
+	static char ip[LIMIT_IP_SIZE];
 
-	return ip != NULL ? ip : "";
+	return limit_client_ip(req_param(r, "REMOTE_ADDR"),
+	    req_param(r, "HTTP_X_FORWARDED_FOR"), r->conf->trusted_proxies, ip,
+	    sizeof(ip));
 }
 
 const char *
@@ -260,14 +269,104 @@ req_fields(struct req *r, const struct field *tbl, size_t n,
 	return ERR_OK;
 }
 
+/* The limit of a Cookie header we look at; longer ones are cut here. */
+#define COOKIE_HEADER_MAX 8192
+
+int
+req_cookie(const struct req *r, const char *name, char *out, size_t outsz)
+{
+	const char *h = req_param(r, "HTTP_COOKIE");
+	size_t nlen = strlen(name), hlen, vlen, i;
+	const char *p, *end, *v;
+
+	if (h == NULL || outsz == 0)
+		return 0;
+	hlen = strnlen(h, COOKIE_HEADER_MAX);
+	for (p = h; p < h + hlen; p = end + 1) {
+		end = memchr(p, ';', (size_t)(h + hlen - p));
+		if (end == NULL)
+			end = h + hlen;
+		while (p < end && (*p == ' ' || *p == '\t'))
+			p++;
+		if ((size_t)(end - p) <= nlen || strncmp(p, name, nlen) != 0)
+			continue;
+		v = p + nlen;
+		while (v < end && (*v == ' ' || *v == '\t'))
+			v++;
+		if (v >= end || *v != '=')
+			continue;
+		v++;
+		while (v < end && (*v == ' ' || *v == '\t'))
+			v++;
+		vlen = (size_t)(end - v);
+		while (vlen > 0 && (v[vlen - 1] == ' ' || v[vlen - 1] == '\t'))
+			vlen--;
+		/* The first occurrence wins, even when it is bad. */
+		if (vlen >= outsz)
+			return -1;
+		for (i = 0; i < vlen; i++)
+			if ((unsigned char)v[i] < 0x20 ||
+			    (unsigned char)v[i] == 0x7f)
+				return -1;
+		memcpy(out, v, vlen);
+		out[vlen] = '\0';
+		return vlen > 0 ? 1 : 0;
+	}
+	return 0;
+}
+
+int
+req_changes_state(const struct req *r)
+{
+	const char *m = r->method != NULL ? r->method : "GET";
+
+	return strcmp(m, "POST") == 0 || strcmp(m, "PATCH") == 0 ||
+	    strcmp(m, "PUT") == 0 || strcmp(m, "DELETE") == 0;
+}
+
 enum err
-req_auth(struct req *r)
+req_csrf(const struct req *r)
+{
+	char cookie[TOK_STR_SIZE];
+	const char *h = req_param(r, "HTTP_X_LATCH_CSRF");
+	size_t n;
+
+	if (h == NULL || req_cookie(r, COOKIE_CSRF, cookie, sizeof(cookie)) !=
+	    1)
+		return ERR_CSRF;
+	n = strlen(cookie);
+	if (strlen(h) != n || !tok_equal(h, cookie, n))
+		return ERR_CSRF;
+	return ERR_OK;
+}
+
+const char *
+req_access_token(struct req *r, char *buf, size_t bufsz)
 {
 	const char *t = req_bearer(r);
 
+	r->by_cookie = 0;
+	if (t == NULL && req_param(r, "HTTP_AUTHORIZATION") == NULL &&
+	    req_cookie(r, COOKIE_ACCESS, buf, bufsz) == 1) {
+		t = buf;
+		r->by_cookie = 1;
+	}
+	return t;
+}
+
+enum err
+req_auth(struct req *r)
+{
+	char cookie[HTTP_COOKIE_VALUE_MAX];
+	const char *t = req_access_token(r, cookie, sizeof(cookie));
+	enum err e;
+
 	if (t == NULL)
 		return ERR_MISSING_TOKEN;
-	return session_authenticate(r->db, r->conf, t, &r->p);
+	e = session_authenticate(r->db, r->conf, t, &r->p);
+	if (e == ERR_OK && r->by_cookie && req_changes_state(r))
+		e = req_csrf(r);
+	return e;
 }
 
 static int

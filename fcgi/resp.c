@@ -9,6 +9,7 @@
 
 #include "http.h"
 #include "log.h"
+#include "tok.h"
 
 struct errinfo {
 	int status;
@@ -70,6 +71,9 @@ static const struct errinfo errs[ERR__MAX] = {
 	    "Too many requests; try again later" },
 	[ERR_MAIL] = { 503, "mail_unavailable",
 	    "The mail could not be queued; nothing was changed" },
+	[ERR_CSRF] = { 403, "csrf",
+	    "A request authenticated by cookie needs a matching X-Latch-CSRF "
+	    "header" },
 };
 
 static const char *
@@ -145,10 +149,12 @@ resp_send(struct req *r, int status, struct json_object *root)
 	    "Cache-Control: no-store\r\n"
 	    "X-Content-Type-Options: nosniff\r\n"
 	    "Referrer-Policy: no-referrer\r\n"
-	    "%s\r\n", status, reason(status), blen + 1, extra);
+	    "%s", status, reason(status), blen + 1, extra);
 	if (n < 0 || (size_t)n >= sizeof(hdr))
 		n = 0; /* cannot happen: extra is bounded */
 	out(r, hdr, (size_t)n);
+	out(r, r->cookies, r->cookies_len);
+	out(r, "\r\n", 2);
 	out(r, body, blen);
 	out(r, "\n", 1);
 	if (status >= 500)
@@ -236,4 +242,101 @@ resp_tokens(struct json_object *root, const struct session_tokens *t,
 	json_object_object_add(root, "refresh_expires_in",
 	    json_object_new_int(t->refresh_expires_in));
 	json_object_object_add(root, "user", resp_user(u));
+}
+
+/* A cookie value or path: printable ASCII without ; , " \ or space. */
+static int
+cookie_safe(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if (*s <= 0x20 || *s >= 0x7f || strchr(";,\"\\", *s) != NULL)
+			return 0;
+	return 1;
+}
+
+enum err
+resp_cookie(struct req *r, const char *name, const char *value,
+    const char *path, int max_age, int httponly)
+{
+	size_t room = sizeof(r->cookies) - r->cookies_len;
+	int n;
+
+	if (!cookie_safe(name) || !cookie_safe(value) || !cookie_safe(path))
+		return ERR_SYS;
+	n = snprintf(r->cookies + r->cookies_len, room,
+	    "Set-Cookie: %s=%s; Path=%s; Max-Age=%d%s%s; SameSite=Strict\r\n",
+	    name, value, path, max_age, httponly ? "; HttpOnly" : "",
+	    r->conf->cookie_secure ? "; Secure" : "");
+	if (n < 0 || (size_t)n >= room) {
+		r->cookies[r->cookies_len] = '\0';
+		log_warnx("http: no room for cookie %s", name);
+		return ERR_SYS;
+	}
+	r->cookies_len += (size_t)n;
+	return ERR_OK;
+}
+
+enum err
+resp_session_cookies(struct req *r, const struct session_tokens *t)
+{
+	char apath[HTTP_PATH_MAX], rpath[HTTP_PATH_MAX], csrf[TOK_STR_SIZE];
+	const char *base = r->conf->base_path;
+	enum err e;
+	int n;
+
+	n = snprintf(apath, sizeof(apath), "%s/", base);
+	if (n < 0 || (size_t)n >= sizeof(apath))
+		return ERR_SYS;
+	n = snprintf(rpath, sizeof(rpath), "%s/auth", base);
+	if (n < 0 || (size_t)n >= sizeof(rpath))
+		return ERR_SYS;
+	csrf[0] = '\0';
+	if (t != NULL && tok_new(16, csrf, sizeof(csrf)) == -1)
+		return ERR_SYS;
+	if ((e = resp_cookie(r, COOKIE_ACCESS, t != NULL ? t->access : "",
+	    apath, t != NULL ? t->expires_in : 0, 1)) != ERR_OK ||
+	    (e = resp_cookie(r, COOKIE_REFRESH, t != NULL ? t->refresh : "",
+	    rpath, t != NULL ? t->refresh_expires_in : 0, 1)) != ERR_OK)
+		return e;
+	/* Path=/: the page that reads it may live outside base_path. */
+	return resp_cookie(r, COOKIE_CSRF, csrf, "/",
+	    t != NULL ? t->refresh_expires_in : 0, 0);
+}
+
+void
+resp_authorizer(struct req *r, int status, const char *const *names,
+    const char *const *values, size_t n)
+{
+	char hdr[2048];
+	size_t len = 0, i;
+	int k;
+
+	k = snprintf(hdr, sizeof(hdr), "Status: %d %s\r\n"
+	    "Content-Length: 0\r\nCache-Control: no-store\r\n", status,
+	    reason(status));
+	if (k < 0 || (size_t)k >= sizeof(hdr))
+		goto fail;
+	len = (size_t)k;
+	for (i = 0; i < n; i++) {
+		const char *v;
+
+		/* No CR, LF or other control character can split a header. */
+		for (v = values[i]; *v != '\0'; v++)
+			if ((unsigned char)*v < 0x20 || *v == 0x7f)
+				goto fail;
+		k = snprintf(hdr + len, sizeof(hdr) - len, "Variable-%s: %s\r\n",
+		    names[i], values[i]);
+		if (k < 0 || (size_t)k >= sizeof(hdr) - len)
+			goto fail;
+		len += (size_t)k;
+	}
+	if (len + 2 >= sizeof(hdr))
+		goto fail;
+	memcpy(hdr + len, "\r\n", 3);
+	out(r, hdr, len + 2);
+	r->sent = 1;
+	return;
+fail:
+	log_warnx("authz: a header value was refused");
+	resp_error(r, ERR_SYS);
 }

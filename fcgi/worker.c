@@ -12,7 +12,9 @@
 
 #include <fcgiapp.h>
 
+#include "handlers.h"
 #include "http.h"
+#include "limit.h"
 #include "log.h"
 #include "router.h"
 #include "tok.h"
@@ -102,9 +104,18 @@ worker_handle(struct req *r)
 	r->method = req_param(r, "REQUEST_METHOD");
 	if (r->method == NULL)
 		r->method = "GET";
+	if (h_authz_is(r)) {
+		/* The AUTHORIZER role guards another app: no routing. */
+		e = h_authz(r);
+		goto done;
+	}
 	if ((e = req_route_path(r)) != ERR_OK)
 		goto done;
 	if ((rt = router_match(r, &e)) == NULL)
+		goto done;
+	if ((rt->limit & ROUTE_LIMIT_IP) &&
+	    (e = limit_ip(r->db, r->conf, req_ip(r), &r->retry_after)) !=
+	    ERR_OK)
 		goto done;
 	if (has_body_method(r->method)) {
 		if ((e = req_read_body(r)) != ERR_OK)
@@ -160,6 +171,9 @@ worker_run(const struct conf *conf, int listen_fd)
 		log_warnx("worker: out of memory");
 		return 1;
 	}
+	if (!conf->auth_enabled)
+		log_warnx("worker: [security] auth_enabled = false: the "
+		    "authorizer lets every request through as anonymous");
 	while (!stopping) {
 		if (FCGX_Accept_r(&fr) < 0) {
 			if (stopping)

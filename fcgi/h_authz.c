@@ -1,0 +1,122 @@
+/*
+ * h_authz.c: the FastCGI AUTHORIZER role (lighttpd "mode" =>
+ * "authorizer", Apache mod_authnz_fcgi).  No routing: the access token of
+ * the request (Authorization: Bearer, else the latch_access cookie) is
+ * checked as /auth/verify checks it, and the answer is 200 with
+ * Variable-LATCH_* headers (the server hands them to the guarded
+ * application as environment), 401, or 403 when the FastCGI parameter
+ * LATCH_REQUIRE_ROLE is not met.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "handlers.h"
+#include "log.h"
+#include "org.h"
+
+#define REQUIRE_ROLE_MAX 256
+
+static const char *const var_names[] = {
+	"LATCH_USER_ID", "LATCH_USERNAME", "LATCH_ORG_ID", "LATCH_ROLE",
+};
+#define NVARS (sizeof(var_names) / sizeof(var_names[0]))
+
+int
+h_authz_is(const struct req *r)
+{
+	const char *role = req_param(r, "FCGI_ROLE");
+
+	return role != NULL && strcmp(role, "AUTHORIZER") == 0;
+}
+
+/* The rank of a role name: user < admin < superadmin; -1 if unknown. */
+static int
+rank(const char *s, size_t n)
+{
+	if (n == 4 && strncmp(s, "user", n) == 0)
+		return ROLE_USER;
+	if (n == 5 && strncmp(s, "admin", n) == 0)
+		return ROLE_ADMIN;
+	if (n == 10 && strncmp(s, "superadmin", n) == 0)
+		return ROLE_SUPERADMIN;
+	return -1;
+}
+
+static int
+rank_of(enum role role)
+{
+	const char *s = role_name(role);
+
+	return rank(s, strlen(s));
+}
+
+/*
+ * Whether role meets LATCH_REQUIRE_ROLE ("admin", "admin,superadmin"):
+ * one listed role at or below it.  Absent or empty: any role.  An unknown
+ * name never matches (a typo refuses rather than opens).
+ */
+static int
+role_allowed(const struct req *r, enum role role)
+{
+	const char *req = req_param(r, "LATCH_REQUIRE_ROLE");
+	const char *p, *end;
+	int have = rank_of(role), want, any = 0;
+	size_t n;
+
+	if (req == NULL || strnlen(req, REQUIRE_ROLE_MAX) == REQUIRE_ROLE_MAX)
+		return req == NULL;
+	for (p = req; *p != '\0'; p = *end == ',' ? end + 1 : end) {
+		end = p + strcspn(p, ",");
+		while (p < end && (*p == ' ' || *p == '\t'))
+			p++;
+		n = (size_t)(end - p);
+		while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+			n--;
+		if (n == 0)
+			continue;
+		any = 1;
+		if ((want = rank(p, n)) == -1) {
+			log_warnx("authz: unknown role in LATCH_REQUIRE_ROLE");
+			continue;
+		}
+		if (have >= want)
+			return 1;
+	}
+	return !any;
+}
+
+enum err
+h_authz(struct req *r)
+{
+	char uid[24], oid[24], cookie[HTTP_COOKIE_VALUE_MAX];
+	const char *values[NVARS], *t;
+	int on;
+	enum err e;
+
+	(void)snprintf(r->path, sizeof(r->path), "(authorizer)");
+	if ((on = org_auth_enabled(r->db, r->conf)) == -1)
+		return ERR_DB;
+	if (!on) {
+		values[0] = values[1] = values[2] = "";
+		values[3] = "anonymous";
+		resp_authorizer(r, 200, var_names, values, NVARS);
+		return ERR_OK;
+	}
+	/* As /auth/verify checks it; the guard itself asks for no CSRF
+	 * header (the cookies are SameSite=Strict). */
+	if ((t = req_access_token(r, cookie, sizeof(cookie))) == NULL)
+		return ERR_MISSING_TOKEN;
+	if ((e = session_authenticate(r->db, r->conf, t, &r->p)) != ERR_OK)
+		return e;
+	if (!role_allowed(r, r->p.role))
+		return ERR_FORBIDDEN;
+	(void)snprintf(uid, sizeof(uid), "%" PRId64, r->p.user_id);
+	(void)snprintf(oid, sizeof(oid), "%" PRId64, r->p.org_id);
+	values[0] = uid;
+	values[1] = r->p.username;
+	values[2] = oid;
+	values[3] = role_name(r->p.role);
+	resp_authorizer(r, 200, var_names, values, NVARS);
+	return ERR_OK;
+}

@@ -1,0 +1,160 @@
+"""
+Browser sessions by cookie: POST /auth/login {"cookie": true} sets
+latch_access, latch_refresh and latch_csrf; signed-in routes accept the
+latch_access cookie; state-changing requests authenticated by cookie need
+X-Latch-CSRF equal to the latch_csrf cookie (else 403 csrf); refresh and
+logout by cookie; [security] cookie_secure = false drops Secure.
+"""
+
+import re
+
+import lib
+from lib import expect, expect_error, expect_login, http, register
+
+CSRF = re.compile(r"^[A-Za-z0-9_-]{22}$")
+
+
+def set_cookies(r):
+    """{name: (value, attributes string)} of the Set-Cookie headers."""
+    out = {}
+    for line in r.headers.get_all("Set-Cookie") or []:
+        nv, _, attrs = line.partition("; ")
+        name, _, value = nv.partition("=")
+        assert name not in out, "two Set-Cookie for %s: %s" % (
+            name, r.describe())
+        out[name] = (value, attrs)
+    return out
+
+
+def cookie_login(acct, secure=True):
+    r = http("POST", "/auth/login", {"identifier": acct.username,
+                                     "password": acct.password,
+                                     "cookie": True})
+    j = expect_login(r, 200, username=acct.username)
+    c = set_cookies(r)
+    sec = "; Secure" if secure else ""
+    assert set(c) == {"latch_access", "latch_refresh", "latch_csrf"}, \
+        r.describe()
+    assert c["latch_access"] == (
+        j["access_token"],
+        "Path=/api/; Max-Age=900; HttpOnly%s; SameSite=Strict" % sec), c
+    assert c["latch_refresh"] == (
+        j["refresh_token"],
+        "Path=/api/auth; Max-Age=86400; HttpOnly%s; SameSite=Strict" % sec), c
+    assert CSRF.match(c["latch_csrf"][0]), c
+    assert c["latch_csrf"][1] == \
+        "Path=/; Max-Age=86400%s; SameSite=Strict" % sec, c
+    return {k: v[0] for k, v in c.items()}, j
+
+
+def jar(c, *names):
+    return "; ".join("%s=%s" % (n, c[n]) for n in names)
+
+
+def test_plain_login_sets_no_cookie(stack):
+    a = register()
+    r = lib.login(a.username, a.password)
+    expect(r, 200)
+    assert not r.headers.get_all("Set-Cookie"), r.describe()
+
+
+def test_cookie_login_and_profile(stack):
+    a = register()
+    c, j = cookie_login(a)
+    j = expect(http("GET", "/user/profile", headers={
+        "Cookie": "other=1;  latch_access=%s ;x=y" % c["latch_access"]}),
+        200)
+    assert j["user"]["username"] == a.username, j
+    # First occurrence wins (control characters: test_74, lighttpd
+    # refuses them before latchd sees them).
+    expect(http("GET", "/user/profile", headers={
+        "Cookie": "latch_access=%s; latch_access=junk" % c["latch_access"]}),
+        200)
+    expect_error(http("GET", "/user/profile", headers={
+        "Cookie": "latch_access=junk; latch_access=%s" % c["latch_access"]}),
+        401, "invalid_token")
+    # An Authorization header wins over the cookie, even a bad one.
+    expect_error(http("GET", "/user/profile", token="bad", headers={
+        "Cookie": jar(c, "latch_access")}), 401, "invalid_token")
+    expect_error(http("GET", "/user/profile"), 401, "missing_token")
+
+
+def test_csrf_for_state_changes(stack):
+    a = register()
+    c, _ = cookie_login(a)
+    body = {"name": "Cookie Person"}
+    both = jar(c, "latch_access", "latch_csrf")
+    expect_error(http("PATCH", "/user/profile", body,
+                      headers={"Cookie": both}), 403, "csrf")
+    expect_error(http("PATCH", "/user/profile", body,
+                      headers={"Cookie": both,
+                               "X-Latch-CSRF": c["latch_csrf"] + "x"}),
+                 403, "csrf")
+    expect_error(http("PATCH", "/user/profile", body,
+                      headers={"Cookie": jar(c, "latch_access"),
+                               "X-Latch-CSRF": c["latch_csrf"]}),
+                 403, "csrf")
+    expect_error(http("PATCH", "/user/profile", body,
+                      headers={"Cookie": jar(c, "latch_access") +
+                               "; latch_csrf=",
+                               "X-Latch-CSRF": ""}), 403, "csrf")
+    j = expect(http("PATCH", "/user/profile", body,
+                    headers={"Cookie": both,
+                             "X-Latch-CSRF": c["latch_csrf"]}), 200)
+    assert j["user"]["name"] == "Cookie Person", j
+    # A bearer caller needs no CSRF header.
+    expect(http("PATCH", "/user/profile", {"name": "Bearer Person"},
+                token=a.access), 200)
+
+
+def test_refresh_and_logout_by_cookie(stack):
+    a = register()
+    c, j = cookie_login(a)
+    refresh_jar = jar(c, "latch_refresh", "latch_csrf")
+    expect_error(http("POST", "/auth/refresh", {},
+                      headers={"Cookie": refresh_jar}), 403, "csrf")
+    r = http("POST", "/auth/refresh", {},
+             headers={"Cookie": refresh_jar,
+                      "X-Latch-CSRF": c["latch_csrf"]})
+    j2 = expect(r, 200)
+    c2 = {k: v[0] for k, v in set_cookies(r).items()}
+    assert c2["latch_access"] == j2["access_token"], r.describe()
+    assert c2["latch_refresh"] == j2["refresh_token"] != c["latch_refresh"]
+    assert CSRF.match(c2["latch_csrf"]), c2
+    # A body token is the API client's way: no cookies come back.
+    r = lib.refresh(j2["refresh_token"])
+    j3 = expect(r, 200)
+    assert not r.headers.get_all("Set-Cookie"), r.describe()
+    expect_error(http("POST", "/auth/refresh", {}), 400, "invalid_field",
+                 field="refresh_token")
+    # Logout by cookie: CSRF needed, then every cookie is cleared.
+    cookie = "latch_access=%s; latch_csrf=%s" % (j3["access_token"],
+                                                 c2["latch_csrf"])
+    expect_error(http("POST", "/auth/logout", {},
+                      headers={"Cookie": cookie}), 403, "csrf")
+    r = http("POST", "/auth/logout", {},
+             headers={"Cookie": cookie, "X-Latch-CSRF": c2["latch_csrf"]})
+    expect(r, 200)
+    gone = set_cookies(r)
+    assert gone == {
+        "latch_access": ("", "Path=/api/; Max-Age=0; HttpOnly; Secure; "
+                         "SameSite=Strict"),
+        "latch_refresh": ("", "Path=/api/auth; Max-Age=0; HttpOnly; "
+                          "Secure; SameSite=Strict"),
+        "latch_csrf": ("", "Path=/; Max-Age=0; Secure; SameSite=Strict"),
+    }, gone
+    expect_error(http("GET", "/user/profile", headers={
+        "Cookie": "latch_access=" + j3["access_token"]}), 401,
+        "session_revoked")
+
+
+def test_cookie_secure_false(stack):
+    a = register()
+    try:
+        stack.reload({"security.cookie_secure": False})
+        c, _ = cookie_login(a, secure=False)
+        expect(http("GET", "/user/profile",
+                    headers={"Cookie": jar(c, "latch_access")}), 200)
+    finally:
+        stack.reload({"security.cookie_secure": True})
+    cookie_login(a, secure=True)

@@ -1,0 +1,154 @@
+"""
+The FastCGI AUTHORIZER role, spoken directly to latchd's socket (the
+web-server scenarios in test_87 drive it through lighttpd and Apache):
+401 without a token, 200 with the Variable-LATCH_* headers, revoked
+sessions refused, LATCH_REQUIRE_ROLE, the latch_access cookie, and
+[security] auth_enabled = false letting everyone through as anonymous.
+"""
+
+import json
+
+import fcgiclient
+import lib
+from lib import expect, http, login_ok, new_email, new_password, register, \
+    uniq
+
+
+def authz(stack, token=None, cookie=None, require=None, extra=None):
+    params = {"REQUEST_METHOD": "GET", "REQUEST_URI": "/guarded/file.txt",
+              "SCRIPT_NAME": "/guarded/file.txt", "SERVER_PROTOCOL":
+              "HTTP/1.1", "REMOTE_ADDR": "127.0.0.1"}
+    if token is not None:
+        params["HTTP_AUTHORIZATION"] = "Bearer " + token
+    if cookie is not None:
+        params["HTTP_COOKIE"] = cookie
+    if require is not None:
+        params["LATCH_REQUIRE_ROLE"] = require
+    params.update(extra or {})
+    status, headers, body = fcgiclient.call(stack.latchd_socket, params)
+    lib.log("authz", params.get("LATCH_REQUIRE_ROLE"), "->", status,
+            headers, body)
+    return status, headers, body
+
+
+def variables(headers):
+    return {k[len("Variable-"):]: v for k, v in headers
+            if k.startswith("Variable-")}
+
+
+def refused(stack, status, headers, body, want, code):
+    assert status == want, "expected %d, got %d %r %r" % (
+        want, status, headers, body)
+    assert not variables(headers), headers
+    j = json.loads(body.decode())
+    assert j["success"] is False and j["error"] == code, j
+    if want == 401:
+        assert ("WWW-Authenticate", 'Bearer realm="latch"') in headers, \
+            headers
+
+
+def user_token(stack, org):
+    username = uniq("azu")
+    password = new_password()
+    r = stack.latchctl("create-user", "--org", org, "--username", username,
+                       "--email", new_email(), "--role", "user",
+                       input=password + "\n")
+    assert r.returncode == 0, "latchctl create-user: %d %s%s" % (
+        r.returncode, r.stdout, r.stderr)
+    j = lib.expect_login(lib.login(username, password), 200,
+                         username=username, role="user")
+    return j["access_token"], j["user"]
+
+
+def test_no_token_is_401(stack):
+    st, h, b = authz(stack)
+    refused(stack, st, h, b, 401, "missing_token")
+    st, h, b = authz(stack, token="not.a.token")
+    refused(stack, st, h, b, 401, "invalid_token")
+    st, h, b = authz(stack, cookie="latch_access=garbage")
+    refused(stack, st, h, b, 401, "invalid_token")
+
+
+def test_good_token_gives_the_variables(stack):
+    a = register()
+    st, h, b = authz(stack, token=a.access)
+    assert st == 200 and b == b"", (st, h, b)
+    expect_vars = {"LATCH_USER_ID": str(a.id),
+                   "LATCH_USERNAME": a.username,
+                   "LATCH_ORG_ID": str(a.user["organizationId"]),
+                   "LATCH_ROLE": "admin"}
+    assert variables(h) == expect_vars, h
+
+
+def test_cookie_token_works(stack):
+    a = register()
+    st, h, b = authz(stack, cookie="theme=dark; latch_access=" + a.access)
+    assert st == 200, (st, h, b)
+    assert variables(h)["LATCH_USERNAME"] == a.username
+    # A value with a control character is no cookie at all.
+    st, h, b = authz(stack, cookie="latch_access=\x01" + a.access)
+    refused(stack, st, h, b, 401, "missing_token")
+    st, h, b = authz(stack, cookie="latch_access=%s\x7f" % a.access)
+    refused(stack, st, h, b, 401, "missing_token")
+    # The first occurrence wins.
+    st, h, b = authz(stack, cookie="latch_access=x; latch_access=" +
+                     a.access)
+    refused(stack, st, h, b, 401, "invalid_token")
+
+
+def test_revoked_session_is_401(stack):
+    a = register()
+    b = login_ok(a)
+    assert authz(stack, token=b.access)[0] == 200
+    expect(http("POST", "/auth/logout", {}, token=b.access), 200)
+    st, h, body = authz(stack, token=b.access)
+    refused(stack, st, h, body, 401, "session_revoked")
+
+
+def test_require_role(stack):
+    a = register()
+    tok, u = user_token(stack, a.org)
+    st, h, b = authz(stack, token=tok)
+    assert st == 200 and variables(h)["LATCH_ROLE"] == "user", (st, h)
+    st, h, b = authz(stack, token=tok, require="admin")
+    refused(stack, st, h, b, 403, "forbidden")
+    st, h, b = authz(stack, token=tok, require="admin, superadmin")
+    refused(stack, st, h, b, 403, "forbidden")
+    st, h, b = authz(stack, token=tok, require="user")
+    assert st == 200, (st, h, b)
+    st, h, b = authz(stack, token=a.access, require="admin")
+    assert st == 200, (st, h, b)
+    st, h, b = authz(stack, token=a.access, require="superadmin")
+    refused(stack, st, h, b, 403, "forbidden")
+    st, h, b = authz(stack, token=a.access, require="admn")
+    refused(stack, st, h, b, 403, "forbidden")
+
+
+def test_auth_disabled_lets_everyone_in(stack):
+    a = register()
+    try:
+        stack.reload({"security.auth_enabled": False})
+        for kw in ({}, {"token": "garbage"}, {"require": "superadmin"}):
+            st, h, b = authz(stack, **kw)
+            assert st == 200 and b == b"", (kw, st, h, b)
+            assert variables(h) == {"LATCH_USER_ID": "", "LATCH_USERNAME": "",
+                                    "LATCH_ORG_ID": "",
+                                    "LATCH_ROLE": "anonymous"}, h
+        j = expect(http("GET", "/setup"), 200)
+        assert j["auth_enabled"] is False, j
+        # The API's own routes still want a signed-in caller.
+        lib.expect_error(http("GET", "/users"), 401, "missing_token")
+        expect(http("GET", "/users", token=a.access), 200)
+    finally:
+        stack.reload({"security.auth_enabled": True})
+    j = expect(http("GET", "/setup"), 200)
+    assert j["auth_enabled"] is True, j
+    st, h, b = authz(stack)
+    assert st == 401, (st, h, b)
+
+
+def test_setup_skip_refused_once_users_exist(stack):
+    lib.expect_error(http("POST", "/setup", {"skip": True}), 409,
+                     "setup_done")
+    lib.expect_error(http("POST", "/setup", {"skip": "yes"}), 409,
+                     "setup_done")
