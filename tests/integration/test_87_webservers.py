@@ -1,0 +1,335 @@
+"""
+latch behind real web servers, with the contrib/ files as shipped:
+
+  lighttpd  latch.conf (external pool, /api: the shared stack itself),
+            latch-spawn.conf (lighttpd spawns latchd: /api with a
+            pre-forking latchd, and a subdomain-style root mount with
+            base_path = "" and one in-process latchd),
+            latch-authorizer.conf (latchd guards static files and a CGI)
+  Apache    latch-proxy-fcgi.conf (/api on a unix socket),
+            fcgid/htaccess + fcgid/latch.fcgi (/~alice/auth/api, shared
+            hosting style, routes from PATH_INFO), latch-cgi.conf
+            (/~bob/auth/api, plain CGI), latch-authnz-fcgi.conf (latchd
+            as mod_authnz_fcgi authorizer)
+
+Each scenario starts its servers (and any latchd of its own) on free
+ports in a temporary directory and stops them in a finally block; the
+shared stack's MariaDB and config are reused.  The authorizer scenarios
+skip, saying so, while latchd has no FastCGI AUTHORIZER role.
+"""
+
+import os
+import shutil
+import time
+
+import lib
+import stack as stackmod
+import webservers as ws
+from lib import expect, new_password, register, uniq
+
+CONTRIB = ws.CONTRIB
+
+
+def _skip_without_authorizer(name):
+    if ws.authorizer_present():
+        return False
+    print("# skip %s: latchd has no FastCGI AUTHORIZER role yet "
+          "(no FCGI_ROLE in fcgi/*.c)" % name, flush=True)
+    return True
+
+
+def _user_account(stack, org):
+    """A role "user" account in org (created with latchctl); returns a
+    lib.Account-like object with username/password."""
+    username = uniq("wsu")
+    password = new_password()
+    r = stack.latchctl("create-user", "--org", org, "--username", username,
+                       "--email", lib.new_email(), "--role", "user",
+                       input=password + "\n")
+    assert r.returncode == 0, "latchctl create-user: %d %s%s" % (
+        r.returncode, r.stdout, r.stderr)
+    acct = lib.login(username, password)
+    j = lib.expect_login(acct, 200, username=username, role="user")
+    return j["access_token"]
+
+
+def _guarded_files(www, prefixes):
+    """A static file and a /bin/sh CGI under each guarded prefix."""
+    for p in prefixes:
+        d = os.path.join(www, p.strip("/"))
+        os.makedirs(d, exist_ok=True)
+        os.chmod(d, 0o755)
+        with open(os.path.join(d, "secret.txt"), "w") as f:
+            f.write("the guarded file %s\n" % p)
+        os.chmod(os.path.join(d, "secret.txt"), 0o644)
+        cgi = os.path.join(d, "whoami.sh")
+        with open(cgi, "w") as f:
+            f.write("#!/bin/sh\n"
+                    "printf 'Content-Type: text/plain\\r\\n\\r\\n'\n"
+                    "printf 'user=%s role=%s id=%s org=%s\\n' "
+                    "\"$LATCH_USERNAME\" \"$LATCH_ROLE\" \"$LATCH_USER_ID\" "
+                    "\"$LATCH_ORG_ID\"\n")
+        os.chmod(cgi, 0o755)
+
+
+def _authorizer_checks(stack, port, guarded, admin_guarded):
+    """The behaviour of latchd as authorizer, through a server on port
+    guarding `guarded` (any valid session) and `admin_guarded` (role
+    admin)."""
+    a = register()                      # an admin of a new organization
+    good = lib.login_ok(a).access
+    user_token = _user_account(stack, a.org)
+    f = guarded + "/secret.txt"
+
+    r = ws.call(port, "GET", f, check=False)
+    expect(r, 401, "no token")
+    assert b"the guarded file" not in r.body, r.describe()
+
+    r = ws.call(port, "GET", f, token=good, check=False)
+    expect(r, 200, "good token")
+    assert r.body == ("the guarded file %s\n" % guarded).encode(), \
+        r.describe()
+
+    r = ws.call(port, "GET", f, check=False,
+                headers={"Cookie": "latch_access=" + good})
+    expect(r, 200, "good token in the latch_access cookie")
+
+    r = ws.call(port, "GET", guarded + "/whoami.sh", token=good,
+                check=False)
+    expect(r, 200, "guarded CGI")
+    text = r.body.decode()
+    assert "user=%s " % a.username in text and "role=admin" in text and \
+        "id=%d " % a.id in text, "the CGI did not see LATCH_*: %r" % text
+
+    r = ws.call(port, "GET", admin_guarded + "/secret.txt",
+                token=user_token, check=False)
+    expect(r, 403, "role user where admin is required")
+    r = ws.call(port, "GET", admin_guarded + "/secret.txt", token=good,
+                check=False)
+    expect(r, 200, "role admin where admin is required")
+    r = ws.call(port, "GET", f, token=user_token, check=False)
+    expect(r, 200, "role user where any session will do")
+
+    r = lib.http("POST", "/auth/logout", token=good)
+    expect(r, 200, "logout")
+    r = ws.call(port, "GET", f, token=good, check=False)
+    expect(r, 401, "token of a revoked session")
+    assert b"the guarded file" not in r.body, r.describe()
+
+
+# ------------------------------------------------------------- lighttpd
+
+def test_lighttpd_external_pool_under_api(stack):
+    """contrib/lighttpd/latch.conf: the shared stack's own lighttpd."""
+    a = register()
+    with open(stack.lighttpd_conf) as f:
+        assert os.path.join(CONTRIB, "lighttpd", "latch.conf") in f.read()
+    ws.round_trip(stack.port, "/api", a)
+
+
+def test_lighttpd_spawns_latchd_under_api(stack):
+    """latch-spawn.conf: lighttpd starts latchd on fd 0; latchd
+    pre-forks [server] workers = 2 there."""
+    a = register()
+    with ws.scratch(stack, "lt-spawn") as (d, procs):
+        cfg = ws.derive_config(stack, os.path.join(d, "latch.ini"), {
+            "server.workers": 2, "mail.run_mailer": False})
+        procs.configs.append(cfg)
+        port = stackmod.free_port()
+        ws.start_lighttpd(procs, "lighttpd", port, """\
+var.latch_socket = "{d}/latch.sock"
+var.latch_base = "/api"
+var.latch_bin = "{bin}"
+var.latch_config = "{cfg}"
+include "{contrib}/lighttpd/latch-spawn.conf"
+""".format(d=d, bin=stack.latchd_bin, cfg=cfg, contrib=CONTRIB))
+        ws.round_trip(port, "/api", a)
+        # Outside the mount lighttpd answers itself.
+        r = ws.call(port, "GET", "/apifoo", check=False)
+        expect(r, 404, "outside the mount")
+        assert r.json is None, r.describe()
+        pids = procs.strays()
+        assert len(pids) >= 3, "expected a latchd master and 2 workers " \
+            "spawned by lighttpd, found %r" % pids
+
+
+def test_lighttpd_subdomain_root(stack):
+    """latch-spawn.conf with latch_base = "" and base_path = "": the whole
+    site (its own port, as a subdomain would be) is latch; one latchd
+    serving fd 0 in-process (workers = 1)."""
+    a = register()
+    with ws.scratch(stack, "lt-root") as (d, procs):
+        cfg = ws.derive_config(stack, os.path.join(d, "latch.ini"), {
+            "server.workers": 1, "server.base_path": "",
+            "mail.run_mailer": False})
+        procs.configs.append(cfg)
+        port = stackmod.free_port()
+        ws.start_lighttpd(procs, "lighttpd", port, """\
+var.latch_socket = "{d}/latch.sock"
+var.latch_base = ""
+var.latch_bin = "{bin}"
+var.latch_config = "{cfg}"
+include "{contrib}/lighttpd/latch-spawn.conf"
+""".format(d=d, bin=stack.latchd_bin, cfg=cfg, contrib=CONTRIB))
+        ws.round_trip(port, "", a)
+        # /api is no prefix here: /api/health is an unknown route.
+        r = ws.call(port, "GET", "/api/health")
+        lib.expect_error(r, 404, "not_found")
+
+
+def test_lighttpd_authorizer(stack):
+    """latch-authorizer.conf: the shared latchd pool guards /private (any
+    session) and /staff (admin) for static files and a CGI."""
+    if _skip_without_authorizer("test_lighttpd_authorizer"):
+        return
+    with ws.scratch(stack, "lt-authz") as (d, procs):
+        www = os.path.join(d, "www")
+        _guarded_files(www, ["/private", "/staff"])
+        port = stackmod.free_port()
+        ws.start_lighttpd(procs, "lighttpd", port, """\
+server.modules += ( "mod_cgi" )
+cgi.assign = ( ".sh" => "/bin/sh" )
+var.latch_socket = "{sock}"
+var.latch_docroot = "{www}"
+var.latch_guarded = "/private"
+var.latch_require_role = "user"
+include "{contrib}/lighttpd/latch-authorizer.conf"
+var.latch_guarded := "/staff"
+var.latch_require_role := "admin"
+include "{contrib}/lighttpd/latch-authorizer.conf"
+""".format(sock=stack.latchd_socket, www=www, contrib=CONTRIB))
+        _authorizer_checks(stack, port, "/private", "/staff")
+
+
+# --------------------------------------------------------------- Apache
+
+def _apache_layout(stack, d, gid):
+    """The files Apache's www-data children and the latchds they spawn
+    use: a config readable by group www-data (0640, world nothing) with
+    its own spool, and alice's shared-hosting directory with the fcgid
+    files copied from contrib/ as they are."""
+    uid = ws.www_data()[0]
+    spool = os.path.join(d, "spool")
+    os.makedirs(spool)
+    os.chown(spool, uid, gid)
+    os.chmod(spool, 0o700)
+    home = os.path.join(d, "home", "alice")
+    latch = os.path.join(home, "latch")
+    auth = os.path.join(home, "public_html", "auth")
+    os.makedirs(os.path.join(latch, "bin"))
+    os.makedirs(auth)
+    for p in (os.path.join(d, "home"), home, latch,
+              os.path.join(latch, "bin"), os.path.dirname(auth), auth):
+        os.chmod(p, 0o755)
+    os.symlink(stack.latchd_bin, os.path.join(latch, "bin", "latchd"))
+    shutil.copy(os.path.join(CONTRIB, "apache", "fcgid", "latch.fcgi"),
+                os.path.join(auth, "latch.fcgi"))
+    os.chmod(os.path.join(auth, "latch.fcgi"), 0o755)
+    shutil.copy(os.path.join(CONTRIB, "apache", "fcgid", "htaccess"),
+                os.path.join(auth, ".htaccess"))
+    os.chmod(os.path.join(auth, ".htaccess"), 0o644)
+    cfg = ws.derive_config(stack, os.path.join(latch, "latch.ini"), {
+        "server.workers": 1, "server.base_path": "/~alice/auth/api",
+        "mail.run_mailer": False, "mail.spool_dir": spool}, group=gid)
+    return home, cfg
+
+
+def test_apache(stack):
+    """One Apache (children as www-data) with every mode mounted:
+    proxy_fcgi at /api (its own latchd, socket 0666 in a directory only
+    root and www-data reach), mod_fcgid at /~alice/auth/api, CGI at
+    /~bob/auth/api, and (when latchd has the role) mod_authnz_fcgi
+    guarding /private and /staff."""
+    if os.geteuid() != 0:
+        print("# skip test_apache: Apache must start as root to run its "
+              "children as www-data", flush=True)
+        return
+    a = register()
+    authz = ws.authorizer_present()
+    uid, gid = ws.www_data()
+    with ws.traversable(stack.dir), \
+            ws.scratch(stack, "apache", group=gid) as (d, procs):
+        home, user_cfg = _apache_layout(stack, d, gid)
+        procs.configs.append(user_cfg)
+        sock = os.path.join(d, "latchd.sock")
+        proxy_cfg = ws.derive_config(stack, os.path.join(d, "proxy.ini"), {
+            "server.listen": sock, "server.socket_mode": "0666",
+            "server.workers": 2, "mail.run_mailer": False})
+        procs.configs.append(proxy_cfg)
+        ws.start_latchd(procs, "latchd-proxy", proxy_cfg, sock)
+        authz_body = ""
+        if authz:
+            aport = stackmod.free_port()
+            authz_cfg = ws.derive_config(
+                stack, os.path.join(d, "authz.ini"), {
+                    "server.listen": "127.0.0.1:%d" % aport,
+                    "server.workers": 2, "mail.run_mailer": False})
+            procs.configs.append(authz_cfg)
+            ws.start_latchd(procs, "latchd-authz", authz_cfg,
+                            "127.0.0.1:%d" % aport)
+            www = os.path.join(d, "www")
+            _guarded_files(www, ["/private", "/staff"])
+            authz_body = """\
+<Directory "{www}">
+  Options +ExecCGI
+  AddHandler cgi-script .sh
+</Directory>
+Define LATCH_AUTHORIZER 127.0.0.1:{aport}
+Define LATCH_GUARDED /private
+Define LATCH_REQUIRE_ROLE user
+Include {contrib}/apache/latch-authnz-fcgi.conf
+Define LATCH_GUARDED /staff
+Define LATCH_REQUIRE_ROLE admin
+Include {contrib}/apache/latch-authnz-fcgi.conf
+""".format(www=www, aport=aport, contrib=CONTRIB)
+        port = stackmod.free_port()
+        ws.start_apache(procs, port, """\
+Define LATCH_SOCKET {sock}
+Define LATCH_BASE /api
+Include {contrib}/apache/latch-proxy-fcgi.conf
+
+# alice's shared-hosting directory, as a host with mod_userdir and
+# mod_fcgid would offer it.
+Alias "/~alice" "{home}/public_html"
+<Directory "{home}/public_html">
+  AllowOverride FileInfo AuthConfig Options=ExecCGI,Indexes
+  Require all granted
+</Directory>
+
+Define LATCH_CGI_BASE /~bob/auth/api
+Define LATCH_BIN {bin}
+Define LATCH_CONFIG {cfg}
+Include {contrib}/apache/latch-cgi.conf
+{authz}""".format(sock=sock, contrib=CONTRIB, home=home,
+                  bin=stack.latchd_bin, cfg=user_cfg, authz=authz_body))
+
+        ws.round_trip(port, "/api", a)
+        ws.round_trip(port, "/~alice/auth/api", a)
+        ws.round_trip(port, "/~bob/auth/api", a)
+        # Outside the mount Apache answers itself.
+        r = ws.call(port, "GET", "/apifoo", check=False)
+        assert r.status == 404 and r.json is None, r.describe()
+        # The fcgid latchd runs as www-data.
+        strays = procs.strays([user_cfg])
+        assert strays, "no latchd spawned by mod_fcgid"
+        owners = {os.stat("/proc/%d" % p).st_uid for p in strays}
+        assert uid in owners, "spawned latchds run as %r" % owners
+
+        # The price of plain CGI, for README.md ("Behind Apache").
+        times = {}
+        for base in ("/api", "/~alice/auth/api", "/~bob/auth/api"):
+            ws.call(port, "GET", base + "/health")
+            t0 = time.monotonic()
+            for _ in range(20):
+                ws.call(port, "GET", base + "/health", check=False)
+            times[base] = (time.monotonic() - t0) / 20 * 1000
+        print("# GET /health, ms per request: proxy_fcgi %.1f, "
+              "fcgid %.1f, CGI %.1f" % (times["/api"],
+                                         times["/~alice/auth/api"],
+                                         times["/~bob/auth/api"]),
+              flush=True)
+
+        if authz:
+            _authorizer_checks(stack, port, "/private", "/staff")
+        else:
+            _skip_without_authorizer("test_apache (mod_authnz_fcgi part)")
