@@ -8,6 +8,11 @@
 #                 null FastCGI responder (a few minutes; build/bench.md)
 #   make install  install binaries, schema and example config (never
 #                 overwrites an existing config)
+#   make fuzz     build the libFuzzer harnesses (clang) into build-fuzz/ and
+#                 run each FUZZ_SECONDS (60); new inputs go to build-fuzz/
+#
+#   SANITIZE=1    build into build-asan/ with -fsanitize=address,undefined;
+#                 "make check SANITIZE=1" runs the suite on those binaries
 
 PREFIX ?= /usr/local
 DESTDIR ?=
@@ -29,13 +34,16 @@ CFLAGS += -std=c11 -D_GNU_SOURCE $(WARN) -fstack-protector-strong \
 LDFLAGS += -pie -Wl,-z,relro,-z,now
 LDLIBS = $(PKG_LIBS) -lscrypt
 
+B = build
 ifeq ($(SANITIZE),1)
 CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-U_FORTIFY_SOURCE
 LDFLAGS += -fsanitize=address,undefined
+B = build-asan
+export ASAN_OPTIONS ?= detect_leaks=0:abort_on_error=1
+export UBSAN_OPTIONS ?= halt_on_error=1:print_stacktrace=1
 endif
-
-B = build
+export LATCH_BUILD = $(B)
 CORE_SRC := $(sort $(wildcard core/*.c))
 FCGI_SRC := $(sort $(filter-out fcgi/latchd.c,$(wildcard fcgi/*.c)))
 CORE_OBJ := $(CORE_SRC:%.c=$(B)/%.o) $(B)/core/schema.o
@@ -46,7 +54,13 @@ MIGRATIONS := $(sort $(wildcard sql/[0-9]*.sql))
 
 PROGS = $(B)/latchd $(B)/latchctl $(B)/latch-mailer
 
-all: $(PROGS) $(UNIT_BIN)
+# Fuzz harnesses (tests/fuzz/fuzz_*.c): "make check" runs each once per
+# seed file through tests/fuzz/driver.c, built with $(CC) and CFLAGS.
+FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_NAMES := $(FUZZ_SRC:tests/fuzz/%.c=%)
+FUZZ_BIN := $(FUZZ_NAMES:%=$(B)/fuzz/%)
+
+all: $(PROGS) $(UNIT_BIN) $(FUZZ_BIN)
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -73,6 +87,57 @@ $(B)/latch-mailer: $(B)/tools/latch-mailer.o $(CORE_OBJ)
 $(B)/tests/%: $(B)/tests/unit/%.o $(CORE_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/fuzz/fuzz_route: $(B)/tests/fuzz/fuzz_route.o \
+    $(B)/tests/fuzz/driver.o $(FCGI_OBJ) $(CORE_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/fuzz/%: $(B)/tests/fuzz/%.o $(B)/tests/fuzz/driver.o $(CORE_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# libFuzzer builds: clang, every source compiled again into build-fuzz/.
+FUZZ_SECONDS ?= 60
+FZ = build-fuzz
+FUZZ_CC ?= clang
+FUZZ_CFLAGS = -O1 -g -std=c11 -D_GNU_SOURCE -fno-omit-frame-pointer \
+	-fsanitize=fuzzer-no-link,address,undefined \
+	-fno-sanitize-recover=undefined -MMD -MP -Icore -Ifcgi $(PKG_CFLAGS)
+FZ_CORE := $(CORE_SRC:%.c=$(FZ)/%.o) $(FZ)/core/schema.o
+FZ_FCGI := $(FCGI_SRC:%.c=$(FZ)/%.o)
+
+$(FZ)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -c -o $@ $<
+
+$(FZ)/core/schema.o: $(B)/core/schema.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -c -o $@ $<
+
+$(FZ)/fuzz_route: $(FZ)/tests/fuzz/fuzz_route.o $(FZ_FCGI) $(FZ_CORE)
+	$(FUZZ_CC) -fsanitize=fuzzer,address,undefined -o $@ $^ $(LDLIBS)
+
+$(FZ)/fuzz_%: $(FZ)/tests/fuzz/fuzz_%.o $(FZ_CORE)
+	$(FUZZ_CC) -fsanitize=fuzzer,address,undefined -o $@ $^ $(LDLIBS)
+
+# Keep the harness objects (intermediate files of the pattern rules).
+.SECONDARY: $(FUZZ_NAMES:%=$(FZ)/tests/fuzz/%.o) \
+	$(FUZZ_NAMES:%=$(B)/tests/fuzz/%.o) $(B)/tests/fuzz/driver.o
+
+fuzz: deps
+	@$(MAKE) --no-print-directory $(FUZZ_NAMES:%=$(FZ)/%)
+	@set -e; for n in $(FUZZ_NAMES); do \
+		mkdir -p $(FZ)/corpus/$$n; \
+		echo "fuzz: $$n for $(FUZZ_SECONDS)s"; \
+		ASAN_OPTIONS=detect_leaks=1 $(FZ)/$$n -max_total_time=$(FUZZ_SECONDS) \
+		    -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+		    -artifact_prefix=$(FZ)/$$n- $(FZ)/corpus/$$n \
+		    tests/fuzz/corpus/$$n 2>$(FZ)/$$n.log || \
+		    { tail -n 60 $(FZ)/$$n.log; exit 1; }; \
+		grep -E '^stat::(number_of_executed_units|new_units_added)' \
+		    $(FZ)/$$n.log | tr '\n' ' '; echo; \
+	done
 
 # The benchmark's own programs (not part of "all", so "make check" does
 # not build them): the null FastCGI responder and the hash timer.
@@ -116,10 +181,11 @@ install: $(PROGS)
 		install -m 0600 conf/latch.ini.example $(DESTDIR)/etc/latch/latch.ini
 
 format:
-	clang-format -i core/*.[ch] fcgi/*.[ch] tools/*.c tests/unit/*.[ch]
+	clang-format -i core/*.[ch] fcgi/*.[ch] tools/*.c tests/unit/*.[ch] \
+		tests/fuzz/*.c
 
 clean:
-	rm -rf $(B)
+	rm -rf build build-asan build-fuzz
 
-.PHONY: all deps run check bench install format clean
--include $(shell find $(B) -name '*.d' 2>/dev/null)
+.PHONY: all deps run check bench fuzz install format clean
+-include $(shell find $(B) $(FZ) -name '*.d' 2>/dev/null)

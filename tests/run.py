@@ -5,7 +5,9 @@ run.py: latch's test runner ("make check", from the repository root).
   1. Every unit binary build/tests/test_*: its lines "ok - ..." pass and
      "not ok - ..." fail; a binary that exits non-zero without a "not ok"
      line is one failure.
-  2. Every scenario: each function test_* of each
+  2. Every fuzz harness BUILD/fuzz/fuzz_* run once on each file of
+     tests/fuzz/corpus/fuzz_*/: "ok - fuzz: NAME" if it exits 0.
+  3. Every scenario: each function test_* of each
      tests/integration/test_*.py, in file and definition order, called
      with one shared Stack (MariaDB, latchd, lighttpd in a temporary
      directory, started once and stopped at the end).  A test passes if it
@@ -18,7 +20,11 @@ Options:
   --unit, --integration   only that half
   --keep           keep the temporary directory (logs, config) at the end
   -x               stop at the first failing scenario
-Environment: VERBOSE=1 prints every HTTP request and answer.
+  At the end, every file of the stack's directory is scanned for
+  sanitizer reports: each one with any is "not ok - sanitizer: FILE".
+Environment: VERBOSE=1 prints every HTTP request and answer;
+LATCH_BUILD=build-asan (make check SANITIZE=1) takes the binaries from
+that directory instead of build/.
 
 The last line is "N passed, N failed"; the exit status is 1 if anything
 failed.
@@ -56,12 +62,17 @@ TEST_OVERRIDES = {
     # suite.  The rate-limit scenarios reload their own limits.
     "limits.ip_exempt": "127.0.0.1",
     "limits.ip_budget": 100000,
+    # Scenarios send several mails to one address; test_64_limits sets it.
+    "mail.min_interval": 0,
     # Mail stays in DIR/spool (no smtp_host); links are built from these.
     "mail.invite_url": "https://app.example.test/register",
     "mail.reset_url": "https://app.example.test/reset",
 }
 
 UNIT_TIMEOUT = 300
+BUILD = os.environ.get("LATCH_BUILD") or "build"
+SANITIZER_MARKS = (b"ERROR: AddressSanitizer", b"ERROR: LeakSanitizer",
+                   b"runtime error:")
 
 
 class Counts:
@@ -91,7 +102,7 @@ def selected(name, ks):
 # ------------------------------------------------------------------- unit
 
 def run_units(counts, ks):
-    d = os.path.join(REPO, "build", "tests")
+    d = os.path.join(REPO, BUILD, "tests")
     try:
         names = sorted(n for n in os.listdir(d) if n.startswith("test_"))
     except FileNotFoundError:
@@ -136,6 +147,56 @@ def run_units(counts, ks):
             if err.strip():
                 print("    " + err.strip()[-2000:].replace("\n", "\n    "))
         print("# %s: %d passed, %d failed" % (name, p, f), flush=True)
+
+
+# ------------------------------------------------------------------- fuzz
+
+def run_fuzz(counts, ks):
+    """Each harness once over its seed corpus (tests/fuzz/corpus/NAME/)."""
+    d = os.path.join(REPO, BUILD, "fuzz")
+    try:
+        names = sorted(n for n in os.listdir(d) if n.startswith("fuzz_")
+                       and "." not in n)
+    except FileNotFoundError:
+        names = []
+    for name in names:
+        if not selected("fuzz: " + name, ks):
+            continue
+        cd = os.path.join(REPO, "tests", "fuzz", "corpus", name)
+        seeds = sorted(os.path.join(cd, f) for f in os.listdir(cd)) \
+            if os.path.isdir(cd) else []
+        if not seeds:
+            counts.fail("fuzz: " + name, "no seed corpus in " + cd)
+            continue
+        try:
+            r = subprocess.run([os.path.join(d, name)] + seeds, cwd=REPO,
+                               capture_output=True, timeout=UNIT_TIMEOUT)
+            rc, err = r.returncode, r.stderr.decode("utf-8", "replace")
+        except subprocess.TimeoutExpired:
+            rc, err = -1, "timed out after %ds" % UNIT_TIMEOUT
+        if rc != 0 or any(m.decode() in err for m in SANITIZER_MARKS):
+            counts.fail("fuzz: " + name, "status %d on %d seeds\n%s" % (
+                rc, len(seeds), err[-3000:]))
+        else:
+            counts.ok("fuzz: " + name)
+
+
+def scan_sanitizer(counts, d):
+    """A failure for each file under d that holds a sanitizer report."""
+    for root, _, files in os.walk(d):
+        for fn in sorted(files):
+            p = os.path.join(root, fn)
+            try:
+                with open(p, "rb") as f:
+                    data = f.read()
+            except OSError:
+                continue
+            hits = [m for m in SANITIZER_MARKS if m in data]
+            if hits:
+                i = data.find(hits[0])
+                counts.fail("sanitizer: " + os.path.relpath(p, d),
+                            data[max(0, i - 200):i + 3000].decode(
+                                "utf-8", "replace"))
 
 
 # ------------------------------------------------------------ integration
@@ -225,6 +286,7 @@ def run_integration(counts, ks, keep, stop_first):
             stack.stop()
         except Exception as e:
             counts.fail("integration: stopping the stack", str(e))
+        scan_sanitizer(counts, tmp)
         if keep or counts.failed:
             print("# stack directory kept: %s" % tmp)
             if not keep:
@@ -256,6 +318,7 @@ def main():
     try:
         if args.unit or both:
             run_units(counts, args.k)
+            run_fuzz(counts, args.k)
         if args.integration or both:
             run_integration(counts, args.k, args.keep, args.stop_first)
     except KeyboardInterrupt:

@@ -339,8 +339,10 @@ class Stack:
         self.fast = fast   # trade MariaDB durability for speed (tests)
         self.procs = {}    # name -> Popen
         self.logs = {}     # name -> log path
-        self.latchd_bin = os.path.join(self.repo, "build", "latchd")
-        self.latchctl_bin = os.path.join(self.repo, "build", "latchctl")
+        # LATCH_BUILD=build-asan (make check SANITIZE=1): sanitized binaries.
+        bdir = os.environ.get("LATCH_BUILD") or "build"
+        self.latchd_bin = os.path.join(self.repo, bdir, "latchd")
+        self.latchctl_bin = os.path.join(self.repo, bdir, "latchctl")
         self.example = os.path.join(self.repo, "conf", "latch.ini.example")
         self.contrib = os.path.join(self.repo, "contrib", "lighttpd",
                                     "latch.conf")

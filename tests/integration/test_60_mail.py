@@ -33,7 +33,8 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
-MAILER = os.path.join(REPO, "build", "latch-mailer")
+MAILER = os.path.join(REPO, os.environ.get("LATCH_BUILD") or "build",
+                      "latch-mailer")
 SECRET = "mail-test-secret-0123456789abcdef0123456789abcdef"
 USER, PASSWORD = "latch-smtp", "s3cret;pa ss=word"
 VERBOSE = os.environ.get("VERBOSE") == "1"

@@ -1,0 +1,31 @@
+/* fuzz_jwt.c: jwt_verify() and jwt_verify_noexp() with a fixed key. */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jwt.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len);
+
+/* The key of the seed tokens (tests/fuzz/corpus/fuzz_jwt/). */
+static const unsigned char key[] = "latch-fuzz-key-0123456789abcdef!";
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
+{
+	struct jwt_claims c;
+	char *tok;
+
+	if (len > 16 * 1024 || (tok = malloc(len + 1)) == NULL)
+		return 0;
+	memcpy(tok, data, len);
+	tok[len] = '\0';
+	memset(&c, 0, sizeof(c));
+	(void)jwt_verify(tok, key, sizeof(key) - 1, "latch", 1700000000, 30,
+	    &c);
+	memset(&c, 0, sizeof(c));
+	(void)jwt_verify_noexp(tok, key, sizeof(key) - 1, "latch", &c);
+	free(tok);
+	return 0;
+}
