@@ -42,6 +42,7 @@ struct req {
 	char rid[17];
 	int sent;
 	int by_cookie;              /* req_auth used the latch_access cookie */
+	int authorizer;             /* FCGI_ROLE=AUTHORIZER */
 	char cookies[HTTP_COOKIES_MAX]; /* Set-Cookie lines, CRLF-ended */
 	size_t cookies_len;
 };

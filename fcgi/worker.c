@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <fcgiapp.h>
@@ -106,6 +107,7 @@ worker_handle(struct req *r)
 		r->method = "GET";
 	if (h_authz_is(r)) {
 		/* The AUTHORIZER role guards another app: no routing. */
+		r->authorizer = 1;
 		e = h_authz(r);
 		goto done;
 	}
@@ -144,6 +146,37 @@ done:
 	r->err_extra = NULL;
 	tok_cleanse(&r->p, sizeof(r->p));
 	log_set_request(NULL);
+}
+
+/*
+ * Whether this connection may be closed at once.  libfcgi ends every
+ * connection by shutting down its side for writing and then reading (2 s
+ * at a time) until the web server has closed its side too: closing a
+ * socket with unread input in it resets the connection, and a reset may
+ * discard a response the web server has not read yet.  That costs every
+ * request a sleep and a wakeup.  A responder's input is one FCGI_STDIN
+ * stream that the web server ends before it waits for the answer; once
+ * it has been read to its end and nothing else is waiting on the socket,
+ * close() sends the answer and an orderly end like the lingering close
+ * does.  The authorizer role has no FCGI_STDIN to wait for: it keeps
+ * libfcgi's way, as does a request whose input is left unread (a body
+ * refused as too large, a stream error).
+ */
+static int
+worker_input_done(FCGX_Request *fr, const struct req *r)
+{
+	char buf[512];
+	size_t left = sizeof(buf) * 8;   /* what is still read to find EOF */
+	int n = 0, k;
+
+	if (r->authorizer || fr->in == NULL)
+		return 0;
+	while (left > 0 && (k = FCGX_GetStr(buf, (int)sizeof(buf),
+	    fr->in)) > 0)
+		left -= (size_t)k < left ? (size_t)k : left;
+	if (FCGX_HasSeenEOF(fr->in) != EOF || FCGX_GetError(fr->in) != 0)
+		return 0;
+	return ioctl(fr->ipcFd, FIONREAD, &n) == 0 && n == 0;
 }
 
 int
@@ -193,6 +226,11 @@ worker_run(const struct conf *conf, int listen_fd)
 		r.out = fr.out;
 		r.envp = fr.envp;
 		worker_handle(&r);
+		/* Detached means a plain close() to libfcgi (see above). */
+		if (worker_input_done(&fr, &r))
+			(void)FCGX_Detach(&fr);
+		else
+			(void)FCGX_Attach(&fr);
 		FCGX_Finish_r(&fr);
 		alarm(0);
 		(void)sigprocmask(SIG_UNBLOCK, &term, NULL);
