@@ -24,6 +24,8 @@
 	"u.id, u.username, u.email, u.name, u.role, u.disabled, u.org_id, " \
 	"o.name, u.created_at, u.last_login_at"
 #define USER_FROM " FROM users u JOIN organizations o ON o.id = u.org_id"
+/* The session columns of STMT_SESSION_CHECK(_USER), before USER_COLS. */
+#define SESSION_COLS "s.user_id, s.revoked_at, s.expires_at, s.last_used_at"
 
 static const char *const stmts[STMT__MAX] = {
 	[STMT_PING] = "SELECT 1",
@@ -58,9 +60,17 @@ static const char *const stmts[STMT__MAX] = {
 	[STMT_SESSION_INSERT] = "INSERT INTO sessions (user_id, org_id, "
 	    "created_at, last_used_at, expires_at, remember, user_agent, ip) "
 	    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-	[STMT_SESSION_CHECK] = "SELECT s.user_id, s.revoked_at, s.expires_at, "
-	    "s.last_used_at, u.disabled, u.role, u.org_id, u.username "
-	    "FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = ?",
+	/*
+	 * The session and its user in one query.  The lean form leaves
+	 * out what only the full one's callers show (NULL in their
+	 * places), so that both share USER_COLS' column order.
+	 */
+	[STMT_SESSION_CHECK] = "SELECT " SESSION_COLS ", u.id, u.username, "
+	    "NULL, NULL, u.role, u.disabled, u.org_id FROM sessions s "
+	    "JOIN users u ON u.id = s.user_id WHERE s.id = ?",
+	[STMT_SESSION_CHECK_USER] = "SELECT " SESSION_COLS ", " USER_COLS
+	    " FROM sessions s JOIN users u ON u.id = s.user_id "
+	    "JOIN organizations o ON o.id = u.org_id WHERE s.id = ?",
 	[STMT_SESSION_TOUCH] = "UPDATE sessions SET last_used_at = ? "
 	    "WHERE id = ?",
 	[STMT_SESSION_REVOKE] = "UPDATE sessions SET revoked_at = ? "

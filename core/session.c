@@ -15,10 +15,9 @@ enum rcol {
 	RC_UID, RC_REMEMBER, RC_DISABLED
 };
 
-/* Columns of STMT_SESSION_CHECK. */
+/* Columns of STMT_SESSION_CHECK(_USER); USER_COLS (user.c) follow. */
 enum scol {
-	SC_UID, SC_REVOKED, SC_EXPIRES, SC_LASTUSED, SC_DISABLED, SC_ROLE,
-	SC_ORG, SC_USERNAME
+	SC_UID, SC_REVOKED, SC_EXPIRES, SC_LASTUSED, SC_USER
 };
 
 /* A session's last_used_at is written at most this often (seconds). */
@@ -214,13 +213,13 @@ done:
 
 enum err
 session_authenticate(struct db *db, const struct conf *conf,
-    const char *token, struct principal *p)
+    const char *token, struct principal *p, struct user *u)
 {
 	struct db_rows *r = NULL;
 	struct jwt_keys k;
+	struct user lean;
 	int64_t now = (int64_t)time(NULL);
 	enum err e;
-	int role;
 
 	memset(p, 0, sizeof(*p));
 	e = jwt_verify_keys(token, session_keys(conf, &k), conf->issuer,
@@ -228,7 +227,8 @@ session_authenticate(struct db *db, const struct conf *conf,
 	if (e != ERR_OK)
 		return e;
 	struct db_arg a[] = { DB_INT(p->claims.sid) };
-	if (db_query(db, STMT_SESSION_CHECK, a, 1, &r) != DB_OK)
+	if (db_query(db, u != NULL ? STMT_SESSION_CHECK_USER :
+	    STMT_SESSION_CHECK, a, 1, &r) != DB_OK)
 		return ERR_DB;
 	if (r->nrows != 1) {
 		e = ERR_SESSION_REVOKED;
@@ -238,17 +238,19 @@ session_authenticate(struct db *db, const struct conf *conf,
 		e = ERR_INVALID_TOKEN;
 		goto done;
 	}
+	if (u == NULL)
+		u = &lean;
+	user_from_cols(r, 0, SC_USER, u);
 	if (db_cell(r, 0, SC_REVOKED) != NULL ||
-	    db_int(r, 0, SC_EXPIRES) <= now || db_int(r, 0, SC_DISABLED)) {
+	    db_int(r, 0, SC_EXPIRES) <= now || u->disabled) {
 		e = ERR_SESSION_REVOKED;
 		goto done;
 	}
 	p->user_id = p->claims.sub;
 	p->sid = p->claims.sid;
-	p->org_id = db_int(r, 0, SC_ORG);
-	role = role_parse(db_cell(r, 0, SC_ROLE) ? db_cell(r, 0, SC_ROLE) : "");
-	p->role = role < 0 ? ROLE_USER : (enum role)role;
-	str_copy(p->username, sizeof(p->username), db_cell(r, 0, SC_USERNAME));
+	p->org_id = u->org_id;
+	p->role = u->role;
+	str_copy(p->username, sizeof(p->username), u->username);
 	if (now - db_int(r, 0, SC_LASTUSED) >= TOUCH_INTERVAL) {
 		struct db_arg t[] = { DB_INT(now), DB_INT(p->sid) };
 

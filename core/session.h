@@ -67,10 +67,12 @@ enum err session_refresh(struct db *db, const struct conf *conf,
 /*
  * Verify an access token and its session.  ERR_OK (*p filled),
  * ERR_INVALID_TOKEN, ERR_TOKEN_EXPIRED, ERR_SESSION_REVOKED (revoked or
- * expired session, or disabled user), ERR_DB.
+ * expired session, or disabled user), ERR_DB.  With u, *u is the user's
+ * whole row (with the organization's name), read in the same query; on
+ * an error its contents are undefined.
  */
 enum err session_authenticate(struct db *db, const struct conf *conf,
-    const char *token, struct principal *p);
+    const char *token, struct principal *p, struct user *u);
 
 /*
  * RFC 7009: revoke the session of token, a refresh or an access token of

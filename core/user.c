@@ -44,24 +44,33 @@ role_parse(const char *s)
 	return -1;
 }
 
+void
+user_from_cols(const struct db_rows *r, size_t row, size_t c0,
+    struct user *u)
+{
+	const char *role = db_cell(r, row, c0 + UC_ROLE);
+	int k;
+
+	memset(u, 0, sizeof(*u));
+	u->id = db_int(r, row, c0 + UC_ID);
+	str_copy(u->username, sizeof(u->username),
+	    db_cell(r, row, c0 + UC_USERNAME));
+	str_copy(u->email, sizeof(u->email), db_cell(r, row, c0 + UC_EMAIL));
+	str_copy(u->name, sizeof(u->name), db_cell(r, row, c0 + UC_NAME));
+	k = role_parse(role != NULL ? role : "");
+	u->role = k < 0 ? ROLE_USER : (enum role)k;
+	u->disabled = db_int(r, row, c0 + UC_DISABLED) != 0;
+	u->org_id = db_int(r, row, c0 + UC_ORG);
+	str_copy(u->org_name, sizeof(u->org_name),
+	    db_cell(r, row, c0 + UC_ORGNAME));
+	u->created_at = db_int(r, row, c0 + UC_CREATED);
+	u->last_login_at = db_int(r, row, c0 + UC_LASTLOGIN);
+}
+
 static void
 user_from_row(const struct db_rows *r, size_t row, struct user *u)
 {
-	int role;
-
-	memset(u, 0, sizeof(*u));
-	u->id = db_int(r, row, UC_ID);
-	str_copy(u->username, sizeof(u->username), db_cell(r, row, UC_USERNAME));
-	str_copy(u->email, sizeof(u->email), db_cell(r, row, UC_EMAIL));
-	str_copy(u->name, sizeof(u->name), db_cell(r, row, UC_NAME));
-	role = role_parse(db_cell(r, row, UC_ROLE) ? db_cell(r, row, UC_ROLE)
-	    : "");
-	u->role = role < 0 ? ROLE_USER : (enum role)role;
-	u->disabled = db_int(r, row, UC_DISABLED) != 0;
-	u->org_id = db_int(r, row, UC_ORG);
-	str_copy(u->org_name, sizeof(u->org_name), db_cell(r, row, UC_ORGNAME));
-	u->created_at = db_int(r, row, UC_CREATED);
-	u->last_login_at = db_int(r, row, UC_LASTLOGIN);
+	user_from_cols(r, row, 0, u);
 }
 
 /* Load the one user statement s finds into *u. */

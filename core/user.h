@@ -35,6 +35,13 @@ int role_parse(const char *s);
 enum err user_get(struct db *db, int64_t id, struct user *u);
 
 /*
+ * *u from row `row` of r, whose columns from c0 on are USER_COLS (db.c);
+ * absent (NULL) columns leave their fields empty.
+ */
+void user_from_cols(const struct db_rows *r, size_t row, size_t c0,
+    struct user *u);
+
+/*
  * Find a user by username, or by email when login contains '@'.
  * ERR_OK, ERR_NOT_FOUND or ERR_DB.
  */

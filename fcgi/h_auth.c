@@ -294,7 +294,7 @@ h_verify(struct req *r)
 	if (token == NULL || token[0] == '\0')
 		e = ERR_MISSING_TOKEN;
 	else
-		e = session_authenticate(r->db, r->conf, token, &r->p);
+		e = session_authenticate(r->db, r->conf, token, &r->p, NULL);
 	if (e != ERR_OK) {
 		r->err_extra = json_object_new_object();
 		json_object_object_add(r->err_extra, "valid",

@@ -107,7 +107,7 @@ h_authz(struct req *r)
 	 * header (the cookies are SameSite=Strict). */
 	if ((t = req_access_token(r, cookie, sizeof(cookie))) == NULL)
 		return ERR_MISSING_TOKEN;
-	if ((e = session_authenticate(r->db, r->conf, t, &r->p)) != ERR_OK)
+	if ((e = session_authenticate(r->db, r->conf, t, &r->p, NULL)) != ERR_OK)
 		return e;
 	if (!role_allowed(r, r->p.role))
 		return ERR_FORBIDDEN;

@@ -9,13 +9,10 @@ enum err
 h_profile_get(struct req *r)
 {
 	struct json_object *o;
-	struct user u;
-	enum err e;
 
-	if ((e = user_get(r->db, r->p.user_id, &u)) != ERR_OK)
-		return e == ERR_NOT_FOUND ? ERR_SESSION_REVOKED : e;
+	/* ROUTE_ME: r->me was read with the session. */
 	o = resp_new("Profile");
-	json_object_object_add(o, "user", resp_user(&u));
+	json_object_object_add(o, "user", resp_user(&r->me));
 	resp_send(r, 200, o);
 	return ERR_OK;
 }

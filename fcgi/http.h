@@ -35,6 +35,7 @@ struct req {
 	int64_t id;                 /* the {id} of the route, or 0 */
 	struct json_object *body;   /* parsed body (owned), NULL if none */
 	struct principal p;         /* for routes that need a sign-in */
+	struct user me;             /* with ROUTE_ME: the caller's row */
 	const char *err_field;      /* static: field of ERR_INVALID_FIELD */
 	struct json_object *err_extra; /* owned: merged into an error body */
 	const char *allow;          /* static: Allow of a 405 */
@@ -143,9 +144,10 @@ enum err req_fields(struct req *r, const struct field *tbl, size_t n,
  * Authorization header, the latch_access cookie: r->by_cookie is set, and
  * a state-changing request must pass req_csrf()) and its session into
  * r->p.  ERR_OK, ERR_MISSING_TOKEN, ERR_INVALID_TOKEN, ERR_TOKEN_EXPIRED,
- * ERR_SESSION_REVOKED, ERR_CSRF, ERR_DB.
+ * ERR_SESSION_REVOKED, ERR_CSRF, ERR_DB.  With me, r->me is the caller's
+ * user row, read with the session in one query.
  */
-enum err req_auth(struct req *r);
+enum err req_auth(struct req *r, int me);
 
 /* A success body {"success":true,"message":msg}; caller adds members. */
 struct json_object *resp_new(const char *msg);

@@ -355,7 +355,7 @@ req_access_token(struct req *r, char *buf, size_t bufsz)
 }
 
 enum err
-req_auth(struct req *r)
+req_auth(struct req *r, int me)
 {
 	char cookie[HTTP_COOKIE_VALUE_MAX];
 	const char *t = req_access_token(r, cookie, sizeof(cookie));
@@ -363,7 +363,7 @@ req_auth(struct req *r)
 
 	if (t == NULL)
 		return ERR_MISSING_TOKEN;
-	e = session_authenticate(r->db, r->conf, t, &r->p);
+	e = session_authenticate(r->db, r->conf, t, &r->p, me ? &r->me : NULL);
 	if (e == ERR_OK && r->by_cookie && req_changes_state(r))
 		e = req_csrf(r);
 	return e;

@@ -22,7 +22,7 @@ static const struct route routes[] = {
 	{ "POST", "/auth/logout", h_logout, AUTH_USER, 0 },
 	{ "GET", "/auth/sessions", h_sessions_list, AUTH_USER, 0 },
 	{ "DELETE", "/auth/sessions/{id}", h_sessions_delete, AUTH_USER, 0 },
-	{ "GET", "/user/profile", h_profile_get, AUTH_USER, 0 },
+	{ "GET", "/user/profile", h_profile_get, AUTH_USER, ROUTE_ME },
 	{ "PATCH", "/user/profile", h_profile_patch, AUTH_USER, 0 },
 	{ "POST", "/user/password", h_password_change, AUTH_USER, 0 },
 	{ "GET", "/auth/invitation", h_invitation_preview, AUTH_NONE,

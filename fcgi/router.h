@@ -16,15 +16,18 @@ enum route_auth {
 	AUTH_SUPER      /* superadmin, else 403 forbidden */
 };
 
-#define ROUTE_LIMIT_IP 1
+/* Route flags. */
+#define ROUTE_LIMIT_IP 1    /* counts against the client's [limits]
+                               ip_budget */
+#define ROUTE_ME 2          /* the handler shows the signed-in user's row:
+                               req_auth reads it into r->me */
 
 struct route {
 	const char *method;
 	const char *pattern;        /* segments; "{id}" is a positive id */
 	handler_fn fn;
 	enum route_auth auth;
-	int limit;                  /* ROUTE_LIMIT_IP: counts against the
-	                               client's [limits] ip_budget */
+	int flags;                  /* ROUTE_* */
 };
 
 /*

@@ -115,7 +115,7 @@ worker_handle(struct req *r)
 		goto done;
 	if ((rt = router_match(r, &e)) == NULL)
 		goto done;
-	if ((rt->limit & ROUTE_LIMIT_IP) &&
+	if ((rt->flags & ROUTE_LIMIT_IP) &&
 	    (e = limit_ip(r->db, r->conf, req_ip(r), &r->retry_after)) !=
 	    ERR_OK)
 		goto done;
@@ -126,7 +126,8 @@ worker_handle(struct req *r)
 		e = ERR_NOMEM;
 		goto done;
 	}
-	if (rt->auth != AUTH_NONE && (e = req_auth(r)) != ERR_OK)
+	if (rt->auth != AUTH_NONE &&
+	    (e = req_auth(r, (rt->flags & ROUTE_ME) != 0)) != ERR_OK)
 		goto done;
 	if ((rt->auth == AUTH_ADMIN && r->p.role == ROLE_USER) ||
 	    (rt->auth == AUTH_SUPER && r->p.role != ROLE_SUPERADMIN)) {
