@@ -2,6 +2,7 @@
  * tok.c: random opaque tokens, their SHA-256 hashes, request ids.
  */
 #include <limits.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <time.h>
 #include <unistd.h>
@@ -62,30 +63,51 @@ tok_equal(const void *a, const void *b, size_t n)
 	return CRYPTO_memcmp(a, b, n) == 0;
 }
 
+/*
+ * Request ids only correlate log lines: unique, not secret.  A process
+ * draws a random start once and counts up from it, so that a request
+ * costs no call into the CSPRNG (which checks its pid with a system call
+ * each time).  A child of fork() draws its own start.
+ */
+static uint64_t rid_next;
+static int rid_seeded;
+
+static void
+rid_forked(void)
+{
+	rid_seeded = 0;
+}
+
 void
 tok_request_id(char out[17])
 {
 	static const char hex[] = "0123456789abcdef";
+	static int atfork;
 	unsigned char raw[8];
 	struct timespec ts;
 	uint64_t v;
 	int i;
 
-	if (tok_random(raw, sizeof(raw)) == -1) {
-		/*
-		 * A request id only correlates log lines; if the CSPRNG
-		 * fails, something unique enough will do.
-		 */
-		clock_gettime(CLOCK_REALTIME, &ts);
-		v = (uint64_t)ts.tv_sec << 32 ^ (uint64_t)ts.tv_nsec ^
-		    (uint64_t)getpid() << 40;
-		for (i = 0; i < 8; i++)
-			raw[i] = (unsigned char)(v >> (56 - 8 * i));
+	if (!atfork) {
+		(void)pthread_atfork(NULL, NULL, rid_forked);
+		atfork = 1;
 	}
-	for (i = 0; i < 8; i++) {
-		out[2 * i] = hex[raw[i] >> 4];
-		out[2 * i + 1] = hex[raw[i] & 0xf];
+	if (!rid_seeded) {
+		if (tok_random(raw, sizeof(raw)) == 0) {
+			for (v = 0, i = 0; i < 8; i++)
+				v = v << 8 | raw[i];
+		} else {
+			/* Unique enough without the CSPRNG. */
+			clock_gettime(CLOCK_REALTIME, &ts);
+			v = (uint64_t)ts.tv_sec << 32 ^ (uint64_t)ts.tv_nsec ^
+			    (uint64_t)getpid() << 40;
+		}
+		rid_next = v;
+		rid_seeded = 1;
 	}
+	v = rid_next++;
+	for (i = 0; i < 16; i++)
+		out[i] = hex[(v >> (60 - 4 * i)) & 0xf];
 	out[16] = '\0';
 }
 

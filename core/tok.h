@@ -26,7 +26,10 @@ int tok_hash(const char *s, size_t n, unsigned char hash[TOK_HASH_LEN]);
 /* Constant-time equality of n bytes: 1 if equal, 0 if not. */
 int tok_equal(const void *a, const void *b, size_t n);
 
-/* A new request id (16 hex characters) into out (size >= 17). */
+/*
+ * A new request id (16 hex characters) into out (size >= 17): unique in
+ * the process and, after fork(), apart from the parent's.
+ */
 void tok_request_id(char out[17]);
 
 /* OPENSSL_cleanse() n bytes at p. */

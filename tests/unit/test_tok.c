@@ -3,6 +3,8 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "b64.h"
 #include "t.h"
@@ -95,6 +97,30 @@ test_request_id(void)
 	T_OK(strcmp(a, b) != 0, "request ids differ");
 }
 
+/* A worker is a child of fork(): its ids must not repeat its parent's. */
+static void
+test_request_id_fork(void)
+{
+	char a[17], c[17], kid[17] = "";
+	int fd[2], st = 0;
+	pid_t pid;
+
+	tok_request_id(a);
+	T_OK(pipe(fd) == 0, "pipe");
+	if ((pid = fork()) == 0) {
+		tok_request_id(kid);
+		_exit(write(fd[1], kid, 17) == 17 ? 0 : 1);
+	}
+	T_OK(pid > 0, "fork");
+	close(fd[1]);
+	T_EQ_INT(read(fd[0], kid, 17), 17, "child's id read");
+	close(fd[0]);
+	waitpid(pid, &st, 0);
+	tok_request_id(c);
+	T_OK(strcmp(kid, c) != 0, "child's id differs from the parent's next");
+	T_OK(strcmp(kid, a) != 0, "child's id differs from the parent's last");
+}
+
 static void
 test_cleanse(void)
 {
@@ -114,6 +140,7 @@ main(void)
 	test_hash();
 	test_equal();
 	test_request_id();
+	test_request_id_fork();
 	test_cleanse();
 	return T_DONE();
 }
