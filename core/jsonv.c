@@ -17,6 +17,7 @@ struct jsonv {
 	const unsigned char *p; /* borrowed: the input */
 	size_t n;               /* its length */
 	size_t i;               /* the next byte to look at */
+	size_t members;         /* object members seen, in all objects */
 	int maxdepth;
 };
 
@@ -193,6 +194,7 @@ object(struct jsonv *v, int depth)
 		skip_ws(v);
 		if (!value(v, depth))
 			return 0;
+		v->members++;
 		skip_ws(v);
 		if ((c = peek(v)) == '}') {
 			v->i++;
@@ -255,7 +257,7 @@ value(struct jsonv *v, int depth)
 }
 
 int
-jsonv_check(const char *s, size_t n, int maxdepth)
+jsonv_check_count(const char *s, size_t n, int maxdepth, size_t *members)
 {
 	struct jsonv v;
 
@@ -264,10 +266,21 @@ jsonv_check(const char *s, size_t n, int maxdepth)
 	v.p = (const unsigned char *)s;
 	v.n = n;
 	v.i = 0;
+	v.members = 0;
 	v.maxdepth = maxdepth;
 	skip_ws(&v);
 	if (peek(&v) != '{' || !value(&v, 0))
 		return 0;
 	skip_ws(&v);
-	return v.i == v.n;
+	if (v.i != v.n)
+		return 0;
+	if (members != NULL)
+		*members = v.members;
+	return 1;
+}
+
+int
+jsonv_check(const char *s, size_t n, int maxdepth)
+{
+	return jsonv_check_count(s, n, maxdepth, NULL);
 }

@@ -32,10 +32,21 @@
  *   counting as 1: "{}" needs maxdepth >= 1, {"a":[]} needs 2, and
  *   maxdepth < 1 refuses everything.
  *
- * Duplicate keys are not refused (RFC 8259 only says they SHOULD be
- * unique).  The check recurses about two frames per nesting level, so its
- * stack use is bounded by maxdepth: keep maxdepth small.
+ * Duplicate keys are not refused here (RFC 8259 only says they SHOULD be
+ * unique): jsonv_check_count() counts the members so that a caller can
+ * compare with what its parser kept.  The check recurses about two frames
+ * per nesting level, so its stack use is bounded by maxdepth: keep
+ * maxdepth small.
  */
 int jsonv_check(const char *s, size_t n, int maxdepth);
+
+/*
+ * jsonv_check(), and on success *members (if not NULL) is the number of
+ * members of all objects in the text, nested ones included.  A parser
+ * that keeps one member per key holds fewer exactly when some object has
+ * a key twice.
+ */
+int jsonv_check_count(const char *s, size_t n, int maxdepth,
+    size_t *members);
 
 #endif

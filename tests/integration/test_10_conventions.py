@@ -134,6 +134,17 @@ def test_malformed_json_is_400_invalid_json(stack):
                                  % (u, p),
         "deeply nested": '{"identifier":"%s","password":"%s","x":%s%s}'
                          % (u, p, "[" * 5000, "]" * 5000),
+        # A key twice: json-c would keep the last, another parser in
+        # front of latch the first.  Refused, at any depth, also when
+        # the two spellings only differ in their escapes.
+        "duplicate key": '{"identifier":"x","identifier":"%s",'
+                         '"password":"%s"}' % (u, p),
+        "duplicate key, same value": '{"identifier":"%s","password":"%s",'
+                                     '"password":"%s"}' % (u, p, p),
+        "duplicate key, escaped": '{"identifier":"%s","password":"%s",'
+                                  '"pass\\u0077ord":"%s"}' % (u, p, p),
+        "duplicate nested key": '{"identifier":"%s","password":"%s",'
+                                '"x":[{"a":1,"a":2}]}' % (u, p),
     }
     for what, raw in cases.items():
         expect_error(http("POST", "/auth/login", raw=raw), 400,
@@ -163,6 +174,10 @@ def test_valid_json_variants_are_accepted(stack):
         "unknown fields": '{"identifier":"%s","password":"%s",'
                           '"extra":{"a":[1,2,{"b":null}]},'
                           '"name":"Zo\u00eb \u65e5\u672c"}' % (u, p),
+        # One key in different objects is no duplicate.
+        "same key in nested objects": '{"identifier":"%s","password":"%s",'
+                                      '"x":{"password":1,"y":{"password":'
+                                      '2}},"z":[{"a":1},{"a":2}]}' % (u, p),
     }
     for what, raw in cases.items():
         r = http("POST", "/auth/login", raw=raw)

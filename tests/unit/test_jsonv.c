@@ -307,6 +307,36 @@ test_length(void)
 	T_EQ_INT(jsonv_check(NULL, 2, DEPTH), 0, "NULL, 2");
 }
 
+/* jsonv_check_count(): every member of every object, nested or not. */
+static void
+test_members(void)
+{
+	static const struct {
+		const char *s;
+		size_t want;
+	} c[] = {
+		{ "{}", 0 },
+		{ "{\"a\":1}", 1 },
+		{ "{\"a\":1,\"a\":2}", 2 },
+		{ "{\"a\":{\"b\":{},\"c\":[{\"d\":1},{\"d\":2},3]}}", 5 },
+		{ "{\"a\":[[],[{}],\"{\\\"x\\\":1}\"]}", 1 },
+	};
+	size_t i, got;
+
+	for (i = 0; i < N(c); i++) {
+		got = 99;
+		T_EQ_INT(jsonv_check_count(c[i].s, strlen(c[i].s), DEPTH, &got),
+		    1, c[i].s);
+		T_EQ_INT(got, c[i].want, c[i].s);
+	}
+	got = 99;
+	T_EQ_INT(jsonv_check_count("{\"a\":}", 6, DEPTH, &got), 0,
+	    "refused text");
+	T_EQ_INT(got, 99, "no count for a refused text");
+	T_EQ_INT(jsonv_check_count("{\"a\":1}", 7, DEPTH, NULL), 1,
+	    "members may be NULL");
+}
+
 int
 main(void)
 {
@@ -314,5 +344,6 @@ main(void)
 	test_depth();
 	test_deep();
 	test_length();
+	test_members();
 	return T_DONE();
 }
