@@ -337,6 +337,7 @@ class Stack:
         self.repo = os.path.abspath(repo)
         self.port = port
         self.fast = fast   # trade MariaDB durability for speed (tests)
+        self.db_args = []  # more mariadbd options (make bench)
         self.procs = {}    # name -> Popen
         self.logs = {}     # name -> log path
         # LATCH_BUILD=build-asan (make check SANITIZE=1): sanitized binaries.
@@ -471,6 +472,7 @@ class Stack:
         if self.fast:
             argv += ["--innodb-flush-log-at-trx-commit=2",
                      "--innodb-doublewrite=0"]
+        argv += self.db_args
         if os.geteuid() == 0:
             argv.append("--user=root")
         self._spawn("mariadbd", argv, os.path.join(self.dir, "mysqld.out"))

@@ -19,6 +19,9 @@ On this machine alone:
      /user/profile, POST /auth/refresh, POST /auth/login and GET /health,
      each right after the null responder got requests of the same shape
      (method, headers, body), and login once more at concurrency 1.
+     With two sizes, both stacks are up at once and each workload runs
+     on one right after the other, so that the comparison is not at the
+     mercy of what the machine does minutes later.
   4. Prints one markdown table (also written to build/bench.md): req/s,
      p50 and p99, the ratio to the null responder, login's p50 over the
      time of one hash (build/bench-hashtime, in the same run), the peak
@@ -27,13 +30,18 @@ On this machine alone:
 
 Environment:
   BENCH_USERS        users to seed (default 100000; above 100000 both
-                     100000 and that many are measured, each on a fresh
-                     stack)
+                     100000 and that many are measured, each on a stack
+                     of its own)
   BENCH_SECONDS      length of each wrk run (default 10)
   BENCH_WORKERS      latchd's and the null responder's workers (default 4)
   BENCH_THREADS, BENCH_CONNECTIONS   wrk's -t and -c (default 2, 32)
-  BENCH_DB_POOL      MariaDB's innodb_buffer_pool_size in MiB (default:
-                     MariaDB's own, 128 MiB, as "make run" has it)
+  BENCH_DB_POOL      MariaDB's innodb_buffer_pool_size in MiB (default
+                     1024: a million users' data fits, as the README
+                     asks of a production server; MariaDB's own default
+                     is 128)
+  BENCH_DB_THREADS   MariaDB's thread_handling (default pool-of-threads,
+                     as the README recommends; MariaDB's own default is
+                     one-thread-per-connection)
   BENCH_QUIET_WAIT   seconds to wait before a run for other processes on
                      the machine to go quiet (default 60; their CPU use
                      during each run is reported either way)
@@ -82,6 +90,8 @@ LOGIN_USERS = 2000          # distinct accounts the login run cycles through
 WRK_TIMEOUT = "60s"         # a queued login waits seconds, not an error
 MEM_INTERVAL = 0.2          # seconds between two RSS samples
 QUIET_CPUS = 0.15           # other processes' load a run may start with
+INNODB_READS = ("Innodb_buffer_pool_read_requests",
+                "Innodb_buffer_pool_reads")
 
 
 def env_int(name, default, lo, hi):
@@ -102,7 +112,11 @@ SECONDS = env_int("BENCH_SECONDS", 10, 1, 600)
 WORKERS = env_int("BENCH_WORKERS", 4, 1, 256)
 THREADS = env_int("BENCH_THREADS", 2, 1, 64)
 CONNS = env_int("BENCH_CONNECTIONS", 32, 1, 10000)
-DB_POOL = env_int("BENCH_DB_POOL", 0, 0, 1 << 20)
+DB_POOL = env_int("BENCH_DB_POOL", 1024, 0, 1 << 20)
+DB_THREADS = os.environ.get("BENCH_DB_THREADS", "pool-of-threads")
+if DB_THREADS not in ("pool-of-threads", "one-thread-per-connection"):
+    sys.exit("bench: BENCH_DB_THREADS: pool-of-threads or "
+             "one-thread-per-connection")
 QUIET_WAIT = env_int("BENCH_QUIET_WAIT", 60, 0, 3600)
 KEEP = os.environ.get("BENCH_KEEP", "") not in ("", "0")
 if CONNS < THREADS:
@@ -133,6 +147,9 @@ class BenchStack(stackmod.Stack):
 
     def __init__(self, dir):
         super().__init__(dir)
+        self.db_args = ["--thread-handling=" + DB_THREADS]
+        if DB_POOL:
+            self.db_args.append("--innodb-buffer-pool-size=%dM" % DB_POOL)
         self.null_socket = os.path.join(self.dir, "null.sock")
         self.null_log = os.path.join(self.dir, "null.log")
         self.logs["null"] = self.null_log
@@ -243,7 +260,17 @@ class CpuMeter:
     MariaDB, lighttpd, wrk) and of everything else on the machine, from
     /proc, between two snapshots.  The machine is shared: what other
     processes burn during a run is reported, and waited out before one.
+    The processes of a registered stack other than the active one count
+    as "idle stack".
     """
+
+    def __init__(self):
+        self.stack_of = {}      # root pid of a stack's process -> index
+        self.active = None
+
+    def register(self, idx, stack):
+        for p in stack.procs.values():
+            self.stack_of[p.pid] = idx
 
     def snap(self):
         procs = {}
@@ -257,10 +284,11 @@ class CpuMeter:
             kids.setdefault(st[1], []).append(pid)
         me = os.getpid()
         groups = {}
-        todo = [me]
+        todo = [(me, None)]
         while todo:
-            pid = todo.pop()
-            todo += kids.get(pid, [])
+            pid, idx = todo.pop()
+            idx = self.stack_of.get(pid, idx)
+            todo += [(k, idx) for k in kids.get(pid, [])]
             st = procs.get(pid)
             if st is None:
                 continue
@@ -269,7 +297,10 @@ class CpuMeter:
                 groups["bench.py"] = groups.get("bench.py", 0) + st[2]
                 groups["wrk"] = groups.get("wrk", 0) + st[3]
                 continue
-            g = GROUPS.get(st[0], "other")
+            if idx is not None and idx != self.active:
+                g = "idle stack"
+            else:
+                g = GROUPS.get(st[0], "other")
             groups[g] = groups.get(g, 0) + st[2] + st[3]
         with open("/proc/stat") as f:
             c = [int(x) for x in f.readline().split()[1:9]]
@@ -407,20 +438,6 @@ def one_hash(stack, password):
         raise BenchError("latchctl stored an unexpected hash (want %s...)"
                          % want)
     return mcf
-
-
-def set_pool(stack, mib):
-    """Resize InnoDB's buffer pool (online) and wait until it is done."""
-    def done():
-        rows = stack.sql("SELECT @@innodb_buffer_pool_size, VARIABLE_VALUE "
-                         "FROM information_schema.GLOBAL_STATUS WHERE "
-                         "VARIABLE_NAME = 'INNODB_BUFFER_POOL_RESIZE_STATUS'")
-        size, st = (rows[0] + [""])[:2] if rows else ("0", "")
-        return int(size) == mib << 20 and (st == "" or
-                                           st.startswith("Completed"))
-
-    stack.sql("SET GLOBAL innodb_buffer_pool_size = %d" % (mib << 20))
-    stackmod.wait_until(done, 120, "the buffer pool resize", interval=0.5)
 
 
 def settle(stack, limit=300, quiet=False):
@@ -619,11 +636,13 @@ _wrk = []
 
 
 def wrk(stack, path, mode, file, threads=THREADS, conns=CONNS, once=False,
-        seconds=SECONDS, meter=None, prepare=None):
+        seconds=SECONDS, meter=None, prepare=None, db=None):
     """
-    One wrk run; its BENCH numbers as a dict, with "rps", and with meter
-    "cpu": CpuMeter.delta() over the run.  prepare() is called just
-    before wrk starts, after waiting for the machine to be quiet.
+    One wrk run; its BENCH numbers as a dict, with "rps", with meter
+    "cpu": CpuMeter.delta() over the run, and with db (the stack) the
+    InnoDB page reads during it ("page_reads", "disk_reads").  prepare()
+    is called just before wrk starts, after waiting for the machine to
+    be quiet.
     """
     url = "http://127.0.0.1:%d%s" % (stack.port, path)
     argv = ["wrk", "-t", str(threads), "-c", str(conns),
@@ -635,6 +654,8 @@ def wrk(stack, path, mode, file, threads=THREADS, conns=CONNS, once=False,
         quiet = wait_quiet(meter, QUIET_WAIT)
     if prepare is not None:
         prepare()
+    if db is not None:
+        pages = db.status(*INNODB_READS)
     if meter is not None:
         before = meter.snap()
     p = subprocess.Popen(argv, stdout=subprocess.PIPE,
@@ -650,6 +671,9 @@ def wrk(stack, path, mode, file, threads=THREADS, conns=CONNS, once=False,
             p.wait()
         _wrk.remove(p)
     after = meter.snap() if meter is not None else None
+    if db is not None:
+        now = db.status(*INNODB_READS)
+        pages = {k: now[k] - pages[k] for k in INNODB_READS}
     m = re.search(r"^BENCH (\{.*\})$", out, re.M)
     if p.returncode != 0 or m is None:
         raise BenchError("wrk %s failed (%s):\n%s%s"
@@ -661,6 +685,9 @@ def wrk(stack, path, mode, file, threads=THREADS, conns=CONNS, once=False,
     if meter is not None:
         r["cpu"] = CpuMeter.delta(before, after)
         r["quiet_before"] = quiet
+    if db is not None:
+        r["page_reads"] = pages["Innodb_buffer_pool_read_requests"]
+        r["disk_reads"] = pages["Innodb_buffer_pool_reads"]
     return r
 
 
@@ -702,128 +729,158 @@ WORKLOADS = [
 ]
 
 
-def measure(nusers):
-    """Bring up a stack, seed nusers, run every workload; results."""
+def setup(nusers):
+    """
+    Bring up a stack in a new directory and seed nusers; returns the
+    context of the measurements (the stack is in it even on failure, so
+    that teardown() can stop it).
+    """
     tmp = tempfile.mkdtemp(prefix="latch-bench-")
-    stack = BenchStack(tmp)
-    watch = None
-    ok = False
-    res = {"users": nusers, "runs": {}, "dir": tmp}
+    ctx = {"stack": BenchStack(tmp), "dir": tmp, "watch": None,
+           "res": {"users": nusers, "runs": {}}, "hashed": set()}
+    stack = ctx["stack"]
+    say("%s users: starting MariaDB, latchd (%d workers), lighttpd and "
+        "the null responder in %s" % (fmt_int(nusers), WORKERS, tmp))
+    _setups.append(ctx)
+    stack.start_null(WORKERS)
+    stack.start(OVERRIDES, workers=WORKERS)
+    password = "bench-" + secrets.token_urlsafe(12)
+    mcf = one_hash(stack, password)
+    refresh = seed(stack, nusers, mcf)
+    ctx["files"], first, check_refresh, login_user = make_lists(
+        stack, nusers, refresh, password)
+    check_api(stack, first, check_refresh, login_user, password)
+    settle(stack)
+    # A fresh generation of workers: none has computed a hash yet.
+    stack.sighup(wait=True)
+    ctx["res"]["scrypt"] = scrypt_params(stack)
+    ctx["watch"] = MemWatch({"latch": (stack.latchd_pid, "latchd"),
+                             "null": (stack.null_pid, "bench-null")})
+    ctx["watch"].start()
+    return ctx
+
+
+_setups = []
+
+
+def teardown(ctx, keep):
+    if ctx["watch"] is not None:
+        ctx["watch"].stop()
     try:
-        say("%s users: starting MariaDB, latchd (%d workers), lighttpd "
-            "and the null responder in %s" % (fmt_int(nusers), WORKERS,
-                                              tmp))
-        os.makedirs(tmp, exist_ok=True)
-        stack.start_null(WORKERS)
-        stack.start(OVERRIDES, workers=WORKERS)
-        if DB_POOL:
-            set_pool(stack, DB_POOL)
-        password = "bench-" + secrets.token_urlsafe(12)
-        mcf = one_hash(stack, password)
-        refresh = seed(stack, nusers, mcf)
-        files, first, check_refresh, login_user = make_lists(
-            stack, nusers, refresh, password)
-        check_api(stack, first, check_refresh, login_user, password)
-        settle(stack)
-        # A fresh generation of workers: none has computed a hash yet.
-        stack.sighup(wait=True)
-        res["scrypt"] = scrypt_params(stack)
-        watch = MemWatch({"latch": (stack.latchd_pid, "latchd"),
-                          "null": (stack.null_pid, "bench-null")})
-        watch.start()
-        meter = CpuMeter()
-        hashed = set()          # latch workers alive while logins ran
-        for name, path, mode, lst, once in WORKLOADS:
-            file = files[lst] if lst else None
-            if lst == "verify" and time.time() - files["signed"] > 300:
-                # Long runs: sign them again well before they expire.
+        ctx["stack"].stop()
+    except stackmod.StackError as e:
+        say("stopping the stack: %s" % e)
+    if keep:
+        say("stack directory kept: %s" % ctx["dir"])
+    else:
+        shutil.rmtree(ctx["dir"], ignore_errors=True)
+
+
+def latch_run(ctx, meter, idx, name, path, mode, lst, once, nres):
+    """The latch runs of one workload on one stack, into ctx["res"]."""
+    stack, files, watch = ctx["stack"], ctx["files"], ctx["watch"]
+    file = files[lst] if lst else None
+    prepare = None
+    if lst == "verify":
+        # Sessions used within the minute: no last_used_at write, the
+        # steady state of a session in use (see README).  Long runs sign
+        # the tokens again well before they expire.
+        def prepare():
+            if time.time() - files["signed"] > 300:
                 _, files["signed"] = sign_tokens(stack, files["sids"], file)
+            stack.sql("UPDATE sessions SET last_used_at = UNIX_TIMESTAMP()")
+            settle(stack, quiet=True)
+    extra = {}
+    meter.active = idx
+    if mode == "login":
+        say("timing one scrypt hash (bench-hashtime)")
+        wait_quiet(meter, QUIET_WAIT)
+        a = meter.snap()
+        extra["hash"] = hashtime(stack)
+        d = CpuMeter.delta(a, meter.snap())
+        extra["hash"]["foreign"] = d["foreign"] / d["wall"]
+    label = size_label(ctx["res"]["users"])
+    say("%s: latch, %s users, %d s" % (name, label, SECONDS))
+    watch.take()
+    lres = wrk(stack, stack.base_path + path, mode, file, once=once,
+               meter=meter, prepare=prepare, db=stack)
+    drain(stack)
+    lmem = watch.take()
+    if mode == "login":
+        ctx["hashed"] |= {pid for (lbl, pid) in lmem if lbl == "latch"}
+    ctx["res"]["runs"][name] = {
+        "latch": lres, "null": nres, **extra,
+        "latch_mem": {pid: kb for (lbl, pid), kb in lmem.items()
+                      if lbl == "latch"},
+        # Workers that have computed a hash by the end of this run:
+        # their VmHWM holds its 16 MiB of scratch memory.
+        "hashed": set(ctx["hashed"]),
+    }
+    if mode == "login":
+        # The hash's share of a login, without queueing: one request at
+        # a time.
+        say("%s at concurrency 1: latch, %s users, %d s"
+            % (name, label, SECONDS))
+        watch.take()
+        one = wrk(stack, stack.base_path + path, mode, file, threads=1,
+                  conns=1, meter=meter)
+        drain(stack)
+        m1 = watch.take()
+        ctx["hashed"] |= {pid for (lbl, pid) in m1 if lbl == "latch"}
+        ctx["res"]["runs"][name + " c1"] = {
+            "latch": one, "hash": extra["hash"],
+            "hashed": set(ctx["hashed"]),
+            "latch_mem": {pid: kb for (lbl, pid), kb in m1.items()
+                          if lbl == "latch"}}
+
+
+def measure(sizes):
+    """
+    A stack per size, all up at once; then each workload: the null
+    responder (of the first stack), then latch on each stack in turn, so
+    the sizes are compared minutes apart at most, under the same
+    conditions.  Returns the results, one per size.
+    """
+    ok = False
+    try:
+        ctxs = [setup(n) for n in sizes]
+        meter = CpuMeter()
+        for i, ctx in enumerate(ctxs):
+            meter.register(i, ctx["stack"])
+        first = ctxs[0]
+        for name, path, mode, lst, once in WORKLOADS:
+            file = first["files"][lst] if lst else None
             say("%s: null responder, %d s" % (name, SECONDS))
-            watch.take()
-            nres = wrk(stack, NULL_BASE + path, mode, file, meter=meter)
-            nmem = watch.take()
-            prepare = None
-            if mode in ("verify", "profile"):
-                # Sessions used within the minute: no last_used_at write,
-                # the steady state of a session in use (see README).
-                def prepare():
-                    stack.sql("UPDATE sessions SET last_used_at = "
-                              "UNIX_TIMESTAMP()")
-                    settle(stack, quiet=True)
-            extra = {}
-            if mode == "login":
-                say("timing one scrypt hash (bench-hashtime)")
-                wait_quiet(meter, QUIET_WAIT)
-                a = meter.snap()
-                extra["hash"] = hashtime(stack)
-                d = CpuMeter.delta(a, meter.snap())
-                extra["hash"]["foreign"] = d["foreign"] / d["wall"]
-            say("%s: latch, %d s" % (name, SECONDS))
-            before = stack.status("Innodb_buffer_pool_reads",
-                                  "Innodb_buffer_pool_read_requests")
-            lres = wrk(stack, stack.base_path + path, mode, file, once=once,
-                       meter=meter, prepare=prepare)
-            drain(stack)
-            after = stack.status("Innodb_buffer_pool_reads",
-                                 "Innodb_buffer_pool_read_requests")
-            lmem = watch.take()
-            if mode == "login":
-                hashed |= {pid for (lbl, pid) in lmem if lbl == "latch"}
-            res["runs"][name] = {
-                "latch": lres, "null": nres, **extra,
-                "latch_mem": {pid: kb for (lbl, pid), kb in lmem.items()
-                              if lbl == "latch"},
-                # Workers that have computed a hash by the end of this
-                # run: their VmHWM holds its 16 MiB of scratch memory.
-                "hashed": set(hashed),
-                "null_mem": {pid: kb for (lbl, pid), kb in nmem.items()
-                             if lbl == "null"},
-                "disk_reads": after["Innodb_buffer_pool_reads"] -
-                before["Innodb_buffer_pool_reads"],
-                "page_reads": after["Innodb_buffer_pool_read_requests"] -
-                before["Innodb_buffer_pool_read_requests"],
-            }
-            if mode == "login":
-                # The hash's share of a login, without queueing: one
-                # request at a time.
-                say("%s at concurrency 1: latch, %d s" % (name, SECONDS))
-                watch.take()
-                one = wrk(stack, stack.base_path + path, mode, file,
-                          threads=1, conns=1, meter=meter)
-                drain(stack)
-                m1 = watch.take()
-                hashed |= {pid for (lbl, pid) in m1 if lbl == "latch"}
-                res["runs"][name + " c1"] = {
-                    "latch": one, "hash": extra["hash"],
-                    "hashed": set(hashed),
-                    "latch_mem": {pid: kb for (lbl, pid), kb in m1.items()
-                                  if lbl == "latch"}}
-        v = vm(stack.latchd_pid)
-        res["master_kb"] = v[0] if v else 0
-        v = vm(stack.null_pid)
-        res["null_master_kb"] = v[0] if v else 0
-        res["pool_mb"] = int(stack.sql(
-            "SELECT @@innodb_buffer_pool_size")[0][0]) // (1 << 20)
-        res["data_mb"] = int(stack.sql(
-            "SELECT SUM(data_length + index_length) FROM "
-            "information_schema.tables WHERE table_schema = 'latch'")
-            [0][0]) // (1 << 20)
+            first["watch"].take()
+            meter.active = 0
+            nres = wrk(first["stack"], NULL_BASE + path, mode, file,
+                       meter=meter)
+            nmem = first["watch"].take()
+            nres["mem"] = {pid: kb for (lbl, pid), kb in nmem.items()
+                           if lbl == "null"}
+            for i, ctx in enumerate(ctxs):
+                latch_run(ctx, meter, i, name, path, mode, lst, once, nres)
+        for ctx in ctxs:
+            stack, res = ctx["stack"], ctx["res"]
+            v = vm(stack.latchd_pid)
+            res["master_kb"] = v[0] if v else 0
+            v = vm(stack.null_pid)
+            res["null_master_kb"] = v[0] if v else 0
+            res["pool_mb"] = int(stack.sql(
+                "SELECT @@innodb_buffer_pool_size")[0][0]) // (1 << 20)
+            res["data_mb"] = int(stack.sql(
+                "SELECT SUM(data_length + index_length) FROM "
+                "information_schema.tables WHERE table_schema = 'latch'")
+                [0][0]) // (1 << 20)
         ok = True
-        return res
+        return [ctx["res"] for ctx in ctxs]
     except KeyboardInterrupt:
         ok = True               # nothing to look into
         raise
     finally:
-        if watch is not None:
-            watch.stop()
-        try:
-            stack.stop()
-        except stackmod.StackError as e:
-            say("stopping the stack: %s" % e)
-        if KEEP or not ok:
-            say("stack directory kept: %s" % tmp)
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
+        for ctx in reversed(_setups):
+            teardown(ctx, KEEP or not ok)
+        _setups.clear()
 
 
 # -------------------------------------------------------------- report
@@ -897,10 +954,15 @@ def report(results):
                 meas = "%.2f × %s ms (%s)" % (x, fmt_ms(h), "met" if
                                               x <= kind[1] else "missed")
             if res is not base and name in base["runs"]:
-                # Against the null responder of the same run, so that
-                # what the machine does between the two sizes cancels.
+                # Both sizes ran against the same null run, right after
+                # it; the ratio to it cancels the machine's drift.
                 b = base["runs"][name]
-                if nr and b.get("null"):
+                if "hash" in run and "hash" in b:
+                    # Login: its p50 in hashes of the same run.
+                    ch = (b["latch"]["p50_us"] / b["hash"]["median_ms"]) / \
+                        (lr["p50_us"] / run["hash"]["median_ms"]) - 1
+                    what = "p50/hash"
+                elif nr and b.get("null"):
                     ch = ratio / (b["latch"]["rps"] / b["null"]["rps"]) - 1
                     what = "latch/null"
                 else:
@@ -944,11 +1006,12 @@ def report(results):
                        else "missed"))
         rows.append("| latchd master (VmHWM) | %s |  |  |  |  |  | %s |  |"
                     "  |" % (lbl, fmt_mib(res["master_kb"])))
-        nullw = max([peak(r.get("null_mem", {}))
-                     for r in res["runs"].values()] or [0])
-        rows.append("| null responder worker / master (VmHWM) | %s |  |  |"
-                    "  |  |  | %s / %s |  |  |"
-                    % (lbl, fmt_mib(nullw), fmt_mib(res["null_master_kb"])))
+        nullw = max([peak(r["null"].get("mem", {}))
+                     for r in res["runs"].values() if r.get("null")] or [0])
+        if res is base:
+            rows.append("| null responder worker / master (VmHWM) |  |  |"
+                        "  |  |  |  | %s / %s |  |  |"
+                        % (fmt_mib(nullw), fmt_mib(res["null_master_kb"])))
     return rows, notes
 
 
@@ -967,14 +1030,14 @@ def header(results):
         "latch `make bench`, %s: %d CPUs (%s), Linux %s; "
         "%s; wrk -t%d -c%d, %d s per run; latchd and null responder "
         "with %d workers each; scrypt N=%d r=%d p=%d; MariaDB "
-        "buffer pool %d MiB." % (
+        "buffer pool %d MiB, %s." % (
             time.strftime("%Y-%m-%d"), os.cpu_count(), cpu or "?",
             platform.release(),
             ", ".join("%s users in %d organizations (data %d MiB)"
                       % (fmt_int(x["users"]), ORGS, x["data_mb"])
                       for x in results),
             THREADS, CONNS, SECONDS, WORKERS, n, r, p,
-            results[0]["pool_mb"]),
+            results[0]["pool_mb"], DB_THREADS),
         "",
     ]
     return lines
@@ -1002,8 +1065,8 @@ def details(results):
     for res in results:
         lbl = fmt_int(res["users"])
         out.append("CPU time per request in µs, %s users (2 CPUs "
-                   "saturated: req/s ≈ 2 s / this); \"rest\" is bench.py "
-                   "and latch-mailer:" % lbl)
+                   "saturated: req/s ≈ 2 s / this); \"rest\" is bench.py, "
+                   "latch-mailer and the other size's idle stack:" % lbl)
         out.append("")
         for name, run in res["runs"].items():
             lr, nr = run["latch"], run.get("null")
@@ -1016,10 +1079,10 @@ def details(results):
             if nr and "cpu" in nr:
                 line += "; null %s" % cpu_line(
                     nr, ("null", "lighttpd", "wrk", "irq"))
-            if "disk_reads" in run and lr["requests"]:
+            if "disk_reads" in lr and lr["requests"]:
                 line += "; InnoDB %.1f page reads/request, %.2f from disk" \
-                    % (run["page_reads"] / lr["requests"],
-                       run["disk_reads"] / lr["requests"])
+                    % (lr["page_reads"] / lr["requests"],
+                       lr["disk_reads"] / lr["requests"])
             out.append(line + ".")
             for r, who in ((lr, "latch"), (nr, "null")):
                 if r and "cpu" in r:
@@ -1058,10 +1121,8 @@ def main():
         return 1
     sizes = [USERS] if USERS <= BASE_USERS else [BASE_USERS, USERS]
     t0 = time.monotonic()
-    results = []
     try:
-        for n in sizes:
-            results.append(measure(n))
+        results = measure(sizes)
     except KeyboardInterrupt:
         say("interrupted")
         return 130
