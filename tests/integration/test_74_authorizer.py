@@ -152,3 +152,61 @@ def test_setup_skip_refused_once_users_exist(stack):
                      "setup_done")
     lib.expect_error(http("POST", "/setup", {"skip": "yes"}), 409,
                      "setup_done")
+
+
+def test_setup_skip_on_an_empty_database(stack):
+    """
+    A database without any user: POST /setup {"skip": true} turns
+    authentication off, and the authorizer lets every request through as
+    anonymous; once the first user exists it asks for a token again.  The
+    shared stack always has users, so latchd is pointed at a fresh
+    database for this test and back afterwards.
+    """
+    db = stack.config_values()["database"]
+    old, fresh = db.get("name", "latch"), "latch_fresh"
+    stack.mysql("DROP DATABASE IF EXISTS `%s`" % fresh)
+    stack.ensure_database(db["password"], name=fresh,
+                          user=db.get("user", "latch"))
+    try:
+        stack.set_config({"database.name": fresh})
+        r = stack.latchctl("migrate")
+        assert r.returncode == 0, (r.returncode, r.stdout, r.stderr)
+        stack.reload({"database.name": fresh})
+        j = expect(http("GET", "/setup"), 200)
+        assert j["setup_required"] is True and j["auth_enabled"] is True, j
+        st, h, b = authz(stack)
+        assert st == 401, (st, h, b)
+
+        j = expect(http("POST", "/setup", {"skip": True}), 200)
+        assert j["auth_enabled"] is False, j
+        j = expect(http("GET", "/setup"), 200)
+        assert j["setup_required"] is True and j["auth_enabled"] is False, j
+        st, h, b = authz(stack)
+        assert st == 200, (st, h, b)
+        assert variables(h) == {"LATCH_USER_ID": "", "LATCH_USERNAME": "",
+                                "LATCH_ORG_ID": "", "LATCH_ROLE":
+                                "anonymous"}, h
+        # The API's own routes still want a sign-in.
+        lib.expect_error(http("GET", "/user/profile"), 401, "missing_token")
+
+        # The first user ends it.
+        username, password = uniq("first"), new_password()
+        r = http("POST", "/setup", {"organization": uniq("Fresh"),
+                                    "username": username,
+                                    "email": new_email(),
+                                    "password": password})
+        token = expect(r, 201)["access_token"]
+        j = expect(http("GET", "/setup"), 200)
+        assert j["setup_required"] is False and j["auth_enabled"] is True, j
+        st, h, b = authz(stack)
+        assert st == 401, (st, h, b)
+        st, h, b = authz(stack, token=token)
+        assert st == 200 and variables(h)["LATCH_ROLE"] == "superadmin", \
+            (st, h, b)
+        lib.expect_error(http("POST", "/setup", {"skip": True}), 409,
+                         "setup_done")
+    finally:
+        stack.reload({"database.name": old})
+        stack.mysql("DROP DATABASE IF EXISTS `%s`" % fresh)
+    j = expect(http("GET", "/setup"), 200)
+    assert j["setup_required"] is False and j["auth_enabled"] is True, j
