@@ -16,13 +16,28 @@
 #include "log.h"
 #include "schema.h"
 
-#define DB_MAXCOLS 16
+#define DB_MAXCOLS 20
 #define DB_MAXARGS 16
 #define DB_CELLMAX 4096 /* the widest column: 1024 utf8mb4 characters */
 
-#define USER_COLS                                                        \
-	"u.id, u.username, u.email, u.name, u.role, u.disabled, u.org_id, " \
-	"o.name, u.created_at, u.last_login_at"
+#define USER_COLS_U                                                      \
+	"u.id, u.username, u.email, u.name, u.role, u.disabled, u.org_id, "
+#define USER_COLS USER_COLS_U "o.name, u.created_at, u.last_login_at"
+/*
+ * USER_COLS without joining organizations: in a locking read (FOR
+ * UPDATE) a join would lock the organization's row, serializing every
+ * refresh of the organization; a scalar subquery reads it unlocked.
+ */
+#define USER_COLS_NOLOCK USER_COLS_U "(SELECT o.name FROM organizations o " \
+	"WHERE o.id = u.org_id), u.created_at, u.last_login_at"
+/*
+ * The columns of STMT_REFRESH_LOOKUP and _V1_LOOKUP, from r, s and u:
+ * `rotated` is when the token was rotated (NULL while it is live).
+ */
+#define REFRESH_COLS(rotated) "r.token_hash, r.expires_at, " rotated      \
+	", s.id, s.revoked_at, s.expires_at, s.remember, " USER_COLS_NOLOCK
+#define REFRESH_FROM " JOIN sessions s ON s.id = r.session_id "           \
+	"JOIN users u ON u.id = s.user_id "
 #define USER_FROM " FROM users u JOIN organizations o ON o.id = u.org_id"
 /* The session columns of STMT_SESSION_CHECK(_USER), before USER_COLS. */
 #define SESSION_COLS "s.user_id, s.revoked_at, s.expires_at, s.last_used_at"
@@ -87,16 +102,27 @@ static const char *const stmts[STMT__MAX] = {
 	    "AND revoked_at IS NULL AND expires_at > ? ORDER BY id",
 	[STMT_SESSION_EXTEND] = "UPDATE sessions SET expires_at = ?, "
 	    "last_used_at = ? WHERE id = ?",
-	[STMT_REFRESH_INSERT] = "INSERT INTO refresh_tokens (session_id, "
-	    "token_hash, created_at, expires_at) VALUES (?, ?, ?, ?)",
-	[STMT_REFRESH_LOOKUP] = "SELECT r.id, r.session_id, r.expires_at, "
-	    "r.rotated_at, s.revoked_at, s.expires_at, s.user_id, s.remember, "
-	    "u.disabled FROM refresh_tokens r "
-	    "JOIN sessions s ON s.id = r.session_id "
-	    "JOIN users u ON u.id = s.user_id "
+	/*
+	 * Refresh tokens name their row (session, generation): see tok.h
+	 * and sql/003.  A token is rotated when its successor exists, at
+	 * the successor's created_at.  Tokens from before sql/003 are found
+	 * by their hash in refresh_tokens (the _V1 statements).
+	 */
+	[STMT_REFRESH_INSERT] = "INSERT INTO session_refresh (session_id, gen, "
+	    "token_hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+	[STMT_REFRESH_LOOKUP] = "SELECT " REFRESH_COLS("n.created_at")
+	    " FROM session_refresh r LEFT JOIN session_refresh n ON "
+	    "n.session_id = r.session_id AND n.gen = r.gen + 1" REFRESH_FROM
+	    "WHERE r.session_id = ? AND r.gen = ? FOR UPDATE",
+	[STMT_REFRESH_HASH] = "SELECT token_hash FROM session_refresh "
+	    "WHERE session_id = ? AND gen = ?",
+	[STMT_REFRESH_V1_LOOKUP] = "SELECT " REFRESH_COLS("r.rotated_at") ", r.id"
+	    " FROM refresh_tokens r" REFRESH_FROM
 	    "WHERE r.token_hash = ? FOR UPDATE",
-	[STMT_REFRESH_ROTATE] = "UPDATE refresh_tokens SET rotated_at = ? "
+	[STMT_REFRESH_V1_ROTATE] = "UPDATE refresh_tokens SET rotated_at = ? "
 	    "WHERE id = ? AND rotated_at IS NULL",
+	[STMT_REFRESH_V1_SESSION] = "SELECT session_id FROM refresh_tokens "
+	    "WHERE token_hash = ?",
 
 	[STMT_META_INSERT] = "INSERT INTO meta (k, v) VALUES (?, ?)",
 
@@ -557,6 +583,14 @@ db_cell(const struct db_rows *r, size_t row, size_t col)
 	if (r == NULL || row >= r->nrows || col >= r->ncols)
 		return NULL;
 	return r->cell[row * r->ncols + col];
+}
+
+size_t
+db_len(const struct db_rows *r, size_t row, size_t col)
+{
+	if (r == NULL || row >= r->nrows || col >= r->ncols)
+		return 0;
+	return r->len[row * r->ncols + col];
 }
 
 long long

@@ -45,7 +45,10 @@ enum stmt {
 	STMT_SESSION_EXTEND,
 	STMT_REFRESH_INSERT,
 	STMT_REFRESH_LOOKUP,
-	STMT_REFRESH_ROTATE,
+	STMT_REFRESH_HASH,
+	STMT_REFRESH_V1_LOOKUP,
+	STMT_REFRESH_V1_ROTATE,
+	STMT_REFRESH_V1_SESSION,
 	/* setup */
 	STMT_META_INSERT,
 	/* administration (every statement scoped by organization) */
@@ -162,6 +165,8 @@ void db_rows_free(struct db_rows *r);
 
 /* Cell (row, col) as text (borrowed from r), or NULL for SQL NULL. */
 const char *db_cell(const struct db_rows *r, size_t row, size_t col);
+/* Length of cell (row, col) in bytes; 0 for NULL. */
+size_t db_len(const struct db_rows *r, size_t row, size_t col);
 /* Cell as an integer; 0 for NULL or non-numeric. */
 long long db_int(const struct db_rows *r, size_t row, size_t col);
 

@@ -9,10 +9,24 @@
 #include "session.h"
 #include "str.h"
 
-/* Columns of STMT_REFRESH_LOOKUP. */
+/* Columns of STMT_REFRESH_LOOKUP and _V1_LOOKUP (REFRESH_COLS in db.c):
+ * USER_COLS from RC_USER on, then _V1's row id. */
 enum rcol {
-	RC_ID, RC_SID, RC_EXPIRES, RC_ROTATED, RC_REVOKED, RC_SEXPIRES,
-	RC_UID, RC_REMEMBER, RC_DISABLED
+	RC_HASH, RC_EXPIRES, RC_ROTATED, RC_SID, RC_REVOKED, RC_SEXPIRES,
+	RC_REMEMBER, RC_USER, RC_V1_ID = RC_USER + USER_NCOLS
+};
+
+/* The length of a refresh token from before sql/003 (32 random bytes). */
+#define TOK_V1_LEN 43
+
+/*
+ * A refresh token as presented: the row it names and its hash; gen 0 for
+ * a token from before sql/003, found in refresh_tokens by its hash.
+ */
+struct rtok {
+	int64_t sid;
+	uint32_t gen;
+	unsigned char h[TOK_HASH_LEN];
 };
 
 /* Columns of STMT_SESSION_CHECK(_USER); USER_COLS (user.c) follow. */
@@ -56,20 +70,21 @@ session_sign(const struct conf *conf, const struct user *u, int64_t sid,
 	    sizeof(out->access));
 }
 
-/* Make a refresh token for sid and store its hash. */
+/* Make refresh token number gen of session sid and store its hash. */
 static enum err
-session_new_refresh(struct db *db, int64_t sid, int64_t now, int64_t exp,
-    char *out, size_t outsz)
+session_new_refresh(struct db *db, int64_t sid, uint32_t gen, int64_t now,
+    int64_t exp, char *out, size_t outsz)
 {
 	unsigned char h[TOK_HASH_LEN];
 
-	if (tok_new(32, out, outsz) == -1 ||
+	if (tok_refresh_new(sid, gen, out, outsz) == -1 ||
 	    tok_hash(out, strlen(out), h) == -1)
 		return ERR_SYS;
 	struct db_arg a[] = {
-		DB_INT(sid), DB_BLOB(h, sizeof(h)), DB_INT(now), DB_INT(exp)
+		DB_INT(sid), DB_INT(gen), DB_BLOB(h, sizeof(h)), DB_INT(now),
+		DB_INT(exp)
 	};
-	if (db_exec(db, STMT_REFRESH_INSERT, a, 4, NULL, NULL) != DB_OK)
+	if (db_exec(db, STMT_REFRESH_INSERT, a, 5, NULL, NULL) != DB_OK)
 		return ERR_DB;
 	return ERR_OK;
 }
@@ -98,7 +113,7 @@ session_start(struct db *db, const struct conf *conf, const struct user *u,
 		e = ERR_DB;
 		goto rollback;
 	}
-	if ((e = session_new_refresh(db, (int64_t)sid, now, now + ttl,
+	if ((e = session_new_refresh(db, (int64_t)sid, 1, now, now + ttl,
 	    out->refresh, sizeof(out->refresh))) != ERR_OK)
 		goto rollback;
 	if (db_commit(db) != DB_OK)
@@ -119,41 +134,103 @@ session_revoke_id(struct db *db, int64_t sid, int64_t now)
 	    ERR_OK : ERR_DB;
 }
 
-/* Hash an opaque token, refusing anything that is not one of ours. */
+/* Parse and hash a refresh token, refusing what cannot be one of ours. */
 static int
-session_hash_refresh(const char *rt, unsigned char h[TOK_HASH_LEN])
+rtok_parse(const char *s, struct rtok *t)
 {
-	size_t n = strlen(rt);
+	size_t n = strlen(s);
 
-	if (n < 22 || n >= TOK_STR_SIZE)
+	t->sid = 0;
+	t->gen = 0;
+	if (n == TOK_REFRESH_LEN) {
+		if (tok_refresh_parse(s, n, &t->sid, &t->gen) == -1)
+			return -1;
+	} else if (n != TOK_V1_LEN)
 		return -1;
-	return tok_hash(rt, n, h);
+	return tok_hash(s, n, t->h);
+}
+
+/* 1 if cell (0, col) of r is the hash h, compared in constant time. */
+static int
+rtok_matches(const struct db_rows *r, size_t col, const struct rtok *t)
+{
+	const char *c = db_cell(r, 0, col);
+
+	return c != NULL && db_len(r, 0, col) == TOK_HASH_LEN &&
+	    tok_equal(c, t->h, TOK_HASH_LEN);
+}
+
+/*
+ * Find and lock t's row, with its session and user, into *out (one row,
+ * the caller frees).  ERR_OK, ERR_INVALID_TOKEN (no such row, or another
+ * token's), ERR_DB.
+ */
+static enum err
+rtok_lookup(struct db *db, const struct rtok *t, struct db_rows **out)
+{
+	enum db_rc rc;
+
+	*out = NULL;
+	if (t->gen > 0) {
+		struct db_arg a[] = { DB_INT(t->sid), DB_INT(t->gen) };
+
+		rc = db_query(db, STMT_REFRESH_LOOKUP, a, 2, out);
+	} else {
+		struct db_arg a[] = { DB_BLOB(t->h, sizeof(t->h)) };
+
+		rc = db_query(db, STMT_REFRESH_V1_LOOKUP, a, 1, out);
+	}
+	if (rc != DB_OK)
+		return ERR_DB;
+	if ((*out)->nrows != 1 || !rtok_matches(*out, RC_HASH, t)) {
+		db_rows_free(*out);
+		*out = NULL;
+		return ERR_INVALID_TOKEN;
+	}
+	return ERR_OK;
+}
+
+/*
+ * Mark t's row rotated, if it is from before sql/003: a newer token is
+ * rotated by its successor's row.  ERR_OK or ERR_DB.
+ */
+static enum err
+rtok_rotate_v1(struct db *db, const struct rtok *t, const struct db_rows *r,
+    int64_t now)
+{
+	uint64_t n = 0;
+
+	if (t->gen > 0)
+		return ERR_OK;
+	struct db_arg a[] = { DB_INT(now), DB_INT(db_int(r, 0, RC_V1_ID)) };
+	if (db_exec(db, STMT_REFRESH_V1_ROTATE, a, 2, &n, NULL) != DB_OK ||
+	    n != 1)
+		return ERR_DB;
+	return ERR_OK;
 }
 
 enum err
 session_refresh(struct db *db, const struct conf *conf, const char *rt,
     struct session_tokens *out, struct user *u, int64_t *reused_sid)
 {
-	unsigned char h[TOK_HASH_LEN];
+	struct rtok t;
 	struct db_rows *r = NULL;
 	int64_t now = (int64_t)time(NULL), sid, exp;
 	int ttl;
-	uint64_t n = 0;
-	enum err e = ERR_INVALID_TOKEN;
+	enum err e;
 
 	*reused_sid = 0;
-	if (session_hash_refresh(rt, h) == -1)
+	if (rtok_parse(rt, &t) == -1)
 		return ERR_INVALID_TOKEN;
-	struct db_arg a[] = { DB_BLOB(h, sizeof(h)) };
 	if (db_begin(db) != DB_OK)
 		return ERR_DB;
-	if (db_query(db, STMT_REFRESH_LOOKUP, a, 1, &r) != DB_OK) {
-		e = ERR_DB;
+	if ((e = rtok_lookup(db, &t, &r)) != ERR_OK)
 		goto rollback;
-	}
-	if (r->nrows != 1 || db_cell(r, 0, RC_REVOKED) != NULL)
+	e = ERR_INVALID_TOKEN;
+	if (db_cell(r, 0, RC_REVOKED) != NULL)
 		goto rollback;
 	sid = db_int(r, 0, RC_SID);
+	user_from_cols(r, 0, RC_USER, u);
 	if (db_cell(r, 0, RC_ROTATED) != NULL) {
 		/* Within the interval: a racing tab; refuse, keep session. */
 		if (now - db_int(r, 0, RC_ROTATED) <=
@@ -168,35 +245,32 @@ session_refresh(struct db *db, const struct conf *conf, const char *rt,
 		log_warnx("session: refresh token reuse, session %lld revoked",
 		    (long long)sid);
 		*reused_sid = sid;
-		(void)user_get(db, db_int(r, 0, RC_UID), u);
 		e = ERR_INVALID_TOKEN;
 		goto done;
 	}
+	/* A session can rotate 2^32 - 1 times; then it must sign in anew. */
 	if (db_int(r, 0, RC_EXPIRES) <= now ||
-	    db_int(r, 0, RC_SEXPIRES) <= now || db_int(r, 0, RC_DISABLED))
+	    db_int(r, 0, RC_SEXPIRES) <= now || u->disabled ||
+	    t.gen == UINT32_MAX)
 		goto rollback;
 	ttl = db_int(r, 0, RC_REMEMBER) ? conf->remember_ttl :
 	    conf->refresh_ttl;
 	exp = now + ttl;
 	{
-		struct db_arg rot[] = { DB_INT(now), DB_INT(db_int(r, 0, RC_ID)) };
 		struct db_arg ext[] = { DB_INT(exp), DB_INT(now), DB_INT(sid) };
 
-		if (db_exec(db, STMT_REFRESH_ROTATE, rot, 2, &n, NULL) !=
-		    DB_OK || n != 1 ||
+		if ((e = rtok_rotate_v1(db, &t, r, now)) != ERR_OK ||
 		    db_exec(db, STMT_SESSION_EXTEND, ext, 3, NULL, NULL) !=
 		    DB_OK) {
 			e = ERR_DB;
 			goto rollback;
 		}
 	}
-	if ((e = session_new_refresh(db, sid, now, exp, out->refresh,
-	    sizeof(out->refresh))) != ERR_OK)
+	/* The successor, which rotates t (a token from before sql/003 is
+	 * followed by its session's first). */
+	if ((e = session_new_refresh(db, sid, t.gen + 1, now, exp,
+	    out->refresh, sizeof(out->refresh))) != ERR_OK)
 		goto rollback;
-	if ((e = user_get(db, db_int(r, 0, RC_UID), u)) != ERR_OK) {
-		e = e == ERR_NOT_FOUND ? ERR_INVALID_TOKEN : e;
-		goto rollback;
-	}
 	if (db_commit(db) != DB_OK) {
 		e = ERR_DB;
 		goto done;
@@ -266,11 +340,12 @@ enum err
 session_revoke_token(struct db *db, const struct conf *conf,
     const char *token)
 {
-	unsigned char h[TOK_HASH_LEN];
 	struct jwt_claims c;
 	struct jwt_keys k;
+	struct rtok t;
 	struct db_rows *r = NULL;
-	int64_t now = (int64_t)time(NULL);
+	int64_t now = (int64_t)time(NULL), sid = 0;
+	enum db_rc rc;
 	enum err e = ERR_OK;
 
 	if (strchr(token, '.') != NULL) {
@@ -279,13 +354,25 @@ session_revoke_token(struct db *db, const struct conf *conf,
 			return ERR_OK;
 		return session_revoke_id(db, c.sid, now);
 	}
-	if (session_hash_refresh(token, h) == -1)
+	if (rtok_parse(token, &t) == -1)
 		return ERR_OK;
-	struct db_arg a[] = { DB_BLOB(h, sizeof(h)) };
-	if (db_query(db, STMT_REFRESH_LOOKUP, a, 1, &r) != DB_OK)
+	if (t.gen > 0) {
+		struct db_arg a[] = { DB_INT(t.sid), DB_INT(t.gen) };
+
+		rc = db_query(db, STMT_REFRESH_HASH, a, 2, &r);
+		if (rc == DB_OK && r->nrows == 1 && rtok_matches(r, 0, &t))
+			sid = t.sid;
+	} else {
+		struct db_arg a[] = { DB_BLOB(t.h, sizeof(t.h)) };
+
+		rc = db_query(db, STMT_REFRESH_V1_SESSION, a, 1, &r);
+		if (rc == DB_OK && r->nrows == 1)
+			sid = db_int(r, 0, 0);
+	}
+	if (rc != DB_OK)
 		return ERR_DB;
-	if (r->nrows == 1)
-		e = session_revoke_id(db, db_int(r, 0, RC_SID), now);
+	if (sid > 0)
+		e = session_revoke_id(db, sid, now);
 	db_rows_free(r);
 	return e;
 }

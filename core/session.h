@@ -2,9 +2,10 @@
  * session.h: sessions, access tokens (JWT) and rotating refresh tokens.
  *
  * A session is one sign-in.  Its access tokens carry its id (sid), so
- * revoking the session makes them fail at once.  Refresh tokens are
- * random, stored only as SHA-256, and rotated on every use; presenting a
- * rotated one after [security] refresh_reuse_interval revokes the session.
+ * revoking the session makes them fail at once.  Refresh tokens carry 256
+ * random bits and name their row (session, generation: tok.h), are stored
+ * only as SHA-256, and rotated on every use; presenting a rotated one
+ * after [security] refresh_reuse_interval revokes the session.
  */
 #ifndef LATCH_SESSION_H
 #define LATCH_SESSION_H

@@ -46,6 +46,54 @@ out:
 	return rc;
 }
 
+/* The layout of a refresh token before encoding. */
+#define REFRESH_SID 8
+#define REFRESH_GEN 4
+#define REFRESH_RAW (REFRESH_SID + REFRESH_GEN + TOK_MAX_BYTES)
+
+int
+tok_refresh_new(int64_t sid, uint32_t gen, char *out, size_t outsz)
+{
+	unsigned char raw[REFRESH_RAW];
+	uint64_t v = (uint64_t)sid;
+	int i, rc = -1;
+
+	if (sid < 1 || gen < 1 || outsz < TOK_STR_SIZE)
+		return -1;
+	for (i = REFRESH_SID - 1; i >= 0; i--, v >>= 8)
+		raw[i] = (unsigned char)(v & 0xff);
+	for (i = REFRESH_GEN - 1; i >= 0; i--, gen >>= 8)
+		raw[REFRESH_SID + i] = (unsigned char)(gen & 0xff);
+	if (tok_random(raw + REFRESH_SID + REFRESH_GEN, TOK_MAX_BYTES) == 0 &&
+	    b64url_encode(raw, sizeof(raw), out, outsz) == TOK_REFRESH_LEN)
+		rc = 0;
+	OPENSSL_cleanse(raw, sizeof(raw));
+	return rc;
+}
+
+int
+tok_refresh_parse(const char *s, size_t n, int64_t *sid, uint32_t *gen)
+{
+	unsigned char raw[REFRESH_RAW];
+	uint64_t v = 0;
+	uint32_t g = 0;
+	int i;
+
+	if (n != TOK_REFRESH_LEN ||
+	    b64url_decode(s, n, raw, sizeof(raw)) != sizeof(raw))
+		return -1;
+	for (i = 0; i < REFRESH_SID; i++)
+		v = v << 8 | raw[i];
+	for (i = 0; i < REFRESH_GEN; i++)
+		g = g << 8 | raw[REFRESH_SID + i];
+	OPENSSL_cleanse(raw, sizeof(raw));
+	if (v < 1 || v > INT64_MAX || g < 1)
+		return -1;
+	*sid = (int64_t)v;
+	*gen = g;
+	return 0;
+}
+
 int
 tok_hash(const char *s, size_t n, unsigned char hash[TOK_HASH_LEN])
 {

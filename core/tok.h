@@ -6,6 +6,7 @@
 #define LATCH_TOK_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define TOK_HASH_LEN 32 /* SHA-256 */
 /* 32 random bytes -> 43 base64url characters + NUL */
@@ -19,6 +20,24 @@ int tok_random(unsigned char *buf, size_t n);
  * (outsz >= TOK_STR_SIZE).  Returns 0, or -1 on failure.
  */
 int tok_new(size_t nbytes, char *out, size_t outsz);
+
+/*
+ * A refresh token names its row: the base64url of its session id (8
+ * bytes, big-endian), its generation (4 bytes, big-endian) and 32 bytes
+ * from the CSPRNG, TOK_REFRESH_LEN characters.  Only the random part is
+ * secret; the stored SHA-256 of the whole token is what proves it.
+ */
+#define TOK_REFRESH_LEN 59
+
+/* Make the refresh token of (sid, gen) into out (outsz >= TOK_STR_SIZE).
+ * Returns 0, or -1 on failure. */
+int tok_refresh_new(int64_t sid, uint32_t gen, char *out, size_t outsz);
+
+/*
+ * The session id and generation a refresh token of n characters names:
+ * 0, or -1 if s is not one (length, alphabet, sid < 1 or gen < 1).
+ */
+int tok_refresh_parse(const char *s, size_t n, int64_t *sid, uint32_t *gen);
 
 /* SHA-256 of the n bytes at s into hash.  Returns 0, or -1. */
 int tok_hash(const char *s, size_t n, unsigned char hash[TOK_HASH_LEN]);

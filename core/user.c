@@ -26,6 +26,7 @@ enum ucol {
 	UC_ID, UC_USERNAME, UC_EMAIL, UC_NAME, UC_ROLE, UC_DISABLED, UC_ORG,
 	UC_ORGNAME, UC_CREATED, UC_LASTLOGIN, UC_HASH
 };
+_Static_assert(UC_HASH == USER_NCOLS, "USER_NCOLS is USER_COLS' count");
 
 const char *
 role_name(enum role r)

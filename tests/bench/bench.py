@@ -52,6 +52,7 @@ status says only whether the benchmark itself ran.  Every process started
 here is stopped on exit, Ctrl-C or SIGTERM.
 """
 
+import base64
 import hashlib
 import http.client
 import json
@@ -62,6 +63,7 @@ import re
 import secrets
 import shutil
 import signal
+import struct
 import subprocess
 import sys
 import tempfile
@@ -504,22 +506,27 @@ INSERT INTO sessions (id, user_id, org_id, created_at, last_used_at,
     path = os.path.join(stack.dir, "refresh_hashes.tsv")
     with open(path, "w") as f:
         for sid in range(1, nusers + 1):
-            t = secrets.token_urlsafe(32)
+            # As latch makes them (core/tok.h): session id, generation 1,
+            # 32 random bytes, base64url.
+            t = base64.urlsafe_b64encode(
+                struct.pack(">QI", sid, 1) + secrets.token_bytes(32)
+            ).rstrip(b"=").decode()
             f.write("%d\t%s\n" % (sid, hashlib.sha256(
                 t.encode()).hexdigest()))
             if sid in want:
                 keep[sid] = t
     stack.sql("""
 SET SESSION foreign_key_checks = 0, unique_checks = 0;
-LOAD DATA LOCAL INFILE '{path}' INTO TABLE refresh_tokens
+LOAD DATA LOCAL INFILE '{path}' INTO TABLE session_refresh
   FIELDS TERMINATED BY '\\t' (session_id, @h)
-  SET token_hash = UNHEX(@h), created_at = {now}, expires_at = {exp};
-ANALYZE TABLE organizations, users, sessions, refresh_tokens;
+  SET gen = 1, token_hash = UNHEX(@h), created_at = {now},
+      expires_at = {exp};
+ANALYZE TABLE organizations, users, sessions, session_refresh;
 """.format(path=path, now=now, exp=now + refresh_ttl), local_infile=True)
     os.unlink(path)
     t2 = time.monotonic()
     n = int(stack.sql("SELECT COUNT(*) FROM sessions s JOIN users u ON "
-                      "u.id = s.user_id JOIN refresh_tokens r ON "
+                      "u.id = s.user_id JOIN session_refresh r ON "
                       "r.session_id = s.id")[0][0])
     if n != nusers:
         raise BenchError("seeded %d sessions with tokens, not %d"

@@ -1,10 +1,14 @@
-/* fuzz_jwt.c: jwt_verify() and jwt_verify_noexp() with a fixed key. */
+/*
+ * fuzz_jwt.c: the token parsers: jwt_verify() and jwt_verify_noexp() with
+ * a fixed key, and tok_refresh_parse().
+ */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "jwt.h"
+#include "tok.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len);
 
@@ -15,6 +19,8 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 {
 	struct jwt_claims c;
+	int64_t sid;
+	uint32_t gen;
 	char *tok;
 
 	if (len > 16 * 1024 || (tok = malloc(len + 1)) == NULL)
@@ -26,6 +32,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	    &c);
 	memset(&c, 0, sizeof(c));
 	(void)jwt_verify_noexp(tok, key, sizeof(key) - 1, "latch", &c);
+	(void)tok_refresh_parse(tok, len, &sid, &gen);
 	free(tok);
 	return 0;
 }

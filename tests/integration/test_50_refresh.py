@@ -4,6 +4,11 @@ reuse detection revoking the session, storage as SHA-256 only, and
 POST /auth/revoke.
 """
 
+import base64
+import hashlib
+import secrets
+import struct
+import threading
 import time
 
 from lib import (PASSWORDS, REMEMBER_TTL, db_dump, decode_jwt, expect,
@@ -52,6 +57,34 @@ def test_reuse_within_the_interval_is_refused_but_harmless(stack):
     expect_token_works(again["access_token"])
 
 
+def test_tabs_racing_to_refresh_get_one_new_token(stack):
+    """Several requests with one token at the same moment: the row lock
+    lets exactly one rotate it; the others are refused and the session
+    stays."""
+    a = register()
+    start = threading.Barrier(6)
+    answers = []
+
+    def tab():
+        start.wait()
+        r = refresh(a.refresh)
+        answers.append((r.status, r.json))
+
+    tabs = [threading.Thread(target=tab) for _ in range(6)]
+    for t in tabs:
+        t.start()
+    for t in tabs:
+        t.join()
+    won = [j for st, j in answers if st == 200]
+    assert len(won) == 1, answers
+    assert sorted(st for st, _ in answers) == [200] + [401] * 5, answers
+    for st, j in answers:
+        if st == 401:
+            assert j["error"] == "invalid_token", answers
+    expect_token_works(won[0]["access_token"], "the winner's access token")
+    expect_login(refresh(won[0]["refresh_token"]), 200, username=a.username)
+
+
 def test_reuse_after_the_interval_revokes_the_session(stack):
     a = register()
     first = expect_login(refresh(a.refresh), 200, username=a.username)
@@ -89,11 +122,11 @@ def test_refresh_tokens_are_stored_as_sha256_only(stack):
         assert t not in dump, "a raw refresh token is stored"
         assert sha256_hex(t) in dump.upper(), \
             "no SHA-256 of the refresh token is stored"
-    # Also where we expect it: refresh_tokens.token_hash.
-    rows = stack.mysql("SELECT HEX(token_hash) FROM refresh_tokens")
+    # Also where we expect it: session_refresh.token_hash.
+    rows = stack.mysql("SELECT HEX(token_hash) FROM session_refresh")
     hashes = {r[0].upper() for r in rows}
     assert sha256_hex(c["refresh_token"]) in hashes, \
-        "refresh_tokens.token_hash lacks the token's SHA-256"
+        "session_refresh.token_hash lacks the token's SHA-256"
     # Access tokens are not stored either.
     assert a.access not in dump and c["access_token"] not in dump
 
@@ -160,3 +193,136 @@ def test_refresh_after_the_password_changed_elsewhere(stack):
     expect_token_revoked(b.access)
     # The session that changed the password lives on.
     expect(profile(a.access), 200)
+
+
+# The layout of a refresh token (core/tok.h): base64url of the session id
+# (8 bytes), the generation (4 bytes), both big-endian, and 32 random bytes.
+
+def b64u(raw):
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def token_row(t):
+    raw = base64.urlsafe_b64decode(t + "=" * (-len(t) % 4))
+    assert len(t) == 59 and len(raw) == 44, "not a refresh token: %r" % t
+    return struct.unpack(">QI", raw[:12])
+
+
+def forge(sid, gen):
+    """A token naming row (sid, gen) that latch never issued."""
+    return b64u(struct.pack(">QI", sid, gen) + secrets.token_bytes(32))
+
+
+def age_rotation(stack, sid, seconds):
+    """Move the rotations of session sid's tokens `seconds` back in time,
+    as if the reuse interval had passed (a token is rotated when its
+    successor was made)."""
+    stack.mysql("UPDATE session_refresh SET created_at = created_at - %d "
+                "WHERE session_id = %d" % (seconds, sid))
+    stack.mysql("UPDATE refresh_tokens SET rotated_at = rotated_at - %d "
+                "WHERE session_id = %d AND rotated_at IS NOT NULL"
+                % (seconds, sid))
+
+
+def test_refresh_token_names_its_session_and_generation(stack):
+    a = register()
+    sid = decode_jwt(a.access)["sid"]
+    assert token_row(a.refresh) == (sid, 1)
+    j = expect_login(refresh(a.refresh), 200, username=a.username)
+    assert token_row(j["refresh_token"]) == (sid, 2)
+    j = expect_login(refresh(j["refresh_token"]), 200, username=a.username)
+    assert token_row(j["refresh_token"]) == (sid, 3)
+    b = login_ok(a)
+    assert token_row(b.refresh) == (decode_jwt(b.access)["sid"], 1)
+
+
+def test_forged_token_naming_a_real_row_is_refused_and_harmless(stack):
+    """
+    Only the stored hash proves a token: one that names a real row with
+    other random bytes is unknown.  It must neither rotate the live token
+    nor, naming a rotated row past the reuse interval, revoke the session
+    (else anyone could sign anyone out knowing a session id).
+    """
+    a = register()
+    sid = decode_jwt(a.access)["sid"]
+    j = expect_login(refresh(a.refresh), 200, username=a.username)
+    age_rotation(stack, sid, REUSE_INTERVAL + 60)
+    for gen in (1, 2, 3, 0xFFFFFFFF):
+        expect_error(refresh(forge(sid, gen)), 401, "invalid_token",
+                     msg="forged generation %d" % gen)
+        expect(http("POST", "/auth/revoke", {"token": forge(sid, gen)}), 200)
+    for t in (forge(sid, 0) , forge(0, 1), forge(2 ** 63 + sid, 2),
+              j["refresh_token"][:-1] + "B"):
+        expect_error(refresh(t), 401, "invalid_token", msg=repr(t))
+    # The session and its live token are untouched.
+    expect_token_works(j["access_token"], "access token after the forgeries")
+    again = expect_login(refresh(j["refresh_token"]), 200,
+                         username=a.username)
+    assert token_row(again["refresh_token"]) == (sid, 3)
+    # The real rotated token still counts as reuse (the aged rotation).
+    expect_error(refresh(a.refresh), 401, "invalid_token")
+    expect_token_revoked(again["access_token"])
+
+
+def test_the_last_generation_is_not_rotated(stack):
+    """Generation 2^32 - 1 has no successor: refused, sign in anew."""
+    a = register()
+    sid = decode_jwt(a.access)["sid"]
+    t = forge(sid, 0xFFFFFFFF)
+    now = int(time.time())
+    stack.mysql("INSERT INTO session_refresh (session_id, gen, token_hash, "
+                "created_at, expires_at) VALUES (%d, 4294967295, "
+                "UNHEX('%s'), %d, %d)"
+                % (sid, hashlib.sha256(t.encode()).hexdigest(), now,
+                   now + 3600))
+    expect_error(refresh(t), 401, "invalid_token")
+    expect_token_works(a.access, "the session's access token")
+
+
+def legacy_token(stack, sid, rotated_at=None):
+    """A refresh token as latch issued them before sql/003 (43 characters,
+    found by its hash in refresh_tokens), stored for session sid."""
+    t = secrets.token_urlsafe(32)
+    now = int(time.time())
+    stack.mysql("INSERT INTO refresh_tokens (session_id, token_hash, "
+                "created_at, expires_at, rotated_at) VALUES "
+                "(%d, UNHEX('%s'), %d, %d, %s)"
+                % (sid, hashlib.sha256(t.encode()).hexdigest(), now,
+                   now + 3600, "NULL" if rotated_at is None
+                   else str(rotated_at)))
+    return t
+
+
+def test_refresh_tokens_from_before_migration_003_still_work(stack):
+    a = register()
+    sid = decode_jwt(a.access)["sid"]
+    # As if the session had been started before the upgrade.
+    stack.mysql("DELETE FROM session_refresh WHERE session_id = %d" % sid)
+    old = legacy_token(stack, sid)
+    assert len(old) == 43
+    j = expect_login(refresh(old), 200, username=a.username, id=a.id)
+    assert decode_jwt(j["access_token"])["sid"] == sid
+    assert token_row(j["refresh_token"]) == (sid, 1), \
+        "a legacy token is followed by the session's first new one"
+    expect_token_works(j["access_token"])
+    # Rotated: refused within the interval, the session stays ...
+    expect_error(refresh(old), 401, "invalid_token")
+    expect_token_works(j["access_token"], "access token after a race")
+    j = expect_login(refresh(j["refresh_token"]), 200, username=a.username)
+    assert token_row(j["refresh_token"]) == (sid, 2)
+    # ... and after it, its reuse revokes the session.
+    age_rotation(stack, sid, REUSE_INTERVAL + 60)
+    expect_error(refresh(old), 401, "invalid_token")
+    expect_token_revoked(j["access_token"])
+    expect_error(refresh(j["refresh_token"]), 401, "invalid_token")
+
+
+def test_revoke_with_a_refresh_token_from_before_migration_003(stack):
+    a = register()
+    other = login_ok(a)
+    sid = decode_jwt(a.access)["sid"]
+    old = legacy_token(stack, sid, rotated_at=int(time.time()) - 3600)
+    expect(http("POST", "/auth/revoke", {"token": old}), 200)
+    expect_token_revoked(a.access)
+    expect_error(refresh(a.refresh), 401, "invalid_token")
+    expect_token_works(other.access, "the user's other session")

@@ -3,12 +3,15 @@ latchctl (init, migrate, create-user, reset-password, list-users,
 disable/enable, usage errors) and latchd -t on good and bad configs.
 """
 
+import hashlib
 import os
+import secrets
 import stat
 import subprocess
+import time
 
-from lib import (expect_error, expect_login, login, new_email,
-                 new_password, register, uniq)
+from lib import (decode_jwt, expect_error, expect_login, login, new_email,
+                 new_password, refresh, register, uniq)
 
 
 def ctl_ok(stack, *args, input=None):
@@ -79,6 +82,49 @@ def test_migrate_twice_is_idempotent(stack):
     assert stack.mysql("SHOW TABLES") == tables, "migrate changed tables"
     # Nothing was lost.
     expect_login(login(a.username, a.password), 200, username=a.username)
+
+
+def test_migrate_from_version_2_keeps_refresh_tokens(stack):
+    """
+    An upgrade over data: a database at schema version 2 (before
+    session_refresh) whose session holds a refresh token of that time
+    migrates to the latest, and the old token still refreshes, into a new
+    one.
+    """
+    db = stack.config_values()["database"]
+    old, up = db.get("name", "latch"), "latch_upgrade"
+    stack.mysql("DROP DATABASE IF EXISTS `%s`" % up)
+    stack.ensure_database(db["password"], name=up,
+                          user=db.get("user", "latch"))
+    try:
+        stack.set_config({"database.name": up})
+        ctl_ok(stack, "migrate")
+        stack.reload({"database.name": up})
+        a = register()
+        sid = decode_jwt(a.access)["sid"]
+        # Back to version 2, with the session's token where 2 kept it.
+        t = secrets.token_urlsafe(32)
+        now = int(time.time())
+        stack.mysql("DROP TABLE session_refresh; "
+                    "DELETE FROM schema_version WHERE version >= 3; "
+                    "INSERT INTO refresh_tokens (session_id, token_hash, "
+                    "created_at, expires_at) VALUES (%d, UNHEX('%s'), %d, %d)"
+                    % (sid, hashlib.sha256(t.encode()).hexdigest(), now,
+                       now + 3600), db=up)
+        r = ctl_ok(stack, "migrate")
+        latest = max(int(f.split("_")[0]) for f in os.listdir(
+            os.path.join(os.path.dirname(__file__), "..", "..", "sql"))
+            if f[0].isdigit() and f.endswith(".sql"))
+        assert "from version 2 to %d" % latest in r.stdout, r.stdout
+        assert stack.mysql("SELECT MAX(version) FROM schema_version",
+                           db=up) == [[str(latest)]]
+        j = expect_login(refresh(t), 200, username=a.username)
+        assert len(j["refresh_token"]) == 59
+        expect_login(refresh(j["refresh_token"]), 200, username=a.username)
+        expect_error(refresh(a.refresh), 401, "invalid_token")
+    finally:
+        stack.reload({"database.name": old})
+        stack.mysql("DROP DATABASE IF EXISTS `%s`" % up)
 
 
 # ----------------------------------------------------------- create-user

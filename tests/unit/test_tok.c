@@ -36,6 +36,76 @@ test_new(void)
 }
 
 static void
+test_refresh(void)
+{
+	char a[TOK_STR_SIZE], b[TOK_STR_SIZE], bad[TOK_STR_SIZE];
+	unsigned char raw[64];
+	static const unsigned char head[12] = {
+		0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08,
+		0x80, 0x00, 0x00, 0x09,
+	};
+	int64_t sid = 0;
+	uint32_t gen = 0;
+
+	T_EQ_INT(tok_refresh_new(0x0102030405060708LL, 0x80000009u, a,
+	    sizeof(a)), 0, "tok_refresh_new");
+	T_EQ_INT(strlen(a), TOK_REFRESH_LEN, "a refresh token's length");
+	T_EQ_INT(strspn(a, URL_ALPHABET), TOK_REFRESH_LEN,
+	    "refresh token is base64url");
+	T_EQ_INT(b64url_decode(a, strlen(a), raw, sizeof(raw)), 44,
+	    "refresh token decodes to 44 bytes");
+	T_EQ_MEM(raw, head, sizeof(head), "session id, generation, big-endian");
+	T_EQ_INT(tok_refresh_parse(a, strlen(a), &sid, &gen), 0,
+	    "tok_refresh_parse");
+	T_OK(sid == 0x0102030405060708LL && gen == 0x80000009u,
+	    "parse gives back the session id and generation");
+	T_EQ_INT(tok_refresh_new(0x0102030405060708LL, 0x80000009u, b,
+	    sizeof(b)), 0, "the same row's token again");
+	T_OK(strcmp(a, b) != 0, "its random part differs");
+
+	T_EQ_INT(tok_refresh_new(0, 1, b, sizeof(b)), -1, "session 0 refused");
+	T_EQ_INT(tok_refresh_new(-1, 1, b, sizeof(b)), -1,
+	    "negative session refused");
+	T_EQ_INT(tok_refresh_new(1, 0, b, sizeof(b)), -1,
+	    "generation 0 refused");
+	T_EQ_INT(tok_refresh_new(1, 1, b, TOK_STR_SIZE - 1), -1,
+	    "buffer below TOK_STR_SIZE refused");
+
+	T_EQ_INT(tok_refresh_parse(a, strlen(a) - 1, &sid, &gen), -1,
+	    "one character short refused");
+	T_EQ_INT(tok_new(32, b, sizeof(b)), 0, "a 43-character token");
+	T_EQ_INT(tok_refresh_parse(b, strlen(b), &sid, &gen), -1,
+	    "a plain token is no refresh token");
+	memcpy(bad, a, sizeof(bad));
+	bad[10] = '+';
+	T_EQ_INT(tok_refresh_parse(bad, strlen(bad), &sid, &gen), -1,
+	    "a character outside base64url refused");
+	memcpy(bad, a, sizeof(bad));
+	bad[TOK_REFRESH_LEN - 1] = 'B';  /* 59 x 6 bits leave 2 zero bits */
+	T_EQ_INT(tok_refresh_parse(bad, strlen(bad), &sid, &gen), -1,
+	    "non-zero trailing bits refused");
+	/* Session id 0, generation 0 and a session id above INT64_MAX. */
+	memset(raw, 0, sizeof(raw));
+	raw[11] = 1;
+	T_OK(b64url_encode(raw, 44, bad, sizeof(bad)) == TOK_REFRESH_LEN,
+	    "encode session 0");
+	T_EQ_INT(tok_refresh_parse(bad, strlen(bad), &sid, &gen), -1,
+	    "session 0 refused by parse");
+	raw[7] = 1;
+	raw[11] = 0;
+	T_OK(b64url_encode(raw, 44, bad, sizeof(bad)) == TOK_REFRESH_LEN,
+	    "encode generation 0");
+	T_EQ_INT(tok_refresh_parse(bad, strlen(bad), &sid, &gen), -1,
+	    "generation 0 refused by parse");
+	raw[0] = 0x80;
+	raw[11] = 1;
+	T_OK(b64url_encode(raw, 44, bad, sizeof(bad)) == TOK_REFRESH_LEN,
+	    "encode session 2^63 + 1");
+	T_EQ_INT(tok_refresh_parse(bad, strlen(bad), &sid, &gen), -1,
+	    "session above INT64_MAX refused by parse");
+}
+
+static void
 test_random(void)
 {
 	unsigned char a[32], b[32];
@@ -136,6 +206,7 @@ int
 main(void)
 {
 	test_new();
+	test_refresh();
 	test_random();
 	test_hash();
 	test_equal();
