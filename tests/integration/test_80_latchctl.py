@@ -106,6 +106,9 @@ def test_migrate_from_version_2_keeps_refresh_tokens(stack):
         t = secrets.token_urlsafe(32)
         now = int(time.time())
         stack.mysql("DROP TABLE session_refresh; "
+                    "ALTER TABLE sessions DROP KEY ix_sessions_user, "
+                    "ADD KEY ix_sessions_user (user_id, revoked_at, "
+                    "expires_at); "
                     "DELETE FROM schema_version WHERE version >= 3; "
                     "INSERT INTO refresh_tokens (session_id, token_hash, "
                     "created_at, expires_at) VALUES (%d, UNHEX('%s'), %d, %d)"
@@ -118,6 +121,11 @@ def test_migrate_from_version_2_keeps_refresh_tokens(stack):
         assert "from version 2 to %d" % latest in r.stdout, r.stdout
         assert stack.mysql("SELECT MAX(version) FROM schema_version",
                            db=up) == [[str(latest)]]
+        cols = stack.mysql("SELECT column_name FROM information_schema."
+                           "statistics WHERE table_schema = '%s' AND "
+                           "table_name = 'sessions' AND index_name = "
+                           "'ix_sessions_user' ORDER BY seq_in_index" % up)
+        assert cols == [["user_id"]], cols
         j = expect_login(refresh(t), 200, username=a.username)
         assert len(j["refresh_token"]) == 59
         expect_login(refresh(j["refresh_token"]), 200, username=a.username)
