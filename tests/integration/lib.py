@@ -13,6 +13,7 @@ message, so a failing scenario says what it saw.
 """
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import http.client as httpclient
@@ -489,3 +490,25 @@ def db_dump():
 def sql_str(s):
     """A string literal for STACK.mysql() (test data only)."""
     return "'" + s.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+@contextlib.contextmanager
+def fresh_database(stack, name):
+    """
+    Point latchd at a new, migrated database `name` for the with block,
+    then back at the stack's own and drop `name`.
+    """
+    db = stack.config_values()["database"]
+    old = db.get("name", "latch")
+    stack.mysql("DROP DATABASE IF EXISTS `%s`" % name)
+    stack.ensure_database(db["password"], name=name,
+                          user=db.get("user", "latch"))
+    try:
+        stack.set_config({"database.name": name})
+        r = stack.latchctl("migrate")
+        assert r.returncode == 0, (r.returncode, r.stdout, r.stderr)
+        stack.reload({"database.name": name})
+        yield
+    finally:
+        stack.reload({"database.name": old})
+        stack.mysql("DROP DATABASE IF EXISTS `%s`" % name)

@@ -162,16 +162,7 @@ def test_setup_skip_on_an_empty_database(stack):
     shared stack always has users, so latchd is pointed at a fresh
     database for this test and back afterwards.
     """
-    db = stack.config_values()["database"]
-    old, fresh = db.get("name", "latch"), "latch_fresh"
-    stack.mysql("DROP DATABASE IF EXISTS `%s`" % fresh)
-    stack.ensure_database(db["password"], name=fresh,
-                          user=db.get("user", "latch"))
-    try:
-        stack.set_config({"database.name": fresh})
-        r = stack.latchctl("migrate")
-        assert r.returncode == 0, (r.returncode, r.stdout, r.stderr)
-        stack.reload({"database.name": fresh})
+    with lib.fresh_database(stack, "latch_fresh"):
         j = expect(http("GET", "/setup"), 200)
         assert j["setup_required"] is True and j["auth_enabled"] is True, j
         st, h, b = authz(stack)
@@ -205,8 +196,5 @@ def test_setup_skip_on_an_empty_database(stack):
             (st, h, b)
         lib.expect_error(http("POST", "/setup", {"skip": True}), 409,
                          "setup_done")
-    finally:
-        stack.reload({"database.name": old})
-        stack.mysql("DROP DATABASE IF EXISTS `%s`" % fresh)
     j = expect(http("GET", "/setup"), 200)
     assert j["setup_required"] is False and j["auth_enabled"] is True, j

@@ -10,8 +10,8 @@ import stat
 import subprocess
 import time
 
-from lib import (decode_jwt, expect_error, expect_login, login, new_email,
-                 new_password, refresh, register, uniq)
+from lib import (decode_jwt, expect_error, expect_login, fresh_database,
+                 login, new_email, new_password, refresh, register, uniq)
 
 
 def ctl_ok(stack, *args, input=None):
@@ -91,15 +91,8 @@ def test_migrate_from_version_2_keeps_refresh_tokens(stack):
     migrates to the latest, and the old token still refreshes, into a new
     one.
     """
-    db = stack.config_values()["database"]
-    old, up = db.get("name", "latch"), "latch_upgrade"
-    stack.mysql("DROP DATABASE IF EXISTS `%s`" % up)
-    stack.ensure_database(db["password"], name=up,
-                          user=db.get("user", "latch"))
-    try:
-        stack.set_config({"database.name": up})
-        ctl_ok(stack, "migrate")
-        stack.reload({"database.name": up})
+    up = "latch_upgrade"
+    with fresh_database(stack, up):
         a = register()
         sid = decode_jwt(a.access)["sid"]
         # Back to version 2, with the session's token where 2 kept it.
@@ -130,9 +123,6 @@ def test_migrate_from_version_2_keeps_refresh_tokens(stack):
         assert len(j["refresh_token"]) == 59
         expect_login(refresh(j["refresh_token"]), 200, username=a.username)
         expect_error(refresh(a.refresh), 401, "invalid_token")
-    finally:
-        stack.reload({"database.name": old})
-        stack.mysql("DROP DATABASE IF EXISTS `%s`" % up)
 
 
 # ----------------------------------------------------------- create-user
