@@ -116,8 +116,8 @@ static const char *const stmts[STMT__MAX] = {
 	    "WHERE r.session_id = ? AND r.gen = ? FOR UPDATE",
 	[STMT_REFRESH_HASH] = "SELECT token_hash FROM session_refresh "
 	    "WHERE session_id = ? AND gen = ?",
-	[STMT_REFRESH_V1_LOOKUP] = "SELECT " REFRESH_COLS("r.rotated_at") ", r.id"
-	    " FROM refresh_tokens r" REFRESH_FROM
+	[STMT_REFRESH_V1_LOOKUP] = "SELECT " REFRESH_COLS("r.rotated_at")
+	    ", r.id FROM refresh_tokens r" REFRESH_FROM
 	    "WHERE r.token_hash = ? FOR UPDATE",
 	[STMT_REFRESH_V1_ROTATE] = "UPDATE refresh_tokens SET rotated_at = ? "
 	    "WHERE id = ? AND rotated_at IS NULL",
