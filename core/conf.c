@@ -31,6 +31,7 @@
 #include <ini.h>
 
 #include "conf.h"
+#include "spool.h"
 
 /* Longest line inih is given, '\r', '\n' and NUL included: room for the
  * longest quoted string value, its key and some spaces. */
@@ -74,6 +75,7 @@ static const char *const tls_modes[] = {"none", "starttls", "tls", NULL};
 static const char *check_base_path(const char *);
 static const char *check_url(const char *);
 static const char *check_secret_previous(const char *);
+static const char *check_from(const char *);
 
 #define F(field) offsetof(struct conf, field)
 #define STR(s, k, f, lo, def) \
@@ -150,7 +152,8 @@ static const struct conf_key keys[] = {
 	STR("mail", "smtp_ca_file", smtp_ca_file, 0, ""),
 	STR("mail", "smtp_user", smtp_user, 0, ""),
 	SECRET("mail", "smtp_password", smtp_password, 0, CONF_STR_MAX, ""),
-	STR("mail", "from", mail_from, 1, "latch <noreply@localhost>"),
+	STRX("mail", "from", mail_from, 1, "latch <noreply@localhost>", NULL,
+	    check_from),
 	STRX("mail", "invite_url", invite_url, 0, "", NULL, check_url),
 	STRX("mail", "reset_url", reset_url, 0, "", NULL, check_url),
 	STR("mail", "template_dir", mail_template_dir, 1,
@@ -213,6 +216,14 @@ check_url(const char *v)
 			return "must not contain '?', '#' or spaces (the "
 			    "query is appended)";
 	return NULL;
+}
+
+/* The sender of every mail, checked now rather than at the first mail. */
+static const char *
+check_from(const char *v)
+{
+	return spool_from_ok(v) ? NULL : "must be an address or "
+	    "\"Name <address>\"";
 }
 
 /* The key that signed tokens before the last rotation: none, or a key. */

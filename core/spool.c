@@ -628,6 +628,16 @@ build_message(struct sbuf *b, const char *id, const char *from_name,
 	add_qp_body(b, body);
 }
 
+int
+spool_from_ok(const char *v)
+{
+	char addr[SPOOL_ADDR_SIZE], name[256];
+	size_t n = strlen(v);
+
+	return text_ok(v, n, 0) && addr_split(v, n, addr, name,
+	    sizeof(name)) == 0;
+}
+
 enum err
 spool_submit(const struct conf *c, const char *to, const char *subject,
     const char *body_utf8, char *id, size_t idsz)

@@ -41,6 +41,12 @@
 #define SPOOL_TMPL_MAX (64 * 1024) /* a template file */
 
 /*
+ * 1 if v can be [mail] from: an address, "<address>" or "Display Name
+ * <address>" (the name may be quoted), without control characters.
+ */
+int spool_from_ok(const char *v);
+
+/*
  * Queue one mail to `to` (a valid_email() address) with subject and
  * body (UTF-8; lines end in "\n" or "\r\n"; no control characters but
  * tab).  From is [mail] from.  The message id (SPOOL_ID_LEN characters)

@@ -331,6 +331,29 @@ test_values(void)
 	T_OK(c != NULL && strcmp(c->base_path, "/~user/auth/api") == 0,
 	    "base_path nested");
 	conf_free(c);
+
+	/* Good senders. */
+	{
+		static const char *const from[] = {
+			"noreply@example.com",
+			"<noreply@example.com>",
+			"Latch Auth <noreply@example.com>",
+			"\"Latch \\\"Auth\\\"\" <noreply@example.com>",
+			"Zoë <noreply@example.com>",
+		};
+		char t[512];
+		size_t i;
+
+		for (i = 0; i < sizeof(from) / sizeof(from[0]); i++) {
+			snprintf(t, sizeof(t), SECLINE "[mail]\n"
+			    "from = %s\n", from[i]);
+			c = load_text(t, path, err, sizeof(err));
+			T_OK(c != NULL, from[i]);
+			if (c != NULL)
+				T_EQ_STR(c->mail_from, from[i], "from kept");
+			conf_free(c);
+		}
+	}
 }
 
 static void
@@ -484,6 +507,15 @@ test_errors(void)
 	expect_err("invite_url scheme", SECLINE "[mail]\n"
 	    "invite_url = ftp://x\n", "4: [mail] invite_url: must be empty or "
 	    "an http:// or https:// URL");
+	expect_err("from without an address", SECLINE "[mail]\n"
+	    "from = latch\n", "4: [mail] from: must be an address or "
+	    "\"Name <address>\"");
+	expect_err("from with a bad address", SECLINE "[mail]\n"
+	    "from = \"latch <noreply@>\"\n", "4: [mail] from: must be an "
+	    "address or \"Name <address>\"");
+	expect_err("from without its '>'", SECLINE "[mail]\n"
+	    "from = \"latch <noreply@example.com\"\n", "4: [mail] from: must "
+	    "be an address or \"Name <address>\"");
 	expect_err("reset_url query", SECLINE "[mail]\n"
 	    "reset_url = https://x/r?a=1\n", "4: [mail] reset_url: must not "
 	    "contain '?', '#' or spaces (the query is appended)");
