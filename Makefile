@@ -40,7 +40,7 @@ CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-U_FORTIFY_SOURCE
 LDFLAGS += -fsanitize=address,undefined
 B = build-asan
-export ASAN_OPTIONS ?= detect_leaks=0:abort_on_error=1
+export ASAN_OPTIONS ?= detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS ?= halt_on_error=1:print_stacktrace=1
 endif
 export LATCH_BUILD = $(B)

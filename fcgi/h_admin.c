@@ -356,6 +356,7 @@ h_invite(struct req *r, int64_t org, const char *email, enum role role,
 	    send ? inviter : NULL, code, &inv)) != ERR_OK) {
 		if (e == ERR_TOO_MANY_REQUESTS)
 			mail_refused(r, inv.retry_after);
+		json_object_put(root);
 		return e;
 	}
 	(void)audit_log(r->db, AUDIT_INVITATION_CREATE, org, r->p.user_id,

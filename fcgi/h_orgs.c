@@ -78,7 +78,6 @@ h_orgs_create(struct req *r)
 	/* With admin_email: the organization and its admin invitation come
 	 * together or not at all. */
 	if ((e = h_invite(r, id, v[2].s, ROLE_ADMIN, 1, o)) != ERR_OK) {
-		json_object_put(o);
 		(void)org_delete(r->db, id);
 		return e;
 	}

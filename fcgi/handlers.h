@@ -51,8 +51,9 @@ enum err h_invitations_resend(struct req *);
 enum err h_organization_get(struct req *);
 enum err h_organization_patch(struct req *);
 enum err h_audit(struct req *);
-/* Create an invitation into org and answer 201 with root (owned) plus
- * "invitation"; with send the mail is queued.  Shared with h_orgs.c. */
+/* Create an invitation into org and answer 201 with root plus
+ * "invitation"; with send the mail is queued.  root is owned: sent, or
+ * freed on an error.  Shared with h_orgs.c. */
 enum err h_invite(struct req *, int64_t org, const char *email,
     enum role role, int send, struct json_object *root);
 /* PATCH of an organization's name/description, shared with h_orgs.c. */

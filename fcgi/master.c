@@ -36,6 +36,10 @@
 #include "master.h"
 #include "worker.h"
 
+#ifdef __SANITIZE_ADDRESS__
+#include <sanitizer/lsan_interface.h>
+#endif
+
 #define QUICK_MS	2000	/* a child that dies sooner failed to start */
 #define STABLE_MS	30000	/* one that lives this long ends a backoff */
 #define BACKOFF_MIN_MS	500
@@ -392,6 +396,7 @@ child_main(const struct master *m, enum child_kind kind, const struct gen *g)
 {
 	struct sigaction sa;
 	size_t i;
+	int rc;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = SIG_DFL;
@@ -415,7 +420,13 @@ child_main(const struct master *m, enum child_kind kind, const struct gen *g)
 
 	switch (kind) {
 	case CHILD_WORKER:
-		_exit(worker_run(g->conf, m->listen_fd));
+		rc = worker_run(g->conf, m->listen_fd);
+#ifdef __SANITIZE_ADDRESS__
+		/* _exit() skips LeakSanitizer's check at exit, and a worker's
+		 * leaks are the ones that grow with every request. */
+		__lsan_do_leak_check();
+#endif
+		_exit(rc);
 	case CHILD_HELPER:
 		mailer_exec(m);
 	case CHILD__MAX:
