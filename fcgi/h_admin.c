@@ -291,14 +291,11 @@ h_users_delete(struct req *r)
 
 /* The inviter's display name for the mail: name, else username. */
 static void
-inviter_name(struct req *r, char *out, size_t outsz)
+inviter_name(const struct req *r, char *out, size_t outsz)
 {
-	struct user u;
-
-	if (user_get(r->db, r->p.user_id, &u) == ERR_OK && u.name[0] != '\0')
-		(void)snprintf(out, outsz, "%s", u.name);
-	else
-		(void)snprintf(out, outsz, "%s", r->p.username);
+	/* ROUTE_ME: r->me was read with the session. */
+	(void)snprintf(out, outsz, "%s", r->me.name[0] != '\0' ? r->me.name :
+	    r->p.username);
 }
 
 static struct json_object *

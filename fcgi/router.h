@@ -19,7 +19,7 @@ enum route_auth {
 /* Route flags. */
 #define ROUTE_LIMIT_IP 1    /* counts against the client's [limits]
                                ip_budget */
-#define ROUTE_ME 2          /* the handler shows the signed-in user's row:
+#define ROUTE_ME 2          /* the handler uses the signed-in user's row:
                                req_auth reads it into r->me */
 
 struct route {

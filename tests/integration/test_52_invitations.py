@@ -93,6 +93,29 @@ def test_create_with_mail_by_default(stack):
     assert u.user["organizationId"] == org_of(a)
 
 
+def test_mail_names_the_inviter_as_now(stack):
+    """The mail says who invites: the inviter's current name (read with
+    the session, not from the token), else their username."""
+    ensure_env(stack)
+    a = register(name="Ada Lovelace")
+    mail = new_email()
+    invite(a.access, mail, send=True)
+    _, m = invite_code_from_mail(stack, mail)
+    assert "Ada Lovelace has invited you" in m["body"], m["body"]
+    b = register()
+    mail = new_email()
+    invite(b.access, mail, send=True)
+    _, m = invite_code_from_mail(stack, mail)
+    assert b.username + " has invited you" in m["body"], m["body"]
+    # Renamed: the next mail, with the same access token, has the new name.
+    expect(http("PATCH", "/user/profile", {"name": "Grace Hopper"},
+                token=b.access), 200)
+    mail = new_email()
+    invite(b.access, mail, send=True)
+    _, m = invite_code_from_mail(stack, mail)
+    assert "Grace Hopper has invited you" in m["body"], m["body"]
+
+
 def test_code_is_stored_only_as_a_hash(stack):
     a = new_admin(stack)
     inv = invite(a.access)
