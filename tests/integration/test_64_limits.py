@@ -4,7 +4,8 @@ Abuse limits (README "Limits"): the per-account sign-in throttle
 never lifted by ip_exempt), the per-IP budget shared by login, register,
 refresh, password forgot and invitation preview (429 too_many_requests),
 X-Forwarded-For honoured only from [server] trusted_proxies, and the
-[mail] min_interval mail limit.
+[mail] min_interval mail limit; and contrib/fail2ban's filter, run by
+fail2ban's own fail2ban-regex over latchd's log.
 
 The suite's config exempts 127.0.0.1 with a huge budget; each scenario
 reloads small limits and restores the previous values.  Distinct fake
@@ -15,6 +16,8 @@ scenarios from spending each other's budget.
 import contextlib
 import os
 import random
+import re
+import subprocess
 import time
 
 from adminlib import ensure_env, invite, mails_to, new_admin
@@ -179,3 +182,41 @@ def test_mail_limit(stack):
         assert len(mails_to(stack, to)) == 1
         # Without sending, no mail limit applies.
         invite(a.access, to, send=False)
+
+
+# fail2ban, unpacked (not installed) by tools/deps.sh.
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+F2B = os.path.join(ROOT, "build", "fail2ban")
+
+
+def fail2ban_regex(log):
+    """The addresses contrib/fail2ban/latch.conf finds in log, one per
+    matching line, as fail2ban-regex prints them."""
+    prog = os.path.join(F2B, "usr", "bin", "fail2ban-regex")
+    assert os.path.exists(prog), "no %s: tools/deps.sh fetches it" % prog
+    env = dict(os.environ, PYTHONPATH=os.path.join(
+        F2B, "usr", "lib", "python3", "dist-packages"))
+    r = subprocess.run(["/usr/bin/python3", prog, "--out", "ip", log,
+                        os.path.join(ROOT, "contrib", "fail2ban",
+                                     "latch.conf")],
+                       capture_output=True, text=True, timeout=120, env=env)
+    assert r.returncode == 0, (r.returncode, r.stdout, r.stderr)
+    return r.stdout.split()
+
+
+def test_fail2ban_filter_finds_exactly_the_refused_addresses(stack):
+    v4, v6 = fake_ip(), "2001:db8::%x" % random.randint(1, 0xffff)
+    with limits(stack, limits__ip_budget=2, limits__ip_exempt="",
+                server__trusted_proxies="127.0.0.1"):
+        whole_minute_ahead()
+        for ip in (v4, v6):
+            statuses = [http("POST", "/auth/login", {},
+                             headers=xff(ip)).status for _ in range(4)]
+            assert 429 in statuses, (ip, statuses)
+    found = fail2ban_regex(stack.latchd_log)
+    assert v4 in found and v6 in found, (v4, v6, found)
+    # Every refusal in the log, of every kind, and nothing else.
+    with open(stack.latchd_log, errors="replace") as f:
+        want = re.findall(r"latchd\[\d+\]: warn: limit: refused kind=\S+ "
+                          r"key=\S+ retry_after=\d+ ip=(\S+)", f.read())
+    assert sorted(found) == sorted(want), (found, want)
