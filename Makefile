@@ -188,4 +188,6 @@ clean:
 	rm -rf build build-asan build-fuzz
 
 .PHONY: all deps run check bench fuzz install format clean
--include $(shell find $(B) $(FZ) -name '*.d' 2>/dev/null)
+# (build/fail2ban, unpacked by tools/deps.sh, has directories named *.d)
+-include $(shell find $(B) $(FZ) -path '*/fail2ban' -prune -o \
+	-name '*.d' -type f -print 2>/dev/null)
