@@ -123,6 +123,15 @@ static const char *const stmts[STMT__MAX] = {
 	    "WHERE id = ? AND rotated_at IS NULL",
 	[STMT_REFRESH_V1_SESSION] = "SELECT session_id FROM refresh_tokens "
 	    "WHERE token_hash = ?",
+	/* Housekeeping walks the sessions by id, a range at a time: ?1 < id
+	 * <= ?2, ?3 now.  Deleting a session deletes its refresh tokens. */
+	[STMT_PURGE_MAX_SESSION] = "SELECT COALESCE(MAX(id), 0) FROM sessions",
+	[STMT_PURGE_REFRESH] = "DELETE FROM session_refresh WHERE "
+	    "session_id > ? AND session_id <= ? AND expires_at <= ?",
+	[STMT_PURGE_REFRESH_V1] = "DELETE FROM refresh_tokens WHERE "
+	    "session_id > ? AND session_id <= ? AND expires_at <= ?",
+	[STMT_PURGE_SESSIONS] = "DELETE FROM sessions WHERE id > ? AND "
+	    "id <= ? AND (expires_at <= ? OR revoked_at IS NOT NULL)",
 
 	[STMT_META_INSERT] = "INSERT INTO meta (k, v) VALUES (?, ?)",
 

@@ -49,6 +49,10 @@ enum stmt {
 	STMT_REFRESH_V1_LOOKUP,
 	STMT_REFRESH_V1_ROTATE,
 	STMT_REFRESH_V1_SESSION,
+	STMT_PURGE_MAX_SESSION,
+	STMT_PURGE_REFRESH,
+	STMT_PURGE_REFRESH_V1,
+	STMT_PURGE_SESSIONS,
 	/* setup */
 	STMT_META_INSERT,
 	/* administration (every statement scoped by organization) */

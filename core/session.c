@@ -1,6 +1,7 @@
 /*
  * session.c: sessions, access tokens and refresh-token rotation.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -36,6 +37,16 @@ enum scol {
 
 /* A session's last_used_at is written at most this often (seconds). */
 #define TOUCH_INTERVAL 60
+
+/* Housekeeping: a step every PURGE_EVERY sessions started, over
+ * PURGE_RANGE session ids (about 60 times as fast as ids are made). */
+#define PURGE_EVERY 16
+#define PURGE_RANGE 1000
+#define PURGE_KEY "purge_session" /* meta: where the next step starts */
+
+/* Sessions this process started, from a random start: a CGI process
+ * starts one session, and so does a step with probability 1/PURGE_EVERY. */
+static long started = -1;
 
 /* The signing keys of conf into *k (borrowed from conf).  Returns k. */
 static const struct jwt_keys *
@@ -118,6 +129,16 @@ session_start(struct db *db, const struct conf *conf, const struct user *u,
 		goto rollback;
 	if (db_commit(db) != DB_OK)
 		return ERR_DB;
+	/* Every PURGE_EVERY sessions a worker starts, one housekeeping step:
+	 * the walk keeps pace with the sessions made. */
+	if (started < 0) {
+		unsigned char b = 0;
+
+		(void)tok_random(&b, 1);
+		started = b % PURGE_EVERY;
+	}
+	if (++started % PURGE_EVERY == 0)
+		(void)session_purge_step(db, NULL);
 	out->refresh_expires_in = ttl;
 	return session_sign(conf, u, (int64_t)sid, now, out);
 rollback:
@@ -231,6 +252,10 @@ session_refresh(struct db *db, const struct conf *conf, const char *rt,
 		goto rollback;
 	sid = db_int(r, 0, RC_SID);
 	user_from_cols(r, 0, RC_USER, u);
+	/* Past its own expiry a token is inert, rotated or not: it could
+	 * not refresh, and housekeeping may have deleted it already. */
+	if (db_int(r, 0, RC_EXPIRES) <= now)
+		goto rollback;
 	if (db_cell(r, 0, RC_ROTATED) != NULL) {
 		/* Within the interval: a racing tab; refuse, keep session. */
 		if (now - db_int(r, 0, RC_ROTATED) <=
@@ -249,8 +274,7 @@ session_refresh(struct db *db, const struct conf *conf, const char *rt,
 		goto done;
 	}
 	/* A session can rotate 2^32 - 1 times; then it must sign in anew. */
-	if (db_int(r, 0, RC_EXPIRES) <= now ||
-	    db_int(r, 0, RC_SEXPIRES) <= now || u->disabled ||
+	if (db_int(r, 0, RC_SEXPIRES) <= now || u->disabled ||
 	    t.gen == UINT32_MAX)
 		goto rollback;
 	ttl = db_int(r, 0, RC_REMEMBER) ? conf->remember_ttl :
@@ -431,4 +455,53 @@ session_foreach(struct db *db, int64_t uid,
 	}
 	db_rows_free(r);
 	return ERR_OK;
+}
+
+enum err
+session_purge_range(struct db *db, int64_t lo, int64_t n, int64_t *next,
+    struct session_purged *p)
+{
+	struct db_rows *r = NULL;
+	int64_t now = (int64_t)time(NULL), max;
+	uint64_t tok = 0, old = 0, ses = 0;
+
+	if (db_query(db, STMT_PURGE_MAX_SESSION, NULL, 0, &r) != DB_OK)
+		return ERR_DB;
+	max = db_int(r, 0, 0);
+	db_rows_free(r);
+	if (lo < 0 || lo >= max)
+		lo = 0;
+	struct db_arg a[] = { DB_INT(lo), DB_INT(lo + n), DB_INT(now) };
+	if (db_exec(db, STMT_PURGE_REFRESH, a, 3, &tok, NULL) != DB_OK ||
+	    db_exec(db, STMT_PURGE_REFRESH_V1, a, 3, &old, NULL) != DB_OK ||
+	    db_exec(db, STMT_PURGE_SESSIONS, a, 3, &ses, NULL) != DB_OK)
+		return ERR_DB;
+	if (p != NULL) {
+		p->tokens += tok + old;
+		p->sessions += ses;
+	}
+	*next = lo + n >= max ? 0 : lo + n;
+	return ERR_OK;
+}
+
+enum err
+session_purge_step(struct db *db, struct session_purged *p)
+{
+	struct db_rows *r = NULL;
+	char v[24];
+	int64_t lo = 0, next = 0;
+	enum err e;
+
+	struct db_arg k[] = { DB_STR(PURGE_KEY) };
+	if (db_query(db, STMT_META_GET, k, 1, &r) != DB_OK)
+		return ERR_DB;
+	if (r->nrows == 1)
+		lo = db_int(r, 0, 0);
+	db_rows_free(r);
+	if ((e = session_purge_range(db, lo, PURGE_RANGE, &next, p)) != ERR_OK)
+		return e;
+	(void)snprintf(v, sizeof(v), "%lld", (long long)next);
+	struct db_arg a[] = { DB_STR(PURGE_KEY), DB_STR(v) };
+	return db_exec(db, STMT_META_SET, a, 2, NULL, NULL) == DB_OK ?
+	    ERR_OK : ERR_DB;
 }

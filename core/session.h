@@ -89,6 +89,31 @@ enum err session_revoke(struct db *db, int64_t uid, int64_t sid);
 enum err session_revoke_user(struct db *db, int64_t uid, int64_t except);
 
 /*
+ * Housekeeping.  Sessions that expired or were revoked, and refresh tokens
+ * past their own expiry, answer nothing but 401 any more; they are
+ * deleted by walking the sessions by id, a range at a time.
+ */
+struct session_purged {
+	uint64_t sessions;        /* dead sessions deleted (their tokens too) */
+	uint64_t tokens;          /* expired refresh tokens of live sessions */
+};
+
+/*
+ * Purge sessions with ids in (lo, lo + n] (n > 0), adding to *p.  *next is
+ * where the next range starts: lo + n, or 0 after the last session.
+ * ERR_OK or ERR_DB.
+ */
+enum err session_purge_range(struct db *db, int64_t lo, int64_t n,
+    int64_t *next, struct session_purged *p);
+
+/*
+ * One range from where the last step stopped (kept in the meta table):
+ * what latchd does now and then when it starts a session.  ERR_OK or
+ * ERR_DB.
+ */
+enum err session_purge_step(struct db *db, struct session_purged *p);
+
+/*
  * Call fn for each live session of uid, in id order.  ERR_OK or ERR_DB.
  */
 enum err session_foreach(struct db *db, int64_t uid,

@@ -48,6 +48,8 @@ usage(void)
 	    "  reset-password USER     (USER: username or email)\n"
 	    "  disable USER | enable USER\n"
 	    "  list-users [--org NAME]\n"
+	    "  purge\n"
+	    "      delete ended sessions and expired refresh tokens now\n"
 	    "CONFIG defaults to $LATCH_CONFIG, else /etc/latch/latch.ini\n");
 	exit(2);
 }
@@ -457,6 +459,29 @@ out:
 	return rc;
 }
 
+/* The whole walk latchd does a range at a time, from the first session. */
+static int
+cmd_purge(const struct conf *c)
+{
+	struct session_purged p = { 0, 0 };
+	struct db *db = open_db(c);
+	int64_t lo = 0;
+	enum err e;
+
+	do {
+		if ((e = session_purge_range(db, lo, 10000, &lo, &p)) !=
+		    ERR_OK) {
+			db_close(db);
+			die_err("purge", e);
+		}
+	} while (lo != 0);
+	db_close(db);
+	printf("latchctl: purged %llu ended sessions and %llu expired refresh "
+	    "tokens\n", (unsigned long long)p.sessions,
+	    (unsigned long long)p.tokens);
+	return 0;
+}
+
 static int
 cmd_migrate(const struct conf *c)
 {
@@ -632,6 +657,8 @@ main(int argc, char **argv)
 		rc = cmd_user(c, argv[0], argv[1]);
 	else if (strcmp(argv[0], "list-users") == 0)
 		rc = cmd_list(c, argc, argv);
+	else if (strcmp(argv[0], "purge") == 0 && argc == 1)
+		rc = cmd_purge(c);
 	else
 		usage();
 	conf_free(c);

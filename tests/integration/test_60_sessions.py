@@ -1,11 +1,16 @@
 """
 Sessions: POST /auth/logout (one or all), GET /auth/sessions with the
-current flag, DELETE /auth/sessions/{id} of one's own sessions only.
+current flag, DELETE /auth/sessions/{id} of one's own sessions only; and
+housekeeping: ended sessions and expired refresh tokens deleted by
+latchctl purge and, a range at a time, by latchd as it starts sessions.
 """
 
+import re
+import time
+
 from lib import (SESSION_KEYS, decode_jwt, expect, expect_error,
-                 expect_timestamp, expect_token_revoked, expect_token_works,
-                 http, login_ok, refresh, register)
+                 expect_login, expect_timestamp, expect_token_revoked,
+                 expect_token_works, http, login_ok, refresh, register)
 
 
 def sessions(token):
@@ -132,3 +137,93 @@ def test_delete_own_current_session(stack):
     a = register()
     expect(http("DELETE", "/auth/sessions/" + sid(a), token=a.access), 200)
     expect_token_revoked(a.access)
+
+
+# ------------------------------------------------------------ housekeeping
+
+def rows(stack, sql):
+    return [r[0] for r in stack.mysql(sql)]
+
+
+def token_gens(stack, session):
+    return [int(g) for g in rows(stack, "SELECT gen FROM session_refresh "
+                                 "WHERE session_id = %s ORDER BY gen"
+                                 % session)]
+
+
+def test_a_token_past_its_expiry_is_inert(stack):
+    """Rotated and past its own expiry: 401, and the session stays (it
+    could not have refreshed anyway, and housekeeping may delete it)."""
+    a = register()
+    s = sid(a)
+    j = expect_login(refresh(a.refresh), 200, username=a.username)
+    now = int(time.time())
+    stack.mysql("UPDATE session_refresh SET expires_at = %d, created_at = "
+                "created_at - 3600 WHERE session_id = %s AND gen = 1"
+                % (now - 1, s))
+    stack.mysql("UPDATE session_refresh SET created_at = created_at - 3600 "
+                "WHERE session_id = %s" % s)
+    expect_error(refresh(a.refresh), 401, "invalid_token")
+    expect_token_works(j["access_token"], "the session after an inert token")
+    expect_login(refresh(j["refresh_token"]), 200, username=a.username)
+
+
+def ended_sessions(stack):
+    """A live session with a token history, one expired, one revoked."""
+    live = register()
+    j = expect_login(refresh(live.refresh), 200, username=live.username)
+    j = expect_login(refresh(j["refresh_token"]), 200, username=live.username)
+    live_sid = sid(live)
+    stack.mysql("UPDATE session_refresh SET expires_at = %d WHERE "
+                "session_id = %s AND gen = 1" % (int(time.time()) - 5,
+                                                 live_sid))
+    expired = register()
+    stack.mysql("UPDATE sessions SET expires_at = %d WHERE id = %s"
+                % (int(time.time()) - 5, sid(expired)))
+    revoked = register()
+    expect(http("POST", "/auth/revoke", {"token": revoked.access}), 200)
+    return live, j, expired, revoked
+
+
+def test_latchctl_purge(stack):
+    live, j, expired, revoked = ended_sessions(stack)
+    r = stack.latchctl("purge")
+    assert r.returncode == 0, (r.returncode, r.stdout, r.stderr)
+    m = re.search(r"purged (\d+) ended sessions and (\d+) expired refresh "
+                  r"tokens", r.stdout)
+    assert m and int(m.group(1)) >= 2 and int(m.group(2)) >= 1, r.stdout
+    # The ended sessions are gone, with their tokens.
+    for a in (expired, revoked):
+        assert rows(stack, "SELECT id FROM sessions WHERE id = %s"
+                    % sid(a)) == []
+        assert token_gens(stack, sid(a)) == []
+        expect_token_revoked(a.access, what="access token of a purged "
+                             "session")
+        expect_error(refresh(a.refresh), 401, "invalid_token")
+    # The live one lost only its expired token, and works on.
+    assert token_gens(stack, sid(live)) == [2, 3]
+    expect_token_works(j["access_token"])
+    expect_login(refresh(j["refresh_token"]), 200, username=live.username)
+    # Nothing left to do: a second run purges nothing.
+    r = stack.latchctl("purge")
+    assert "purged 0 ended sessions and 0 expired" in r.stdout, r.stdout
+
+
+def test_latchd_purges_as_it_starts_sessions(stack):
+    """Every 16th session a worker starts runs one step over 1,000 session
+    ids from where the last stopped (meta purge_session)."""
+    live, j, expired, revoked = ended_sessions(stack)
+    first = min(int(sid(a)) for a in (live, expired, revoked))
+    stack.mysql("INSERT INTO meta (k, v) VALUES ('purge_session', '%d') "
+                "ON DUPLICATE KEY UPDATE v = VALUES(v)" % (first - 1))
+    workers = stack.configured_workers()
+    for _ in range(16 * workers):
+        login_ok(live)
+    for a in (expired, revoked):
+        assert rows(stack, "SELECT id FROM sessions WHERE id = %s"
+                    % sid(a)) == [], "session %s not purged" % sid(a)
+    assert token_gens(stack, sid(live)) == [2, 3]
+    expect_token_works(j["access_token"])
+    cursor = int(rows(stack, "SELECT v FROM meta WHERE k = "
+                      "'purge_session'")[0])
+    assert cursor == 0 or cursor >= first - 1 + 1000, cursor
