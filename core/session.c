@@ -138,7 +138,7 @@ session_start(struct db *db, const struct conf *conf, const struct user *u,
 		started = b % PURGE_EVERY;
 	}
 	if (++started % PURGE_EVERY == 0)
-		(void)session_purge_step(db, NULL);
+		(void)session_purge_step(db);
 	out->refresh_expires_in = ttl;
 	return session_sign(conf, u, (int64_t)sid, now, out);
 rollback:
@@ -485,7 +485,7 @@ session_purge_range(struct db *db, int64_t lo, int64_t n, int64_t *next,
 }
 
 enum err
-session_purge_step(struct db *db, struct session_purged *p)
+session_purge_step(struct db *db)
 {
 	struct db_rows *r = NULL;
 	char v[24];
@@ -498,7 +498,8 @@ session_purge_step(struct db *db, struct session_purged *p)
 	if (r->nrows == 1)
 		lo = db_int(r, 0, 0);
 	db_rows_free(r);
-	if ((e = session_purge_range(db, lo, PURGE_RANGE, &next, p)) != ERR_OK)
+	if ((e = session_purge_range(db, lo, PURGE_RANGE, &next, NULL)) !=
+	    ERR_OK)
 		return e;
 	(void)snprintf(v, sizeof(v), "%lld", (long long)next);
 	struct db_arg a[] = { DB_STR(PURGE_KEY), DB_STR(v) };

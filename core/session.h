@@ -99,8 +99,9 @@ struct session_purged {
 };
 
 /*
- * Purge sessions with ids in (lo, lo + n] (n > 0), adding to *p.  *next is
- * where the next range starts: lo + n, or 0 after the last session.
+ * Purge sessions with ids in (lo, lo + n] (n > 0), adding to *p (may be
+ * NULL).  *next is where the next range starts: lo + n, or 0 after the
+ * last session.
  * ERR_OK or ERR_DB.
  */
 enum err session_purge_range(struct db *db, int64_t lo, int64_t n,
@@ -111,7 +112,7 @@ enum err session_purge_range(struct db *db, int64_t lo, int64_t n,
  * what latchd does now and then when it starts a session.  ERR_OK or
  * ERR_DB.
  */
-enum err session_purge_step(struct db *db, struct session_purged *p);
+enum err session_purge_step(struct db *db);
 
 /*
  * Call fn for each live session of uid, in id order.  ERR_OK or ERR_DB.

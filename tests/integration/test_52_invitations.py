@@ -114,6 +114,13 @@ def test_mail_names_the_inviter_as_now(stack):
     invite(b.access, mail, send=True)
     _, m = invite_code_from_mail(stack, mail)
     assert "Grace Hopper has invited you" in m["body"], m["body"]
+    # And a resend (its first mail here) names them the same way.
+    mail = new_email()
+    inv = invite(b.access, mail, send=False)
+    expect(http("POST", "/invitations/%d/resend" % inv["id"],
+                token=b.access), 200)
+    _, m = invite_code_from_mail(stack, mail)
+    assert "Grace Hopper has invited you" in m["body"], m["body"]
 
 
 def test_code_is_stored_only_as_a_hash(stack):

@@ -169,29 +169,33 @@ def test_a_token_past_its_expiry_is_inert(stack):
 
 
 def ended_sessions(stack):
-    """A live session with a token history, one expired, one revoked."""
-    live = register()
+    """A live session with a token history, one expired, one revoked.
+    The sessions are all started first: starting one may run a purge
+    step, which must not see the ended state before the test does."""
+    live, expired, revoked = register(), register(), register()
     j = expect_login(refresh(live.refresh), 200, username=live.username)
     j = expect_login(refresh(j["refresh_token"]), 200, username=live.username)
-    live_sid = sid(live)
     stack.mysql("UPDATE session_refresh SET expires_at = %d WHERE "
                 "session_id = %s AND gen = 1" % (int(time.time()) - 5,
-                                                 live_sid))
-    expired = register()
+                                                 sid(live)))
     stack.mysql("UPDATE sessions SET expires_at = %d WHERE id = %s"
                 % (int(time.time()) - 5, sid(expired)))
-    revoked = register()
     expect(http("POST", "/auth/revoke", {"token": revoked.access}), 200)
     return live, j, expired, revoked
 
 
 def test_latchctl_purge(stack):
     live, j, expired, revoked = ended_sessions(stack)
+    # An expired token from before migration 003, in refresh_tokens.
+    now = int(time.time())
+    stack.mysql("INSERT INTO refresh_tokens (session_id, token_hash, "
+                "created_at, expires_at) VALUES (%s, UNHEX(SHA2('old', "
+                "256)), %d, %d)" % (sid(live), now - 7200, now - 3600))
     r = stack.latchctl("purge")
     assert r.returncode == 0, (r.returncode, r.stdout, r.stderr)
     m = re.search(r"purged (\d+) ended sessions and (\d+) expired refresh "
                   r"tokens", r.stdout)
-    assert m and int(m.group(1)) >= 2 and int(m.group(2)) >= 1, r.stdout
+    assert m and int(m.group(1)) >= 2 and int(m.group(2)) >= 2, r.stdout
     # The ended sessions are gone, with their tokens.
     for a in (expired, revoked):
         assert rows(stack, "SELECT id FROM sessions WHERE id = %s"
@@ -202,6 +206,8 @@ def test_latchctl_purge(stack):
         expect_error(refresh(a.refresh), 401, "invalid_token")
     # The live one lost only its expired token, and works on.
     assert token_gens(stack, sid(live)) == [2, 3]
+    assert rows(stack, "SELECT id FROM refresh_tokens WHERE session_id = "
+                "%s" % sid(live)) == []
     expect_token_works(j["access_token"])
     expect_login(refresh(j["refresh_token"]), 200, username=live.username)
     # Nothing left to do: a second run purges nothing.
