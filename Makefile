@@ -88,8 +88,20 @@ $(B)/tests/%: $(B)/tests/unit/%.o $(CORE_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# test_smtp compiles core/smtp.c itself, to reach its static reply reader.
+$(B)/tests/test_smtp: $(B)/tests/unit/test_smtp.o \
+    $(filter-out $(B)/core/smtp.o,$(CORE_OBJ))
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 $(B)/fuzz/fuzz_route: $(B)/tests/fuzz/fuzz_route.o \
     $(B)/tests/fuzz/driver.o $(FCGI_OBJ) $(CORE_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# fuzz_smtp compiles core/smtp.c itself, to reach its static reply reader.
+$(B)/fuzz/fuzz_smtp: $(B)/tests/fuzz/fuzz_smtp.o $(B)/tests/fuzz/driver.o \
+    $(filter-out $(B)/core/smtp.o,$(CORE_OBJ))
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -116,6 +128,10 @@ $(FZ)/core/schema.o: $(B)/core/schema.c
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -c -o $@ $<
 
 $(FZ)/fuzz_route: $(FZ)/tests/fuzz/fuzz_route.o $(FZ_FCGI) $(FZ_CORE)
+	$(FUZZ_CC) -fsanitize=fuzzer,address,undefined -o $@ $^ $(LDLIBS)
+
+$(FZ)/fuzz_smtp: $(FZ)/tests/fuzz/fuzz_smtp.o \
+    $(filter-out $(FZ)/core/smtp.o,$(FZ_CORE))
 	$(FUZZ_CC) -fsanitize=fuzzer,address,undefined -o $@ $^ $(LDLIBS)
 
 $(FZ)/fuzz_%: $(FZ)/tests/fuzz/fuzz_%.o $(FZ_CORE)

@@ -61,11 +61,15 @@ struct smtp_conn {
 	char buf[SMTP_BUF];      /* bytes read, not yet parsed */
 	size_t len;
 	int code;                /* of the last reply */
-	char reply[SMTP_BUF];    /* the last reply, NUL-terminated */
+	char reply[SMTP_BUF + 1]; /* the last reply, NUL-terminated */
 	/* What the last EHLO offered. */
 	int starttls, auth_plain, auth_login, smtputf8;
 	unsigned long long size;
 };
+
+/* conn_reply() copies a reply of up to sizeof(buf) bytes, then its NUL. */
+_Static_assert(sizeof(((struct smtp_conn *)0)->reply) >
+    sizeof(((struct smtp_conn *)0)->buf), "reply[] holds buf[] and a NUL");
 
 /* ------------------------------------------------------------ parsing */
 
