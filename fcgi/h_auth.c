@@ -255,20 +255,27 @@ h_refresh(struct req *r)
 	return ERR_OK;
 }
 
+/*
+ * The claims of c in the token's order.  With now (the principal just
+ * read from the database), username, org, tenant_id and role are the
+ * current ones instead of those signed into the token.
+ */
 static struct json_object *
-claims_json(const struct jwt_claims *c)
+claims_json(const struct jwt_claims *c, const struct principal *now)
 {
 	struct json_object *o = json_object_new_object();
 	char sub[24];
+	int64_t org = now != NULL ? now->org_id : c->org;
 
 	(void)snprintf(sub, sizeof(sub), "%lld", (long long)c->sub);
 	json_object_object_add(o, "iss", json_object_new_string(c->iss));
 	json_object_object_add(o, "sub", json_object_new_string(sub));
-	json_object_object_add(o, "username",
-	    json_object_new_string(c->username));
-	json_object_object_add(o, "org", json_object_new_int64(c->org));
-	json_object_object_add(o, "tenant_id", json_object_new_int64(c->org));
-	json_object_object_add(o, "role", json_object_new_string(c->role));
+	json_object_object_add(o, "username", json_object_new_string(
+	    now != NULL ? now->username : c->username));
+	json_object_object_add(o, "org", json_object_new_int64(org));
+	json_object_object_add(o, "tenant_id", json_object_new_int64(org));
+	json_object_object_add(o, "role", json_object_new_string(
+	    now != NULL ? role_name(now->role) : c->role));
 	json_object_object_add(o, "sid", json_object_new_int64(c->sid));
 	json_object_object_add(o, "jti", json_object_new_string(c->jti));
 	json_object_object_add(o, "iat", json_object_new_int64(c->iat));
@@ -303,7 +310,9 @@ h_verify(struct req *r)
 	}
 	o = resp_new("Token is valid");
 	json_object_object_add(o, "valid", json_object_new_boolean(1));
-	json_object_object_add(o, "claims", claims_json(&r->p.claims));
+	json_object_object_add(o, "claims", claims_json(&r->p.claims, &r->p));
+	json_object_object_add(o, "signed_claims",
+	    claims_json(&r->p.claims, NULL));
 	resp_send(r, 200, o);
 	return ERR_OK;
 }

@@ -7,6 +7,7 @@ that secret, a live session, an unexpired exp and our issuer.
 import json
 import time
 
+from adminlib import add_user
 from lib import (ACCESS_TTL, ISSUER, b64url, b64url_decode, decode_jwt,
                  expect, expect_error, expect_user, http, jwt_parts,
                  login_ok, profile, raw_jwt, register, sign_jwt, verify)
@@ -25,8 +26,9 @@ def expect_rejected(token, code, what):
     r = verify(token)
     expect_error(r, 401, code, msg=what + " at /auth/verify")
     assert r.json.get("valid") is False, r.describe()
-    assert "claims" not in r.json, "claims of a refused token: " + \
-        r.describe()
+    for k in ("claims", "signed_claims"):
+        assert k not in r.json, "%s of a refused token: %s" % (
+            k, r.describe())
     expect_error(verify(bearer=token), 401, code,
                  msg=what + " at /auth/verify (Bearer)")
     expect_error(profile(token), 401, code, msg=what + " at /user/profile")
@@ -80,6 +82,36 @@ def test_verify_accepts_a_valid_token(stack):
                   "jti", "iat", "exp", "iss"):
             assert c.get(k) == want[k], "claims.%s: %r, token has %r" % (
                 k, c.get(k), want[k])
+        assert j.get("signed_claims") == want, r.describe()
+
+
+def test_verify_answers_the_current_role(stack):
+    """A demoted admin's token still verifies (its session stands), but
+    /auth/verify answers the role the user has now, not the one signed
+    into the token; the token's own claims are under signed_claims."""
+    a = register()
+    b = add_user(a.access, role="admin")
+    signed = decode_jwt(b.access)
+    assert signed["role"] == "admin", signed
+    assert expect(verify(b.access), 200)["claims"]["role"] == "admin"
+    expect(http("PATCH", "/users/%d" % b.id, {"role": "user"},
+                token=a.access), 200)
+    for r in (verify(b.access), verify(bearer=b.access)):
+        j = expect(r, 200)
+        c = j["claims"]
+        assert c["role"] == "user", "a demoted admin verifies as %r: %s" % (
+            c["role"], r.describe())
+        org = b.user["organizationId"]
+        assert c["org"] == org and c["tenant_id"] == org, c
+        assert c["username"] == b.username, c
+        for k in ("iss", "sub", "sid", "jti", "iat", "exp"):
+            assert c[k] == signed[k], "claims.%s: %r, token has %r" % (
+                k, c[k], signed[k])
+        assert j["signed_claims"] == signed, r.describe()
+    # Promoted again: admin at once, with the same token.
+    expect(http("PATCH", "/users/%d" % b.id, {"role": "admin"},
+                token=a.access), 200)
+    assert expect(verify(b.access), 200)["claims"]["role"] == "admin"
 
 
 def test_verify_without_a_token_is_missing_token(stack):
