@@ -637,6 +637,22 @@ conf_load(const char *path, char *err, size_t errlen)
 		set_err(err, errlen, "%s: not a regular file", path);
 		goto fail;
 	}
+	/*
+	 * Whoever can change the config chooses the database latchd trusts
+	 * and the program the mailer runs: only its owner may write it, and
+	 * that owner is root or the user running us.  No key lifts this.
+	 */
+	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+		set_err(err, errlen, "%s: writable by its group or others "
+		    "(chmod go-w %s)", path, path);
+		goto fail;
+	}
+	if (st.st_uid != 0 && st.st_uid != geteuid()) {
+		set_err(err, errlen, "%s: owned by uid %ld, neither root nor "
+		    "the user running this (uid %ld); chown it", path,
+		    (long)st.st_uid, (long)geteuid());
+		goto fail;
+	}
 	if ((buf = read_all(fd, (size_t)st.st_size, &len)) == NULL) {
 		if (errno == EFBIG)
 			set_err(err, errlen, "%s: larger than %d bytes", path,

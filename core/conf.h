@@ -88,6 +88,9 @@ struct conf {
  * Load the file at path into a newly allocated conf.  On success returns
  * the conf (caller frees with conf_free()).  On failure returns NULL and
  * writes one line "path:line: key: what is wrong" into err (errlen bytes).
+ * A file that its group or others may write, or that belongs to neither
+ * root nor the effective user, is refused before it is read; one that
+ * others may read, unless it sets allow_world_readable_config.
  */
 struct conf *conf_load(const char *path, char *err, size_t errlen);
 

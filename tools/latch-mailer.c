@@ -5,9 +5,10 @@
  *	latch-mailer [-c CONFIG] --enqueue TO SUBJECT < BODY
  *
  * A small helper that shares only the config, spool and log modules with
- * latchd and needs no database.  Started as root it becomes the owner of
- * spool_dir (latchd's user) first, so a reload on SIGHUP needs a config
- * that user can read.  It takes the spool's lock (one mailer at a time),
+ * latchd and needs no database.  It never runs as root: started as root
+ * it becomes the owner of spool_dir (latchd's user) first, and refuses a
+ * spool that root owns; a reload on SIGHUP then needs a config that user
+ * can read.  It takes the spool's lock (one mailer at a time),
  * purges what dead writers left in tmp/, then delivers new/
  * oldest first: over SMTP ([mail] transport = smtp) or by piping into
  * "sendmail_path -oi -t" (transport = sendmail).
@@ -148,34 +149,53 @@ load(const char *path)
 }
 
 /*
- * Started as root: become the owner of the spool (latchd's user) before
- * touching it, as OpenSMTPD's queue process drops privileges before its
- * loop, so every file in it stays readable by both programs.  A spool
- * owned by root is used as root, with a warning.
+ * Never deliver as root.  Started as root, become the owner of the spool
+ * (latchd's user: its uid and gid, no other groups) before touching it,
+ * as OpenSMTPD's queue process drops privileges before its loop: every
+ * file in the spool stays readable by both programs, and neither SMTP nor
+ * sendmail_path runs as root.  A spool that root owns, or none, leaves no
+ * one to become: refused.  0, or -1 (logged).
  */
-static void
+static int
 drop_privileges(const char *dir)
 {
 	struct stat st;
+	uid_t ru, eu, su;
+	gid_t rg, eg, sg;
 
-	if (geteuid() != 0)
-		return;
-	/* Only a missing spool is made as root (and so stays root's). */
-	if (stat(dir, &st) == -1 && (errno != ENOENT ||
-	    spool_init(dir) != ERR_OK || stat(dir, &st) == -1))
-		fatal("mailer: cannot use the spool %s", dir);
+	if (geteuid() != 0 && getuid() != 0)
+		return 0;
+	if (stat(dir, &st) == -1) {
+		log_warnx("mailer: refusing to run as root: spool %s: %s (make "
+		    "it, owned by latchd's user, whom the mailer becomes)",
+		    dir, strerror(errno));
+		return -1;
+	}
 	if (st.st_uid == 0) {
-		log_warnx("mailer: running as root: chown the spool %s to "
-		    "latchd's user and the mailer follows", dir);
-		return;
+		log_warnx("mailer: refusing to run as root: the spool %s is "
+		    "root's; chown it to latchd's user, whom the mailer "
+		    "becomes", dir);
+		return -1;
 	}
 	if (setgroups(0, NULL) == -1 ||
 	    setresgid(st.st_gid, st.st_gid, st.st_gid) == -1 ||
-	    setresuid(st.st_uid, st.st_uid, st.st_uid) == -1)
-		fatal("mailer: cannot become uid %ld gid %ld",
+	    setresuid(st.st_uid, st.st_uid, st.st_uid) == -1) {
+		log_warn("mailer: cannot become uid %ld gid %ld",
 		    (long)st.st_uid, (long)st.st_gid);
+		return -1;
+	}
+	/* Every id changed, and root cannot be had back. */
+	if (getresuid(&ru, &eu, &su) == -1 || getresgid(&rg, &eg, &sg) == -1 ||
+	    ru != st.st_uid || eu != st.st_uid || su != st.st_uid ||
+	    rg != st.st_gid || eg != st.st_gid || sg != st.st_gid ||
+	    getgroups(0, NULL) != 0 || setuid(0) != -1) {
+		log_warnx("mailer: still privileged after becoming uid %ld "
+		    "gid %ld", (long)st.st_uid, (long)st.st_gid);
+		return -1;
+	}
 	log_info("mailer: running as uid %ld gid %ld, the spool's owner",
 	    (long)st.st_uid, (long)st.st_gid);
+	return 0;
 }
 
 /* ------------------------------------------------------------ enqueue */
@@ -760,7 +780,10 @@ main(int argc, char **argv)
 	m.confpath = path;
 	if ((m.c = load(path)) == NULL)
 		return 1;
-	drop_privileges(m.c->mail_spool_dir);
+	if (drop_privileges(m.c->mail_spool_dir) == -1) {
+		conf_free(m.c);
+		return 1;
+	}
 	if (enqueue) {
 		rc = cmd_enqueue(m.c, argv[0], argv[1]);
 		conf_free(m.c);

@@ -543,6 +543,10 @@ class Stack:
                 ("mail", "spool_dir"): self.spool,
                 ("mail", "template_dir"): os.path.join(REPO, "conf", "mail"),
             }
+            if os.geteuid() == 0:
+                # latch-mailer never runs as root, and this stack's
+                # latchd (root) writes a spool that only root can read.
+                sets[("mail", "run_mailer")] = "false"
             sets.update(normalize_overrides(overrides))
             args = ["init", self.config, "--from", self.example]
             for (sec, k), v in sets.items():
@@ -868,6 +872,11 @@ def cmd_run(args):
         print("latch: API at %s (config %s)" % (stack.url(), stack.config))
         print("latch: logs in %s (latchd.log, lighttpd-error.log, "
               "mysqld.err)" % stack.dir)
+        mail = stack.config_values().get("mail", {})
+        if os.geteuid() == 0 and mail.get("run_mailer") == "false":
+            print("latch: run as root, so latch-mailer is not started (it "
+                  "never runs as root): mail stays in %s" % (
+                      mail.get("spool_dir") or stack.spool))
         try:
             with urllib.request.urlopen(stack.url("/setup"), timeout=10) \
                     as r:

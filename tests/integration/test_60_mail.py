@@ -5,11 +5,13 @@ plain text, with STARTTLS and with implicit TLS (a self-signed certificate
 made with the openssl CLI, trusted through smtp_ca_file), with AUTH PLAIN
 and LOGIN; retries while the server is down; 5xx and max_attempts go to
 failed/ with a reason; a mailer killed with SIGKILL in the middle of DATA
-loses nothing; --once drains and exits; the sendmail transport.
+loses nothing; --once drains and exits; the sendmail transport; started
+as root, it becomes the spool's owner and never delivers as root.
 
 These scenarios need neither MariaDB nor latchd: each makes its own
 temporary spool and config and ignores the shared stack.  Messages are
-queued with "latch-mailer --enqueue TO SUBJECT < BODY".
+queued with "latch-mailer --enqueue TO SUBJECT < BODY".  Run as root (as
+CI runs them), every spool belongs to nobody, whom the mailer becomes.
 """
 
 import asyncio
@@ -18,6 +20,7 @@ import email
 import email.policy
 import logging
 import os
+import pwd
 import shutil
 import signal
 import socket
@@ -38,6 +41,9 @@ MAILER = os.path.join(REPO, os.environ.get("LATCH_BUILD") or "build",
 SECRET = "mail-test-secret-0123456789abcdef0123456789abcdef"
 USER, PASSWORD = "latch-smtp", "s3cret;pa ss=word"
 VERBOSE = os.environ.get("VERBOSE") == "1"
+ROOT = os.geteuid() == 0
+# Run as root, the spools belong to nobody: the mailer becomes that user.
+NOBODY = (pwd.getpwnam("nobody").pw_uid, pwd.getpwnam("nobody").pw_gid)
 
 logging.getLogger("mail.log").setLevel(logging.CRITICAL)
 warnings.filterwarnings("ignore", module="aiosmtpd")
@@ -66,6 +72,10 @@ def certs(name="localhost"):
              "-keyout", key, "-out", cert, "-days", "2", "-subj",
              "/CN=" + name, "-addext", "subjectAltName=" + san],
             check=True, capture_output=True, timeout=60)
+        # The mailer (nobody, when the tests run as root) reads the
+        # certificate as its smtp_ca_file; the key stays ours.
+        os.chmod(d, 0o711)
+        os.chmod(cert, 0o644)
         atexit.register(shutil.rmtree, d, True)
         _certs[name] = dict(dir=d, cert=cert, key=key)
     return _certs[name]
@@ -157,13 +167,25 @@ class Server:
 
 
 class Spool:
-    """A temporary directory with a spool and a config for the mailer."""
+    """
+    A temporary directory with a spool and a config for the mailer.  Run
+    as root, the spool (and work/, for what a fake sendmail writes)
+    belongs to nobody unless root_spool, and the config is root's, mode
+    0640 with nobody's group, so that the mailer can read it again on
+    SIGHUP once it has become nobody.
+    """
 
-    def __init__(self, **mail):
+    def __init__(self, root_spool=False, **mail):
         self.dir = tempfile.mkdtemp(prefix="latch-mail-")
         self.spool = os.path.join(self.dir, "spool")
+        self.work = os.path.join(self.dir, "work")
         self.conf = os.path.join(self.dir, "latch.ini")
         self.log = os.path.join(self.dir, "mailer.log")
+        self.owner = NOBODY if ROOT and not root_spool else None
+        if ROOT:
+            os.chmod(self.dir, 0o711)
+        self.mkdir(self.spool)
+        self.mkdir(self.work)
         self.mail = {"spool_dir": self.spool, "smtp_host": "127.0.0.1",
                      "smtp_tls": "none", "retry_min": 1, "retry_max": 2,
                      "max_attempts": 3,
@@ -182,6 +204,19 @@ class Spool:
                      0o600)
         with os.fdopen(fd, "w") as f:
             f.write("\n".join(lines) + "\n")
+        if self.owner is not None:
+            os.chown(self.conf, 0, self.owner[1])
+            os.chmod(self.conf, 0o640)
+
+    def mkdir(self, path):
+        """A directory of the spool's owner (0700), as the mailer makes
+        them."""
+        os.makedirs(path, mode=0o700, exist_ok=True)
+        self.own(path)
+
+    def own(self, path):
+        if self.owner is not None:
+            os.chown(path, *self.owner)
 
     def enqueue(self, to, subject, body, check=True):
         r = subprocess.run([MAILER, "-c", self.conf, "--enqueue", to,
@@ -240,6 +275,7 @@ class Spool:
         tmp = os.path.join(self.spool, "tmp", "s" + mid[1:])
         with open(tmp, "w") as f:
             f.write("attempts %d\nnext %d\n" % (attempts, next))
+        self.own(tmp)
         os.rename(tmp, os.path.join(self.spool, "state", mid))
 
     def reason(self, mid):
@@ -249,11 +285,12 @@ class Spool:
 
     def put_raw(self, mid, data):
         """A message written straight into new/ as the spool does."""
-        os.makedirs(os.path.join(self.spool, "tmp"), exist_ok=True)
-        os.makedirs(os.path.join(self.spool, "new"), exist_ok=True)
+        self.mkdir(os.path.join(self.spool, "tmp"))
+        self.mkdir(os.path.join(self.spool, "new"))
         tmp = os.path.join(self.spool, "tmp", mid)
         with open(tmp, "wb") as f:
             f.write(data)
+        self.own(tmp)
         os.rename(tmp, os.path.join(self.spool, "new", mid))
 
     def close(self):
@@ -562,33 +599,107 @@ def test_invalid_message_goes_to_failed(stack):
 def test_stale_tmp_files_purged(stack):
     with Spool() as sp, Server() as srv:
         sp.set(smtp_port=srv.port)
-        os.makedirs(os.path.join(sp.spool, "tmp"))
+        sp.mkdir(os.path.join(sp.spool, "tmp"))
         old = os.path.join(sp.spool, "tmp", "f" * 32)
         fresh = os.path.join(sp.spool, "tmp", "a" * 32)
         for p in (old, fresh):
             with open(p, "w") as f:
                 f.write("half a mess")
+            sp.own(p)
         os.utime(old, (time.time() - 7200, time.time() - 7200))
         sp.once()
         assert not os.path.exists(old) and os.path.exists(fresh)
 
 
+def _fake_sendmail(sp):
+    """A sendmail_path script in sp.dir that writes its arguments, its
+    ids and the message into sp.work; returns the message's path."""
+    out = os.path.join(sp.work, "sendmail.out")
+    script = os.path.join(sp.dir, "sendmail")
+    with open(script, "w") as f:
+        f.write("#!/bin/sh\n"
+                'printf "%%s\\n" "$*" > "%s.args"\n'
+                'echo "$(id -u) $(id -g) $(id -G)" > "%s.ids"\n'
+                'cat > "%s"\n' % (out, out, out))
+    os.chmod(script, 0o755)
+    sp.set(transport="sendmail", sendmail_path=script, smtp_host="")
+    return out
+
+
 def test_root_becomes_the_spool_owner(stack):
-    if os.geteuid() != 0:
+    """Started as root, the mailer becomes the spool's owner (user, group,
+    no other groups) before it touches the spool: what it queues is
+    nobody's, and sendmail_path runs as nobody."""
+    if not ROOT:
+        print("# skip: needs root", flush=True)
         return
-    nobody = 65534
+    uid, gid = NOBODY
     with Spool() as sp, Server() as srv:
         sp.set(smtp_port=srv.port)
-        os.chmod(sp.dir, 0o711)
-        os.mkdir(sp.spool, 0o700)
-        os.chown(sp.spool, nobody, nobody)
         mid = sp.enqueue("zoe@example.org", SUBJECT, BODY)
         st = os.stat(os.path.join(sp.spool, "new", mid))
-        assert (st.st_uid, st.st_mode & 0o777) == (nobody, 0o600), st
+        assert (st.st_uid, st.st_mode & 0o777) == (uid, 0o600), st
         log = sp.once()
-        assert "running as uid %d" % nobody in log, log
+        assert "running as uid %d gid %d" % (uid, gid) in log, log
         check_arrived(srv, "zoe@example.org")
         assert sp.ls("new") == []
+    with Spool() as sp:
+        out = _fake_sendmail(sp)
+        sp.enqueue("zoe@example.org", SUBJECT, BODY)
+        sp.once()
+        assert sp.ls("new") == [], sp.logtext()
+        with open(out + ".ids") as f:
+            ids = f.read().split()
+        assert ids == [str(uid), str(gid), str(gid)], \
+            "sendmail ran as uid, gid, groups %r" % ids
+
+
+RAW = (b"From: noreply@example.com\r\nTo: zoe@example.org\r\n"
+       b"Subject: s\r\nDate: Mon, 01 Jan 2024 00:00:00 +0000\r\n"
+       b"Message-ID: <root@example.com>\r\n\r\nbody\r\n")
+AS_ROOT = "refusing to run as root"
+
+
+def test_never_delivers_as_root(stack):
+    """Started as root with a spool that root owns (or none), the mailer
+    refuses at once, in every mode, with one line: nothing is delivered,
+    sendmail_path is not run, and the spool is left as it was."""
+    if not ROOT:
+        print("# skip: needs root", flush=True)
+        return
+    with Spool(root_spool=True) as sp, Server() as srv:
+        sp.set(smtp_port=srv.port)
+        sp.put_raw("r" * 32, RAW)
+        for argv in (["--once"], ["--enqueue", "zoe@example.org", "s"]):
+            r = subprocess.run([MAILER, "-c", sp.conf] + argv,
+                               input=b"b\n", capture_output=True,
+                               timeout=30)
+            err = r.stderr.decode()
+            assert r.returncode == 1, (argv, r)
+            assert AS_ROOT in err and "chown" in err, err
+            assert len(err.strip().splitlines()) == 1, err
+        # The daemon too, before it opens anything.
+        p = sp.daemon()
+        assert p.wait(20) == 1
+        assert AS_ROOT in sp.logtext(), sp.logtext()
+        assert srv.handler.messages == []
+        assert sp.ls("new") == ["r" * 32] and sp.ls("state") == []
+        assert not os.path.exists(os.path.join(sp.spool, "mailer.lock"))
+    with Spool(root_spool=True) as sp:
+        out = _fake_sendmail(sp)
+        sp.put_raw("r" * 32, RAW)
+        r = subprocess.run([MAILER, "-c", sp.conf, "--once"],
+                           capture_output=True, timeout=30)
+        assert r.returncode == 1 and AS_ROOT in r.stderr.decode(), r
+        assert not os.path.exists(out + ".ids"), "sendmail ran as root"
+        assert sp.ls("new") == ["r" * 32]
+        # No spool at all: refused too, and none is made (it would be
+        # root's).
+        shutil.rmtree(sp.spool)
+        r = subprocess.run([MAILER, "-c", sp.conf, "--once"],
+                           capture_output=True, timeout=30)
+        assert r.returncode == 1 and AS_ROOT in r.stderr.decode(), r
+        assert not os.path.exists(sp.spool)
 
 
 def test_enqueue_refuses_header_injection(stack):
@@ -604,15 +715,8 @@ def test_enqueue_refuses_header_injection(stack):
 
 def test_sendmail_transport(stack):
     with Spool() as sp:
-        out = os.path.join(sp.dir, "sendmail.out")
+        out = _fake_sendmail(sp)
         script = os.path.join(sp.dir, "sendmail")
-        with open(script, "w") as f:
-            f.write("#!/bin/sh\n"
-                    'printf "%%s\\n" "$*" > "%s.args"\n'
-                    'cat > "%s"\n'
-                    'exit "${FAKE_SENDMAIL_EXIT:-0}"\n' % (out, out))
-        os.chmod(script, 0o755)
-        sp.set(transport="sendmail", sendmail_path=script, smtp_host="")
         mid = sp.enqueue("zoe@example.org", SUBJECT, BODY)
         sp.once()
         assert sp.ls("new") == [], sp.logtext()

@@ -49,6 +49,53 @@ def test_world_readable_config_refused(stack):
         os.unlink(path)
 
 
+def _programs_refuse(stack, path, want):
+    """latchd -t, latchctl and latch-mailer each refuse the config at
+    path with one line that holds want, and no secret."""
+    bdir = os.path.dirname(stack.latchd_bin)
+    for argv in ([stack.latchd_bin, "-t", "-c", path],
+                 [stack.latchctl_bin, "-c", path, "list-users"],
+                 [os.path.join(bdir, "latch-mailer"), "-c", path,
+                  "--once"]):
+        r = subprocess.run(argv, capture_output=True, text=True,
+                           timeout=60, cwd=stack.repo)
+        name = os.path.basename(argv[0])
+        assert r.returncode != 0, "%s accepted it: %r" % (name, r)
+        lines = r.stderr.strip().splitlines()
+        assert len(lines) == 1 and want in lines[0], \
+            "%s: %r" % (name, r.stderr)
+        assert stack.jwt_secret not in r.stdout + r.stderr
+
+
+def test_config_others_may_write_refused(stack):
+    """A config its group or others may write is refused by every
+    program, even with allow_world_readable_config = true; and, run as
+    root, one that belongs to another user (here nobody)."""
+    path = os.path.join(stack.tmp, "writable.ini")
+    shutil.copyfile(stack.config, path)
+    ini_set(path, {("security", "allow_world_readable_config"): "true",
+                   ("mail", "spool_dir"): os.path.join(stack.tmp,
+                                                       "no-spool")})
+    try:
+        for mode in (0o660, 0o620, 0o622, 0o666):
+            os.chmod(path, mode)
+            _programs_refuse(stack, path, "%s: writable by its group or "
+                             "others (chmod go-w %s)" % (path, path))
+        os.chmod(path, 0o600)
+        r = _latchd_t(stack, path)
+        assert r.returncode == 0, "latchd -t on a 0600 copy: %r" % (r,)
+        if os.geteuid() != 0:
+            print("# skip: a config of another owner needs root to make",
+                  flush=True)
+            return
+        os.chown(path, 65534, 65534)
+        _programs_refuse(stack, path, "%s: owned by uid 65534, neither "
+                         "root nor the user running this (uid 0); chown "
+                         "it" % path)
+    finally:
+        os.unlink(path)
+
+
 def _secrets(stack):
     cfg = ini_read(stack.config)
     out = {"[security] jwt_secret": cfg["security"]["jwt_secret"]}

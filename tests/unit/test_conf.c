@@ -594,6 +594,62 @@ test_files(void)
 	}
 }
 
+/*
+ * A config that others can write, or that belongs to neither root nor the
+ * running user, is refused before it is read, whatever it says: whoever
+ * can change it chooses the programs the mailer runs and the database
+ * latchd trusts.
+ */
+static void
+test_writers(void)
+{
+	static const mode_t modes[] = { 0620, 0660, 0602, 0622, 0666 };
+	const char *open_text = SECLINE "allow_world_readable_config = true\n";
+	char path[4096], err[512], want[8400], name[96];
+	struct conf *c;
+	size_t i;
+
+	for (i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+		if (write_tmp(open_text, strlen(open_text), modes[i], path,
+		    sizeof(path)) == -1)
+			continue;
+		c = conf_load(path, err, sizeof(err));
+		snprintf(name, sizeof(name), "mode %04o: refused",
+		    (unsigned)modes[i]);
+		T_OK(c == NULL, name);
+		snprintf(want, sizeof(want), "%s: writable by its group or "
+		    "others (chmod go-w %s)", path, path);
+		snprintf(name, sizeof(name), "mode %04o: message",
+		    (unsigned)modes[i]);
+		T_EQ_STR(err, want, name);
+		conf_free(c);
+		unlink(path);
+	}
+
+	if (geteuid() != 0) {
+		printf("# skip: a config of another owner needs root to "
+		    "make\n");
+		return;
+	}
+	/* Root runs the programs: a file of uid 65534 (nobody) is refused,
+	 * one of root loads. */
+	if (write_tmp(SECLINE, strlen(SECLINE), 0600, path,
+	    sizeof(path)) == -1)
+		return;
+	T_OK(chown(path, 0, 0) == 0, "owner root: chown");
+	c = conf_load(path, err, sizeof(err));
+	T_OK(c != NULL, "owner root: loads");
+	conf_free(c);
+	T_OK(chown(path, 65534, 65534) == 0, "owner nobody: chown");
+	c = conf_load(path, err, sizeof(err));
+	T_OK(c == NULL, "owner nobody, run by root: refused");
+	snprintf(want, sizeof(want), "%s: owned by uid 65534, neither root "
+	    "nor the user running this (uid 0); chown it", path);
+	T_EQ_STR(err, want, "owner nobody, run by root: message");
+	conf_free(c);
+	unlink(path);
+}
+
 int
 main(void)
 {
@@ -602,5 +658,6 @@ main(void)
 	test_values();
 	test_errors();
 	test_files();
+	test_writers();
 	return T_DONE();
 }
