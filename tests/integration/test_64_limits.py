@@ -18,6 +18,7 @@ import os
 import random
 import re
 import subprocess
+import tempfile
 import time
 
 from adminlib import ensure_env, invite, mails_to, new_admin
@@ -202,6 +203,21 @@ def fail2ban_regex(log):
                        capture_output=True, text=True, timeout=120, env=env)
     assert r.returncode == 0, (r.returncode, r.stdout, r.stderr)
     return r.stdout.split()
+
+
+def test_fail2ban_filter_matches_its_own_example(stack):
+    """The log line the filter's opening comment shows is one the filter
+    bans, by the address in it."""
+    path = os.path.join(ROOT, "contrib", "fail2ban", "latch.conf")
+    with open(path) as f:
+        lines = [l[1:].strip() for l in f if l.startswith("#")]
+    example = [l for l in lines if re.match(r"latchd\[\d+\]: ", l)]
+    assert len(example) == 1, "no example log line in %s: %r" % (path, lines)
+    ip = re.search(r" ip=(\S+)", example[0]).group(1)
+    with tempfile.NamedTemporaryFile("w", suffix=".log") as log:
+        log.write(example[0] + "\n")
+        log.flush()
+        assert fail2ban_regex(log.name) == [ip], example[0]
 
 
 def test_fail2ban_filter_finds_exactly_the_refused_addresses(stack):

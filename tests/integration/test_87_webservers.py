@@ -1,5 +1,8 @@
 """
-latch behind real web servers, with the contrib/ files as shipped:
+latch behind real web servers, with the contrib/ files as shipped and set
+up with the example values of their own opening comments (see
+webservers.example_setup; only where latchd, its socket, program and
+config are is the scenario's own):
 
   lighttpd  latch.conf (external pool, /api: the shared stack itself),
             latch-spawn.conf (lighttpd spawns latchd: /api with a
@@ -53,10 +56,10 @@ def _user_account(stack, org):
     return j["access_token"]
 
 
-def _guarded_files(www, prefixes):
-    """A static file and a /bin/sh CGI under each guarded prefix."""
-    for p in prefixes:
-        d = os.path.join(www, p.strip("/"))
+def _guarded_files(dirs):
+    """A static file and a /bin/sh CGI for each guarded prefix, in the
+    directory that serves it ({prefix: directory})."""
+    for p, d in dirs.items():
         os.makedirs(d, exist_ok=True)
         os.chmod(d, 0o755)
         with open(os.path.join(d, "secret.txt"), "w") as f:
@@ -120,32 +123,42 @@ def _authorizer_checks(stack, port, guarded, admin_guarded):
 # ------------------------------------------------------------- lighttpd
 
 def test_lighttpd_external_pool_under_api(stack):
-    """contrib/lighttpd/latch.conf: the shared stack's own lighttpd."""
+    """contrib/lighttpd/latch.conf with its example, on the shared stack's
+    latchd pool (the stack's own lighttpd includes it too)."""
     a = register()
     with open(stack.lighttpd_conf) as f:
         assert os.path.join(CONTRIB, "lighttpd", "latch.conf") in f.read()
     ws.round_trip(stack.port, "/api", a)
+    with ws.scratch(stack, "lt-pool") as (d, procs):
+        setup, ex = ws.example_setup("lighttpd/latch.conf", d,
+                                     latch_socket=stack.latchd_socket)
+        assert ex["latch_base"] == stack.base_path, \
+            "the example's latch_base %r is not [server] base_path %r" % (
+                ex["latch_base"], stack.base_path)
+        port = stackmod.free_port()
+        ws.start_lighttpd(procs, "lighttpd", port, setup)
+        ws.round_trip(port, ex["latch_base"], a)
 
 
 def test_lighttpd_spawns_latchd_under_api(stack):
-    """latch-spawn.conf: lighttpd starts latchd on fd 0; latchd
-    pre-forks [server] workers = 2 there."""
+    """latch-spawn.conf with its example: lighttpd starts latchd on fd 0;
+    latchd pre-forks [server] workers = 2 there."""
     a = register()
     with ws.scratch(stack, "lt-spawn") as (d, procs):
+        base = ws.example("lighttpd/latch-spawn.conf")[0]["latch_base"]
         cfg = ws.derive_config(stack, os.path.join(d, "latch.ini"), {
-            "server.workers": 2, "mail.run_mailer": False})
+            "server.workers": 2, "server.base_path": base,
+            "mail.run_mailer": False})
         procs.configs.append(cfg)
+        setup, ex = ws.example_setup(
+            "lighttpd/latch-spawn.conf", d,
+            latch_socket=os.path.join(d, "latch.sock"),
+            latch_bin=stack.latchd_bin, latch_config=cfg)
         port = stackmod.free_port()
-        ws.start_lighttpd(procs, "lighttpd", port, """\
-var.latch_socket = "{d}/latch.sock"
-var.latch_base = "/api"
-var.latch_bin = "{bin}"
-var.latch_config = "{cfg}"
-include "{contrib}/lighttpd/latch-spawn.conf"
-""".format(d=d, bin=stack.latchd_bin, cfg=cfg, contrib=CONTRIB))
-        ws.round_trip(port, "/api", a)
+        ws.start_lighttpd(procs, "lighttpd", port, setup)
+        ws.round_trip(port, base, a)
         # Outside the mount lighttpd answers itself.
-        r = ws.call(port, "GET", "/apifoo", check=False)
+        r = ws.call(port, "GET", base + "foo", check=False)
         expect(r, 404, "outside the mount")
         assert r.json is None, r.describe()
         pids = procs.strays()
@@ -178,27 +191,29 @@ include "{contrib}/lighttpd/latch-spawn.conf"
 
 
 def test_lighttpd_authorizer(stack):
-    """latch-authorizer.conf: the shared latchd pool guards /private (any
-    session) and /staff (admin) for static files and a CGI."""
+    """latch-authorizer.conf with its example: the shared latchd pool
+    guards /private (any session), its files in the directory the
+    example's latch_docroot names, as its comment says; included again
+    for /staff (admin) with := as README says."""
     if _skip_without_authorizer("test_lighttpd_authorizer"):
         return
     with ws.scratch(stack, "lt-authz") as (d, procs):
-        www = os.path.join(d, "www")
-        _guarded_files(www, ["/private", "/staff"])
+        root = os.path.join(d, "root")
+        setup, ex = ws.example_setup("lighttpd/latch-authorizer.conf", root,
+                                     latch_socket=stack.latchd_socket)
+        assert ex["latch_require_role"] == "user", ex
+        guarded, staff = ex["latch_guarded"], os.path.join(root, "staff")
+        _guarded_files({guarded: ex["latch_docroot"], "/staff": staff})
         port = stackmod.free_port()
         ws.start_lighttpd(procs, "lighttpd", port, """\
 server.modules += ( "mod_cgi" )
 cgi.assign = ( ".sh" => "/bin/sh" )
-var.latch_socket = "{sock}"
-var.latch_docroot = "{www}"
-var.latch_guarded = "/private"
-var.latch_require_role = "user"
-include "{contrib}/lighttpd/latch-authorizer.conf"
-var.latch_guarded := "/staff"
+{setup}var.latch_guarded := "/staff"
+var.latch_docroot := "{staff}"
 var.latch_require_role := "admin"
 include "{contrib}/lighttpd/latch-authorizer.conf"
-""".format(sock=stack.latchd_socket, www=www, contrib=CONTRIB))
-        _authorizer_checks(stack, port, "/private", "/staff")
+""".format(setup=setup, staff=staff, contrib=CONTRIB))
+        _authorizer_checks(stack, port, guarded, "/staff")
 
 
 # --------------------------------------------------------------- Apache
@@ -252,8 +267,14 @@ def test_apache(stack):
         home, user_cfg = _apache_layout(stack, d, gid)
         procs.configs.append(user_cfg)
         sock = os.path.join(d, "latchd.sock")
+        proxy, proxy_ex = ws.example_setup("apache/latch-proxy-fcgi.conf",
+                                           d, LATCH_SOCKET=sock)
+        cgi, cgi_ex = ws.example_setup("apache/latch-cgi.conf", d,
+                                       LATCH_BIN=stack.latchd_bin,
+                                       LATCH_CONFIG=user_cfg)
         proxy_cfg = ws.derive_config(stack, os.path.join(d, "proxy.ini"), {
             "server.listen": sock, "server.socket_mode": "0666",
+            "server.base_path": proxy_ex["LATCH_BASE"],
             "server.workers": 2, "mail.run_mailer": False})
         procs.configs.append(proxy_cfg)
         ws.start_latchd(procs, "latchd-proxy", proxy_cfg, sock)
@@ -268,26 +289,25 @@ def test_apache(stack):
             ws.start_latchd(procs, "latchd-authz", authz_cfg,
                             "127.0.0.1:%d" % aport)
             www = os.path.join(d, "www")
-            _guarded_files(www, ["/private", "/staff"])
+            authz_setup, authz_ex = ws.example_setup(
+                "apache/latch-authnz-fcgi.conf", d,
+                LATCH_AUTHORIZER="127.0.0.1:%d" % aport)
+            assert authz_ex["LATCH_REQUIRE_ROLE"] == "user", authz_ex
+            guarded = authz_ex["LATCH_GUARDED"]
+            _guarded_files({p: os.path.join(www, p.strip("/"))
+                            for p in (guarded, "/staff")})
             authz_body = """\
 <Directory "{www}">
   Options +ExecCGI
   AddHandler cgi-script .sh
 </Directory>
-Define LATCH_AUTHORIZER 127.0.0.1:{aport}
-Define LATCH_GUARDED /private
-Define LATCH_REQUIRE_ROLE user
-Include {contrib}/apache/latch-authnz-fcgi.conf
-Define LATCH_GUARDED /staff
+{setup}Define LATCH_GUARDED /staff
 Define LATCH_REQUIRE_ROLE admin
 Include {contrib}/apache/latch-authnz-fcgi.conf
-""".format(www=www, aport=aport, contrib=CONTRIB)
+""".format(www=www, setup=authz_setup, contrib=CONTRIB)
         port = stackmod.free_port()
         ws.start_apache(procs, port, """\
-Define LATCH_SOCKET {sock}
-Define LATCH_BASE /api
-Include {contrib}/apache/latch-proxy-fcgi.conf
-
+{proxy}
 # alice's shared-hosting directory, as a host with mod_userdir and
 # mod_fcgid would offer it.
 Alias "/~alice" "{home}/public_html"
@@ -296,16 +316,13 @@ Alias "/~alice" "{home}/public_html"
   Require all granted
 </Directory>
 
-Define LATCH_CGI_BASE /~bob/auth/api
-Define LATCH_BIN {bin}
-Define LATCH_CONFIG {cfg}
-Include {contrib}/apache/latch-cgi.conf
-{authz}""".format(sock=sock, contrib=CONTRIB, home=home,
-                  bin=stack.latchd_bin, cfg=user_cfg, authz=authz_body))
+{cgi}
+{authz}""".format(proxy=proxy, home=home, cgi=cgi, authz=authz_body))
 
-        ws.round_trip(port, "/api", a)
+        api, cgi_base = proxy_ex["LATCH_BASE"], cgi_ex["LATCH_CGI_BASE"]
+        ws.round_trip(port, api, a)
         ws.round_trip(port, "/~alice/auth/api", a)
-        ws.round_trip(port, "/~bob/auth/api", a)
+        ws.round_trip(port, cgi_base, a)
         # Outside the mount Apache answers itself.
         r = ws.call(port, "GET", "/apifoo", check=False)
         assert r.status == 404 and r.json is None, r.describe()
@@ -317,19 +334,19 @@ Include {contrib}/apache/latch-cgi.conf
 
         # The price of plain CGI, for README.md ("Behind Apache").
         times = {}
-        for base in ("/api", "/~alice/auth/api", "/~bob/auth/api"):
+        for base in (api, "/~alice/auth/api", cgi_base):
             ws.call(port, "GET", base + "/health")
             t0 = time.monotonic()
             for _ in range(20):
                 ws.call(port, "GET", base + "/health", check=False)
             times[base] = (time.monotonic() - t0) / 20 * 1000
         print("# GET /health, ms per request: proxy_fcgi %.1f, "
-              "fcgid %.1f, CGI %.1f" % (times["/api"],
+              "fcgid %.1f, CGI %.1f" % (times[api],
                                          times["/~alice/auth/api"],
-                                         times["/~bob/auth/api"]),
+                                         times[cgi_base]),
               flush=True)
 
         if authz:
-            _authorizer_checks(stack, port, "/private", "/staff")
+            _authorizer_checks(stack, port, guarded, "/staff")
         else:
             _skip_without_authorizer("test_apache (mod_authnz_fcgi part)")

@@ -23,6 +23,7 @@ import http.client as httpclient
 import json
 import os
 import pwd
+import re
 import signal
 import socket
 import subprocess
@@ -56,6 +57,97 @@ def www_data():
     """(uid, gid) of Apache's user."""
     pw = pwd.getpwnam("www-data")
     return pw.pw_uid, grp.getgrnam("www-data").gr_gid
+
+
+# ------------------------------------------------------ contrib examples
+
+# Each web-server file in contrib/ opens with a comment showing how to use
+# it, with example values:
+#   var.latch_guarded = "/private"      # lighttpd
+#   Define LATCH_GUARDED /private       # Apache
+#   include "/usr/local/share/latch/contrib/lighttpd/latch-authorizer.conf"
+# The scenarios set each file up with exactly those values, so that a
+# recipe whose own example does not work fails the suite.  What a
+# variable is decides what "exactly" means:
+#   resource  where something the scenario provides is (latchd's socket,
+#             address, program, config): the scenario's own;
+#   path      a directory the recipe gives a meaning (what a URL prefix
+#             maps to): the example's path under the scenario's own root
+#             directory, where the scenario puts what the comment says;
+#   value     URL prefixes, roles: the example's value as it is.
+EXAMPLE_KINDS = {
+    "latch_socket": "resource", "latch_bin": "resource",
+    "latch_config": "resource", "LATCH_SOCKET": "resource",
+    "LATCH_AUTHORIZER": "resource", "LATCH_BIN": "resource",
+    "LATCH_CONFIG": "resource",
+    "latch_docroot": "path",
+    "latch_base": "value", "latch_guarded": "value",
+    "latch_require_role": "value", "LATCH_BASE": "value",
+    "LATCH_CGI_BASE": "value", "LATCH_GUARDED": "value",
+    "LATCH_REQUIRE_ROLE": "value",
+}
+# Where "make install" puts contrib/ (PREFIX=/usr/local).
+INSTALLED_CONTRIB = "/usr/local/share/latch/contrib/"
+
+_EXAMPLE_VAR = re.compile(
+    r'^#\s+(?:var\.(\w+)\s*=\s*"([^"]*)"|Define\s+(\w+)\s+(\S+))')
+_EXAMPLE_INCLUDE = re.compile(r'^#\s+(?:include|Include)\s+"?(/[^"\s]+)"?')
+
+
+def example(relpath):
+    """The example in the opening comment of contrib/relpath: its
+    variables ({name: value}, in order) and the file its include line
+    names."""
+    names, include = {}, None
+    with open(os.path.join(CONTRIB, relpath), encoding="utf-8") as f:
+        for line in f:
+            if not line.startswith("#"):
+                break
+            m = _EXAMPLE_VAR.match(line)
+            if m:
+                names[m.group(1) or m.group(3)] = m.group(2) \
+                    if m.group(1) else m.group(4)
+                continue
+            m = _EXAMPLE_INCLUDE.match(line)
+            if m:
+                include = m.group(1)
+    assert names and include, "contrib/%s: no example (variables and an " \
+        "include line) in its opening comment" % relpath
+    return names, include
+
+
+def example_setup(relpath, root, **resources):
+    """
+    The lines that set up and include contrib/relpath as its opening
+    comment shows, with the scenario's resources (socket, program,
+    config, address) and every other value the example's own, paths put
+    under root (see EXAMPLE_KINDS).  Returns (text, values).
+    """
+    names, include = example(relpath)
+    apache = relpath.startswith("apache/")
+    values = {}
+    for name, v in names.items():
+        kind = EXAMPLE_KINDS.get(name)
+        assert kind is not None, "contrib/%s: example variable %s: say " \
+            "in webservers.EXAMPLE_KINDS what it is" % (relpath, name)
+        if kind == "resource":
+            assert name in resources, "contrib/%s: the scenario must " \
+                "provide %s" % (relpath, name)
+            v = resources.pop(name)
+        elif kind == "path":
+            assert v.startswith("/"), (relpath, name, v)
+            v = root + v
+        values[name] = v
+    assert not resources, "contrib/%s: its example has no %s" % (
+        relpath, ", ".join(sorted(resources)))
+    assert include == INSTALLED_CONTRIB + relpath, \
+        "contrib/%s: the example includes %s, not where make install " \
+        "puts it (%s)" % (relpath, include, INSTALLED_CONTRIB + relpath)
+    lines = [("Define %s %s" if apache else 'var.%s = "%s"') % (n, v)
+             for n, v in values.items()]
+    lines.append(("Include %s" if apache else 'include "%s"') %
+                 os.path.join(CONTRIB, relpath))
+    return "\n".join(lines) + "\n", values
 
 
 # ---------------------------------------------------------------- procs
