@@ -6,8 +6,11 @@
 #   make check    install missing packages, build, run every test
 #   make bench    install missing packages, build, measure latch against a
 #                 null FastCGI responder (a few minutes; build/bench.md)
-#   make install  install binaries, schema and example config (never
-#                 overwrites an existing config)
+#   make install  install the programs, the example config, the mail
+#                 templates and contrib/ under PREFIX; without DESTDIR also
+#                 make SYSCONFDIR/latch/latch.ini with a fresh jwt_secret
+#                 (latchctl init) unless it exists; into a staged tree
+#                 (DESTDIR) never a config
 #   make fuzz     build the libFuzzer harnesses (clang) into build-fuzz/ and
 #                 run each FUZZ_SECONDS (60); new inputs go to build-fuzz/
 #
@@ -16,6 +19,7 @@
 
 PREFIX ?= /usr/local
 DESTDIR ?=
+SYSCONFDIR ?= /etc
 PORT ?= 8080
 SANITIZE ?=
 
@@ -184,17 +188,36 @@ bench: deps
 	@$(MAKE) --no-print-directory all $(B)/bench-null $(B)/bench-hashtime
 	@/usr/bin/python3 tests/bench/bench.py
 
+# The config holds the machine's own signing key, so it is made on the
+# target only: by "make install" without DESTDIR (never over an existing
+# one), or by "latchctl init" when a package built from a staged tree is
+# installed.  A config in the staged tree would give every machine that
+# installs the package the same jwt_secret.
+INSTALL_CONF = $(SYSCONFDIR)/latch/latch.ini
+INSTALL_INIT = latchctl init $(INSTALL_CONF) \
+	--from $(PREFIX)/share/latch/latch.ini.example \
+	--set mail.template_dir=$(PREFIX)/share/latch/mail
+
 install: $(PROGS)
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin \
-		$(DESTDIR)$(PREFIX)/share/latch/mail $(DESTDIR)/etc/latch
+		$(DESTDIR)$(PREFIX)/share/latch/mail
 	install -m 0755 $(B)/latchd $(DESTDIR)$(PREFIX)/sbin/latchd
 	install -m 0755 $(B)/latch-mailer $(DESTDIR)$(PREFIX)/sbin/latch-mailer
 	install -m 0644 conf/mail/*.txt $(DESTDIR)$(PREFIX)/share/latch/mail/
 	install -m 0755 $(B)/latchctl $(DESTDIR)$(PREFIX)/bin/latchctl
 	install -m 0644 conf/latch.ini.example $(DESTDIR)$(PREFIX)/share/latch/
 	cp -R contrib $(DESTDIR)$(PREFIX)/share/latch/
-	[ -e $(DESTDIR)/etc/latch/latch.ini ] || \
-		install -m 0600 conf/latch.ini.example $(DESTDIR)/etc/latch/latch.ini
+ifneq ($(DESTDIR),)
+	@echo "install: staged in $(DESTDIR) without a config; on each machine" \
+		"that installs it, run: $(INSTALL_INIT)"
+else
+	@if [ -e $(INSTALL_CONF) ]; then \
+		echo "install: $(INSTALL_CONF) exists; left as it is"; \
+	else \
+		install -d -m 0755 $(SYSCONFDIR)/latch && \
+		$(PREFIX)/bin/$(INSTALL_INIT); \
+	fi
+endif
 
 format:
 	clang-format -i core/*.[ch] fcgi/*.[ch] tools/*.c tests/unit/*.[ch] \

@@ -42,6 +42,8 @@
 #define CONF_STR_MAX 1024
 #define CONF_SECRET_MIN 32
 #define CONF_SECRET_MAX 512
+/* How conf/latch.ini.example's jwt_secret begins: never a key. */
+#define CONF_SECRET_PLACEHOLDER "CHANGE-ME"
 
 enum conf_type {
 	CONF_STR,    /* char *, min..max bytes, no control characters */
@@ -74,6 +76,7 @@ static const char *const tls_modes[] = {"none", "starttls", "tls", NULL};
 
 static const char *check_base_path(const char *);
 static const char *check_url(const char *);
+static const char *check_secret(const char *);
 static const char *check_secret_previous(const char *);
 static const char *check_from(const char *);
 
@@ -84,6 +87,8 @@ static const char *check_from(const char *);
 	{s, k, CONF_STR, F(f), lo, CONF_STR_MAX, def, 0, choices, check}
 #define SECRET(s, k, f, lo, hi, def) \
 	{s, k, CONF_SECRET, F(f), lo, hi, def, 0, NULL, NULL}
+#define SECRETX(s, k, f, lo, hi, def, check) \
+	{s, k, CONF_SECRET, F(f), lo, hi, def, 0, NULL, check}
 #define INT(s, k, f, lo, hi, def) \
 	{s, k, CONF_INT, F(f), lo, hi, def, 0, NULL, NULL}
 #define UINT(s, k, f, lo, hi, def, fl) \
@@ -112,11 +117,10 @@ static const struct conf_key keys[] = {
 	STR("database", "name", db_name, 1, "latch"),
 	INT("database", "timeout", db_timeout, 1, 300, "5"),
 
-	SECRET("security", "jwt_secret", jwt_secret, CONF_SECRET_MIN,
-	    CONF_SECRET_MAX, NULL),
-	{"security", "jwt_secret_previous", CONF_SECRET,
-	    F(jwt_secret_previous), 0, CONF_SECRET_MAX, "", 0, NULL,
-	    check_secret_previous},
+	SECRETX("security", "jwt_secret", jwt_secret, CONF_SECRET_MIN,
+	    CONF_SECRET_MAX, NULL, check_secret),
+	SECRETX("security", "jwt_secret_previous", jwt_secret_previous, 0,
+	    CONF_SECRET_MAX, "", check_secret_previous),
 	{"security", "issuer", CONF_STR, F(issuer), 1, 64, "latch", 0, NULL,
 	    NULL},
 	INT("security", "access_ttl", access_ttl, 30, 86400, "900"),
@@ -226,6 +230,20 @@ check_from(const char *v)
 	    "\"Name <address>\"";
 }
 
+/*
+ * A signing key, not the placeholder of conf/latch.ini.example: that one
+ * is public, and a copied example would sign with it.
+ */
+static const char *
+check_secret(const char *v)
+{
+	if (strncmp(v, CONF_SECRET_PLACEHOLDER,
+	    strlen(CONF_SECRET_PLACEHOLDER)) == 0)
+		return "the example's placeholder (generate a secret with "
+		    "latchctl init)";
+	return NULL;
+}
+
 /* The key that signed tokens before the last rotation: none, or a key. */
 static const char *
 check_secret_previous(const char *v)
@@ -235,7 +253,7 @@ check_secret_previous(const char *v)
 	if (n > 0 && n < CONF_SECRET_MIN)
 		return "too short (at least 32 bytes when set; "
 		    "latchctl rotate-secret sets it)";
-	return NULL;
+	return check_secret(v);
 }
 
 /* 1 if a name read from the file may be echoed: short and key-like, so
