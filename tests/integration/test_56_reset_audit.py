@@ -6,10 +6,10 @@ by organization, ?event=, paging, the superadmin's view).
 
 import time
 
-from adminlib import (EVENT_NAMES, RESET_URL, add_user, ensure_env, events,
-                      invite, invite_code_from_mail, mails_to, new_admin,
-                      one_mail_to, org_of, register_ok, relogin,
-                      reset_token_from_mail, superadmin)
+from adminlib import (EVENT_NAMES, MISSING_ID, RESET_URL, add_user,
+                      ensure_env, events, invite, invite_code_from_mail,
+                      mails_to, new_admin, one_mail_to, org_of, register_ok,
+                      relogin, reset_token_from_mail, superadmin)
 from lib import (expect, expect_error, expect_login, expect_token_revoked,
                  expect_token_works, http, login, new_email, new_password,
                  refresh, uniq)
@@ -286,6 +286,15 @@ def test_audit_unknown_account_and_org_delete(stack):
     evs = events(sa.access, "?event=org.delete&per_page=100")["events"]
     hits = [e for e in evs if e["targetId"] == oid]
     assert len(hits) == 1 and hits[0]["actorId"] == sa.id, evs
+    # The deleted organization is no scope any more: 404, like any
+    # organization that does not exist; its events stay in the list of
+    # every organization's.
+    for q in ("?organization_id=%d" % oid, "?organization_id=%d" % MISSING_ID):
+        expect_error(http("GET", "/audit" + q, token=sa.access), 404,
+                     "not_found", msg=q)
+    evs = events(sa.access, "?event=org.create&per_page=100")["events"]
+    assert [e for e in evs if e["targetId"] == oid], \
+        "the deleted organization's org.create is gone"
     fails = events(sa.access, "?event=login.failure&per_page=5")["events"]
     assert fails and fails[0]["actorId"] is None, \
         "a failed sign-in of an unknown account has an actor: %r" % fails[:1]
