@@ -23,8 +23,9 @@
 #
 # latchd runs as the web server's user (or as you under suEXEC): that user
 # must be able to read latch.ini, which latchd refuses if others can read
-# it: chmod 0640 and chgrp it to the web server's group (or 0600 under
-# suEXEC).
+# it, if its group can write it, or if it belongs to neither root nor
+# that user: under suEXEC your own file, chmod 0600; otherwise ask the
+# host for a root-owned one, chmod 0640, group the web server's.
 #
 # LATCH_HOME may be set by the host (FcgidInitialEnv); by default it is
 # the "latch" directory two levels above this script (~/latch for
