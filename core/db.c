@@ -226,13 +226,24 @@ static const char *const stmts[STMT__MAX] = {
 	[STMT_LIMIT_IP_PURGE] = "DELETE FROM rate_counters WHERE win < ?",
 	[STMT_LIMIT_ACC_GET] = "SELECT failures, locked_until "
 	    "FROM login_throttle WHERE k = ?",
-	/* A failure after a quiet login_window starts the count again. */
-	[STMT_LIMIT_ACC_FAIL] = "INSERT INTO login_throttle "
-	    "(k, failures, last_failure, locked_until) VALUES (?, 1, ?, 0) "
-	    "ON DUPLICATE KEY UPDATE failures = IF(last_failure < ?, 1, "
-	    "failures + 1), last_failure = VALUES(last_failure)",
-	[STMT_LIMIT_ACC_LOCK] = "UPDATE login_throttle "
-	    "SET locked_until = GREATEST(locked_until, ?) WHERE k = ?",
+	[STMT_LIMIT_ACC_ROW] = "INSERT IGNORE INTO login_throttle (k) "
+	    "VALUES (?)",
+	/*
+	 * Reserve an attempt (limit.h): unless locked at ?now, count it as
+	 * a failure (the count restarts after a quiet login_window: ?cut),
+	 * and lock from the login_max_failures-th (?max) on for the first
+	 * lock (?base) doubled per further failure, at most ?max_delay.
+	 * Every expression reads only columns not assigned before it, so it
+	 * means the same with or without SIMULTANEOUS_ASSIGNMENT.
+	 * ?1 cut, ?2 max, ?3 now, ?4 max_delay, ?5 base, ?6 cut, ?7 max,
+	 * ?8 cut, ?9 now, ?10 key, ?11 now.
+	 */
+	[STMT_LIMIT_ACC_RESERVE] = "UPDATE login_throttle SET "
+	    "locked_until = IF(IF(last_failure < ?, 1, LEAST(failures, 1000000) "
+	    "+ 1) >= ?, ? + LEAST(?, ? << LEAST(IF(last_failure < ?, 1, "
+	    "LEAST(failures, 1000000) + 1) - ?, 24)), 0), "
+	    "failures = IF(last_failure < ?, 1, LEAST(failures, 1000000) + 1), "
+	    "last_failure = ? WHERE k = ? AND locked_until <= ?",
 	[STMT_LIMIT_ACC_RESET] = "DELETE FROM login_throttle WHERE k = ?",
 	/* Affects a row only when no mail went out since the cut-off. */
 	[STMT_LIMIT_MAIL_CLAIM] = "INSERT INTO mail_sent (k, at) VALUES (?, ?) "

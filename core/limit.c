@@ -2,7 +2,6 @@
  * limit.c: abuse limits kept in the database.
  */
 #include <arpa/inet.h>
-#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -159,7 +158,7 @@ limit_ip(struct db *db, const struct conf *conf, const char *ip,
 	return ERR_TOO_MANY_REQUESTS;
 }
 
-/* "<prefix>:" and 32 hex digits of SHA-256 of s, case-folded. */
+/* "<prefix>:" and 32 hex digits of SHA-256 of s, ASCII case folded. */
 static void
 hashed_key(char prefix, const char *s, char *key)
 {
@@ -170,7 +169,8 @@ hashed_key(char prefix, const char *s, char *key)
 	if (n >= sizeof(low))
 		n = sizeof(low) - 1;
 	for (i = 0; i < n; i++)
-		low[i] = (char)tolower((unsigned char)s[i]);
+		low[i] = s[i] >= 'A' && s[i] <= 'Z' ? (char)(s[i] - 'A' + 'a') :
+		    s[i];
 	low[n] = '\0';
 	memset(h, 0, sizeof(h));
 	(void)tok_hash(low, n, h);
@@ -181,56 +181,49 @@ hashed_key(char prefix, const char *s, char *key)
 }
 
 void
-limit_account_key(int64_t uid, const char *name, char *key)
+limit_name_key(const char *name, char *key)
 {
-	if (uid > 0)
-		(void)snprintf(key, LIMIT_KEY_SIZE, "u:%lld", (long long)uid);
-	else
-		hashed_key('n', name, key);
+	hashed_key('n', name, key);
 }
 
 enum err
-limit_account_check(struct db *db, const char *key, int *retry_after)
-{
-	struct db_arg a[] = { DB_STR(key) };
-	struct db_rows *r = NULL;
-	int64_t now = (int64_t)time(NULL), until;
-
-	if (db_query(db, STMT_LIMIT_ACC_GET, a, 1, &r) != DB_OK)
-		return ERR_DB;
-	until = r->nrows == 1 ? db_int(r, 0, 1) : 0;
-	db_rows_free(r);
-	if (until <= now)
-		return ERR_OK;
-	*retry_after = (int)(until - now);
-	return ERR_TOO_MANY_ATTEMPTS;
-}
-
-enum err
-limit_account_fail(struct db *db, const struct conf *conf, const char *key)
+limit_account_reserve(struct db *db, const struct conf *conf,
+    const char *key, int *retry_after)
 {
 	struct db_rows *r = NULL;
-	int64_t now = (int64_t)time(NULL);
-	int failures, d;
+	int64_t now = (int64_t)time(NULL), cut = now - conf->login_window;
+	int64_t until = 0;
+	uint64_t n = 0;
+	int max = conf->login_max_failures, i, found;
 
+	struct db_arg k[] = { DB_STR(key) };
+	/* The first lock; the statement doubles it per further failure. */
 	struct db_arg a[] = {
-		DB_STR(key), DB_INT(now), DB_INT(now - conf->login_window)
+		DB_INT(cut), DB_INT(max), DB_INT(now),
+		DB_INT(conf->login_max_delay),
+		DB_INT(limit_delay(max, max, conf->login_max_delay)),
+		DB_INT(cut), DB_INT(max), DB_INT(cut), DB_INT(now), DB_STR(key),
+		DB_INT(now),
 	};
-	if (db_exec(db, STMT_LIMIT_ACC_FAIL, a, 3, NULL, NULL) != DB_OK)
-		return ERR_DB;
-	struct db_arg g[] = { DB_STR(key) };
-	if (db_query(db, STMT_LIMIT_ACC_GET, g, 1, &r) != DB_OK)
-		return ERR_DB;
-	failures = r->nrows == 1 ? (int)db_int(r, 0, 0) : 0;
-	db_rows_free(r);
-	d = limit_delay(failures, conf->login_max_failures,
-	    conf->login_max_delay);
-	if (d == 0)
-		return ERR_OK;
-	struct db_arg l[] = { DB_INT(now + d), DB_STR(key) };
-	if (db_exec(db, STMT_LIMIT_ACC_LOCK, l, 2, NULL, NULL) != DB_OK)
-		return ERR_DB;
-	return ERR_OK;
+	/* Twice at most: a success elsewhere may delete the row between the
+	 * two statements. */
+	for (i = 0; i < 2; i++) {
+		if (db_exec(db, STMT_LIMIT_ACC_ROW, k, 1, NULL, NULL) != DB_OK ||
+		    db_exec(db, STMT_LIMIT_ACC_RESERVE, a, 11, &n, NULL) !=
+		    DB_OK)
+			return ERR_DB;
+		if (n == 1)
+			return ERR_OK;
+		if (db_query(db, STMT_LIMIT_ACC_GET, k, 1, &r) != DB_OK)
+			return ERR_DB;
+		found = r->nrows == 1;
+		until = found ? db_int(r, 0, 1) : 0;
+		db_rows_free(r);
+		if (found)
+			break;
+	}
+	*retry_after = until > now ? (int)(until - now) : 1;
+	return ERR_TOO_MANY_ATTEMPTS;
 }
 
 enum err

@@ -14,7 +14,7 @@
 #include "db.h"
 #include "err.h"
 
-/* Longest key stored: "u:<id>", "n:<32 hex>", "m:<32 hex>", an address. */
+/* Longest key stored: "n:<32 hex>", "r:<32 hex>", "ip:<address>". */
 #define LIMIT_KEY_SIZE 64
 /* An IPv6 address in text, with its NUL. */
 #define LIMIT_IP_SIZE 46
@@ -50,17 +50,28 @@ enum err limit_ip(struct db *db, const struct conf *conf, const char *ip,
     int *retry_after);
 
 /*
- * The account key of a user id (uid > 0) or of an unknown sign-in name
- * (hashed, case-folded).  key must hold LIMIT_KEY_SIZE bytes.
+ * The throttle key of a sign-in name as it was typed (a username or an
+ * email): "n:" and 32 hex digits of the SHA-256 of the name with ASCII
+ * case folded.  Known and unknown accounts are keyed alike, so whether a
+ * name is throttled tells nothing about which accounts exist, nor which
+ * names belong to one account.  key must hold LIMIT_KEY_SIZE bytes.
  */
-void limit_account_key(int64_t uid, const char *name, char *key);
+void limit_name_key(const char *name, char *key);
 
-/* ERR_OK, or ERR_TOO_MANY_ATTEMPTS with *retry_after while locked, ERR_DB. */
-enum err limit_account_check(struct db *db, const char *key, int *retry_after);
-/* Record a failed sign-in; locks the account when over the limit. */
-enum err limit_account_fail(struct db *db, const struct conf *conf,
-    const char *key);
-/* A successful sign-in clears the account's failures. */
+/*
+ * Reserve one sign-in attempt of key before its password is checked.
+ * One atomic statement counts the attempt as a failure, and locks the
+ * key when that is its login_max_failures-th failure within
+ * login_window (see limit_delay()), unless the key is locked now; so
+ * however many attempts run at once, on however many workers and hosts,
+ * a window lets exactly login_max_failures through.  A correct password
+ * then calls limit_account_reset().  ERR_OK (reserved), or
+ * ERR_TOO_MANY_ATTEMPTS with *retry_after while locked (nothing is
+ * counted), or ERR_DB.
+ */
+enum err limit_account_reserve(struct db *db, const struct conf *conf,
+    const char *key, int *retry_after);
+/* A correct password clears the failures (and the lock) of key. */
 enum err limit_account_reset(struct db *db, const char *key);
 
 /*

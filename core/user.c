@@ -220,20 +220,22 @@ user_authenticate(struct db *db, const struct conf *conf, const char *login,
 		return ERR_DB;
 	if (e == ERR_OK)
 		user_from_row(r, 0, u);
-	/* An unknown name is throttled by the name, like an account.  A
-	 * throttled attempt is refused before any hash work. */
-	limit_account_key(e == ERR_OK ? u->id : 0, login, key);
-	if ((e = limit_account_check(db, key, &u->retry_after)) != ERR_OK)
+	/* Throttled by the name as typed, known or not; the attempt is
+	 * reserved (counted) before any hash work. */
+	limit_name_key(login, key);
+	if ((e = limit_account_reserve(db, conf, key, &u->retry_after)) !=
+	    ERR_OK)
 		goto done;
 	mcf = r != NULL ? db_cell(r, 0, UC_HASH) : NULL;
 	if (r == NULL)
 		pw_verify_dummy(password, conf->scrypt_n, conf->scrypt_r,
 		    conf->scrypt_p);
 	if (mcf == NULL || !pw_verify(password, mcf)) {
-		e = limit_account_fail(db, conf, key) == ERR_OK ?
-		    ERR_INVALID_CREDENTIALS : ERR_DB;
+		e = ERR_INVALID_CREDENTIALS;   /* counted by the reservation */
 		goto done;
 	}
+	if ((e = limit_account_reset(db, key)) != ERR_OK)
+		goto done;
 	if (u->disabled) {
 		e = ERR_ACCOUNT_DISABLED;
 		goto done;
@@ -249,7 +251,6 @@ user_authenticate(struct db *db, const struct conf *conf, const char *login,
 		}
 	}
 	u->last_login_at = now;
-	e = limit_account_reset(db, key);
 done:
 	db_rows_free(r);
 	return e;
@@ -257,21 +258,44 @@ done:
 
 enum err
 user_check_password(struct db *db, const struct conf *conf, int64_t id,
-    const char *password)
+    const char *password, int *retry_after)
 {
+	char key[2][LIMIT_KEY_SIZE];
 	struct db_arg a[] = { DB_INT(id) };
 	struct db_rows *r = NULL;
+	struct user u;
 	const char *mcf;
-	enum err e = ERR_INVALID_CREDENTIALS;
+	enum err e;
+	int i;
 
 	if (db_query(db, STMT_USER_AUTH_BY_ID, a, 1, &r) != DB_OK)
 		return ERR_DB;
-	mcf = r->nrows == 1 ? db_cell(r, 0, UC_HASH) : NULL;
-	if (mcf != NULL && pw_verify(password, mcf))
-		e = ERR_OK;
-	else if (mcf == NULL)
-		pw_verify_dummy(password, conf->scrypt_n, conf->scrypt_r,
-		    conf->scrypt_p);
+	if (r->nrows != 1) {
+		db_rows_free(r);
+		return ERR_NOT_FOUND;
+	}
+	user_from_row(r, 0, &u);
+	mcf = db_cell(r, 0, UC_HASH);
+	/*
+	 * A guess here is a guess at signing in: reserved under both names
+	 * of the account, so it counts against sign-in by either, and is
+	 * refused while either is locked.
+	 */
+	limit_name_key(u.username, key[0]);
+	limit_name_key(u.email, key[1]);
+	for (i = 0; i < 2; i++)
+		if ((e = limit_account_reserve(db, conf, key[i],
+		    retry_after)) != ERR_OK)
+			goto done;
+	if (mcf == NULL || !pw_verify(password, mcf)) {
+		e = ERR_INVALID_CREDENTIALS;
+		goto done;
+	}
+	for (i = 0; i < 2; i++)
+		if ((e = limit_account_reset(db, key[i])) != ERR_OK)
+			goto done;
+	e = ERR_OK;
+done:
 	db_rows_free(r);
 	return e;
 }

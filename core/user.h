@@ -78,16 +78,23 @@ enum err user_create(struct db *db, const struct conf *conf, int64_t org_id,
  * other scrypt parameters is rehashed.  On success *u is the user and
  * last_login_at is updated.  ERR_OK, ERR_INVALID_CREDENTIALS,
  * ERR_ACCOUNT_DISABLED (only after a correct password), ERR_DB, or
- * ERR_TOO_MANY_ATTEMPTS with u->retry_after set when the account (or the
- * unknown name) is throttled: see limit.h.  Failures count; a success
- * clears them.
+ * ERR_TOO_MANY_ATTEMPTS with u->retry_after set when the name is
+ * throttled: see limit.h.  The attempt is counted before the hash; a
+ * correct password clears the name's failures.
  */
 enum err user_authenticate(struct db *db, const struct conf *conf,
     const char *login, const char *password, struct user *u);
 
-/* Check the password of user id: ERR_OK, ERR_INVALID_CREDENTIALS, ERR_DB. */
+/*
+ * Check the password of user id, throttled like a sign-in under both of
+ * its names (username and email): a wrong password counts as a failed
+ * sign-in by either, a correct one clears both.  ERR_OK,
+ * ERR_INVALID_CREDENTIALS, ERR_TOO_MANY_ATTEMPTS (*retry_after set),
+ * ERR_NOT_FOUND, ERR_DB.  Not inside a transaction: the count must stand
+ * whatever the caller does next.
+ */
 enum err user_check_password(struct db *db, const struct conf *conf,
-    int64_t id, const char *password);
+    int64_t id, const char *password, int *retry_after);
 
 /* Set a new password.  ERR_OK, ERR_NOT_FOUND, ERR_SYS, ERR_DB. */
 enum err user_set_password(struct db *db, const struct conf *conf,

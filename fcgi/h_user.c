@@ -1,9 +1,33 @@
 /*
  * h_user.c: /user/...: the signed-in user's own profile and password.
  */
+#include <stdio.h>
+
 #include "audit.h"
 #include "handlers.h"
+#include "limit.h"
 #include "valid.h"
+
+/*
+ * The caller's current password, throttled like a sign-in of the
+ * account (user_check_password()): ERR_OK, ERR_INVALID_CREDENTIALS,
+ * ERR_TOO_MANY_ATTEMPTS (Retry-After set, the refusal logged), ERR_DB.
+ */
+static enum err
+check_password(struct req *r, const char *password)
+{
+	char key[24];
+	enum err e;
+
+	e = user_check_password(r->db, r->conf, r->p.user_id, password,
+	    &r->retry_after);
+	if (e == ERR_TOO_MANY_ATTEMPTS) {
+		(void)snprintf(key, sizeof(key), "%lld",
+		    (long long)r->p.user_id);
+		limit_log_refused("account", key, r->retry_after, req_ip(r));
+	}
+	return e == ERR_NOT_FOUND ? ERR_SESSION_REVOKED : e;
+}
 
 enum err
 h_profile_get(struct req *r)
@@ -55,8 +79,7 @@ h_password_change(struct req *r)
 
 	if ((e = req_fields(r, password_fields, 2, v)) != ERR_OK)
 		return e;
-	if ((e = user_check_password(r->db, r->conf, r->p.user_id,
-	    v[0].s)) != ERR_OK)
+	if ((e = check_password(r, v[0].s)) != ERR_OK)
 		return e;
 	if ((e = user_set_password(r->db, r->conf, r->p.user_id, v[1].s)) !=
 	    ERR_OK)

@@ -8,6 +8,7 @@ spooled mail.
 Not a scenario file (its name does not start with test_).
 """
 
+import contextlib
 import email
 import email.policy
 import email.utils
@@ -122,6 +123,41 @@ def reload(stack, overrides):
         now = _workers(stack)
         return len(now) >= want and not (now & old)
     lib.wait_for(renewed, 30, "latchd to replace its workers after SIGHUP")
+
+
+# Config values to restore when the config does not spell them out.
+LIMIT_DEFAULTS = {
+    "limits.ip_budget": "60", "limits.ip_exempt": "",
+    "limits.login_max_failures": "5", "limits.login_window": "900",
+    "limits.login_max_delay": "900", "server.trusted_proxies": "",
+    "mail.min_interval": "900",
+}
+
+
+@contextlib.contextmanager
+def limits(stack, **kw):
+    """Reload with kw ({"section.key": value} spelled section__key) and
+    restore the previous values afterwards."""
+    want = {k.replace("__", "."): v for k, v in kw.items()}
+    cur = stack.config_values()
+    old = {}
+    for k in want:
+        sec, key = k.split(".")
+        old[k] = cur.get(sec, {}).get(key, LIMIT_DEFAULTS.get(k))
+        assert old[k] is not None, "no value of %s to restore" % k
+    stack.reload(want)
+    try:
+        yield
+    finally:
+        stack.reload(old)
+
+
+def retry_after(r):
+    """The Retry-After of a 429, a positive integer."""
+    v = r.header("Retry-After")
+    assert v is not None and v.isdigit() and int(v) >= 1, \
+        "429 without a positive Retry-After: " + r.describe()
+    return int(v)
 
 
 # ------------------------------------------------------------ accounts

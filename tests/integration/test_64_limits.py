@@ -13,7 +13,7 @@ client addresses (X-Forwarded-For through the trusted 127.0.0.1) keep the
 scenarios from spending each other's budget.
 """
 
-import contextlib
+import hashlib
 import os
 import random
 import re
@@ -21,32 +21,9 @@ import subprocess
 import tempfile
 import time
 
-from adminlib import ensure_env, invite, mails_to, new_admin
+from adminlib import (ensure_env, invite, limits, mails_to, new_admin,
+                      retry_after)
 from lib import expect, expect_error, http, login, new_email, register
-
-DEFAULTS = {
-    "limits.ip_budget": "60", "limits.ip_exempt": "",
-    "limits.login_max_failures": "5", "limits.login_window": "900",
-    "limits.login_max_delay": "900", "server.trusted_proxies": "",
-    "mail.min_interval": "900",
-}
-
-
-@contextlib.contextmanager
-def limits(stack, **kw):
-    """Reload with kw ({"section.key": value} spelled section__key) and
-    restore the previous values afterwards."""
-    want = {k.replace("__", "."): v for k, v in kw.items()}
-    cur = stack.config_values()
-    old = {}
-    for k in want:
-        sec, key = k.split(".")
-        old[k] = cur.get(sec, {}).get(key, DEFAULTS[k])
-    stack.reload(want)
-    try:
-        yield
-    finally:
-        stack.reload(old)
 
 
 def fake_ip():
@@ -57,21 +34,20 @@ def xff(ip):
     return {"X-Forwarded-For": ip}
 
 
-def retry_after(r):
-    v = r.header("Retry-After")
-    assert v is not None and v.isdigit() and int(v) >= 1, \
-        "429 without a positive Retry-After: " + r.describe()
-    return int(v)
-
-
 def log_has(stack, needle):
     with open(stack.latchd_log, errors="replace") as f:
         return needle in f.read()
 
 
-def throttle_row(stack, key):
+def name_key(name):
+    """The throttle's key of a sign-in name: "n:" and 32 hex digits of
+    the SHA-256 of the name with ASCII case folded."""
+    return "n:" + hashlib.sha256(name.lower().encode()).hexdigest()[:32]
+
+
+def throttle_row(stack, name):
     return stack.mysql("SELECT failures FROM login_throttle WHERE k = '%s'"
-                       % key)
+                       % name_key(name))
 
 
 def whole_minute_ahead():
@@ -90,16 +66,16 @@ def test_account_lock_resets_on_success_and_ignores_ip_exempt(stack):
         for _ in range(3):
             expect_error(login(a.username, "wrong-" + a.password,
                                headers=xff(ip)), 401, "invalid_credentials")
-        assert throttle_row(stack, "u:%d" % a.id) == [["3"]]
-        # Locked: even the right password, by username or email.
+        assert throttle_row(stack, a.username) == [["3"]]
+        # Locked: even the right password, and the name in any case.
         r = login(a.username, a.password, headers=xff(ip))
         expect_error(r, 429, "too_many_attempts")
         wait = retry_after(r)
         assert wait <= 3, "the first lock is login_max_delay/16"
-        r = login(a.email, "wrong", headers=xff(ip))
+        r = login(a.username.upper(), "wrong", headers=xff(ip))
         expect_error(r, 429, "too_many_attempts")
         # A throttled attempt is refused before the hash: nothing counted.
-        assert throttle_row(stack, "u:%d" % a.id) == [["3"]]
+        assert throttle_row(stack, a.username) == [["3"]]
         assert log_has(stack, "limit: refused kind=account key=%d "
                        % a.id)
         # The exempt address spent more than ip_budget without a 429
@@ -107,7 +83,7 @@ def test_account_lock_resets_on_success_and_ignores_ip_exempt(stack):
         time.sleep(wait + 1.2)
         r = login(a.username, a.password, headers=xff(ip))
         expect(r, 200)
-        assert throttle_row(stack, "u:%d" % a.id) == [], \
+        assert throttle_row(stack, a.username) == [], \
             "a success clears the failures"
         # An unknown name is throttled the same way.
         ghost = "ghost-%d" % random.randint(1, 10 ** 9)

@@ -54,11 +54,16 @@ main(void)
 	T_EQ_STR(ip("127.0.0.1", NULL, "127.0.0.1"), "127.0.0.1", "no XFF");
 	T_EQ_STR(ip(NULL, "1.2.3.4", "127.0.0.1"), "", "no REMOTE_ADDR");
 
-	limit_account_key(42, "x", key);
-	T_EQ_STR(key, "u:42", "user key");
-	limit_account_key(0, "Ghost", key);
-	limit_account_key(0, "gHOST", key2);
+	limit_name_key("Ghost", key);
+	limit_name_key("gHOST", key2);
 	T_EQ_STR(key, key2, "name key is case-folded");
 	T_EQ_INT(strlen(key), 34, "name key length");
+	T_EQ_INT(strncmp(key, "n:", 2), 0, "name key prefix");
+	limit_name_key("Ada@Example.org", key);
+	limit_name_key("ada@example.org", key2);
+	T_EQ_STR(key, key2, "an email is case-folded too");
+	limit_name_key("\xc3\x84" "da", key);
+	limit_name_key("\xc3\xa4" "da", key2);
+	T_EQ_INT(strcmp(key, key2) != 0, 1, "only ASCII is folded");
 	return T_DONE();
 }
