@@ -93,29 +93,49 @@ static const struct field forgot_fields[] = {
 	{ "email", F_STR, 1, 254, valid_email, 0 },
 };
 
-enum err
-h_password_forgot(struct req *r)
+/*
+ * The work of POST /auth/password/forgot, after its answer: whether the
+ * address has an account shows in what is done here (a token, a mail, a
+ * commit), so none of it may delay the answer.  A failure is logged and
+ * nothing else: no one waits for it, and asking again is the remedy.
+ */
+static void
+forgot_later(struct req *r, const char *email, const char *ip)
 {
-	struct fval v[1];
+	const char *what = "queued";
 	struct user u;
 	enum err e;
 
-	if ((e = req_fields(r, forgot_fields, 1, v)) != ERR_OK)
-		return e;
-	/* The answer never tells whether the account exists. */
 	memset(&u, 0, sizeof(u));
-	e = reset_request(r->db, r->conf, v[0].s, &u);
-	if (e == ERR_DB)
-		return e;
+	e = reset_request(r->db, r->conf, email, &u);
 	if (e == ERR_TOO_MANY_REQUESTS) {
 		char key[24];
 
 		(void)snprintf(key, sizeof(key), "%lld", (long long)u.id);
-		limit_log_refused("mail", key, u.retry_after, req_ip(r));
-		e = ERR_OK;   /* still 202: the answer tells nothing */
+		limit_log_refused("mail", key, u.retry_after, ip);
+		what = "mail limit";
+	} else if (e == ERR_NOT_FOUND)
+		what = "no active account";
+	else if (e != ERR_OK) {
+		log_warnx("auth: password reset mail not queued (%s)",
+		    e == ERR_DB ? "database" : e == ERR_MAIL ? "spool" :
+		    "internal error");
+		what = "failed";
 	}
-	if (e != ERR_OK && e != ERR_NOT_FOUND)
-		log_warnx("auth: password reset mail not queued (%d)", (int)e);
+	log_info("auth: password forgot: done (%s)", what);
+}
+
+enum err
+h_password_forgot(struct req *r)
+{
+	struct fval v[1];
+	enum err e;
+
+	if ((e = req_fields(r, forgot_fields, 1, v)) != ERR_OK)
+		return e;
+	/* The answer tells nothing, not even by its time: it goes first. */
+	if ((e = req_defer(r, forgot_later, v[0].s)) != ERR_OK)
+		return e;
 	resp_send(r, 202, resp_new("If the account exists, a reset mail is "
 	    "on its way"));
 	return ERR_OK;

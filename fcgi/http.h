@@ -25,6 +25,21 @@
 #define COOKIE_REFRESH "latch_refresh"
 #define COOKIE_CSRF "latch_csrf"
 
+struct req;
+
+/*
+ * Work a handler leaves for after its answer (req_defer()): arg and ip
+ * are the copies req_defer() made.
+ */
+typedef void (*req_later_fn)(struct req *r, const char *arg,
+    const char *ip);
+
+struct req_later {
+	req_later_fn fn;            /* NULL: nothing to do */
+	char arg[256];
+	char ip[46];                /* the client address, for log lines */
+};
+
 struct req {
 	const struct conf *conf;    /* borrowed */
 	struct db *db;              /* borrowed, the worker's connection */
@@ -46,6 +61,7 @@ struct req {
 	int authorizer;             /* FCGI_ROLE=AUTHORIZER */
 	char cookies[HTTP_COOKIES_MAX]; /* Set-Cookie lines, CRLF-ended */
 	size_t cookies_len;
+	struct req_later later;     /* see req_defer() */
 };
 
 /* A parameter of the request (NULL if absent); borrowed from envp. */
@@ -148,6 +164,20 @@ enum err req_fields(struct req *r, const struct field *tbl, size_t n,
  * user row, read with the session in one query.
  */
 enum err req_auth(struct req *r, int me);
+
+/*
+ * Have fn(r, arg, ip) run once the answer has gone out: after the
+ * FastCGI request is finished (the web server holds the whole answer and
+ * the connection is closed), or in CGI mode after stdout is closed; in
+ * the same worker, before it accepts another request, under the same
+ * [server] request_timeout.  By then only r->conf, r->db and r->rid are
+ * left of the request: arg (at most 255 bytes) and the client address
+ * are copied here.  One per request.  So that an answer's time tells
+ * nothing of work that depends on secret state (POST
+ * /auth/password/forgot).  ERR_OK, or ERR_SYS if arg does not fit or a
+ * job is already set.
+ */
+enum err req_defer(struct req *r, req_later_fn fn, const char *arg);
 
 /* A success body {"success":true,"message":msg}; caller adds members. */
 struct json_object *resp_new(const char *msg);

@@ -38,6 +38,19 @@ req_ip(const struct req *r)
 	    sizeof(ip));
 }
 
+enum err
+req_defer(struct req *r, req_later_fn fn, const char *arg)
+{
+	struct req_later *l = &r->later;
+
+	if (l->fn != NULL ||
+	    snprintf(l->arg, sizeof(l->arg), "%s", arg) >= (int)sizeof(l->arg))
+		return ERR_SYS;
+	(void)snprintf(l->ip, sizeof(l->ip), "%s", req_ip(r));
+	l->fn = fn;
+	return ERR_OK;
+}
+
 const char *
 req_user_agent(const struct req *r)
 {

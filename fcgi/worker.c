@@ -150,6 +150,28 @@ done:
 }
 
 /*
+ * The work a handler left for after its answer (req_defer()).  The
+ * request's parameters are gone: r->envp is made an empty list, so that
+ * nothing can read them by mistake.
+ */
+static void
+worker_later(const struct conf *conf, struct req *r)
+{
+	static char *none[] = { NULL };
+	struct req_later l = r->later;
+
+	if (l.fn == NULL)
+		return;
+	r->envp = none;
+	r->in = r->out = NULL;
+	alarm((unsigned)conf->request_timeout);
+	log_set_request(r->rid);
+	l.fn(r, l.arg, l.ip);
+	log_set_request(NULL);
+	memset(&r->later, 0, sizeof(r->later));
+}
+
+/*
  * Whether this connection may be closed at once.  libfcgi ends every
  * connection by shutting down its side for writing and then reading (2 s
  * at a time) until the web server has closed its side too: closing a
@@ -227,12 +249,18 @@ worker_run(const struct conf *conf, int listen_fd)
 		r.out = fr.out;
 		r.envp = fr.envp;
 		worker_handle(&r);
-		/* Detached means a plain close() to libfcgi (see above). */
-		if (worker_input_done(&fr, &r))
+		/*
+		 * Detached means a plain close() to libfcgi (see above).  Work
+		 * after the answer waits for the lingering close: then the web
+		 * server has taken the whole answer, and that work cannot slow
+		 * its delivery.
+		 */
+		if (r.later.fn == NULL && worker_input_done(&fr, &r))
 			(void)FCGX_Detach(&fr);
 		else
 			(void)FCGX_Attach(&fr);
 		FCGX_Finish_r(&fr);
+		worker_later(conf, &r);
 		alarm(0);
 		(void)sigprocmask(SIG_UNBLOCK, &term, NULL);
 		if (conf->max_requests > 0 && ++served >= conf->max_requests) {
@@ -253,6 +281,7 @@ worker_cgi(const struct conf *conf)
 {
 	struct req r;
 	struct db *db;
+	int fd = -1;
 
 	signal(SIGPIPE, SIG_IGN);
 	if ((db = db_open(conf)) == NULL)
@@ -263,6 +292,21 @@ worker_cgi(const struct conf *conf)
 	r.envp = environ;
 	worker_handle(&r);
 	(void)fflush(stdout);
+	if (r.later.fn != NULL) {
+		/*
+		 * The web server ends the answer when stdout closes, and may
+		 * then end the script (Apache's mod_cgid sends SIGTERM, and
+		 * SIGKILL 3 s later): the work after the answer ignores
+		 * SIGTERM.
+		 */
+		signal(SIGTERM, SIG_IGN);
+		if ((fd = open("/dev/null", O_WRONLY)) == -1 ||
+		    dup2(fd, STDOUT_FILENO) == -1)
+			log_warn("worker: cannot close stdout");
+		if (fd > STDOUT_FILENO)
+			(void)close(fd);
+		worker_later(conf, &r);
+	}
 	db_close(db);
 	return 0;
 }

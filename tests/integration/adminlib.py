@@ -381,6 +381,29 @@ def invite_code_from_mail(stack, addr):
     return link_param(m["body"], INVITE_URL, "code"), m
 
 
+# What a worker logs once it has done the work of a POST
+# /auth/password/forgot, which comes after the answer.
+FORGOT_DONE = "auth: password forgot: done"
+
+
+def _log_count(stack, needle):
+    with open(stack.latchd_log, errors="replace") as f:
+        return f.read().count(needle)
+
+
+def forgot(stack, addr, headers=None):
+    """POST /auth/password/forgot; after a 202, wait until the worker has
+    done the work it defers past the answer, so that what it queued (or
+    did not) can be looked at."""
+    before = _log_count(stack, FORGOT_DONE)
+    r = http("POST", "/auth/password/forgot", {"email": addr},
+             headers=headers)
+    if r.status == 202:
+        lib.wait_for(lambda: _log_count(stack, FORGOT_DONE) > before, 30,
+                     "the worker to finish the reset request")
+    return r
+
+
 def reset_token_from_mail(stack, addr):
     m = one_mail_to(stack, addr, "reset mail")
     return link_param(m["body"], RESET_URL, "token"), m

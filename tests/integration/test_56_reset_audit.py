@@ -7,16 +7,13 @@ by organization, ?event=, paging, the superadmin's view).
 import time
 
 from adminlib import (EVENT_NAMES, MISSING_ID, RESET_URL, add_user,
-                      ensure_env, events, invite, invite_code_from_mail,
-                      mails_to, new_admin, one_mail_to, org_of, register_ok,
-                      relogin, reset_token_from_mail, superadmin)
+                      ensure_env, events, forgot, invite,
+                      invite_code_from_mail, mails_to, new_admin, one_mail_to,
+                      org_of, register_ok, relogin, reset_token_from_mail,
+                      superadmin)
 from lib import (expect, expect_error, expect_login, expect_token_revoked,
                  expect_token_works, http, login, new_email, new_password,
                  refresh, uniq)
-
-
-def forgot(mail):
-    return http("POST", "/auth/password/forgot", {"email": mail})
 
 
 def reset(token, password):
@@ -29,11 +26,11 @@ def reset(token, password):
 def test_forgot_unknown_email_is_202_without_mail(stack):
     ensure_env(stack)
     mail = new_email()
-    j = expect(forgot(mail), 202)
+    j = expect(forgot(stack, mail), 202)
     assert j["success"] is True
     assert mails_to(stack, mail) == [], "a reset mail for an unknown address"
     known = new_admin(stack)
-    k = expect(forgot(known.email), 202)
+    k = expect(forgot(stack, known.email), 202)
     assert k["message"] == j["message"], "the answer tells whether the " \
         "account exists: %r vs %r" % (j, k)
     assert set(k) == set(j)
@@ -43,7 +40,7 @@ def test_forgot_for_a_disabled_account_sends_nothing(stack):
     a = new_admin(stack)
     u = add_user(a.access)
     expect(http("POST", "/users/%d/disable" % u.id, token=a.access), 200)
-    expect(forgot(u.email), 202)
+    expect(forgot(stack, u.email), 202)
     assert mails_to(stack, u.email) == [], "a reset mail for a disabled " \
         "account"
     assert stack.mysql("SELECT COUNT(*) FROM password_resets WHERE "
@@ -65,9 +62,9 @@ def test_reset_flow(stack):
     relogin(s2)  # a second session of u
     # Upper case works like the address as stored.  The link never comes
     # from the request's Host or X-Forwarded-Host.
-    expect(http("POST", "/auth/password/forgot", {"email": u.email.upper()},
-                headers={"X-Forwarded-Host": "evil.example",
-                         "X-Forwarded-Proto": "http"}), 202)
+    expect(forgot(stack, u.email.upper(),
+                  headers={"X-Forwarded-Host": "evil.example",
+                           "X-Forwarded-Proto": "http"}), 202)
     token, m = reset_token_from_mail(stack, u.email)
     assert len(token) >= 22, token
     assert RESET_URL + "?token=" + token in m["body"]
@@ -109,7 +106,7 @@ def test_reset_with_bad_tokens(stack):
 def test_reset_with_an_expired_token(stack):
     a = new_admin(stack)
     u = add_user(a.access)
-    expect(forgot(u.email), 202)
+    expect(forgot(stack, u.email), 202)
     token, _ = reset_token_from_mail(stack, u.email)
     stack.mysql("UPDATE password_resets SET expires_at = UNIX_TIMESTAMP() - 5"
                 " WHERE user_id = %d" % u.id)
@@ -121,7 +118,7 @@ def test_reset_with_an_expired_token(stack):
 def test_reset_for_an_account_disabled_since(stack):
     a = new_admin(stack)
     u = add_user(a.access)
-    expect(forgot(u.email), 202)
+    expect(forgot(stack, u.email), 202)
     token, _ = reset_token_from_mail(stack, u.email)
     expect(http("POST", "/users/%d/disable" % u.id, token=a.access), 200)
     expect_error(reset(token, new_password()), 400, "invalid_token")
@@ -178,7 +175,7 @@ def test_audit_records_the_contract_events(stack):
                 token=u.access), 200)                       # password.change
     u.password = pw2
     v = add_user(admin.access)
-    expect(forgot(v.email), 202)
+    expect(forgot(stack, v.email), 202)
     rtoken, _ = reset_token_from_mail(stack, v.email)
     expect(reset(rtoken, new_password()), 200)              # password.reset
     w = add_user(admin.access)

@@ -21,8 +21,8 @@ import subprocess
 import tempfile
 import time
 
-from adminlib import (ensure_env, invite, limits, mails_to, new_admin,
-                      retry_after)
+from adminlib import (ensure_env, forgot, invite, limits, mails_to,
+                      new_admin, retry_after)
 from lib import expect, expect_error, http, login, new_email, register
 
 
@@ -142,8 +142,7 @@ def test_mail_limit(stack):
     a = new_admin(stack)
     with limits(stack, mail__min_interval=60):
         for _ in range(2):
-            expect(http("POST", "/auth/password/forgot",
-                        {"email": a.email}), 202)
+            expect(forgot(stack, a.email), 202)
         assert len(mails_to(stack, a.email)) == 1, \
             "two reset mails within min_interval"
         assert log_has(stack, "limit: refused kind=mail key=%d " % a.id)

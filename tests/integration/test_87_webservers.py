@@ -323,6 +323,18 @@ Alias "/~alice" "{home}/public_html"
         ws.round_trip(port, api, a)
         ws.round_trip(port, "/~alice/auth/api", a)
         ws.round_trip(port, cgi_base, a)
+        # Work after the answer (POST /auth/password/forgot) is done in
+        # these modes too: as CGI, whose stdout Apache has read to its end
+        # (and which it may then end), and in mod_fcgid's latchd.
+        new = os.path.join(d, "spool", "new")
+        for base in (cgi_base, "/~alice/auth/api"):
+            n = len(os.listdir(new)) if os.path.isdir(new) else 0
+            r = ws.call(port, "POST", base + "/auth/password/forgot",
+                        {"email": a.email})
+            assert r.status == 202, r.describe()
+            lib.wait_for(lambda: os.path.isdir(new) and
+                         len(os.listdir(new)) > n, 10,
+                         "the reset mail of a request through " + base)
         # Outside the mount Apache answers itself.
         r = ws.call(port, "GET", "/apifoo", check=False)
         assert r.status == 404 and r.json is None, r.describe()
