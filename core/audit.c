@@ -27,6 +27,8 @@ static const char *const names[AUDIT__MAX] = {
 	[AUDIT_INVITATION_CREATE] = "invitation.create",
 	[AUDIT_INVITATION_ACCEPT] = "invitation.accept",
 	[AUDIT_INVITATION_REVOKE] = "invitation.revoke",
+	[AUDIT_EMAIL_CHANGE_REQUEST] = "email.change.request",
+	[AUDIT_EMAIL_CHANGE] = "email.change",
 };
 
 const char *

@@ -48,6 +48,7 @@ struct conf {
 	int allow_new_organizations; /* boolean */
 	int invitation_ttl;
 	int reset_ttl;
+	int email_change_ttl;    /* seconds a new address waits confirmed */
 	int auth_enabled;        /* boolean */
 	int cookie_secure;       /* boolean */
 	int allow_world_readable_config; /* boolean */
@@ -66,7 +67,8 @@ struct conf {
 	char *mail_from;
 	char *invite_url;
 	char *reset_url;
-	char *mail_template_dir; /* invite.txt, reset.txt */
+	char *email_url;         /* + "?token=": confirm a new address */
+	char *mail_template_dir; /* invite.txt, reset.txt, email_*.txt */
 	int retry_min;
 	int retry_max;
 	int max_attempts;

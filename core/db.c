@@ -206,6 +206,22 @@ static const char *const stmts[STMT__MAX] = {
 	[STMT_RESET_USE] = "UPDATE password_resets SET used_at = ? "
 	    "WHERE user_id = ? AND used_at IS NULL",
 
+	/* One pending change of address per user: a newer one replaces it. */
+	[STMT_EMAIL_CHANGE_PUT] = "INSERT INTO email_changes (user_id, email, "
+	    "email_norm, token_hash, created_at, expires_at) "
+	    "VALUES (?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE "
+	    "email = VALUES(email), email_norm = VALUES(email_norm), "
+	    "token_hash = VALUES(token_hash), created_at = VALUES(created_at), "
+	    "expires_at = VALUES(expires_at)",
+	[STMT_EMAIL_CHANGE_LOOKUP] = "SELECT c.user_id, c.email, c.email_norm, "
+	    "c.expires_at, u.disabled FROM email_changes c "
+	    "JOIN users u ON u.id = c.user_id WHERE c.token_hash = ? "
+	    "FOR UPDATE",
+	[STMT_EMAIL_CHANGE_DELETE] = "DELETE FROM email_changes "
+	    "WHERE user_id = ?",
+	[STMT_USER_SET_EMAIL] = "UPDATE users SET email = ?, email_norm = ?, "
+	    "updated_at = ? WHERE id = ?",
+
 	[STMT_AUDIT_INSERT] = "INSERT INTO audit_events (at, org_id, event, "
 	    "actor_id, target_id, ip, detail) VALUES (?, ?, ?, ?, ?, ?, ?)",
 	/* ?1/?2 organization (NULL: all), ?3/?4 event ('' : all). */

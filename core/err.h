@@ -41,6 +41,7 @@ enum err {
 	ERR_TOO_MANY_REQUESTS,   /* 429, per IP */
 	ERR_MAIL,                /* 503 mail_unavailable: spool refused */
 	ERR_CSRF,                /* 403 csrf: cookie auth without X-Latch-CSRF */
+	ERR_BAD_EMAIL_TOKEN,     /* 400 invalid_token (email confirmation) */
 	ERR__MAX
 };
 

@@ -21,6 +21,7 @@
 /* Kinds of mail for limit_mail(): each kind has its own interval. */
 #define LIMIT_MAIL_RESET 'r'
 #define LIMIT_MAIL_INVITE 'i'
+#define LIMIT_MAIL_EMAIL 'e'     /* confirmation of a new address */
 
 /*
  * Seconds an account stays locked after its failures-th failure within the
@@ -75,8 +76,8 @@ enum err limit_account_reserve(struct db *db, const struct conf *conf,
 enum err limit_account_reset(struct db *db, const char *key);
 
 /*
- * Claim the right to send a mail of kind (LIMIT_MAIL_RESET or
- * LIMIT_MAIL_INVITE) to email now:
+ * Claim the right to send a mail of kind (LIMIT_MAIL_RESET,
+ * LIMIT_MAIL_INVITE or LIMIT_MAIL_EMAIL) to email now:
  * ERR_OK (claimed), ERR_TOO_MANY_REQUESTS with *retry_after when one was
  * sent within [mail] min_interval, ERR_DB.  min_interval 0 always passes.
  */

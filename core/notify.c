@@ -1,7 +1,7 @@
 /*
- * notify.c: invitation and reset mails, rendered from templates and put
- * into the spool.  Links come from [mail] invite_url / reset_url only,
- * never from the request.
+ * notify.c: invitation, reset and address-change mails, rendered from
+ * templates and put into the spool.  Links come from [mail] invite_url,
+ * reset_url and email_url only, never from the request.
  */
 #include <stdio.h>
 #include <string.h>
@@ -96,4 +96,41 @@ notify_reset(const struct conf *conf, const struct user *u,
 		NULL,
 	};
 	return notify_send(conf, "reset", u->email, vars);
+}
+
+enum err
+notify_email_confirm(const struct conf *conf, const struct user *u,
+    const char *new_email, const char *token, int64_t expires_at)
+{
+	char link[2048], expires[64];
+
+	if (notify_link(conf->email_url, "token", token, link,
+	    sizeof(link)) == -1)
+		return ERR_MAIL;
+	fmt_time(expires_at, expires, sizeof(expires));
+	const char *const vars[] = {
+		"username", u->username,
+		"organization", u->org_name,
+		"email", new_email,
+		"link", link[0] != '\0' ? link : "(no email_url configured)",
+		"token", token,
+		"expires", expires,
+		NULL,
+	};
+	return notify_send(conf, "email_confirm", new_email, vars);
+}
+
+enum err
+notify_email_changed(const struct conf *conf, const struct user *u,
+    const char *new_email, int by_admin)
+{
+	const char *const vars[] = {
+		"username", u->username,
+		"organization", u->org_name,
+		"email", new_email,
+		"by", by_admin ? "by an administrator of your organization" :
+		    "with the confirmation link sent to the new address",
+		NULL,
+	};
+	return notify_send(conf, "email_changed", u->email, vars);
 }

@@ -29,4 +29,20 @@ enum err notify_invite(const struct conf *conf, const struct invite *inv,
 enum err notify_reset(const struct conf *conf, const struct user *u,
     const char *token);
 
+/*
+ * Queue the mail that confirms new_email as the address of u, with the
+ * link [mail] email_url + "?token=" + token, valid until expires_at, to
+ * new_email.  ERR_OK or ERR_MAIL.
+ */
+enum err notify_email_confirm(const struct conf *conf, const struct user *u,
+    const char *new_email, const char *token, int64_t expires_at);
+
+/*
+ * Tell u's address (the old one) that it was changed to new_email, by the
+ * user (by_admin 0: the link was opened) or by an administrator.  ERR_OK
+ * or ERR_MAIL.
+ */
+enum err notify_email_changed(const struct conf *conf, const struct user *u,
+    const char *new_email, int by_admin);
+
 #endif

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "email.h"
 #include "limit.h"
 #include "log.h"
 #include "pw.h"
@@ -504,14 +505,15 @@ removes_last_admin(const struct user *from, enum role role, int disabled,
 }
 
 enum err
-user_admin_update(struct db *db, int64_t org, int64_t id,
-    const struct user_patch *p, struct user *before, struct user *after)
+user_admin_update(struct db *db, const struct conf *conf, int64_t org,
+    int64_t id, const struct user_patch *p, struct user *before,
+    struct user *after)
 {
 	struct user u;
 	char norm[255];
 	long long supers = 0, admins = 0;
 	enum role role;
-	int disabled;
+	int disabled, moves;
 	const char *name, *email;
 	enum db_rc rc;
 	enum err e;
@@ -527,6 +529,11 @@ user_admin_update(struct db *db, int64_t org, int64_t id,
 	disabled = p->disabled >= 0 ? p->disabled : u.disabled;
 	name = p->name != NULL ? p->name : u.name;
 	email = p->email != NULL ? p->email : u.email;
+	moves = p->email != NULL && !email_same(u.email, p->email);
+	if (moves && p->actor == id) {
+		e = ERR_FORBIDDEN;
+		goto rollback;
+	}
 	if (removes_last_admin(&u, role, disabled, 0, supers, admins)) {
 		e = ERR_LAST_ADMIN;
 		goto rollback;
@@ -550,6 +557,8 @@ user_admin_update(struct db *db, int64_t org, int64_t id,
 	}
 	if (disabled && !u.disabled &&
 	    (e = session_revoke_user(db, id, 0)) != ERR_OK)
+		goto rollback;
+	if (moves && (e = email_changed(db, conf, &u, email, 1)) != ERR_OK)
 		goto rollback;
 	if (db_commit(db) != DB_OK)
 		return ERR_DB;

@@ -141,6 +141,7 @@ struct user_patch {
 	const char *email;
 	int role;       /* enum role or -1 */
 	int disabled;   /* 0, 1 or -1 */
+	int64_t actor;  /* the admin making the change */
 };
 
 /*
@@ -148,12 +149,18 @@ struct user_patch {
  * admins of org and the active superadmins first, so that the last
  * active admin of an organization and the last active superadmin cannot
  * be disabled or demoted, also by two admins at the same moment.
- * Disabling revokes the user's sessions.  before and after receive the
- * user before and after the change (either may be NULL).  ERR_OK, ERR_NOT_FOUND,
- * ERR_LAST_ADMIN, ERR_EMAIL_TAKEN, ERR_DB.
+ * Disabling revokes the user's sessions.  A new address (not only its
+ * case) takes effect at once, with email_changed() in the same
+ * transaction (the old address is told, pending reset tokens die), but
+ * never for the actor's own account: that goes through
+ * email_profile_update() like anyone's.  before and after receive the
+ * user before and after the change (either may be NULL).  ERR_OK,
+ * ERR_NOT_FOUND, ERR_FORBIDDEN (the actor's own address), ERR_LAST_ADMIN,
+ * ERR_EMAIL_TAKEN, ERR_MAIL, ERR_DB.
  */
-enum err user_admin_update(struct db *db, int64_t org, int64_t id,
-    const struct user_patch *p, struct user *before, struct user *after);
+enum err user_admin_update(struct db *db, const struct conf *conf,
+    int64_t org, int64_t id, const struct user_patch *p,
+    struct user *before, struct user *after);
 
 /*
  * Delete user id of org (its sessions go with it), under the same rule.

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "audit.h"
+#include "email.h"
 #include "handlers.h"
 #include "invite.h"
 #include "limit.h"
@@ -189,6 +190,7 @@ static enum err
 users_change(struct req *r, int64_t org, const struct user_patch *p,
     const char *msg)
 {
+	struct user_patch q = *p;
 	struct user before, after;
 	struct json_object *o;
 	enum err e;
@@ -196,8 +198,9 @@ users_change(struct req *r, int64_t org, const struct user_patch *p,
 	if ((e = user_get_in(r->db, org, r->id, &before)) != ERR_OK ||
 	    (e = may_act_on(r, before.role)) != ERR_OK)
 		return e;
-	if ((e = user_admin_update(r->db, org, r->id, p, &before, &after)) !=
-	    ERR_OK)
+	q.actor = r->p.user_id;
+	if ((e = user_admin_update(r->db, r->conf, org, r->id, &q, &before,
+	    &after)) != ERR_OK)
 		return e;
 	if (before.role != after.role)
 		(void)audit_log(r->db, AUDIT_ROLE_CHANGE, org, r->p.user_id,
@@ -209,6 +212,9 @@ users_change(struct req *r, int64_t org, const struct user_patch *p,
 	if (p->name != NULL || p->email != NULL)
 		(void)audit_log(r->db, AUDIT_USER_UPDATE, org, r->p.user_id,
 		    r->id, req_ip(r), NULL);
+	if (!email_same(before.email, after.email))
+		(void)audit_log(r->db, AUDIT_EMAIL_CHANGE, org, r->p.user_id,
+		    r->id, req_ip(r), after.email);
 	o = resp_new(msg);
 	json_object_object_add(o, "user", resp_user(&after));
 	resp_send(r, 200, o);
@@ -226,7 +232,7 @@ enum err
 h_users_patch(struct req *r)
 {
 	struct fval v[4];
-	struct user_patch p = { NULL, NULL, -1, -1 };
+	struct user_patch p = { NULL, NULL, -1, -1, 0 };
 	int64_t org;
 	enum err e;
 
@@ -250,7 +256,7 @@ h_users_patch(struct req *r)
 enum err
 h_users_disable(struct req *r)
 {
-	struct user_patch p = { NULL, NULL, -1, 1 };
+	struct user_patch p = { NULL, NULL, -1, 1, 0 };
 	int64_t org;
 	enum err e;
 
@@ -262,7 +268,7 @@ h_users_disable(struct req *r)
 enum err
 h_users_enable(struct req *r)
 {
-	struct user_patch p = { NULL, NULL, -1, 0 };
+	struct user_patch p = { NULL, NULL, -1, 0, 0 };
 	int64_t org;
 	enum err e;
 

@@ -72,6 +72,7 @@ enum err h_orgs_delete(struct req *);
 /* h_user.c */
 enum err h_profile_get(struct req *);
 enum err h_profile_patch(struct req *);
+enum err h_email_confirm(struct req *);
 enum err h_password_change(struct req *);
 
 #endif

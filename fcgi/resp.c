@@ -74,6 +74,8 @@ static const struct errinfo errs[ERR__MAX] = {
 	[ERR_CSRF] = { 403, "csrf",
 	    "A request authenticated by cookie needs a matching X-Latch-CSRF "
 	    "header" },
+	[ERR_BAD_EMAIL_TOKEN] = { 400, "invalid_token",
+	    "The confirmation token is invalid or expired" },
 };
 
 static const char *

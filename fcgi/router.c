@@ -25,6 +25,8 @@ static const struct route routes[] = {
 	{ "GET", "/user/profile", h_profile_get, AUTH_USER, ROUTE_ME },
 	{ "PATCH", "/user/profile", h_profile_patch, AUTH_USER, 0 },
 	{ "POST", "/user/password", h_password_change, AUTH_USER, 0 },
+	{ "POST", "/user/email/confirm", h_email_confirm, AUTH_NONE,
+	    ROUTE_LIMIT_IP },
 	{ "GET", "/auth/invitation", h_invitation_preview, AUTH_NONE,
 	    ROUTE_LIMIT_IP },
 	{ "POST", "/auth/password/forgot", h_password_forgot, AUTH_NONE,

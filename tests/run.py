@@ -67,6 +67,7 @@ TEST_OVERRIDES = {
     # Mail stays in DIR/spool (no smtp_host); links are built from these.
     "mail.invite_url": "https://app.example.test/register",
     "mail.reset_url": "https://app.example.test/reset",
+    "mail.email_url": "https://app.example.test/email",
 }
 
 UNIT_TIMEOUT = 300

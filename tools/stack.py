@@ -50,12 +50,12 @@ KEY_SECTIONS = {
     "security": "jwt_secret issuer access_ttl refresh_ttl remember_ttl "
                 "refresh_reuse_interval leeway scrypt_n scrypt_r scrypt_p "
                 "password_min_length allow_new_organizations "
-                "invitation_ttl reset_ttl auth_enabled cookie_secure "
-                "allow_world_readable_config",
+                "invitation_ttl reset_ttl email_change_ttl auth_enabled "
+                "cookie_secure allow_world_readable_config",
     "mail": "run_mailer spool_dir transport smtp_host smtp_port smtp_tls "
             "smtp_verify smtp_ca_file smtp_user smtp_password from "
-            "invite_url reset_url retry_min retry_max max_attempts "
-            "sendmail_path min_interval",
+            "invite_url reset_url email_url retry_min retry_max "
+            "max_attempts sendmail_path min_interval",
     "limits": "max_body ip_budget ip_exempt login_max_failures "
               "login_window login_max_delay",
 }

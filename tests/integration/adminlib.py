@@ -39,7 +39,8 @@ EVENT_NAMES = {
     "password.change", "password.reset", "user.create", "user.update",
     "user.disable", "user.enable", "user.delete", "role.change",
     "org.create", "org.update", "org.delete", "invitation.create",
-    "invitation.accept", "invitation.revoke",
+    "invitation.accept", "invitation.revoke", "email.change.request",
+    "email.change",
 }
 CODE_RE = re.compile(r"^[A-Za-z0-9_-]{22,}$")
 MISSING_ID = 987654321012

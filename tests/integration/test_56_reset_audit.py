@@ -186,6 +186,12 @@ def test_audit_records_the_contract_events(stack):
     i2 = invite(admin.access)                               # inv.create
     expect(http("DELETE", "/invitations/%d" % i2["id"], token=admin.access),
            200)                                             # inv.revoke
+    mail2 = new_email()
+    expect(http("PATCH", "/user/profile", {"email": mail2, "current_password":
+                                           u.password}, token=u.access),
+           200)                                         # email.change.request
+    expect(http("PATCH", "/users/%d" % u.id, {"email": mail2},
+                token=admin.access), 200)                   # email.change
     # Noise in another organization.
     other = new_admin(stack)
     ox = add_user(other.access)
@@ -231,6 +237,9 @@ def test_audit_records_the_contract_events(stack):
     find("org.update", actorId=admin.id)
     find("invitation.create", actorId=admin.id, targetId=i2["id"])
     find("invitation.revoke", actorId=admin.id, targetId=i2["id"])
+    find("email.change.request", actorId=u.id, targetId=u.id,
+         detail=mail2)
+    find("email.change", actorId=admin.id, targetId=u.id, detail=mail2)
     # Nothing of the other organization.
     for e in evs:
         assert e["actorId"] not in (other.id, ox.id) and \

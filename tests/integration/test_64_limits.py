@@ -1,11 +1,12 @@
 """
-Abuse limits (README "Limits"): the per-account sign-in throttle
-(429 too_many_attempts, no hash work while throttled, reset by a success,
+Abuse limits (README "Limits"): the sign-in throttle (429
+too_many_attempts, no hash work while throttled, reset by a success,
 never lifted by ip_exempt), the per-IP budget shared by login, register,
-refresh, password forgot and invitation preview (429 too_many_requests),
-X-Forwarded-For honoured only from [server] trusted_proxies, and the
-[mail] min_interval mail limit; and contrib/fail2ban's filter, run by
-fail2ban's own fail2ban-regex over latchd's log.
+refresh, password forgot, invitation preview and email confirmation
+(429 too_many_requests), X-Forwarded-For honoured only from [server]
+trusted_proxies, and the [mail] min_interval mail limit; and
+contrib/fail2ban's filter, run by fail2ban's own fail2ban-regex over
+latchd's log.
 
 The suite's config exempts 127.0.0.1 with a huge budget; each scenario
 reloads small limits and restores the previous values.  Distinct fake
@@ -100,13 +101,14 @@ LIMITED = [
     ("POST", "/auth/refresh", {}),
     ("POST", "/auth/password/forgot", {}),
     ("GET", "/auth/invitation", None),
+    ("POST", "/user/email/confirm", {}),
 ]
 
 
 def test_ip_budget_on_limited_routes_only(stack):
     a = register()
     ip = fake_ip()
-    with limits(stack, limits__ip_budget=5, limits__ip_exempt="",
+    with limits(stack, limits__ip_budget=len(LIMITED), limits__ip_exempt="",
                 server__trusted_proxies="127.0.0.1"):
         whole_minute_ahead()
         for m, p, b in LIMITED:

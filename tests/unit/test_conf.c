@@ -138,6 +138,7 @@ check_defaults(const struct conf *c, const char *what)
 	DI(allow_new_organizations, 0);
 	DI(invitation_ttl, 604800);
 	DI(reset_ttl, 3600);
+	DI(email_change_ttl, 86400);
 	DI(auth_enabled, 1);
 	DI(cookie_secure, 1);
 	DI(allow_world_readable_config, 0);
@@ -154,6 +155,7 @@ check_defaults(const struct conf *c, const char *what)
 	DS(mail_from, "latch <noreply@localhost>");
 	DS(invite_url, "");
 	DS(reset_url, "");
+	DS(email_url, "");
 	DS(mail_template_dir, "/usr/local/share/latch/mail");
 	DI(retry_min, 60);
 	DI(retry_max, 3600);
@@ -534,6 +536,12 @@ test_errors(void)
 	expect_err("reset_url query", SECLINE "[mail]\n"
 	    "reset_url = https://x/r?a=1\n", "4: [mail] reset_url: must not "
 	    "contain '?', '#' or spaces (the query is appended)");
+	expect_err("email_url scheme", SECLINE "[mail]\n"
+	    "email_url = javascript:x\n", "4: [mail] email_url: must be empty "
+	    "or an http:// or https:// URL");
+	expect_err("email_change_ttl bounds", SECLINE "[security]\n"
+	    "email_change_ttl = 59\n", "4: [security] email_change_ttl: must "
+	    "be an integer from 60 to 604800");
 
 	/* retry_max >= retry_min. */
 	expect_err("retry_max < retry_min", SECLINE "[mail]\nretry_min = 100\n"
