@@ -2,7 +2,7 @@
 The worker pool as processes: a killed worker is replaced, workers recycle
 after [server] max_requests (200 in the test stack), SIGHUP with a broken
 config keeps the old one, and a changed scrypt cost rehashes passwords at
-the next sign-in.
+the next sign-in (only with the right password).
 """
 
 import os
@@ -10,8 +10,8 @@ import signal
 
 from stack import pid_alive
 
-from lib import (expect, expect_login, http, login, register, sql_str,
-                 wait_for)
+from lib import (expect, expect_error, expect_login, http, login, register,
+                 sql_str, wait_for)
 
 MAX_REQUESTS = 200  # [server] max_requests of the test stack
 WORKERS = 2
@@ -146,3 +146,31 @@ def test_login_rehashes_after_scrypt_n_changes(stack):
     expect_login(login(a.username, a.password), 200, username=a.username)
     wait_for(lambda: mcf_params(stored_hash(stack, a.username))[0] == 1024,
              10, "the hash to return to N=1024")
+
+
+def test_a_wrong_password_is_refused_when_the_hash_needs_a_rehash(stack):
+    """The rehash path still verifies: a wrong password for an account
+    whose hash has other scrypt parameters is refused and stored
+    nowhere; the right one signs in and is rehashed."""
+    a = register()
+    h0 = stored_hash(stack, a.username)
+    assert mcf_params(h0) == (1024, 8, 1), mcf_params(h0)
+    try:
+        stack.reload(scrypt_n=2048)
+        for ident in (a.username, a.email):
+            expect_error(login(ident, "wrong-" + a.password), 401,
+                         "invalid_credentials", msg="wrong password, "
+                         "hash with the old cost, by " + ident)
+            assert stored_hash(stack, a.username) == h0, \
+                "a refused sign-in changed the stored hash"
+        expect_login(login(a.username, a.password), 200,
+                     username=a.username)
+        h1 = wait_for(lambda: (lambda h: h if h != h0 else None)(
+            stored_hash(stack, a.username)), 10, "the hash to change")
+        assert mcf_params(h1) == (2048, 8, 1), mcf_params(h1)
+        # What was refused did not become the password.
+        expect_error(login(a.username, "wrong-" + a.password), 401,
+                     "invalid_credentials")
+        expect_login(login(a.email, a.password), 200, username=a.username)
+    finally:
+        stack.reload(scrypt_n=1024)
