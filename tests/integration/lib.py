@@ -431,6 +431,18 @@ def sign_jwt(claims, key=None, alg="HS256", header=None):
                       headers=header)
 
 
+def kid_of(secret):
+    """The kid latch names a key by: base64url of the first 8 bytes of
+    SHA-256 of the secret."""
+    return b64url(hashlib.sha256(secret.encode("utf-8")).digest()[:8])
+
+
+def with_kid(token, kid, key=None):
+    """The claims of a (valid) token signed again with HS256 and key
+    (default: the configured secret) under a header naming kid."""
+    return sign_jwt(decode_jwt(token), key=key, header={"kid": kid})
+
+
 def raw_jwt(header, claims, key=None, alg="HS256"):
     """Build a compact JWS by hand (any header, e.g. alg none)."""
     si = b64url(json.dumps(header, separators=(",", ":"))) + "." + \

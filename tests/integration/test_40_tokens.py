@@ -9,8 +9,9 @@ import time
 
 from adminlib import add_user
 from lib import (ACCESS_TTL, ISSUER, b64url, b64url_decode, decode_jwt,
-                 expect, expect_error, expect_user, http, jwt_parts,
-                 login_ok, profile, raw_jwt, register, sign_jwt, verify)
+                 expect, expect_error, expect_user, http, jwt_parts, kid_of,
+                 login_ok, profile, raw_jwt, register, sign_jwt, verify,
+                 with_kid)
 
 _acct = []
 
@@ -178,6 +179,36 @@ def test_wrong_key_is_rejected(stack):
         expect_rejected(sign_jwt(c, key=key) if key else
                         raw_jwt({"alg": "HS256", "typ": "JWT"}, c, b""),
                         "invalid_token", "key of %d bytes" % len(key))
+
+
+def test_a_kid_that_names_no_key_is_refused(stack):
+    """The kid chooses the key, and one that names none of ours is
+    refused, even when the MAC is the current key's: no fallback."""
+    from lib import SECRET
+    a = acct()
+    ours = kid_of(SECRET)
+    assert jwt_parts(a.access)[0].get("kid") == ours, \
+        "latch's kid is not the SHA-256 prefix of the secret"
+    # Positive control: our kid and our key, signed by PyJWT.
+    t = with_kid(a.access, ours)
+    expect(verify(t), 200)
+    expect(verify(bearer=t), 200)
+    expect(profile(t), 200)
+    other = "another-secret-of-at-least-32-bytes-xxxxxxx"
+    for kid, key, what in (
+            ("AAAAAAAAAAA", None, "a kid of no key, our MAC"),
+            (kid_of(other), None, "another key's kid, our MAC"),
+            (ours[:-1], None, "our kid less a character, our MAC"),
+            (ours + "A", None, "our kid and a character, our MAC"),
+            ("", None, "an empty kid, our MAC"),
+            (kid_of(other), other, "another key's kid and MAC")):
+        expect_rejected(with_kid(a.access, kid, key), "invalid_token", what)
+    c = decode_jwt(a.access)
+    for kid in (7, None, [ours], {"kid": ours}):
+        t = raw_jwt({"alg": "HS256", "typ": "JWT", "kid": kid}, c, SECRET)
+        expect_rejected(t, "invalid_token", "kid %r" % (kid,))
+    # None of that hurt the real token.
+    expect(profile(a.access), 200)
 
 
 def test_expired_token_is_token_expired(stack):

@@ -1,8 +1,8 @@
 """
 The FastCGI AUTHORIZER role, spoken directly to latchd's socket (the
 web-server scenarios in test_87 drive it through lighttpd and Apache):
-401 without a token, 200 with the Variable-LATCH_* headers, revoked
-sessions refused, LATCH_REQUIRE_ROLE, the latch_access cookie, and
+401 without a token, 200 with the Variable-LATCH_* headers, a kid that
+names no key and revoked sessions refused, LATCH_REQUIRE_ROLE, the latch_access cookie, and
 [security] auth_enabled = false letting everyone through as anonymous.
 """
 
@@ -94,6 +94,22 @@ def test_cookie_token_works(stack):
     st, h, b = authz(stack, cookie="latch_access=x; latch_access=" +
                      a.access)
     refused(stack, st, h, b, 401, "invalid_token")
+
+
+def test_a_kid_that_names_no_key_is_401(stack):
+    a = register()
+    ours = lib.kid_of(lib.SECRET)
+    st, h, b = authz(stack, token=lib.with_kid(a.access, ours))
+    assert st == 200 and variables(h)["LATCH_USERNAME"] == a.username, \
+        (st, h, b)
+    other = "another-secret-of-at-least-32-bytes-xxxxxxx"
+    for kid, key in (("AAAAAAAAAAA", None), (lib.kid_of(other), None),
+                     (lib.kid_of(other), other)):
+        t = lib.with_kid(a.access, kid, key)
+        st, h, b = authz(stack, token=t)
+        refused(stack, st, h, b, 401, "invalid_token")
+        st, h, b = authz(stack, cookie="latch_access=" + t)
+        refused(stack, st, h, b, 401, "invalid_token")
 
 
 def test_revoked_session_is_401(stack):

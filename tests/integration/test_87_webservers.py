@@ -97,6 +97,16 @@ def _authorizer_checks(stack, port, guarded, admin_guarded):
                 headers={"Cookie": "latch_access=" + good})
     expect(r, 200, "good token in the latch_access cookie")
 
+    # The kid chooses the key: one naming no key of ours is refused,
+    # though the MAC is the current key's.
+    r = ws.call(port, "GET", f, token=lib.with_kid(good, "AAAAAAAAAAA"),
+                check=False)
+    expect(r, 401, "a kid that names no key")
+    assert b"the guarded file" not in r.body, r.describe()
+    r = ws.call(port, "GET", f, token=lib.with_kid(good, lib.kid_of(
+        lib.SECRET)), check=False)
+    expect(r, 200, "our own kid, signed by PyJWT")
+
     r = ws.call(port, "GET", guarded + "/whoami.sh", token=good,
                 check=False)
     expect(r, 200, "guarded CGI")
