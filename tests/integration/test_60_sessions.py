@@ -5,7 +5,9 @@ housekeeping: ended sessions and expired refresh tokens deleted by
 latchctl purge and, a range at a time, by latchd as it starts sessions.
 """
 
+import hashlib
 import re
+import secrets
 import time
 
 from lib import (SESSION_KEYS, decode_jwt, expect, expect_error,
@@ -166,6 +168,57 @@ def test_a_token_past_its_expiry_is_inert(stack):
     expect_error(refresh(a.refresh), 401, "invalid_token")
     expect_token_works(j["access_token"], "the session after an inert token")
     expect_login(refresh(j["refresh_token"]), 200, username=a.username)
+
+
+def test_the_live_token_past_its_own_expiry_is_refused(stack):
+    """The session's newest token, never rotated, past its own expiry
+    while the session itself still runs: 401, no successor is made, and
+    the session is not revoked."""
+    a = register()
+    s = sid(a)
+    stack.mysql("UPDATE session_refresh SET expires_at = %d WHERE "
+                "session_id = %s AND gen = 1" % (int(time.time()) - 1, s))
+    expect_error(refresh(a.refresh), 401, "invalid_token")
+    expect_error(refresh(a.refresh), 401, "invalid_token")
+    assert token_gens(stack, s) == [1], "a successor of an expired token"
+    expect_token_works(a.access, "the session of an expired token")
+
+
+def test_a_token_from_before_003_past_its_expiry_is_inert(stack):
+    """The same for tokens found by their hash (refresh_tokens): refused,
+    rotated or not, and the session stays."""
+    a = register()
+    s = int(sid(a))
+    now = int(time.time())
+    stack.mysql("DELETE FROM session_refresh WHERE session_id = %d" % s)
+    live = secrets.token_urlsafe(32)
+    rotated = secrets.token_urlsafe(32)
+    for t, rot in ((live, "NULL"), (rotated, str(now - 3600))):
+        stack.mysql("INSERT INTO refresh_tokens (session_id, token_hash, "
+                    "created_at, expires_at, rotated_at) VALUES (%d, "
+                    "UNHEX('%s'), %d, %d, %s)"
+                    % (s, hashlib.sha256(t.encode()).hexdigest(),
+                       now - 7200, now - 1, rot))
+    expect_error(refresh(live), 401, "invalid_token")
+    expect_error(refresh(rotated), 401, "invalid_token")
+    assert token_gens(stack, s) == [], "a successor of an expired token"
+    expect_token_works(a.access, "the session of expired tokens")
+
+
+def test_an_ended_session_is_refused_whatever_its_tokens_say(stack):
+    """A session past its own expiry while its access and refresh tokens
+    are not: the access token is refused everywhere, the refresh token
+    makes nothing, and the user's other session is untouched."""
+    a = register()
+    other = login_ok(a)
+    stack.mysql("UPDATE sessions SET expires_at = %d WHERE id = %s"
+                % (int(time.time()) - 5, sid(a)))
+    expect_token_revoked(a.access, what="access token of an ended session")
+    expect_error(refresh(a.refresh), 401, "invalid_token")
+    assert token_gens(stack, sid(a)) == [1], "the ended session refreshed"
+    ids = [str(x["id"]) for x in sessions(other.access)]
+    assert sid(a) not in ids and sid(other) in ids, ids
+    expect_token_works(other.access, "the user's other session")
 
 
 def ended_sessions(stack):
