@@ -95,6 +95,34 @@ def test_account_lock_resets_on_success_and_ignores_ip_exempt(stack):
                      "too_many_attempts")
 
 
+def test_a_success_starts_the_failure_count_again(stack):
+    """Failures one short of the limit, then the right password, in
+    rounds by username, email and username again: never a lock, because
+    a success clears the count of the name it used (without that the
+    third round would pass login_max_failures under the username)."""
+    a = register()
+    with limits(stack, limits__login_max_failures=3,
+                limits__login_window=900, limits__login_max_delay=48):
+        for n, ident in enumerate((a.username, a.email, a.username), 1):
+            for i in (1, 2):
+                expect_error(login(ident, "wrong-" + a.password), 401,
+                             "invalid_credentials",
+                             msg="failure %d of round %d" % (i, n))
+            assert throttle_row(stack, ident) == [["2"]], \
+                "round %d: %r failures counted" % (n, throttle_row(
+                    stack, ident))
+            r = login(ident, a.password)
+            expect(r, 200, "the right password in round %d" % n)
+            assert throttle_row(stack, ident) == [], \
+                "round %d: the success left %r" % (n, throttle_row(
+                    stack, ident))
+        # And the count really starts at one: a single failure now.
+        expect_error(login(a.username, "wrong"), 401, "invalid_credentials")
+        assert throttle_row(stack, a.username) == [["1"]], \
+            throttle_row(stack, a.username)
+        expect(login(a.username, a.password), 200)
+
+
 LIMITED = [
     ("POST", "/auth/login", {}),
     ("POST", "/auth/register", {}),
