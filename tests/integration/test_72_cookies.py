@@ -1,9 +1,10 @@
 """
 Browser sessions by cookie: POST /auth/login {"cookie": true} sets
 latch_access, latch_refresh and latch_csrf; signed-in routes accept the
-latch_access cookie; state-changing requests authenticated by cookie need
-X-Latch-CSRF equal to the latch_csrf cookie (else 403 csrf); refresh and
-logout by cookie; [security] cookie_secure = false drops Secure.
+latch_access cookie; a state-changing request (PATCH, POST, DELETE)
+authenticated by cookie needs X-Latch-CSRF equal to the latch_csrf cookie,
+else 403 csrf and nothing done; refresh and logout by cookie; [security]
+cookie_secure = false drops Secure.
 """
 
 import re
@@ -105,6 +106,59 @@ def test_csrf_for_state_changes(stack):
     # A bearer caller needs no CSRF header.
     expect(http("PATCH", "/user/profile", {"name": "Bearer Person"},
                 token=a.access), 200)
+
+
+def other_value(v):
+    """v with its first character changed: the same length."""
+    return ("B" if v[0] == "A" else "A") + v[1:]
+
+
+def test_csrf_for_sessions_password_and_logout(stack):
+    """DELETE /auth/sessions/{id}, POST /user/password and POST
+    /auth/logout authenticated by the latch_access cookie alone: without
+    X-Latch-CSRF, with an empty one or with another value of the same
+    length, 403 csrf and nothing done; with it, done."""
+    a = register()
+    c, _ = cookie_login(a)
+    both = jar(c, "latch_access", "latch_csrf")
+    good = {"Cookie": both, "X-Latch-CSRF": c["latch_csrf"]}
+
+    def refused(method, path, body):
+        for extra in ({}, {"X-Latch-CSRF": ""},
+                      {"X-Latch-CSRF": other_value(c["latch_csrf"])}):
+            expect_error(http(method, path, body,
+                              headers=dict(extra, Cookie=both)),
+                         403, "csrf", msg="%s %s with %r" % (
+                             method, path, extra))
+
+    # Another session of the user, ended from the cookie session.
+    b = lib.login_ok(a)
+    path = "/auth/sessions/%s" % lib.decode_jwt(b.access)["sid"]
+    refused("DELETE", path, None)
+    lib.expect_token_works(b.access, "a session deleted without CSRF")
+    expect(http("DELETE", path, headers=good), 200)
+    lib.expect_token_revoked(b.access, what="a session deleted with CSRF")
+
+    new = lib.new_password()
+    body = {"current_password": a.password, "new_password": new}
+    refused("POST", "/user/password", body)
+    expect_login(lib.login(a.username, a.password), 200,
+                 username=a.username)
+    expect(http("POST", "/user/password", body, headers=good), 200)
+    expect_error(lib.login(a.username, a.password), 401,
+                 "invalid_credentials")
+    expect_login(lib.login(a.username, new), 200, username=a.username)
+
+    refused("POST", "/auth/logout", {})
+    expect(http("GET", "/user/profile",
+                headers={"Cookie": jar(c, "latch_access")}), 200)
+    r = http("POST", "/auth/logout", {}, headers=good)
+    expect(r, 200)
+    assert set(set_cookies(r)) == {"latch_access", "latch_refresh",
+                                   "latch_csrf"}, r.describe()
+    expect_error(http("GET", "/user/profile",
+                      headers={"Cookie": jar(c, "latch_access")}), 401,
+                 "session_revoked")
 
 
 def test_refresh_and_logout_by_cookie(stack):
