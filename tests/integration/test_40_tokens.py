@@ -164,11 +164,13 @@ def test_tampered_payload_is_rejected(stack):
         t = h + "." + b64url(json.dumps(forged, separators=(",", ":"))) \
             + "." + s
         expect_rejected(t, "invalid_token", "tampered %r" % change)
-    # A flipped bit in the signature.
-    sig = bytearray(b64url_decode(s))
-    sig[0] ^= 1
-    expect_rejected(h + "." + p + "." + b64url(bytes(sig)), "invalid_token",
-                    "flipped signature bit")
+    # A flipped bit in the signature: the first byte, the last, and one
+    # in the middle (every byte of the MAC is compared).
+    for i in (0, 15, 16, 31):
+        sig = bytearray(b64url_decode(s))
+        sig[i] ^= 0x80
+        expect_rejected(h + "." + p + "." + b64url(bytes(sig)),
+                        "invalid_token", "flipped bit in MAC byte %d" % i)
 
 
 def test_wrong_key_is_rejected(stack):
@@ -229,6 +231,13 @@ def test_claims_we_do_not_issue_are_rejected(stack):
         "exp as a string": dict(c, exp=str(c["exp"])),
         "unknown session": dict(c, sid=987654321),
     }
+    # The session of another user (the sub must own the sid).
+    other = decode_jwt(register().access)
+    for what, claims in (("our sub, another user's sid",
+                          dict(c, sid=other["sid"])),
+                         ("another user's sub, our sid",
+                          dict(c, sub=other["sub"]))):
+        expect_rejected(sign_jwt(claims), "invalid_token", what)
     for what, claims in cases.items():
         r = verify(sign_jwt(claims))
         assert r.status == 401 and r.json.get("error") in (

@@ -515,6 +515,24 @@ test_structure(void)
 	T_EQ_INT(verify(t2, NULL), ERR_INVALID_TOKEN, "tampered payload");
 	poke(t2, sizeof(t2), tok, i2 + 1, tok[i2 + 1] == 'A' ? 'B' : 'A');
 	T_EQ_INT(verify(t2, NULL), ERR_INVALID_TOKEN, "tampered signature");
+	/* Every byte of the MAC counts: one flipped bit in each. */
+	{
+		unsigned char sig[32];
+		char b64[64], name[64];
+		size_t k;
+
+		T_EQ_INT(b64url_decode(tok + i2 + 1, len - i2 - 1, sig,
+		    sizeof(sig)), sizeof(sig), "the signature decodes");
+		for (k = 0; k < sizeof(sig); k++) {
+			sig[k] ^= 0x80;
+			b64url_encode(sig, sizeof(sig), b64, sizeof(b64));
+			sig[k] ^= 0x80;
+			snprintf(t2, sizeof(t2), "%.*s%s", (int)(i2 + 1), tok,
+			    b64);
+			snprintf(name, sizeof(name), "MAC byte %zu flipped", k);
+			T_EQ_INT(verify(t2, NULL), ERR_INVALID_TOKEN, name);
+		}
+	}
 	poke(t2, sizeof(t2), tok, 3, tok[3] == 'A' ? 'B' : 'A');
 	T_EQ_INT(verify(t2, NULL), ERR_INVALID_TOKEN, "tampered header");
 	memcpy(k2, key, sizeof(key));
