@@ -221,6 +221,25 @@ def test_an_ended_session_is_refused_whatever_its_tokens_say(stack):
     expect_token_works(other.access, "the user's other session")
 
 
+def test_a_disabled_account_is_refused_though_its_sessions_live(stack):
+    """Every use reads the account: flagged disabled in the database
+    (sessions not revoked, as an operator's UPDATE would leave them),
+    its tokens are refused and nothing refreshes; cleared, they work."""
+    a = register()
+    other = register()
+    stack.mysql("UPDATE users SET disabled = 1 WHERE id = %d" % a.id)
+    try:
+        expect_token_revoked(a.access, what="token of a disabled account")
+        expect_error(refresh(a.refresh), 401, "invalid_token")
+        assert token_gens(stack, sid(a)) == [1], "a disabled account " \
+            "refreshed"
+        expect_token_works(other.access, "another account's token")
+    finally:
+        stack.mysql("UPDATE users SET disabled = 0 WHERE id = %d" % a.id)
+    expect_token_works(a.access, "the token once the flag is cleared")
+    expect_login(refresh(a.refresh), 200, username=a.username)
+
+
 def ended_sessions(stack):
     """A live session with a token history, one expired, one revoked.
     The sessions are all started first: starting one may run a purge
