@@ -10,8 +10,9 @@ import stat
 import subprocess
 import time
 
-from lib import (decode_jwt, expect_error, expect_login, fresh_database,
-                 login, new_email, new_password, refresh, register, uniq)
+from lib import (decode_jwt, expect_error, expect_login, expect_token_revoked,
+                 expect_token_works, fresh_database, login, login_ok,
+                 new_email, new_password, refresh, register, uniq)
 
 
 def ctl_ok(stack, *args, input=None):
@@ -182,6 +183,9 @@ def test_reset_password(stack):
     ctl_ok(stack, "reset-password", a.username, input=new + "\n")
     expect_login(login(a.username, new), 200, username=a.username)
     expect_error(login(a.username, a.password), 401, "invalid_credentials")
+    # The sessions of the old password are ended.
+    expect_token_revoked(a.access, what="a session from before the reset")
+    expect_error(refresh(a.refresh), 401, "invalid_token")
     # By email too.
     newer = new_password()
     ctl_ok(stack, "reset-password", a.email.upper(), input=newer + "\n")
@@ -208,6 +212,30 @@ def test_list_users(stack):
 
 
 # ------------------------------------------------ disable, enable, usage
+
+def test_disable_and_enable(stack):
+    """disable ends every session of the account and refuses sign-in;
+    enable lets it sign in again, the ended sessions staying ended."""
+    a = register()
+    b = login_ok(a)
+    other = register()
+    r = ctl_ok(stack, "disable", a.username)
+    assert "their sessions are revoked" in r.stdout, r.stdout
+    expect_error(login(a.username, a.password), 403, "account_disabled")
+    for s in (a, b):
+        expect_token_revoked(s.access, what="a session of the disabled")
+        expect_error(refresh(s.refresh), 401, "invalid_token")
+    live = stack.mysql("SELECT COUNT(*) FROM sessions WHERE user_id = %d "
+                       "AND revoked_at IS NULL" % a.id)[0][0]
+    assert live == "0", "disable left %s live sessions" % live
+    expect_token_works(other.access, "another account's session")
+    ctl_ok(stack, "enable", a.email.upper())
+    c = login_ok(a)
+    expect_token_works(c.access, "a session after enable")
+    for s in (a, b):
+        expect_token_revoked(s.access, what="a session ended by disable")
+        expect_error(refresh(s.refresh), 401, "invalid_token")
+
 
 def test_unknown_user_is_an_error(stack):
     ghost = uniq("ghost")
