@@ -74,9 +74,14 @@ def test_cookie_login_and_profile(stack):
     expect_error(http("GET", "/user/profile", headers={
         "Cookie": "latch_access=junk; latch_access=%s" % c["latch_access"]}),
         401, "invalid_token")
-    # An Authorization header wins over the cookie, even a bad one.
+    # An Authorization header wins over the cookie, even a bad one, and
+    # one that is no Bearer token at all.
     expect_error(http("GET", "/user/profile", token="bad", headers={
         "Cookie": jar(c, "latch_access")}), 401, "invalid_token")
+    for auth in ("Basic dXNlcjpwYXNzd29yZA==", "Bearer", "Bearer a b"):
+        expect_error(http("GET", "/user/profile", headers={
+            "Authorization": auth, "Cookie": jar(c, "latch_access")}), 401,
+            "missing_token", msg="Authorization: " + auth)
     expect_error(http("GET", "/user/profile"), 401, "missing_token")
 
 
