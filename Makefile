@@ -13,6 +13,9 @@
 #                 (DESTDIR) never a config
 #   make fuzz     build the libFuzzer harnesses (clang) into build-fuzz/ and
 #                 run each FUZZ_SECONDS (60); new inputs go to build-fuzz/
+#   make mutants  mutation testing (slow, not in check): plant each bug of
+#                 core/, fcgi/ and tools/mutants.txt in turn, build into
+#                 build-mutants/, run the tests; MUTANTS="name ..." for some
 #
 #   SANITIZE=1    build into build-asan/ with -fsanitize=address,undefined;
 #                 "make check SANITIZE=1" runs the suite on those binaries
@@ -188,6 +191,11 @@ bench: deps
 	@$(MAKE) --no-print-directory all $(B)/bench-null $(B)/bench-hashtime
 	@/usr/bin/python3 tests/bench/bench.py
 
+# Each mutant: one bug planted, built into build-mutants/, the unit tests
+# and the scenarios its entry names run against it, the source restored.
+mutants: deps
+	@/usr/bin/python3 tests/mutants.py $(MUTANTS)
+
 # The config holds the machine's own signing key, so it is made on the
 # target only: by "make install" without DESTDIR (never over an existing
 # one), or by "latchctl init" when a package built from a staged tree is
@@ -224,9 +232,9 @@ format:
 		tests/fuzz/*.c
 
 clean:
-	rm -rf build build-asan build-fuzz
+	rm -rf build build-asan build-fuzz build-mutants
 
-.PHONY: all deps run check bench fuzz install format clean
+.PHONY: all deps run check bench fuzz mutants install format clean
 # (build/fail2ban, unpacked by tools/deps.sh, has directories named *.d)
 -include $(shell find $(B) $(FZ) -path '*/fail2ban' -prune -o \
 	-name '*.d' -type f -print 2>/dev/null)
