@@ -77,6 +77,8 @@ static const char *const tls_modes[] = {"none", "starttls", "tls", NULL};
 static const char *check_base_path(const char *);
 static const char *check_url(const char *);
 static const char *check_secret(const char *);
+static const char *check_login_url(const char *);
+static const char *check_cookie_path(const char *);
 static const char *check_secret_previous(const char *);
 static const char *check_from(const char *);
 
@@ -108,6 +110,7 @@ static const struct conf_key keys[] = {
 	INT("server", "request_timeout", request_timeout, 1, 3600, "30"),
 	STR("server", "trusted_proxies", trusted_proxies, 0, ""),
 	STRX("server", "log_level", log_level, 1, "info", log_levels, NULL),
+	STRX("server", "login_url", login_url, 0, "", NULL, check_login_url),
 
 	STR("database", "socket", db_socket, 0, ""),
 	STR("database", "host", db_host, 0, "127.0.0.1"),
@@ -145,6 +148,8 @@ static const struct conf_key keys[] = {
 	    "86400"),
 	BOOL("security", "auth_enabled", auth_enabled, "true"),
 	BOOL("security", "cookie_secure", cookie_secure, "true"),
+	STRX("security", "cookie_path", cookie_path, 0, "", NULL,
+	    check_cookie_path),
 	BOOL("security", "allow_world_readable_config",
 	    allow_world_readable_config, "false"),
 
@@ -222,6 +227,38 @@ check_url(const char *v)
 		if (*v == '?' || *v == '#' || isspace((unsigned char)*v))
 			return "must not contain '?', '#' or spaces (the "
 			    "query is appended)";
+	return NULL;
+}
+
+/*
+ * Where the authorizer sends a browser that is not signed in: a path of
+ * the site ("/signin.html") or an http(s) URL; "?next=..." is appended.
+ */
+static const char *
+check_login_url(const char *v)
+{
+	if (*v == '\0' || (v[0] == '/' && v[1] != '/'))
+		return strpbrk(v, "?# \t\\") == NULL ? NULL :
+		    "must not contain '?', '#', '\\' or spaces (the query "
+		    "is appended)";
+	if (check_url(v) == NULL)
+		return NULL;
+	return "must be empty, a path starting with '/' or an http:// or "
+	    "https:// URL, without '?' or '#'";
+}
+
+/* The Path of the access cookie: printable ASCII a cookie can carry. */
+static const char *
+check_cookie_path(const char *v)
+{
+	if (*v == '\0')
+		return NULL;
+	if (v[0] != '/')
+		return "must be empty or start with '/'";
+	for (; *v != '\0'; v++)
+		if (*v <= 0x20 || *v >= 0x7f || strchr(";,\"\\", *v) != NULL)
+			return "must be printable ASCII without spaces, ';', "
+			    "',', '\"' or '\\'";
 	return NULL;
 }
 

@@ -20,6 +20,7 @@ struct conf {
 	int request_timeout;     /* seconds */
 	char *trusted_proxies;   /* comma-separated addresses */
 	char *log_level;         /* "debug", "info", "warn" */
+	char *login_url;         /* authorizer's sign-in page; "" for none */
 
 	/* [database] */
 	char *db_socket;         /* unix socket; empty: use host/port */
@@ -51,6 +52,7 @@ struct conf {
 	int email_change_ttl;    /* seconds a new address waits confirmed */
 	int auth_enabled;        /* boolean */
 	int cookie_secure;       /* boolean */
+	char *cookie_path;       /* Path of latch_access; "": base_path/ */
 	int allow_world_readable_config; /* boolean */
 
 	/* [mail] */

@@ -140,6 +140,7 @@ session_start(struct db *db, const struct conf *conf, const struct user *u,
 	if (++started % PURGE_EVERY == 0)
 		(void)session_purge_step(db);
 	out->refresh_expires_in = ttl;
+	out->remember = remember != 0;
 	return session_sign(conf, u, (int64_t)sid, now, out);
 rollback:
 	db_rollback(db);
@@ -277,8 +278,8 @@ session_refresh(struct db *db, const struct conf *conf, const char *rt,
 	if (db_int(r, 0, RC_SEXPIRES) <= now || u->disabled ||
 	    t.gen == UINT32_MAX)
 		goto rollback;
-	ttl = db_int(r, 0, RC_REMEMBER) ? conf->remember_ttl :
-	    conf->refresh_ttl;
+	out->remember = db_int(r, 0, RC_REMEMBER) != 0;
+	ttl = out->remember ? conf->remember_ttl : conf->refresh_ttl;
 	exp = now + ttl;
 	{
 		struct db_arg ext[] = { DB_INT(exp), DB_INT(now), DB_INT(sid) };

@@ -24,6 +24,7 @@ struct session_tokens {
 	char refresh[TOK_STR_SIZE];
 	int expires_in;           /* seconds */
 	int refresh_expires_in;   /* seconds */
+	int remember;             /* the session is remembered (remember_ttl) */
 };
 
 /* Who is calling, after session_authenticate(). */

@@ -19,21 +19,21 @@ static const struct field invited_fields[] = {
 	{ "username", F_STR, 1, 64, valid_username, 0 },
 	{ "password", F_STR, 1, 0, NULL, 1 },
 	{ "name", F_STR, 0, 512, valid_name, 0 },
+	{ "cookie", F_BOOL, 0, 0, NULL, 0 },
 };
 
 /* POST /auth/register with an invitation code. */
 static enum err
 register_invited(struct req *r)
 {
-	struct fval v[4];
+	struct fval v[5];
 	struct session_tokens t;
-	struct json_object *o;
 	struct invite inv;
 	struct user u;
 	int64_t uid;
 	enum err e;
 
-	if ((e = req_fields(r, invited_fields, 4, v)) != ERR_OK)
+	if ((e = req_fields(r, invited_fields, 5, v)) != ERR_OK)
 		return e;
 	if ((e = invite_accept(r->db, r->conf, v[0].s, v[1].s,
 	    v[3].present ? v[3].s : "", v[2].s, &uid, &inv)) != ERR_OK)
@@ -45,10 +45,8 @@ register_invited(struct req *r)
 	if ((e = session_start(r->db, r->conf, &u, 0, req_user_agent(r),
 	    req_ip(r), &t)) != ERR_OK)
 		return e;
-	o = resp_new("Registration successful");
-	resp_tokens(o, &t, &u);
-	resp_send(r, 201, o);
-	return ERR_OK;
+	return resp_login(r, 201, "Registration successful", &t, &u,
+	    v[4].present && v[4].b);
 }
 
 enum err
@@ -184,7 +182,6 @@ h_login(struct req *r)
 {
 	struct fval v[4];
 	struct session_tokens t;
-	struct json_object *o;
 	struct user u;
 	enum err e;
 
@@ -217,13 +214,8 @@ h_login(struct req *r)
 	    req_user_agent(r), req_ip(r), &t)) != ERR_OK)
 		return e;
 	/* A browser session: the tokens also travel as cookies. */
-	if (v[3].present && v[3].b &&
-	    (e = resp_session_cookies(r, &t)) != ERR_OK)
-		return e;
-	o = resp_new("Login successful");
-	resp_tokens(o, &t, &u);
-	resp_send(r, 200, o);
-	return ERR_OK;
+	return resp_login(r, 200, "Login successful", &t, &u,
+	    v[3].present && v[3].b);
 }
 
 static const struct field refresh_fields[] = {
@@ -235,7 +227,6 @@ h_refresh(struct req *r)
 {
 	struct fval v[1];
 	struct session_tokens t;
-	struct json_object *o;
 	struct user u;
 	char cookie[HTTP_COOKIE_VALUE_MAX];
 	const char *rt;
@@ -267,12 +258,7 @@ h_refresh(struct req *r)
 		    req_ip(r), "session revoked");
 	if (e != ERR_OK)
 		return e;
-	if (k == 1 && (e = resp_session_cookies(r, &t)) != ERR_OK)
-		return e;
-	o = resp_new("Token refreshed");
-	resp_tokens(o, &t, &u);
-	resp_send(r, 200, o);
-	return ERR_OK;
+	return resp_login(r, 200, "Token refreshed", &t, &u, k == 1);
 }
 
 /*

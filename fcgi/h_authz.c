@@ -5,7 +5,8 @@
  * checked as /auth/verify checks it, and the answer is 200 with
  * Variable-LATCH_* headers (the server hands them to the guarded
  * application as environment), 401, or 403 when the FastCGI parameter
- * LATCH_REQUIRE_ROLE is not met.
+ * LATCH_REQUIRE_ROLE is not met.  With [server] login_url, a browser
+ * that is not signed in is sent there instead of a 401 (see wants_page).
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -86,6 +87,23 @@ role_allowed(const struct req *r, enum role role)
 	return !any;
 }
 
+/*
+ * Whether the refusal of a sign-in should be a redirect to the sign-in
+ * page: login_url is set and the request is a browser's navigation (GET
+ * or HEAD accepting text/html).  Scripts and APIs keep their 401.
+ */
+static int
+wants_page(const struct req *r)
+{
+	const char *m = r->method, *accept = req_param(r, "HTTP_ACCEPT");
+
+	if (r->conf->login_url[0] == '\0' || m == NULL || accept == NULL)
+		return 0;
+	if (strcmp(m, "GET") != 0 && strcmp(m, "HEAD") != 0)
+		return 0;
+	return strstr(accept, "text/html") != NULL;
+}
+
 enum err
 h_authz(struct req *r)
 {
@@ -106,8 +124,18 @@ h_authz(struct req *r)
 	/* As /auth/verify checks it; the guard itself asks for no CSRF
 	 * header (the cookies are SameSite=Strict). */
 	if ((t = req_access_token(r, cookie, sizeof(cookie))) == NULL)
-		return ERR_MISSING_TOKEN;
-	if ((e = session_authenticate(r->db, r->conf, t, &r->p, NULL)) != ERR_OK)
+		e = ERR_MISSING_TOKEN;
+	else
+		e = session_authenticate(r->db, r->conf, t, &r->p, NULL);
+	if ((e == ERR_MISSING_TOKEN || e == ERR_INVALID_TOKEN ||
+	    e == ERR_TOKEN_EXPIRED || e == ERR_SESSION_REVOKED) &&
+	    wants_page(r)) {
+		/* Back to the guarded URL after signing in. */
+		resp_redirect(r, r->conf->login_url,
+		    req_param(r, "REQUEST_URI"));
+		return ERR_OK;
+	}
+	if (e != ERR_OK)
 		return e;
 	if (!role_allowed(r, r->p.role))
 		return ERR_FORBIDDEN;

@@ -54,8 +54,10 @@ static const struct field reg_fields[] = {
 	{ "email", F_STR, 1, 254, valid_email, 0 },
 	{ "password", F_STR, 1, 0, NULL, 1 },
 	{ "name", F_STR, 0, 512, valid_name, 0 },
+	{ "cookie", F_BOOL, 0, 0, NULL, 0 },
 };
-enum { RF_ORG, RF_USERNAME, RF_EMAIL, RF_PASSWORD, RF_NAME, RF__MAX };
+enum { RF_ORG, RF_USERNAME, RF_EMAIL, RF_PASSWORD, RF_NAME, RF_COOKIE,
+	RF__MAX };
 
 /*
  * Create an organization with its first user and sign that user in:
@@ -66,7 +68,6 @@ h_register_org(struct req *r, int setup)
 {
 	struct fval v[RF__MAX];
 	struct session_tokens t;
-	struct json_object *o;
 	struct user u;
 	int64_t uid;
 	enum err e;
@@ -88,10 +89,9 @@ h_register_org(struct req *r, int setup)
 	if ((e = session_start(r->db, r->conf, &u, 0, req_user_agent(r),
 	    req_ip(r), &t)) != ERR_OK)
 		return e;
-	o = resp_new(setup ? "Setup complete" : "Registration successful");
-	resp_tokens(o, &t, &u);
-	resp_send(r, 201, o);
-	return ERR_OK;
+	return resp_login(r, 201, setup ? "Setup complete" :
+	    "Registration successful", &t, &u, v[RF_COOKIE].present &&
+	    v[RF_COOKIE].b);
 }
 
 static const struct field skip_fields[] = {

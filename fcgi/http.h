@@ -19,6 +19,8 @@
 #define HTTP_PATH_MAX 1024
 #define HTTP_COOKIES_MAX 3072
 #define HTTP_COOKIE_VALUE_MAX 2048
+/* A Location header of the authorizer's redirect, NUL included. */
+#define RESP_LOCATION_MAX 4096
 
 /* The cookies of a browser session (docs/api.md, "Cookies"). */
 #define COOKIE_ACCESS "latch_access"
@@ -190,7 +192,8 @@ void resp_error(struct req *r, enum err e);
 
 /*
  * Queue a Set-Cookie header for the next resp_send(): name=value with
- * Path=path, Max-Age=max_age, HttpOnly if httponly, Secure unless
+ * Path=path, Max-Age=max_age (none when max_age is -1: a cookie that ends
+ * with the browser session), HttpOnly if httponly, Secure unless
  * [security] cookie_secure is false, SameSite=Strict.  value must be
  * cookie-safe (checked).  ERR_OK, ERR_SYS (no room, or a bad value).
  */
@@ -199,10 +202,27 @@ enum err resp_cookie(struct req *r, const char *name, const char *value,
 
 /*
  * The three cookies of a browser session for tokens t (a new CSRF token
- * each time), or with t NULL the same three cleared (Max-Age=0).
- * ERR_OK, ERR_SYS.
+ * each time): with Max-Age for a remembered session, without (until the
+ * browser closes) for any other; with t NULL the same three cleared
+ * (Max-Age=0).  latch_access has Path [security] cookie_path, else
+ * base_path + "/".  ERR_OK, ERR_SYS.
  */
 enum err resp_session_cookies(struct req *r, const struct session_tokens *t);
+
+/*
+ * Send a login-shaped success (message msg, the tokens t and the user u)
+ * with status; with cookie, the session's cookies too (a browser that
+ * asked for "cookie": true).  ERR_OK, or ERR_SYS with nothing sent.
+ */
+enum err resp_login(struct req *r, int status, const char *msg,
+    const struct session_tokens *t, const struct user *u, int cookie);
+
+/*
+ * The authorizer's answer to a browser that must sign in: 302 to url
+ * (borrowed), with "?next=" and next percent-encoded when next is not
+ * NULL (left out if the whole would not fit RESP_LOCATION_MAX).
+ */
+void resp_redirect(struct req *r, const char *url, const char *next);
 
 /*
  * The answer of the FastCGI authorizer role: status (200, 401, 403) with

@@ -85,6 +85,7 @@ reason(int status)
 	case 200: return "OK";
 	case 201: return "Created";
 	case 202: return "Accepted";
+	case 302: return "Found";
 	case 400: return "Bad Request";
 	case 401: return "Unauthorized";
 	case 403: return "Forbidden";
@@ -261,13 +262,16 @@ resp_cookie(struct req *r, const char *name, const char *value,
     const char *path, int max_age, int httponly)
 {
 	size_t room = sizeof(r->cookies) - r->cookies_len;
+	char age[32] = "";
 	int n;
 
 	if (!cookie_safe(name) || !cookie_safe(value) || !cookie_safe(path))
 		return ERR_SYS;
+	if (max_age >= 0)
+		(void)snprintf(age, sizeof(age), "; Max-Age=%d", max_age);
 	n = snprintf(r->cookies + r->cookies_len, room,
-	    "Set-Cookie: %s=%s; Path=%s; Max-Age=%d%s%s; SameSite=Strict\r\n",
-	    name, value, path, max_age, httponly ? "; HttpOnly" : "",
+	    "Set-Cookie: %s=%s; Path=%s%s%s%s; SameSite=Strict\r\n",
+	    name, value, path, age, httponly ? "; HttpOnly" : "",
 	    r->conf->cookie_secure ? "; Secure" : "");
 	if (n < 0 || (size_t)n >= room) {
 		r->cookies[r->cookies_len] = '\0';
@@ -283,10 +287,14 @@ resp_session_cookies(struct req *r, const struct session_tokens *t)
 {
 	char apath[HTTP_PATH_MAX], rpath[HTTP_PATH_MAX], csrf[TOK_STR_SIZE];
 	const char *base = r->conf->base_path;
+	int n, access_age, refresh_age;
 	enum err e;
-	int n;
 
-	n = snprintf(apath, sizeof(apath), "%s/", base);
+	/* The access cookie goes to the API, or to cookie_path (where the
+	 * authorizer guards other paths of the site). */
+	n = r->conf->cookie_path[0] != '\0' ?
+	    snprintf(apath, sizeof(apath), "%s", r->conf->cookie_path) :
+	    snprintf(apath, sizeof(apath), "%s/", base);
 	if (n < 0 || (size_t)n >= sizeof(apath))
 		return ERR_SYS;
 	n = snprintf(rpath, sizeof(rpath), "%s/auth", base);
@@ -295,14 +303,90 @@ resp_session_cookies(struct req *r, const struct session_tokens *t)
 	csrf[0] = '\0';
 	if (t != NULL && tok_new(16, csrf, sizeof(csrf)) == -1)
 		return ERR_SYS;
+	/* Cleared: Max-Age=0.  A remembered session outlives the browser;
+	 * any other lasts until the browser closes (no Max-Age). */
+	access_age = refresh_age = 0;
+	if (t != NULL && t->remember) {
+		access_age = t->expires_in;
+		refresh_age = t->refresh_expires_in;
+	} else if (t != NULL)
+		access_age = refresh_age = -1;
 	if ((e = resp_cookie(r, COOKIE_ACCESS, t != NULL ? t->access : "",
-	    apath, t != NULL ? t->expires_in : 0, 1)) != ERR_OK ||
+	    apath, access_age, 1)) != ERR_OK ||
 	    (e = resp_cookie(r, COOKIE_REFRESH, t != NULL ? t->refresh : "",
-	    rpath, t != NULL ? t->refresh_expires_in : 0, 1)) != ERR_OK)
+	    rpath, refresh_age, 1)) != ERR_OK)
 		return e;
 	/* Path=/: the page that reads it may live outside base_path. */
-	return resp_cookie(r, COOKIE_CSRF, csrf, "/",
-	    t != NULL ? t->refresh_expires_in : 0, 0);
+	return resp_cookie(r, COOKIE_CSRF, csrf, "/", refresh_age, 0);
+}
+
+enum err
+resp_login(struct req *r, int status, const char *msg,
+    const struct session_tokens *t, const struct user *u, int cookie)
+{
+	struct json_object *o;
+	enum err e;
+
+	if (cookie && (e = resp_session_cookies(r, t)) != ERR_OK)
+		return e;
+	o = resp_new(msg);
+	resp_tokens(o, t, u);
+	resp_send(r, status, o);
+	return ERR_OK;
+}
+
+/*
+ * Append s percent-encoded as a query value (RFC 3986: everything but
+ * unreserved characters and '/' escaped) at buf + *len; -1 if it does
+ * not fit in bufsz.
+ */
+static int
+query_escape(char *buf, size_t bufsz, size_t *len, const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	const unsigned char *p;
+
+	for (p = (const unsigned char *)s; *p != '\0'; p++) {
+		if (*len + 4 > bufsz)
+			return -1;
+		if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+		    (*p >= '0' && *p <= '9') || strchr("-._~/", *p) != NULL)
+			buf[(*len)++] = (char)*p;
+		else {
+			buf[(*len)++] = '%';
+			buf[(*len)++] = hex[*p >> 4];
+			buf[(*len)++] = hex[*p & 15];
+		}
+	}
+	buf[*len] = '\0';
+	return 0;
+}
+
+void
+resp_redirect(struct req *r, const char *url, const char *next)
+{
+	char hdr[RESP_LOCATION_MAX + 128], loc[RESP_LOCATION_MAX];
+	size_t len;
+	int n;
+
+	n = snprintf(loc, sizeof(loc), "%s%s", url, next != NULL ? "?next=" :
+	    "");
+	if (n < 0 || (size_t)n >= sizeof(loc))
+		goto fail;
+	len = (size_t)n;
+	/* A next too long to carry is left out: the page still signs in. */
+	if (next != NULL && query_escape(loc, sizeof(loc), &len, next) == -1)
+		loc[strlen(url)] = '\0';
+	n = snprintf(hdr, sizeof(hdr), "Status: 302 Found\r\nLocation: %s\r\n"
+	    "Content-Length: 0\r\nCache-Control: no-store\r\n"
+	    "Referrer-Policy: no-referrer\r\n\r\n", loc);
+	if (n < 0 || (size_t)n >= sizeof(hdr))
+		goto fail;
+	out(r, hdr, (size_t)n);
+	r->sent = 1;
+	return;
+fail:
+	resp_error(r, ERR_SYS);
 }
 
 void

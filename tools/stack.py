@@ -45,13 +45,13 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # first; this covers keys it does not spell out.
 KEY_SECTIONS = {
     "server": "listen workers max_requests base_path socket_mode "
-              "request_timeout trusted_proxies log_level",
+              "request_timeout trusted_proxies log_level login_url",
     "database": "socket host port user password name timeout",
     "security": "jwt_secret issuer access_ttl refresh_ttl remember_ttl "
                 "refresh_reuse_interval leeway scrypt_n scrypt_r scrypt_p "
                 "password_min_length allow_new_organizations "
                 "invitation_ttl reset_ttl email_change_ttl auth_enabled "
-                "cookie_secure allow_world_readable_config",
+                "cookie_secure cookie_path allow_world_readable_config",
     "mail": "run_mailer spool_dir transport smtp_host smtp_port smtp_tls "
             "smtp_verify smtp_ca_file smtp_user smtp_password from "
             "invite_url reset_url email_url retry_min retry_max "

@@ -1,10 +1,12 @@
 """
-Browser sessions by cookie: POST /auth/login {"cookie": true} sets
-latch_access, latch_refresh and latch_csrf; signed-in routes accept the
-latch_access cookie; a state-changing request (PATCH, POST, DELETE)
-authenticated by cookie needs X-Latch-CSRF equal to the latch_csrf cookie,
-else 403 csrf and nothing done; refresh and logout by cookie; [security]
-cookie_secure = false drops Secure.
+Browser sessions by cookie: POST /auth/login {"cookie": true} (and setup
+and registration with it) sets latch_access, latch_refresh and
+latch_csrf: with Max-Age for a remembered session, as cookies that end
+with the browser otherwise; signed-in routes accept the latch_access
+cookie; a state-changing request (PATCH, POST, DELETE) authenticated by
+cookie needs X-Latch-CSRF equal to the latch_csrf cookie, else 403 csrf
+and nothing done; refresh and logout by cookie; [security] cookie_secure
+= false drops Secure; cookie_path moves latch_access.
 """
 
 import re
@@ -27,25 +29,36 @@ def set_cookies(r):
     return out
 
 
-def cookie_login(acct, secure=True):
-    r = http("POST", "/auth/login", {"identifier": acct.username,
-                                     "password": acct.password,
-                                     "cookie": True})
-    j = expect_login(r, 200, username=acct.username)
+def expect_session_cookies(r, j, secure=True, remember=False,
+                           access_path="/api/"):
+    """The three cookies of answer r (body j): values and attributes."""
     c = set_cookies(r)
     sec = "; Secure" if secure else ""
+    ages = (("; Max-Age=%d" % lib.ACCESS_TTL, "; Max-Age=%d" %
+             lib.REMEMBER_TTL) if remember else ("", ""))
     assert set(c) == {"latch_access", "latch_refresh", "latch_csrf"}, \
         r.describe()
     assert c["latch_access"] == (
         j["access_token"],
-        "Path=/api/; Max-Age=900; HttpOnly%s; SameSite=Strict" % sec), c
+        "Path=%s%s; HttpOnly%s; SameSite=Strict" % (access_path, ages[0],
+                                                    sec)), c
     assert c["latch_refresh"] == (
         j["refresh_token"],
-        "Path=/api/auth; Max-Age=86400; HttpOnly%s; SameSite=Strict" % sec), c
+        "Path=/api/auth%s; HttpOnly%s; SameSite=Strict" % (ages[1], sec)), c
     assert CSRF.match(c["latch_csrf"][0]), c
     assert c["latch_csrf"][1] == \
-        "Path=/; Max-Age=86400%s; SameSite=Strict" % sec, c
-    return {k: v[0] for k, v in c.items()}, j
+        "Path=/%s%s; SameSite=Strict" % (ages[1], sec), c
+    return {k: v[0] for k, v in c.items()}
+
+
+def cookie_login(acct, secure=True, remember=False, access_path="/api/"):
+    body = {"identifier": acct.username, "password": acct.password,
+            "cookie": True}
+    if remember:
+        body["remember_me"] = True
+    r = http("POST", "/auth/login", body)
+    j = expect_login(r, 200, remember=remember, username=acct.username)
+    return expect_session_cookies(r, j, secure, remember, access_path), j
 
 
 def jar(c, *names):
@@ -217,3 +230,62 @@ def test_cookie_secure_false(stack):
     finally:
         stack.reload({"security.cookie_secure": True})
     cookie_login(a, secure=True)
+
+
+def test_remembered_session_cookies_outlive_the_browser(stack):
+    """remember_me: the cookies carry Max-Age (the access token's and the
+    refresh token's lifetimes), also after a refresh by cookie."""
+    a = register()
+    c, _ = cookie_login(a, remember=True)
+    r = http("POST", "/auth/refresh", {},
+             headers={"Cookie": jar(c, "latch_refresh", "latch_csrf"),
+                      "X-Latch-CSRF": c["latch_csrf"]})
+    expect_session_cookies(r, expect(r, 200), remember=True)
+
+
+def test_setup_and_register_by_cookie(stack):
+    """POST /auth/register (both forms) with "cookie": true signs the
+    browser in with the cookies; without it, no cookie (POST /setup shares
+    the code: test_89_pages signs in through the setup page)."""
+    body = {"organization": lib.uniq("Org "), "username": lib.uniq(),
+            "email": lib.new_email(), "password": lib.new_password(),
+            "cookie": True}
+    r = http("POST", "/auth/register", body)
+    c = expect_session_cookies(r, expect_login(r, 201, role="admin"))
+    expect(http("GET", "/user/profile",
+                headers={"Cookie": jar(c, "latch_access")}), 200)
+    a = register()
+    inv = expect(http("POST", "/invitations", {"email": lib.new_email(),
+                                               "send_email": False},
+                      token=a.access), 201)["invitation"]
+    r = http("POST", "/auth/register", {"invitation_code": inv["code"],
+                                        "username": lib.uniq(),
+                                        "password": lib.new_password(),
+                                        "cookie": True})
+    expect_session_cookies(r, expect_login(r, 201, role="user"))
+    r = http("POST", "/auth/register", {**body, "cookie": False,
+                                        "organization": lib.uniq("Org "),
+                                        "username": lib.uniq(),
+                                        "email": lib.new_email()})
+    expect_login(r, 201)
+    assert not r.headers.get_all("Set-Cookie"), r.describe()
+    expect_error(http("POST", "/auth/register", {**body, "cookie": "yes"}),
+                 400, "invalid_field", field="cookie")
+
+
+def test_cookie_path(stack):
+    """[security] cookie_path: latch_access goes there (e.g. "/" for the
+    authorizer's guarded paths); the others stay where they were."""
+    a = register()
+    try:
+        stack.reload({"security.cookie_path": "/"})
+        c, _ = cookie_login(a, access_path="/")
+        r = http("POST", "/auth/logout", {},
+                 headers={"Cookie": jar(c, "latch_access", "latch_csrf"),
+                          "X-Latch-CSRF": c["latch_csrf"]})
+        expect(r, 200)
+        assert set_cookies(r)["latch_access"][1].startswith(
+            "Path=/; Max-Age=0;"), r.describe()
+    finally:
+        stack.reload({"security.cookie_path": ""})
+    cookie_login(a)

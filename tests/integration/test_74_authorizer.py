@@ -214,3 +214,62 @@ def test_setup_skip_on_an_empty_database(stack):
                          "setup_done")
     j = expect(http("GET", "/setup"), 200)
     assert j["setup_required"] is False and j["auth_enabled"] is True, j
+
+
+def test_browser_without_session_is_sent_to_sign_in(stack):
+    """
+    [server] login_url: a browser's GET or HEAD (Accept: text/html)
+    without a valid session gets 302 to the sign-in page with next = the
+    guarded REQUEST_URI percent-encoded; scripts, other methods, a good
+    session and a refused role are answered as before.
+    """
+    a = register()
+    html = "text/html,application/xhtml+xml,*/*;q=0.8"
+    st, h, b = authz(stack, extra={"HTTP_ACCEPT": html})
+    refused(stack, st, h, b, 401, "missing_token")   # no login_url yet
+    try:
+        stack.reload({"server.login_url": "/auth/signin.html"})
+        for kw in ({}, {"token": "not.a.token"},
+                   {"cookie": "latch_access=garbage"}):
+            st, h, b = authz(stack, extra={"HTTP_ACCEPT": html}, **kw)
+            assert st == 302 and b == b"", (kw, st, h, b)
+            assert ("Location", "/auth/signin.html?next=/guarded/file.txt") \
+                in h and ("Cache-Control", "no-store") in h, (kw, h)
+            assert not variables(h), h
+        st, h, b = authz(stack, extra={"HTTP_ACCEPT": html,
+                                       "REQUEST_METHOD": "HEAD"})
+        assert st == 302, (st, h, b)
+        # A revoked session is no session.
+        b2 = login_ok(a)
+        expect(http("POST", "/auth/logout", {}, token=b2.access), 200)
+        st, h, b = authz(stack, token=b2.access,
+                         extra={"HTTP_ACCEPT": html})
+        assert st == 302, (st, h, b)
+        # The query goes along; what could end the header is escaped.
+        st, h, b = authz(stack, extra={
+            "HTTP_ACCEPT": html,
+            "REQUEST_URI": "/guarded/a b.html?x=1&y=\xc3\xa9\r\n"
+                           "Set-Cookie: x"})
+        assert ("Location", "/auth/signin.html?next=/guarded/a%20b.html"
+                "%3Fx%3D1%26y%3D%C3%A9%0D%0ASet-Cookie%3A%20x") in h, h
+        # Too long to carry: the page is still the sign-in page.
+        st, h, b = authz(stack, extra={
+            "HTTP_ACCEPT": html, "REQUEST_URI": "/g?" + "%" * 2000})
+        assert st == 302 and ("Location", "/auth/signin.html") in h, h
+        # Scripts and APIs: 401 as ever.
+        for extra in ({"HTTP_ACCEPT": "application/json"}, {},
+                      {"HTTP_ACCEPT": html, "REQUEST_METHOD": "POST"}):
+            st, h, b = authz(stack, extra=extra)
+            refused(stack, st, h, b, 401, "missing_token")
+        # Signed in: through; the role refused: 403, not a sign-in.
+        st, h, b = authz(stack, token=a.access, extra={"HTTP_ACCEPT": html})
+        assert st == 200, (st, h, b)
+        st, h, b = authz(stack, token=a.access, require="superadmin",
+                         extra={"HTTP_ACCEPT": html})
+        refused(stack, st, h, b, 403, "forbidden")
+        stack.reload({"server.login_url": "https://auth.example.test/in"})
+        st, h, b = authz(stack, extra={"HTTP_ACCEPT": html})
+        assert ("Location", "https://auth.example.test/in?next="
+                "/guarded/file.txt") in h, h
+    finally:
+        stack.reload({"server.login_url": ""})

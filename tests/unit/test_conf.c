@@ -141,6 +141,7 @@ check_defaults(const struct conf *c, const char *what)
 	DI(email_change_ttl, 86400);
 	DI(auth_enabled, 1);
 	DI(cookie_secure, 1);
+	DS(cookie_path, "");
 	DI(allow_world_readable_config, 0);
 	DI(mail_run_mailer, 1);
 	DS(mail_spool_dir, "/var/spool/latch");
@@ -153,6 +154,7 @@ check_defaults(const struct conf *c, const char *what)
 	DS(smtp_user, "");
 	DS(smtp_password, "");
 	DS(mail_from, "latch <noreply@localhost>");
+	DS(login_url, "");
 	DS(invite_url, "");
 	DS(reset_url, "");
 	DS(email_url, "");
@@ -376,7 +378,8 @@ test_values(void)
 static void
 test_errors(void)
 {
-	char text[4096], big[2100], want[256];
+	char text[4096], big[2100], want[256], path[4096], err[512];
+	struct conf *c;
 
 	expect_err("missing secret", "[server]\nworkers = 4\n",
 	    " [security] jwt_secret: missing (generate one with latchctl "
@@ -542,6 +545,39 @@ test_errors(void)
 	expect_err("email_change_ttl bounds", SECLINE "[security]\n"
 	    "email_change_ttl = 59\n", "4: [security] email_change_ttl: must "
 	    "be an integer from 60 to 604800");
+
+	/* login_url: a path of the site or an http(s) URL, no query. */
+	{
+		static const char *const bad[] = {"signin.html", "//evil/x",
+		    "ftp://x/", "javascript:alert(1)", "/signin.html?a=1",
+		    "/a#b", "\"/a b\"", "/a\\b"};
+		size_t i;
+		char n[64];
+
+		for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			snprintf(text, sizeof(text),
+			    SECLINE "[server]\nlogin_url = %s\n", bad[i]);
+			snprintf(n, sizeof(n), "login_url = %s", bad[i]);
+			c = load_text(text, path, err, sizeof(err));
+			T_OK(c == NULL && strstr(err, "[server] login_url: must")
+			    != NULL, n);
+			conf_free(c);
+		}
+		c = load_text(SECLINE "[server]\nlogin_url = /auth/signin.html"
+		    "\n", path, err, sizeof(err));
+		T_OK(c != NULL && strcmp(c->login_url, "/auth/signin.html") ==
+		    0, "login_url = a path");
+		conf_free(c);
+		c = load_text(SECLINE "[server]\nlogin_url = https://auth.example"
+		    ".com/signin.html\n", path, err, sizeof(err));
+		T_OK(c != NULL, "login_url = an https URL");
+		conf_free(c);
+	}
+	expect_err("cookie_path relative", SECLINE "cookie_path = api\n",
+	    "3: [security] cookie_path: must be empty or start with '/'");
+	expect_err("cookie_path with ;", SECLINE "cookie_path = \"/a;b\"\n",
+	    "3: [security] cookie_path: must be printable ASCII without "
+	    "spaces, ';', ',', '\"' or '\\'");
 
 	/* retry_max >= retry_min. */
 	expect_err("retry_max < retry_min", SECLINE "[mail]\nretry_min = 100\n"
