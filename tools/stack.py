@@ -6,7 +6,8 @@ by tests/run.py) and as a command (used by "make run").
     MariaDB   private datadir DIR/mysql, socket DIR/mysql.sock, no TCP
     latchd    build/latchd -c DIR/latch.ini, FastCGI on DIR/latchd.sock
     lighttpd  DIR/lighttpd.conf, 127.0.0.1:PORT, including
-              contrib/lighttpd/latch.conf as shipped
+              contrib/lighttpd/latch.conf (the API at /api) and
+              latch-pages.conf (the pages, www/, at /) as shipped
 
 Every process is started by us, in its own session (so a Ctrl-C on the
 terminal reaches only us, and we stop them in order), with a parent-death
@@ -37,6 +38,8 @@ import sys
 import time
 import urllib.request
 import json
+import email
+import email.policy
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -347,6 +350,9 @@ class Stack:
         self.example = os.path.join(self.repo, "conf", "latch.ini.example")
         self.contrib = os.path.join(self.repo, "contrib", "lighttpd",
                                     "latch.conf")
+        self.contrib_pages = os.path.join(self.repo, "contrib", "lighttpd",
+                                          "latch-pages.conf")
+        self.pages = os.path.join(self.repo, "www")
         d = self.dir
         self.datadir = os.path.join(d, "mysql")
         self.db_socket = os.path.join(d, "mysql.sock")
@@ -366,6 +372,7 @@ class Stack:
         self.db_admin = "root" if os.geteuid() == 0 else \
             pwd.getpwuid(os.geteuid()).pw_name
         self.base_path = "/api"
+        self.lighttpd_extra = ""   # more lighttpd config (tests)
         self._workers_seen = set()
         if len(self.latchd_socket) > 100 or len(self.db_socket) > 100:
             raise StackError("%s: path too long for unix sockets" % d)
@@ -737,6 +744,16 @@ include "{contrib}"
            pidfile=self.lighttpd_pidfile, tmp=self.tmp,
            sock=latch_socket or self.latchd_socket,
            base=base, contrib=self.contrib)
+        # The pages' mount rule: the pages at <prefix>/, the API at
+        # <prefix>/api.
+        if base.endswith("/api"):
+            conf += """\
+var.latch_pages = "{pages}"
+var.latch_www = "{www}"
+include "{contrib}"
+""".format(pages=base[:-len("api")], www=self.pages,
+           contrib=self.contrib_pages)
+        conf += self.lighttpd_extra
         with open(self.lighttpd_conf, "w") as f:
             f.write(conf)
 
@@ -851,6 +868,57 @@ class _Stop(Exception):
     pass
 
 
+def page_links(stack, port):
+    """
+    make run: the config keys that link to the pages (the mails' links)
+    set to the pages this stack serves on port, unless the config names
+    pages elsewhere.  Returns {(section, key): url} for what to change.
+    """
+    keys = {"invite_url": "register.html", "reset_url": "reset.html",
+            "email_url": "confirm-email.html"}
+    known = ini_read(stack.example).get("mail", {})
+    have = {}
+    if os.path.exists(stack.config):
+        have = ini_read(stack.config).get("mail", {})
+    out = {}
+    for k, name in keys.items():
+        if k not in known:      # this latch has no such key
+            continue
+        v = have.get(k, "")
+        if v == "" or v.startswith("http://127.0.0.1:"):
+            want = "http://127.0.0.1:%d/%s" % (port, name)
+            if v != want:
+                out[("mail", k)] = want
+    return out
+
+
+def print_mail(spool, seen):
+    """
+    make run keeps mail in the spool (no smtp_host): show each new
+    message on the terminal once, so its link can be followed.
+    """
+    d = os.path.join(spool, "new")
+    try:
+        names = sorted(os.listdir(d))
+    except OSError:
+        return
+    for n in names:
+        if n in seen:
+            continue
+        seen.add(n)
+        try:
+            with open(os.path.join(d, n), "rb") as f:
+                msg = email.message_from_binary_file(
+                    f, policy=email.policy.default)
+            body = msg.get_body(("plain",)).get_content()
+        except (OSError, ValueError, AttributeError, LookupError):
+            continue
+        print("latch: mail to %s: %s (in %s)\n%s" % (
+            msg["To"], msg["Subject"], os.path.join(d, n),
+            "\n".join("  | " + line for line in body.splitlines())),
+            flush=True)
+
+
 def cmd_run(args):
     stack = Stack(args.dir, port=args.port)
     hup = []
@@ -868,8 +936,11 @@ def cmd_run(args):
         first = not os.path.exists(stack.config)
         print("latch: %s %s" % ("creating" if first else "using",
                                 stack.dir), flush=True)
-        stack.start(args.set or None)
-        print("latch: API at %s (config %s)" % (stack.url(), stack.config))
+        overrides = page_links(stack, args.port)
+        overrides.update(normalize_overrides(args.set or None))
+        stack.start(overrides or None)
+        print("latch: pages at http://127.0.0.1:%d/, API at %s (config %s)"
+              % (stack.port, stack.url(), stack.config))
         print("latch: logs in %s (latchd.log, lighttpd-error.log, "
               "mysqld.err)" % stack.dir)
         mail = stack.config_values().get("mail", {})
@@ -884,20 +955,25 @@ def cmd_run(args):
         except Exception:
             need = None
         if need:
-            print("latch: no user yet; create the first superadmin with\n"
-                  "  curl -H 'Content-Type: application/json' -d "
-                  "'{\"organization\":\"Acme\",\"username\":\"admin\","
-                  "\"email\":\"admin@example.com\",\"password\":\"...\"}' "
-                  "%s\n"
-                  "or\n"
-                  "  build/latchctl -c %s create-user --role superadmin "
-                  "--org Acme --username admin --email admin@example.com"
-                  "  (password on stdin)" % (stack.url("/setup"),
-                                             stack.config))
+            print("latch: no user yet: open http://127.0.0.1:%d/ to set "
+                  "up the first one (or build/latchctl -c %s create-user "
+                  "--role superadmin ...)" % (stack.port, stack.config))
+        mail = stack.config_values().get("mail", {})
+        smtp = mail.get("smtp_host", "")
+        spool = mail.get("spool_dir", stack.spool)
+        seen = set()
+        if not smtp:
+            print("latch: no [mail] smtp_host: new mail stays in %s/new "
+                  "and is shown here" % spool)
+            seen.update(os.listdir(os.path.join(spool, "new"))
+                        if os.path.isdir(os.path.join(spool, "new"))
+                        else [])
         print("latch: Ctrl-C stops; kill -HUP %d re-reads the config"
               % os.getpid(), flush=True)
         while True:
             time.sleep(0.5)
+            if not smtp:
+                print_mail(spool, seen)
             if hup:
                 hup.clear()
                 print("latch: reloading latchd", flush=True)

@@ -2,16 +2,21 @@
 # contrib/apache/fcgid/latch.fcgi: latch on shared hosting with mod_fcgid
 # (no root, no daemon of one's own).  Copy this file and
 # contrib/apache/fcgid/htaccess (as .htaccess) into the web directory that
-# should hold the API, e.g. ~/public_html/auth/, and make it executable:
+# should hold latch, e.g. ~/public_html/auth/, with the pages (www/*), and
+# make it executable:
 #
 #   ~/latch/bin/latchd           build/latchd (and build/latch-mailer)
 #   ~/latch/latch.ini            the config (mode 0640, see below)
 #   ~/public_html/auth/.htaccess
 #   ~/public_html/auth/latch.fcgi    this script (chmod 0755)
+#   ~/public_html/auth/*.html, latch.css, favicon.svg, js/   the pages
 #
-# The API is then https://host/~alice/auth/api/... (or whatever URL maps
-# to that directory): .htaccess hands "api/..." to this script and latchd
-# routes on PATH_INFO, so no base_path needs to match the URL.
+# The pages are then https://host/~alice/auth/ and the API
+# https://host/~alice/auth/api/... (or whatever URL maps to that
+# directory): .htaccess hands "api/..." to this script and latchd routes
+# on PATH_INFO.  For the pages' cookies, set [server] base_path to the
+# API's URL path (/~alice/auth/api), and point [mail] invite_url and
+# reset_url at https://host/~alice/auth/register.html and reset.html.
 #
 # mod_fcgid starts this script itself with the listen socket on fd 0 and
 # runs as many copies as it likes; with [server] workers = 1 each latchd
