@@ -11,7 +11,9 @@ run.py: latch's test runner ("make check", from the repository root).
      tests/integration/test_*.py, in file and definition order, called
      with one shared Stack (MariaDB, latchd, lighttpd in a temporary
      directory, started once and stopped at the end).  A test passes if it
-     returns and fails if it raises.
+     returns and fails if it raises.  A module's teardown(stack), if it
+     has one, runs after its scenarios (whether they passed or not) to
+     stop what they started; if it raises, that is one failure.
 
 Options:
   -k SUBSTR        only tests whose name ("test_conf" for a unit binary,
@@ -242,6 +244,27 @@ def short_traceback(e):
     return "\n".join(lines)
 
 
+def run_module(stack, counts, funcs, stop_first):
+    """The scenarios of one module; True to stop the run (-x)."""
+    for name, f in funcs:
+        dead = stack.dead()
+        if dead:
+            counts.fail(name, "%s is not running any more:\n%s" % (
+                dead, stackmod.log_tail(stack.logs[dead])))
+            continue
+        try:
+            f(stack)
+        except KeyboardInterrupt:
+            raise
+        except BaseException as e:
+            counts.fail(name, short_traceback(e))
+            if stop_first:
+                return True
+        else:
+            counts.ok(name)
+    return False
+
+
 def run_integration(counts, ks, keep, stop_first):
     try:
         scenarios = load_scenarios(ks)
@@ -266,22 +289,17 @@ def run_integration(counts, ks, keep, stop_first):
         lib.use(stack)
         for modname, funcs in scenarios:
             print("# %s" % modname, flush=True)
-            for name, f in funcs:
-                dead = stack.dead()
-                if dead:
-                    counts.fail(name, "%s is not running any more:\n%s" % (
-                        dead, stackmod.log_tail(stack.logs[dead])))
-                    continue
-                try:
-                    f(stack)
-                except KeyboardInterrupt:
-                    raise
-                except BaseException as e:
-                    counts.fail(name, short_traceback(e))
-                    if stop_first:
-                        return
-                else:
-                    counts.ok(name)
+            try:
+                if run_module(stack, counts, funcs, stop_first):
+                    return
+            finally:
+                down = getattr(sys.modules[modname], "teardown", None)
+                if down is not None:
+                    try:
+                        down(stack)
+                    except Exception as e:
+                        counts.fail(modname + ".teardown",
+                                    short_traceback(e))
     finally:
         try:
             stack.stop()

@@ -362,7 +362,8 @@ server.upload-dirs = ( "{d}" )
 
 APACHE_MODS = ["mpm_prefork", "authn_core", "authz_core", "authz_user",
                "mime", "alias", "env", "setenvif", "rewrite", "cgi",
-               "proxy", "proxy_fcgi", "fcgid", "authnz_fcgi"]
+               "proxy", "proxy_fcgi", "fcgid", "authnz_fcgi", "headers",
+               "dir"]
 
 
 def start_apache(procs, port, body):
