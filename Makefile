@@ -2,12 +2,14 @@
 #
 #   make          build the programs into build/
 #   make run      install missing packages, build, run MariaDB + latchd +
-#                 lighttpd in the foreground (API on http://127.0.0.1:$(PORT)/api)
+#                 lighttpd in the foreground (the pages on
+#                 http://127.0.0.1:$(PORT)/, the API under /api)
 #   make check    install missing packages, build, run every test
 #   make bench    install missing packages, build, measure latch against a
 #                 null FastCGI responder (a few minutes; build/bench.md)
 #   make install  install the programs, the example config, the mail
-#                 templates and contrib/ under PREFIX; without DESTDIR also
+#                 templates, contrib/ and the pages (www/) under PREFIX;
+#                 without DESTDIR also
 #                 make SYSCONFDIR/latch/latch.ini with a fresh jwt_secret
 #                 (latchctl init) unless it exists; into a staged tree
 #                 (DESTDIR) never a config
@@ -215,6 +217,10 @@ install: $(PROGS)
 	install -m 0755 $(B)/latchctl $(DESTDIR)$(PREFIX)/bin/latchctl
 	install -m 0644 conf/latch.ini.example $(DESTDIR)$(PREFIX)/share/latch/
 	cp -R contrib $(DESTDIR)$(PREFIX)/share/latch/
+	install -d $(DESTDIR)$(PREFIX)/share/latch/www/js
+	install -m 0644 www/*.html www/*.css www/*.svg \
+		$(DESTDIR)$(PREFIX)/share/latch/www/
+	install -m 0644 www/js/*.js $(DESTDIR)$(PREFIX)/share/latch/www/js/
 ifneq ($(DESTDIR),)
 	@echo "install: staged in $(DESTDIR) without a config; on each machine" \
 		"that installs it, run: $(INSTALL_INIT)"

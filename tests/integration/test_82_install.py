@@ -61,6 +61,13 @@ def test_staged_install_writes_no_config(stack):
                   "share/latch/latch.ini.example",
                   "share/latch/mail/invite.txt"):
             assert os.path.exists(os.path.join(usr, p)), p
+        # The pages, every file of www/ as it is (they are served so).
+        www = os.path.join(REPO, "www")
+        for p in files(www):
+            rel = os.path.relpath(p, www)
+            with open(p, "rb") as a, open(os.path.join(
+                    usr, "share", "latch", "www", rel), "rb") as b:
+                assert a.read() == b.read(), rel
         # No config at all, and no secret but the example's placeholder.
         assert not os.path.exists(os.path.join(stage, "etc")), \
             "a config in the staged tree: %r" % list(
@@ -78,8 +85,10 @@ def test_staged_install_writes_no_config(stack):
         # where make install put it.
         for rel in ("lighttpd/latch.conf", "lighttpd/latch-spawn.conf",
                     "lighttpd/latch-authorizer.conf",
+                    "lighttpd/latch-pages.conf",
                     "apache/latch-proxy-fcgi.conf", "apache/latch-cgi.conf",
-                    "apache/latch-authnz-fcgi.conf"):
+                    "apache/latch-authnz-fcgi.conf",
+                    "apache/latch-pages.conf"):
             names, include = ws.example(rel)
             for v in [include] + list(names.values()):
                 if v.startswith("/usr/local/"):
