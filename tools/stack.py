@@ -373,19 +373,22 @@ class Stack:
             pwd.getpwuid(os.geteuid()).pw_name
         self.base_path = "/api"
         self.lighttpd_extra = ""   # more lighttpd config (tests)
+        self.latchd_user = None    # run latchd as this user (tests)
         self._workers_seen = set()
         if len(self.latchd_socket) > 100 or len(self.db_socket) > 100:
             raise StackError("%s: path too long for unix sockets" % d)
 
     # -------------------------------------------------------- processes
 
-    def _spawn(self, name, argv, logpath, env=None):
+    def _spawn(self, name, argv, logpath, env=None, user=None):
         log = open(logpath, "ab")
+        ids = {} if user is None else {"user": user, "group": user,
+                                       "extra_groups": []}
         try:
             p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log,
                                  stderr=subprocess.STDOUT, cwd=self.dir,
                                  env=env, start_new_session=True,
-                                 preexec_fn=_child_setup)
+                                 preexec_fn=_child_setup, **ids)
         finally:
             log.close()
         self.procs[name] = p
@@ -639,7 +642,7 @@ class Stack:
                                  % self.latchd_socket)
             os.unlink(self.latchd_socket)
         self._spawn("latchd", [self.latchd_bin, "-c", self.config],
-                    self.latchd_log)
+                    self.latchd_log, user=self.latchd_user)
         try:
             wait_until(self._socket_accepts, PROC_START_WAIT,
                        "latchd on " + self.latchd_socket,

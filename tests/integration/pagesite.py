@@ -8,9 +8,11 @@ and lighttpd with contrib/lighttpd/latch.conf and latch-pages.conf as
 shipped: the pages at /, the API at /api), in a database of its own
 (latch_pages, empty: the pages' first run happens there) and with:
 
+  - latchd running as www-data when the tests run as root (as a service
+    user: latch-mailer never runs as root), which owns the spool;
   - mail delivered by the real latch-mailer (run by the latchd master)
     to an SMTP sink on loopback in this process, with invite_url,
-    reset_url (and email_url) pointing at the site's own pages;
+    reset_url and email_url pointing at the site's own pages;
   - access tokens of 30 s (access_ttl's least) and no leeway, so silent
     refreshes happen as they would over a long day;
   - contrib/lighttpd/latch-authorizer.conf guarding /private, with
@@ -31,6 +33,7 @@ from aiosmtpd.controller import Controller
 
 import lib
 import stack as stackmod
+import webservers as ws
 
 REPO = stackmod.REPO
 CONTRIB = os.path.join(REPO, "contrib")
@@ -66,6 +69,8 @@ class Site:
         self.sink = Sink()
         self.smtp = None
         self.port = None
+        self.ids = None        # (uid, gid) latchd runs as, when root
+        self.shared_mode = None
 
     @property
     def base(self):
@@ -81,8 +86,18 @@ class Site:
         s = self.stack
         for d in (s.www, s.spool, s.tmp):
             os.makedirs(d, exist_ok=True)
+        if os.geteuid() == 0:
+            # latchd as a service user; it reaches the shared MariaDB's
+            # socket through the stack's directory.
+            self.ids = ws.www_data()
+            s.latchd_user = "www-data"
+            for d in (self.dir, s.spool):
+                os.chown(d, *self.ids)
+            os.chmod(self.dir, 0o750)
+            self.shared_mode = os.stat(self.shared.dir).st_mode & 0o7777
+            os.chmod(self.shared.dir, self.shared_mode | 0o111)
         self.port = s.port = stackmod.free_port()
-        private = os.path.join(s.www, "private")
+        private = os.path.join(self.dir, "private")
         os.makedirs(private, exist_ok=True)
         with open(os.path.join(private, "report.html"), "w") as f:
             f.write("<!doctype html><title>Report</title><link rel=icon href=data:,>"
@@ -92,10 +107,10 @@ class Site:
         s.lighttpd_extra = """\
 mimetype.assign = ( ".html" => "text/html; charset=utf-8" )
 var.latch_guarded = "/private"
-var.latch_docroot = "{www}"
+var.latch_docroot = "{private}"
 var.latch_require_role = "user"
 include "{contrib}/lighttpd/latch-authorizer.conf"
-""".format(www=s.www, contrib=CONTRIB)
+""".format(private=private, contrib=CONTRIB)
         overrides = {
             "database.name": DB, "database.user": DB,
             "server.workers": 2, "server.login_url": "/signin.html",
@@ -104,7 +119,7 @@ include "{contrib}/lighttpd/latch-authorizer.conf"
             "security.allow_new_organizations": True,
             "security.cookie_path": "/",
             "limits.ip_exempt": "127.0.0.1",
-            "mail.smtp_host": "127.0.0.1",
+            "mail.run_mailer": True, "mail.smtp_host": "127.0.0.1",
             "mail.smtp_port": self.smtp.port, "mail.smtp_tls": "none",
             "mail.retry_min": 1, "mail.retry_max": 2,
             "mail.min_interval": 0,
@@ -114,16 +129,25 @@ include "{contrib}/lighttpd/latch-authorizer.conf"
             overrides["%s.%s" % (sec, k)] = v
         s.mysql("DROP DATABASE IF EXISTS `%s`" % DB, db="mysql")
         password = s.write_config(overrides, workers=2)
+        self._config_readable()
         s.ensure_database(password, name=DB, user=DB)
         s.migrate()
         s.start_latchd()
         s.start_lighttpd()
         return self
 
+    def _config_readable(self):
+        """The config as latchd's user may read it: root's, group 0640."""
+        if self.ids is not None:
+            os.chown(self.stack.config, 0, self.ids[1])
+            os.chmod(self.stack.config, 0o640)
+
     def stop(self):
         try:
             self.stack.stop()
         finally:
+            if self.shared_mode is not None:
+                os.chmod(self.shared.dir, self.shared_mode)
             if self.smtp is not None:
                 self.smtp.stop()
                 self.smtp = None
@@ -135,7 +159,9 @@ include "{contrib}/lighttpd/latch-authorizer.conf"
 
     def reload(self, **kw):
         """Change keys of the site's config and reload its latchd."""
-        self.stack.reload(kw)
+        self.stack.set_config(kw)
+        self._config_readable()
+        self.stack.sighup(wait=True)
 
     def sql(self, q):
         return self.shared.mysql(q, db=DB)

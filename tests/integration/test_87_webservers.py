@@ -145,9 +145,29 @@ def test_lighttpd_external_pool_under_api(stack):
         assert ex["latch_base"] == stack.base_path, \
             "the example's latch_base %r is not [server] base_path %r" % (
                 ex["latch_base"], stack.base_path)
+        # The pages next to it, as latch-pages.conf's example has them.
+        pages, pex = ws.example_setup("lighttpd/latch-pages.conf", d)
+        assert ex["latch_base"] == pex["latch_pages"] + "api", (ex, pex)
+        shutil.copytree(os.path.join(ws.REPO, "www"), pex["latch_www"])
         port = stackmod.free_port()
-        ws.start_lighttpd(procs, "lighttpd", port, setup)
+        ws.start_lighttpd(procs, "lighttpd", port, setup + pages)
         ws.round_trip(port, ex["latch_base"], a)
+        for path, ctype in (("", "text/html"), ("signin.html", "text/html"),
+                            ("js/api.js", "text/javascript"),
+                            ("latch.css", "text/css")):
+            r = ws.call(port, "GET", pex["latch_pages"] + path, check=False)
+            assert r.status == 200 and r.headers.get(
+                "Content-Type").startswith(ctype) and r.headers.get(
+                "Content-Security-Policy", "").startswith(
+                "default-src 'self'"), r.describe()
+        with open(os.path.join(pex["latch_www"], "signin.html"), "rb") as f:
+            assert f.read() == ws.call(port, "GET", pex["latch_pages"] +
+                                       "signin.html", check=False).body
+        # Nothing else of the site is taken by the pages.
+        r = ws.call(port, "GET", pex["latch_pages"] + "other.txt",
+                    check=False)
+        assert r.status == 404 and "Content-Security-Policy" not in \
+            r.headers, r.describe()
 
 
 def test_lighttpd_spawns_latchd_under_api(stack):

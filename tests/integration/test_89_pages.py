@@ -323,6 +323,18 @@ def test_audit_log(stack):
         [r.text for r in rows]
 
 
+def test_audit_events_are_latchs(stack):
+    """The audit page's filter offers exactly the events latch writes
+    (core/audit.c's table)."""
+    import re
+    with open(os.path.join(pagesite.REPO, "core", "audit.c")) as f:
+        written = set(re.findall(r'\] = "([a-z.]+)"', f.read()))
+    with open(os.path.join(pagesite.REPO, "www", "audit.html")) as f:
+        offered = set(re.findall(r'<option value="([a-z.]+)"', f.read()))
+    assert written and offered == written, (sorted(written - offered),
+                                            sorted(offered - written))
+
+
 # --------------------------------------------------------------- sign-in
 
 def test_sign_in_wrong_password_and_remember_me(stack):
@@ -822,10 +834,11 @@ include "{contrib}/lighttpd/latch-pages.conf"
 
 def test_pages_under_apache(stack):
     """One Apache (children as www-data) with the pages and the API side
-    by side, from the recipes as shipped: proxy_fcgi at /auth/, mod_fcgid
-    at /~alice/auth/ (.htaccess only), CGI at /~bob/auth/; and
+    by side, from the recipes as shipped with their own examples:
+    proxy_fcgi and latch-pages.conf at /, mod_fcgid at /~alice/auth/
+    (.htaccess only), CGI at /~bob/auth/ (latch-pages.conf again); and
     mod_authnz_fcgi guarding /private, which sends a browser to
-    /auth/signin.html and gets it back."""
+    /signin.html and gets it back."""
     if os.geteuid() != 0:
         print("# skip test_pages_under_apache: Apache must start as root",
               flush=True)
@@ -836,8 +849,31 @@ def test_pages_under_apache(stack):
         spool = os.path.join(d, "spool")
         os.makedirs(spool)
         os.chown(spool, uid, gid)
-        www = os.path.join(d, "www")
-        pagesite.copy_pages(os.path.join(d, "share-www"))
+        common = {"mail.run_mailer": False, "mail.spool_dir": spool}
+        # The API and the pages at / (their examples).
+        sock = os.path.join(d, "latchd.sock")
+        proxy, proxy_ex = ws.example_setup("apache/latch-proxy-fcgi.conf",
+                                           d, LATCH_SOCKET=sock)
+        pages, pages_ex = ws.example_setup("apache/latch-pages.conf", d)
+        root = pages_ex["LATCH_PAGES"]
+        assert proxy_ex["LATCH_BASE"] == root + "api", (proxy_ex, pages_ex)
+        pagesite.copy_pages(pages_ex["LATCH_WWW"])
+        proxy_cfg = ws.derive_config(S.stack, os.path.join(d, "proxy.ini"),
+                                     dict(common, **{
+                                         "server.listen": sock,
+                                         "server.socket_mode": "0666",
+                                         "server.base_path":
+                                             proxy_ex["LATCH_BASE"],
+                                         "server.workers": 2}))
+        # bob: CGI (its example) with the pages next to it.
+        bob_cfg = os.path.join(d, "bob.ini")
+        cgi, cgi_ex = ws.example_setup("apache/latch-cgi.conf", d,
+                                       LATCH_BIN=S.stack.latchd_bin,
+                                       LATCH_CONFIG=bob_cfg)
+        bob = cgi_ex["LATCH_CGI_BASE"][:-len("api")]
+        ws.derive_config(S.stack, bob_cfg, dict(common, **{
+            "server.base_path": cgi_ex["LATCH_CGI_BASE"],
+            "security.cookie_path": ""}), group=gid)
         # alice: shared hosting, mod_fcgid, .htaccess next to the pages.
         home = os.path.join(d, "home", "alice")
         auth = os.path.join(home, "public_html", "auth")
@@ -857,82 +893,58 @@ def test_pages_under_apache(stack):
                                    src)) as f, open(p, "w") as g:
                 g.write(f.read())
             os.chmod(p, mode)
-        common = {"mail.run_mailer": False, "mail.spool_dir": spool}
         alice_cfg = ws.derive_config(S.stack, os.path.join(
             home, "latch", "latch.ini"), dict(common, **{
                 "server.workers": 1, "server.base_path": "/~alice/auth/api",
                 "security.cookie_path": ""}), group=gid)
-        bob_cfg = ws.derive_config(S.stack, os.path.join(d, "bob.ini"),
-                                   dict(common, **{
-                                       "server.base_path": "/~bob/auth/api",
-                                       "security.cookie_path": ""}),
-                                   group=gid)
-        sock = os.path.join(d, "latchd.sock")
-        proxy_cfg = ws.derive_config(S.stack, os.path.join(d, "proxy.ini"),
-                                     dict(common, **{
-                                         "server.listen": sock,
-                                         "server.socket_mode": "0666",
-                                         "server.base_path": "/auth/api",
-                                         "server.workers": 2}))
+        # The guard (its example): sends browsers to the pages at /.
         aport = stackmod.free_port()
+        authz, authz_ex = ws.example_setup(
+            "apache/latch-authnz-fcgi.conf", d,
+            LATCH_AUTHORIZER="127.0.0.1:%d" % aport)
         authz_cfg = ws.derive_config(S.stack, os.path.join(d, "authz.ini"),
                                      dict(common, **{
                                          "server.listen":
                                              "127.0.0.1:%d" % aport,
                                          "server.login_url":
-                                             "/auth/signin.html",
+                                             root + "signin.html",
                                          "server.workers": 2}))
         procs.configs += [alice_cfg, bob_cfg, proxy_cfg, authz_cfg]
         ws.start_latchd(procs, "latchd-proxy", proxy_cfg, sock)
         ws.start_latchd(procs, "latchd-authz", authz_cfg,
                         "127.0.0.1:%d" % aport)
-        os.makedirs(os.path.join(www, "private"))
-        with open(os.path.join(www, "private", "report.html"), "w") as f:
-            f.write("<!doctype html><title>Report</title><link rel=icon href=data:,>"
-                    "<h1>The guarded report</h1>\n")
+        guarded = os.path.join(d, "www", authz_ex["LATCH_GUARDED"].strip("/"))
+        os.makedirs(guarded)
+        with open(os.path.join(guarded, "report.html"), "w") as f:
+            f.write("<!doctype html><title>Report</title><link rel=icon "
+                    "href=data:,><h1>The guarded report</h1>\n")
         port = stackmod.free_port()
         ws.start_apache(procs, port, """\
-Define LATCH_SOCKET {sock}
-Define LATCH_BASE /auth/api
-Include {contrib}/apache/latch-proxy-fcgi.conf
-Define LATCH_PAGES /auth/
-Define LATCH_WWW {share}
-Include {contrib}/apache/latch-pages.conf
-
+{proxy}{pages}
 Alias "/~alice" "{home}/public_html"
 <Directory "{home}/public_html">
   AllowOverride FileInfo AuthConfig Options=ExecCGI,Indexes
   Require all granted
 </Directory>
 
-Define LATCH_CGI_BASE /~bob/auth/api
-Define LATCH_BIN {bin}
-Define LATCH_CONFIG {bob}
-Include {contrib}/apache/latch-cgi.conf
-Define LATCH_PAGES /~bob/auth/
+{cgi}Define LATCH_PAGES {bob}
 Include {contrib}/apache/latch-pages.conf
-
-Define LATCH_AUTHORIZER 127.0.0.1:{aport}
-Define LATCH_GUARDED /private
-Define LATCH_REQUIRE_ROLE user
-Include {contrib}/apache/latch-authnz-fcgi.conf
-""".format(sock=sock, contrib=pagesite.CONTRIB, share=os.path.join(
-            d, "share-www"), home=home, bin=S.stack.latchd_bin, bob=bob_cfg,
-            aport=aport))
-        for prefix in ("/auth/", "/~alice/auth/", "/~bob/auth/"):
+{authz}""".format(proxy=proxy, pages=pages, home=home, cgi=cgi, bob=bob,
+                  contrib=pagesite.CONTRIB, authz=authz))
+        for prefix in (root, "/~alice/auth/", bob):
             _sign_in_under(C, port, prefix)
         # The authorizer: 302 to the pages' sign-in, and back.
-        st, h, _ = get("/private/report.html", port=port)
+        target = authz_ex["LATCH_GUARDED"] + "/report.html"
+        st, h, _ = get(target, port=port)
         assert st == 302 and h["Location"].endswith(
-            "/auth/signin.html?next=/private/report.html"), (st, dict(h))
-        st, _, _ = get("/private/report.html", accept="*/*", port=port)
+            "%ssignin.html?next=%s" % (root, target)), (st, dict(h))
+        st, _, _ = get(target, accept="*/*", port=port)
         assert st == 401, st
         C.clear_cookies()
-        C.open("http://127.0.0.1:%d/private/report.html" % port,
-               ready=False)
-        landed(C, "/auth/signin.html?next=")
+        C.open("http://127.0.0.1:%d%s" % (port, target), ready=False)
+        landed(C, root + "signin.html?next=")
         C.fill("signin", identifier="eve", password=PW).submit("signin")
-        C.wait(lambda: C.url.endswith("/private/report.html") and
+        C.wait(lambda: C.url.endswith(target) and
                C.q("h1").text == "The guarded report", "the report")
         C.check_log()
 
@@ -978,3 +990,46 @@ def test_every_page(stack):
         finally:
             b.d.execute_cdp_cmd("Network.setCacheDisabled",
                                 {"cacheDisabled": False})
+
+
+# ---------------------------------------------------------------- make run
+
+def test_make_run_links_and_mail(stack):
+    """make run points the mail links at its own pages (unless the config
+    names others) and shows the mail it keeps in the spool."""
+    import contextlib
+    import io
+    d = os.path.join(stack.dir, "run-links")
+    os.makedirs(d)
+    st = stackmod.Stack(d)
+    links = stackmod.page_links(st, 8123)
+    assert links == {
+        ("mail", "invite_url"): "http://127.0.0.1:8123/register.html",
+        ("mail", "reset_url"): "http://127.0.0.1:8123/reset.html",
+        ("mail", "email_url"): "http://127.0.0.1:8123/confirm-email.html",
+    }, links
+    stackmod.ini_set(st.config, {("mail", "invite_url"):
+                                 "https://auth.example.com/register.html",
+                                 ("mail", "reset_url"):
+                                 "http://127.0.0.1:8123/reset.html"})
+    assert stackmod.page_links(st, 9000) == {
+        ("mail", "reset_url"): "http://127.0.0.1:9000/reset.html",
+        ("mail", "email_url"): "http://127.0.0.1:9000/confirm-email.html",
+    }
+    # The shared stack keeps its mail (run as root: no mailer).
+    a = lib.register()
+    new = os.path.join(stack.spool, "new")
+    seen = set(os.listdir(new)) if os.path.isdir(new) else set()
+    email = lib.new_email()
+    expect(lib.http("POST", "/invitations", {"email": email},
+                    token=a.access), 201)
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        stackmod.print_mail(stack.spool, seen)
+    text = out.getvalue()
+    assert "latch: mail to %s: You're invited to join" % email in text and \
+        "  |   https://app.example.test/register?code=" in text, text
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        stackmod.print_mail(stack.spool, seen)
+    assert out.getvalue() == "", out.getvalue()

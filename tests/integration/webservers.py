@@ -85,6 +85,8 @@ EXAMPLE_KINDS = {
     "latch_require_role": "value", "LATCH_BASE": "value",
     "LATCH_CGI_BASE": "value", "LATCH_GUARDED": "value",
     "LATCH_REQUIRE_ROLE": "value",
+    "latch_pages": "value", "latch_www": "path", "LATCH_PAGES": "value",
+    "LATCH_WWW": "path",
 }
 # Where "make install" puts contrib/ (PREFIX=/usr/local).
 INSTALLED_CONTRIB = "/usr/local/share/latch/contrib/"

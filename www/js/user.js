@@ -46,6 +46,11 @@ function render() {
     notice($('#facts'), FORBIDDEN);
     return;
   }
+  /* One's own address changes on the account page, with the password
+   * and a confirmation by mail, never here. */
+  const self = user.id === me.id;
+  $('#details').hidden = self;
+  $('#self').hidden = !self;
   $('#name').value = user.name;
   $('#email').value = user.email;
   $('#role').value = user.role;
