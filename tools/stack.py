@@ -961,13 +961,15 @@ def cmd_run(args):
             print("latch: no user yet: open http://127.0.0.1:%d/ to set "
                   "up the first one (or build/latchctl -c %s create-user "
                   "--role superadmin ...)" % (stack.port, stack.config))
+        # Mail that stays in the spool (no smtp_host, or no mailer) is
+        # shown here as it comes, so its links can be followed.
         mail = stack.config_values().get("mail", {})
-        smtp = mail.get("smtp_host", "")
         spool = mail.get("spool_dir", stack.spool)
+        show = not mail.get("smtp_host") or \
+            mail.get("run_mailer") == "false"
         seen = set()
-        if not smtp:
-            print("latch: no [mail] smtp_host: new mail stays in %s/new "
-                  "and is shown here" % spool)
+        if show:
+            print("latch: each new mail in %s/new is shown here" % spool)
             seen.update(os.listdir(os.path.join(spool, "new"))
                         if os.path.isdir(os.path.join(spool, "new"))
                         else [])
@@ -975,7 +977,7 @@ def cmd_run(args):
               % os.getpid(), flush=True)
         while True:
             time.sleep(0.5)
-            if not smtp:
+            if show:
                 print_mail(spool, seen)
             if hup:
                 hup.clear()
