@@ -106,6 +106,16 @@ def sign_in(b, username, password=PW, remember=False, url=None):
     return b
 
 
+def refused_sign_in(b, identifier, password):
+    """One sign-in on b's sign-in page that latch refuses: the text of
+    the error summary, once the form can be sent again."""
+    b.fill("signin", identifier=identifier, password=password)
+    b.submit("signin")
+    b.errors("signin")
+    b.wait(lambda: b.q("#signin button").is_enabled(), "the button")
+    return b.errors("signin")
+
+
 def landed(b, path):
     b.ready(path)
     b.check_log()
@@ -394,14 +404,10 @@ def test_sign_in_locked_account(stack):
     B.clear_cookies()
     B.open(S.url("/signin.html"))
     for _ in range(5):
-        B.fill("signin", identifier="ivy", password="wrong password")
-        B.submit("signin")
-        B.errors("signin")
-        B.wait(lambda: B.q("#signin button").is_enabled(), "the button")
-    B.fill("signin", identifier="ivy", password=PW).submit("signin")
-    B.wait(lambda: "locked" in B.errors("signin"), "the lock message")
-    text = B.errors("signin")
-    assert "Try again in" in text and "(at " in text, text
+        refused_sign_in(B, "ivy", "wrong password")
+    text = refused_sign_in(B, "ivy", PW)
+    assert "locked" in text and "Try again in" in text and "(at " in text, \
+        text
     B.check_log(allow=(429,))
     B.shoot("signin-locked")
     S.sql("DELETE FROM login_throttle")
@@ -415,13 +421,9 @@ def test_sign_in_ip_budget(stack):
         B.open(S.url("/signin.html"))
         # The budget is per minute: keep trying across a minute's end.
         for _ in range(6):
-            B.fill("signin", identifier="nobody", password="wrong")
-            B.submit("signin")
-            B.errors("signin")
-            B.wait(lambda: B.q("#signin button").is_enabled(), "button")
-            if "from your network" in B.errors("signin"):
+            text = refused_sign_in(B, "nobody", "wrong")
+            if "from your network" in text:
                 break
-        text = B.errors("signin")
         assert "from your network" in text and "Try again in" in text, text
         B.check_log(allow=(429,))
     finally:
