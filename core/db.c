@@ -5,6 +5,7 @@
  * Tenant scoping lives in the statements themselves.
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -44,6 +45,8 @@
 
 static const char *const stmts[STMT__MAX] = {
 	[STMT_PING] = "SELECT 1",
+	/* Run once per connection (db_limit()), in milliseconds. */
+	[STMT_CONN_LIMIT] = "SET SESSION max_statement_time = ? / 1000",
 
 	[STMT_ORG_INSERT] = "INSERT INTO organizations (name, description, "
 	    "created_at) VALUES (?, ?, ?)",
@@ -267,11 +270,25 @@ static const char *const stmts[STMT__MAX] = {
 	[STMT_LIMIT_MAIL_GET] = "SELECT at FROM mail_sent WHERE k = ?",
 };
 
+/*
+ * Where the connection stands with respect to a transaction.  Only
+ * db_begin() opens one and only db_commit() and db_rollback() end it:
+ * a lost connection does not, so that nothing of a transaction ever runs
+ * on a new connection, where it would commit statement by statement.
+ */
+enum db_tx {
+	TX_NONE,        /* autocommit: each statement commits on its own */
+	TX_OPEN,        /* after db_begin() */
+	TX_BROKEN       /* a statement of it failed: the server rolled it
+	                   back (or will, as the connection is gone), and
+	                   every statement until the end fails unsent */
+};
+
 struct db {
 	const struct conf *conf;      /* borrowed */
 	MYSQL *my;                    /* NULL while disconnected */
 	MYSQL_STMT *st[STMT__MAX];
-	int in_tx;
+	enum db_tx tx;
 	int prepare;                  /* prepare stmts[] on connect */
 	char dupkey[65];
 	char cell[DB_MAXCOLS][DB_CELLMAX + 1];
@@ -290,7 +307,33 @@ db_disconnect(struct db *db)
 	if (db->my != NULL)
 		mysql_close(db->my);
 	db->my = NULL;
-	db->in_tx = 0;
+}
+
+/*
+ * Bound every statement on the server a quarter below the client's read
+ * timeout ([database] timeout): a statement that waits too long for a
+ * lock, or runs too long, fails on the server with an error, and the
+ * client hears of it, instead of giving up on the connection with the
+ * statement still running (and its transaction holding its locks) there.
+ * A read timeout then means the server stopped answering at all.
+ */
+static int
+db_limit(struct db *db)
+{
+	MYSQL_STMT *st = db->st[STMT_CONN_LIMIT];
+	long long ms = (long long)db->conf->db_timeout * 750;
+	MYSQL_BIND b;
+
+	memset(&b, 0, sizeof(b));
+	b.buffer_type = MYSQL_TYPE_LONGLONG;
+	b.buffer = &ms;
+	if (mysql_stmt_bind_param(st, &b) != 0 ||
+	    mysql_stmt_execute(st) != 0) {
+		log_warnx("db: statement time limit: error %u",
+		    mysql_stmt_errno(st));
+		return -1;
+	}
+	return 0;
 }
 
 static int
@@ -337,6 +380,8 @@ db_connect(struct db *db)
 			goto fail;
 		}
 	}
+	if (db_limit(db) == -1)
+		goto fail;
 	return 0;
 fail:
 	db_disconnect(db);
@@ -432,17 +477,85 @@ db_classify(struct db *db, MYSQL_STMT *st, enum stmt s)
 	return DB_ERR;
 }
 
-/* Bind args and execute; on DB_OK the statement is ready to fetch. */
+/* Whether s only reads: running it twice does no harm. */
+static int
+db_reads(enum stmt s)
+{
+	return strncmp(stmts[s], "SELECT ", 7) == 0;
+}
+
+/*
+ * Whether the idle connection still looks usable: nothing is waiting to
+ * be read on it.  Between statements the server sends nothing unless it
+ * is going away (a restart, KILL, wait_timeout): then it has closed the
+ * connection or left an error packet on it.  One poll(), no round trip.
+ */
+static int
+db_alive(struct db *db)
+{
+	struct pollfd p;
+
+	memset(&p, 0, sizeof(p));
+	p.fd = (int)mysql_get_socket(db->my);
+	p.events = POLLIN;
+	return p.fd < 0 ? 0 : poll(&p, 1, 0) <= 0;
+}
+
+/*
+ * A statement of the open transaction failed: nothing more of it may
+ * run.  The server rolled back what it had done, or will once it sees
+ * the connection gone (a DB_DUP or DB_FK leaves it open: the caller
+ * decides, and rolls back).
+ */
+static void
+db_tx_failed(struct db *db, enum db_rc rc)
+{
+	if (db->tx == TX_OPEN && rc != DB_DUP && rc != DB_FK)
+		db->tx = TX_BROKEN;
+}
+
+/* The connection broke (error e): close our end. */
+static void
+db_drop(struct db *db, unsigned int e)
+{
+	log_warnx("db: connection lost (error %u)%s", e,
+	    db->tx != TX_NONE ? " inside a transaction" : "");
+	db_disconnect(db);
+}
+
+/*
+ * Bind args and execute; on DB_OK the statement is ready to fetch.
+ * *lost: the connection broke (or could not be made).  *sent: the
+ * statement went to the server, so it may have run even if it failed.
+ */
 static enum db_rc
 db_run(struct db *db, enum stmt s, const struct db_arg *args, size_t nargs,
-    int *lost)
+    int *lost, int *sent)
 {
 	MYSQL_BIND b[DB_MAXARGS];
 	my_bool isnull = 1;
 	MYSQL_STMT *st;
+	enum db_rc rc;
 	size_t i;
 
-	*lost = 0;
+	*lost = *sent = 0;
+	if (db->tx == TX_BROKEN) {
+		log_debug("db: statement %d not sent: its transaction failed",
+		    (int)s);
+		return DB_ERR;
+	}
+	if (db->tx == TX_OPEN && db->my == NULL) {
+		db->tx = TX_BROKEN;
+		return DB_ERR;
+	}
+	/* A write is sent only where it can be answered: outside a
+	 * transaction it would not be sent again after a loss. */
+	if (db->my != NULL && db->tx == TX_NONE && !db_reads(s) &&
+	    !db_alive(db)) {
+		log_info("db: the server closed the idle connection; "
+		    "reconnecting");
+		db_disconnect(db);
+	}
 	if (db->my == NULL && db_connect(db) == -1) {
 		*lost = 1;
 		return DB_ERR;
@@ -478,32 +591,35 @@ db_run(struct db *db, enum stmt s, const struct db_arg *args, size_t nargs,
 	}
 	if (nargs > 0 && mysql_stmt_bind_param(st, b) != 0)
 		goto err;
+	*sent = 1;
 	if (mysql_stmt_execute(st) != 0)
 		goto err;
 	return DB_OK;
 err:
 	if (db_lost(mysql_stmt_errno(st))) {
-		log_warnx("db: connection lost (error %u)",
-		    mysql_stmt_errno(st));
 		*lost = 1;
-		db_disconnect(db);
-		return DB_ERR;
-	}
-	return db_classify(db, st, s);
+		db_drop(db, mysql_stmt_errno(st));
+		rc = DB_ERR;
+	} else
+		rc = db_classify(db, st, s);
+	db_tx_failed(db, rc);
+	return rc;
 }
 
+/* Fetch the rows of s after db_run(); *lost as db_run(). */
 static enum db_rc
-db_fetch(struct db *db, enum stmt s, struct db_rows **out)
+db_fetch(struct db *db, enum stmt s, struct db_rows **out, int *lost)
 {
 	MYSQL_STMT *st = db->st[s];
 	MYSQL_BIND b[DB_MAXCOLS];
 	unsigned long len[DB_MAXCOLS];
 	my_bool isnull[DB_MAXCOLS], trunc[DB_MAXCOLS];
 	struct db_rows *r = NULL;
-	unsigned int ncols;
+	unsigned int ncols, e;
 	size_t i, row, nrows;
 	int rc;
 
+	*lost = 0;
 	ncols = mysql_stmt_field_count(st);
 	if (ncols == 0 || ncols > DB_MAXCOLS)
 		goto fail;
@@ -556,23 +672,46 @@ db_fetch(struct db *db, enum stmt s, struct db_rows **out)
 	*out = r;
 	return DB_OK;
 fail:
-	log_warnx("db: statement %d: fetch failed: error %u", (int)s,
-	    mysql_stmt_errno(st));
+	e = mysql_stmt_errno(st);
 	mysql_stmt_free_result(st);
 	db_rows_free(r);
+	if (db_lost(e)) {
+		*lost = 1;
+		db_drop(db, e);
+	} else
+		log_warnx("db: statement %d: fetch failed: error %u", (int)s,
+		    e);
+	db_tx_failed(db, DB_ERR);
 	return DB_ERR;
+}
+
+/*
+ * Once more after a lost connection?  Inside a transaction never (it is
+ * broken), nor when no connection could be made; a statement that only
+ * reads, yes; a write that was sent may have run, and the answer to it
+ * is unknown.
+ */
+static enum db_rc
+db_again(const struct db *db, enum stmt s, int lost, int sent)
+{
+	if (!lost || !sent || db->tx != TX_NONE)
+		return DB_ERR;
+	return db_reads(s) ? DB_OK : DB_UNKNOWN;
 }
 
 enum db_rc
 db_exec(struct db *db, enum stmt s, const struct db_arg *args, size_t nargs,
     uint64_t *affected, uint64_t *insert_id)
 {
-	enum db_rc rc;
-	int lost;
+	enum db_rc rc, again;
+	int lost, sent, tries = 0;
 
-	rc = db_run(db, s, args, nargs, &lost);
-	if (rc != DB_OK && lost && !db->in_tx)
-		rc = db_run(db, s, args, nargs, &lost);
+	do {
+		if ((rc = db_run(db, s, args, nargs, &lost, &sent)) == DB_OK)
+			break;
+		if ((again = db_again(db, s, lost, sent)) != DB_OK)
+			return rc == DB_ERR ? again : rc;
+	} while (++tries < 2);
 	if (rc != DB_OK)
 		return rc;
 	if (affected != NULL)
@@ -587,15 +726,17 @@ db_query(struct db *db, enum stmt s, const struct db_arg *args, size_t nargs,
     struct db_rows **out)
 {
 	enum db_rc rc;
-	int lost;
+	int lost, sent, tries = 0;
 
 	*out = NULL;
-	rc = db_run(db, s, args, nargs, &lost);
-	if (rc != DB_OK && lost && !db->in_tx)
-		rc = db_run(db, s, args, nargs, &lost);
-	if (rc != DB_OK)
-		return rc;
-	return db_fetch(db, s, out);
+	do {
+		if ((rc = db_run(db, s, args, nargs, &lost, &sent)) == DB_OK &&
+		    (rc = db_fetch(db, s, out, &lost)) == DB_OK)
+			break;
+		if (db_again(db, s, lost, sent) != DB_OK)
+			return rc;
+	} while (++tries < 2);
+	return rc;
 }
 
 void
@@ -660,10 +801,15 @@ db_start(struct db *db)
 enum db_rc
 db_begin(struct db *db)
 {
+	if (db->tx != TX_NONE) {
+		log_warnx("db: begin inside a transaction");
+		return DB_ERR;
+	}
 	if (db->my == NULL && db_connect(db) == -1)
 		return DB_ERR;
 	if (db_start(db) == -1) {
-		/* Maybe the connection went away while idle: one retry. */
+		/* Maybe the connection went away while idle: one retry,
+		 * harmless, as nothing has happened yet. */
 		if (db_connect(db) == -1)
 			return DB_ERR;
 		if (db_start(db) == -1) {
@@ -672,19 +818,42 @@ db_begin(struct db *db)
 			return DB_ERR;
 		}
 	}
-	db->in_tx = 1;
+	db->tx = TX_OPEN;
 	return DB_OK;
 }
 
 enum db_rc
 db_commit(struct db *db)
 {
-	db->in_tx = 0;
-	if (db->my == NULL)
+	enum db_tx tx = db->tx;
+	unsigned int e;
+
+	db->tx = TX_NONE;
+	if (tx != TX_OPEN || db->my == NULL) {
+		if (tx == TX_BROKEN)
+			log_info("db: commit refused: the transaction failed");
+		if (db->my != NULL && mysql_rollback(db->my) != 0)
+			db_disconnect(db);
 		return DB_ERR;
-	if (mysql_commit(db->my) != 0) {
-		log_warnx("db: commit: error %u", mysql_errno(db->my));
+	}
+	/* A connection the server already closed cannot have committed:
+	 * that is known, not lost in flight. */
+	if (!db_alive(db)) {
+		log_warnx("db: commit: the server closed the connection; "
+		    "the transaction is rolled back");
 		db_disconnect(db);
+		return DB_ERR;
+	}
+	if (mysql_commit(db->my) != 0) {
+		e = mysql_errno(db->my);
+		db_disconnect(db);
+		if (db_lost(e)) {
+			log_warnx("db: commit: connection lost (error %u): the "
+			    "outcome is unknown", e);
+			return DB_UNKNOWN;
+		}
+		/* The server answered: it did not commit. */
+		log_warnx("db: commit: error %u", e);
 		return DB_ERR;
 	}
 	return DB_OK;
@@ -693,8 +862,10 @@ db_commit(struct db *db)
 void
 db_rollback(struct db *db)
 {
-	db->in_tx = 0;
-	if (db->my == NULL)
+	enum db_tx tx = db->tx;
+
+	db->tx = TX_NONE;
+	if (db->my == NULL || tx == TX_NONE)
 		return;
 	if (mysql_rollback(db->my) != 0)
 		db_disconnect(db);

@@ -16,6 +16,7 @@
 
 enum stmt {
 	STMT_PING,
+	STMT_CONN_LIMIT,
 	/* organizations */
 	STMT_ORG_INSERT,
 	STMT_ORG_BY_NAME,
@@ -111,7 +112,10 @@ enum db_rc {
 	DB_OK = 0,
 	DB_DUP,      /* a unique key was violated: see db_dup_key() */
 	DB_FK,       /* a foreign key was violated */
-	DB_ERR       /* anything else (logged, never shown to clients) */
+	DB_ERR,      /* it did not happen: anything else (logged, never
+	                shown to clients) */
+	DB_UNKNOWN   /* the connection broke after a write or a COMMIT was
+	                sent: it may or may not have happened */
 };
 
 enum db_type { DBT_NULL, DBT_INT, DBT_STR, DBT_BLOB };
@@ -155,16 +159,29 @@ struct db *db_open_raw(const struct conf *conf);
 
 /*
  * Execute a statement that returns no rows.  affected and insert_id may be
- * NULL.  A lost connection is re-established (and the statements
- * re-prepared) once, and the statement retried, unless inside a
- * transaction.
+ * NULL.
+ *
+ * Lost connections.  A statement never runs twice and nothing of a
+ * transaction runs on another connection than the one it began on:
+ *  - Inside a transaction (db_begin()), a statement that fails (other
+ *    than DB_DUP or DB_FK) breaks the transaction: every later statement
+ *    fails without being sent, db_commit() fails, and the server rolls
+ *    back (a lost connection's transaction ends with it).
+ *  - Outside one, a write is sent only on a connection that looks alive
+ *    (an idle connection the server closed is replaced first); if the
+ *    connection breaks once the write is sent, the answer is DB_UNKNOWN.
+ *    A statement that only reads (SELECT) is sent once more on a new
+ *    connection.
+ * The server ends every statement that runs (or waits for a lock) longer
+ * than three quarters of [database] timeout with an error, so a statement
+ * fails before the client would give up on its answer.
  */
 enum db_rc db_exec(struct db *db, enum stmt s, const struct db_arg *args,
     size_t nargs, uint64_t *affected, uint64_t *insert_id);
 
 /*
  * Execute a statement that returns rows; on DB_OK *out holds them (caller
- * frees with db_rows_free()).  Same reconnect rule as db_exec().
+ * frees with db_rows_free()).  Same rules as db_exec().
  */
 enum db_rc db_query(struct db *db, enum stmt s, const struct db_arg *args,
     size_t nargs, struct db_rows **out);
@@ -182,7 +199,13 @@ long long db_int(const struct db_rows *r, size_t row, size_t col);
 /* Name of the unique key the last DB_DUP violated ("" if unknown). */
 const char *db_dup_key(const struct db *db);
 
-/* Transactions.  Each returns DB_OK or DB_ERR. */
+/*
+ * Transactions.  db_begin() returns DB_OK or DB_ERR.  db_commit() returns
+ * DB_OK (committed), DB_ERR (not committed: the transaction broke before,
+ * or the server refused the COMMIT) or DB_UNKNOWN (the connection broke
+ * while the COMMIT was on its way or being answered).  After db_commit()
+ * or db_rollback() the connection is outside any transaction.
+ */
 enum db_rc db_begin(struct db *db);
 enum db_rc db_commit(struct db *db);
 void db_rollback(struct db *db);
