@@ -126,6 +126,12 @@ static const char *const stmts[STMT__MAX] = {
 	    "WHERE id = ? AND rotated_at IS NULL",
 	[STMT_REFRESH_V1_SESSION] = "SELECT session_id FROM refresh_tokens "
 	    "WHERE token_hash = ?",
+	/* Token (?1 session, ?2 generation), locked, and whether it was
+	 * rotated (m.gen, its successor's generation, not NULL). */
+	[STMT_REFRESH_NEXT] = "SELECT n.token_hash, n.expires_at, m.gen "
+	    "FROM session_refresh n LEFT JOIN session_refresh m ON "
+	    "m.session_id = n.session_id AND m.gen = n.gen + 1 "
+	    "WHERE n.session_id = ? AND n.gen = ? FOR UPDATE",
 	/* Housekeeping walks the sessions by id, a range at a time: ?1 < id
 	 * <= ?2, ?3 now.  Deleting a session deletes its refresh tokens. */
 	[STMT_PURGE_MAX_SESSION] = "SELECT COALESCE(MAX(id), 0) FROM sessions",
@@ -268,6 +274,18 @@ static const char *const stmts[STMT__MAX] = {
 	[STMT_LIMIT_MAIL_CLAIM] = "INSERT INTO mail_sent (k, at) VALUES (?, ?) "
 	    "ON DUPLICATE KEY UPDATE at = IF(at <= ?, VALUES(at), at)",
 	[STMT_LIMIT_MAIL_GET] = "SELECT at FROM mail_sent WHERE k = ?",
+
+	/* Witnesses (db_commit_check): a row only the transaction could
+	 * have written, read with a lock so that a transaction the server
+	 * is still finishing is waited for. */
+	[STMT_W_REFRESH] = "SELECT 1 FROM session_refresh WHERE "
+	    "session_id = ? AND gen = ? AND token_hash = ? LOCK IN SHARE MODE",
+	[STMT_W_INVITE] = "SELECT 1 FROM invitations WHERE code_hash = ? "
+	    "LOCK IN SHARE MODE",
+	[STMT_W_RESET] = "SELECT 1 FROM password_resets WHERE "
+	    "token_hash = ? LOCK IN SHARE MODE",
+	[STMT_W_USER] = "SELECT 1 FROM users WHERE id = ? AND "
+	    "password_hash = ? LOCK IN SHARE MODE",
 };
 
 /*
@@ -857,6 +875,34 @@ db_commit(struct db *db)
 		return DB_ERR;
 	}
 	return DB_OK;
+}
+
+enum db_rc
+db_commit_check(struct db *db, enum stmt witness, const struct db_arg *args,
+    size_t nargs)
+{
+	struct db_rows *r = NULL;
+	enum db_rc rc;
+
+	if ((rc = db_commit(db)) != DB_UNKNOWN)
+		return rc;
+	if (db_query(db, witness, args, nargs, &r) != DB_OK) {
+		log_warnx("db: commit: the outcome could not be looked up");
+		return DB_UNKNOWN;
+	}
+	rc = r->nrows > 0 ? DB_OK : DB_ERR;
+	db_rows_free(r);
+	log_warnx("db: commit: looked up after the lost connection: %s",
+	    rc == DB_OK ? "committed" : "not committed");
+	return rc;
+}
+
+enum err
+db_err(enum db_rc rc)
+{
+	if (rc == DB_OK)
+		return ERR_OK;
+	return rc == DB_UNKNOWN ? ERR_UNKNOWN : ERR_DB;
 }
 
 void

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "conf.h"
+#include "err.h"
 
 enum stmt {
 	STMT_PING,
@@ -50,6 +51,7 @@ enum stmt {
 	STMT_REFRESH_V1_LOOKUP,
 	STMT_REFRESH_V1_ROTATE,
 	STMT_REFRESH_V1_SESSION,
+	STMT_REFRESH_NEXT,
 	STMT_PURGE_MAX_SESSION,
 	STMT_PURGE_REFRESH,
 	STMT_PURGE_REFRESH_V1,
@@ -105,6 +107,11 @@ enum stmt {
 	STMT_LIMIT_ACC_RESET,
 	STMT_LIMIT_MAIL_CLAIM,
 	STMT_LIMIT_MAIL_GET,
+	/* witnesses of a commit whose outcome is unknown (db_commit_check) */
+	STMT_W_REFRESH,
+	STMT_W_INVITE,
+	STMT_W_RESET,
+	STMT_W_USER,
 	STMT__MAX
 };
 
@@ -209,6 +216,26 @@ const char *db_dup_key(const struct db *db);
 enum db_rc db_begin(struct db *db);
 enum db_rc db_commit(struct db *db);
 void db_rollback(struct db *db);
+
+/*
+ * Commit, and when the connection broke on the way (DB_UNKNOWN), find out
+ * on a new connection: witness is a STMT_W_ statement, a locking read
+ * that returns a row if and only if the transaction committed (a row it
+ * wrote, named by what only it could write: a fresh token's hash, a
+ * fresh password hash).  Being a locking read, it waits while the server
+ * still runs the old connection's transaction, so the answer is final.
+ * DB_OK (committed), DB_ERR (not committed) or DB_UNKNOWN (the lookup
+ * failed too).
+ */
+enum db_rc db_commit_check(struct db *db, enum stmt witness,
+    const struct db_arg *args, size_t nargs);
+
+/*
+ * The service error for rc: ERR_OK for DB_OK, ERR_UNKNOWN for DB_UNKNOWN,
+ * ERR_DB for anything else (check DB_DUP and DB_FK first where they
+ * mean something).
+ */
+enum err db_err(enum db_rc rc);
 
 /* 1 if the server answers (reconnecting if needed), else 0. */
 int db_ping(struct db *db);

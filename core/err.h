@@ -42,6 +42,9 @@ enum err {
 	ERR_MAIL,                /* 503 mail_unavailable: spool refused */
 	ERR_CSRF,                /* 403 csrf: cookie auth without X-Latch-CSRF */
 	ERR_BAD_EMAIL_TOKEN,     /* 400 invalid_token (email confirmation) */
+	ERR_UNKNOWN,             /* 503 outcome_unknown: the connection to the
+	                            database broke while a change was being
+	                            stored, and whether it was is unknown */
 	ERR__MAX
 };
 

@@ -72,6 +72,23 @@ org_name_of(struct db *db, int64_t org, struct invite *out)
 	return ERR_OK;
 }
 
+/*
+ * Commit the transaction that gave an invitation the code hashed as h,
+ * finding out on a new connection if the commit's was lost.  The code is
+ * cleansed unless it was stored.  ERR_OK, ERR_DB, ERR_UNKNOWN.
+ */
+static enum err
+invite_commit(struct db *db, const unsigned char h[TOK_HASH_LEN], char *code)
+{
+	struct db_arg w[] = { DB_BLOB(h, TOK_HASH_LEN) };
+	enum db_rc rc = db_commit_check(db, STMT_W_INVITE, w, 1);
+
+	if (rc == DB_OK)
+		return ERR_OK;
+	tok_cleanse(code, TOK_STR_SIZE);
+	return db_err(rc);
+}
+
 enum err
 invite_create(struct db *db, const struct conf *conf, int64_t org,
     const char *email, enum role role, int64_t by, const char *inviter,
@@ -132,9 +149,7 @@ invite_create(struct db *db, const struct conf *conf, int64_t org,
 	    norm, &out->retry_after)) != ERR_OK ||
 	    (e = notify_invite(conf, out, code, inviter)) != ERR_OK))
 		goto rollback;
-	if (db_commit(db) != DB_OK)
-		return ERR_DB;
-	return ERR_OK;
+	return invite_commit(db, h, code);
 rollback:
 	db_rollback(db);
 	tok_cleanse(code, TOK_STR_SIZE);
@@ -217,7 +232,7 @@ invite_accept(struct db *db, const struct conf *conf, const char *code,
 			goto rollback;
 		}
 	}
-	e = db_commit(db) == DB_OK ? ERR_OK : ERR_DB;
+	e = user_commit(db, *uid, mcf);
 	goto done;
 rollback:
 	db_rollback(db);
@@ -266,9 +281,10 @@ invite_revoke(struct db *db, int64_t org, int64_t id)
 	struct db_arg a[] = { DB_INT((int64_t)time(NULL)), DB_INT(id),
 	    DB_INT(org) };
 	uint64_t n = 0;
+	enum db_rc rc;
 
-	if (db_exec(db, STMT_INV_REVOKE, a, 3, &n, NULL) != DB_OK)
-		return ERR_DB;
+	if ((rc = db_exec(db, STMT_INV_REVOKE, a, 3, &n, NULL)) != DB_OK)
+		return db_err(rc);
 	return n == 1 ? ERR_OK : ERR_NOT_FOUND;
 }
 
@@ -315,9 +331,7 @@ invite_resend(struct db *db, const struct conf *conf, int64_t org,
 	    (e = notify_invite(conf, out, code, inviter)) != ERR_OK)
 		goto rollback;
 	db_rows_free(r);
-	if (db_commit(db) != DB_OK)
-		return ERR_DB;
-	return ERR_OK;
+	return invite_commit(db, h, code);
 rollback:
 	db_rows_free(r);
 	db_rollback(db);

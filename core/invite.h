@@ -38,7 +38,8 @@ struct invite {
  * the invitation mail is queued in the same transaction: if the spool
  * refuses it, no invitation is created.  ERR_OK, ERR_EMAIL_TAKEN (a user
  * has that email), ERR_NOT_FOUND (no such organization), ERR_MAIL,
- * ERR_SYS, ERR_DB.
+ * ERR_SYS, ERR_DB (nothing stored), ERR_UNKNOWN (the commit's outcome
+ * could not be found out).
  */
 enum err invite_create(struct db *db, const struct conf *conf, int64_t org,
     const char *email, enum role role, int64_t by, const char *inviter,
@@ -56,7 +57,7 @@ enum err invite_preview(struct db *db, const char *code, struct invite *out);
  * that of many registrations racing on one code exactly one wins.  The
  * new user gets the invitation's organization, email and role.  *uid and
  * *inv are set on success.  Errors as invite_preview(), plus
- * ERR_USERNAME_TAKEN, ERR_EMAIL_TAKEN, ERR_SYS.
+ * ERR_USERNAME_TAKEN, ERR_EMAIL_TAKEN, ERR_SYS, ERR_UNKNOWN.
  */
 enum err invite_accept(struct db *db, const struct conf *conf,
     const char *code, const char *username, const char *name,
@@ -66,13 +67,15 @@ enum err invite_accept(struct db *db, const struct conf *conf,
 enum err invite_foreach(struct db *db, int64_t org,
     void (*fn)(const struct invite *, void *), void *arg);
 
-/* Revoke pending invitation id of org.  ERR_OK, ERR_NOT_FOUND, ERR_DB. */
+/* Revoke pending invitation id of org.  ERR_OK, ERR_NOT_FOUND, ERR_DB,
+ * ERR_UNKNOWN. */
 enum err invite_revoke(struct db *db, int64_t org, int64_t id);
 
 /*
  * Give pending invitation id of org a new code and expiry (the old code
  * stops working) and queue its mail (inviter: display name), all or
- * nothing.  ERR_OK, ERR_NOT_FOUND, ERR_MAIL, ERR_SYS, ERR_DB.
+ * nothing.  ERR_OK, ERR_NOT_FOUND, ERR_MAIL, ERR_SYS, ERR_DB,
+ * ERR_UNKNOWN.
  */
 enum err invite_resend(struct db *db, const struct conf *conf, int64_t org,
     int64_t id, const char *inviter, char *code, struct invite *out);

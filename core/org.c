@@ -18,15 +18,16 @@ org_insert(struct db *db, const char *name, const char *description,
 		DB_STR(name), DB_STR(description), DB_INT((int64_t)time(NULL))
 	};
 	uint64_t newid = 0;
+	enum db_rc rc;
 
-	switch (db_exec(db, STMT_ORG_INSERT, a, 3, NULL, &newid)) {
+	switch ((rc = db_exec(db, STMT_ORG_INSERT, a, 3, NULL, &newid))) {
 	case DB_OK:
 		*id = (int64_t)newid;
 		return ERR_OK;
 	case DB_DUP:
 		return ERR_ORG_TAKEN;
 	default:
-		return ERR_DB;
+		return db_err(rc);
 	}
 }
 
@@ -109,8 +110,7 @@ org_register(struct db *db, const struct conf *conf, int setup,
 	if ((e = user_insert(db, oid, username, email, name, mcf, role,
 	    uid)) != ERR_OK)
 		goto rollback;
-	if (db_commit(db) != DB_OK)
-		e = ERR_DB;
+	e = user_commit(db, *uid, mcf);
 	goto done;
 rollback:
 	db_rollback(db);
@@ -165,7 +165,7 @@ org_update(struct db *db, int64_t id, const char *name,
 	if (rc == DB_DUP)
 		return ERR_ORG_TAKEN;
 	if (rc != DB_OK)
-		return ERR_DB;
+		return db_err(rc);
 	return org_get(db, id, o);
 }
 
@@ -207,7 +207,7 @@ org_delete(struct db *db, int64_t id)
 		e = ERR_NOT_FOUND;
 		goto rollback;
 	}
-	return db_commit(db) == DB_OK ? ERR_OK : ERR_DB;
+	return db_err(db_commit(db));
 rollback:
 	db_rollback(db);
 	return e;
@@ -246,6 +246,7 @@ org_auth_skip(struct db *db)
 {
 	struct db_arg a[2];
 	int req = org_setup_required(db);
+	enum err e;
 
 	if (req == -1)
 		return ERR_DB;
@@ -253,8 +254,9 @@ org_auth_skip(struct db *db)
 		return ERR_SETUP_DONE;
 	a[0] = DB_STR("auth");
 	a[1] = DB_STR("disabled");
-	if (db_exec(db, STMT_META_SET, a, 2, NULL, NULL) != DB_OK)
-		return ERR_DB;
+	if ((e = db_err(db_exec(db, STMT_META_SET, a, 2, NULL, NULL))) !=
+	    ERR_OK)
+		return e;
 	log_warnx("setup: authentication skipped: the authorizer lets every "
 	    "request through until a user exists");
 	return ERR_OK;

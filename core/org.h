@@ -11,7 +11,8 @@
 #include "err.h"
 #include "user.h"
 
-/* Insert an organization.  ERR_OK (*id set), ERR_ORG_TAKEN, ERR_DB. */
+/* Insert an organization.  ERR_OK (*id set), ERR_ORG_TAKEN, ERR_DB,
+ * ERR_UNKNOWN (outside a transaction). */
 enum err org_insert(struct db *db, const char *name, const char *description,
     int64_t *id);
 
@@ -28,7 +29,7 @@ int org_setup_required(struct db *db);
  * With `create_org` unset, org must exist (latchctl create-user) and is
  * created if missing otherwise.  On success *uid is the new user's id.
  * Errors: ERR_ORG_TAKEN, ERR_USERNAME_TAKEN, ERR_EMAIL_TAKEN,
- * ERR_SETUP_DONE, ERR_SYS, ERR_DB.
+ * ERR_SETUP_DONE, ERR_SYS, ERR_DB, ERR_UNKNOWN.
  */
 enum err org_register(struct db *db, const struct conf *conf, int setup,
     const char *org, int create_org, const char *username, const char *email,
@@ -47,7 +48,7 @@ enum err org_get(struct db *db, int64_t id, struct org *o);
 
 /*
  * Change name and/or description (NULL: unchanged); *o is reloaded.
- * ERR_OK, ERR_NOT_FOUND, ERR_ORG_TAKEN, ERR_DB.
+ * ERR_OK, ERR_NOT_FOUND, ERR_ORG_TAKEN, ERR_DB, ERR_UNKNOWN.
  */
 enum err org_update(struct db *db, int64_t id, const char *name,
     const char *description, struct org *o);
@@ -55,7 +56,8 @@ enum err org_update(struct db *db, int64_t id, const char *name,
 /*
  * Delete organization id with its users, sessions and invitations.
  * Refused with ERR_LAST_ADMIN when that would remove the last active
- * superadmin.  ERR_OK, ERR_NOT_FOUND, ERR_LAST_ADMIN, ERR_DB.
+ * superadmin.  ERR_OK, ERR_NOT_FOUND, ERR_LAST_ADMIN, ERR_DB,
+ * ERR_UNKNOWN.
  */
 enum err org_delete(struct db *db, int64_t id);
 
@@ -70,7 +72,8 @@ enum err org_list(struct db *db, const char *q, int64_t limit,
 /*
  * POST /setup {"skip": true}: while no user exists, record in meta
  * (k='auth', v='disabled') that the installation runs without
- * authentication.  ERR_OK, ERR_SETUP_DONE (a user exists), ERR_DB.
+ * authentication.  ERR_OK, ERR_SETUP_DONE (a user exists), ERR_DB,
+ * ERR_UNKNOWN.
  */
 enum err org_auth_skip(struct db *db);
 

@@ -51,7 +51,11 @@ reset_request(struct db *db, const struct conf *conf, const char *email,
 	    &u->retry_after)) != ERR_OK ||
 	    (e = notify_reset(conf, u, token)) != ERR_OK)
 		goto rollback;
-	e = db_commit(db) == DB_OK ? ERR_OK : ERR_DB;
+	{
+		struct db_arg w[] = { DB_BLOB(h, sizeof(h)) };
+
+		e = db_err(db_commit_check(db, STMT_W_RESET, w, 1));
+	}
 	goto done;
 rollback:
 	db_rollback(db);
@@ -119,7 +123,7 @@ reset_perform(struct db *db, const struct conf *conf, const char *token,
 	}
 	if ((e = session_revoke_user(db, *uid, 0)) != ERR_OK)
 		goto rollback;
-	e = db_commit(db) == DB_OK ? ERR_OK : ERR_DB;
+	e = user_commit(db, *uid, mcf);
 	goto done;
 rollback:
 	db_rollback(db);

@@ -81,18 +81,28 @@ session_sign(const struct conf *conf, const struct user *u, int64_t sid,
 	    sizeof(out->access));
 }
 
-/* Make refresh token number gen of session sid and store its hash. */
+/*
+ * Make refresh token number gen of session sid into out: from the CSPRNG
+ * (parent NULL: a session's first), else the successor of parent
+ * (tok_refresh_next() under jwt_secret).  Store its hash, also into h.
+ */
 static enum err
-session_new_refresh(struct db *db, int64_t sid, uint32_t gen, int64_t now,
-    int64_t exp, char *out, size_t outsz)
+session_new_refresh(struct db *db, const struct conf *conf, const char *parent,
+    int64_t sid, uint32_t gen, int64_t now, int64_t exp, char *out,
+    size_t outsz, unsigned char h[TOK_HASH_LEN])
 {
-	unsigned char h[TOK_HASH_LEN];
+	int rc;
 
-	if (tok_refresh_new(sid, gen, out, outsz) == -1 ||
-	    tok_hash(out, strlen(out), h) == -1)
+	if (parent == NULL)
+		rc = tok_refresh_new(sid, gen, out, outsz);
+	else
+		rc = tok_refresh_next((const unsigned char *)conf->jwt_secret,
+		    conf->jwt_secret_len, parent, strlen(parent), sid, gen, out,
+		    outsz);
+	if (rc == -1 || tok_hash(out, strlen(out), h) == -1)
 		return ERR_SYS;
 	struct db_arg a[] = {
-		DB_INT(sid), DB_INT(gen), DB_BLOB(h, sizeof(h)), DB_INT(now),
+		DB_INT(sid), DB_INT(gen), DB_BLOB(h, TOK_HASH_LEN), DB_INT(now),
 		DB_INT(exp)
 	};
 	if (db_exec(db, STMT_REFRESH_INSERT, a, 5, NULL, NULL) != DB_OK)
@@ -100,11 +110,27 @@ session_new_refresh(struct db *db, int64_t sid, uint32_t gen, int64_t now,
 	return ERR_OK;
 }
 
+/*
+ * Commit the transaction that stored token gen of session sid (hash h);
+ * if the connection broke on the way, look the token up.  ERR_OK,
+ * ERR_DB (not stored), ERR_UNKNOWN.
+ */
+static enum err
+session_commit(struct db *db, int64_t sid, uint32_t gen,
+    const unsigned char h[TOK_HASH_LEN])
+{
+	struct db_arg w[] = {
+		DB_INT(sid), DB_INT(gen), DB_BLOB(h, TOK_HASH_LEN)
+	};
+	return db_err(db_commit_check(db, STMT_W_REFRESH, w, 3));
+}
+
 enum err
 session_start(struct db *db, const struct conf *conf, const struct user *u,
     int remember, const char *ua, const char *ip, struct session_tokens *out)
 {
 	char uabuf[256], ipbuf[46];
+	unsigned char h[TOK_HASH_LEN];
 	int64_t now = (int64_t)time(NULL);
 	int ttl = remember ? conf->remember_ttl : conf->refresh_ttl;
 	uint64_t sid = 0;
@@ -124,11 +150,11 @@ session_start(struct db *db, const struct conf *conf, const struct user *u,
 		e = ERR_DB;
 		goto rollback;
 	}
-	if ((e = session_new_refresh(db, (int64_t)sid, 1, now, now + ttl,
-	    out->refresh, sizeof(out->refresh))) != ERR_OK)
+	if ((e = session_new_refresh(db, conf, NULL, (int64_t)sid, 1, now,
+	    now + ttl, out->refresh, sizeof(out->refresh), h)) != ERR_OK)
 		goto rollback;
-	if (db_commit(db) != DB_OK)
-		return ERR_DB;
+	if ((e = session_commit(db, (int64_t)sid, 1, h)) != ERR_OK)
+		return e;
 	/* Every PURGE_EVERY sessions a worker starts, one housekeeping step:
 	 * the walk keeps pace with the sessions made. */
 	if (started < 0) {
@@ -152,8 +178,7 @@ session_revoke_id(struct db *db, int64_t sid, int64_t now)
 {
 	struct db_arg a[] = { DB_INT(now), DB_INT(sid) };
 
-	return db_exec(db, STMT_SESSION_REVOKE, a, 2, NULL, NULL) == DB_OK ?
-	    ERR_OK : ERR_DB;
+	return db_err(db_exec(db, STMT_SESSION_REVOKE, a, 2, NULL, NULL));
 }
 
 /* Parse and hash a refresh token, refusing what cannot be one of ours. */
@@ -231,13 +256,74 @@ rtok_rotate_v1(struct db *db, const struct rtok *t, const struct db_rows *r,
 	return ERR_OK;
 }
 
+/*
+ * The retry of a refresh whose answer was lost, or a tab racing another:
+ * t (presented as rt) was rotated within the reuse interval, by the
+ * caller's transaction, which holds t's row.  If t's successor is the
+ * one derived from rt (tok_refresh_next(), under the current or the
+ * previous key) and was never used, it is answered again with a new
+ * access token for u: ERR_OK.  Else ERR_INVALID_TOKEN; ERR_DB, ERR_SYS.
+ */
+static enum err
+session_replay(struct db *db, const struct conf *conf, const char *rt,
+    const struct rtok *t, const struct user *u, int64_t now,
+    struct session_tokens *out)
+{
+	struct db_arg a[] = { DB_INT(t->sid), DB_INT((int64_t)t->gen + 1) };
+	unsigned char h[TOK_HASH_LEN];
+	char next[TOK_STR_SIZE];
+	struct db_rows *r = NULL;
+	struct jwt_keys k;
+	const unsigned char *key[2];
+	size_t keylen[2], i;
+	enum err e = ERR_INVALID_TOKEN;
+
+	if (t->gen == 0 || t->gen == UINT32_MAX)
+		return ERR_INVALID_TOKEN;
+	if (db_query(db, STMT_REFRESH_NEXT, a, 2, &r) != DB_OK)
+		return ERR_DB;
+	/* Used (its own successor exists) or expired: nothing to give. */
+	if (r->nrows != 1 || db_cell(r, 0, 2) != NULL ||
+	    db_int(r, 0, 1) <= now || db_len(r, 0, 0) != TOK_HASH_LEN)
+		goto done;
+	(void)session_keys(conf, &k);
+	key[0] = k.current;
+	keylen[0] = k.currentlen;
+	key[1] = k.previous;
+	keylen[1] = k.previouslen;
+	for (i = 0; i < 2 && e == ERR_INVALID_TOKEN; i++) {
+		if (key[i] == NULL)
+			continue;
+		if (tok_refresh_next(key[i], keylen[i], rt, strlen(rt), t->sid,
+		    t->gen + 1, next, sizeof(next)) == -1 ||
+		    tok_hash(next, strlen(next), h) == -1) {
+			e = ERR_SYS;
+			break;
+		}
+		if (!tok_equal(db_cell(r, 0, 0), h, TOK_HASH_LEN))
+			continue;
+		str_copy(out->refresh, sizeof(out->refresh), next);
+		out->refresh_expires_in = (int)(db_int(r, 0, 1) - now);
+		e = session_sign(conf, u, t->sid, now, out);
+		log_info("session: refresh of session %lld repeated within "
+		    "the reuse interval: its unused successor answered again",
+		    (long long)t->sid);
+	}
+done:
+	tok_cleanse(next, sizeof(next));
+	db_rows_free(r);
+	return e;
+}
+
 enum err
 session_refresh(struct db *db, const struct conf *conf, const char *rt,
     struct session_tokens *out, struct user *u, int64_t *reused_sid)
 {
 	struct rtok t;
 	struct db_rows *r = NULL;
+	unsigned char h[TOK_HASH_LEN];
 	int64_t now = (int64_t)time(NULL), sid, exp;
+	enum db_rc rc;
 	int ttl;
 	enum err e;
 
@@ -258,14 +344,19 @@ session_refresh(struct db *db, const struct conf *conf, const char *rt,
 	if (db_int(r, 0, RC_EXPIRES) <= now)
 		goto rollback;
 	if (db_cell(r, 0, RC_ROTATED) != NULL) {
-		/* Within the interval: a racing tab; refuse, keep session. */
+		/* Within the interval: a retry or a racing tab; the session
+		 * stays, and an unused successor is answered again. */
 		if (now - db_int(r, 0, RC_ROTATED) <=
-		    conf->refresh_reuse_interval)
+		    conf->refresh_reuse_interval) {
+			if (db_int(r, 0, RC_SEXPIRES) > now && !u->disabled)
+				e = session_replay(db, conf, rt, &t, u, now,
+				    out);
 			goto rollback;
+		}
 		if ((e = session_revoke_id(db, sid, now)) != ERR_OK)
 			goto rollback;
-		if (db_commit(db) != DB_OK) {
-			e = ERR_DB;
+		if ((rc = db_commit(db)) != DB_OK) {
+			e = db_err(rc);
 			goto done;
 		}
 		log_warnx("session: refresh token reuse, session %lld revoked",
@@ -292,14 +383,13 @@ session_refresh(struct db *db, const struct conf *conf, const char *rt,
 		}
 	}
 	/* The successor, which rotates t (a token from before sql/003 is
-	 * followed by its session's first). */
-	if ((e = session_new_refresh(db, sid, t.gen + 1, now, exp,
-	    out->refresh, sizeof(out->refresh))) != ERR_OK)
+	 * followed by its session's first).  It is derived from t, so that
+	 * a retry of this refresh can be answered with it again. */
+	if ((e = session_new_refresh(db, conf, rt, sid, t.gen + 1, now, exp,
+	    out->refresh, sizeof(out->refresh), h)) != ERR_OK)
 		goto rollback;
-	if (db_commit(db) != DB_OK) {
-		e = ERR_DB;
+	if ((e = session_commit(db, sid, t.gen + 1, h)) != ERR_OK)
 		goto done;
-	}
 	out->refresh_expires_in = ttl;
 	e = session_sign(conf, u, sid, now, out);
 	goto done;
@@ -408,9 +498,11 @@ session_revoke(struct db *db, int64_t uid, int64_t sid)
 	int64_t now = (int64_t)time(NULL);
 	struct db_arg a[] = { DB_INT(now), DB_INT(sid), DB_INT(uid), DB_INT(now) };
 	uint64_t n = 0;
+	enum err e;
 
-	if (db_exec(db, STMT_SESSION_REVOKE_OWNED, a, 4, &n, NULL) != DB_OK)
-		return ERR_DB;
+	if ((e = db_err(db_exec(db, STMT_SESSION_REVOKE_OWNED, a, 4, &n,
+	    NULL))) != ERR_OK)
+		return e;
 	return n == 1 ? ERR_OK : ERR_NOT_FOUND;
 }
 
@@ -430,7 +522,7 @@ session_revoke_user(struct db *db, int64_t uid, int64_t except)
 
 		rc = db_exec(db, STMT_SESSION_REVOKE_USER, a, 2, NULL, NULL);
 	}
-	return rc == DB_OK ? ERR_OK : ERR_DB;
+	return db_err(rc);
 }
 
 enum err

@@ -49,7 +49,8 @@ struct session_info {
 
 /*
  * Start a session for u (ua and ip may be "", are truncated to fit) and
- * issue its tokens.  ERR_OK, ERR_SYS, ERR_DB.
+ * issue its tokens.  ERR_OK, ERR_SYS, ERR_DB (nothing stored),
+ * ERR_UNKNOWN (the commit's outcome could not be found out).
  */
 enum err session_start(struct db *db, const struct conf *conf,
     const struct user *u, int remember, const char *ua, const char *ip,
@@ -57,10 +58,15 @@ enum err session_start(struct db *db, const struct conf *conf,
 
 /*
  * Rotate refresh token rt: issue new tokens for its session, into *out and
- * the session's user into *u.  ERR_OK, ERR_INVALID_TOKEN (unknown,
- * expired, rotated, session gone, user disabled; a reuse after the grace
- * interval also revokes the session, sets *reused_sid to its id (else 0)
- * and *u to its user), ERR_SYS, ERR_DB.
+ * the session's user into *u.  The successor is derived from rt
+ * (tok_refresh_next() under jwt_secret), so that rt presented again
+ * within [security] refresh_reuse_interval, while its successor is
+ * unused, gets that successor again (ERR_OK): a repeated refresh is
+ * safe.  ERR_OK, ERR_INVALID_TOKEN (unknown, expired, rotated and not
+ * repeatable, session gone, user disabled; a reuse after the interval
+ * also revokes the session, sets *reused_sid to its id (else 0) and *u
+ * to its user), ERR_SYS, ERR_DB (nothing stored), ERR_UNKNOWN (the
+ * commit's outcome could not be found out).
  */
 enum err session_refresh(struct db *db, const struct conf *conf,
     const char *rt, struct session_tokens *out, struct user *u,
@@ -78,12 +84,13 @@ enum err session_authenticate(struct db *db, const struct conf *conf,
 
 /*
  * RFC 7009: revoke the session of token, a refresh or an access token of
- * ours.  Anything else is ignored.  ERR_OK or ERR_DB.
+ * ours.  Anything else is ignored.  ERR_OK, ERR_DB or ERR_UNKNOWN.
  */
 enum err session_revoke_token(struct db *db, const struct conf *conf,
     const char *token);
 
-/* Revoke session sid of user uid.  ERR_OK, ERR_NOT_FOUND, ERR_DB. */
+/* Revoke session sid of user uid.  ERR_OK, ERR_NOT_FOUND, ERR_DB,
+ * ERR_UNKNOWN. */
 enum err session_revoke(struct db *db, int64_t uid, int64_t sid);
 
 /* Revoke every session of uid except `except` (0: none).  ERR_OK/DB. */

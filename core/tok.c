@@ -9,7 +9,9 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/rand.h>
+#include <string.h>
 
 #include "b64.h"
 #include "tok.h"
@@ -51,11 +53,23 @@ out:
 #define REFRESH_GEN 4
 #define REFRESH_RAW (REFRESH_SID + REFRESH_GEN + TOK_MAX_BYTES)
 
-int
-tok_refresh_new(int64_t sid, uint32_t gen, char *out, size_t outsz)
+/* The label of tok_refresh_next()'s HMAC input, NUL included: no JWT
+ * signing input (base64url) starts like it. */
+static const char next_label[] = "latch refresh token successor v1";
+
+/*
+ * The refresh token of (sid, gen) with the secret bytes from the CSPRNG
+ * (key NULL) or from the HMAC of next_label and parent under key.
+ */
+static int
+refresh_make(int64_t sid, uint32_t gen, const unsigned char *key,
+    size_t keylen, const char *parent, size_t n, char *out, size_t outsz)
 {
-	unsigned char raw[REFRESH_RAW];
+	unsigned char raw[REFRESH_RAW], *secret = raw + REFRESH_SID +
+	    REFRESH_GEN;
+	char in[sizeof(next_label) + TOK_STR_SIZE];
 	uint64_t v = (uint64_t)sid;
+	unsigned int maclen = 0;
 	int i, rc = -1;
 
 	if (sid < 1 || gen < 1 || outsz < TOK_STR_SIZE)
@@ -64,11 +78,40 @@ tok_refresh_new(int64_t sid, uint32_t gen, char *out, size_t outsz)
 		raw[i] = (unsigned char)(v & 0xff);
 	for (i = REFRESH_GEN - 1; i >= 0; i--, gen >>= 8)
 		raw[REFRESH_SID + i] = (unsigned char)(gen & 0xff);
-	if (tok_random(raw + REFRESH_SID + REFRESH_GEN, TOK_MAX_BYTES) == 0 &&
-	    b64url_encode(raw, sizeof(raw), out, outsz) == TOK_REFRESH_LEN)
+	if (key == NULL) {
+		if (tok_random(secret, TOK_MAX_BYTES) == -1)
+			goto out;
+	} else {
+		if (keylen == 0 || keylen > INT_MAX || n >= TOK_STR_SIZE)
+			goto out;
+		memcpy(in, next_label, sizeof(next_label));
+		memcpy(in + sizeof(next_label), parent, n);
+		if (HMAC(EVP_sha256(), key, (int)keylen,
+		    (const unsigned char *)in, sizeof(next_label) + n, secret,
+		    &maclen) == NULL || maclen != TOK_MAX_BYTES)
+			goto out;
+	}
+	if (b64url_encode(raw, sizeof(raw), out, outsz) == TOK_REFRESH_LEN)
 		rc = 0;
+out:
 	OPENSSL_cleanse(raw, sizeof(raw));
+	OPENSSL_cleanse(in, sizeof(in));
 	return rc;
+}
+
+int
+tok_refresh_new(int64_t sid, uint32_t gen, char *out, size_t outsz)
+{
+	return refresh_make(sid, gen, NULL, 0, NULL, 0, out, outsz);
+}
+
+int
+tok_refresh_next(const unsigned char *key, size_t keylen, const char *parent,
+    size_t n, int64_t sid, uint32_t gen, char *out, size_t outsz)
+{
+	if (key == NULL)
+		return -1;
+	return refresh_make(sid, gen, key, keylen, parent, n, out, outsz);
 }
 
 int

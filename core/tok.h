@@ -34,6 +34,17 @@ int tok_new(size_t nbytes, char *out, size_t outsz);
 int tok_refresh_new(int64_t sid, uint32_t gen, char *out, size_t outsz);
 
 /*
+ * The successor of refresh token parent (n characters): the token of
+ * (sid, gen) whose 32 secret bytes are the HMAC-SHA256, under key
+ * (keylen bytes), of a fixed label and parent.  The same parent and key
+ * always give the same successor, and without the key nobody can tell it
+ * from random.  Into out (outsz >= TOK_STR_SIZE).  Returns 0, or -1.
+ */
+int tok_refresh_next(const unsigned char *key, size_t keylen,
+    const char *parent, size_t n, int64_t sid, uint32_t gen, char *out,
+    size_t outsz);
+
+/*
  * The session id and generation a refresh token of n characters names:
  * 0, or -1 if s is not one (length, alphabet, sid < 1 or gen < 1).
  */

@@ -189,8 +189,15 @@ user_insert(struct db *db, int64_t org_id, const char *username,
 	case DB_FK:
 		return ERR_NOT_FOUND;
 	default:
-		return ERR_DB;
+		return db_err(rc);
 	}
+}
+
+enum err
+user_commit(struct db *db, int64_t id, const char *mcf)
+{
+	struct db_arg w[] = { DB_INT(id), DB_STR(mcf) };
+	return db_err(db_commit_check(db, STMT_W_USER, w, 2));
 }
 
 /* Rehash a correct password whose hash has other parameters. */
@@ -315,8 +322,10 @@ user_set_password(struct db *db, const struct conf *conf, int64_t id,
 	struct db_arg a[] = {
 		DB_STR(mcf), DB_INT((int64_t)time(NULL)), DB_INT(id)
 	};
-	if (db_exec(db, STMT_USER_SET_PASSWORD, a, 3, &n, NULL) != DB_OK)
-		return ERR_DB;
+	enum db_rc rc = db_exec(db, STMT_USER_SET_PASSWORD, a, 3, &n, NULL);
+
+	if (rc != DB_OK)
+		return db_err(rc);
 	return n == 1 ? ERR_OK : ERR_NOT_FOUND;
 }
 
@@ -344,7 +353,7 @@ user_update_profile(struct db *db, int64_t id, const char *name,
 	if (rc == DB_DUP)
 		return ERR_EMAIL_TAKEN;
 	if (rc != DB_OK)
-		return ERR_DB;
+		return db_err(rc);
 	return user_get(db, id, u);
 }
 
@@ -355,12 +364,14 @@ user_set_disabled(struct db *db, int64_t id, int disabled)
 		DB_INT(disabled ? 1 : 0), DB_INT((int64_t)time(NULL)), DB_INT(id)
 	};
 	struct user u;
+	enum db_rc rc;
 	enum err e;
 
 	if ((e = user_get(db, id, &u)) != ERR_OK)
 		return e;
-	if (db_exec(db, STMT_USER_SET_DISABLED, a, 3, NULL, NULL) != DB_OK)
-		return ERR_DB;
+	if ((rc = db_exec(db, STMT_USER_SET_DISABLED, a, 3, NULL, NULL)) !=
+	    DB_OK)
+		return db_err(rc);
 	if (disabled)
 		return session_revoke_user(db, id, 0);
 	return ERR_OK;
@@ -560,8 +571,8 @@ user_admin_update(struct db *db, const struct conf *conf, int64_t org,
 		goto rollback;
 	if (moves && (e = email_changed(db, conf, &u, email, 1)) != ERR_OK)
 		goto rollback;
-	if (db_commit(db) != DB_OK)
-		return ERR_DB;
+	if ((rc = db_commit(db)) != DB_OK)
+		return db_err(rc);
 	if (after != NULL)
 		return user_get_in(db, org, id, after);
 	return ERR_OK;
@@ -598,7 +609,7 @@ user_admin_delete(struct db *db, int64_t org, int64_t id, struct user *before)
 		e = ERR_NOT_FOUND;
 		goto rollback;
 	}
-	return db_commit(db) == DB_OK ? ERR_OK : ERR_DB;
+	return db_err(db_commit(db));
 rollback:
 	db_rollback(db);
 	return e;

@@ -58,15 +58,25 @@ enum err user_hash_password(const struct conf *conf, const char *password,
 /*
  * Insert a user into organization org_id with an already hashed password.
  * Usable inside a transaction.  ERR_OK (*id set), ERR_USERNAME_TAKEN,
- * ERR_EMAIL_TAKEN, ERR_NOT_FOUND (no such organization) or ERR_DB.
+ * ERR_EMAIL_TAKEN, ERR_NOT_FOUND (no such organization), ERR_DB or (outside
+ * a transaction) ERR_UNKNOWN.
  */
 enum err user_insert(struct db *db, int64_t org_id, const char *username,
     const char *email, const char *name, const char *mcf, enum role role,
     int64_t *id);
 
 /*
+ * Commit the open transaction that wrote user id with password hash mcf
+ * (inserted it, or set its password); if the connection broke on the
+ * way, look that up (db_commit_check()).  ERR_OK, ERR_DB (not stored) or
+ * ERR_UNKNOWN.
+ */
+enum err user_commit(struct db *db, int64_t id, const char *mcf);
+
+/*
  * Hash password and insert the user (no transaction needed).  Errors as
- * user_insert(), plus ERR_SYS.
+ * user_insert(), plus ERR_SYS and ERR_UNKNOWN (the connection broke with
+ * the insert on its way).
  */
 enum err user_create(struct db *db, const struct conf *conf, int64_t org_id,
     const char *username, const char *email, const char *name,
@@ -96,13 +106,14 @@ enum err user_authenticate(struct db *db, const struct conf *conf,
 enum err user_check_password(struct db *db, const struct conf *conf,
     int64_t id, const char *password, int *retry_after);
 
-/* Set a new password.  ERR_OK, ERR_NOT_FOUND, ERR_SYS, ERR_DB. */
+/* Set a new password.  ERR_OK, ERR_NOT_FOUND, ERR_SYS, ERR_DB,
+ * ERR_UNKNOWN. */
 enum err user_set_password(struct db *db, const struct conf *conf,
     int64_t id, const char *password);
 
 /*
  * Update name and/or email (NULL: unchanged).  ERR_OK, ERR_EMAIL_TAKEN,
- * ERR_NOT_FOUND, ERR_DB.  *u is reloaded on success.
+ * ERR_NOT_FOUND, ERR_DB, ERR_UNKNOWN.  *u is reloaded on success.
  */
 enum err user_update_profile(struct db *db, int64_t id, const char *name,
     const char *email, struct user *u);
@@ -156,7 +167,7 @@ struct user_patch {
  * email_profile_update() like anyone's.  before and after receive the
  * user before and after the change (either may be NULL).  ERR_OK,
  * ERR_NOT_FOUND, ERR_FORBIDDEN (the actor's own address), ERR_LAST_ADMIN,
- * ERR_EMAIL_TAKEN, ERR_MAIL, ERR_DB.
+ * ERR_EMAIL_TAKEN, ERR_MAIL, ERR_DB, ERR_UNKNOWN.
  */
 enum err user_admin_update(struct db *db, const struct conf *conf,
     int64_t org, int64_t id, const struct user_patch *p,
@@ -165,7 +176,7 @@ enum err user_admin_update(struct db *db, const struct conf *conf,
 /*
  * Delete user id of org (its sessions go with it), under the same rule.
  * *before receives the deleted user.  ERR_OK, ERR_NOT_FOUND,
- * ERR_LAST_ADMIN, ERR_DB.
+ * ERR_LAST_ADMIN, ERR_DB, ERR_UNKNOWN.
  */
 enum err user_admin_delete(struct db *db, int64_t org, int64_t id,
     struct user *before);

@@ -114,7 +114,11 @@ forgot_later(struct req *r, const char *email, const char *ip)
 		what = "mail limit";
 	} else if (e == ERR_NOT_FOUND)
 		what = "no active account";
-	else if (e != ERR_OK) {
+	else if (e == ERR_UNKNOWN) {
+		log_warnx("auth: password reset: the outcome is unknown; the "
+		    "mail goes out if the token was stored");
+		what = "unknown";
+	} else if (e != ERR_OK) {
 		log_warnx("auth: password reset mail not queued (%s)",
 		    e == ERR_DB ? "database" : e == ERR_MAIL ? "spool" :
 		    "internal error");

@@ -78,7 +78,10 @@ h_orgs_create(struct req *r)
 	/* With admin_email: the organization and its admin invitation come
 	 * together or not at all. */
 	if ((e = h_invite(r, id, v[2].s, ROLE_ADMIN, 1, o)) != ERR_OK) {
-		(void)org_delete(r->db, id);
+		/* The invitation goes with its organization, whatever became
+		 * of it. */
+		if (org_delete(r->db, id) == ERR_OK && e == ERR_UNKNOWN)
+			e = ERR_DB;
 		return e;
 	}
 	(void)audit_log(r->db, AUDIT_ORG_CREATE, id, r->p.user_id, id,

@@ -76,6 +76,9 @@ static const struct errinfo errs[ERR__MAX] = {
 	    "header" },
 	[ERR_BAD_EMAIL_TOKEN] = { 400, "invalid_token",
 	    "The confirmation token is invalid or expired" },
+	[ERR_UNKNOWN] = { 503, "outcome_unknown",
+	    "The database connection broke while the change was being "
+	    "stored: it may or may not have been made" },
 };
 
 static const char *

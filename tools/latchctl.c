@@ -91,6 +91,10 @@ die_err(const char *what, enum err e)
 	case ERR_ORG_TAKEN: why = "the organization name is taken"; break;
 	case ERR_NOT_FOUND: why = "no such user"; break;
 	case ERR_DB: why = "database error (see the log above)"; break;
+	case ERR_UNKNOWN:
+		why = "the database connection broke during the change; "
+		    "check whether it was made";
+		break;
 	case ERR_INVALID_FIELD: why = "invalid value"; break;
 	default: why = "failed"; break;
 	}

@@ -107,6 +107,47 @@ test_refresh(void)
 	}
 }
 
+/* Successors: HMAC-SHA256 under the key, the same for the same parent. */
+static void
+test_refresh_next(void)
+{
+	static const unsigned char key[32] = "kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk";
+	static const unsigned char other[32] = "jkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk";
+	/* (session 1, generation 1), 32 zero bytes. */
+	static const char parent[] =
+	    "AAAAAAAAAAEAAAABAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+	/* Python: HMAC(key, b"latch refresh token successor v1\0" + parent)
+	 * after (1, 2), base64url. */
+	static const char want[] =
+	    "AAAAAAAAAAEAAAACQYf5zwpdilONSptZLTL2dPTBpjQM6hhuc4sextU-sik";
+	char a[TOK_STR_SIZE], b[TOK_STR_SIZE], p2[TOK_STR_SIZE];
+	int64_t sid = 0;
+	uint32_t gen = 0;
+	size_t n = strlen(parent);
+
+	T_EQ_INT(tok_refresh_next(key, sizeof(key), parent, n, 1, 2, a,
+	    sizeof(a)), 0, "tok_refresh_next");
+	T_EQ_STR(a, want, "the successor is the HMAC of label and parent");
+	T_EQ_INT(tok_refresh_parse(a, strlen(a), &sid, &gen), 0,
+	    "a successor is a refresh token");
+	T_OK(sid == 1 && gen == 2, "it names the row asked for");
+	T_EQ_INT(tok_refresh_next(key, sizeof(key), parent, n, 1, 2, b,
+	    sizeof(b)), 0, "the successor again");
+	T_EQ_STR(b, a, "the same parent and key give the same successor");
+	T_EQ_INT(tok_refresh_next(other, sizeof(other), parent, n, 1, 2, b,
+	    sizeof(b)), 0, "under another key");
+	T_OK(strcmp(a, b) != 0, "another key gives another successor");
+	memcpy(p2, parent, sizeof(parent));
+	p2[20] = 'B';
+	T_EQ_INT(tok_refresh_next(key, sizeof(key), p2, n, 1, 2, b,
+	    sizeof(b)), 0, "of another parent");
+	T_OK(strcmp(a, b) != 0, "another parent gives another successor");
+	T_EQ_INT(tok_refresh_next(NULL, 0, parent, n, 1, 2, b, sizeof(b)), -1,
+	    "no key refused");
+	T_EQ_INT(tok_refresh_next(key, sizeof(key), parent, TOK_STR_SIZE, 1,
+	    2, b, sizeof(b)), -1, "a parent too long refused");
+}
+
 static void
 test_random(void)
 {
@@ -209,6 +250,7 @@ main(void)
 {
 	test_new();
 	test_refresh();
+	test_refresh_next();
 	test_random();
 	test_hash();
 	test_equal();

@@ -1,0 +1,147 @@
+"""
+A COMMIT whose connection breaks has an unknown outcome: latch looks it
+up on a new connection before it answers, and says "outcome_unknown"
+only when it cannot find out.  A pipe between latchd and MariaDB
+(dbproxy.py) loses one COMMIT at a time: forwarded with its answer lost
+(the server committed), or never forwarded (it did not), and optionally
+refuses the connection of the look-up.  Before the fix every one of
+these answered 503 service_unavailable, also when the change was stored.
+"""
+
+import base64
+import hashlib
+import struct
+import time
+
+from adminlib import ensure_env, invite, new_admin
+from dbproxy import DbProxy
+from lib import (decode_jwt, expect, expect_error, expect_login,
+                 expect_token_works, http, login, new_email, refresh,
+                 register)
+
+
+def _row(token):
+    raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+    return struct.unpack(">QI", raw[:12])
+
+
+def _stored(stack, sid, gen):
+    """HEX(token_hash) of refresh token (sid, gen), or None."""
+    rows = stack.mysql("SELECT HEX(token_hash) FROM session_refresh WHERE "
+                       "session_id = %d AND gen = %d" % (sid, gen))
+    return rows[0][0].upper() if rows else None
+
+
+def _sha(s):
+    return hashlib.sha256(s.encode()).hexdigest().upper()
+
+
+def _log_says(stack, text):
+    with open(stack.latchd_log, encoding="utf-8", errors="replace") as f:
+        return text in f.read()
+
+
+def test_refresh_whose_commit_answer_was_lost(stack):
+    a = register()
+    sid, gen = _row(a.refresh)
+    with DbProxy(stack) as px:
+        px.arm("commit_then_drop")
+        j = expect_login(refresh(a.refresh), 200, username=a.username)
+        px.wait_fired()
+    assert _row(j["refresh_token"]) == (sid, gen + 1)
+    assert _stored(stack, sid, gen + 1) == _sha(j["refresh_token"]), \
+        "the answered refresh token is not the stored one"
+    assert _log_says(stack, "looked up after the lost connection: "
+                     "committed")
+    expect_token_works(j["access_token"])
+    expect_login(refresh(j["refresh_token"]), 200, username=a.username)
+
+
+def test_refresh_whose_commit_never_arrived(stack):
+    a = register()
+    sid, gen = _row(a.refresh)
+    with DbProxy(stack) as px:
+        px.arm("drop_commit")
+        expect_error(refresh(a.refresh), 503, "service_unavailable")
+        px.wait_fired()
+    assert _stored(stack, sid, gen + 1) is None, \
+        "a refresh answered 503 stored its successor"
+    # Nothing happened: the same token refreshes normally.
+    j = expect_login(refresh(a.refresh), 200, username=a.username)
+    assert _stored(stack, sid, gen + 1) == _sha(j["refresh_token"])
+
+
+def test_refresh_with_unknown_outcome_is_safe_to_retry(stack):
+    """The look-up fails too: 503 outcome_unknown.  The client retries
+    with the same token within the reuse interval and gets the successor
+    that was stored; nothing is revoked."""
+    a = register()
+    sid, gen = _row(a.refresh)
+    with DbProxy(stack) as px:
+        px.arm("commit_then_drop", refuse=1.0)
+        expect_error(refresh(a.refresh), 503, "outcome_unknown")
+        px.wait_fired()
+        time.sleep(1.1)
+        j = expect(refresh(a.refresh), 200)
+    assert _stored(stack, sid, gen + 1) == _sha(j["refresh_token"]), \
+        "the retry's refresh token is not the one stored"
+    expect_token_works(j["access_token"], "the retry's access token")
+    assert stack.mysql("SELECT revoked_at IS NULL FROM sessions WHERE "
+                       "id = %d" % sid) == [["1"]], \
+        "the retry of a refresh that failed by latch's fault revoked " \
+        "the session"
+    expect_login(refresh(j["refresh_token"]), 200, username=a.username)
+
+
+def test_sign_in_whose_commit_answer_was_lost(stack):
+    a = register()
+    with DbProxy(stack) as px:
+        px.arm("commit_then_drop")
+        j = expect_login(login(a.username, a.password), 200,
+                         username=a.username)
+        px.wait_fired()
+    expect_token_works(j["access_token"], "the sign-in's access token")
+    sid = decode_jwt(j["access_token"])["sid"]
+    assert _stored(stack, sid, 1) == _sha(j["refresh_token"])
+    before = int(stack.mysql("SELECT COUNT(*) FROM sessions WHERE "
+                             "user_id = %d" % a.id)[0][0])
+    with DbProxy(stack) as px:
+        px.arm("drop_commit")
+        expect_error(login(a.username, a.password), 503,
+                     "service_unavailable")
+        px.wait_fired()
+    assert int(stack.mysql("SELECT COUNT(*) FROM sessions WHERE "
+                           "user_id = %d" % a.id)[0][0]) == before, \
+        "a sign-in answered 503 left a session"
+
+
+def _invitations_to(stack, mail):
+    return int(stack.mysql("SELECT COUNT(*) FROM invitations WHERE "
+                           "email = '%s'" % mail)[0][0])
+
+
+def test_invitation_whose_commit_was_lost(stack):
+    ensure_env(stack)
+    a = new_admin(stack)
+    with DbProxy(stack) as px:
+        px.arm("commit_then_drop")
+        inv = invite(a.access)
+        px.wait_fired()
+        assert _invitations_to(stack, inv["email"]) == 1
+        px.arm("drop_commit")
+        mail = new_email()
+        expect_error(http("POST", "/invitations", {"email": mail,
+                          "send_email": False}, token=a.access),
+                     503, "service_unavailable")
+        px.wait_fired(2)
+        assert _invitations_to(stack, mail) == 0, \
+            "an invitation answered 503 was stored"
+        px.arm("commit_then_drop", refuse=1.0)
+        mail = new_email()
+        expect_error(http("POST", "/invitations", {"email": mail,
+                          "send_email": False}, token=a.access),
+                     503, "outcome_unknown")
+        px.wait_fired(3)
+    # (Here it was stored: the answer said it might be.)
+    assert _invitations_to(stack, mail) == 1
+    expect(http("GET", "/auth/invitation?code=" + inv["code"]), 200)
