@@ -74,15 +74,18 @@ org_name_of(struct db *db, int64_t org, struct invite *out)
 
 /*
  * Commit the transaction that gave an invitation the code hashed as h,
- * finding out on a new connection if the commit's was lost.  The code is
- * cleansed unless it was stored.  ERR_OK, ERR_DB, ERR_UNKNOWN.
+ * finding out on a new connection if the commit's answer was lost, and
+ * settle its mail m by the outcome.  The code is cleansed unless it was
+ * stored.  ERR_OK, ERR_DB, ERR_UNKNOWN.
  */
 static enum err
-invite_commit(struct db *db, const unsigned char h[TOK_HASH_LEN], char *code)
+invite_commit(struct db *db, const struct conf *conf,
+    const unsigned char h[TOK_HASH_LEN], char *code, struct notify_mail *m)
 {
 	struct db_arg w[] = { DB_BLOB(h, TOK_HASH_LEN) };
 	enum db_rc rc = db_commit_check(db, STMT_W_INVITE, w, 1);
 
+	notify_settle(conf, m, rc);
 	if (rc == DB_OK)
 		return ERR_OK;
 	tok_cleanse(code, TOK_STR_SIZE);
@@ -96,6 +99,7 @@ invite_create(struct db *db, const struct conf *conf, int64_t org,
 {
 	unsigned char h[TOK_HASH_LEN];
 	char norm[255];
+	struct notify_mail m = { "" };
 	struct db_rows *r = NULL;
 	int64_t now = (int64_t)time(NULL);
 	uint64_t id = 0;
@@ -147,9 +151,9 @@ invite_create(struct db *db, const struct conf *conf, int64_t org,
 	/* The mail claim commits or rolls back with the invitation. */
 	if (inviter != NULL && ((e = limit_mail(db, conf, LIMIT_MAIL_INVITE,
 	    norm, &out->retry_after)) != ERR_OK ||
-	    (e = notify_invite(conf, out, code, inviter)) != ERR_OK))
+	    (e = notify_invite(conf, out, code, h, inviter, &m)) != ERR_OK))
 		goto rollback;
-	return invite_commit(db, h, code);
+	return invite_commit(db, conf, h, code, &m);
 rollback:
 	db_rollback(db);
 	tok_cleanse(code, TOK_STR_SIZE);
@@ -293,6 +297,7 @@ invite_resend(struct db *db, const struct conf *conf, int64_t org,
     int64_t id, const char *inviter, char *code, struct invite *out)
 {
 	unsigned char h[TOK_HASH_LEN];
+	struct notify_mail m = { "" };
 	struct db_rows *r = NULL;
 	int64_t now = (int64_t)time(NULL);
 	uint64_t n = 0;
@@ -328,10 +333,10 @@ invite_resend(struct db *db, const struct conf *conf, int64_t org,
 	if ((e = org_name_of(db, org, out)) != ERR_OK ||
 	    (e = limit_mail(db, conf, LIMIT_MAIL_INVITE, out->email,
 	    &out->retry_after)) != ERR_OK ||
-	    (e = notify_invite(conf, out, code, inviter)) != ERR_OK)
+	    (e = notify_invite(conf, out, code, h, inviter, &m)) != ERR_OK)
 		goto rollback;
 	db_rows_free(r);
-	return invite_commit(db, h, code);
+	return invite_commit(db, conf, h, code, &m);
 rollback:
 	db_rows_free(r);
 	db_rollback(db);

@@ -21,7 +21,9 @@ reset_request(struct db *db, const struct conf *conf, const char *email,
 {
 	char token[TOK_STR_SIZE];
 	unsigned char h[TOK_HASH_LEN];
+	struct notify_mail m = { "" };
 	int64_t now = (int64_t)time(NULL);
+	enum db_rc rc;
 	enum err e;
 
 	if (strchr(email, '@') == NULL)
@@ -49,12 +51,14 @@ reset_request(struct db *db, const struct conf *conf, const char *email,
 	 * claim commits or rolls back with the token. */
 	if ((e = limit_mail(db, conf, LIMIT_MAIL_RESET, u->email,
 	    &u->retry_after)) != ERR_OK ||
-	    (e = notify_reset(conf, u, token)) != ERR_OK)
+	    (e = notify_reset(conf, u, token, h, &m)) != ERR_OK)
 		goto rollback;
 	{
 		struct db_arg w[] = { DB_BLOB(h, sizeof(h)) };
 
-		e = db_err(db_commit_check(db, STMT_W_RESET, w, 1));
+		rc = db_commit_check(db, STMT_W_RESET, w, 1);
+		notify_settle(conf, &m, rc);
+		e = db_err(rc);
 	}
 	goto done;
 rollback:

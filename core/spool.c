@@ -289,8 +289,8 @@ out:
 enum err
 spool_init(const char *dir)
 {
-	static const char *const subs[] = {NULL, "tmp", "new", "state",
-	    "failed"};
+	static const char *const subs[] = {NULL, "tmp", "hold", "new",
+	    "state", "failed"};
 	char path[PATH_MAX];
 	size_t i;
 
@@ -638,13 +638,50 @@ spool_from_ok(const char *v)
 	    sizeof(name)) == 0;
 }
 
-enum err
-spool_submit(const struct conf *c, const char *to, const char *subject,
-    const char *body_utf8, char *id, size_t idsz)
+/* 1 if the k bytes at s are a witness kind: 1..SPOOL_KIND_MAX of a-z. */
+static int
+is_kind(const char *s, size_t k)
+{
+	size_t i;
+
+	if (k == 0 || k > SPOOL_KIND_MAX)
+		return 0;
+	for (i = 0; i < k; i++)
+		if (s[i] < 'a' || s[i] > 'z')
+			return 0;
+	return 1;
+}
+
+/*
+ * The name of a message held for witness w into out (SPOOL_HELD_SIZE):
+ * "<id>.<kind>.<base64url of hash>".  0, or -1 if w is malformed.
+ */
+static int
+held_name(const char *id, const struct spool_witness *w, char *out)
+{
+	size_t k = strlen(w->kind), n;
+
+	if (!is_kind(w->kind, k))
+		return -1;
+	memcpy(out, id, SPOOL_ID_LEN);
+	n = SPOOL_ID_LEN;
+	out[n++] = '.';
+	memcpy(out + n, w->kind, k);
+	n += k;
+	out[n++] = '.';
+	return b64url_encode(w->hash, SPOOL_HASH_LEN, out + n,
+	    SPOOL_HELD_SIZE - n) == SPOOL_HASH_B64 ? 0 : -1;
+}
+
+/* Build the message and write it into new/ (w NULL) or hold/. */
+static enum err
+submit(const struct conf *c, const char *to, const char *subject,
+    const char *body_utf8, const struct spool_witness *w, char *id,
+    size_t idsz)
 {
 	struct sbuf b = {NULL, 0, 0, SPOOL_MSG_MAX, 0};
 	char mid[SPOOL_ID_SIZE], from_addr[SPOOL_ADDR_SIZE], from_name[256];
-	char dir[PATH_MAX];
+	char dir[PATH_MAX], name[SPOOL_HELD_SIZE];
 	size_t n;
 	enum err e;
 
@@ -661,7 +698,7 @@ spool_submit(const struct conf *c, const char *to, const char *subject,
 	n = strlen(body_utf8);
 	if (n > SPOOL_BODY_MAX || !text_ok(body_utf8, n, 1))
 		return ERR_INVALID_FIELD;
-	if (id != NULL && idsz < SPOOL_ID_SIZE)
+	if (id != NULL && idsz < (w != NULL ? SPOOL_HELD_SIZE : SPOOL_ID_SIZE))
 		return ERR_SYS;
 	if (!text_ok(c->mail_from, strlen(c->mail_from), 0) ||
 	    addr_split(c->mail_from, strlen(c->mail_from), from_addr,
@@ -676,6 +713,10 @@ spool_submit(const struct conf *c, const char *to, const char *subject,
 		log_warnx("spool: no randomness for a message id");
 		return ERR_SYS;
 	}
+	if (w == NULL)
+		memcpy(name, mid, SPOOL_ID_SIZE);
+	else if (held_name(mid, w, name) == -1)
+		return ERR_SYS;
 	build_message(&b, mid, from_name, from_addr, to, subject, body_utf8,
 	    time(NULL));
 	if (b.err) {
@@ -684,14 +725,22 @@ spool_submit(const struct conf *c, const char *to, const char *subject,
 	}
 	if ((e = spool_init(dir)) != ERR_OK)
 		goto out;
-	if ((e = write_atomic(dir, mid, "new", mid, b.p, b.len)) != ERR_OK)
+	if ((e = write_atomic(dir, mid, w != NULL ? "hold" : "new", name, b.p,
+	    b.len)) != ERR_OK)
 		goto out;
 	if (id != NULL)
-		memcpy(id, mid, SPOOL_ID_SIZE);
-	log_debug("spool: queued %s", mid);
+		memcpy(id, name, strlen(name) + 1);
+	log_debug("spool: %s %s", w != NULL ? "held" : "queued", name);
 out:
 	free(b.p);
 	return e;
+}
+
+enum err
+spool_submit(const struct conf *c, const char *to, const char *subject,
+    const char *body_utf8, char *id, size_t idsz)
+{
+	return submit(c, to, subject, body_utf8, NULL, id, idsz);
 }
 
 /* ------------------------------------------------------------ templates */
@@ -845,7 +894,7 @@ out:
 
 enum err
 spool_mail(const struct conf *c, const char *name, const char *const *vars,
-    const char *to, char *id, size_t idsz)
+    const char *to, const struct spool_witness *w, char *id, size_t idsz)
 {
 	struct sbuf sb = {NULL, 0, 0, SPOOL_SUBJECT_MAX * 4, 0};
 	struct sbuf bb = {NULL, 0, 0, SPOOL_BODY_MAX, 0};
@@ -880,8 +929,8 @@ spool_mail(const struct conf *c, const char *name, const char *const *vars,
 		e = ERR_INVALID_FIELD;
 		goto out;
 	}
-	e = spool_submit(c, to, sb.p != NULL ? sb.p : "",
-	    bb.p != NULL ? bb.p : "", id, idsz);
+	e = submit(c, to, sb.p != NULL ? sb.p : "", bb.p != NULL ? bb.p : "",
+	    w, id, idsz);
 out:
 	free(sb.p);
 	free(bb.p);
@@ -1126,22 +1175,22 @@ entry_cmp(const void *a, const void *b)
 	return strcmp(x->id, y->id);
 }
 
-enum err
-spool_list(const char *dir, struct spool_entry **out, size_t *np)
+/*
+ * Call fn(dfd, name, arg) for each entry of directory path but "." and
+ * "..", until fn returns something else than ERR_OK, which is returned.
+ * ERR_OK; ERR_NOT_FOUND if path does not exist; ERR_SYS (logged).
+ */
+static enum err
+dir_walk(const char *path, enum err (*fn)(int, const char *, void *),
+    void *arg)
 {
-	struct spool_entry *v = NULL, *nv;
-	char path[PATH_MAX];
 	struct dirent *de;
-	struct stat st;
-	size_t n = 0, cap = 0;
-	enum err e = ERR_SYS;
+	enum err e = ERR_OK;
 	DIR *d;
 
-	*out = NULL;
-	*np = 0;
-	if (path3(path, sizeof(path), dir, "new", NULL) == -1)
-		return ERR_SYS;
 	if ((d = opendir(path)) == NULL) {
+		if (errno == ENOENT)
+			return ERR_NOT_FOUND;
 		log_warn("spool: opendir %s", path);
 		return ERR_SYS;
 	}
@@ -1150,43 +1199,90 @@ spool_list(const char *dir, struct spool_entry **out, size_t *np)
 		if ((de = readdir(d)) == NULL) {
 			if (errno != 0) {
 				log_warn("spool: readdir %s", path);
-				goto out;
+				e = ERR_SYS;
 			}
 			break;
 		}
-		if (!is_id(de->d_name))
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
 			continue;
-		if (fstatat(dirfd(d), de->d_name, &st,
-		    AT_SYMLINK_NOFOLLOW) == -1) {
-			if (errno == ENOENT)
-				continue;
-			log_warn("spool: stat %s/%s", path, de->d_name);
-			goto out;
-		}
-		if (!S_ISREG(st.st_mode))
-			continue;
-		if (n == cap) {
-			cap = cap > 0 ? cap * 2 : 16;
-			if ((nv = reallocarray(v, cap, sizeof(*v))) == NULL) {
-				e = ERR_NOMEM;
-				goto out;
-			}
-			v = nv;
-		}
-		memcpy(v[n].id, de->d_name, SPOOL_ID_SIZE);
-		v[n].mtime = st.st_mtim;
-		n++;
+		if ((e = fn(dirfd(d), de->d_name, arg)) != ERR_OK)
+			break;
 	}
-	if (n > 1)
-		qsort(v, n, sizeof(*v), entry_cmp);
-	*out = v;
-	*np = n;
-	v = NULL;
-	e = ERR_OK;
-out:
-	free(v);
 	(void)closedir(d);
 	return e;
+}
+
+/*
+ * stat name in directory dfd into *st: 1 if it is a regular file, 0 if
+ * it is something else or gone, -1 on an error (logged).
+ */
+static int
+regular_at(int dfd, const char *name, struct stat *st)
+{
+	if (fstatat(dfd, name, st, AT_SYMLINK_NOFOLLOW) == -1) {
+		if (errno == ENOENT)
+			return 0;
+		log_warn("spool: stat %s", name);
+		return -1;
+	}
+	return S_ISREG(st->st_mode) ? 1 : 0;
+}
+
+/* What spool_list() collects. */
+struct listing {
+	struct spool_entry *v;
+	size_t n, cap;
+};
+
+static enum err
+list_one(int dfd, const char *name, void *arg)
+{
+	struct listing *l = arg;
+	struct spool_entry *nv;
+	struct stat st;
+	int rc;
+
+	if (!is_id(name) || (rc = regular_at(dfd, name, &st)) == 0)
+		return ERR_OK;
+	if (rc == -1)
+		return ERR_SYS;
+	if (l->n == l->cap) {
+		l->cap = l->cap > 0 ? l->cap * 2 : 16;
+		if ((nv = reallocarray(l->v, l->cap, sizeof(*nv))) == NULL)
+			return ERR_NOMEM;
+		l->v = nv;
+	}
+	memcpy(l->v[l->n].id, name, SPOOL_ID_SIZE);
+	l->v[l->n].mtime = st.st_mtim;
+	l->n++;
+	return ERR_OK;
+}
+
+enum err
+spool_list(const char *dir, struct spool_entry **out, size_t *np)
+{
+	struct listing l = { NULL, 0, 0 };
+	char path[PATH_MAX];
+	enum err e;
+
+	*out = NULL;
+	*np = 0;
+	if (path3(path, sizeof(path), dir, "new", NULL) == -1)
+		return ERR_SYS;
+	if ((e = dir_walk(path, list_one, &l)) != ERR_OK) {
+		if (e == ERR_NOT_FOUND) {
+			log_warnx("spool: %s is missing", path);
+			e = ERR_SYS;
+		}
+		free(l.v);
+		return e;
+	}
+	if (l.n > 1)
+		qsort(l.v, l.n, sizeof(*l.v), entry_cmp);
+	*out = l.v;
+	*np = l.n;
+	return ERR_OK;
 }
 
 /* A decimal number of the whole line "name N": 0, or -1. */
@@ -1381,4 +1477,112 @@ spool_purge(const char *dir, time_t max_age)
 		(void)closedir(d);
 	}
 	return rc == -1 ? -1 : count;
+}
+
+/* ------------------------------------------------------------ held */
+
+/*
+ * The parts of held name s: 0 with h filled, or -1 if s is not one.
+ * (mtime is left to the caller.)
+ */
+static int
+held_parse(const char *s, struct spool_held *h)
+{
+	const char *kind, *dot;
+	size_t n = strlen(s), k;
+
+	if (n >= SPOOL_HELD_SIZE || n <= SPOOL_ID_LEN + 1 ||
+	    s[SPOOL_ID_LEN] != '.')
+		return -1;
+	kind = s + SPOOL_ID_LEN + 1;
+	if ((dot = strchr(kind, '.')) == NULL)
+		return -1;
+	k = (size_t)(dot - kind);
+	if (!is_kind(kind, k) || strlen(dot + 1) != SPOOL_HASH_B64 ||
+	    b64url_decode(dot + 1, SPOOL_HASH_B64, h->hash,
+	    sizeof(h->hash)) != SPOOL_HASH_LEN)
+		return -1;
+	memcpy(h->name, s, SPOOL_ID_LEN);
+	h->name[SPOOL_ID_LEN] = '\0';
+	if (!is_id(h->name))
+		return -1;
+	memcpy(h->kind, kind, k);
+	h->kind[k] = '\0';
+	memcpy(h->name, s, n + 1);
+	return 0;
+}
+
+enum err
+spool_release(const char *dir, const char *held)
+{
+	struct spool_held h;
+	char src[PATH_MAX], dst[PATH_MAX], ndir[PATH_MAX];
+
+	if (held_parse(held, &h) == -1)
+		return ERR_SYS;
+	h.name[SPOOL_ID_LEN] = '\0';
+	if (path3(src, sizeof(src), dir, "hold", held) == -1 ||
+	    path3(dst, sizeof(dst), dir, "new", h.name) == -1 ||
+	    path3(ndir, sizeof(ndir), dir, "new", NULL) == -1)
+		return ERR_SYS;
+	if (rename(src, dst) == -1) {
+		if (errno == ENOENT)
+			return ERR_NOT_FOUND;
+		log_warn("spool: rename %s to %s", src, dst);
+		return ERR_SYS;
+	}
+	if (fsync_dir(ndir) == -1)
+		return ERR_SYS;
+	log_debug("spool: released %s", held);
+	return ERR_OK;
+}
+
+enum err
+spool_drop(const char *dir, const char *held)
+{
+	struct spool_held h;
+	char hdir[PATH_MAX];
+
+	if (held_parse(held, &h) == -1 || unlink3(dir, "hold", held) == -1 ||
+	    path3(hdir, sizeof(hdir), dir, "hold", NULL) == -1 ||
+	    fsync_dir(hdir) == -1)
+		return ERR_SYS;
+	log_debug("spool: dropped %s", held);
+	return ERR_OK;
+}
+
+/* What spool_held() walks with. */
+struct holding {
+	time_t before;
+	void (*fn)(const struct spool_held *, void *);
+	void *arg;
+};
+
+static enum err
+held_one(int dfd, const char *name, void *arg)
+{
+	struct holding *w = arg;
+	struct spool_held h;
+	struct stat st;
+
+	if (held_parse(name, &h) == -1 || regular_at(dfd, name, &st) != 1 ||
+	    st.st_mtime > w->before)
+		return ERR_OK;
+	h.mtime = st.st_mtime;
+	w->fn(&h, w->arg);
+	return ERR_OK;
+}
+
+enum err
+spool_held(const char *dir, time_t before,
+    void (*fn)(const struct spool_held *, void *), void *arg)
+{
+	struct holding w = { before, fn, arg };
+	char path[PATH_MAX];
+	enum err e;
+
+	if (path3(path, sizeof(path), dir, "hold", NULL) == -1)
+		return ERR_SYS;
+	e = dir_walk(path, held_one, &w);
+	return e == ERR_NOT_FOUND ? ERR_OK : e;
 }

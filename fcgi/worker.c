@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <fcgiapp.h>
@@ -17,11 +18,15 @@
 #include "http.h"
 #include "limit.h"
 #include "log.h"
+#include "notify.h"
 #include "router.h"
 #include "tok.h"
 #include "worker.h"
 
 extern char **environ;
+
+/* Mail held past its request is settled at most this often (seconds). */
+#define RECOVER_EVERY 60
 
 static volatile sig_atomic_t stopping;
 static int listen_fd_g = -1;
@@ -209,6 +214,7 @@ worker_run(const struct conf *conf, int listen_fd)
 	struct req r;
 	struct db *db = NULL;
 	sigset_t term;
+	time_t recovered;
 	long served = 0;
 	int rc = 1;
 
@@ -230,6 +236,8 @@ worker_run(const struct conf *conf, int listen_fd)
 	if (!conf->auth_enabled)
 		log_warnx("worker: [security] auth_enabled = false: the "
 		    "authorizer lets every request through as anonymous");
+	notify_recover(db, conf);
+	recovered = time(NULL);
 	while (!stopping) {
 		if (FCGX_Accept_r(&fr) < 0) {
 			if (stopping)
@@ -261,6 +269,11 @@ worker_run(const struct conf *conf, int listen_fd)
 			(void)FCGX_Attach(&fr);
 		FCGX_Finish_r(&fr);
 		worker_later(conf, &r);
+		/* After the answer, within the request's time. */
+		if (time(NULL) - recovered >= RECOVER_EVERY) {
+			notify_recover(db, conf);
+			recovered = time(NULL);
+		}
 		alarm(0);
 		(void)sigprocmask(SIG_UNBLOCK, &term, NULL);
 		if (conf->max_requests > 0 && ++served >= conf->max_requests) {
@@ -307,6 +320,7 @@ worker_cgi(const struct conf *conf)
 			(void)close(fd);
 		worker_later(conf, &r);
 	}
+	notify_recover(db, conf);
 	db_close(db);
 	return 0;
 }

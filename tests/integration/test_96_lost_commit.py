@@ -1,7 +1,9 @@
 """
 A COMMIT whose connection breaks has an unknown outcome: latch looks it
 up on a new connection before it answers, and says "outcome_unknown"
-only when it cannot find out.  A pipe between latchd and MariaDB
+only when it cannot find out.  A mail exists if and only if its
+invitation or reset token does: held in the spool's hold/ until the
+COMMIT's outcome is known, settled later when it is not.  A pipe between latchd and MariaDB
 (dbproxy.py) loses one COMMIT at a time: forwarded with its answer lost
 (the server committed), or never forwarded (it did not), and optionally
 refuses the connection of the look-up.  Before the fix every one of
@@ -9,15 +11,18 @@ these answered 503 service_unavailable, also when the change was stored.
 """
 
 import base64
+import email
+import email.policy
 import hashlib
+import os
 import struct
 import time
 
-from adminlib import ensure_env, invite, new_admin
+from adminlib import ensure_env, invite, new_admin, reload, spool_new
 from dbproxy import DbProxy
 from lib import (decode_jwt, expect, expect_error, expect_login,
                  expect_token_works, http, login, new_email, refresh,
-                 register)
+                 register, wait_for)
 
 
 def _row(token):
@@ -145,3 +150,103 @@ def test_invitation_whose_commit_was_lost(stack):
     # (Here it was stored: the answer said it might be.)
     assert _invitations_to(stack, mail) == 1
     expect(http("GET", "/auth/invitation?code=" + inv["code"]), 200)
+
+
+# ------------------------------------------------------------------ mail
+
+def _mails_in(stack, sub, addr):
+    """Messages to addr in spool sub/ (new or hold), as file names."""
+    d = os.path.join(spool_new(stack), "..", sub)
+    out = []
+    for n in sorted(os.listdir(d)) if os.path.isdir(d) else []:
+        with open(os.path.join(d, n), "rb") as f:
+            msg = email.message_from_bytes(f.read(),
+                                           policy=email.policy.default)
+        if addr.lower() in str(msg["To"] or "").lower():
+            out.append(os.path.join(d, n))
+    return out
+
+
+def _age(paths, seconds=3600):
+    for p in paths:
+        t = time.time() - seconds
+        os.utime(p, (t, t))
+
+
+def _invite_mailed(stack, token, mail, status, code):
+    return expect_error(http("POST", "/invitations", {"email": mail},
+                             token=token), status, code)
+
+
+def test_invitation_mail_exists_iff_the_invitation_does(stack):
+    ensure_env(stack)
+    a = new_admin(stack)
+    m1, m2, m3, m4 = (new_email() for _ in range(4))
+    with DbProxy(stack) as px:
+        # Committed, answer lost: 201, and the mail goes out.
+        px.arm("commit_then_drop")
+        expect(http("POST", "/invitations", {"email": m1},
+                    token=a.access), 201)
+        px.wait_fired(1)
+        # Never committed: 503, no mail.
+        px.arm("drop_commit")
+        _invite_mailed(stack, a.access, m2, 503, "service_unavailable")
+        px.wait_fired(2)
+        # Unknown both ways: the mail waits in hold/.
+        px.arm("commit_then_drop", refuse=1.0)
+        _invite_mailed(stack, a.access, m3, 503, "outcome_unknown")
+        px.wait_fired(3)
+        time.sleep(1.1)
+        px.arm("drop_commit", refuse=1.0)
+        _invite_mailed(stack, a.access, m4, 503, "outcome_unknown")
+        px.wait_fired(4)
+        time.sleep(1.1)
+    assert len(_mails_in(stack, "new", m1)) == 1, "no mail for a stored " \
+        "invitation"
+    assert _mails_in(stack, "hold", m1) == []
+    assert _invitations_to(stack, m2) == 0
+    assert _mails_in(stack, "new", m2) == [] and \
+        _mails_in(stack, "hold", m2) == [], \
+        "a mail for an invitation that was never stored"
+    for m in (m3, m4):
+        assert _mails_in(stack, "new", m) == [], \
+            "a mail of unknown outcome went out"
+        assert len(_mails_in(stack, "hold", m)) == 1, \
+            "a mail of unknown outcome was not kept"
+    assert _invitations_to(stack, m3) == 1 and _invitations_to(stack, m4) == 0
+    # Recovery (each worker when it starts, and once a minute): the held
+    # mail whose invitation exists goes out, the other is deleted.  Held
+    # for an hour, so no writer can still be at work on them.
+    _age(_mails_in(stack, "hold", m3) + _mails_in(stack, "hold", m4))
+    reload(stack, {("server", "max_requests"): str(
+        int(stack.config_values()["server"]["max_requests"]) + 1)})
+    wait_for(lambda: _mails_in(stack, "hold", m3) == [] and
+             _mails_in(stack, "hold", m4) == [], 30,
+             "the held mails to be settled")
+    assert len(_mails_in(stack, "new", m3)) == 1, \
+        "the mail of a stored invitation was lost"
+    assert _mails_in(stack, "new", m4) == [], \
+        "a mail went out for an invitation that does not exist"
+
+
+def test_reset_mail_exists_iff_the_token_does(stack):
+    a = register()
+    other = register()
+    with DbProxy(stack) as px:
+        px.arm("commit_then_drop")
+        expect(http("POST", "/auth/password/forgot", {"email": a.email}),
+               202)
+        px.wait_fired(1)
+        px.arm("drop_commit")
+        expect_error(http("POST", "/auth/password/forgot",
+                          {"email": other.email}), 503,
+                     "service_unavailable")
+        px.wait_fired(2)
+    tokens = lambda u: int(stack.mysql(  # noqa: E731
+        "SELECT COUNT(*) FROM password_resets WHERE user_id = %d"
+        % u.id)[0][0])
+    assert tokens(a) == 1 and len(_mails_in(stack, "new", a.email)) == 1
+    assert tokens(other) == 0, "a reset answered 503 was stored"
+    assert _mails_in(stack, "new", other.email) == [] and \
+        _mails_in(stack, "hold", other.email) == [], \
+        "a reset mail without its token"

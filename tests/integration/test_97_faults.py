@@ -163,8 +163,10 @@ def _mount(*args):
 
 def _spool_files(spool):
     out = []
-    for sub in ("tmp", "new"):
-        out += [sub + "/" + n for n in os.listdir(os.path.join(spool, sub))]
+    for sub in ("tmp", "hold", "new"):
+        if os.path.isdir(os.path.join(spool, sub)):
+            out += [sub + "/" + n
+                    for n in os.listdir(os.path.join(spool, sub))]
     return out
 
 
