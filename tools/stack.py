@@ -18,7 +18,11 @@ Command line:
     stack.py run --dir var --port 8080 [--set section.key=value]...
         Create DIR on the first run (datadir, database, user, config,
         schema); reuse it afterwards.  Runs in the foreground until Ctrl-C
-        or SIGTERM; SIGHUP makes latchd re-read DIR/latch.ini.
+        or SIGTERM; SIGHUP makes latchd re-read DIR/latch.ini.  Supervises
+        what it started: a process that exits (MariaDB restarted or
+        crashed, say) is started again, after 0.5 s doubling to 30 s while
+        it keeps dying, and the others keep running (latchd reconnects to
+        MariaDB by itself).
     stack.py sql --dir var [SQL]
         The mariadb client as root on the running stack's database.
 
@@ -71,6 +75,12 @@ DB_STOP_WAIT = 60
 PROC_START_WAIT = 30
 PROC_STOP_WAIT = 20
 RELOAD_WAIT = 30
+
+# "stack.py run" restarts a process that exited after this delay, doubled
+# at each exit up to the maximum, back to the minimum once it ran STABLE.
+RESTART_MIN = 0.5
+RESTART_MAX = 30.0
+RESTART_STABLE = 30.0
 
 
 class StackError(Exception):
@@ -833,6 +843,18 @@ include "{contrib}"
         if errors:
             raise StackError("; ".join(errors))
 
+    def restart(self, name):
+        """Start process `name` of the stack again (it exited)."""
+        self.procs.pop(name, None)
+        if name == "mariadbd":
+            self.start_db()
+        elif name == "latchd":
+            self.start_latchd()
+        elif name == "lighttpd":
+            self.start_lighttpd()
+        else:
+            raise StackError("no way to start %s again" % name)
+
     def url(self, path=""):
         """Full URL of an API path ("/auth/login")."""
         return "http://127.0.0.1:%d%s%s" % (self.port, self.base_path, path)
@@ -922,6 +944,57 @@ def print_mail(spool, seen):
             flush=True)
 
 
+class Supervisor:
+    """
+    Start again each process of a stack that exits, with a delay per
+    process of RESTART_MIN doubling to RESTART_MAX while it keeps dying,
+    back to RESTART_MIN once it ran RESTART_STABLE seconds.
+    """
+
+    def __init__(self, stack, out=sys.stderr):
+        self.stack = stack
+        self.out = out
+        self.delay = {}     # name -> the delay of its next restart
+        self.due = {}       # name -> when to start it again (monotonic)
+        self.started = {}   # name -> when it was last started
+
+    def _say(self, msg):
+        print("latch: " + msg, file=self.out, flush=True)
+
+    def poll(self):
+        """Notice exits and run the restarts that are due."""
+        now = time.monotonic()
+        for name, p in list(self.stack.procs.items()):
+            if name in self.due or p.poll() is None:
+                continue
+            ran = now - self.started.get(name, 0.0)
+            d = self.delay.get(name, 0.0)
+            d = RESTART_MIN if d == 0.0 or ran >= RESTART_STABLE else \
+                min(d * 2, RESTART_MAX)
+            self.delay[name] = d
+            self.due[name] = now + d
+            self._say("%s exited with status %s; starting it again in "
+                      "%.1f s\n%s" % (name, p.returncode, d,
+                                      log_tail(self.stack.logs[name], 5)))
+        for name, when in sorted(self.due.items(), key=lambda x: x[1]):
+            if time.monotonic() < when:
+                continue
+            del self.due[name]
+            self.started[name] = time.monotonic()
+            try:
+                self.stack.restart(name)
+                self._say("%s started again" % name)
+            except StackError as e:
+                # Counts as one more exit: the next try waits longer.
+                self.stack.procs.pop(name, None)
+                d = min(max(self.delay.get(name, 0.0), RESTART_MIN) * 2,
+                        RESTART_MAX)
+                self.delay[name] = d
+                self.due[name] = time.monotonic() + d
+                self._say("%s did not start (%s); next try in %.1f s"
+                          % (name, e, d))
+
+
 def cmd_run(args):
     stack = Stack(args.dir, port=args.port)
     hup = []
@@ -975,6 +1048,9 @@ def cmd_run(args):
                         else [])
         print("latch: Ctrl-C stops; kill -HUP %d re-reads the config"
               % os.getpid(), flush=True)
+        sup = Supervisor(stack)
+        for name in stack.procs:
+            sup.started[name] = time.monotonic()
         while True:
             time.sleep(0.5)
             if show:
@@ -986,13 +1062,7 @@ def cmd_run(args):
                     stack.sighup(wait=False)
                 except StackError as e:
                     print("latch: %s" % e, file=sys.stderr)
-            dead = stack.dead()
-            if dead:
-                print("latch: %s exited with status %s; stopping.\n%s"
-                      % (dead, stack.procs[dead].returncode,
-                         log_tail(stack.logs[dead])), file=sys.stderr)
-                status = 1
-                break
+            sup.poll()
     except (KeyboardInterrupt, _Stop):
         print("\nlatch: stopping", flush=True)
     except StackError as e:
