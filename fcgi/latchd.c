@@ -302,7 +302,7 @@ main(int argc, char *argv[])
 	if (fd0_is_listening()) {
 		if (conf->workers == 1) {
 			log_debug("latchd: serving fd 0 in this process");
-			rc = worker_run(conf, 0);
+			rc = worker_run(conf, 0, -1);
 			goto out;
 		}
 		log_info("latchd: serving the socket on fd 0 with %d workers",

@@ -40,7 +40,6 @@
 #include <sanitizer/lsan_interface.h>
 #endif
 
-#define QUICK_MS	2000	/* a child that dies sooner failed to start */
 #define STABLE_MS	30000	/* one that lives this long ends a backoff */
 #define BACKOFF_MIN_MS	500
 #define BACKOFF_MAX_MS	30000
@@ -91,6 +90,7 @@ struct child {
 	enum child_kind kind;
 	struct gen *gen;	/* borrowed; a worker's generation */
 	int64_t started;
+	int ready_fd;		/* a worker's "ready" pipe (read end), or -1 */
 };
 
 struct master {
@@ -392,11 +392,17 @@ mailer_exec(const struct master *m)
 
 /* The child started in the child process: never returns. */
 static void __attribute__((noreturn))
-child_main(const struct master *m, enum child_kind kind, const struct gen *g)
+child_main(const struct master *m, enum child_kind kind, const struct gen *g,
+    int ready)
 {
 	struct sigaction sa;
 	size_t i;
 	int rc;
+
+	/* The other workers' pipes are the master's business. */
+	for (i = 0; i < m->nslots; i++)
+		if (m->children[i].pid != 0 && m->children[i].ready_fd != -1)
+			(void)close(m->children[i].ready_fd);
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = SIG_DFL;
@@ -420,7 +426,7 @@ child_main(const struct master *m, enum child_kind kind, const struct gen *g)
 
 	switch (kind) {
 	case CHILD_WORKER:
-		rc = worker_run(g->conf, m->listen_fd);
+		rc = worker_run(g->conf, m->listen_fd, ready);
 #ifdef __SANITIZE_ADDRESS__
 		/* _exit() skips LeakSanitizer's check at exit, and a worker's
 		 * leaks are the ones that grow with every request. */
@@ -446,6 +452,7 @@ child_start(struct master *m, enum child_kind kind, struct gen *g, int64_t now)
 	struct child *c = NULL, *grown;
 	size_t i, n;
 	pid_t pid;
+	int ready[2] = { -1, -1 };
 
 	for (i = 0; i < m->nslots && c == NULL; i++)
 		if (m->children[i].pid == 0)
@@ -463,17 +470,33 @@ child_start(struct master *m, enum child_kind kind, struct gen *g, int64_t now)
 		m->nslots = n;
 	}
 
-	if ((pid = fork()) == -1) {
-		log_warn("master: fork");
+	/* A worker tells through a pipe when it is ready; read when it is
+	 * reaped, so no poll of it (O_NONBLOCK on the master's end). */
+	if (kind == CHILD_WORKER && pipe2(ready, O_CLOEXEC) == -1) {
+		log_warn("master: pipe");
 		return -1;
 	}
-	if (pid == 0)
-		child_main(m, kind, g);
+	if (ready[0] != -1 && fcntl(ready[0], F_SETFL, O_NONBLOCK) == -1) {
+		log_warn("master: pipe");
+		goto fail;
+	}
+	if ((pid = fork()) == -1) {
+		log_warn("master: fork");
+		goto fail;
+	}
+	if (pid == 0) {
+		if (ready[0] != -1)
+			(void)close(ready[0]);
+		child_main(m, kind, g, ready[1]);
+	}
+	if (ready[1] != -1 && close(ready[1]) == -1)
+		log_warn("master: close");
 
 	c->pid = pid;
 	c->kind = kind;
 	c->gen = g;
 	c->started = now;
+	c->ready_fd = ready[0];
 	m->nlive++;
 	if (kind == CHILD_HELPER) {
 		m->mailer.pid = pid;
@@ -484,6 +507,30 @@ child_start(struct master *m, enum child_kind kind, struct gen *g, int64_t now)
 	log_debug("master: worker %ld started (generation %u)", (long)pid,
 	    g->id);
 	return 0;
+fail:
+	(void)close(ready[0]);
+	(void)close(ready[1]);
+	return -1;
+}
+
+/*
+ * Whether worker c got as far as accepting requests: the byte it writes
+ * then is in its pipe.  Closes the pipe.
+ */
+static int
+child_was_ready(struct child *c)
+{
+	char b;
+	ssize_t n;
+
+	if (c->ready_fd == -1)
+		return 0;
+	do
+		n = read(c->ready_fd, &b, 1);
+	while (n == -1 && errno == EINTR);
+	(void)close(c->ready_fd);
+	c->ready_fd = -1;
+	return n == 1;
 }
 
 /* Start the workers the active generation lacks, unless backing off. */
@@ -615,14 +662,19 @@ mailer_reload(struct master *m, const struct conf *conf, int64_t now)
 	log_debug("master: sent SIGHUP to %s %ld", MAILER_NAME, (long)h->pid);
 }
 
-/* Log how worker c ended, and back off if it died at start-up. */
+/*
+ * Log how worker c ended, and back off if it died at start-up: before it
+ * was ready to accept.  One killed later, however young (workers recycle
+ * every max_requests), is replaced at once.
+ */
 static void
-child_ended(struct master *m, const struct child *c, int status, int64_t now)
+child_ended(struct master *m, struct child *c, int status, int64_t now)
 {
 	struct backoff *b = &m->backoff[CHILD_WORKER];
 	int64_t lived = now - c->started;
 	long pid = (long)c->pid;
 	unsigned gid = c->gen->id;
+	int ready = child_was_ready(c);
 	char how[128];
 
 	if (c->gen->retiring) {
@@ -642,10 +694,10 @@ child_ended(struct master *m, const struct child *c, int status, int64_t now)
 		log_info("master: a worker lived %d s; backoff over",
 		    STABLE_MS / 1000);
 	}
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+	if ((WIFEXITED(status) && WEXITSTATUS(status) == 0) || ready)
 		return;
 	/* Those started before the delay last grew were counted already. */
-	if (lived < QUICK_MS && c->started >= b->grew_at) {
+	if (c->started >= b->grew_at) {
 		backoff_grow(b, now);
 		log_warnx("master: workers fail at start-up; next start in "
 		    "%lld ms", (long long)b->delay);

@@ -48,7 +48,10 @@ struct conf;
  * dispositions before it returns.  Each child is forked with those five
  * signals at SIG_DFL and unblocked (the rest of the mask is the caller's),
  * PR_SET_PDEATHSIG set to SIGTERM (kept across exec), and a worker runs
- * _exit(worker_run(conf, listen_fd)).
+ * _exit(worker_run(conf, listen_fd, ready)), ready the write end of a
+ * pipe that tells the master it started: only a worker that dies before
+ * it was ready counts as failing at start-up (a backoff), not one killed
+ * later however young.
  */
 int master_run(struct conf *conf, const char *conf_path, int listen_fd,
     int listen_from_conf);

@@ -207,8 +207,22 @@ worker_input_done(FCGX_Request *fr, const struct req *r)
 	return ioctl(fr->ipcFd, FIONREAD, &n) == 0 && n == 0;
 }
 
+/* Tell the master this worker is ready to accept: one byte to fd. */
+static void
+worker_ready(int fd)
+{
+	const char b = 'r';
+
+	if (fd == -1)
+		return;
+	if (write(fd, &b, 1) != 1)
+		log_warn("worker: ready");
+	(void)close(fd);
+	log_debug("worker: accepting");
+}
+
 int
-worker_run(const struct conf *conf, int listen_fd)
+worker_run(const struct conf *conf, int listen_fd, int ready_fd)
 {
 	FCGX_Request fr;
 	struct req r;
@@ -238,6 +252,7 @@ worker_run(const struct conf *conf, int listen_fd)
 		    "authorizer lets every request through as anonymous");
 	notify_recover(db, conf);
 	recovered = time(NULL);
+	worker_ready(ready_fd);
 	while (!stopping) {
 		if (FCGX_Accept_r(&fr) < 0) {
 			if (stopping)

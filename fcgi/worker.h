@@ -13,10 +13,14 @@
  * finished first) or until conf->max_requests were served.  Installs its
  * own signal handlers (SIGTERM, SIGINT: stop after the current request;
  * SIGHUP, SIGPIPE: ignored).  conf is borrowed for the worker's life.
+ * Once ready to accept (its database connection tried, its statements
+ * prepared), it writes one byte to ready_fd and closes it, unless
+ * ready_fd is -1: the master tells by it a worker that failed to start
+ * from one killed later.
  * Returns the process exit status: 0 on a normal stop or recycle, 1 if it
  * could not start (e.g. the database refused the connection at start-up).
  */
-int worker_run(const struct conf *conf, int listen_fd);
+int worker_run(const struct conf *conf, int listen_fd, int ready_fd);
 
 /*
  * Answer the single CGI request described by the environment and stdin,

@@ -1,15 +1,18 @@
 """
 The worker pool as processes: a killed worker is replaced, workers recycle
 after [server] max_requests (200 in the test stack), SIGHUP with a broken
-config keeps the old one, and a changed scrypt cost rehashes passwords at
-the next sign-in (only with the right password).
+config keeps the old one, a changed scrypt cost rehashes passwords at
+the next sign-in (only with the right password), and only a worker that
+dies before it accepts makes the master back off.
 """
 
 import os
 import signal
+import socket
 
 from stack import pid_alive
 
+from adminlib import reload
 from lib import (expect, expect_error, expect_login, http, login, register,
                  sql_str, wait_for)
 
@@ -174,3 +177,86 @@ def test_a_wrong_password_is_refused_when_the_hash_needs_a_rehash(stack):
         expect_login(login(a.email, a.password), 200, username=a.username)
     finally:
         stack.reload(scrypt_n=1024)
+
+
+# --------------------------------------------------------- start-up backoff
+
+def _age(pid):
+    """Seconds since process pid started."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    with open("/proc/uptime") as f:
+        up = float(f.read().split()[0])
+    return up - int(fields[19]) / os.sysconf("SC_CLK_TCK")
+
+
+def _accepting(pid):
+    """Whether process pid waits in accept() (x86_64: 43, accept4 288)."""
+    try:
+        with open("/proc/%d/syscall" % pid) as f:
+            return f.read().split(" ", 1)[0] in ("43", "288")
+    except OSError:
+        return False
+
+
+def _log_from(stack, pos):
+    with open(stack.latchd_log, errors="replace") as f:
+        f.seek(pos)
+        return f.read()
+
+
+BACKOFF = "workers fail at start-up"
+
+
+def test_a_young_worker_killed_is_replaced_without_backoff(stack):
+    """Workers are often young (they recycle every max_requests): one
+    killed once it accepts is no start-up failure, however young, and is
+    replaced at once.  (Before: a worker dead within 2 s of its start
+    counted as one, and the next start waited 0.5 s, then 1 s, ...)"""
+    pos = os.path.getsize(stack.latchd_log)
+    pool = wait_for(lambda: full_pool(stack), 15, "a full worker pool")
+    victim, young = pool[0], 0
+    for i in range(4):
+        if i > 0:
+            # The replacement of the last victim, once it accepts.
+            victim = wait_for(lambda: (lambda p: p[0] if p else None)(
+                sorted(set(stack.worker_pids()) - set(pool))), 15,
+                "a new worker")
+            wait_for(lambda: _accepting(victim), 15,
+                     "worker %d to accept" % victim, interval=0.01)
+            young += _age(victim) < 1.5
+        pool = stack.worker_pids()
+        os.kill(victim, signal.SIGKILL)
+        wait_for(lambda: not pid_alive(victim), 10, "the worker to die")
+    wait_for(lambda: full_pool(stack), 15, "a full pool again")
+    assert young >= 2, "the replacements were not young enough to " \
+        "tell (%d of 3 under 1.5 s)" % young
+    text = _log_from(stack, pos)
+    assert BACKOFF not in text, "young workers killed after they " \
+        "started accepting were taken for start-up failures:\n" + text
+    health_ok(4)
+
+
+def test_a_worker_dying_before_it_accepts_backs_off(stack):
+    """The other side: a worker that dies before it is ready (here: stuck
+    connecting to a database that never answers) is a start-up failure,
+    and the next start waits."""
+    silent = os.path.join(stack.dir, "silent.sock")
+    ls = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    ls.bind(silent)
+    ls.listen(16)
+    db = stack.config_values()["database"]
+    try:
+        reload(stack, {("database", "socket"): silent,
+                       ("database", "timeout"): "10"})
+        pos = os.path.getsize(stack.latchd_log)
+        victim = stack.worker_pids()[0]
+        os.kill(victim, signal.SIGKILL)
+        wait_for(lambda: BACKOFF in _log_from(stack, pos), 15,
+                 "the master to back off")
+    finally:
+        reload(stack, {("database", "socket"): db["socket"],
+                       ("database", "timeout"): db.get("timeout", "5")})
+        ls.close()
+        os.unlink(silent)
+    health_ok(4)
