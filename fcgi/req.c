@@ -251,6 +251,24 @@ req_bearer(const struct req *r)
 	return t;
 }
 
+/*
+ * Whether JSON integer v is exactly an int64 other than INT64_MIN.
+ * json-c saturates what lies outside (json_object_get_int64() gives
+ * INT64_MAX for 2^63 and beyond, INT64_MIN below -2^63), so an id past
+ * 2^63 - 1 would be taken for 2^63 - 1; the unsigned reading tells them
+ * apart at the top, and INT64_MIN stands for everything below it.
+ */
+static int
+int64_exact(struct json_object *v)
+{
+	int64_t i = json_object_get_int64(v);
+
+	if (i == INT64_MIN)
+		return 0;
+	return i != INT64_MAX ||
+	    json_object_get_uint64(v) == (uint64_t)INT64_MAX;
+}
+
 enum err
 req_fields(struct req *r, const struct field *tbl, size_t n,
     struct fval *vals)
@@ -277,7 +295,8 @@ req_fields(struct req *r, const struct field *tbl, size_t n,
 			vals[i].b = json_object_get_boolean(v);
 			break;
 		case F_INT:
-			if (!json_object_is_type(v, json_type_int))
+			if (!json_object_is_type(v, json_type_int) ||
+			    !int64_exact(v))
 				return ERR_INVALID_FIELD;
 			vals[i].i = json_object_get_int64(v);
 			break;

@@ -324,6 +324,39 @@ def test_superadmin_scope_query_and_body(stack):
     users_page(a.access, "?organization_id=abc")
 
 
+def test_an_organization_id_past_int64_is_invalid_in_body_and_query(stack):
+    """One rule for organizationId (body) and organization_id (query): an
+    integer from 1 to 2^63-1, else 400 invalid_field.  (Before, the body
+    saturated anything larger to 2^63-1, an unknown organization: 404.)"""
+    sa = superadmin(stack)
+    top = 2 ** 63 - 1
+
+    def both(value):
+        q = http("GET", "/users?organization_id=%d" % value,
+                 token=sa.access)
+        b = http("POST", "/users", {"username": uniq(),
+                                    "email": new_email(),
+                                    "password": new_password(),
+                                    "organizationId": value},
+                 token=sa.access)
+        i = http("POST", "/invitations", {"email": new_email(),
+                                          "send_email": False,
+                                          "organizationId": value},
+                 token=sa.access)
+        return q, b, i
+    q, b, i = both(top)
+    for r in (q, b, i):
+        expect_error(r, 404, "not_found", msg="2^63-1, no such organization")
+    for value in (top + 1, 2 ** 64 - 1, 2 ** 64, 10 ** 30):
+        q, b, i = both(value)
+        expect_error(q, 400, "invalid_field", field="organization_id",
+                     msg=str(value))
+        expect_error(b, 400, "invalid_field", field="organizationId",
+                     msg=str(value))
+        expect_error(i, 400, "invalid_field", field="organizationId",
+                     msg=str(value))
+
+
 # ---------------------------------------------------------- get, patch
 
 def test_get_and_patch_user(stack):
