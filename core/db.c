@@ -865,7 +865,10 @@ db_commit(struct db *db)
 	if (mysql_commit(db->my) != 0) {
 		e = mysql_errno(db->my);
 		db_disconnect(db);
-		if (db_lost(e)) {
+		/* Lost, or interrupted (a KILL, the statement time limit):
+		 * the server may have committed before it said so. */
+		if (db_lost(e) || e == ER_QUERY_INTERRUPTED ||
+		    e == ER_STATEMENT_TIMEOUT) {
 			log_warnx("db: commit: connection lost (error %u): the "
 			    "outcome is unknown", e);
 			return DB_UNKNOWN;
