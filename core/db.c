@@ -282,10 +282,16 @@ static const char *const stmts[STMT__MAX] = {
 	    "session_id = ? AND gen = ? AND token_hash = ? LOCK IN SHARE MODE",
 	[STMT_W_INVITE] = "SELECT 1 FROM invitations WHERE code_hash = ? "
 	    "LOCK IN SHARE MODE",
-	[STMT_W_RESET] = "SELECT 1 FROM password_resets WHERE "
-	    "token_hash = ? LOCK IN SHARE MODE",
 	[STMT_W_USER] = "SELECT 1 FROM users WHERE id = ? AND "
 	    "password_hash = ? LOCK IN SHARE MODE",
+	[STMT_W_MAIL] = "SELECT 1 FROM mail_pending WHERE id = ? "
+	    "LOCK IN SHARE MODE",
+
+	[STMT_MAIL_PENDING_PUT] = "INSERT INTO mail_pending (id, created_at) "
+	    "VALUES (?, ?)",
+	[STMT_MAIL_PENDING_DEL] = "DELETE FROM mail_pending WHERE id = ?",
+	[STMT_MAIL_PENDING_OLD] = "SELECT id FROM mail_pending WHERE "
+	    "created_at < ? ORDER BY created_at LIMIT ?",
 };
 
 /*

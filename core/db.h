@@ -110,8 +110,12 @@ enum stmt {
 	/* witnesses of a commit whose outcome is unknown (db_commit_check) */
 	STMT_W_REFRESH,
 	STMT_W_INVITE,
-	STMT_W_RESET,
 	STMT_W_USER,
+	STMT_W_MAIL,
+	/* mail held for its transaction (notify.h) */
+	STMT_MAIL_PENDING_PUT,
+	STMT_MAIL_PENDING_DEL,
+	STMT_MAIL_PENDING_OLD,
 	STMT__MAX
 };
 

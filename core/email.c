@@ -45,6 +45,7 @@ email_profile_update(struct db *db, const struct conf *conf, int64_t id,
 {
 	char norm[255], curnorm[255], token[TOK_STR_SIZE];
 	unsigned char h[TOK_HASH_LEN];
+	struct notify_mail m = { "" };
 	int64_t now = (int64_t)time(NULL);
 	struct user cur;
 	enum err e;
@@ -94,18 +95,17 @@ email_profile_update(struct db *db, const struct conf *conf, int64_t id,
 	/* The mail limit's claim commits or rolls back with the change. */
 	if ((e = limit_mail(db, conf, LIMIT_MAIL_EMAIL, email,
 	    retry_after)) != ERR_OK ||
-	    (e = notify_email_confirm(conf, &cur, email, token,
-	    now + conf->email_change_ttl)) != ERR_OK)
+	    (e = notify_email_confirm(db, conf, &cur, email, token,
+	    now + conf->email_change_ttl, &m)) != ERR_OK)
 		goto rollback;
-	if (db_commit(db) != DB_OK) {
-		e = ERR_DB;
+	if ((e = notify_commit(db, conf, &m)) != ERR_OK)
 		goto done;
-	}
 	*pending = 1;
 	e = user_get(db, id, u);
 	goto done;
 rollback:
 	db_rollback(db);
+	notify_abort(conf, &m);
 done:
 	tok_cleanse(token, sizeof(token));
 	return e;
@@ -113,7 +113,8 @@ done:
 
 enum err
 email_changed(struct db *db, const struct conf *conf,
-    const struct user *before, const char *new_email, int by_admin)
+    const struct user *before, const char *new_email, int by_admin,
+    struct notify_mail *m)
 {
 	struct db_arg d[] = { DB_INT(before->id) };
 	struct db_arg r[] = { DB_INT((int64_t)time(NULL)), DB_INT(before->id) };
@@ -121,7 +122,7 @@ email_changed(struct db *db, const struct conf *conf,
 	if (db_exec(db, STMT_EMAIL_CHANGE_DELETE, d, 1, NULL, NULL) != DB_OK ||
 	    db_exec(db, STMT_RESET_USE, r, 2, NULL, NULL) != DB_OK)
 		return ERR_DB;
-	return notify_email_changed(conf, before, new_email, by_admin);
+	return notify_email_changed(db, conf, before, new_email, by_admin, m);
 }
 
 enum err
@@ -129,6 +130,7 @@ email_confirm(struct db *db, const struct conf *conf, const char *token,
     struct user *u)
 {
 	unsigned char h[TOK_HASH_LEN];
+	struct notify_mail m = { "" };
 	struct db_rows *r = NULL;
 	struct user before;
 	int64_t now = (int64_t)time(NULL), uid = 0;
@@ -168,15 +170,16 @@ email_confirm(struct db *db, const struct conf *conf, const char *token,
 		goto rollback;
 	}
 	if ((e = email_changed(db, conf, &before, db_cell(r, 0, EC_EMAIL),
-	    0)) != ERR_OK)
+	    0, &m)) != ERR_OK)
 		goto rollback;
 	db_rows_free(r);
-	if (db_commit(db) != DB_OK)
-		return ERR_DB;
+	if ((e = notify_commit(db, conf, &m)) != ERR_OK)
+		return e;
 	log_info("email: user %lld confirmed a new address", (long long)uid);
 	return user_get(db, uid, u);
 rollback:
 	db_rollback(db);
+	notify_abort(conf, &m);
 	db_rows_free(r);
 	return e;
 }

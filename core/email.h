@@ -29,14 +29,15 @@ int email_same(const char *current, const char *email);
  * then a token valid [security] email_change_ttl replaces any pending
  * change and its mail goes to the new address, with the name, all or
  * nothing.  *pending is 1 then, else 0.  *u is the user afterwards (its
- * address still the old one while pending).
+ * address still the old one while pending).  A lost COMMIT is looked up
+ * (notify_commit()).
  *
  * ERR_OK; ERR_INVALID_FIELD (a new address without password);
  * ERR_INVALID_CREDENTIALS; ERR_TOO_MANY_ATTEMPTS or ERR_TOO_MANY_REQUESTS
  * (a mail went to that address within [mail] min_interval), each with
  * *retry_after; ERR_EMAIL_TAKEN (another account has the address);
  * ERR_MAIL (the spool refused the mail: nothing changed); ERR_NOT_FOUND;
- * ERR_SYS; ERR_DB.
+ * ERR_SYS; ERR_DB; ERR_UNKNOWN.
  */
 enum err email_profile_update(struct db *db, const struct conf *conf,
     int64_t id, const char *name, const char *email, const char *password,
@@ -48,7 +49,7 @@ enum err email_profile_update(struct db *db, const struct conf *conf,
  * afterwards.  ERR_OK, ERR_BAD_EMAIL_TOKEN (unknown, replaced, used,
  * expired, or the user is disabled), ERR_EMAIL_TAKEN (another account
  * took the address meanwhile; the token stays), ERR_MAIL, ERR_SYS,
- * ERR_DB.
+ * ERR_DB, ERR_UNKNOWN.
  */
 enum err email_confirm(struct db *db, const struct conf *conf,
     const char *token, struct user *u);
@@ -56,11 +57,14 @@ enum err email_confirm(struct db *db, const struct conf *conf,
 /*
  * Inside the caller's transaction, once the row of before (the user as
  * it was) holds new_email: spend the user's pending change of address and
- * unused password-reset tokens, and queue the notice to the old address
- * (by_admin: who changed it, for the mail).  ERR_OK, ERR_MAIL, ERR_DB: on
- * an error the caller rolls back.
+ * unused password-reset tokens, and hold the notice to the old address
+ * in m (by_admin: who changed it, for the mail).  ERR_OK, ERR_MAIL,
+ * ERR_DB: on an error the caller rolls back and calls notify_abort();
+ * else it commits with notify_commit() (notify.h).
  */
+struct notify_mail;
 enum err email_changed(struct db *db, const struct conf *conf,
-    const struct user *before, const char *new_email, int by_admin);
+    const struct user *before, const char *new_email, int by_admin,
+    struct notify_mail *m);
 
 #endif

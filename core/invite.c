@@ -74,22 +74,24 @@ org_name_of(struct db *db, int64_t org, struct invite *out)
 
 /*
  * Commit the transaction that gave an invitation the code hashed as h,
- * finding out on a new connection if the commit's answer was lost, and
- * settle its mail m by the outcome.  The code is cleansed unless it was
- * stored.  ERR_OK, ERR_DB, ERR_UNKNOWN.
+ * with its mail m if one is held (notify_commit()), finding out on a new
+ * connection if the commit's answer was lost.  The code is cleansed
+ * unless it was stored.  ERR_OK, ERR_DB, ERR_UNKNOWN.
  */
 static enum err
 invite_commit(struct db *db, const struct conf *conf,
     const unsigned char h[TOK_HASH_LEN], char *code, struct notify_mail *m)
 {
 	struct db_arg w[] = { DB_BLOB(h, TOK_HASH_LEN) };
-	enum db_rc rc = db_commit_check(db, STMT_W_INVITE, w, 1);
+	enum err e;
 
-	notify_settle(conf, m, rc);
-	if (rc == DB_OK)
-		return ERR_OK;
-	tok_cleanse(code, TOK_STR_SIZE);
-	return db_err(rc);
+	if (m->id[0] != '\0')
+		e = notify_commit(db, conf, m);
+	else
+		e = db_err(db_commit_check(db, STMT_W_INVITE, w, 1));
+	if (e != ERR_OK)
+		tok_cleanse(code, TOK_STR_SIZE);
+	return e;
 }
 
 enum err
@@ -151,11 +153,12 @@ invite_create(struct db *db, const struct conf *conf, int64_t org,
 	/* The mail claim commits or rolls back with the invitation. */
 	if (inviter != NULL && ((e = limit_mail(db, conf, LIMIT_MAIL_INVITE,
 	    norm, &out->retry_after)) != ERR_OK ||
-	    (e = notify_invite(conf, out, code, h, inviter, &m)) != ERR_OK))
+	    (e = notify_invite(db, conf, out, code, inviter, &m)) != ERR_OK))
 		goto rollback;
 	return invite_commit(db, conf, h, code, &m);
 rollback:
 	db_rollback(db);
+	notify_abort(conf, &m);
 	tok_cleanse(code, TOK_STR_SIZE);
 	return e;
 }
@@ -333,13 +336,14 @@ invite_resend(struct db *db, const struct conf *conf, int64_t org,
 	if ((e = org_name_of(db, org, out)) != ERR_OK ||
 	    (e = limit_mail(db, conf, LIMIT_MAIL_INVITE, out->email,
 	    &out->retry_after)) != ERR_OK ||
-	    (e = notify_invite(conf, out, code, h, inviter, &m)) != ERR_OK)
+	    (e = notify_invite(db, conf, out, code, inviter, &m)) != ERR_OK)
 		goto rollback;
 	db_rows_free(r);
 	return invite_commit(db, conf, h, code, &m);
 rollback:
 	db_rows_free(r);
 	db_rollback(db);
+	notify_abort(conf, &m);
 	tok_cleanse(code, TOK_STR_SIZE);
 	return e;
 }

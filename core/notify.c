@@ -11,17 +11,10 @@
 #include "notify.h"
 #include "spool.h"
 
-/* Kinds of held mail, and the statement that finds each one's row. */
-static const struct {
-	const char *kind;
-	enum stmt witness;
-} kinds[] = {
-	{ "invite", STMT_W_INVITE },
-	{ "reset", STMT_W_RESET },
-};
-
 /* Past request_timeout, a held mail's writer is gone: this much more. */
 #define RECOVER_MARGIN 5
+/* Rows of mail_pending purged per recovery at most. */
+#define RECOVER_ROWS 100
 
 int
 notify_link(const char *base, const char *param, const char *token,
@@ -52,70 +45,84 @@ fmt_time(int64_t t, char *out, size_t outsz)
 }
 
 /*
- * Hold template name ("invite", "reset", also the witness kind) rendered
- * with vars to `to` in m, for the row whose hash is hash.
+ * Hold template name rendered with vars to `to` in m, and write its
+ * mail_pending row, inside the caller's open transaction.
  */
 static enum err
-notify_send(const struct conf *conf, const char *name, const char *to,
-    const char *const *vars, const unsigned char *hash,
-    struct notify_mail *m)
-{
-	struct spool_witness w = { name, hash };
-
-	m->held[0] = '\0';
-	if (spool_mail(conf, name, vars, to, &w, m->held, sizeof(m->held)) !=
-	    ERR_OK) {
-		m->held[0] = '\0';
-		log_warnx("notify: the %s mail to the spool failed", name);
-		return ERR_MAIL;
-	}
-	log_info("notify: holding %s mail %.*s until its transaction ends",
-	    name, SPOOL_ID_LEN, m->held);
-	return ERR_OK;
-}
-
-/* Queue template name rendered with vars to `to` at once (into new/). */
-static enum err
-notify_queue(const struct conf *conf, const char *name, const char *to,
-    const char *const *vars)
-{
-	char id[SPOOL_ID_SIZE];
-
-	if (spool_mail(conf, name, vars, to, NULL, id, sizeof(id)) != ERR_OK) {
-		log_warnx("notify: the %s mail to the spool failed", name);
-		return ERR_MAIL;
-	}
-	log_info("notify: queued %s mail %s", name, id);
-	return ERR_OK;
-}
-
-/* Queue (found) or delete held mail `held`; a failure leaves it held. */
-static void
-notify_move(const struct conf *conf, const char *held, int found)
+notify_send(struct db *db, const struct conf *conf, const char *name,
+    const char *to, const char *const *vars, struct notify_mail *m)
 {
 	enum err e;
 
-	e = found ? spool_release(conf->mail_spool_dir, held) :
-	    spool_drop(conf->mail_spool_dir, held);
+	m->id[0] = '\0';
+	if (spool_mail(conf, name, vars, to, 1, m->id, sizeof(m->id)) !=
+	    ERR_OK) {
+		m->id[0] = '\0';
+		log_warnx("notify: the %s mail to the spool failed", name);
+		return ERR_MAIL;
+	}
+	struct db_arg a[] = { DB_STR(m->id), DB_INT((int64_t)time(NULL)) };
+	if ((e = db_err(db_exec(db, STMT_MAIL_PENDING_PUT, a, 2, NULL,
+	    NULL))) != ERR_OK) {
+		notify_abort(conf, m);
+		return e;
+	}
+	log_info("notify: holding %s mail %s until its transaction ends",
+	    name, m->id);
+	return ERR_OK;
+}
+
+/*
+ * Held mail id's transaction committed: queue it, and drop its row (a
+ * row left behind is purged by notify_recover()).  A mail that cannot be
+ * moved stays held, and its row with it, for notify_recover().
+ */
+static void
+notify_queue(struct db *db, const struct conf *conf, const char *id)
+{
+	struct db_arg a[] = { DB_STR(id) };
+	enum err e;
+
+	if ((e = spool_release(conf->mail_spool_dir, id)) != ERR_OK &&
+	    e != ERR_NOT_FOUND) {
+		log_warnx("notify: mail %s stays held until the next recovery",
+		    id);
+		return;
+	}
 	if (e == ERR_OK)
-		log_info("notify: mail %.*s %s", SPOOL_ID_LEN, held,
-		    found ? "queued" : "deleted: its transaction failed");
-	else if (e != ERR_NOT_FOUND)
-		log_warnx("notify: mail %.*s stays held until the next "
-		    "recovery", SPOOL_ID_LEN, held);
+		log_info("notify: mail %s queued", id);
+	(void)db_exec(db, STMT_MAIL_PENDING_DEL, a, 1, NULL, NULL);
 }
 
 void
-notify_settle(const struct conf *conf, struct notify_mail *m, enum db_rc rc)
+notify_abort(const struct conf *conf, struct notify_mail *m)
 {
-	if (m->held[0] == '\0')
+	if (m->id[0] == '\0')
 		return;
-	if (rc == DB_UNKNOWN)
-		log_warnx("notify: mail %.*s stays held: the outcome of its "
-		    "transaction is unknown", SPOOL_ID_LEN, m->held);
+	if (spool_drop(conf->mail_spool_dir, m->id) == ERR_OK)
+		log_info("notify: mail %s deleted: its transaction failed",
+		    m->id);
+	m->id[0] = '\0';
+}
+
+enum err
+notify_commit(struct db *db, const struct conf *conf, struct notify_mail *m)
+{
+	enum db_rc rc;
+
+	if (m->id[0] == '\0')
+		return db_err(db_commit(db));
+	struct db_arg w[] = { DB_STR(m->id) };
+	rc = db_commit_check(db, STMT_W_MAIL, w, 1);
+	if (rc == DB_OK)
+		notify_queue(db, conf, m->id);
+	else if (rc == DB_ERR)
+		notify_abort(conf, m);
 	else
-		notify_move(conf, m->held, rc == DB_OK);
-	m->held[0] = '\0';
+		log_warnx("notify: mail %s stays held: the outcome of its "
+		    "transaction is unknown", m->id);
+	m->id[0] = '\0';
+	return db_err(rc);
 }
 
 struct recover {
@@ -123,26 +130,23 @@ struct recover {
 	const struct conf *conf;
 };
 
-/* notify_recover() for one held mail. */
+/* notify_recover() for held mail id: its row says what became of it. */
 static void
-recover_one(const struct spool_held *h, void *arg)
+recover_held(const char *id, void *arg)
 {
 	const struct recover *rc = arg;
 	struct db_rows *r = NULL;
-	size_t i;
+	struct notify_mail m;
 
-	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
-		if (strcmp(kinds[i].kind, h->kind) == 0)
-			break;
-	if (i == sizeof(kinds) / sizeof(kinds[0])) {
-		log_warnx("notify: held mail %.*s of unknown kind %s left "
-		    "alone", SPOOL_ID_LEN, h->name, h->kind);
+	struct db_arg a[] = { DB_STR(id) };
+	if (db_query(rc->db, STMT_W_MAIL, a, 1, &r) != DB_OK)
 		return;
+	if (r->nrows > 0)
+		notify_queue(rc->db, rc->conf, id);
+	else {
+		memcpy(m.id, id, sizeof(m.id));
+		notify_abort(rc->conf, &m);
 	}
-	struct db_arg a[] = { DB_BLOB(h->hash, SPOOL_HASH_LEN) };
-	if (db_query(rc->db, kinds[i].witness, a, 1, &r) != DB_OK)
-		return;
-	notify_move(rc->conf, h->name, r->nrows > 0);
 	db_rows_free(r);
 }
 
@@ -150,15 +154,29 @@ void
 notify_recover(struct db *db, const struct conf *conf)
 {
 	struct recover rc = { db, conf };
+	time_t before = time(NULL) - conf->request_timeout - RECOVER_MARGIN;
+	struct db_rows *r = NULL;
+	size_t i;
 
-	(void)spool_held(conf->mail_spool_dir, time(NULL) -
-	    conf->request_timeout - RECOVER_MARGIN, recover_one, &rc);
+	(void)spool_held(conf->mail_spool_dir, before, recover_held, &rc);
+	/* Rows whose mail was queued but the row not dropped. */
+	struct db_arg a[] = { DB_INT((int64_t)before), DB_INT(RECOVER_ROWS) };
+	if (db_query(db, STMT_MAIL_PENDING_OLD, a, 2, &r) != DB_OK)
+		return;
+	for (i = 0; i < r->nrows; i++) {
+		const char *id = db_cell(r, i, 0);
+		struct db_arg d[] = { DB_STR(id != NULL ? id : "") };
+
+		if (id != NULL && !spool_is_held(conf->mail_spool_dir, id))
+			(void)db_exec(db, STMT_MAIL_PENDING_DEL, d, 1, NULL,
+			    NULL);
+	}
+	db_rows_free(r);
 }
 
 enum err
-notify_invite(const struct conf *conf, const struct invite *inv,
-    const char *code, const unsigned char hash[TOK_HASH_LEN],
-    const char *inviter, struct notify_mail *m)
+notify_invite(struct db *db, const struct conf *conf, const struct invite *inv,
+    const char *code, const char *inviter, struct notify_mail *m)
 {
 	char link[2048], expires[64];
 
@@ -176,13 +194,12 @@ notify_invite(const struct conf *conf, const struct invite *inv,
 		"expires", expires,
 		NULL,
 	};
-	return notify_send(conf, "invite", inv->email, vars, hash, m);
+	return notify_send(db, conf, "invite", inv->email, vars, m);
 }
 
 enum err
-notify_reset(const struct conf *conf, const struct user *u,
-    const char *token, const unsigned char hash[TOK_HASH_LEN],
-    struct notify_mail *m)
+notify_reset(struct db *db, const struct conf *conf, const struct user *u,
+    const char *token, struct notify_mail *m)
 {
 	char link[2048], expires[64];
 
@@ -198,12 +215,13 @@ notify_reset(const struct conf *conf, const struct user *u,
 		"expires", expires,
 		NULL,
 	};
-	return notify_send(conf, "reset", u->email, vars, hash, m);
+	return notify_send(db, conf, "reset", u->email, vars, m);
 }
 
 enum err
-notify_email_confirm(const struct conf *conf, const struct user *u,
-    const char *new_email, const char *token, int64_t expires_at)
+notify_email_confirm(struct db *db, const struct conf *conf,
+    const struct user *u, const char *new_email, const char *token,
+    int64_t expires_at, struct notify_mail *m)
 {
 	char link[2048], expires[64];
 
@@ -220,12 +238,13 @@ notify_email_confirm(const struct conf *conf, const struct user *u,
 		"expires", expires,
 		NULL,
 	};
-	return notify_queue(conf, "email_confirm", new_email, vars);
+	return notify_send(db, conf, "email_confirm", new_email, vars, m);
 }
 
 enum err
-notify_email_changed(const struct conf *conf, const struct user *u,
-    const char *new_email, int by_admin)
+notify_email_changed(struct db *db, const struct conf *conf,
+    const struct user *u, const char *new_email, int by_admin,
+    struct notify_mail *m)
 {
 	const char *const vars[] = {
 		"username", u->username,
@@ -235,5 +254,5 @@ notify_email_changed(const struct conf *conf, const struct user *u,
 		    "with the confirmation link sent to the new address",
 		NULL,
 	};
-	return notify_queue(conf, "email_changed", u->email, vars);
+	return notify_send(db, conf, "email_changed", u->email, vars, m);
 }

@@ -2,14 +2,18 @@
  * notify.h: the mails latch sends, rendered from the templates in
  * [mail] template_dir and put into the spool for latch-mailer.
  *
- * A mail exists if and only if its row does.  Each mail belongs to a row
- * written in the same transaction (an invitation, a reset token): it is
- * written whole into the spool's hold/ before the COMMIT (a spool that
- * refuses it makes the transaction roll back), and notify_settle() moves
- * it into new/ once the COMMIT is known to have succeeded, or deletes it
- * once it is known to have failed.  A mail whose outcome is unknown (the
- * look-up after a lost COMMIT failed), or whose writer died in between,
- * stays in hold/ until notify_recover() looks its row up.
+ * A mail is delivered if and only if the transaction it belongs to
+ * committed (an invitation and its code, a reset token, a pending change
+ * of address, a change of address).  Inside that transaction the mail is
+ * written whole into the spool's hold/ (a spool that refuses it makes
+ * the transaction roll back) and a row naming it is written into
+ * mail_pending; notify_commit() commits, and moves the mail into new/
+ * once the COMMIT is known to have succeeded (looked up by that row on a
+ * new connection if the COMMIT's answer was lost), or deletes it once it
+ * is known to have failed.  A mail whose outcome stayed unknown, or whose
+ * worker died in between, stays in hold/ until notify_recover() looks its
+ * row up.  The database never holds the mail (it holds the codes and
+ * tokens in clear), only its id.
  */
 #ifndef LATCH_NOTIFY_H
 #define LATCH_NOTIFY_H
@@ -21,9 +25,9 @@
 #include "spool.h"
 #include "user.h"
 
-/* A mail held for its transaction; held[0] == '\0' while there is none. */
+/* A mail held for its transaction; id[0] == '\0' while there is none. */
 struct notify_mail {
-	char held[SPOOL_HELD_SIZE];
+	char id[SPOOL_ID_SIZE];
 };
 
 /*
@@ -35,54 +39,62 @@ int notify_link(const char *base, const char *param, const char *token,
     char *out, size_t outsz);
 
 /*
- * Hold the invitation mail for inv with its code (hashed as hash, the
- * invitations.code_hash of its row) in m, inside the transaction that
- * writes that row; inviter is a display name or "".  ERR_OK, or ERR_MAIL
- * when the spool cannot take it.
+ * Each notify_*() below renders its mail, holds it in m and writes its
+ * mail_pending row, inside the caller's open transaction: the caller
+ * ends it with notify_commit(), or with db_rollback() and
+ * notify_abort().  ERR_OK; ERR_MAIL when the spool cannot take it;
+ * ERR_DB when the row cannot be written (the mail is deleted again).
  */
-enum err notify_invite(const struct conf *conf, const struct invite *inv,
-    const char *code, const unsigned char hash[TOK_HASH_LEN],
-    const char *inviter, struct notify_mail *m);
 
-/* Hold the reset mail for u with its token (hash: the token_hash of its
- * password_resets row) in m.  ERR_OK or ERR_MAIL. */
-enum err notify_reset(const struct conf *conf, const struct user *u,
-    const char *token, const unsigned char hash[TOK_HASH_LEN],
+/* The invitation mail for inv with its code; inviter is a display name
+ * or "". */
+enum err notify_invite(struct db *db, const struct conf *conf,
+    const struct invite *inv, const char *code, const char *inviter,
+    struct notify_mail *m);
+
+/* The reset mail for u with its token. */
+enum err notify_reset(struct db *db, const struct conf *conf,
+    const struct user *u, const char *token, struct notify_mail *m);
+
+/*
+ * The mail that confirms new_email as the address of u, with the link
+ * [mail] email_url + "?token=" + token, valid until expires_at, to
+ * new_email.
+ */
+enum err notify_email_confirm(struct db *db, const struct conf *conf,
+    const struct user *u, const char *new_email, const char *token,
+    int64_t expires_at, struct notify_mail *m);
+
+/*
+ * The notice to u's address (the old one) that it was changed to
+ * new_email, by the user (by_admin 0: the link was opened) or by an
+ * administrator.
+ */
+enum err notify_email_changed(struct db *db, const struct conf *conf,
+    const struct user *u, const char *new_email, int by_admin,
     struct notify_mail *m);
 
 /*
- * The transaction of the mail held in m ended with rc (of db_commit()
- * or db_commit_check(); DB_ERR also for a rollback): DB_OK queues it for
- * delivery, DB_ERR deletes it, DB_UNKNOWN leaves it for
- * notify_recover().  A mail that cannot be moved stays held (logged) and
- * is settled by notify_recover() too.  Accepts an m with nothing held.
+ * Commit the caller's transaction (db_commit_check(), the witness being
+ * m's mail_pending row), then queue m's mail (committed), delete it (not
+ * committed) or leave it for notify_recover() (unknown).  With nothing
+ * held, a plain db_commit().  ERR_OK, ERR_DB (not committed) or
+ * ERR_UNKNOWN.
  */
-void notify_settle(const struct conf *conf, struct notify_mail *m,
-    enum db_rc rc);
+enum err notify_commit(struct db *db, const struct conf *conf,
+    struct notify_mail *m);
+
+/* After db_rollback(): delete m's mail.  Accepts an m with none. */
+void notify_abort(const struct conf *conf, struct notify_mail *m);
 
 /*
- * Settle every mail held longer than [server] request_timeout (so that
- * its writer is gone): looked up by its row, it is queued if the row
- * exists and deleted if not; on a database error it stays for the next
- * time.  Run by each worker when it starts and then at most once a
- * minute, after answering a request.
+ * Settle every mail held longer than [server] request_timeout (its
+ * writer is gone): queued if its mail_pending row exists, deleted if
+ * not, left for the next time on a database error.  Then drop the rows
+ * of mails that are no longer held (queued, the row's delete lost).  Run
+ * by each worker when it starts and then at most once a minute, after
+ * answering a request.
  */
 void notify_recover(struct db *db, const struct conf *conf);
-
-/*
- * Queue the mail that confirms new_email as the address of u, with the
- * link [mail] email_url + "?token=" + token, valid until expires_at, to
- * new_email.  ERR_OK or ERR_MAIL.
- */
-enum err notify_email_confirm(const struct conf *conf, const struct user *u,
-    const char *new_email, const char *token, int64_t expires_at);
-
-/*
- * Tell u's address (the old one) that it was changed to new_email, by the
- * user (by_admin 0: the link was opened) or by an administrator.  ERR_OK
- * or ERR_MAIL.
- */
-enum err notify_email_changed(const struct conf *conf, const struct user *u,
-    const char *new_email, int by_admin);
 
 #endif

@@ -23,7 +23,6 @@ reset_request(struct db *db, const struct conf *conf, const char *email,
 	unsigned char h[TOK_HASH_LEN];
 	struct notify_mail m = { "" };
 	int64_t now = (int64_t)time(NULL);
-	enum db_rc rc;
 	enum err e;
 
 	if (strchr(email, '@') == NULL)
@@ -51,18 +50,13 @@ reset_request(struct db *db, const struct conf *conf, const char *email,
 	 * claim commits or rolls back with the token. */
 	if ((e = limit_mail(db, conf, LIMIT_MAIL_RESET, u->email,
 	    &u->retry_after)) != ERR_OK ||
-	    (e = notify_reset(conf, u, token, h, &m)) != ERR_OK)
+	    (e = notify_reset(db, conf, u, token, &m)) != ERR_OK)
 		goto rollback;
-	{
-		struct db_arg w[] = { DB_BLOB(h, sizeof(h)) };
-
-		rc = db_commit_check(db, STMT_W_RESET, w, 1);
-		notify_settle(conf, &m, rc);
-		e = db_err(rc);
-	}
+	e = notify_commit(db, conf, &m);
 	goto done;
 rollback:
 	db_rollback(db);
+	notify_abort(conf, &m);
 done:
 	tok_cleanse(token, sizeof(token));
 	return e;

@@ -638,50 +638,14 @@ spool_from_ok(const char *v)
 	    sizeof(name)) == 0;
 }
 
-/* 1 if the k bytes at s are a witness kind: 1..SPOOL_KIND_MAX of a-z. */
-static int
-is_kind(const char *s, size_t k)
-{
-	size_t i;
-
-	if (k == 0 || k > SPOOL_KIND_MAX)
-		return 0;
-	for (i = 0; i < k; i++)
-		if (s[i] < 'a' || s[i] > 'z')
-			return 0;
-	return 1;
-}
-
-/*
- * The name of a message held for witness w into out (SPOOL_HELD_SIZE):
- * "<id>.<kind>.<base64url of hash>".  0, or -1 if w is malformed.
- */
-static int
-held_name(const char *id, const struct spool_witness *w, char *out)
-{
-	size_t k = strlen(w->kind), n;
-
-	if (!is_kind(w->kind, k))
-		return -1;
-	memcpy(out, id, SPOOL_ID_LEN);
-	n = SPOOL_ID_LEN;
-	out[n++] = '.';
-	memcpy(out + n, w->kind, k);
-	n += k;
-	out[n++] = '.';
-	return b64url_encode(w->hash, SPOOL_HASH_LEN, out + n,
-	    SPOOL_HELD_SIZE - n) == SPOOL_HASH_B64 ? 0 : -1;
-}
-
-/* Build the message and write it into new/ (w NULL) or hold/. */
+/* Build the message and write it into new/ or (hold) hold/. */
 static enum err
 submit(const struct conf *c, const char *to, const char *subject,
-    const char *body_utf8, const struct spool_witness *w, char *id,
-    size_t idsz)
+    const char *body_utf8, int hold, char *id, size_t idsz)
 {
 	struct sbuf b = {NULL, 0, 0, SPOOL_MSG_MAX, 0};
 	char mid[SPOOL_ID_SIZE], from_addr[SPOOL_ADDR_SIZE], from_name[256];
-	char dir[PATH_MAX], name[SPOOL_HELD_SIZE];
+	char dir[PATH_MAX];
 	size_t n;
 	enum err e;
 
@@ -698,7 +662,7 @@ submit(const struct conf *c, const char *to, const char *subject,
 	n = strlen(body_utf8);
 	if (n > SPOOL_BODY_MAX || !text_ok(body_utf8, n, 1))
 		return ERR_INVALID_FIELD;
-	if (id != NULL && idsz < (w != NULL ? SPOOL_HELD_SIZE : SPOOL_ID_SIZE))
+	if (id != NULL && idsz < SPOOL_ID_SIZE)
 		return ERR_SYS;
 	if (!text_ok(c->mail_from, strlen(c->mail_from), 0) ||
 	    addr_split(c->mail_from, strlen(c->mail_from), from_addr,
@@ -713,10 +677,6 @@ submit(const struct conf *c, const char *to, const char *subject,
 		log_warnx("spool: no randomness for a message id");
 		return ERR_SYS;
 	}
-	if (w == NULL)
-		memcpy(name, mid, SPOOL_ID_SIZE);
-	else if (held_name(mid, w, name) == -1)
-		return ERR_SYS;
 	build_message(&b, mid, from_name, from_addr, to, subject, body_utf8,
 	    time(NULL));
 	if (b.err) {
@@ -725,12 +685,12 @@ submit(const struct conf *c, const char *to, const char *subject,
 	}
 	if ((e = spool_init(dir)) != ERR_OK)
 		goto out;
-	if ((e = write_atomic(dir, mid, w != NULL ? "hold" : "new", name, b.p,
+	if ((e = write_atomic(dir, mid, hold ? "hold" : "new", mid, b.p,
 	    b.len)) != ERR_OK)
 		goto out;
 	if (id != NULL)
-		memcpy(id, name, strlen(name) + 1);
-	log_debug("spool: %s %s", w != NULL ? "held" : "queued", name);
+		memcpy(id, mid, SPOOL_ID_SIZE);
+	log_debug("spool: %s %s", hold ? "held" : "queued", mid);
 out:
 	free(b.p);
 	return e;
@@ -740,7 +700,7 @@ enum err
 spool_submit(const struct conf *c, const char *to, const char *subject,
     const char *body_utf8, char *id, size_t idsz)
 {
-	return submit(c, to, subject, body_utf8, NULL, id, idsz);
+	return submit(c, to, subject, body_utf8, 0, id, idsz);
 }
 
 /* ------------------------------------------------------------ templates */
@@ -894,7 +854,7 @@ out:
 
 enum err
 spool_mail(const struct conf *c, const char *name, const char *const *vars,
-    const char *to, const struct spool_witness *w, char *id, size_t idsz)
+    const char *to, int hold, char *id, size_t idsz)
 {
 	struct sbuf sb = {NULL, 0, 0, SPOOL_SUBJECT_MAX * 4, 0};
 	struct sbuf bb = {NULL, 0, 0, SPOOL_BODY_MAX, 0};
@@ -930,7 +890,7 @@ spool_mail(const struct conf *c, const char *name, const char *const *vars,
 		goto out;
 	}
 	e = submit(c, to, sb.p != NULL ? sb.p : "", bb.p != NULL ? bb.p : "",
-	    w, id, idsz);
+	    hold, id, idsz);
 out:
 	free(sb.p);
 	free(bb.p);
@@ -1481,48 +1441,13 @@ spool_purge(const char *dir, time_t max_age)
 
 /* ------------------------------------------------------------ held */
 
-/*
- * The parts of held name s: 0 with h filled, or -1 if s is not one.
- * (mtime is left to the caller.)
- */
-static int
-held_parse(const char *s, struct spool_held *h)
-{
-	const char *kind, *dot;
-	size_t n = strlen(s), k;
-
-	if (n >= SPOOL_HELD_SIZE || n <= SPOOL_ID_LEN + 1 ||
-	    s[SPOOL_ID_LEN] != '.')
-		return -1;
-	kind = s + SPOOL_ID_LEN + 1;
-	if ((dot = strchr(kind, '.')) == NULL)
-		return -1;
-	k = (size_t)(dot - kind);
-	if (!is_kind(kind, k) || strlen(dot + 1) != SPOOL_HASH_B64 ||
-	    b64url_decode(dot + 1, SPOOL_HASH_B64, h->hash,
-	    sizeof(h->hash)) != SPOOL_HASH_LEN)
-		return -1;
-	memcpy(h->name, s, SPOOL_ID_LEN);
-	h->name[SPOOL_ID_LEN] = '\0';
-	if (!is_id(h->name))
-		return -1;
-	memcpy(h->kind, kind, k);
-	h->kind[k] = '\0';
-	memcpy(h->name, s, n + 1);
-	return 0;
-}
-
 enum err
-spool_release(const char *dir, const char *held)
+spool_release(const char *dir, const char *id)
 {
-	struct spool_held h;
 	char src[PATH_MAX], dst[PATH_MAX], ndir[PATH_MAX];
 
-	if (held_parse(held, &h) == -1)
-		return ERR_SYS;
-	h.name[SPOOL_ID_LEN] = '\0';
-	if (path3(src, sizeof(src), dir, "hold", held) == -1 ||
-	    path3(dst, sizeof(dst), dir, "new", h.name) == -1 ||
+	if (!is_id(id) || path3(src, sizeof(src), dir, "hold", id) == -1 ||
+	    path3(dst, sizeof(dst), dir, "new", id) == -1 ||
 	    path3(ndir, sizeof(ndir), dir, "new", NULL) == -1)
 		return ERR_SYS;
 	if (rename(src, dst) == -1) {
@@ -1533,28 +1458,37 @@ spool_release(const char *dir, const char *held)
 	}
 	if (fsync_dir(ndir) == -1)
 		return ERR_SYS;
-	log_debug("spool: released %s", held);
+	log_debug("spool: released %s", id);
 	return ERR_OK;
 }
 
 enum err
-spool_drop(const char *dir, const char *held)
+spool_drop(const char *dir, const char *id)
 {
-	struct spool_held h;
 	char hdir[PATH_MAX];
 
-	if (held_parse(held, &h) == -1 || unlink3(dir, "hold", held) == -1 ||
+	if (!is_id(id) || unlink3(dir, "hold", id) == -1 ||
 	    path3(hdir, sizeof(hdir), dir, "hold", NULL) == -1 ||
 	    fsync_dir(hdir) == -1)
 		return ERR_SYS;
-	log_debug("spool: dropped %s", held);
+	log_debug("spool: dropped %s", id);
 	return ERR_OK;
+}
+
+int
+spool_is_held(const char *dir, const char *id)
+{
+	char path[PATH_MAX];
+	struct stat st;
+
+	return is_id(id) && path3(path, sizeof(path), dir, "hold", id) == 0 &&
+	    lstat(path, &st) == 0;
 }
 
 /* What spool_held() walks with. */
 struct holding {
 	time_t before;
-	void (*fn)(const struct spool_held *, void *);
+	void (*fn)(const char *, void *);
 	void *arg;
 };
 
@@ -1562,20 +1496,17 @@ static enum err
 held_one(int dfd, const char *name, void *arg)
 {
 	struct holding *w = arg;
-	struct spool_held h;
 	struct stat st;
 
-	if (held_parse(name, &h) == -1 || regular_at(dfd, name, &st) != 1 ||
-	    st.st_mtime > w->before)
-		return ERR_OK;
-	h.mtime = st.st_mtime;
-	w->fn(&h, w->arg);
+	if (is_id(name) && regular_at(dfd, name, &st) == 1 &&
+	    st.st_mtime <= w->before)
+		w->fn(name, w->arg);
 	return ERR_OK;
 }
 
 enum err
-spool_held(const char *dir, time_t before,
-    void (*fn)(const struct spool_held *, void *), void *arg)
+spool_held(const char *dir, time_t before, void (*fn)(const char *, void *),
+    void *arg)
 {
 	struct holding w = { before, fn, arg };
 	char path[PATH_MAX];

@@ -2,9 +2,9 @@
  * spool.h: the mail spool, laid out as OpenSMTPD's queue_fs.
  *
  *	spool_dir/tmp/<random>    being written (O_EXCL, 0600), never read
- *	spool_dir/hold/<id>.<witness>  complete messages whose invitation or
- *	                          token is being stored: they go to new/ once
- *	                          it is, and are deleted if it is not
+ *	spool_dir/hold/<id>       complete messages made inside a database
+ *	                          transaction, waiting for its outcome: into
+ *	                          new/ if it committed, deleted if not
  *	spool_dir/new/<id>        complete messages waiting for delivery
  *	spool_dir/state/<id>      retry state of a message: attempts, next try
  *	spool_dir/failed/<id>     given up on, with failed/<id>.reason
@@ -12,14 +12,12 @@
  *
  * A message is written whole into tmp/, fsync()ed and rename()d into new/,
  * whose directory is then fsync()ed: new/ never holds a partial message.
- * A message that belongs to a database row (an invitation's code, a reset
- * token) goes the same way into hold/ inside the transaction that writes
- * the row, and from hold/ into new/ (rename, fsync) only once that
- * transaction committed; its name says which row (the witness: a kind
- * and the SHA-256 of the code or token), so a message left in hold/ by a
- * writer that died or could not learn the outcome is settled later by
- * looking that row up (notify_recover()).  latch-mailer never reads
- * hold/.
+ * A message made inside a transaction (an invitation and its code, a
+ * reset token, a change of address) goes the same way into hold/ before
+ * the COMMIT, and from hold/ into new/ (rename, fsync) only once that
+ * transaction is known to have committed (core/notify.h says how a
+ * writer that died or could not learn the outcome is made up for).
+ * latch-mailer never reads hold/.
  * It leaves new/ only after the server accepted it (spool_done()) or when
  * the mailer gives up (spool_fail()).  Every file is written the same way,
  * so state/ and failed/ never hold partial files either.  The directories
@@ -50,19 +48,6 @@
 #define SPOOL_SUBJECT_MAX 512    /* bytes of UTF-8 */
 #define SPOOL_ADDR_SIZE 255      /* an address and its NUL */
 #define SPOOL_TMPL_MAX (64 * 1024) /* a template file */
-#define SPOOL_KIND_MAX 16        /* a witness kind: [a-z], 1..16 */
-#define SPOOL_HASH_LEN 32        /* a witness hash (SHA-256) */
-#define SPOOL_HASH_B64 43         /* its base64url characters */
-/* A held message's name: <id>.<kind>.<base64url of the hash>. */
-#define SPOOL_HELD_SIZE (SPOOL_ID_LEN + 1 + SPOOL_KIND_MAX + 1 + \
-    SPOOL_HASH_B64 + 1)
-
-/* What a held message waits for: the row whose hash is hash, of kind. */
-struct spool_witness {
-	const char *kind;                  /* borrowed: "invite", "reset" */
-	const unsigned char *hash;         /* borrowed: SPOOL_HASH_LEN bytes */
-};
-
 /*
  * 1 if v can be [mail] from: an address, "<address>" or "Display Name
  * <address>" (the name may be quoted), without control characters.
@@ -103,41 +88,36 @@ enum err spool_render(const char *template_path, const char *const *vars,
  * as spool_render() and spool_submit().  The subject and the body are
  * rendered apart, so a value holding a line break cannot add a header:
  * such a subject is refused with ERR_INVALID_FIELD.  name is a bare name
- * ("invite", "reset").  With w NULL the message goes into new/ and id
- * (idsz >= SPOOL_ID_SIZE) gets its id; with w (borrowed) it is held in
- * hold/ and id (idsz >= SPOOL_HELD_SIZE) gets its held name, for
- * spool_release() or spool_drop().
+ * ("invite", "reset").  With hold 0 the message goes into new/; with
+ * hold 1 into hold/, for spool_release() or spool_drop().  id as
+ * spool_submit().
  */
 enum err spool_mail(const struct conf *c, const char *name,
-    const char *const *vars, const char *to, const struct spool_witness *w,
-    char *id, size_t idsz);
+    const char *const *vars, const char *to, int hold, char *id,
+    size_t idsz);
 
 /*
- * The row a held message waited for exists: move hold/<held> into new/
- * (rename, fsync new/).  ERR_OK; ERR_NOT_FOUND if it is not in hold/ (it
- * was settled already); ERR_SYS (logged: it stays held).
+ * Move hold/<id> into new/ (rename, fsync new/).  ERR_OK; ERR_NOT_FOUND
+ * if it is not in hold/ (it was settled already); ERR_SYS (logged: it
+ * stays held).
  */
-enum err spool_release(const char *dir, const char *held);
+enum err spool_release(const char *dir, const char *id);
 
-/* The row does not exist: unlink hold/<held>.  ERR_OK (also when it was
- * gone already) or ERR_SYS (logged). */
-enum err spool_drop(const char *dir, const char *held);
-
-/* A held message, as spool_held() finds it. */
-struct spool_held {
-	char name[SPOOL_HELD_SIZE];
-	char kind[SPOOL_KIND_MAX + 1];
-	unsigned char hash[SPOOL_HASH_LEN];
-	time_t mtime;                      /* when it was held */
-};
+/* Unlink hold/<id>.  ERR_OK (also when it was gone already) or ERR_SYS
+ * (logged). */
+enum err spool_drop(const char *dir, const char *id);
 
 /*
- * Call fn for each message in hold/ held at or before `before` (others
- * are still their writer's); names that are not held names are skipped.
- * fn may release or drop the message.  ERR_OK or ERR_SYS (logged).
+ * Call fn with the id of each message in hold/ last changed at or before
+ * `before` (later ones are still their writer's); names that are not ids
+ * are skipped.  fn may release or drop the message.  ERR_OK or ERR_SYS
+ * (logged).
  */
 enum err spool_held(const char *dir, time_t before,
-    void (*fn)(const struct spool_held *, void *), void *arg);
+    void (*fn)(const char *, void *), void *arg);
+
+/* 1 if hold/<id> exists, 0 if not or if id is not an id. */
+int spool_is_held(const char *dir, const char *id);
 
 /*
  * Check a spooled message of n bytes at buf (not NUL-terminated) and

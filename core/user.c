@@ -9,6 +9,7 @@
 #include "email.h"
 #include "limit.h"
 #include "log.h"
+#include "notify.h"
 #include "pw.h"
 #include "session.h"
 #include "tok.h"
@@ -526,6 +527,7 @@ user_admin_update(struct db *db, const struct conf *conf, int64_t org,
 	enum role role;
 	int disabled, moves;
 	const char *name, *email;
+	struct notify_mail m = { "" };
 	enum db_rc rc;
 	enum err e;
 
@@ -569,15 +571,17 @@ user_admin_update(struct db *db, const struct conf *conf, int64_t org,
 	if (disabled && !u.disabled &&
 	    (e = session_revoke_user(db, id, 0)) != ERR_OK)
 		goto rollback;
-	if (moves && (e = email_changed(db, conf, &u, email, 1)) != ERR_OK)
+	if (moves && (e = email_changed(db, conf, &u, email, 1, &m)) !=
+	    ERR_OK)
 		goto rollback;
-	if ((rc = db_commit(db)) != DB_OK)
-		return db_err(rc);
+	if ((e = notify_commit(db, conf, &m)) != ERR_OK)
+		return e;
 	if (after != NULL)
 		return user_get_in(db, org, id, after);
 	return ERR_OK;
 rollback:
 	db_rollback(db);
+	notify_abort(conf, &m);
 	return e;
 }
 

@@ -15,6 +15,7 @@ import email
 import email.policy
 import hashlib
 import os
+import re
 import struct
 import time
 
@@ -229,24 +230,95 @@ def test_invitation_mail_exists_iff_the_invitation_does(stack):
         "a mail went out for an invitation that does not exist"
 
 
+def _done_lines(stack, what):
+    with open(stack.latchd_log, errors="replace") as f:
+        return f.read().count("auth: password forgot: done (%s)" % what)
+
+
+def _forgot(stack, addr, what):
+    """POST /auth/password/forgot (always 202: its work comes after the
+    answer) and wait until that work ended as `what`."""
+    before = _done_lines(stack, what)
+    expect(http("POST", "/auth/password/forgot", {"email": addr}), 202)
+    wait_for(lambda: _done_lines(stack, what) > before, 30,
+             "the reset request's work to end (%s)" % what)
+
+
 def test_reset_mail_exists_iff_the_token_does(stack):
-    a = register()
-    other = register()
+    a, b, c = register(), register(), register()
     with DbProxy(stack) as px:
         px.arm("commit_then_drop")
-        expect(http("POST", "/auth/password/forgot", {"email": a.email}),
-               202)
+        _forgot(stack, a.email, "queued")
         px.wait_fired(1)
         px.arm("drop_commit")
-        expect_error(http("POST", "/auth/password/forgot",
-                          {"email": other.email}), 503,
-                     "service_unavailable")
+        _forgot(stack, b.email, "failed")
         px.wait_fired(2)
-    tokens = lambda u: int(stack.mysql(  # noqa: E731
-        "SELECT COUNT(*) FROM password_resets WHERE user_id = %d"
-        % u.id)[0][0])
+        px.arm("commit_then_drop", refuse=1.0)
+        _forgot(stack, c.email, "unknown")
+        px.wait_fired(3)
+        time.sleep(1.1)
+
+    def tokens(u):
+        return int(stack.mysql("SELECT COUNT(*) FROM password_resets "
+                               "WHERE user_id = %d" % u.id)[0][0])
     assert tokens(a) == 1 and len(_mails_in(stack, "new", a.email)) == 1
-    assert tokens(other) == 0, "a reset answered 503 was stored"
-    assert _mails_in(stack, "new", other.email) == [] and \
-        _mails_in(stack, "hold", other.email) == [], \
+    assert tokens(b) == 0, "a failed reset request was stored"
+    assert _mails_in(stack, "new", b.email) == [] and \
+        _mails_in(stack, "hold", b.email) == [], \
         "a reset mail without its token"
+    assert tokens(c) == 1 and _mails_in(stack, "new", c.email) == [] and \
+        len(_mails_in(stack, "hold", c.email)) == 1
+    _age(_mails_in(stack, "hold", c.email))
+    reload(stack, {("server", "max_requests"): str(
+        int(stack.config_values()["server"]["max_requests"]) + 1)})
+    wait_for(lambda: len(_mails_in(stack, "new", c.email)) == 1, 30,
+             "the held reset mail to be queued")
+    assert _pending(stack) == 0, "mail_pending rows were left behind"
+
+
+def _pending(stack):
+    return int(stack.mysql("SELECT COUNT(*) FROM mail_pending")[0][0])
+
+
+EMAIL_URL = "https://app.example.test/email"
+
+
+def test_address_change_mails_exist_iff_the_change_does(stack):
+    """The other kinds of mail: the confirmation to a new address, and
+    the notice to the old one when the change is confirmed."""
+    ensure_env(stack)
+    if stack.config_values()["mail"].get("email_url") != EMAIL_URL:
+        reload(stack, {("mail", "email_url"): EMAIL_URL})
+    a = register()
+    n1, n2 = new_email(), new_email()
+    body = {"current_password": a.password}
+    with DbProxy(stack) as px:
+        px.arm("drop_commit")
+        expect_error(http("PATCH", "/user/profile", dict(body, email=n1),
+                          token=a.access), 503, "service_unavailable")
+        px.wait_fired(1)
+        assert stack.mysql("SELECT COUNT(*) FROM email_changes WHERE "
+                           "user_id = %d" % a.id) == [["0"]]
+        assert _mails_in(stack, "new", n1) == [] and \
+            _mails_in(stack, "hold", n1) == [], \
+            "a confirmation mail for a change that was not stored"
+        px.arm("commit_then_drop")
+        j = expect(http("PATCH", "/user/profile", dict(body, email=n2),
+                        token=a.access), 200)
+        px.wait_fired(2)
+        assert j.get("pendingEmail") == n2, j
+        mails = _mails_in(stack, "new", n2)
+        assert len(mails) == 1, "no confirmation mail for a stored change"
+        with open(mails[0], "rb") as f:
+            msg = email.message_from_bytes(f.read(),
+                                           policy=email.policy.default)
+        token = re.findall(re.escape(EMAIL_URL) + r"\?token=([A-Za-z0-9_-]+)",
+                           msg.get_content())[0]
+        px.arm("commit_then_drop")
+        j = expect(http("POST", "/user/email/confirm", {"token": token}),
+                   200)
+        px.wait_fired(3)
+    assert j["user"]["email"] == n2, j
+    assert len(_mails_in(stack, "new", a.email)) == 1, \
+        "no notice to the old address of a stored change"
+    assert _pending(stack) == 0
