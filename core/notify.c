@@ -130,8 +130,11 @@ struct recover {
 	const struct conf *conf;
 };
 
-/* notify_recover() for held mail id: its row says what became of it. */
-static void
+/*
+ * notify_recover() for held mail id: its row says what became of it.
+ * -1 on a database error: the others wait for the next time too.
+ */
+static int
 recover_held(const char *id, void *arg)
 {
 	const struct recover *rc = arg;
@@ -140,7 +143,7 @@ recover_held(const char *id, void *arg)
 
 	struct db_arg a[] = { DB_STR(id) };
 	if (db_query(rc->db, STMT_W_MAIL, a, 1, &r) != DB_OK)
-		return;
+		return -1;
 	if (r->nrows > 0)
 		notify_queue(rc->db, rc->conf, id);
 	else {
@@ -148,6 +151,7 @@ recover_held(const char *id, void *arg)
 		notify_abort(rc->conf, &m);
 	}
 	db_rows_free(r);
+	return 0;
 }
 
 void

@@ -1488,7 +1488,7 @@ spool_is_held(const char *dir, const char *id)
 /* What spool_held() walks with. */
 struct holding {
 	time_t before;
-	void (*fn)(const char *, void *);
+	int (*fn)(const char *, void *);
 	void *arg;
 };
 
@@ -1499,13 +1499,13 @@ held_one(int dfd, const char *name, void *arg)
 	struct stat st;
 
 	if (is_id(name) && regular_at(dfd, name, &st) == 1 &&
-	    st.st_mtime <= w->before)
-		w->fn(name, w->arg);
+	    st.st_mtime <= w->before && w->fn(name, w->arg) == -1)
+		return ERR_NOT_FOUND;   /* stop: fn said so */
 	return ERR_OK;
 }
 
 enum err
-spool_held(const char *dir, time_t before, void (*fn)(const char *, void *),
+spool_held(const char *dir, time_t before, int (*fn)(const char *, void *),
     void *arg)
 {
 	struct holding w = { before, fn, arg };

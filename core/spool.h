@@ -109,12 +109,12 @@ enum err spool_drop(const char *dir, const char *id);
 
 /*
  * Call fn with the id of each message in hold/ last changed at or before
- * `before` (later ones are still their writer's); names that are not ids
- * are skipped.  fn may release or drop the message.  ERR_OK or ERR_SYS
- * (logged).
+ * `before` (later ones are still their writer's), until fn returns -1
+ * (else 0); names that are not ids are skipped.  fn may release or drop
+ * the message.  ERR_OK or ERR_SYS (logged).
  */
 enum err spool_held(const char *dir, time_t before,
-    void (*fn)(const char *, void *), void *arg);
+    int (*fn)(const char *, void *), void *arg);
 
 /* 1 if hold/<id> exists, 0 if not or if id is not an id. */
 int spool_is_held(const char *dir, const char *id);

@@ -540,13 +540,21 @@ struct seen {
 	char id[SPOOL_ID_SIZE];
 };
 
-static void
+static int
 saw(const char *id, void *arg)
 {
 	struct seen *s = arg;
 
 	s->n++;
 	snprintf(s->id, sizeof(s->id), "%s", id);
+	return 0;
+}
+
+static int
+saw_one(const char *id, void *arg)
+{
+	(void)saw(id, arg);
+	return -1;
 }
 
 /* Mail held for its transaction: into hold/, then into new/ or gone. */
@@ -592,6 +600,20 @@ test_held(const struct conf *c)
 	T_EQ_INT(count("hold"), 0, "held: gone");
 	T_EQ_INT(count("new"), before + 1, "held: not queued");
 	T_EQ_INT(spool_drop(spool, id), ERR_OK, "held: dropped twice");
+	{
+		char id2[SPOOL_ID_SIZE];
+
+		T_EQ_INT(spool_mail(c, "invite", vars, "new@example.com", 1,
+		    id, sizeof(id)), ERR_OK, "held: one");
+		T_EQ_INT(spool_mail(c, "invite", vars, "new@example.com", 1,
+		    id2, sizeof(id2)), ERR_OK, "held: two");
+		memset(&s, 0, sizeof(s));
+		T_EQ_INT(spool_held(spool, time(NULL) + 1, saw_one, &s),
+		    ERR_OK, "held: a walk fn stops");
+		T_EQ_INT(s.n, 1, "held: it stopped at the first");
+		T_EQ_INT(spool_drop(spool, id), ERR_OK, "held: drop one");
+		T_EQ_INT(spool_drop(spool, id2), ERR_OK, "held: drop two");
+	}
 	T_EQ_INT(spool_release(spool, "../new/x"), ERR_SYS,
 	    "held: a name that is not an id");
 	T_EQ_INT(spool_drop(spool, "0123"), ERR_SYS,
