@@ -563,13 +563,11 @@ db_run(struct db *db, enum stmt s, const struct db_arg *args, size_t nargs,
 	size_t i;
 
 	*lost = *sent = 0;
+	/* (A connection lost inside a transaction broke it: db_tx_failed()
+	 * runs after every db_drop(), so an open one has a connection.) */
 	if (db->tx == TX_BROKEN) {
 		log_debug("db: statement %d not sent: its transaction failed",
 		    (int)s);
-		return DB_ERR;
-	}
-	if (db->tx == TX_OPEN && db->my == NULL) {
-		db->tx = TX_BROKEN;
 		return DB_ERR;
 	}
 	/* A write is sent only where it can be answered: outside a
