@@ -31,7 +31,7 @@
 #include <ini.h>
 
 #include "conf.h"
-#include "spool.h"
+#include "msg.h"
 
 /* Longest line inih is given, '\r', '\n' and NUL included: room for the
  * longest quoted string value, its key and some spaces. */
@@ -266,7 +266,7 @@ check_cookie_path(const char *v)
 static const char *
 check_from(const char *v)
 {
-	return spool_from_ok(v) ? NULL : "must be an address or "
+	return msg_from_ok(v) ? NULL : "must be an address or "
 	    "\"Name <address>\"";
 }
 

@@ -42,7 +42,7 @@ struct smtp_ctx *smtp_ctx_new(const struct conf *c);
 void smtp_ctx_free(struct smtp_ctx *x);
 
 /*
- * Deliver len bytes of msg (CRLF lines, as spool_parse() accepts) from
+ * Deliver len bytes of msg (CRLF lines, as msg_parse() accepts) from
  * the envelope sender `from` to `to`; utf8 set asks for SMTPUTF8.  The
  * message is dot-stuffed on the way.  why (whysz bytes) gets one line
  * for the log and failed/<id>.reason: the step and the server's reply,

@@ -24,13 +24,10 @@
  * are made mode 0700 when missing: latchd (which writes) and latch-mailer
  * (which delivers) run as the same user.
  *
- * A message is RFC 5322 with CRLF lines: From, To, Subject (RFC 2047 when
- * not plain ASCII), Date, Message-ID <id@domain of From>, MIME 1.0,
- * text/plain; charset=utf-8 in quoted-printable.  Its body is 7-bit; an
- * address that is not ASCII stays UTF-8 in the header (RFC 6532) and
- * needs a server with SMTPUTF8.
+ * What a message holds and how it is written is msg.h's; templates are
+ * tmpl.h's.
  *
- * No OpenSSL, no MariaDB here: randomness comes from tok_random().
+ * No MariaDB here: randomness comes from tok_random().
  */
 #ifndef LATCH_SPOOL_H
 #define LATCH_SPOOL_H
@@ -40,52 +37,28 @@
 
 #include "conf.h"
 #include "err.h"
+#include "msg.h"
 
 #define SPOOL_ID_LEN 32          /* lower-case hex, 128 random bits */
 #define SPOOL_ID_SIZE (SPOOL_ID_LEN + 1)
-#define SPOOL_MSG_MAX (1024 * 1024) /* a spooled message, bytes */
-#define SPOOL_BODY_MAX (256 * 1024) /* a body given to spool_submit() */
-#define SPOOL_SUBJECT_MAX 512    /* bytes of UTF-8 */
-#define SPOOL_ADDR_SIZE 255      /* an address and its NUL */
-#define SPOOL_TMPL_MAX (64 * 1024) /* a template file */
-/*
- * 1 if v can be [mail] from: an address, "<address>" or "Display Name
- * <address>" (the name may be quoted), without control characters.
- */
-int spool_from_ok(const char *v);
 
 /*
- * Queue one mail to `to` (a valid_email() address) with subject and
- * body (UTF-8; lines end in "\n" or "\r\n"; no control characters but
- * tab).  From is [mail] from.  The message id (SPOOL_ID_LEN characters)
- * is copied into id (idsz >= SPOOL_ID_SIZE) unless id is NULL.
+ * Queue one mail to `to` with subject and body, from [mail] from, as
+ * msg_build() makes it.  The message id (SPOOL_ID_LEN characters) is
+ * copied into id (idsz >= SPOOL_ID_SIZE) unless id is NULL.
  *
  * Returns ERR_OK once the message is durably in new/;
- * ERR_INVALID_FIELD if to, subject or body is unacceptable (a header
- * value with CR, LF or another control character, a bad address, too
- * long, not UTF-8); ERR_NOMEM; ERR_SYS if it could not be written (full
- * disk, read-only spool, bad [mail] from; logged), in which case nothing
- * was left in new/.  All arguments are borrowed.
+ * ERR_INVALID_FIELD if to, subject or body is unacceptable (msg_build());
+ * ERR_NOMEM; ERR_SYS if it could not be written (full disk, read-only
+ * spool, bad [mail] from; logged), in which case nothing was left in
+ * new/.  All arguments are borrowed.
  */
 enum err spool_submit(const struct conf *c, const char *to,
     const char *subject, const char *body_utf8, char *id, size_t idsz);
 
 /*
- * Render the template at template_path: UTF-8 text whose first line is
- * "Subject: ..." and whose second line is empty, the body after it.
- * Each {{key}} is replaced by the value of key in vars, a list of key,
- * value pairs ended by a NULL key (borrowed; values are used as they
- * are).  On ERR_OK *out is the rendered text, NUL-terminated (caller
- * frees).  ERR_SYS if the template cannot be read, is not in that shape,
- * names a key vars lacks or leaves a "{{" unclosed (logged: a deployment
- * problem, not the caller's input); ERR_NOMEM.
- */
-enum err spool_render(const char *template_path, const char *const *vars,
-    char **out);
-
-/*
- * Render [mail] template_dir/<name>.txt with vars and queue it to `to`,
- * as spool_render() and spool_submit().  The subject and the body are
+ * Render [mail] template_dir/<name>.txt with vars (tmpl_mail()) and
+ * queue it to `to` (spool_submit()).  The subject and the body are
  * rendered apart, so a value holding a line break cannot add a header:
  * such a subject is refused with ERR_INVALID_FIELD.  name is a bare name
  * ("invite", "reset").  With hold 0 the message goes into new/; with
@@ -119,35 +92,20 @@ enum err spool_held(const char *dir, time_t before,
 /* 1 if hold/<id> exists, 0 if not or if id is not an id. */
 int spool_is_held(const char *dir, const char *id);
 
-/*
- * Check a spooled message of n bytes at buf (not NUL-terminated) and
- * find its envelope: from and to (each SPOOL_ADDR_SIZE bytes) get the
- * addresses of its From and its single To.  *utf8 is 1 when one of them
- * is not ASCII (the server must offer SMTPUTF8).  Strict: at most
- * SPOOL_MSG_MAX bytes, CRLF lines of at most 998 bytes, no NUL, bare CR
- * or LF, header names of printable ASCII, header values UTF-8 without
- * control characters, a 7-bit body, From, To, Subject, Date and
- * Message-ID each present once, and each address valid_email().
- * Returns ERR_OK, or ERR_INVALID_FIELD with what is wrong (a static
- * string) in *why when why is not NULL.  For the fuzzer too.
- */
-enum err spool_parse(const char *buf, size_t n, char *from, char *to,
-    int *utf8, const char **why);
-
 /* A message loaded from new/ by the mailer. */
 struct spool_msg {
 	char id[SPOOL_ID_SIZE];
 	char *data;                /* the message as spooled, CRLF lines */
 	size_t len;
-	char from[SPOOL_ADDR_SIZE]; /* envelope sender */
-	char to[SPOOL_ADDR_SIZE];   /* envelope recipient */
+	char from[MSG_ADDR_SIZE];  /* envelope sender */
+	char to[MSG_ADDR_SIZE];    /* envelope recipient */
 	int utf8;                  /* an address needs SMTPUTF8 */
 };
 
 /*
  * Load and check new/<id> of the spool at dir.  On ERR_OK *out is the
  * message (caller frees with spool_msg_free()).  ERR_INVALID_FIELD if it
- * is not a message spool_parse() accepts (*why says why, static);
+ * is not a message msg_parse() accepts (*why says why, static);
  * ERR_NOT_FOUND if it is gone; ERR_SYS if it cannot be read (logged);
  * ERR_NOMEM.
  */

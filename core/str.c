@@ -1,6 +1,7 @@
 /*
- * str.c: bounded string copies.
+ * str.c: bounded string copies and the growing buffer.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "str.h"
@@ -21,4 +22,38 @@ str_copy(char *dst, size_t dstsz, const char *src)
 	if (n > 0)
 		memcpy(dst, src, n);
 	dst[n] = '\0';
+}
+
+void
+str_buf_add(struct str_buf *b, const char *s, size_t n)
+{
+	size_t cap;
+	char *p;
+
+	if (b->err != ERR_OK)
+		return;
+	if (n > b->max || b->len > b->max - n) {
+		b->err = ERR_INVALID_FIELD;
+		return;
+	}
+	if (b->len + n + 1 > b->cap) {
+		cap = b->cap > 0 ? b->cap : 1024;
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		if ((p = realloc(b->p, cap)) == NULL) {
+			b->err = ERR_NOMEM;
+			return;
+		}
+		b->p = p;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+void
+str_buf_adds(struct str_buf *b, const char *s)
+{
+	str_buf_add(b, s, strlen(s));
 }

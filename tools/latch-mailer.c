@@ -4,14 +4,16 @@
  *	latch-mailer [-c CONFIG] [--once]
  *	latch-mailer [-c CONFIG] --enqueue TO SUBJECT < BODY
  *
- * A small helper that shares only the config, spool and log modules with
- * latchd and needs no database.  It never runs as root: started as root
- * it becomes the owner of spool_dir (latchd's user) first, and refuses a
- * spool that root owns; a reload on SIGHUP then needs a config that user
- * can read.  It takes the spool's lock (one mailer at a time),
- * purges what dead writers left in tmp/, then delivers new/
- * oldest first: over SMTP ([mail] transport = smtp) or by piping into
- * "sendmail_path -oi -t" (transport = sendmail).
+ * A small helper that shares only the config, spool (with the message and
+ * template modules under it) and log modules with latchd, and needs no
+ * database: it links no MariaDB client (see MAILER_OBJ in the Makefile).
+ * It never runs as root: started as root it becomes the owner of
+ * spool_dir (latchd's user) first, and refuses a spool that root owns;
+ * a reload on SIGHUP then needs a config that user can read.  It takes
+ * the spool's lock (one mailer at a time), purges what dead writers left
+ * in tmp/, then delivers new/ oldest first: over SMTP ([mail] transport
+ * = smtp) or by piping into "sendmail_path -oi -t" (transport =
+ * sendmail).
  *
  * A message leaves new/ only once the server accepted it (250 after the
  * final ".", or sendmail's exit 0); before each try its attempt is
@@ -208,10 +210,10 @@ cmd_enqueue(struct conf *c, const char *to, const char *subject)
 	ssize_t r;
 	enum err e;
 
-	if ((body = malloc(SPOOL_BODY_MAX + 2)) == NULL)
+	if ((body = malloc(MSG_BODY_MAX + 2)) == NULL)
 		fatalx("mailer: out of memory");
 	for (;;) {
-		r = read(STDIN_FILENO, body + len, SPOOL_BODY_MAX + 1 - len);
+		r = read(STDIN_FILENO, body + len, MSG_BODY_MAX + 1 - len);
 		if (r == -1 && errno == EINTR)
 			continue;
 		if (r == -1)
@@ -219,9 +221,9 @@ cmd_enqueue(struct conf *c, const char *to, const char *subject)
 		if (r == 0)
 			break;
 		len += (size_t)r;
-		if (len > SPOOL_BODY_MAX) {
+		if (len > MSG_BODY_MAX) {
 			fprintf(stderr, "latch-mailer: the body is larger than "
-			    "%d bytes\n", SPOOL_BODY_MAX);
+			    "%d bytes\n", MSG_BODY_MAX);
 			free(body);
 			return 1;
 		}

@@ -743,3 +743,15 @@ def test_sendmail_transport(stack):
         sp.once()
         assert sp.ls("new") == [] and mid in sp.ls("failed")
         assert "exit status 67" in sp.reason(mid)
+
+
+def test_mailer_links_no_database_client(stack):
+    """latch-mailer needs no database: libmariadb (and json-c, libfcgi)
+    stay out of it, so a mailer host needs no MariaDB client and the
+    mailer holds no code it never runs."""
+    r = subprocess.run(["ldd", MAILER], capture_output=True, timeout=30)
+    assert r.returncode == 0, r
+    libs = r.stdout.decode()
+    assert "libssl" in libs and "libinih" in libs, libs
+    for lib in ("libmariadb", "libmysqlclient", "libjson-c", "libfcgi"):
+        assert lib not in libs, "latch-mailer links %s:\n%s" % (lib, libs)

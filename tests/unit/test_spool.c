@@ -1,10 +1,11 @@
 /*
  * test_spool.c: the mail spool: header injection refused, the message
- * format (headers, RFC 2047 subject, quoted-printable body, CRLF), the
- * atomic write (nothing left behind when a write fails), templates, the
- * strict parser, and the mailer's queue operations.  Runs from the
- * repository root (it renders the templates in conf/mail) in a
- * temporary spool.
+ * format (headers, RFC 2047 subject, quoted-printable body, CRLF) as
+ * queued, the atomic write (nothing left behind when a write fails),
+ * mail from templates, held mail, and the mailer's queue operations.
+ * Runs from the repository root (it renders the templates in conf/mail)
+ * in a temporary spool.  The parser alone is test_msg.c's, templates
+ * alone test_tmpl.c's.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -21,6 +22,7 @@
 #include "b64.h"
 #include "conf.h"
 #include "log.h"
+#include "msg.h"
 #include "smtp.h"
 #include "spool.h"
 #include "t.h"
@@ -230,12 +232,12 @@ test_injection(struct conf *c)
 		T_EQ_INT(spool_submit(c, bad[i].to, bad[i].subject,
 		    bad[i].body, id, sizeof(id)), ERR_INVALID_FIELD, name);
 	}
-	big = malloc(SPOOL_BODY_MAX + 2);
-	memset(big, 'x', SPOOL_BODY_MAX + 1);
-	big[SPOOL_BODY_MAX + 1] = '\0';
+	big = malloc(MSG_BODY_MAX + 2);
+	memset(big, 'x', MSG_BODY_MAX + 1);
+	big[MSG_BODY_MAX + 1] = '\0';
 	T_EQ_INT(spool_submit(c, "a@example.com", "s", big, id, sizeof(id)),
 	    ERR_INVALID_FIELD, "refused: body too large");
-	big[SPOOL_SUBJECT_MAX + 1] = '\0';
+	big[MSG_SUBJECT_MAX + 1] = '\0';
 	T_EQ_INT(spool_submit(c, "a@example.com", big, "b", id, sizeof(id)),
 	    ERR_INVALID_FIELD, "refused: subject too long");
 	free(big);
@@ -258,8 +260,8 @@ test_format(struct conf *c)
 	    ".starts with a dot\nFrom the start\na=b\n"
 	    "a long line that goes on and on and on and on and on and on and "
 	    "on and on and on and on: ünïcödé at the end ✓\r\nlast";
-	char id[SPOOL_ID_SIZE], v[2048], dec[4096], from[SPOOL_ADDR_SIZE];
-	char to[SPOOL_ADDR_SIZE], mid[128], *m, *p, *line;
+	char id[SPOOL_ID_SIZE], v[2048], dec[4096], from[MSG_ADDR_SIZE];
+	char to[MSG_ADDR_SIZE], mid[128], *m, *p, *line;
 	const char *why = NULL;
 	struct stat st;
 	size_t len = 0, maxline = 0;
@@ -331,7 +333,7 @@ test_format(struct conf *c)
 		T_OK(strstr(p, " \r\n") == NULL, "format: no trailing space");
 	}
 
-	T_EQ_INT(spool_parse(m, len, from, to, &utf8, &why), ERR_OK,
+	T_EQ_INT(msg_parse(m, len, from, to, &utf8, &why), ERR_OK,
 	    "parse: our own message");
 	T_EQ_STR(from, "noreply@example.com", "parse: envelope from");
 	T_EQ_STR(to, "zoe@example.org", "parse: envelope to");
@@ -365,7 +367,7 @@ test_format(struct conf *c)
 		header(m, "From", v, sizeof(v));
 		T_EQ_STR(v, "\"Example, Inc.\" <noreply@example.com>",
 		    "format: From display name quoted");
-		T_EQ_INT(spool_parse(m, len, from, to, &utf8, &why), ERR_OK,
+		T_EQ_INT(msg_parse(m, len, from, to, &utf8, &why), ERR_OK,
 		    "parse: quoted display name");
 		free(m);
 	}
@@ -387,7 +389,7 @@ test_format(struct conf *c)
 	if ((m = msg_of(id, &len)) != NULL) {
 		header(m, "From", v, sizeof(v));
 		T_EQ_STR(v, "noreply@example.com", "format: bare From");
-		T_EQ_INT(spool_parse(m, len, from, to, &utf8, &why), ERR_OK,
+		T_EQ_INT(msg_parse(m, len, from, to, &utf8, &why), ERR_OK,
 		    "parse: UTF-8 address");
 		T_EQ_INT(utf8, 1, "parse: UTF-8 address needs SMTPUTF8");
 		free(m);
@@ -453,61 +455,14 @@ test_atomic(struct conf *c)
 }
 
 static void
-test_render(struct conf *c)
+test_mail(struct conf *c)
 {
-	const char *const vars[] = {"name", "Zoë", "org", "Acme", "empty", "",
-	    NULL};
 	const char *const inv[] = {"organization", "Acme", "inviter", "Bob",
 	    "role", "admin", "link", "https://x.test/register?code=abc",
 	    "code", "abc", "expires", "2030-01-01 00:00 UTC", NULL};
-	const char *const rst[] = {"username", "zoe", "link",
-	    "https://x.test/reset?token=abc", "token", "abc", "expires",
-	    "2030-01-01 00:00 UTC", NULL};
-	char path[512], id[SPOOL_ID_SIZE], *out = NULL, *m;
+	char id[SPOOL_ID_SIZE], *m;
 	char v[1024];
 	size_t len;
-
-	snprintf(path, sizeof(path), "%s/t.txt", root);
-	spit(path, "Subject: Hi {{name}}\n\nWelcome to {{ org }}, {{name}}."
-	    "{{empty}}\n");
-	T_EQ_INT(spool_render(path, vars, &out), ERR_OK, "render: ok");
-	T_EQ_STR(out, "Subject: Hi Zoë\n\nWelcome to Acme, Zoë.\n",
-	    "render: placeholders replaced");
-	free(out);
-	out = NULL;
-
-	spit(path, "Subject: Hi\n\nHello {{nobody}}\n");
-	T_EQ_INT(spool_render(path, vars, &out), ERR_SYS,
-	    "render: unknown placeholder");
-	T_OK(out == NULL, "render: no output on error");
-	spit(path, "Subject: Hi\n\nHello {{name\n");
-	T_EQ_INT(spool_render(path, vars, &out), ERR_SYS,
-	    "render: unclosed placeholder");
-	spit(path, "Subject: Hi\n\nHello {{Na-me}}\n");
-	T_EQ_INT(spool_render(path, vars, &out), ERR_SYS,
-	    "render: bad placeholder name");
-	spit(path, "Hello\n\nbody\n");
-	T_EQ_INT(spool_render(path, vars, &out), ERR_SYS,
-	    "render: no Subject line");
-	spit(path, "Subject: Hi\nbody\n");
-	T_EQ_INT(spool_render(path, vars, &out), ERR_SYS,
-	    "render: no empty line");
-	T_EQ_INT(spool_render("/nonexistent/t.txt", vars, &out), ERR_SYS,
-	    "render: missing template");
-
-	/* The stock templates know the documented placeholders. */
-	T_EQ_INT(spool_render("conf/mail/invite.txt", inv, &out), ERR_OK,
-	    "render: conf/mail/invite.txt");
-	T_OK(out != NULL && strstr(out, "Acme") != NULL && strstr(out,
-	    "https://x.test/register?code=abc") != NULL,
-	    "render: invite has the organization and the link");
-	free(out);
-	out = NULL;
-	T_EQ_INT(spool_render("conf/mail/reset.txt", rst, &out), ERR_OK,
-	    "render: conf/mail/reset.txt");
-	T_OK(out != NULL && strstr(out, "https://x.test/reset?token=abc") !=
-	    NULL, "render: reset has the link");
-	free(out);
 
 	/* spool_mail: subject and body rendered apart. */
 	T_EQ_INT(spool_mail(c, "invite", inv, "new@example.com", 0,
@@ -626,81 +581,6 @@ test_held(const struct conf *c)
 	    "held: list with junk");
 	T_EQ_INT(s.n, 0, "held: junk skipped");
 	unlink(path);
-}
-
-static void
-test_parse(void)
-{
-	static const char good[] =
-	    "From: A <a@example.com>\r\nTo: b@example.com\r\n"
-	    "Subject: s\r\nDate: Mon, 01 Jan 2024 00:00:00 +0000\r\n"
-	    "Message-ID: <x@example.com>\r\n\r\nbody\r\n";
-	static const struct {
-		const char *text, *what;
-	} bad[] = {
-		{"", "empty"},
-		{"From: a@example.com\nTo: b@example.com\r\n", "bare LF"},
-		{"From: a@example.com\r\nTo: b@example.com\r\nSubject: s\r\n"
-		    "Date: d\r\nMessage-ID: <x@y>\r\n", "no empty line"},
-		{"From: a@example.com\r\nSubject: s\r\nDate: d\r\n"
-		    "Message-ID: <x@y>\r\n\r\nb\r\n", "no To"},
-		{"From: a@example.com\r\nTo: b@example.com\r\nTo: c@example."
-		    "com\r\nSubject: s\r\nDate: d\r\nMessage-ID: <x@y>\r\n\r\n",
-		    "two To"},
-		{"From: a@example.com\r\nTo: b@example.com, c@example.com\r\n"
-		    "Subject: s\r\nDate: d\r\nMessage-ID: <x@y>\r\n\r\n",
-		    "two addresses in To"},
-		{"From: a@example.com\r\nTo: B <b@example.com>\r\n"
-		    "Subject: s\r\nDate: d\r\nMessage-ID: <x@y>\r\n\r\n",
-		    "display name in To"},
-		{"From: a@example.com\r\nTo: b@example.com\r\nBcc: c@example."
-		    "com\r\nSubject: s\r\nDate: d\r\nMessage-ID: <x@y>\r\n\r\n",
-		    "Bcc"},
-		{"From: a@example.com\r\nTo: b@example.com\r\nSubject: s\r\n"
-		    "Date: d\r\nMessage-ID: <x@y>\r\n\r\n\xc3\xa9\r\n",
-		    "8-bit body"},
-		{"From: a@example.com\r\nTo: b@example.com\r\nSubject: s\x01"
-		    "\r\nDate: d\r\nMessage-ID: <x@y>\r\n\r\n",
-		    "control character in a header"},
-		{"From: a@example.com\r\nTo: b@example.com\r\nSubject: s\r\n"
-		    "Date: d\r\nMessage-ID: <x@y>\r\n\r\nbody", "no final CRLF"},
-		{" folded: x\r\nFrom: a@example.com\r\n\r\n",
-		    "continuation first"},
-		{"From a@example.com\r\n\r\n", "header without a colon"},
-		{"From: a@example.com\r\nTo: b@example.com\r\nSubject: s\r\n"
-		    "Date: d\r\nMessage-ID: <x@y>\r\n\r\na\rb\r\n", "bare CR"},
-		{"From: not an address\r\nTo: b@example.com\r\nSubject: s\r\n"
-		    "Date: d\r\nMessage-ID: <x@y>\r\n\r\n", "bad From"},
-	};
-	char from[SPOOL_ADDR_SIZE], to[SPOOL_ADDR_SIZE], name[128], *big;
-	const char *why = NULL;
-	size_t i;
-	int utf8;
-
-	T_EQ_INT(spool_parse(good, strlen(good), from, to, &utf8, &why),
-	    ERR_OK, "parse: minimal message");
-	T_EQ_STR(from, "a@example.com", "parse: From with display name");
-	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		snprintf(name, sizeof(name), "parse refuses: %s", bad[i].what);
-		why = NULL;
-		T_EQ_INT(spool_parse(bad[i].text, strlen(bad[i].text), from,
-		    to, &utf8, &why), ERR_INVALID_FIELD, name);
-		snprintf(name, sizeof(name), "parse says why: %s", bad[i].what);
-		T_OK(why != NULL && why[0] != '\0', name);
-	}
-	T_EQ_INT(spool_parse("From: a@b\r\n\0\r\n", 14, from, to, &utf8, &why),
-	    ERR_INVALID_FIELD, "parse refuses: NUL byte");
-
-	/* A 999-byte line, and a message over 1 MiB. */
-	big = malloc(SPOOL_MSG_MAX + 16);
-	memcpy(big, good, sizeof(good) - 1);
-	memset(big + sizeof(good) - 1, 'x', 999);
-	memcpy(big + sizeof(good) - 1 + 999, "\r\n", 2);
-	T_EQ_INT(spool_parse(big, sizeof(good) - 1 + 1001, from, to, &utf8,
-	    &why), ERR_INVALID_FIELD, "parse refuses: line over 998 bytes");
-	T_EQ_INT(spool_parse(big, SPOOL_MSG_MAX + 1, from, to, &utf8, &why),
-	    ERR_INVALID_FIELD, "parse refuses: over 1 MiB");
-	free(big);
 }
 
 static void
@@ -876,9 +756,8 @@ main(void)
 	test_injection(c);
 	test_format(c);
 	test_atomic(c);
-	test_render(c);
+	test_mail(c);
 	test_held(c);
-	test_parse();
 	test_queue(c);
 	test_smtp_reply();
 	conf_free(c);

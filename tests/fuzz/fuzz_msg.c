@@ -1,17 +1,17 @@
-/* fuzz_spool.c: spool_parse(), the mailer's check of a spooled message. */
+/* fuzz_msg.c: msg_parse(), the mailer's check of a spooled message. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "spool.h"
+#include "msg.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len);
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 {
-	char from[SPOOL_ADDR_SIZE], to[SPOOL_ADDR_SIZE];
+	char from[MSG_ADDR_SIZE], to[MSG_ADDR_SIZE];
 	const char *why = NULL;
 	char *buf;
 	int utf8 = 0;
@@ -20,7 +20,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	if ((buf = malloc(len ? len : 1)) == NULL)
 		return 0;
 	memcpy(buf, data, len);
-	(void)spool_parse(buf, len, from, to, &utf8, &why);
+	(void)msg_parse(buf, len, from, to, &utf8, &why);
 	free(buf);
 	return 0;
 }
