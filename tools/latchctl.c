@@ -4,8 +4,7 @@
  * disable and enable accounts, list users.
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <libgen.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,9 +14,11 @@
 
 #include "conf.h"
 #include "db.h"
+#include "file.h"
 #include "log.h"
 #include "org.h"
 #include "session.h"
+#include "str.h"
 #include "tok.h"
 #include "user.h"
 #include "valid.h"
@@ -27,7 +28,7 @@
 #endif
 
 #define MAX_SETS 64
-#define LINE_MAX_LEN 4096
+#define INI_MAX (1024 * 1024)    /* a config file to rewrite, bytes */
 
 static const char *progname = "latchctl";
 
@@ -102,15 +103,20 @@ die_err(const char *what, enum err e)
 	exit(1);
 }
 
-/* Read a password: first line of stdin, or prompted twice on a tty. */
+/*
+ * Read a password into buf: first line of stdin, or prompted twice on a
+ * tty.  Exits with status 1 if there is none, the two differ or it is
+ * too weak; nothing of it is left in memory then.
+ */
 static void
 read_password(const struct conf *c, char *buf, size_t bufsz)
 {
 	char again[1100];
+	const char *why = NULL;
 	struct termios t, saved;
 	int tty = isatty(STDIN_FILENO);
-	size_t n;
 
+	again[0] = '\0';
 	if (tty) {
 		fprintf(stderr, "password: ");
 		if (tcgetattr(STDIN_FILENO, &t) == 0) {
@@ -120,8 +126,8 @@ read_password(const struct conf *c, char *buf, size_t bufsz)
 		}
 	}
 	if (fgets(buf, (int)bufsz, stdin) == NULL) {
-		fprintf(stderr, "%s: no password given on stdin\n", progname);
-		exit(1);
+		why = "no password given on stdin";
+		goto out;
 	}
 	buf[strcspn(buf, "\r\n")] = '\0';
 	if (tty) {
@@ -132,24 +138,31 @@ read_password(const struct conf *c, char *buf, size_t bufsz)
 		(void)tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved);
 		fprintf(stderr, "\n");
 		if (strcmp(buf, again) != 0) {
-			fprintf(stderr, "%s: passwords differ\n", progname);
-			exit(1);
+			why = "passwords differ";
+			goto out;
 		}
-		tok_cleanse(again, sizeof(again));
 	}
-	n = strlen(buf);
-	if (!valid_utf8(buf, n) || !valid_password(buf, c->password_min_length)) {
-		fprintf(stderr, "%s: the password must be %d to 256 characters\n",
-		    progname, c->password_min_length);
-		exit(1);
-	}
+	if (!valid_utf8(buf, strlen(buf)) ||
+	    !valid_password(buf, c->password_min_length))
+		why = "";
+out:
+	tok_cleanse(again, sizeof(again));
+	if (why == NULL)
+		return;
+	tok_cleanse(buf, bufsz);
+	if (why[0] != '\0')
+		fprintf(stderr, "%s: %s\n", progname, why);
+	else
+		fprintf(stderr, "%s: the password must be %d to 256 "
+		    "characters\n", progname, c->password_min_length);
+	exit(1);
 }
 
 /* "section.key=value" applied to the lines of an ini file. */
 struct set {
 	char section[64];
 	char key[64];
-	const char *value;
+	const char *value;       /* borrowed */
 	int done;
 };
 
@@ -174,44 +187,256 @@ parse_set(const char *arg, struct set *s)
 	s->done = 0;
 }
 
-/* Does line assign key (possibly commented out as "# key =" / "; key =")? */
+/* Does the line of n bytes at line assign key? */
 static int
-line_is_key(const char *line, const char *key, int commented_ok)
+line_is_key(const char *line, size_t n, const char *key)
 {
-	size_t n = strlen(key);
+	size_t k = strlen(key), i = 0;
 
-	while (*line == ' ' || *line == '\t')
-		line++;
-	if (commented_ok && (*line == '#' || *line == ';')) {
-		line++;
-		while (*line == ' ')
-			line++;
-	}
-	if (strncmp(line, key, n) != 0)
+	while (i < n && (line[i] == ' ' || line[i] == '\t'))
+		i++;
+	if (n - i < k || strncmp(line + i, key, k) != 0)
 		return 0;
-	line += n;
-	while (*line == ' ' || *line == '\t')
-		line++;
-	return *line == '=';
+	for (i += k; i < n && (line[i] == ' ' || line[i] == '\t'); i++)
+		;
+	return i < n && line[i] == '=';
 }
 
+/* Write "key = value" of each set of section not yet done. */
+static void
+sets_flush(struct str_buf *b, struct set *sets, size_t nsets,
+    const char *section)
+{
+	size_t i;
+
+	for (i = 0; i < nsets; i++)
+		if (!sets[i].done && strcmp(sets[i].section, section) == 0) {
+			str_buf_adds(b, sets[i].key);
+			str_buf_adds(b, " = ");
+			str_buf_adds(b, sets[i].value);
+			str_buf_adds(b, "\n");
+			sets[i].done = 1;
+		}
+}
+
+/*
+ * The ini file at path with sets applied: in its section, a set's key
+ * takes the line of the first that assigns it (later ones are dropped),
+ * or is added at the end of the section.  Every other line stays as it
+ * is.  A set whose section is not in the file is left with done 0.  On
+ * success *out is the text (caller cleanses and frees: it holds
+ * secrets), *outlen bytes; returns 0, or 1 (said on stderr).
+ */
+static int
+ini_apply(const char *path, struct set *sets, size_t nsets, char **out,
+    size_t *outlen)
+{
+	struct str_buf b = { NULL, 0, 0, 0, ERR_OK };
+	char section[64] = "", *in = NULL;
+	const char *line, *nl, *l, *end;
+	size_t len = 0, n, cap, i;
+	enum err e;
+	int rc = 1;
+
+	*out = NULL;
+	*outlen = 0;
+	if ((e = file_read(path, 0, INI_MAX, &in, &len)) != ERR_OK) {
+		if (e != ERR_SYS)
+			fprintf(stderr, "%s: %s: %s\n", progname, path,
+			    e == ERR_NOT_FOUND ? strerror(ENOENT) :
+			    e == ERR_NOMEM ? strerror(ENOMEM) :
+			    "not a regular file of at most 1 MiB");
+		goto out;
+	}
+	/* Room for all of it at once: a secret is never left behind by a
+	 * realloc(). */
+	cap = len + 2;
+	for (i = 0; i < nsets; i++)
+		cap += strlen(sets[i].key) + strlen(sets[i].value) + 4;
+	if ((b.p = malloc(cap)) == NULL) {
+		fprintf(stderr, "%s: out of memory\n", progname);
+		goto out;
+	}
+	b.p[0] = '\0';
+	b.cap = cap;
+	b.max = cap - 1;
+	for (line = in; line < in + len; line = nl) {
+		nl = memchr(line, '\n', (size_t)(in + len - line));
+		nl = nl != NULL ? nl + 1 : in + len;
+		n = (size_t)(nl - line);
+		for (l = line; l < nl && (*l == ' ' || *l == '\t'); l++)
+			;
+		if (l < nl && *l == '[') {
+			/* Keys set for the section we leave, not yet in it. */
+			sets_flush(&b, sets, nsets, section);
+			end = memchr(l, ']', (size_t)(nl - l));
+			if (end != NULL &&
+			    (size_t)(end - l - 1) < sizeof(section)) {
+				memcpy(section, l + 1, (size_t)(end - l - 1));
+				section[end - l - 1] = '\0';
+			}
+			str_buf_add(&b, line, n);
+			continue;
+		}
+		for (i = 0; i < nsets; i++)
+			if (strcmp(sets[i].section, section) == 0 &&
+			    line_is_key(line, n, sets[i].key))
+				break;
+		if (i == nsets) {
+			str_buf_add(&b, line, n);
+		} else if (!sets[i].done) {
+			str_buf_adds(&b, sets[i].key);
+			str_buf_adds(&b, " = ");
+			str_buf_adds(&b, sets[i].value);
+			str_buf_adds(&b, "\n");
+			sets[i].done = 1;
+		}
+	}
+	if (b.len > 0 && b.p[b.len - 1] != '\n')
+		str_buf_adds(&b, "\n");
+	sets_flush(&b, sets, nsets, section);
+	if (b.err != ERR_OK) {
+		fprintf(stderr, "%s: %s: cannot rewrite it\n", progname, path);
+		goto out;
+	}
+	*out = b.p;
+	*outlen = b.len;
+	b.p = NULL;
+	rc = 0;
+out:
+	if (b.p != NULL) {
+		tok_cleanse(b.p, b.cap);
+		free(b.p);
+	}
+	if (in != NULL) {
+		tok_cleanse(in, len);
+		free(in);
+	}
+	return rc;
+}
+
+/* 32 + 16 random bytes: 65 base64url characters, 384 bits.  0, or 1
+ * (said on stderr). */
+static int
+new_secret(char *out, size_t outsz)
+{
+	if (tok_new(32, out, outsz) == -1 || tok_new(16, out + strlen(out),
+	    outsz - strlen(out)) == -1) {
+		fprintf(stderr, "%s: no randomness\n", progname);
+		return 1;
+	}
+	return 0;
+}
+
+/* path.tmp-<random>, beside path, into out.  0, or 1 (said). */
+static int
+tmp_beside(const char *path, char *out, size_t outsz)
+{
+	char rnd[TOK_STR_SIZE];
+	int n;
+
+	if (tok_new(16, rnd, sizeof(rnd)) == -1) {
+		fprintf(stderr, "%s: no randomness\n", progname);
+		return 1;
+	}
+	n = snprintf(out, outsz, "%s.tmp-%s", path, rnd);
+	if (n < 0 || (size_t)n >= outsz) {
+		fprintf(stderr, "%s: %s: path too long\n", progname, path);
+		return 1;
+	}
+	return 0;
+}
+
+/* What a rewritten config must hold before it replaces one. */
+struct conf_expect {
+	const char *secret;      /* jwt_secret */
+	const char *previous;    /* jwt_secret_previous, or NULL */
+};
+
+/* file_write()'s check: the file at tmp loads, with the expected secrets. */
+static int
+conf_check(const char *tmp, void *arg)
+{
+	const struct conf_expect *x = arg;
+	struct conf *c;
+	char err[512];
+	int rc = 0;
+
+	if ((c = conf_load(tmp, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "%s: the new config does not load: %s\n",
+		    progname, err);
+		return -1;
+	}
+	if (strcmp(c->jwt_secret, x->secret) != 0 || (x->previous != NULL &&
+	    strcmp(c->jwt_secret_previous, x->previous) != 0)) {
+		fprintf(stderr, "%s: the new config does not load back its "
+		    "secrets\n", progname);
+		rc = -1;
+	}
+	conf_free(c);
+	return rc;
+}
+
+/*
+ * Write the ini file at from, with sets applied (ini_apply()), as path,
+ * atomically through file_write() with how.  Every set must find its
+ * section in from.  0, or 1 (said on stderr); path is unchanged then.
+ */
+static int
+ini_rewrite(const char *from, const char *path, struct set *sets,
+    size_t nsets, const struct file_how *how)
+{
+	char tmp[PATH_MAX], *text = NULL;
+	size_t len = 0, i;
+	int rc = 1;
+
+	if (ini_apply(from, sets, nsets, &text, &len) != 0)
+		goto out;
+	for (i = 0; i < nsets; i++)
+		if (!sets[i].done) {
+			fprintf(stderr, "%s: %s.%s: no such section in %s\n",
+			    progname, sets[i].section, sets[i].key, from);
+			goto out;
+		}
+	if (tmp_beside(path, tmp, sizeof(tmp)) != 0)
+		goto out;
+	if (file_write(tmp, path, text, len, how) != ERR_OK) {
+		fprintf(stderr, "%s: %s: not written%s\n", progname, path,
+		    errno == EEXIST ? " (refusing to overwrite a config)" :
+		    "");
+		goto out;
+	}
+	rc = 0;
+out:
+	if (text != NULL) {
+		tok_cleanse(text, len);
+		free(text);
+	}
+	return rc;
+}
+
+/*
+ * Write a new config at path (never over a file) from the example, with
+ * a fresh jwt_secret and the --set values, and only if it loads.
+ */
 static int
 cmd_init(int argc, char **argv)
 {
-	char secret[TOK_STR_SIZE + TOK_STR_SIZE], line[LINE_MAX_LEN];
-	char section[64] = "", err[512];
+	char secret[TOK_STR_SIZE + TOK_STR_SIZE];
 	const char *from = NULL, *path = NULL;
-	struct set sets[MAX_SETS];
-	size_t nsets = 0, i;
-	FILE *in = NULL, *out = NULL;
-	struct conf *check;
-	int fd, k;
+	struct conf_expect x = { secret, NULL };
+	struct file_how how = { 1, NULL, conf_check, &x };
+	struct set sets[MAX_SETS + 1];
+	size_t nsets = 1;
+	struct stat st;
+	int k, rc = 1;
 
+	secret[0] = '\0';
 	for (k = 1; k < argc; k++) {
 		if (strcmp(argv[k], "--from") == 0 && k + 1 < argc)
 			from = argv[++k];
 		else if (strcmp(argv[k], "--set") == 0 && k + 1 < argc) {
-			if (nsets == MAX_SETS)
+			if (nsets == MAX_SETS + 1)
 				usage();
 			parse_set(argv[++k], &sets[nsets++]);
 		} else if (argv[k][0] != '-' && path == NULL)
@@ -224,222 +449,61 @@ cmd_init(int argc, char **argv)
 	if (from == NULL)
 		from = access("conf/latch.ini.example", R_OK) == 0 ?
 		    "conf/latch.ini.example" : LATCH_SHARE "/latch.ini.example";
-	if ((in = fopen(from, "r")) == NULL) {
-		fprintf(stderr, "%s: %s: %s\n", progname, from, strerror(errno));
-		return 1;
-	}
-	/* 32 + 16 random bytes: 65 base64url characters, 384 bits. */
-	if (tok_new(32, secret, TOK_STR_SIZE) == -1 ||
-	    tok_new(16, secret + strlen(secret),
-	    sizeof(secret) - strlen(secret)) == -1) {
-		fprintf(stderr, "%s: no randomness\n", progname);
-		fclose(in);
-		return 1;
-	}
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd == -1) {
+	/* Refused here with the reason, and by file_write() if one
+	 * appears meanwhile. */
+	if (lstat(path, &st) == 0)
+		errno = EEXIST;
+	if (errno != ENOENT) {
 		fprintf(stderr, "%s: %s: %s%s\n", progname, path,
 		    strerror(errno), errno == EEXIST ?
 		    " (refusing to overwrite a config)" : "");
-		fclose(in);
-		return 1;
+		goto out;
 	}
-	if ((out = fdopen(fd, "w")) == NULL) {
-		close(fd);
-		unlink(path);
-		fclose(in);
-		return 1;
-	}
-	while (fgets(line, sizeof(line), in) != NULL) {
-		const char *l = line;
-
-		while (*l == ' ' || *l == '\t')
-			l++;
-		if (*l == '[') {
-			const char *end = strchr(l, ']');
-
-			/* Keys set for the section we leave, not yet in it. */
-			for (i = 0; i < nsets; i++)
-				if (!sets[i].done &&
-				    strcmp(sets[i].section, section) == 0) {
-					fprintf(out, "%s = %s\n", sets[i].key,
-					    sets[i].value);
-					sets[i].done = 1;
-				}
-			if (end != NULL && (size_t)(end - l - 1) < sizeof(section)) {
-				memcpy(section, l + 1, (size_t)(end - l - 1));
-				section[end - l - 1] = '\0';
-			}
-			fputs(line, out);
-			continue;
-		}
-		if (strcmp(section, "security") == 0 &&
-		    line_is_key(line, "jwt_secret", 0)) {
-			fprintf(out, "jwt_secret = %s\n", secret);
-			continue;
-		}
-		for (i = 0; i < nsets; i++)
-			if (!sets[i].done &&
-			    strcmp(sets[i].section, section) == 0 &&
-			    line_is_key(line, sets[i].key, 0))
-				break;
-		if (i < nsets) {
-			fprintf(out, "%s = %s\n", sets[i].key, sets[i].value);
-			sets[i].done = 1;
-			continue;
-		}
-		fputs(line, out);
-	}
-	for (i = 0; i < nsets; i++)
-		if (!sets[i].done && strcmp(sets[i].section, section) == 0) {
-			fprintf(out, "%s = %s\n", sets[i].key, sets[i].value);
-			sets[i].done = 1;
-		}
-	fclose(in);
-	tok_cleanse(secret, sizeof(secret));
-	if (fflush(out) != 0 || fsync(fileno(out)) != 0 || fclose(out) != 0) {
-		fprintf(stderr, "%s: %s: write failed\n", progname, path);
-		unlink(path);
-		return 1;
-	}
-	for (i = 0; i < nsets; i++)
-		if (!sets[i].done) {
-			fprintf(stderr, "%s: --set %s.%s: no such section in %s\n",
-			    progname, sets[i].section, sets[i].key, from);
-			unlink(path);
-			return 1;
-		}
-	if ((check = conf_load(path, err, sizeof(err))) == NULL) {
-		fprintf(stderr, "%s: %s\n", progname, err);
-		unlink(path);
-		return 1;
-	}
-	conf_free(check);
+	if (new_secret(secret, sizeof(secret)) != 0)
+		goto out;
+	/* The generated secret first: the example's jwt_secret line. */
+	snprintf(sets[0].section, sizeof(sets[0].section), "security");
+	snprintf(sets[0].key, sizeof(sets[0].key), "jwt_secret");
+	sets[0].value = secret;
+	sets[0].done = 0;
+	if (ini_rewrite(from, path, sets, nsets, &how) != 0)
+		goto out;
 	printf("latchctl: wrote %s (mode 0600) with a new jwt_secret\n", path);
-	return 0;
+	rc = 0;
+out:
+	tok_cleanse(secret, sizeof(secret));
+	return rc;
 }
 
 /*
- * Rewrite the config at path, which c was loaded from, atomically: a temp
- * file in the same directory with the same mode and owner, fsync, rename,
- * fsync the directory.  [security] jwt_secret_previous becomes the current
- * jwt_secret, jwt_secret a fresh one.  Never prints either.
+ * Rewrite the config at path, which c was loaded from, atomically, with
+ * the same mode and owner: [security] jwt_secret_previous becomes the
+ * current jwt_secret, jwt_secret a fresh one.  Never prints either.
  */
 static int
 cmd_rotate(const struct conf *c, const char *path)
 {
-	char secret[TOK_STR_SIZE + TOK_STR_SIZE], line[LINE_MAX_LEN];
-	char section[64] = "", err[512], tmp[4096], dir[4096];
-	FILE *in = NULL, *out = NULL;
-	struct conf *check = NULL;
+	char secret[TOK_STR_SIZE + TOK_STR_SIZE];
+	struct conf_expect x = { secret, c->jwt_secret };
+	struct file_how how = { 0, NULL, conf_check, &x };
+	struct set sets[2] = {
+		{ "security", "jwt_secret", secret, 0 },
+		{ "security", "jwt_secret_previous", c->jwt_secret, 0 },
+	};
 	struct stat st;
-	int fd = -1, dfd = -1, rc = 1, wrote_prev = 0, n;
+	int rc = 1;
 
-	tmp[0] = '\0';
-	if (tok_new(32, secret, TOK_STR_SIZE) == -1 ||
-	    tok_new(16, secret + strlen(secret),
-	    sizeof(secret) - strlen(secret)) == -1) {
-		fprintf(stderr, "%s: no randomness\n", progname);
+	secret[0] = '\0';
+	if (new_secret(secret, sizeof(secret)) != 0)
 		goto out;
-	}
-	if ((in = fopen(path, "r")) == NULL || fstat(fileno(in), &st) == -1) {
-		fprintf(stderr, "%s: %s: %s\n", progname, path, strerror(errno));
-		goto out;
-	}
-	n = snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path);
-	if (n < 0 || (size_t)n >= sizeof(tmp)) {
-		fprintf(stderr, "%s: %s: path too long\n", progname, path);
-		tmp[0] = '\0';
-		goto out;
-	}
-	if ((fd = mkstemp(tmp)) == -1) {
-		fprintf(stderr, "%s: %s: %s\n", progname, tmp, strerror(errno));
-		tmp[0] = '\0';
-		goto out;
-	}
-	if (fchmod(fd, st.st_mode & 07777) == -1 ||
-	    (fchown(fd, st.st_uid, st.st_gid) == -1 && errno != EPERM)) {
-		fprintf(stderr, "%s: %s: %s\n", progname, tmp, strerror(errno));
-		goto out;
-	}
-	if ((out = fdopen(fd, "w")) == NULL)
-		goto out;
-	fd = -1;
-	while (fgets(line, sizeof(line), in) != NULL) {
-		const char *l = line;
-
-		while (*l == ' ' || *l == '\t')
-			l++;
-		if (*l == '[') {
-			const char *end = strchr(l, ']');
-
-			if (strcmp(section, "security") == 0 && !wrote_prev) {
-				fprintf(out, "jwt_secret_previous = %s\n",
-				    c->jwt_secret);
-				wrote_prev = 1;
-			}
-			if (end != NULL &&
-			    (size_t)(end - l - 1) < sizeof(section)) {
-				memcpy(section, l + 1, (size_t)(end - l - 1));
-				section[end - l - 1] = '\0';
-			}
-			fputs(line, out);
-			continue;
-		}
-		if (strcmp(section, "security") == 0 &&
-		    line_is_key(line, "jwt_secret", 0)) {
-			fprintf(out, "jwt_secret = %s\n", secret);
-			continue;
-		}
-		if (strcmp(section, "security") == 0 &&
-		    line_is_key(line, "jwt_secret_previous", 0)) {
-			if (!wrote_prev)
-				fprintf(out, "jwt_secret_previous = %s\n",
-				    c->jwt_secret);
-			wrote_prev = 1;
-			continue;
-		}
-		fputs(line, out);
-	}
-	if (strcmp(section, "security") == 0 && !wrote_prev) {
-		fprintf(out, "jwt_secret_previous = %s\n", c->jwt_secret);
-		wrote_prev = 1;
-	}
-	explicit_bzero(line, sizeof(line));
-	if (ferror(in) || !wrote_prev) {
-		fprintf(stderr, "%s: %s: cannot rewrite [security]\n",
-		    progname, path);
-		goto out;
-	}
-	n = fflush(out) != 0 || fsync(fileno(out)) != 0;
-	if (fclose(out) != 0 || n) {
-		out = NULL;
-		fprintf(stderr, "%s: %s: write failed\n", progname, tmp);
-		goto out;
-	}
-	out = NULL;
-	if ((check = conf_load(tmp, err, sizeof(err))) == NULL ||
-	    strcmp(check->jwt_secret, secret) != 0 ||
-	    strcmp(check->jwt_secret_previous, c->jwt_secret) != 0) {
-		fprintf(stderr, "%s: the rewritten config does not load back "
-		    "(%s); %s left unchanged\n", progname,
-		    check == NULL ? err : "secrets differ", path);
-		goto out;
-	}
-	if (rename(tmp, path) == -1) {
-		fprintf(stderr, "%s: rename %s: %s\n", progname, path,
+	if (stat(path, &st) == -1) {
+		fprintf(stderr, "%s: %s: %s\n", progname, path,
 		    strerror(errno));
 		goto out;
 	}
-	tmp[0] = '\0';
-	n = snprintf(dir, sizeof(dir), "%s", path);
-	if (n >= 0 && (size_t)n < sizeof(dir) &&
-	    (dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) !=
-	    -1 && fsync(dfd) == -1) {
-		fprintf(stderr, "%s: fsync %s: %s\n", progname, dir,
-		    strerror(errno));
+	how.like = &st;
+	if (ini_rewrite(path, path, sets, 2, &how) != 0)
 		goto out;
-	}
 	printf("latchctl: rotated the signing key in %s (jwt_secret_previous "
 	    "now holds the old one)\n"
 	    "Reload latchd to use it: kill -HUP <master pid>.\n"
@@ -449,17 +513,6 @@ cmd_rotate(const struct conf *c, const char *path)
 	rc = 0;
 out:
 	tok_cleanse(secret, sizeof(secret));
-	conf_free(check);
-	if (out != NULL)
-		fclose(out);
-	if (fd != -1)
-		close(fd);
-	if (dfd != -1)
-		close(dfd);
-	if (in != NULL)
-		fclose(in);
-	if (tmp[0] != '\0')
-		unlink(tmp);
 	return rc;
 }
 
