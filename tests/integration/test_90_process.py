@@ -260,3 +260,109 @@ def test_a_worker_dying_before_it_accepts_backs_off(stack):
         ls.close()
         os.unlink(silent)
     health_ok(4)
+
+
+# ------------------------------------------------------ the supervised mailer
+
+# A stand-in for latch-mailer beside a copy of latchd: it notes each start
+# and signal in its log, and exits at once while the file "die" exists.
+FAKE_MAILER = """#!/bin/sh
+log='{d}/mailer.log'
+echo "start $$" >> "$log"
+[ -e '{d}/die' ] && exit 1
+trap 'echo "hup $$" >> "$log"' HUP
+trap 'echo "term $$" >> "$log"; exit 0' TERM
+while :; do sleep 0.05; done
+"""
+
+
+def test_the_master_supervises_latch_mailer(stack):
+    """[mail] run_mailer: the master starts latch-mailer from its own
+    directory, sends it SIGHUP on a reload, starts it again when it dies
+    (after 0.5 s, doubling while it keeps dying young), stops it when a
+    reload turns run_mailer off and starts it when it is turned on, and
+    stops it with the workers."""
+    import shutil
+    import subprocess
+    import stack as stackmod
+
+    d = os.path.join(stack.dir, "supervised")
+    os.makedirs(d)
+    latchd = os.path.join(d, "latchd")
+    shutil.copy(stack.latchd_bin, latchd)
+    with open(os.path.join(d, "latch-mailer"), "w") as f:
+        f.write(FAKE_MAILER.format(d=d))
+    os.chmod(os.path.join(d, "latch-mailer"), 0o755)
+    cfg = os.path.join(d, "latch.ini")
+    shutil.copy(stack.config, cfg)
+    os.chmod(cfg, 0o600)
+    stackmod.ini_set(cfg, {("server", "listen"): os.path.join(d, "s.sock"),
+                           ("server", "workers"): "1",
+                           ("mail", "run_mailer"): "true"})
+    mlog, llog = os.path.join(d, "mailer.log"), os.path.join(d, "latchd.log")
+
+    def events():
+        try:
+            with open(mlog) as f:
+                return [line.split() for line in f]
+        except FileNotFoundError:
+            return []
+
+    def started():
+        return [int(e[1]) for e in events() if e[0] == "start"]
+
+    def latchd_log():
+        with open(llog, errors="replace") as f:
+            return f.read()
+
+    def run_mailer(on):
+        stackmod.ini_set(cfg, {("mail", "run_mailer"):
+                               "true" if on else "false"})
+        os.kill(p.pid, signal.SIGHUP)
+
+    with open(llog, "ab") as out:
+        p = subprocess.Popen([latchd, "-c", cfg], stdin=subprocess.DEVNULL,
+                             stdout=out, stderr=subprocess.STDOUT,
+                             start_new_session=True)
+    try:
+        first = wait_for(lambda: started()[-1:], 15, "the mailer to "
+                         "start")[0]
+        os.kill(p.pid, signal.SIGHUP)
+        wait_for(lambda: ["hup", str(first)] in events(), 15,
+                 "the reload's SIGHUP to reach the mailer")
+        assert started() == [first], "a reload restarted the mailer"
+
+        # Killed young: started again after 0.5 s.
+        os.kill(first, signal.SIGKILL)
+        second = wait_for(lambda: started()[1:], 15, "a new mailer")[0]
+        assert "next start in 500 ms" in latchd_log(), latchd_log()
+        # Dying at once, again and again: the delay doubles.
+        open(os.path.join(d, "die"), "w").close()
+        os.kill(second, signal.SIGKILL)
+        wait_for(lambda: "next start in 2000 ms" in latchd_log(), 15,
+                 "the backoff to grow to 2 s")
+        os.unlink(os.path.join(d, "die"))
+        last = wait_for(lambda: (lambda s: s[-1] if len(s) >= 4 and
+                                 pid_alive(s[-1]) else None)(started()),
+                        15, "a mailer that lives")
+
+        # A reload that turns run_mailer off stops it; on starts one.
+        run_mailer(False)
+        wait_for(lambda: ["term", str(last)] in events(), 15,
+                 "the mailer to be stopped")
+        wait_for(lambda: not pid_alive(last), 15, "the mailer to exit")
+        n = len(started())
+        run_mailer(True)
+        wait_for(lambda: len(started()) > n, 15, "the mailer to start "
+                 "again")
+        last = started()[-1]
+
+        # SIGTERM stops it with the workers, and the master exits 0.
+        os.kill(p.pid, signal.SIGTERM)
+        assert p.wait(30) == 0, latchd_log()
+        assert ["term", str(last)] in events(), events()
+        assert not pid_alive(last)
+    finally:
+        if p.poll() is None:
+            os.kill(p.pid, signal.SIGKILL)
+            p.wait(10)
