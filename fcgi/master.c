@@ -2,17 +2,30 @@
  * master.c: the master process (see master.h).
  *
  * Children live in one table.  Each has a kind: a worker, or the
- * supervised helper program latch-mailer ([mail] run_mailer), which has
- * its own backoff[CHILD_HELPER].  A worker belongs to a generation: a conf
- * and the workers started with it; the helper reads conf_path itself and
- * belongs to none, it is sent SIGHUP when a reload succeeds.
- * SIGHUP makes a new generation the active one and retires the old; a
- * retired generation, and its conf, is freed once its last worker is
- * reaped.
+ * supervised helper program latch-mailer ([mail] run_mailer), and each
+ * kind its own backoff.  A worker belongs to a generation: a conf and the
+ * workers started with it; the mailer reads conf_path itself and belongs
+ * to none, it is sent SIGHUP when a reload succeeds.  SIGHUP makes a new
+ * generation the active one and retires the old; a retired generation,
+ * and its conf, is freed once its last worker is reaped.
+ *
+ * Each child has one state, changed only by child_set_state() (as
+ * lighttpd's gw_proc_set_state()), which also keeps the counts of live
+ * children and sends the signal a state stands for: a child runs, is
+ * stopping (SIGTERM: it is not started again, and is killed at its
+ * deadline) or was killed (SIGKILL).  Workers and the mailer are started,
+ * stopped, killed at their deadline, reaped and backed off by the same
+ * functions; what differs is said by their kind: whether one is wanted,
+ * what it runs, and when it counts as started (a worker once it tells
+ * that it accepts, the mailer once it lived STABLE_MS).
  *
  * SIGCHLD, SIGTERM, SIGINT and SIGHUP are blocked except inside ppoll(),
  * so their handlers, which only set flags, run only there, and no signal
  * is lost between looking at the flags and going to sleep.
+ *
+ * Over 800 lines, on purpose: it is one state machine over one struct
+ * master, driven by one loop; split, its halves would share that struct
+ * through a header that nothing else includes.
  */
 #include <sys/types.h>
 #include <sys/prctl.h>
@@ -48,8 +61,25 @@
 
 enum child_kind {
 	CHILD_WORKER,		/* worker_run() on the shared listen socket */
-	CHILD_HELPER,		/* a supervised program, e.g. latch-mailer */
+	CHILD_MAILER,		/* the helper program latch-mailer */
 	CHILD__MAX
+};
+
+/* What the logs call each kind, and how a backoff of it is told. */
+static const struct {
+	const char *name;
+	const char *failing;
+} kinds[CHILD__MAX] = {
+	[CHILD_WORKER] = { "worker", "workers fail at start-up" },
+	[CHILD_MAILER] = { MAILER_NAME, MAILER_NAME " keeps dying" },
+};
+
+enum child_state {
+	CHILD_FREE,		/* a free slot of the table */
+	CHILD_RUNNING,		/* started, and started again when it ends */
+	CHILD_STOPPING,		/* sent SIGTERM; SIGKILL at kill_at */
+	CHILD_KILLED,		/* sent SIGKILL */
+	CHILD_STATE__MAX
 };
 
 /* Delays the starts of one kind of child that keeps failing at start. */
@@ -63,34 +93,31 @@ struct gen {
 	struct conf *conf;	/* owned */
 	unsigned id;		/* 1, 2, ... for the logs */
 	size_t nlive;		/* its workers not yet reaped */
-	int retiring;		/* sent SIGTERM: no respawn, freed when empty */
-	int killed;		/* sent SIGKILL */
-	int64_t kill_at;	/* retiring: SIGKILL what is left then */
+	int retiring;		/* its workers stopped: freed when empty */
 	struct gen *next;
 };
 
 /*
- * The helper program latch-mailer: at most one runs.  It is started
- * while [mail] run_mailer is true and the program was found, and stopped
- * (like a retired generation) when that turns false or the master stops.
+ * The helper program latch-mailer: at most one runs.  It is wanted while
+ * [mail] run_mailer is true and the program was found, and stopped (as
+ * a retired generation's workers are) when that turns false or the
+ * master stops.
  */
 struct helper {
 	char *path;		/* owned; in latchd's directory, or NULL */
 	int path_errno;		/* why path is NULL */
 	int found;		/* path was an executable at the last look */
-	pid_t pid;		/* 0: not running */
-	int hupped;		/* sent SIGHUP since it started */
-	int stopping;		/* sent SIGTERM: no respawn */
-	int killed;		/* sent SIGKILL */
-	int64_t kill_at;	/* stopping: SIGKILL it then */
 };
 
 struct child {
-	pid_t pid;		/* 0: a free slot */
+	pid_t pid;
 	enum child_kind kind;
+	enum child_state state;	/* CHILD_FREE: a free slot */
 	struct gen *gen;	/* borrowed; a worker's generation */
 	int64_t started;
+	int64_t kill_at;	/* CHILD_STOPPING: SIGKILL it then */
 	int ready_fd;		/* a worker's "ready" pipe (read end), or -1 */
+	int hupped;		/* sent SIGHUP since it started */
 };
 
 struct master {
@@ -330,35 +357,83 @@ gen_active(const struct master *m)
 	return m->gens;
 }
 
-/* Send sig to the workers of g, or to every child if g is NULL. */
-static void
-master_kill(const struct master *m, const struct gen *g, int sig)
+/* The first live child of kind, or NULL (there is one mailer at most). */
+static struct child *
+child_find(const struct master *m, enum child_kind kind)
 {
 	size_t i;
 
-	for (i = 0; i < m->nslots; i++) {
-		const struct child *c = &m->children[i];
+	for (i = 0; i < m->nslots; i++)
+		if (m->children[i].state != CHILD_FREE &&
+		    m->children[i].kind == kind)
+			return &m->children[i];
+	return NULL;
+}
 
-		if (c->pid == 0 || (g != NULL && c->gen != g))
-			continue;
-		if (kill(c->pid, sig) == -1 && errno != ESRCH)
-			log_warn("master: kill %ld", (long)c->pid);
+/*
+ * The one place a child's state changes.  It keeps the counts of live
+ * children (the master's and the generation's) and sends the signal the
+ * new state stands for: CHILD_STOPPING sends SIGTERM and sets the
+ * deadline (the request_timeout of the child's config, or of the active
+ * one for the mailer, and GRACE_MS), CHILD_KILLED sends SIGKILL.
+ * child_start() makes a free slot CHILD_RUNNING, master_reap() makes a
+ * reaped child CHILD_FREE (the slot is cleared).
+ */
+static void
+child_set_state(struct master *m, struct child *c, enum child_state st,
+    int64_t now)
+{
+	const struct conf *conf;
+	int sig = 0;
+
+	if (c->state == st)
+		return;
+	switch (st) {
+	case CHILD_RUNNING:
+		m->nlive++;
+		if (c->gen != NULL)
+			c->gen->nlive++;
+		break;
+	case CHILD_STOPPING:
+		conf = c->gen != NULL ? c->gen->conf : m->gens->conf;
+		c->kill_at = now + (int64_t)conf->request_timeout * 1000 +
+		    GRACE_MS;
+		sig = SIGTERM;
+		break;
+	case CHILD_KILLED:
+		sig = SIGKILL;
+		break;
+	case CHILD_FREE:
+		m->nlive--;
+		if (c->gen != NULL)
+			c->gen->nlive--;
+		memset(c, 0, sizeof(*c));
+		c->ready_fd = -1;
+		break;
+	case CHILD_STATE__MAX:
+		return;
 	}
+	if (sig != 0 && kill(c->pid, sig) == -1 && errno != ESRCH)
+		log_warn("master: kill %ld", (long)c->pid);
+	c->state = st;
 }
 
 /* Stop g's workers: SIGTERM now, SIGKILL after request_timeout + 5 s. */
 static void
 gen_retire(struct master *m, struct gen *g, int64_t now)
 {
-	if (g->retiring)
-		return;
+	size_t i;
+
 	g->retiring = 1;
-	g->kill_at = now + (int64_t)g->conf->request_timeout * 1000 + GRACE_MS;
-	master_kill(m, g, SIGTERM);
+	for (i = 0; i < m->nslots; i++)
+		if (m->children[i].state == CHILD_RUNNING &&
+		    m->children[i].gen == g)
+			child_set_state(m, &m->children[i], CHILD_STOPPING,
+			    now);
 }
 
 /*
- * In the helper's process: exec latch-mailer -c conf_path.  The listen
+ * In the mailer's process: exec latch-mailer -c conf_path.  The listen
  * socket stays with the workers: closed, or /dev/null in its place if it
  * is fd 0 from the web server.  Never returns.
  */
@@ -401,7 +476,8 @@ child_main(const struct master *m, enum child_kind kind, const struct gen *g,
 
 	/* The other workers' pipes are the master's business. */
 	for (i = 0; i < m->nslots; i++)
-		if (m->children[i].pid != 0 && m->children[i].ready_fd != -1)
+		if (m->children[i].state != CHILD_FREE &&
+		    m->children[i].ready_fd != -1)
 			(void)close(m->children[i].ready_fd);
 
 	memset(&sa, 0, sizeof(sa));
@@ -433,7 +509,7 @@ child_main(const struct master *m, enum child_kind kind, const struct gen *g,
 		__lsan_do_leak_check();
 #endif
 		_exit(rc);
-	case CHILD_HELPER:
+	case CHILD_MAILER:
 		mailer_exec(m);
 	case CHILD__MAX:
 		break;
@@ -442,20 +518,40 @@ child_main(const struct master *m, enum child_kind kind, const struct gen *g,
 	_exit(1);
 }
 
+/* Whether a child of kind is to be started, now or when its backoff ends. */
+static int
+child_wanted(const struct master *m, enum child_kind kind)
+{
+	const struct gen *g;
+
+	switch (kind) {
+	case CHILD_WORKER:
+		return (g = gen_active(m)) != NULL &&
+		    g->nlive < (size_t)g->conf->workers;
+	case CHILD_MAILER:
+		return !m->stopping && m->run_mailer && m->mailer.found &&
+		    child_find(m, CHILD_MAILER) == NULL;
+	case CHILD__MAX:
+		break;
+	}
+	return 0;
+}
+
 /*
- * Start a child of the given kind: a worker of generation g, or (g NULL)
+ * Start a child of the given kind: a worker of the active generation, or
  * latch-mailer.  Returns 0, or -1 if it could not (logged).
  */
 static int
-child_start(struct master *m, enum child_kind kind, struct gen *g, int64_t now)
+child_start(struct master *m, enum child_kind kind, int64_t now)
 {
+	struct gen *g = kind == CHILD_WORKER ? gen_active(m) : NULL;
 	struct child *c = NULL, *grown;
 	size_t i, n;
 	pid_t pid;
 	int ready[2] = { -1, -1 };
 
 	for (i = 0; i < m->nslots && c == NULL; i++)
-		if (m->children[i].pid == 0)
+		if (m->children[i].state == CHILD_FREE)
 			c = &m->children[i];
 	if (c == NULL) {
 		n = m->nslots ? m->nslots * 2 : 16;
@@ -465,6 +561,8 @@ child_start(struct master *m, enum child_kind kind, struct gen *g, int64_t now)
 			return -1;
 		}
 		memset(grown + m->nslots, 0, (n - m->nslots) * sizeof(*grown));
+		for (i = m->nslots; i < n; i++)
+			grown[i].ready_fd = -1;
 		c = grown + m->nslots;
 		m->children = grown;
 		m->nslots = n;
@@ -497,15 +595,13 @@ child_start(struct master *m, enum child_kind kind, struct gen *g, int64_t now)
 	c->gen = g;
 	c->started = now;
 	c->ready_fd = ready[0];
-	m->nlive++;
-	if (kind == CHILD_HELPER) {
-		m->mailer.pid = pid;
-		log_debug("master: %s %ld started", MAILER_NAME, (long)pid);
-		return 0;
-	}
-	g->nlive++;
-	log_debug("master: worker %ld started (generation %u)", (long)pid,
-	    g->id);
+	child_set_state(m, c, CHILD_RUNNING, now);
+	if (g != NULL)
+		log_debug("master: worker %ld started (generation %u)",
+		    (long)pid, g->id);
+	else
+		log_debug("master: %s %ld started", kinds[kind].name,
+		    (long)pid);
 	return 0;
 fail:
 	(void)close(ready[0]);
@@ -514,15 +610,19 @@ fail:
 }
 
 /*
- * Whether worker c got as far as accepting requests: the byte it writes
- * then is in its pipe.  Closes the pipe.
+ * Whether child c, which lived `lived` ms, got as far as it must to count
+ * as started: a worker, as far as accepting requests (the byte it writes
+ * then is in its pipe, which this closes); the mailer, which tells
+ * nothing, as far as living STABLE_MS.
  */
 static int
-child_was_ready(struct child *c)
+child_was_ready(struct child *c, int64_t lived)
 {
 	char b;
 	ssize_t n;
 
+	if (c->kind != CHILD_WORKER)
+		return lived >= STABLE_MS;
 	if (c->ready_fd == -1)
 		return 0;
 	do
@@ -533,21 +633,22 @@ child_was_ready(struct child *c)
 	return n == 1;
 }
 
-/* Start the workers the active generation lacks, unless backing off. */
+/* Start the children that are wanted, unless their kind backs off. */
 static void
 master_fill(struct master *m, int64_t now)
 {
-	struct backoff *b = &m->backoff[CHILD_WORKER];
-	struct gen *g;
+	struct backoff *b;
+	int k;
 
-	if ((g = gen_active(m)) == NULL)
-		return;
-	while (g->nlive < (size_t)g->conf->workers && now >= b->until) {
-		if (child_start(m, CHILD_WORKER, g, now) == -1) {
-			backoff_grow(b, now);
-			log_warnx("master: cannot start workers; next try in "
-			    "%lld ms", (long long)b->delay);
-		}
+	for (k = 0; k < CHILD__MAX; k++) {
+		b = &m->backoff[k];
+		while (child_wanted(m, (enum child_kind)k) && now >= b->until)
+			if (child_start(m, (enum child_kind)k, now) == -1) {
+				backoff_grow(b, now);
+				log_warnx("master: cannot start a %s; next try "
+				    "in %lld ms", kinds[k].name,
+				    (long long)b->delay);
+			}
 	}
 }
 
@@ -570,63 +671,6 @@ wait_status(int status, char *buf, size_t len)
 	return buf;
 }
 
-/* Whether latch-mailer is to be started, now or when its backoff ends. */
-static int
-mailer_wanted(const struct master *m)
-{
-	return !m->stopping && m->run_mailer && m->mailer.found &&
-	    m->mailer.pid == 0;
-}
-
-/* Start latch-mailer if it is wanted and not backing off. */
-static void
-mailer_fill(struct master *m, int64_t now)
-{
-	struct backoff *b = &m->backoff[CHILD_HELPER];
-
-	if (!mailer_wanted(m) || now < b->until)
-		return;
-	if (child_start(m, CHILD_HELPER, NULL, now) == -1) {
-		backoff_grow(b, now);
-		log_warnx("master: cannot start %s; next try in %lld ms",
-		    MAILER_NAME, (long long)b->delay);
-	}
-}
-
-/*
- * Stop latch-mailer as a retired generation: SIGTERM now (it finishes
- * the delivery in flight), SIGKILL after the active config's
- * request_timeout + 5 s.
- */
-static void
-mailer_stop(struct master *m, int64_t now)
-{
-	struct helper *h = &m->mailer;
-
-	if (h->pid == 0 || h->stopping)
-		return;
-	h->stopping = 1;
-	h->kill_at = now + (int64_t)m->gens->conf->request_timeout * 1000 +
-	    GRACE_MS;
-	if (kill(h->pid, SIGTERM) == -1 && errno != ESRCH)
-		log_warn("master: kill %ld", (long)h->pid);
-}
-
-/* SIGKILL a stopping latch-mailer past its deadline. */
-static void
-mailer_expire(struct master *m, int64_t now)
-{
-	struct helper *h = &m->mailer;
-
-	if (h->pid == 0 || !h->stopping || h->killed || now < h->kill_at)
-		return;
-	log_warnx("master: %s %ld still running after SIGTERM; killing it",
-	    MAILER_NAME, (long)h->pid);
-	if (kill(h->pid, SIGKILL) == -1 && errno != ESRCH)
-		log_warn("master: kill %ld", (long)h->pid);
-	h->killed = 1;
-}
-
 /*
  * After a reload to conf: stop, start or SIGHUP latch-mailer, as conf's
  * [mail] run_mailer says.
@@ -634,115 +678,91 @@ mailer_expire(struct master *m, int64_t now)
 static void
 mailer_reload(struct master *m, const struct conf *conf, int64_t now)
 {
-	struct helper *h = &m->mailer;
+	struct child *c = child_find(m, CHILD_MAILER);
 
 	m->run_mailer = conf->mail_run_mailer;
 	if (!m->run_mailer) {
-		if (h->pid != 0 && !h->stopping)
+		if (c != NULL && c->state == CHILD_RUNNING) {
 			log_info("master: [mail] run_mailer is false; stopping "
-			    "%s %ld", MAILER_NAME, (long)h->pid);
-		mailer_stop(m, now);
+			    "%s %ld", MAILER_NAME, (long)c->pid);
+			child_set_state(m, c, CHILD_STOPPING, now);
+		}
 		return;
 	}
-	if (h->pid == 0) {
+	if (c == NULL) {
 		/* Not running: the loop starts it, if it is there now. */
-		backoff_reset(&m->backoff[CHILD_HELPER]);
-		(void)mailer_look(h);
+		backoff_reset(&m->backoff[CHILD_MAILER]);
+		(void)mailer_look(&m->mailer);
 		return;
 	}
 	/* One still stopping is replaced once it is gone. */
-	if (h->stopping)
+	if (c->state != CHILD_RUNNING)
 		return;
-	if (kill(h->pid, SIGHUP) == -1) {
+	if (kill(c->pid, SIGHUP) == -1) {
 		if (errno != ESRCH)
-			log_warn("master: kill %ld", (long)h->pid);
+			log_warn("master: kill %ld", (long)c->pid);
 		return;
 	}
-	h->hupped = 1;
-	log_debug("master: sent SIGHUP to %s %ld", MAILER_NAME, (long)h->pid);
+	c->hupped = 1;
+	log_debug("master: sent SIGHUP to %s %ld", MAILER_NAME, (long)c->pid);
 }
 
 /*
- * Log how worker c ended, and back off if it died at start-up: before it
- * was ready to accept.  One killed later, however young (workers recycle
- * every max_requests), is replaced at once.
+ * Log how child c ended, and back its kind off if it failed at start-up
+ * (child_was_ready()): a worker that died before it was ready to accept;
+ * one killed later, however young (workers recycle every max_requests),
+ * is replaced at once.  The mailer when it died within STABLE_MS: it is
+ * started again at once after a longer life, else after a backoff that
+ * grows with each such death, so a mailer that keeps dying is no fork
+ * storm.  A child that was stopped is not started again.
  */
 static void
 child_ended(struct master *m, struct child *c, int status, int64_t now)
 {
-	struct backoff *b = &m->backoff[CHILD_WORKER];
+	struct backoff *b = &m->backoff[c->kind];
+	const char *name = kinds[c->kind].name;
 	int64_t lived = now - c->started;
 	long pid = (long)c->pid;
-	unsigned gid = c->gen->id;
-	int ready = child_was_ready(c);
+	int ready = child_was_ready(c, lived), recycled;
 	char how[128];
 
-	if (c->gen->retiring) {
-		log_debug("master: worker %ld of generation %u stopped", pid,
-		    gid);
+	if (c->state != CHILD_RUNNING) {
+		if (c->gen != NULL)
+			log_debug("master: worker %ld of generation %u stopped",
+			    pid, c->gen->id);
+		else
+			log_debug("master: %s %ld stopped", name, pid);
 		return;
 	}
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+	if (c->hupped && WIFSIGNALED(status) && WTERMSIG(status) == SIGHUP) {
+		/* A reload's SIGHUP came before it set up its handler. */
+		log_info("master: %s %ld ended on the reload's SIGHUP before "
+		    "it could catch it; starting it again", name, pid);
+		return;
+	}
+	/* A worker that exits 0 recycled itself. */
+	recycled = c->kind == CHILD_WORKER && WIFEXITED(status) &&
+	    WEXITSTATUS(status) == 0;
+	if (recycled)
 		log_debug("master: worker %ld recycled after %lld ms", pid,
 		    (long long)lived);
 	else
-		log_warnx("master: worker %ld %s after %lld ms", pid,
+		log_warnx("master: %s %ld %s after %lld ms", name, pid,
 		    wait_status(status, how, sizeof(how)), (long long)lived);
 
 	if (backoff_settled(b, c, lived)) {
 		backoff_reset(b);
-		log_info("master: a worker lived %d s; backoff over",
+		log_info("master: a %s lived %d s; backoff over", name,
 		    STABLE_MS / 1000);
 	}
-	if ((WIFEXITED(status) && WEXITSTATUS(status) == 0) || ready)
+	if (recycled || ready)
 		return;
 	/* Those started before the delay last grew were counted already. */
 	if (c->started >= b->grew_at) {
 		backoff_grow(b, now);
-		log_warnx("master: workers fail at start-up; next start in "
-		    "%lld ms", (long long)b->delay);
+		log_warnx("master: %s; next start in %lld ms",
+		    kinds[c->kind].failing, (long long)b->delay);
 	}
-}
-
-/*
- * Log how latch-mailer (child c) ended.  Unless it was stopped, it is
- * started again: at once if it had run STABLE_MS, else after a backoff
- * that grows with each such death, so a mailer that keeps dying is no
- * fork storm.
- */
-static void
-mailer_ended(struct master *m, const struct child *c, int status, int64_t now)
-{
-	struct backoff *b = &m->backoff[CHILD_HELPER];
-	struct helper *h = &m->mailer;
-	int64_t lived = now - c->started;
-	long pid = (long)c->pid;
-	int stopping = h->stopping, hupped = h->hupped;
-	char how[128];
-
-	h->pid = 0;
-	h->hupped = h->stopping = h->killed = 0;
-	h->kill_at = 0;
-	if (stopping) {
-		log_debug("master: %s %ld stopped", MAILER_NAME, pid);
-		return;
-	}
-	if (hupped && WIFSIGNALED(status) && WTERMSIG(status) == SIGHUP) {
-		/* A reload's SIGHUP came before it set up its handler. */
-		log_info("master: %s %ld ended on the reload's SIGHUP before "
-		    "it could catch it; starting it again", MAILER_NAME, pid);
-		return;
-	}
-	(void)wait_status(status, how, sizeof(how));
-	if (lived >= STABLE_MS) {
-		backoff_reset(b);
-		log_warnx("master: %s %ld %s after %lld ms; starting it again",
-		    MAILER_NAME, pid, how, (long long)lived);
-		return;
-	}
-	backoff_grow(b, now);
-	log_warnx("master: %s %ld %s after %lld ms; next start in %lld ms",
-	    MAILER_NAME, pid, how, (long long)lived, (long long)b->delay);
 }
 
 /* Reap every child that has ended. */
@@ -765,43 +785,40 @@ master_reap(struct master *m, int64_t now)
 			return;
 		}
 		for (c = NULL, i = 0; i < m->nslots && c == NULL; i++)
-			if (m->children[i].pid == pid)
+			if (m->children[i].state != CHILD_FREE &&
+			    m->children[i].pid == pid)
 				c = &m->children[i];
 		if (c == NULL) {
 			log_warnx("master: reaped unknown child %ld",
 			    (long)pid);
 			continue;
 		}
-		if (c->kind == CHILD_WORKER)
-			child_ended(m, c, status, now);
-		else
-			mailer_ended(m, c, status, now);
-		if (c->gen != NULL)
-			c->gen->nlive--;
-		m->nlive--;
-		memset(c, 0, sizeof(*c));
+		child_ended(m, c, status, now);
+		child_set_state(m, c, CHILD_FREE, now);
 	}
 }
 
 /*
- * SIGKILL the workers of retired generations past their deadline; free
- * the retired generations that are empty.
+ * SIGKILL the children stopping past their deadline; free the retired
+ * generations that are empty.
  */
 static void
 master_expire(struct master *m, int64_t now)
 {
 	struct gen **gp, *g;
+	struct child *c;
+	size_t i;
 
+	for (i = 0; i < m->nslots; i++) {
+		c = &m->children[i];
+		if (c->state != CHILD_STOPPING || now < c->kill_at)
+			continue;
+		log_warnx("master: %s %ld still running after SIGTERM and "
+		    "its request_timeout + %d s; killing it",
+		    kinds[c->kind].name, (long)c->pid, GRACE_MS / 1000);
+		child_set_state(m, c, CHILD_KILLED, now);
+	}
 	for (gp = &m->gens; (g = *gp) != NULL;) {
-		if (g->retiring && g->nlive > 0 && !g->killed &&
-		    now >= g->kill_at) {
-			log_warnx("master: %zu workers of generation %u still "
-			    "running %d s after SIGTERM; killing them",
-			    g->nlive, g->id,
-			    g->conf->request_timeout + GRACE_MS / 1000);
-			master_kill(m, g, SIGKILL);
-			g->killed = 1;
-		}
 		if (g->retiring && g->nlive == 0) {
 			log_debug("master: generation %u gone", g->id);
 			*gp = g->next;
@@ -812,22 +829,22 @@ master_expire(struct master *m, int64_t now)
 	}
 }
 
-/* End a backoff once a worker started since it grew has lived 30 s. */
+/* End a backoff once a child started since it grew has lived 30 s. */
 static void
 master_settle(struct master *m, int64_t now)
 {
-	struct backoff *b = &m->backoff[CHILD_WORKER];
+	struct backoff *b;
 	size_t i;
 
-	for (i = 0; i < m->nslots && b->delay > 0; i++) {
+	for (i = 0; i < m->nslots; i++) {
 		const struct child *c = &m->children[i];
 
-		if (c->pid != 0 && c->kind == CHILD_WORKER &&
-		    !c->gen->retiring &&
+		b = &m->backoff[c->kind];
+		if (c->state == CHILD_RUNNING &&
 		    backoff_settled(b, c, now - c->started)) {
 			backoff_reset(b);
-			log_info("master: a worker lived %d s; backoff over",
-			    STABLE_MS / 1000);
+			log_info("master: a %s lived %d s; backoff over",
+			    kinds[c->kind].name, STABLE_MS / 1000);
 		}
 	}
 }
@@ -836,32 +853,29 @@ master_settle(struct master *m, int64_t now)
 static int64_t
 master_next_wake(const struct master *m, int64_t now)
 {
-	const struct backoff *b = &m->backoff[CHILD_WORKER];
-	const struct gen *g, *active = gen_active(m);
+	const struct backoff *b;
 	int64_t wake = -1, t;
 	size_t i;
+	int k;
 
 #define SOONER(x)	do {						\
 	t = (x);							\
 	if (wake == -1 || t < wake)					\
 		wake = t < now ? now : t;				\
 } while (0)
-	if (active != NULL && active->nlive < (size_t)active->conf->workers)
-		SOONER(b->until);
-	for (i = 0; i < m->nslots && b->delay > 0; i++) {
+	for (k = 0; k < CHILD__MAX; k++)
+		if (child_wanted(m, (enum child_kind)k))
+			SOONER(m->backoff[k].until);
+	for (i = 0; i < m->nslots; i++) {
 		const struct child *c = &m->children[i];
 
-		if (c->pid != 0 && c->kind == CHILD_WORKER &&
-		    c->gen == active && c->started >= b->grew_at)
+		b = &m->backoff[c->kind];
+		if (c->state == CHILD_RUNNING && b->delay > 0 &&
+		    c->started >= b->grew_at)
 			SOONER(c->started + STABLE_MS);
+		if (c->state == CHILD_STOPPING)
+			SOONER(c->kill_at);
 	}
-	for (g = m->gens; g != NULL; g = g->next)
-		if (g->retiring && !g->killed && g->nlive > 0)
-			SOONER(g->kill_at);
-	if (mailer_wanted(m))
-		SOONER(m->backoff[CHILD_HELPER].until);
-	if (m->mailer.pid != 0 && m->mailer.stopping && !m->mailer.killed)
-		SOONER(m->mailer.kill_at);
 #undef SOONER
 	return wake;
 }
@@ -873,24 +887,27 @@ master_next_wake(const struct master *m, int64_t now)
 static void
 master_stop(struct master *m, int64_t now)
 {
+	struct child *mailer = child_find(m, CHILD_MAILER);
 	struct gen *g;
-	int mailer = m->mailer.pid != 0;
+	size_t i;
 
 	if (m->stopping) {
 		log_warnx("master: stop requested again; killing %zu "
 		    "children", m->nlive);
-		master_kill(m, NULL, SIGKILL);
-		for (g = m->gens; g != NULL; g = g->next)
-			g->killed = 1;
-		m->mailer.killed = 1;
+		for (i = 0; i < m->nslots; i++)
+			if (m->children[i].state != CHILD_FREE)
+				child_set_state(m, &m->children[i],
+				    CHILD_KILLED, now);
 		return;
 	}
 	m->stopping = 1;
 	log_info("master: stopping %zu workers%s",
-	    m->nlive - (size_t)mailer, mailer ? " and " MAILER_NAME : "");
+	    m->nlive - (mailer != NULL), mailer != NULL ? " and " MAILER_NAME :
+	    "");
 	for (g = m->gens; g != NULL; g = g->next)
 		gen_retire(m, g, now);
-	mailer_stop(m, now);
+	if (mailer != NULL && mailer->state == CHILD_RUNNING)
+		child_set_state(m, mailer, CHILD_STOPPING, now);
 }
 
 /* SIGHUP: start a generation with the re-read config, retire the old. */
@@ -927,10 +944,10 @@ master_reload(struct master *m, int64_t now)
 	log_info("master: reloaded %s: generation %u with %d workers%s",
 	    m->conf_path, g->id, conf->workers,
 	    old != NULL ? "; stopping the old one" : "");
+	mailer_reload(m, conf, now);
 	master_fill(m, now);
 	if (old != NULL)
 		gen_retire(m, old, now);
-	mailer_reload(m, conf, now);
 }
 
 static int
@@ -953,12 +970,10 @@ master_loop(struct master *m)
 				master_reload(m, now);
 		}
 		master_expire(m, now);
-		mailer_expire(m, now);
 		if (m->stopping && m->nlive == 0)
 			break;
 		master_settle(m, now);
 		master_fill(m, now);
-		mailer_fill(m, now);
 
 		tsp = NULL;
 		if ((wake = master_next_wake(m, now)) != -1) {
@@ -1004,8 +1019,8 @@ master_run(struct conf *conf, const char *conf_path, int listen_fd,
 		goto out;
 	got_chld = got_term = got_hup = 0;
 	log_info("master: generation %u with %d workers%s", m.gens->id,
-	    m.gens->conf->workers, mailer_wanted(&m) ? " and " MAILER_NAME :
-	    "");
+	    m.gens->conf->workers, child_wanted(&m, CHILD_MAILER) ?
+	    " and " MAILER_NAME : "");
 	rc = master_loop(&m);
 out:
 	if (signalled)
