@@ -55,7 +55,7 @@ struct req {
 	struct user me;             /* with ROUTE_ME: the caller's row */
 	const char *err_field;      /* static: field of ERR_INVALID_FIELD */
 	struct json_object *err_extra; /* owned: merged into an error body */
-	const char *allow;          /* static: Allow of a 405 */
+	char allow[64];             /* Allow of a 405 ("" if none) */
 	int retry_after;            /* seconds, for a 429 */
 	char rid[17];
 	int sent;
@@ -128,7 +128,11 @@ int req_cookie(const struct req *r, const char *name, char *out,
  */
 enum err req_csrf(const struct req *r);
 
-/* Whether the method changes state (POST, PATCH, PUT, DELETE). */
+/*
+ * Whether the method changes state (POST, PATCH, PUT, DELETE): such a
+ * request has its body read, and one authenticated by cookie must pass
+ * req_csrf().
+ */
 int req_changes_state(const struct req *r);
 
 /* Field types and the table a handler checks its body against. */

@@ -135,7 +135,7 @@ resp_send(struct req *r, int status, struct json_object *root)
 	if (status == 401)
 		(void)snprintf(extra, sizeof(extra),
 		    "WWW-Authenticate: Bearer realm=\"latch\"\r\n");
-	else if (status == 405 && r->allow != NULL)
+	else if (status == 405 && r->allow[0] != '\0')
 		(void)snprintf(extra, sizeof(extra), "Allow: %s\r\n", r->allow);
 	else if (status == 429 && r->retry_after > 0)
 		(void)snprintf(extra, sizeof(extra), "Retry-After: %d\r\n",

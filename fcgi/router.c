@@ -103,12 +103,11 @@ match(const char *pattern, const char *path, int64_t *id)
 const struct route *
 router_match(struct req *r, enum err *e)
 {
-	static char allow[64];
 	size_t i, n = 0;
 	int64_t id = 0;
 	int found = 0;
 
-	allow[0] = '\0';
+	r->allow[0] = '\0';
 	for (i = 0; i < NROUTES; i++) {
 		if (!match(routes[i].pattern, r->path, &id))
 			continue;
@@ -117,15 +116,14 @@ router_match(struct req *r, enum err *e)
 			return &routes[i];
 		}
 		found = 1;
-		if (n + strlen(routes[i].method) + 3 < sizeof(allow)) {
-			n += (size_t)snprintf(allow + n, sizeof(allow) - n,
-			    "%s%s", n > 0 ? ", " : "", routes[i].method);
-		}
+		if (n + strlen(routes[i].method) + 3 < sizeof(r->allow))
+			n += (size_t)snprintf(r->allow + n,
+			    sizeof(r->allow) - n, "%s%s", n > 0 ? ", " : "",
+			    routes[i].method);
 	}
-	if (found) {
-		r->allow = allow;
+	if (found)
 		*e = ERR_METHOD_NOT_ALLOWED;
-	} else
+	else
 		*e = ERR_NOT_FOUND;
 	return NULL;
 }

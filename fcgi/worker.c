@@ -91,13 +91,6 @@ worker_signals(sigset_t *term)
 	return 0;
 }
 
-static int
-has_body_method(const char *m)
-{
-	return strcmp(m, "POST") == 0 || strcmp(m, "PATCH") == 0 ||
-	    strcmp(m, "PUT") == 0 || strcmp(m, "DELETE") == 0;
-}
-
 /* Route, check and answer one request; r->in/out/envp are set. */
 static void
 worker_handle(struct req *r)
@@ -124,7 +117,7 @@ worker_handle(struct req *r)
 	    (e = limit_ip(r->db, r->conf, req_ip(r), &r->retry_after)) !=
 	    ERR_OK)
 		goto done;
-	if (has_body_method(r->method)) {
+	if (req_changes_state(r)) {
 		if ((e = req_read_body(r)) != ERR_OK)
 			goto done;
 	} else if ((r->body = json_object_new_object()) == NULL) {
