@@ -2,8 +2,9 @@
  * err.h: the one error enum of the service.
  *
  * core/ returns these; fcgi/resp.c maps each to its HTTP status and the
- * contract's error code in exactly one table.  Keep the order in sync with
- * that table (it is indexed by this enum and sized by ERR__MAX).
+ * contract's error code in exactly one table, and err.c to a short text
+ * (err_str()).  Both tables are indexed by this enum and sized by
+ * ERR__MAX: a new error gets its entry in each.
  */
 #ifndef LATCH_ERR_H
 #define LATCH_ERR_H
@@ -47,5 +48,13 @@ enum err {
 	                            stored, and whether it was is unknown */
 	ERR__MAX
 };
+
+/*
+ * What e means, in a few lower-case words ("the username is taken"), for
+ * log lines and latchctl's messages: static, never NULL ("unknown error"
+ * for a value outside the enum).  Never what a client is told: that is
+ * fcgi/resp.c's table.
+ */
+const char *err_str(enum err e);
 
 #endif

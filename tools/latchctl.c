@@ -84,22 +84,7 @@ open_db(const struct conf *c)
 static void
 die_err(const char *what, enum err e)
 {
-	const char *why;
-
-	switch (e) {
-	case ERR_USERNAME_TAKEN: why = "the username is taken"; break;
-	case ERR_EMAIL_TAKEN: why = "the email is taken"; break;
-	case ERR_ORG_TAKEN: why = "the organization name is taken"; break;
-	case ERR_NOT_FOUND: why = "no such user"; break;
-	case ERR_DB: why = "database error (see the log above)"; break;
-	case ERR_UNKNOWN:
-		why = "the database connection broke during the change; "
-		    "check whether it was made";
-		break;
-	case ERR_INVALID_FIELD: why = "invalid value"; break;
-	default: why = "failed"; break;
-	}
-	fprintf(stderr, "%s: %s: %s\n", progname, what, why);
+	fprintf(stderr, "%s: %s: %s\n", progname, what, err_str(e));
 	exit(1);
 }
 
