@@ -180,7 +180,8 @@ $(B)/bench/%.o: tests/bench/%.c
 $(B)/bench-null: $(B)/bench/null.o
 	$(CC) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs fcgi 2>/dev/null)
 
-$(B)/bench-hashtime: $(B)/bench/hashtime.o $(B)/core/pw.o
+$(B)/bench-hashtime: $(B)/bench/hashtime.o $(B)/core/pw.o $(B)/core/tok.o \
+    $(B)/core/b64.o
 	$(CC) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs openssl \
 	    2>/dev/null) -lscrypt
 

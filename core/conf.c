@@ -32,6 +32,7 @@
 
 #include "conf.h"
 #include "msg.h"
+#include "tok.h"
 
 /* Longest line inih is given, '\r', '\n' and NUL included: room for the
  * longest quoted string value, its key and some spaces. */
@@ -353,7 +354,7 @@ str_free(const struct conf_key *k, char *s)
 	if (s == NULL)
 		return;
 	if (k->type == CONF_SECRET)
-		explicit_bzero(s, strlen(s));
+		tok_cleanse(s, strlen(s));
 	free(s);
 }
 
@@ -608,7 +609,7 @@ conf_handler(void *user, const char *section, const char *name,
 	rc = 1;
 out:
 	if (v != NULL) {
-		explicit_bzero(v, strlen(v));
+		tok_cleanse(v, strlen(v));
 		free(v);
 	}
 	return rc;
@@ -634,7 +635,7 @@ read_all(int fd, size_t size, size_t *lenp)
 		if (r == -1 && errno == EINTR)
 			continue;
 		if (r == -1) {
-			explicit_bzero(buf, len);
+			tok_cleanse(buf, len);
 			free(buf);
 			return NULL;
 		}
@@ -643,7 +644,7 @@ read_all(int fd, size_t size, size_t *lenp)
 		len += (size_t)r;
 	}
 	if (len > size) {
-		explicit_bzero(buf, len);
+		tok_cleanse(buf, len);
 		free(buf);
 		errno = EAGAIN;
 		return NULL;
@@ -787,13 +788,13 @@ conf_load(const char *path, char *err, size_t errlen)
 		goto fail;
 	}
 
-	explicit_bzero(buf, len);
+	tok_cleanse(buf, len);
 	free(buf);
 	close(fd);
 	return c;
 fail:
 	if (buf != NULL) {
-		explicit_bzero(buf, len);
+		tok_cleanse(buf, len);
 		free(buf);
 	}
 	if (fd != -1)

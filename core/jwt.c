@@ -52,7 +52,7 @@ jwt_mac(const char *input, size_t n, const unsigned char *key,
 	memcpy(mac, md, JWT_SIG_LEN);
 	rc = 0;
 out:
-	OPENSSL_cleanse(md, sizeof(md));
+	tok_cleanse(md, sizeof(md));
 	return rc;
 }
 
@@ -69,7 +69,7 @@ jwt_hs256(const char *input, size_t n, const unsigned char *key,
 		goto out;
 	rc = 0;
 out:
-	OPENSSL_cleanse(mac, sizeof(mac));
+	tok_cleanse(mac, sizeof(mac));
 	return rc;
 }
 
@@ -132,7 +132,7 @@ jwt_kid(const unsigned char *key, size_t keylen, char out[JWT_KID_LEN + 1])
 		goto out;
 	rc = 0;
 out:
-	OPENSSL_cleanse(md, sizeof(md));
+	tok_cleanse(md, sizeof(md));
 	return rc;
 }
 
@@ -205,7 +205,7 @@ jwt_sign_hdr(struct jwt_claims *c, const char *hdr, size_t hdrlen,
 	rc = ERR_OK;
 out:
 	json_object_put(root);
-	OPENSSL_cleanse(jti, sizeof(jti));
+	tok_cleanse(jti, sizeof(jti));
 	if (rc != ERR_OK && out != NULL && outsz > 0)
 		out[0] = '\0';
 	return rc;
@@ -492,7 +492,7 @@ jwt_check(const char *token, const struct jwt_keys *k, const char *issuer,
 out:
 	json_object_put(hdr);
 	json_object_put(pl);
-	OPENSSL_cleanse(mac, sizeof(mac));
+	tok_cleanse(mac, sizeof(mac));
 	return rc;
 }
 

@@ -10,9 +10,9 @@
 #include <string.h>
 
 #include <libscrypt.h>
-#include <openssl/crypto.h>
 
 #include "pw.h"
+#include "tok.h"
 
 #define PW_HASH_LEN 64        /* scrypt output, as libscrypt_hash makes */
 #define PW_HASH_B64LEN 88     /* its padded base64 */
@@ -116,7 +116,7 @@ pw_hash(const char *password, unsigned n, unsigned r, unsigned p,
 	if (password == NULL || !pw_params_ok(pw_log2(n), r, p))
 		return -1;
 	if (libscrypt_hash(mcf, password, n, (uint8_t)r, (uint8_t)p) <= 0) {
-		OPENSSL_cleanse(mcf, PW_MCF_SIZE);
+		tok_cleanse(mcf, PW_MCF_SIZE);
 		mcf[0] = '\0';
 		return -1;
 	}
@@ -142,7 +142,7 @@ pw_verify(const char *password, const char *mcf)
 	memcpy(copy, mcf, strlen(mcf) + 1);
 	rc = libscrypt_check(copy, password) > 0;
 out:
-	OPENSSL_cleanse(copy, sizeof(copy));
+	tok_cleanse(copy, sizeof(copy));
 	return rc;
 }
 
@@ -156,7 +156,7 @@ pw_verify_dummy(const char *password, unsigned n, unsigned r, unsigned p)
 		(void)libscrypt_scrypt((const uint8_t *)password,
 		    strlen(password), salt, sizeof(salt), n, r, p, out,
 		    sizeof(out));
-	OPENSSL_cleanse(out, sizeof(out));
+	tok_cleanse(out, sizeof(out));
 	return 0;
 }
 

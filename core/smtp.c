@@ -35,6 +35,7 @@
 #include "b64.h"
 #include "log.h"
 #include "smtp.h"
+#include "tok.h"
 
 #define SMTP_BUF 16384           /* read buffer: a whole reply fits */
 #define SMTP_QUIT_TIMEOUT 5      /* seconds for QUIT, best effort */
@@ -774,9 +775,9 @@ auth(struct smtp_conn *c)
 	}
 	rc = 0;
 out:
-	OPENSSL_cleanse(raw, sizeof(raw));
-	OPENSSL_cleanse(enc, sizeof(enc));
-	OPENSSL_cleanse(line, sizeof(line));
+	tok_cleanse(raw, sizeof(raw));
+	tok_cleanse(enc, sizeof(enc));
+	tok_cleanse(line, sizeof(line));
 	return rc;
 }
 

@@ -44,7 +44,7 @@ tok_new(size_t nbytes, char *out, size_t outsz)
 		goto out;
 	rc = 0;
 out:
-	OPENSSL_cleanse(raw, sizeof(raw));
+	tok_cleanse(raw, sizeof(raw));
 	return rc;
 }
 
@@ -94,8 +94,8 @@ refresh_make(int64_t sid, uint32_t gen, const unsigned char *key,
 	if (b64url_encode(raw, sizeof(raw), out, outsz) == TOK_REFRESH_LEN)
 		rc = 0;
 out:
-	OPENSSL_cleanse(raw, sizeof(raw));
-	OPENSSL_cleanse(in, sizeof(in));
+	tok_cleanse(raw, sizeof(raw));
+	tok_cleanse(in, sizeof(in));
 	return rc;
 }
 
@@ -129,7 +129,7 @@ tok_refresh_parse(const char *s, size_t n, int64_t *sid, uint32_t *gen)
 		v = v << 8 | raw[i];
 	for (i = 0; i < REFRESH_GEN; i++)
 		g = g << 8 | raw[REFRESH_SID + i];
-	OPENSSL_cleanse(raw, sizeof(raw));
+	tok_cleanse(raw, sizeof(raw));
 	if (v < 1 || v > INT64_MAX || g < 1)
 		return -1;
 	*sid = (int64_t)v;

@@ -62,7 +62,12 @@ int tok_equal(const void *a, const void *b, size_t n);
  */
 void tok_request_id(char out[17]);
 
-/* OPENSSL_cleanse() n bytes at p. */
+/*
+ * Wipe n bytes at p with OPENSSL_cleanse(), which the compiler cannot
+ * drop as a dead store: the one way latch clears a secret (passwords,
+ * hashes, tokens, keys, the config's secrets) before it goes out of
+ * scope or is freed.
+ */
 void tok_cleanse(void *p, size_t n);
 
 #endif
