@@ -89,19 +89,20 @@ audit_list(struct db *db, int64_t org, const char *event, int64_t limit,
 
 	if (db_query(db, STMT_AUDIT_COUNT, a, 4, &r) != DB_OK)
 		return ERR_DB;
-	*total = db_int(r, 0, 0);
+	*total = db_int(r, 0, COL_VALUE);
 	db_rows_free(r);
 	if (db_query(db, STMT_AUDIT_LIST, a, 6, &r) != DB_OK)
 		return ERR_DB;
 	for (i = 0; i < r->nrows; i++) {
 		memset(&en, 0, sizeof(en));
-		en.id = db_int(r, i, 0);
-		en.at = db_int(r, i, 1);
-		str_copy(en.event, sizeof(en.event), db_cell(r, i, 2));
-		en.actor = db_int(r, i, 3);
-		en.target = db_int(r, i, 4);
-		str_copy(en.ip, sizeof(en.ip), db_cell(r, i, 5));
-		str_copy(en.detail, sizeof(en.detail), db_cell(r, i, 6));
+		en.id = db_int(r, i, COL_AUDIT_ID);
+		en.at = db_int(r, i, COL_AUDIT_AT);
+		str_copy(en.event, sizeof(en.event), db_cell(r, i, COL_AUDIT_EVENT));
+		en.actor = db_int(r, i, COL_AUDIT_ACTOR);
+		en.target = db_int(r, i, COL_AUDIT_TARGET);
+		str_copy(en.ip, sizeof(en.ip), db_cell(r, i, COL_AUDIT_IP));
+		str_copy(en.detail, sizeof(en.detail),
+		    db_cell(r, i, COL_AUDIT_DETAIL));
 		fn(&en, arg);
 	}
 	db_rows_free(r);

@@ -21,6 +21,7 @@
 #define DB_MAXARGS 16
 #define DB_CELLMAX 4096 /* the widest column: 1024 utf8mb4 characters */
 
+/* The columns of a user, in the order of enum col_user (db.h). */
 #define USER_COLS_U                                                      \
 	"u.id, u.username, u.email, u.name, u.role, u.disabled, u.org_id, "
 #define USER_COLS USER_COLS_U "o.name, u.created_at, u.last_login_at"
@@ -32,15 +33,17 @@
 #define USER_COLS_NOLOCK USER_COLS_U "(SELECT o.name FROM organizations o " \
 	"WHERE o.id = u.org_id), u.created_at, u.last_login_at"
 /*
- * The columns of STMT_REFRESH_LOOKUP and _V1_LOOKUP, from r, s and u:
- * `rotated` is when the token was rotated (NULL while it is live).
+ * The columns of STMT_REFRESH_LOOKUP and _V1_LOOKUP, from r, s and u
+ * (enum col_rtok): `rotated` is when the token was rotated (NULL while
+ * it is live).
  */
 #define REFRESH_COLS(rotated) "r.token_hash, r.expires_at, " rotated      \
 	", s.id, s.revoked_at, s.expires_at, s.remember, " USER_COLS_NOLOCK
 #define REFRESH_FROM " JOIN sessions s ON s.id = r.session_id "           \
 	"JOIN users u ON u.id = s.user_id "
 #define USER_FROM " FROM users u JOIN organizations o ON o.id = u.org_id"
-/* The session columns of STMT_SESSION_CHECK(_USER), before USER_COLS. */
+/* The session columns of STMT_SESSION_CHECK(_USER), before USER_COLS
+ * (enum col_sess). */
 #define SESSION_COLS "s.user_id, s.revoked_at, s.expires_at, s.last_used_at"
 
 static const char *const stmts[STMT__MAX] = {
@@ -84,8 +87,8 @@ static const char *const stmts[STMT__MAX] = {
 	 * places), so that both share USER_COLS' column order.
 	 */
 	[STMT_SESSION_CHECK] = "SELECT " SESSION_COLS ", u.id, u.username, "
-	    "NULL, NULL, u.role, u.disabled, u.org_id FROM sessions s "
-	    "JOIN users u ON u.id = s.user_id WHERE s.id = ?",
+	    "NULL, NULL, u.role, u.disabled, u.org_id, NULL, NULL, NULL "
+	    "FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = ?",
 	[STMT_SESSION_CHECK_USER] = "SELECT " SESSION_COLS ", " USER_COLS
 	    " FROM sessions s JOIN users u ON u.id = s.user_id "
 	    "JOIN organizations o ON o.id = u.org_id WHERE s.id = ?",
@@ -295,6 +298,60 @@ static const char *const stmts[STMT__MAX] = {
 };
 
 /*
+ * The number of columns each statement returns: its enum's __MAX (db.h),
+ * 0 for those that return no rows.  db_connect() checks it against what
+ * the server says of each prepared statement.
+ */
+static const unsigned char stmt_cols[STMT__MAX] = {
+	[STMT_PING] = COL_VALUE__MAX,
+	[STMT_ORG_BY_NAME] = COL_VALUE__MAX,
+	[STMT_USER_COUNT] = COL_VALUE__MAX,
+	[STMT_USER_BY_ID] = COL_USER__MAX,
+	[STMT_USER_AUTH_BY_USERNAME] = COL_AUTH__MAX,
+	[STMT_USER_AUTH_BY_EMAIL] = COL_AUTH__MAX,
+	[STMT_USER_AUTH_BY_ID] = COL_AUTH__MAX,
+	[STMT_USER_LIST] = COL_USER__MAX,
+	[STMT_USER_LIST_ORG] = COL_USER__MAX,
+	[STMT_SESSION_CHECK] = COL_SESS__MAX,
+	[STMT_SESSION_CHECK_USER] = COL_SESS__MAX,
+	[STMT_SESSION_LIST] = COL_SLIST__MAX,
+	[STMT_REFRESH_LOOKUP] = COL_RTOK__MAX,
+	[STMT_REFRESH_HASH] = COL_VALUE__MAX,
+	[STMT_REFRESH_V1_LOOKUP] = COL_RTOK_V1__MAX,
+	[STMT_REFRESH_V1_SESSION] = COL_VALUE__MAX,
+	[STMT_REFRESH_NEXT] = COL_NEXT__MAX,
+	[STMT_PURGE_MAX_SESSION] = COL_VALUE__MAX,
+	[STMT_ADM_USER_GET] = COL_USER__MAX,
+	[STMT_ADM_USER_LIST] = COL_USER__MAX,
+	[STMT_ADM_USER_COUNT] = COL_VALUE__MAX,
+	[STMT_ADM_ADMINS_LOCK] = COL_VALUE__MAX,
+	[STMT_ADM_SUPERADMINS_LOCK] = COL_VALUE__MAX,
+	[STMT_ORG_GET] = COL_ORG__MAX,
+	[STMT_ORG_LIST] = COL_ORG__MAX,
+	[STMT_ORG_COUNT] = COL_VALUE__MAX,
+	[STMT_ORG_SUPERADMINS] = COL_VALUE__MAX,
+	[STMT_INV_LOOKUP] = COL_INV__MAX,
+	[STMT_INV_PREVIEW] = COL_INV_PREVIEW__MAX,
+	[STMT_INV_LIST] = COL_ILIST__MAX,
+	[STMT_INV_GET] = COL_ILIST__MAX,
+	[STMT_USER_EMAIL_EXISTS] = COL_VALUE__MAX,
+	[STMT_RESET_LOOKUP] = COL_RESET__MAX,
+	[STMT_EMAIL_CHANGE_LOOKUP] = COL_ECHANGE__MAX,
+	[STMT_AUDIT_LIST] = COL_AUDIT__MAX,
+	[STMT_AUDIT_COUNT] = COL_VALUE__MAX,
+	[STMT_META_GET] = COL_VALUE__MAX,
+	[STMT_LIMIT_IP_GET] = COL_VALUE__MAX,
+	[STMT_LIMIT_ACC_GET] = COL_THROTTLE__MAX,
+	[STMT_LIMIT_MAIL_GET] = COL_VALUE__MAX,
+	[STMT_W_REFRESH] = COL_VALUE__MAX,
+	[STMT_W_INVITE] = COL_VALUE__MAX,
+	[STMT_W_USER] = COL_VALUE__MAX,
+	[STMT_W_MAIL] = COL_VALUE__MAX,
+	[STMT_MAIL_PENDING_OLD] = COL_VALUE__MAX,
+};
+_Static_assert(COL_RTOK_V1__MAX <= DB_MAXCOLS, "DB_MAXCOLS holds a row");
+
+/*
  * Where the connection stands with respect to a transaction.  Only
  * db_begin() opens one and only db_commit() and db_rollback() end it:
  * a lost connection does not, so that nothing of a transaction ever runs
@@ -401,6 +458,13 @@ db_connect(struct db *db)
 			/* The text is ours, not data: safe to log. */
 			log_warnx("db: prepare statement %zu: %s", i,
 			    mysql_stmt_error(db->st[i]));
+			goto fail;
+		}
+		if (mysql_stmt_field_count(db->st[i]) != stmt_cols[i]) {
+			log_warnx("db: statement %zu returns %u columns, its "
+			    "enum in db.h says %u", i,
+			    mysql_stmt_field_count(db->st[i]),
+			    (unsigned)stmt_cols[i]);
 			goto fail;
 		}
 	}

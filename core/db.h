@@ -4,7 +4,8 @@
  * Only db.c includes <mysql.h>.  Every statement text lives in one table in
  * db.c, indexed by enum stmt, prepared once per connection and prepared
  * again after a reconnect.  Callers pass bound parameters as db_arg arrays
- * and read results as text columns (integers parsed with db_int()).
+ * and read results as text columns (integers parsed with db_int()), each
+ * by the name its statement's column enum gives it (below).
  */
 #ifndef LATCH_DB_H
 #define LATCH_DB_H
@@ -118,6 +119,126 @@ enum stmt {
 	STMT_MAIL_PENDING_OLD,
 	STMT__MAX
 };
+
+/*
+ * The columns of every statement that returns rows, in the order of its
+ * SELECT in db.c.  Rows are read only through these names; db.c checks,
+ * each time it prepares the statements, that each returns as many
+ * columns as its enum says (stmt_cols[] there), so a SELECT changed
+ * without its enum stops every statement from being used at once rather
+ * than misreading rows.
+ */
+
+/*
+ * One value: STMT_ORG_BY_NAME (id), STMT_USER_COUNT, STMT_ADM_USER_COUNT,
+ * STMT_ORG_COUNT, STMT_ORG_SUPERADMINS, STMT_AUDIT_COUNT (COUNT(*)),
+ * STMT_REFRESH_HASH (token_hash), STMT_REFRESH_V1_SESSION (session_id),
+ * STMT_PURGE_MAX_SESSION (the highest session id), STMT_META_GET (v),
+ * STMT_LIMIT_IP_GET (n), STMT_LIMIT_MAIL_GET (at), STMT_MAIL_PENDING_OLD
+ * (id); and those read only for their number of rows: STMT_PING,
+ * STMT_ADM_ADMINS_LOCK, STMT_ADM_SUPERADMINS_LOCK, STMT_USER_EMAIL_EXISTS
+ * and the STMT_W_ witnesses.
+ */
+enum col_value { COL_VALUE, COL_VALUE__MAX };
+
+/* A user (USER_COLS in db.c): STMT_USER_BY_ID, STMT_USER_LIST,
+ * STMT_USER_LIST_ORG, STMT_ADM_USER_GET, STMT_ADM_USER_LIST. */
+enum col_user {
+	COL_USER_ID, COL_USER_USERNAME, COL_USER_EMAIL, COL_USER_NAME,
+	COL_USER_ROLE, COL_USER_DISABLED, COL_USER_ORG, COL_USER_ORG_NAME,
+	COL_USER_CREATED, COL_USER_LAST_LOGIN,
+	COL_USER__MAX
+};
+
+/* A user and its password hash: STMT_USER_AUTH_BY_USERNAME, _BY_EMAIL,
+ * _BY_ID. */
+enum col_auth { COL_AUTH_HASH = COL_USER__MAX, COL_AUTH__MAX };
+
+/* A session and its user, whose columns (enum col_user) start at
+ * COL_SESS_USER: STMT_SESSION_CHECK (the lean form: NULL for the email,
+ * the name, the organization's name and the times) and
+ * STMT_SESSION_CHECK_USER. */
+enum col_sess {
+	COL_SESS_UID, COL_SESS_REVOKED, COL_SESS_EXPIRES, COL_SESS_LAST_USED,
+	COL_SESS_USER,
+	COL_SESS__MAX = COL_SESS_USER + COL_USER__MAX
+};
+
+/* STMT_SESSION_LIST: a live session as GET /auth/sessions shows it. */
+enum col_slist {
+	COL_SLIST_ID, COL_SLIST_CREATED, COL_SLIST_LAST_USED,
+	COL_SLIST_EXPIRES, COL_SLIST_USER_AGENT, COL_SLIST_IP,
+	COL_SLIST__MAX
+};
+
+/*
+ * A refresh token with its session and its user (enum col_user from
+ * COL_RTOK_USER on): STMT_REFRESH_LOOKUP; STMT_REFRESH_V1_LOOKUP adds
+ * the token's row id (COL_RTOK_V1_ID).  COL_RTOK_ROTATED is when the
+ * token was rotated, NULL while it is live.
+ */
+enum col_rtok {
+	COL_RTOK_HASH, COL_RTOK_EXPIRES, COL_RTOK_ROTATED, COL_RTOK_SID,
+	COL_RTOK_REVOKED, COL_RTOK_SEXPIRES, COL_RTOK_REMEMBER,
+	COL_RTOK_USER,
+	COL_RTOK__MAX = COL_RTOK_USER + COL_USER__MAX,
+	COL_RTOK_V1_ID = COL_RTOK__MAX,
+	COL_RTOK_V1__MAX
+};
+
+/* STMT_REFRESH_NEXT: a token's successor, and the successor's own
+ * successor's generation (NULL while the successor is unused). */
+enum col_next { COL_NEXT_HASH, COL_NEXT_EXPIRES, COL_NEXT_USED,
+	COL_NEXT__MAX };
+
+/* An organization: STMT_ORG_GET, STMT_ORG_LIST. */
+enum col_org {
+	COL_ORG_ID, COL_ORG_NAME, COL_ORG_DESCRIPTION, COL_ORG_CREATED,
+	COL_ORG_USERS,
+	COL_ORG__MAX
+};
+
+/* An invitation by its code: STMT_INV_LOOKUP; STMT_INV_PREVIEW adds the
+ * organization's name. */
+enum col_inv {
+	COL_INV_ID, COL_INV_ORG, COL_INV_EMAIL, COL_INV_ROLE, COL_INV_EXPIRES,
+	COL_INV_USED, COL_INV_REVOKED,
+	COL_INV__MAX,
+	COL_INV_ORG_NAME = COL_INV__MAX,
+	COL_INV_PREVIEW__MAX
+};
+
+/* A pending invitation of an organization: STMT_INV_LIST, STMT_INV_GET. */
+enum col_ilist {
+	COL_ILIST_ID, COL_ILIST_EMAIL, COL_ILIST_ROLE, COL_ILIST_CREATED,
+	COL_ILIST_EXPIRES, COL_ILIST_INVITED_BY,
+	COL_ILIST__MAX
+};
+
+/* STMT_RESET_LOOKUP: a reset token and whether its user is disabled. */
+enum col_reset {
+	COL_RESET_ID, COL_RESET_UID, COL_RESET_EXPIRES, COL_RESET_USED,
+	COL_RESET_DISABLED,
+	COL_RESET__MAX
+};
+
+/* STMT_EMAIL_CHANGE_LOOKUP: a pending change of address. */
+enum col_echange {
+	COL_ECHANGE_UID, COL_ECHANGE_EMAIL, COL_ECHANGE_NORM,
+	COL_ECHANGE_EXPIRES, COL_ECHANGE_DISABLED,
+	COL_ECHANGE__MAX
+};
+
+/* STMT_AUDIT_LIST: an audit event. */
+enum col_audit {
+	COL_AUDIT_ID, COL_AUDIT_AT, COL_AUDIT_EVENT, COL_AUDIT_ACTOR,
+	COL_AUDIT_TARGET, COL_AUDIT_IP, COL_AUDIT_DETAIL,
+	COL_AUDIT__MAX
+};
+
+/* STMT_LIMIT_ACC_GET: a sign-in name's throttle. */
+enum col_throttle { COL_THROTTLE_FAILURES, COL_THROTTLE_LOCKED_UNTIL,
+	COL_THROTTLE__MAX };
 
 enum db_rc {
 	DB_OK = 0,

@@ -11,9 +11,6 @@
 #include "tok.h"
 #include "valid.h"
 
-/* Columns of STMT_EMAIL_CHANGE_LOOKUP. */
-enum ecol { EC_UID, EC_EMAIL, EC_NORM, EC_EXPIRES, EC_DISABLED };
-
 int
 email_same(const char *current, const char *email)
 {
@@ -147,20 +144,20 @@ email_confirm(struct db *db, const struct conf *conf, const char *token,
 		e = ERR_DB;
 		goto rollback;
 	}
-	if (r->nrows != 1 || db_int(r, 0, EC_EXPIRES) <= now ||
-	    db_int(r, 0, EC_DISABLED)) {
+	if (r->nrows != 1 || db_int(r, 0, COL_ECHANGE_EXPIRES) <= now ||
+	    db_int(r, 0, COL_ECHANGE_DISABLED)) {
 		e = ERR_BAD_EMAIL_TOKEN;
 		goto rollback;
 	}
-	uid = db_int(r, 0, EC_UID);
+	uid = db_int(r, 0, COL_ECHANGE_UID);
 	if ((e = user_get(db, uid, &before)) != ERR_OK) {
 		e = e == ERR_NOT_FOUND ? ERR_BAD_EMAIL_TOKEN : e;
 		goto rollback;
 	}
 	{
 		struct db_arg s[] = {
-			DB_STR(db_cell(r, 0, EC_EMAIL)),
-			DB_STR(db_cell(r, 0, EC_NORM)), DB_INT(now), DB_INT(uid),
+			DB_STR(db_cell(r, 0, COL_ECHANGE_EMAIL)),
+			DB_STR(db_cell(r, 0, COL_ECHANGE_NORM)), DB_INT(now), DB_INT(uid),
 		};
 
 		rc = db_exec(db, STMT_USER_SET_EMAIL, s, 4, NULL, NULL);
@@ -169,7 +166,7 @@ email_confirm(struct db *db, const struct conf *conf, const char *token,
 		e = rc == DB_DUP ? ERR_EMAIL_TAKEN : ERR_DB;
 		goto rollback;
 	}
-	if ((e = email_changed(db, conf, &before, db_cell(r, 0, EC_EMAIL),
+	if ((e = email_changed(db, conf, &before, db_cell(r, 0, COL_ECHANGE_EMAIL),
 	    0, &m)) != ERR_OK)
 		goto rollback;
 	db_rows_free(r);

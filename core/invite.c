@@ -13,12 +13,6 @@
 #include "valid.h"
 #include "str.h"
 
-/* Columns of STMT_INV_LOOKUP / STMT_INV_PREVIEW. */
-enum icol {
-	IC_ID, IC_ORG, IC_EMAIL, IC_ROLE, IC_EXPIRES, IC_USED, IC_REVOKED,
-	IC_ORGNAME
-};
-
 static enum role
 row_role(const char *s)
 {
@@ -42,11 +36,11 @@ code_hash(const char *code, unsigned char h[TOK_HASH_LEN])
 static enum err
 judge(const struct db_rows *r, int64_t now)
 {
-	if (r->nrows != 1 || db_cell(r, 0, IC_REVOKED) != NULL)
+	if (r->nrows != 1 || db_cell(r, 0, COL_INV_REVOKED) != NULL)
 		return ERR_INVALID_INVITATION;
-	if (db_cell(r, 0, IC_USED) != NULL)
+	if (db_cell(r, 0, COL_INV_USED) != NULL)
 		return ERR_INVITATION_USED;
-	if (db_int(r, 0, IC_EXPIRES) <= now)
+	if (db_int(r, 0, COL_INV_EXPIRES) <= now)
 		return ERR_INVITATION_EXPIRED;
 	return ERR_OK;
 }
@@ -177,13 +171,13 @@ invite_preview(struct db *db, const char *code, struct invite *out)
 	if (db_query(db, STMT_INV_PREVIEW, a, 1, &r) != DB_OK)
 		return ERR_DB;
 	if ((e = judge(r, (int64_t)time(NULL))) == ERR_OK) {
-		out->id = db_int(r, 0, IC_ID);
-		out->org_id = db_int(r, 0, IC_ORG);
-		str_copy(out->email, sizeof(out->email), db_cell(r, 0, IC_EMAIL));
-		out->role = row_role(db_cell(r, 0, IC_ROLE));
-		out->expires_at = db_int(r, 0, IC_EXPIRES);
+		out->id = db_int(r, 0, COL_INV_ID);
+		out->org_id = db_int(r, 0, COL_INV_ORG);
+		str_copy(out->email, sizeof(out->email), db_cell(r, 0, COL_INV_EMAIL));
+		out->role = row_role(db_cell(r, 0, COL_INV_ROLE));
+		out->expires_at = db_int(r, 0, COL_INV_EXPIRES);
 		str_copy(out->org_name, sizeof(out->org_name),
-		    db_cell(r, 0, IC_ORGNAME));
+		    db_cell(r, 0, COL_INV_ORG_NAME));
 	}
 	db_rows_free(r);
 	return e;
@@ -223,10 +217,10 @@ invite_accept(struct db *db, const struct conf *conf, const char *code,
 	}
 	if ((e = judge(r, now)) != ERR_OK)
 		goto rollback;
-	inv->id = db_int(r, 0, IC_ID);
-	inv->org_id = db_int(r, 0, IC_ORG);
-	str_copy(inv->email, sizeof(inv->email), db_cell(r, 0, IC_EMAIL));
-	inv->role = row_role(db_cell(r, 0, IC_ROLE));
+	inv->id = db_int(r, 0, COL_INV_ID);
+	inv->org_id = db_int(r, 0, COL_INV_ORG);
+	str_copy(inv->email, sizeof(inv->email), db_cell(r, 0, COL_INV_EMAIL));
+	inv->role = row_role(db_cell(r, 0, COL_INV_ROLE));
 	if ((e = user_insert(db, inv->org_id, username, inv->email, name, mcf,
 	    inv->role, uid)) != ERR_OK)
 		goto rollback;
@@ -254,13 +248,13 @@ invite_from_list_row(const struct db_rows *r, size_t i, int64_t org,
     struct invite *inv)
 {
 	memset(inv, 0, sizeof(*inv));
-	inv->id = db_int(r, i, 0);
+	inv->id = db_int(r, i, COL_ILIST_ID);
 	inv->org_id = org;
-	str_copy(inv->email, sizeof(inv->email), db_cell(r, i, 1));
-	inv->role = row_role(db_cell(r, i, 2));
-	inv->created_at = db_int(r, i, 3);
-	inv->expires_at = db_int(r, i, 4);
-	inv->invited_by = db_int(r, i, 5);
+	str_copy(inv->email, sizeof(inv->email), db_cell(r, i, COL_ILIST_EMAIL));
+	inv->role = row_role(db_cell(r, i, COL_ILIST_ROLE));
+	inv->created_at = db_int(r, i, COL_ILIST_CREATED);
+	inv->expires_at = db_int(r, i, COL_ILIST_EXPIRES);
+	inv->invited_by = db_int(r, i, COL_ILIST_INVITED_BY);
 }
 
 enum err

@@ -143,7 +143,7 @@ limit_ip(struct db *db, const struct conf *conf, const char *ip,
 	if (db_exec(db, STMT_LIMIT_IP_BUMP, a, 2, NULL, NULL) != DB_OK ||
 	    db_query(db, STMT_LIMIT_IP_GET, a, 2, &r) != DB_OK)
 		return ERR_DB;
-	n = r->nrows == 1 ? db_int(r, 0, 0) : 1;
+	n = r->nrows == 1 ? db_int(r, 0, COL_VALUE) : 1;
 	db_rows_free(r);
 	if (n == 1 && now % 8 == 0) {
 		/* A new window now and then: forget the old ones. */
@@ -217,7 +217,7 @@ limit_account_reserve(struct db *db, const struct conf *conf,
 		if (db_query(db, STMT_LIMIT_ACC_GET, k, 1, &r) != DB_OK)
 			return ERR_DB;
 		found = r->nrows == 1;
-		until = found ? db_int(r, 0, 1) : 0;
+		until = found ? db_int(r, 0, COL_THROTTLE_LOCKED_UNTIL) : 0;
 		db_rows_free(r);
 		if (found)
 			break;
@@ -257,7 +257,7 @@ limit_mail(struct db *db, const struct conf *conf, char kind,
 	struct db_arg g[] = { DB_STR(key) };
 	if (db_query(db, STMT_LIMIT_MAIL_GET, g, 1, &r) != DB_OK)
 		return ERR_DB;
-	at = r->nrows == 1 ? db_int(r, 0, 0) : now;
+	at = r->nrows == 1 ? db_int(r, 0, COL_VALUE) : now;
 	db_rows_free(r);
 	*retry_after = (int)(at + conf->mail_min_interval - now);
 	if (*retry_after < 1)

@@ -168,7 +168,7 @@ notify_recover(struct db *db, const struct conf *conf)
 	if (db_query(db, STMT_MAIL_PENDING_OLD, a, 2, &r) != DB_OK)
 		return;
 	for (i = 0; i < r->nrows; i++) {
-		const char *id = db_cell(r, i, 0);
+		const char *id = db_cell(r, i, COL_VALUE);
 		struct db_arg d[] = { DB_STR(id != NULL ? id : "") };
 
 		if (id != NULL && !spool_is_held(conf->mail_spool_dir, id))

@@ -41,7 +41,7 @@ org_find(struct db *db, const char *name, int64_t *id)
 	if (db_query(db, STMT_ORG_BY_NAME, a, 1, &r) != DB_OK)
 		return ERR_DB;
 	if (r->nrows == 1) {
-		*id = db_int(r, 0, 0);
+		*id = db_int(r, 0, COL_VALUE);
 		e = ERR_OK;
 	}
 	db_rows_free(r);
@@ -56,7 +56,7 @@ org_setup_required(struct db *db)
 
 	if (db_query(db, STMT_USER_COUNT, NULL, 0, &r) != DB_OK)
 		return -1;
-	req = db_int(r, 0, 0) == 0;
+	req = db_int(r, 0, COL_VALUE) == 0;
 	db_rows_free(r);
 	return req;
 }
@@ -123,11 +123,12 @@ static void
 org_from_row(const struct db_rows *r, size_t row, struct org *o)
 {
 	memset(o, 0, sizeof(*o));
-	o->id = db_int(r, row, 0);
-	str_copy(o->name, sizeof(o->name), db_cell(r, row, 1));
-	str_copy(o->description, sizeof(o->description), db_cell(r, row, 2));
-	o->created_at = db_int(r, row, 3);
-	o->user_count = db_int(r, row, 4);
+	o->id = db_int(r, row, COL_ORG_ID);
+	str_copy(o->name, sizeof(o->name), db_cell(r, row, COL_ORG_NAME));
+	str_copy(o->description, sizeof(o->description),
+	    db_cell(r, row, COL_ORG_DESCRIPTION));
+	o->created_at = db_int(r, row, COL_ORG_CREATED);
+	o->user_count = db_int(r, row, COL_ORG_USERS);
 }
 
 enum err
@@ -192,7 +193,7 @@ org_delete(struct db *db, int64_t id)
 		e = ERR_DB;
 		goto rollback;
 	}
-	here = db_int(r, 0, 0);
+	here = db_int(r, 0, COL_VALUE);
 	db_rows_free(r);
 	r = NULL;
 	if (here > 0 && supers - here < 1) {
@@ -229,7 +230,7 @@ org_list(struct db *db, const char *q, int64_t limit, int64_t offset,
 	};
 	if (db_query(db, STMT_ORG_COUNT, a, 2, &r) != DB_OK)
 		return ERR_DB;
-	*total = db_int(r, 0, 0);
+	*total = db_int(r, 0, COL_VALUE);
 	db_rows_free(r);
 	if (db_query(db, STMT_ORG_LIST, a, 4, &r) != DB_OK)
 		return ERR_DB;
@@ -274,8 +275,8 @@ org_auth_enabled(struct db *db, const struct conf *conf)
 	a[0] = DB_STR("auth");
 	if (db_query(db, STMT_META_GET, a, 1, &r) != DB_OK)
 		return -1;
-	skipped = r->nrows == 1 && db_cell(r, 0, 0) != NULL &&
-	    strcmp(db_cell(r, 0, 0), "disabled") == 0;
+	skipped = r->nrows == 1 && db_cell(r, 0, COL_VALUE) != NULL &&
+	    strcmp(db_cell(r, 0, COL_VALUE), "disabled") == 0;
 	db_rows_free(r);
 	if (!skipped)
 		return 1;

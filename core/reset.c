@@ -12,9 +12,6 @@
 #include "session.h"
 #include "tok.h"
 
-/* Columns of STMT_RESET_LOOKUP. */
-enum pcol { PC_ID, PC_UID, PC_EXPIRES, PC_USED, PC_DISABLED };
-
 enum err
 reset_request(struct db *db, const struct conf *conf, const char *email,
     struct user *u)
@@ -66,8 +63,8 @@ done:
 static int
 usable(const struct db_rows *r, int64_t now)
 {
-	return r->nrows == 1 && db_cell(r, 0, PC_USED) == NULL &&
-	    db_int(r, 0, PC_EXPIRES) > now && !db_int(r, 0, PC_DISABLED);
+	return r->nrows == 1 && db_cell(r, 0, COL_RESET_USED) == NULL &&
+	    db_int(r, 0, COL_RESET_EXPIRES) > now && !db_int(r, 0, COL_RESET_DISABLED);
 }
 
 enum err
@@ -107,7 +104,7 @@ reset_perform(struct db *db, const struct conf *conf, const char *token,
 		e = ERR_BAD_RESET_TOKEN;
 		goto rollback;
 	}
-	*uid = db_int(r, 0, PC_UID);
+	*uid = db_int(r, 0, COL_RESET_UID);
 	{
 		struct db_arg p[] = { DB_STR(mcf), DB_INT(now), DB_INT(*uid) };
 		struct db_arg u[] = { DB_INT(now), DB_INT(*uid) };

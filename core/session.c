@@ -10,13 +10,6 @@
 #include "session.h"
 #include "str.h"
 
-/* Columns of STMT_REFRESH_LOOKUP and _V1_LOOKUP (REFRESH_COLS in db.c):
- * USER_COLS from RC_USER on, then _V1's row id. */
-enum rcol {
-	RC_HASH, RC_EXPIRES, RC_ROTATED, RC_SID, RC_REVOKED, RC_SEXPIRES,
-	RC_REMEMBER, RC_USER, RC_V1_ID = RC_USER + USER_NCOLS
-};
-
 /* The length of a refresh token from before sql/003 (32 random bytes). */
 #define TOK_V1_LEN 43
 
@@ -28,11 +21,6 @@ struct rtok {
 	int64_t sid;
 	uint32_t gen;
 	unsigned char h[TOK_HASH_LEN];
-};
-
-/* Columns of STMT_SESSION_CHECK(_USER); USER_COLS (user.c) follow. */
-enum scol {
-	SC_UID, SC_REVOKED, SC_EXPIRES, SC_LASTUSED, SC_USER
 };
 
 /* A session's last_used_at is written at most this often (seconds). */
@@ -229,7 +217,7 @@ rtok_lookup(struct db *db, const struct rtok *t, struct db_rows **out)
 	}
 	if (rc != DB_OK)
 		return ERR_DB;
-	if ((*out)->nrows != 1 || !rtok_matches(*out, RC_HASH, t)) {
+	if ((*out)->nrows != 1 || !rtok_matches(*out, COL_RTOK_HASH, t)) {
 		db_rows_free(*out);
 		*out = NULL;
 		return ERR_INVALID_TOKEN;
@@ -249,7 +237,7 @@ rtok_rotate_v1(struct db *db, const struct rtok *t, const struct db_rows *r,
 
 	if (t->gen > 0)
 		return ERR_OK;
-	struct db_arg a[] = { DB_INT(now), DB_INT(db_int(r, 0, RC_V1_ID)) };
+	struct db_arg a[] = { DB_INT(now), DB_INT(db_int(r, 0, COL_RTOK_V1_ID)) };
 	if (db_exec(db, STMT_REFRESH_V1_ROTATE, a, 2, &n, NULL) != DB_OK ||
 	    n != 1)
 		return ERR_DB;
@@ -283,8 +271,9 @@ session_replay(struct db *db, const struct conf *conf, const char *rt,
 	if (db_query(db, STMT_REFRESH_NEXT, a, 2, &r) != DB_OK)
 		return ERR_DB;
 	/* Used (its own successor exists) or expired: nothing to give. */
-	if (r->nrows != 1 || db_cell(r, 0, 2) != NULL ||
-	    db_int(r, 0, 1) <= now || db_len(r, 0, 0) != TOK_HASH_LEN)
+	if (r->nrows != 1 || db_cell(r, 0, COL_NEXT_USED) != NULL ||
+	    db_int(r, 0, COL_NEXT_EXPIRES) <= now ||
+	    db_len(r, 0, COL_NEXT_HASH) != TOK_HASH_LEN)
 		goto done;
 	(void)session_keys(conf, &k);
 	key[0] = k.current;
@@ -300,10 +289,11 @@ session_replay(struct db *db, const struct conf *conf, const char *rt,
 			e = ERR_SYS;
 			break;
 		}
-		if (!tok_equal(db_cell(r, 0, 0), h, TOK_HASH_LEN))
+		if (!tok_equal(db_cell(r, 0, COL_NEXT_HASH), h, TOK_HASH_LEN))
 			continue;
 		str_copy(out->refresh, sizeof(out->refresh), next);
-		out->refresh_expires_in = (int)(db_int(r, 0, 1) - now);
+		out->refresh_expires_in = (int)(db_int(r, 0,
+		    COL_NEXT_EXPIRES) - now);
 		e = session_sign(conf, u, t->sid, now, out);
 		log_info("session: refresh of session %lld repeated within "
 		    "the reuse interval: its unused successor answered again",
@@ -335,20 +325,20 @@ session_refresh(struct db *db, const struct conf *conf, const char *rt,
 	if ((e = rtok_lookup(db, &t, &r)) != ERR_OK)
 		goto rollback;
 	e = ERR_INVALID_TOKEN;
-	if (db_cell(r, 0, RC_REVOKED) != NULL)
+	if (db_cell(r, 0, COL_RTOK_REVOKED) != NULL)
 		goto rollback;
-	sid = db_int(r, 0, RC_SID);
-	user_from_cols(r, 0, RC_USER, u);
+	sid = db_int(r, 0, COL_RTOK_SID);
+	user_from_cols(r, 0, COL_RTOK_USER, u);
 	/* Past its own expiry a token is inert, rotated or not: it could
 	 * not refresh, and housekeeping may have deleted it already. */
-	if (db_int(r, 0, RC_EXPIRES) <= now)
+	if (db_int(r, 0, COL_RTOK_EXPIRES) <= now)
 		goto rollback;
-	if (db_cell(r, 0, RC_ROTATED) != NULL) {
+	if (db_cell(r, 0, COL_RTOK_ROTATED) != NULL) {
 		/* Within the interval: a retry or a racing tab; the session
 		 * stays, and an unused successor is answered again. */
-		if (now - db_int(r, 0, RC_ROTATED) <=
+		if (now - db_int(r, 0, COL_RTOK_ROTATED) <=
 		    conf->refresh_reuse_interval) {
-			if (db_int(r, 0, RC_SEXPIRES) > now && !u->disabled)
+			if (db_int(r, 0, COL_RTOK_SEXPIRES) > now && !u->disabled)
 				e = session_replay(db, conf, rt, &t, u, now,
 				    out);
 			goto rollback;
@@ -366,10 +356,10 @@ session_refresh(struct db *db, const struct conf *conf, const char *rt,
 		goto done;
 	}
 	/* A session can rotate 2^32 - 1 times; then it must sign in anew. */
-	if (db_int(r, 0, RC_SEXPIRES) <= now || u->disabled ||
+	if (db_int(r, 0, COL_RTOK_SEXPIRES) <= now || u->disabled ||
 	    t.gen == UINT32_MAX)
 		goto rollback;
-	out->remember = db_int(r, 0, RC_REMEMBER) != 0;
+	out->remember = db_int(r, 0, COL_RTOK_REMEMBER) != 0;
 	ttl = out->remember ? conf->remember_ttl : conf->refresh_ttl;
 	exp = now + ttl;
 	{
@@ -423,15 +413,15 @@ session_authenticate(struct db *db, const struct conf *conf,
 		e = ERR_SESSION_REVOKED;
 		goto done;
 	}
-	if (db_int(r, 0, SC_UID) != p->claims.sub) {
+	if (db_int(r, 0, COL_SESS_UID) != p->claims.sub) {
 		e = ERR_INVALID_TOKEN;
 		goto done;
 	}
 	if (u == NULL)
 		u = &lean;
-	user_from_cols(r, 0, SC_USER, u);
-	if (db_cell(r, 0, SC_REVOKED) != NULL ||
-	    db_int(r, 0, SC_EXPIRES) <= now || u->disabled) {
+	user_from_cols(r, 0, COL_SESS_USER, u);
+	if (db_cell(r, 0, COL_SESS_REVOKED) != NULL ||
+	    db_int(r, 0, COL_SESS_EXPIRES) <= now || u->disabled) {
 		e = ERR_SESSION_REVOKED;
 		goto done;
 	}
@@ -440,7 +430,7 @@ session_authenticate(struct db *db, const struct conf *conf,
 	p->org_id = u->org_id;
 	p->role = u->role;
 	str_copy(p->username, sizeof(p->username), u->username);
-	if (now - db_int(r, 0, SC_LASTUSED) >= TOUCH_INTERVAL) {
+	if (now - db_int(r, 0, COL_SESS_LAST_USED) >= TOUCH_INTERVAL) {
 		struct db_arg t[] = { DB_INT(now), DB_INT(p->sid) };
 
 		(void)db_exec(db, STMT_SESSION_TOUCH, t, 2, NULL, NULL);
@@ -475,14 +465,14 @@ session_revoke_token(struct db *db, const struct conf *conf,
 		struct db_arg a[] = { DB_INT(t.sid), DB_INT(t.gen) };
 
 		rc = db_query(db, STMT_REFRESH_HASH, a, 2, &r);
-		if (rc == DB_OK && r->nrows == 1 && rtok_matches(r, 0, &t))
+		if (rc == DB_OK && r->nrows == 1 && rtok_matches(r, COL_VALUE, &t))
 			sid = t.sid;
 	} else {
 		struct db_arg a[] = { DB_BLOB(t.h, sizeof(t.h)) };
 
 		rc = db_query(db, STMT_REFRESH_V1_SESSION, a, 1, &r);
 		if (rc == DB_OK && r->nrows == 1)
-			sid = db_int(r, 0, 0);
+			sid = db_int(r, 0, COL_VALUE);
 	}
 	if (rc != DB_OK)
 		return ERR_DB;
@@ -538,12 +528,13 @@ session_foreach(struct db *db, int64_t uid,
 		return ERR_DB;
 	for (i = 0; i < r->nrows; i++) {
 		memset(&si, 0, sizeof(si));
-		si.id = db_int(r, i, 0);
-		si.created_at = db_int(r, i, 1);
-		si.last_used_at = db_int(r, i, 2);
-		si.expires_at = db_int(r, i, 3);
-		str_copy(si.user_agent, sizeof(si.user_agent), db_cell(r, i, 4));
-		str_copy(si.ip, sizeof(si.ip), db_cell(r, i, 5));
+		si.id = db_int(r, i, COL_SLIST_ID);
+		si.created_at = db_int(r, i, COL_SLIST_CREATED);
+		si.last_used_at = db_int(r, i, COL_SLIST_LAST_USED);
+		si.expires_at = db_int(r, i, COL_SLIST_EXPIRES);
+		str_copy(si.user_agent, sizeof(si.user_agent),
+		    db_cell(r, i, COL_SLIST_USER_AGENT));
+		str_copy(si.ip, sizeof(si.ip), db_cell(r, i, COL_SLIST_IP));
 		fn(&si, arg);
 	}
 	db_rows_free(r);
@@ -560,7 +551,7 @@ session_purge_range(struct db *db, int64_t lo, int64_t n, int64_t *next,
 
 	if (db_query(db, STMT_PURGE_MAX_SESSION, NULL, 0, &r) != DB_OK)
 		return ERR_DB;
-	max = db_int(r, 0, 0);
+	max = db_int(r, 0, COL_VALUE);
 	db_rows_free(r);
 	if (lo < 0 || lo >= max)
 		lo = 0;
@@ -589,7 +580,7 @@ session_purge_step(struct db *db)
 	if (db_query(db, STMT_META_GET, k, 1, &r) != DB_OK)
 		return ERR_DB;
 	if (r->nrows == 1)
-		lo = db_int(r, 0, 0);
+		lo = db_int(r, 0, COL_VALUE);
 	db_rows_free(r);
 	if ((e = session_purge_range(db, lo, PURGE_RANGE, &next, NULL)) !=
 	    ERR_OK)

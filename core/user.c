@@ -23,13 +23,6 @@ static const char *const roles[ROLE__MAX] = {
 	[ROLE_SUPERADMIN] = "superadmin",
 };
 
-/* Column order of USER_COLS in db.c. */
-enum ucol {
-	UC_ID, UC_USERNAME, UC_EMAIL, UC_NAME, UC_ROLE, UC_DISABLED, UC_ORG,
-	UC_ORGNAME, UC_CREATED, UC_LASTLOGIN, UC_HASH
-};
-_Static_assert(UC_HASH == USER_NCOLS, "USER_NCOLS is USER_COLS' count");
-
 const char *
 role_name(enum role r)
 {
@@ -51,23 +44,23 @@ void
 user_from_cols(const struct db_rows *r, size_t row, size_t c0,
     struct user *u)
 {
-	const char *role = db_cell(r, row, c0 + UC_ROLE);
+	const char *role = db_cell(r, row, c0 + COL_USER_ROLE);
 	int k;
 
 	memset(u, 0, sizeof(*u));
-	u->id = db_int(r, row, c0 + UC_ID);
+	u->id = db_int(r, row, c0 + COL_USER_ID);
 	str_copy(u->username, sizeof(u->username),
-	    db_cell(r, row, c0 + UC_USERNAME));
-	str_copy(u->email, sizeof(u->email), db_cell(r, row, c0 + UC_EMAIL));
-	str_copy(u->name, sizeof(u->name), db_cell(r, row, c0 + UC_NAME));
+	    db_cell(r, row, c0 + COL_USER_USERNAME));
+	str_copy(u->email, sizeof(u->email), db_cell(r, row, c0 + COL_USER_EMAIL));
+	str_copy(u->name, sizeof(u->name), db_cell(r, row, c0 + COL_USER_NAME));
 	k = role_parse(role != NULL ? role : "");
 	u->role = k < 0 ? ROLE_USER : (enum role)k;
-	u->disabled = db_int(r, row, c0 + UC_DISABLED) != 0;
-	u->org_id = db_int(r, row, c0 + UC_ORG);
+	u->disabled = db_int(r, row, c0 + COL_USER_DISABLED) != 0;
+	u->org_id = db_int(r, row, c0 + COL_USER_ORG);
 	str_copy(u->org_name, sizeof(u->org_name),
-	    db_cell(r, row, c0 + UC_ORGNAME));
-	u->created_at = db_int(r, row, c0 + UC_CREATED);
-	u->last_login_at = db_int(r, row, c0 + UC_LASTLOGIN);
+	    db_cell(r, row, c0 + COL_USER_ORG_NAME));
+	u->created_at = db_int(r, row, c0 + COL_USER_CREATED);
+	u->last_login_at = db_int(r, row, c0 + COL_USER_LAST_LOGIN);
 }
 
 static void
@@ -235,7 +228,7 @@ user_authenticate(struct db *db, const struct conf *conf, const char *login,
 	if ((e = limit_account_reserve(db, conf, key, &u->retry_after)) !=
 	    ERR_OK)
 		goto done;
-	mcf = r != NULL ? db_cell(r, 0, UC_HASH) : NULL;
+	mcf = r != NULL ? db_cell(r, 0, COL_AUTH_HASH) : NULL;
 	if (r == NULL)
 		pw_verify_dummy(password, conf->scrypt_n, conf->scrypt_r,
 		    conf->scrypt_p);
@@ -284,7 +277,7 @@ user_check_password(struct db *db, const struct conf *conf, int64_t id,
 		return ERR_NOT_FOUND;
 	}
 	user_from_row(r, 0, &u);
-	mcf = db_cell(r, 0, UC_HASH);
+	mcf = db_cell(r, 0, COL_AUTH_HASH);
 	/*
 	 * A guess here is a guess at signing in: reserved under both names
 	 * of the account, so it counts against sign-in by either, and is
@@ -459,7 +452,7 @@ user_list(struct db *db, int64_t org, int disabled, const char *q,
 	};
 	if (db_query(db, STMT_ADM_USER_COUNT, a, 7, &r) != DB_OK)
 		return ERR_DB;
-	*total = db_int(r, 0, 0);
+	*total = db_int(r, 0, COL_VALUE);
 	db_rows_free(r);
 	if (db_query(db, STMT_ADM_USER_LIST, a, 9, &r) != DB_OK)
 		return ERR_DB;

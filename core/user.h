@@ -35,10 +35,9 @@ int role_parse(const char *s);
 enum err user_get(struct db *db, int64_t id, struct user *u);
 
 /*
- * *u from row `row` of r, whose columns from c0 on are USER_COLS (db.c);
- * absent (NULL) columns leave their fields empty.
+ * *u from row `row` of r, whose columns from c0 on are a user's (enum
+ * col_user, db.h); absent (NULL) columns leave their fields empty.
  */
-#define USER_NCOLS 10 /* the columns of USER_COLS */
 void user_from_cols(const struct db_rows *r, size_t row, size_t c0,
     struct user *u);
 
