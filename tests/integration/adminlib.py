@@ -1,7 +1,7 @@
 """
 adminlib.py: helpers shared by the administration scenarios
 (test_50_admin_users, test_52_invitations, test_54_organizations,
-test_56_reset_audit): the mail configuration they are written against, a
+test_56_reset, test_57_audit): the mail configuration they are written against, a
 superadmin of their own, users made through the API, invitations, and the
 spooled mail.
 
@@ -403,6 +403,12 @@ def forgot(stack, addr, headers=None):
         lib.wait_for(lambda: _log_count(stack, FORGOT_DONE) > before, 30,
                      "the worker to finish the reset request")
     return r
+
+
+def reset(token, password):
+    """POST /auth/password/reset."""
+    return http("POST", "/auth/password/reset",
+                {"token": token, "password": password})
 
 
 def reset_token_from_mail(stack, addr):
