@@ -230,9 +230,19 @@ enum err
 limit_account_reset(struct db *db, const char *key)
 {
 	struct db_arg a[] = { DB_STR(key) };
+	int i;
 
-	return db_exec(db, STMT_LIMIT_ACC_RESET, a, 1, NULL, NULL) == DB_OK ?
-	    ERR_OK : ERR_DB;
+	/*
+	 * Deleting the row twice does no harm: a DELETE that could not be
+	 * sent, or whose answer was lost with its connection, is sent once
+	 * more, so that a fault of the database does not leave a correct
+	 * password counted as a failed guess.
+	 */
+	for (i = 0; i < 2; i++)
+		if (db_exec(db, STMT_LIMIT_ACC_RESET, a, 1, NULL, NULL) ==
+		    DB_OK)
+			return ERR_OK;
+	return ERR_DB;
 }
 
 enum err
