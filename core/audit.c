@@ -55,18 +55,18 @@ opt_id(int64_t v)
 }
 
 enum err
-audit_log(struct db *db, enum audit_event e, int64_t org, int64_t actor,
-    int64_t target, const char *ip, const char *detail)
+audit_log(struct db *db, const struct actor *a, enum audit_event e,
+    int64_t org, int64_t target, const char *detail)
 {
 	char d[256];
 
 	str_copy(d, sizeof(d), detail);
-	struct db_arg a[] = {
+	struct db_arg q[] = {
 		DB_INT((int64_t)time(NULL)), opt_id(org), DB_STR(audit_name(e)),
-		opt_id(actor), opt_id(target), DB_STR(ip != NULL ? ip : ""),
-		DB_STR(d),
+		opt_id(a->user_id), opt_id(target),
+		DB_STR(a->ip != NULL ? a->ip : ""), DB_STR(d),
 	};
-	if (db_exec(db, STMT_AUDIT_INSERT, a, 7, NULL, NULL) != DB_OK) {
+	if (db_exec(db, STMT_AUDIT_INSERT, q, 7, NULL, NULL) != DB_OK) {
 		log_warnx("audit: could not record %s", audit_name(e));
 		return ERR_DB;
 	}
@@ -74,30 +74,37 @@ audit_log(struct db *db, enum audit_event e, int64_t org, int64_t actor,
 }
 
 enum err
-audit_list(struct db *db, int64_t org, const char *event, int64_t limit,
-    int64_t offset, int64_t *total,
+audit_list(struct db *db, const struct actor *a, int64_t want,
+    const char *event, int64_t limit, int64_t offset, int64_t *total,
     void (*fn)(const struct audit_entry *, void *), void *arg)
 {
 	const char *ev = event != NULL ? event : "";
-	struct db_arg a[] = {
+	struct db_rows *r = NULL;
+	struct audit_entry en;
+	int64_t org = 0;
+	enum err e;
+	size_t i;
+
+	/* A superadmin reads every organization unless one is named. */
+	if ((a->role != ROLE_SUPERADMIN || want != 0) &&
+	    (e = actor_scope(db, a, want, &org)) != ERR_OK)
+		return e;
+	struct db_arg q[] = {
 		opt_id(org), opt_id(org), DB_STR(ev), DB_STR(ev), DB_INT(limit),
 		DB_INT(offset),
 	};
-	struct db_rows *r = NULL;
-	struct audit_entry en;
-	size_t i;
-
-	if (db_query(db, STMT_AUDIT_COUNT, a, 4, &r) != DB_OK)
+	if (db_query(db, STMT_AUDIT_COUNT, q, 4, &r) != DB_OK)
 		return ERR_DB;
 	*total = db_int(r, 0, COL_VALUE);
 	db_rows_free(r);
-	if (db_query(db, STMT_AUDIT_LIST, a, 6, &r) != DB_OK)
+	if (db_query(db, STMT_AUDIT_LIST, q, 6, &r) != DB_OK)
 		return ERR_DB;
 	for (i = 0; i < r->nrows; i++) {
 		memset(&en, 0, sizeof(en));
 		en.id = db_int(r, i, COL_AUDIT_ID);
 		en.at = db_int(r, i, COL_AUDIT_AT);
-		str_copy(en.event, sizeof(en.event), db_cell(r, i, COL_AUDIT_EVENT));
+		str_copy(en.event, sizeof(en.event),
+		    db_cell(r, i, COL_AUDIT_EVENT));
 		en.actor = db_int(r, i, COL_AUDIT_ACTOR);
 		en.target = db_int(r, i, COL_AUDIT_TARGET);
 		str_copy(en.ip, sizeof(en.ip), db_cell(r, i, COL_AUDIT_IP));

@@ -6,6 +6,7 @@
 
 #include <stdint.h>
 
+#include "actor.h"
 #include "db.h"
 #include "err.h"
 
@@ -27,13 +28,15 @@ const char *audit_name(enum audit_event e);
 int audit_known(const char *s);
 
 /*
- * Record an event.  org, actor and target are 0 when there is none; ip
- * and detail may be NULL (detail is cut to 255 bytes).  A failure is
- * logged and returned, but callers treat the audit as best effort only
- * where the action itself already happened.  ERR_OK or ERR_DB.
+ * Record event e of organization org (0: none) by a (its user_id: the
+ * actor, 0 for none; its ip) on target (0: none); detail may be NULL
+ * and is cut to 255 bytes.  Called by core/ inside the transaction of
+ * the change it records, so that the change and its entry are stored
+ * together or not at all; an event that changes nothing (a refused
+ * sign-in) is recorded on its own.  ERR_OK or ERR_DB (logged).
  */
-enum err audit_log(struct db *db, enum audit_event e, int64_t org,
-    int64_t actor, int64_t target, const char *ip, const char *detail);
+enum err audit_log(struct db *db, const struct actor *a, enum audit_event e,
+    int64_t org, int64_t target, const char *detail);
 
 struct audit_entry {
 	int64_t id;
@@ -46,12 +49,14 @@ struct audit_entry {
 };
 
 /*
- * Page through events, newest first: of organization org (0: every
- * organization), of one event name (NULL or "": all).  *total gets the
- * count of matching events.  ERR_OK or ERR_DB.
+ * Page through events, newest first, of one event name (NULL or "": all)
+ * in the organizations a may read: an admin's own; for a superadmin
+ * every organization when want is 0, else organization want (see
+ * actor_scope()).  *total gets the count of matching events.  ERR_OK,
+ * ERR_INVALID_FIELD, ERR_NOT_FOUND (want, for a superadmin) or ERR_DB.
  */
-enum err audit_list(struct db *db, int64_t org, const char *event,
-    int64_t limit, int64_t offset, int64_t *total,
+enum err audit_list(struct db *db, const struct actor *a, int64_t want,
+    const char *event, int64_t limit, int64_t offset, int64_t *total,
     void (*fn)(const struct audit_entry *, void *), void *arg);
 
 #endif

@@ -68,6 +68,7 @@ enum stmt {
 	STMT_ADM_ADMINS_LOCK,
 	STMT_ADM_SUPERADMINS_LOCK,
 	STMT_ORG_GET,
+	STMT_ORG_EXISTS,
 	STMT_ORG_UPDATE,
 	STMT_ORG_DELETE,
 	STMT_ORG_LIST,
@@ -136,8 +137,8 @@ enum stmt {
  * STMT_PURGE_MAX_SESSION (the highest session id), STMT_META_GET (v),
  * STMT_LIMIT_IP_GET (n), STMT_LIMIT_MAIL_GET (at), STMT_MAIL_PENDING_OLD
  * (id); and those read only for their number of rows: STMT_PING,
- * STMT_ADM_ADMINS_LOCK, STMT_ADM_SUPERADMINS_LOCK, STMT_USER_EMAIL_EXISTS
- * and the STMT_W_ witnesses.
+ * STMT_ADM_ADMINS_LOCK, STMT_ADM_SUPERADMINS_LOCK, STMT_ORG_EXISTS,
+ * STMT_USER_EMAIL_EXISTS and the STMT_W_ witnesses.
  */
 enum col_value { COL_VALUE, COL_VALUE__MAX };
 
@@ -208,17 +209,21 @@ enum col_inv {
 	COL_INV_PREVIEW__MAX
 };
 
-/* A pending invitation of an organization: STMT_INV_LIST, STMT_INV_GET. */
+/* A pending invitation of an organization: STMT_INV_LIST; STMT_INV_GET
+ * adds the organization's name. */
 enum col_ilist {
 	COL_ILIST_ID, COL_ILIST_EMAIL, COL_ILIST_ROLE, COL_ILIST_CREATED,
 	COL_ILIST_EXPIRES, COL_ILIST_INVITED_BY,
-	COL_ILIST__MAX
+	COL_ILIST__MAX,
+	COL_ILIST_ORG_NAME = COL_ILIST__MAX,
+	COL_IGET__MAX
 };
 
-/* STMT_RESET_LOOKUP: a reset token and whether its user is disabled. */
+/* STMT_RESET_LOOKUP: a reset token, and its user's state, organization
+ * and role. */
 enum col_reset {
 	COL_RESET_ID, COL_RESET_UID, COL_RESET_EXPIRES, COL_RESET_USED,
-	COL_RESET_DISABLED,
+	COL_RESET_DISABLED, COL_RESET_ORG, COL_RESET_ROLE,
 	COL_RESET__MAX
 };
 

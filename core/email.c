@@ -4,6 +4,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "audit.h"
 #include "email.h"
 #include "limit.h"
 #include "log.h"
@@ -35,19 +36,30 @@ email_taken(struct db *db, const char *norm)
 	return e;
 }
 
+/* A refusal by a limit of what a asked: logged for fail2ban. */
+static enum err
+email_refused(const struct actor *a, enum err e, int retry_after)
+{
+	if (e == ERR_TOO_MANY_ATTEMPTS || e == ERR_TOO_MANY_REQUESTS)
+		limit_refused(e == ERR_TOO_MANY_ATTEMPTS ? "account" : "mail",
+		    a->user_id, retry_after, a->ip);
+	return e;
+}
+
 enum err
-email_profile_update(struct db *db, const struct conf *conf, int64_t id,
-    const char *name, const char *email, const char *password,
-    struct user *u, int *pending, int *retry_after)
+email_profile_update(struct db *db, const struct conf *conf,
+    const struct actor *a, const char *name, const char *email,
+    const char *password, struct user *u, int *pending, int *retry_after)
 {
 	char norm[255], curnorm[255], token[TOK_STR_SIZE];
 	unsigned char h[TOK_HASH_LEN];
 	struct notify_mail m = { "" };
-	int64_t now = (int64_t)time(NULL);
+	int64_t now = (int64_t)time(NULL), id = a->user_id;
 	struct user cur;
 	enum err e;
 
 	*pending = 0;
+	*retry_after = 0;
 	if ((e = user_get(db, id, &cur)) != ERR_OK)
 		return e;
 	if (email == NULL || email_same(cur.email, email))
@@ -60,7 +72,7 @@ email_profile_update(struct db *db, const struct conf *conf, int64_t id,
 	/* The password first: nothing else is told without it. */
 	if ((e = user_check_password(db, conf, id, password, retry_after)) !=
 	    ERR_OK || (e = email_taken(db, norm)) != ERR_OK)
-		return e;
+		return email_refused(a, e, *retry_after);
 	if (tok_new(32, token, sizeof(token)) == -1 ||
 	    tok_hash(token, strlen(token), h) == -1) {
 		e = ERR_SYS;
@@ -93,7 +105,9 @@ email_profile_update(struct db *db, const struct conf *conf, int64_t id,
 	if ((e = limit_mail(db, conf, LIMIT_MAIL_EMAIL, email,
 	    retry_after)) != ERR_OK ||
 	    (e = notify_email_confirm(db, conf, &cur, email, token,
-	    now + conf->email_change_ttl, &m)) != ERR_OK)
+	    now + conf->email_change_ttl, &m)) != ERR_OK ||
+	    (e = audit_log(db, a, AUDIT_EMAIL_CHANGE_REQUEST, cur.org_id, id,
+	    email)) != ERR_OK)
 		goto rollback;
 	if ((e = notify_commit(db, conf, &m)) != ERR_OK)
 		goto done;
@@ -103,6 +117,7 @@ email_profile_update(struct db *db, const struct conf *conf, int64_t id,
 rollback:
 	db_rollback(db);
 	notify_abort(conf, &m);
+	(void)email_refused(a, e, *retry_after);
 done:
 	tok_cleanse(token, sizeof(token));
 	return e;
@@ -123,13 +138,14 @@ email_changed(struct db *db, const struct conf *conf,
 }
 
 enum err
-email_confirm(struct db *db, const struct conf *conf, const char *token,
-    struct user *u)
+email_confirm(struct db *db, const struct conf *conf, const struct actor *a,
+    const char *token, struct user *u)
 {
 	unsigned char h[TOK_HASH_LEN];
 	struct notify_mail m = { "" };
 	struct db_rows *r = NULL;
 	struct user before;
+	struct actor who;
 	int64_t now = (int64_t)time(NULL), uid = 0;
 	size_t n = strlen(token);
 	enum db_rc rc;
@@ -137,10 +153,10 @@ email_confirm(struct db *db, const struct conf *conf, const char *token,
 
 	if (n < 22 || n >= TOK_STR_SIZE || tok_hash(token, n, h) == -1)
 		return ERR_BAD_EMAIL_TOKEN;
-	struct db_arg a[] = { DB_BLOB(h, sizeof(h)) };
+	struct db_arg k[] = { DB_BLOB(h, sizeof(h)) };
 	if (db_begin(db) != DB_OK)
 		return ERR_DB;
-	if (db_query(db, STMT_EMAIL_CHANGE_LOOKUP, a, 1, &r) != DB_OK) {
+	if (db_query(db, STMT_EMAIL_CHANGE_LOOKUP, k, 1, &r) != DB_OK) {
 		e = ERR_DB;
 		goto rollback;
 	}
@@ -157,7 +173,8 @@ email_confirm(struct db *db, const struct conf *conf, const char *token,
 	{
 		struct db_arg s[] = {
 			DB_STR(db_cell(r, 0, COL_ECHANGE_EMAIL)),
-			DB_STR(db_cell(r, 0, COL_ECHANGE_NORM)), DB_INT(now), DB_INT(uid),
+			DB_STR(db_cell(r, 0, COL_ECHANGE_NORM)), DB_INT(now),
+			DB_INT(uid),
 		};
 
 		rc = db_exec(db, STMT_USER_SET_EMAIL, s, 4, NULL, NULL);
@@ -166,8 +183,11 @@ email_confirm(struct db *db, const struct conf *conf, const char *token,
 		e = rc == DB_DUP ? ERR_EMAIL_TAKEN : ERR_DB;
 		goto rollback;
 	}
-	if ((e = email_changed(db, conf, &before, db_cell(r, 0, COL_ECHANGE_EMAIL),
-	    0, &m)) != ERR_OK)
+	who = user_actor(&before, a->ip);
+	if ((e = email_changed(db, conf, &before, db_cell(r, 0,
+	    COL_ECHANGE_EMAIL), 0, &m)) != ERR_OK ||
+	    (e = audit_log(db, &who, AUDIT_EMAIL_CHANGE, before.org_id, uid,
+	    db_cell(r, 0, COL_ECHANGE_EMAIL))) != ERR_OK)
 		goto rollback;
 	db_rows_free(r);
 	if ((e = notify_commit(db, conf, &m)) != ERR_OK)

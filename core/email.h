@@ -22,15 +22,17 @@
 int email_same(const char *current, const char *email);
 
 /*
- * The profile change of user id (PATCH /user/profile): name (NULL:
- * unchanged) at once; email (NULL: unchanged) at once when it is the
- * current address in another case, else as a pending change: password
- * (NULL when absent) is checked like a sign-in (user_check_password()),
- * then a token valid [security] email_change_ttl replaces any pending
- * change and its mail goes to the new address, with the name, all or
- * nothing.  *pending is 1 then, else 0.  *u is the user afterwards (its
- * address still the old one while pending).  A lost COMMIT is looked up
- * (notify_commit()).
+ * The profile change of a's own account (PATCH /user/profile): name
+ * (NULL: unchanged) at once; email (NULL: unchanged) at once when it is
+ * the current address in another case, else as a pending change:
+ * password (NULL when absent) is checked like a sign-in
+ * (user_check_password()), then a token valid [security]
+ * email_change_ttl replaces any pending change, its mail goes to the new
+ * address, and its audit entry ("email.change.request") is written, with
+ * the name, all or nothing.  *pending is 1 then, else 0.  *u is the user
+ * afterwards (its address still the old one while pending).  A lost
+ * COMMIT is looked up (notify_commit()).  A refusal by a limit is logged
+ * (limit_refused()).
  *
  * ERR_OK; ERR_INVALID_FIELD (a new address without password);
  * ERR_INVALID_CREDENTIALS; ERR_TOO_MANY_ATTEMPTS or ERR_TOO_MANY_REQUESTS
@@ -40,19 +42,20 @@ int email_same(const char *current, const char *email);
  * ERR_SYS; ERR_DB; ERR_UNKNOWN.
  */
 enum err email_profile_update(struct db *db, const struct conf *conf,
-    int64_t id, const char *name, const char *email, const char *password,
-    struct user *u, int *pending, int *retry_after);
+    const struct actor *a, const char *name, const char *email,
+    const char *password, struct user *u, int *pending, int *retry_after);
 
 /*
- * POST /user/email/confirm: make the address of token's pending change
- * the user's, in one transaction with email_changed().  *u is the user
+ * POST /user/email/confirm, from a->ip: make the address of token's
+ * pending change the user's, in one transaction with email_changed()
+ * and its audit entry ("email.change", by the user).  *u is the user
  * afterwards.  ERR_OK, ERR_BAD_EMAIL_TOKEN (unknown, replaced, used,
  * expired, or the user is disabled), ERR_EMAIL_TAKEN (another account
  * took the address meanwhile; the token stays), ERR_MAIL, ERR_SYS,
  * ERR_DB, ERR_UNKNOWN.
  */
 enum err email_confirm(struct db *db, const struct conf *conf,
-    const char *token, struct user *u);
+    const struct actor *a, const char *token, struct user *u);
 
 /*
  * Inside the caller's transaction, once the row of before (the user as

@@ -4,12 +4,13 @@
 #include <string.h>
 #include <time.h>
 
+#include "audit.h"
 #include "invite.h"
 #include "limit.h"
 #include "log.h"
 #include "notify.h"
-#include "org.h"
 #include "pw.h"
+#include "session.h"
 #include "valid.h"
 #include "str.h"
 
@@ -54,25 +55,67 @@ new_code(char *code, unsigned char h[TOK_HASH_LEN])
 	return ERR_OK;
 }
 
-static enum err
-org_name_of(struct db *db, int64_t org, struct invite *out)
+static void
+invite_from_list_row(const struct db_rows *r, size_t i, int64_t org,
+    struct invite *inv)
 {
-	struct org o;
-	enum err e;
-
-	if ((e = org_get(db, org, &o)) != ERR_OK)
-		return e;
-	str_copy(out->org_name, sizeof(out->org_name), o.name);
-	return ERR_OK;
+	memset(inv, 0, sizeof(*inv));
+	inv->id = db_int(r, i, COL_ILIST_ID);
+	inv->org_id = org;
+	str_copy(inv->email, sizeof(inv->email),
+	    db_cell(r, i, COL_ILIST_EMAIL));
+	inv->role = row_role(db_cell(r, i, COL_ILIST_ROLE));
+	inv->created_at = db_int(r, i, COL_ILIST_CREATED);
+	inv->expires_at = db_int(r, i, COL_ILIST_EXPIRES);
+	inv->invited_by = db_int(r, i, COL_ILIST_INVITED_BY);
 }
 
 /*
- * Commit the transaction that gave an invitation the code hashed as h,
- * with its mail m if one is held (notify_commit()), finding out on a new
- * connection if the commit's answer was lost.  The code is cleansed
- * unless it was stored.  ERR_OK, ERR_DB, ERR_UNKNOWN.
+ * Pending invitation id of org into *out (with the organization's name),
+ * inside the transaction that changed it.  ERR_OK, ERR_DB.
  */
 static enum err
+invite_get(struct db *db, int64_t org, int64_t id, struct invite *out)
+{
+	struct db_arg g[] = { DB_INT(id), DB_INT(org) };
+	struct db_rows *r = NULL;
+	enum err e = ERR_DB;
+
+	if (db_query(db, STMT_INV_GET, g, 2, &r) != DB_OK)
+		return ERR_DB;
+	if (r->nrows == 1) {
+		invite_from_list_row(r, 0, org, out);
+		str_copy(out->org_name, sizeof(out->org_name),
+		    db_cell(r, 0, COL_ILIST_ORG_NAME));
+		e = ERR_OK;
+	}
+	db_rows_free(r);
+	return e;
+}
+
+/*
+ * The mail of invitation inv with code, from inviter, held in m inside
+ * the caller's transaction, after the address's mail limit (whose claim
+ * commits or rolls back with the invitation; a refusal is logged as a's).
+ */
+static enum err
+invite_mail(struct db *db, const struct conf *conf, const struct actor *a,
+    struct invite *inv, const char *code, const char *inviter,
+    struct notify_mail *m)
+{
+	enum err e;
+
+	inv->retry_after = 0;
+	if ((e = limit_mail(db, conf, LIMIT_MAIL_INVITE, inv->email,
+	    &inv->retry_after)) == ERR_TOO_MANY_REQUESTS)
+		limit_refused("mail", a->user_id, inv->retry_after, a->ip);
+	if (e != ERR_OK)
+		return e;
+	return notify_invite(db, conf, inv->org_name, inv->email,
+	    role_name(inv->role), inv->expires_at, code, inviter, m);
+}
+
+enum err
 invite_commit(struct db *db, const struct conf *conf,
     const unsigned char h[TOK_HASH_LEN], char *code, struct notify_mail *m)
 {
@@ -89,13 +132,12 @@ invite_commit(struct db *db, const struct conf *conf,
 }
 
 enum err
-invite_create(struct db *db, const struct conf *conf, int64_t org,
-    const char *email, enum role role, int64_t by, const char *inviter,
-    char *code, struct invite *out)
+invite_put(struct db *db, const struct conf *conf, const struct actor *a,
+    int64_t org, const char *email, enum role role, const char *inviter,
+    char *code, unsigned char h[TOK_HASH_LEN], struct invite *out,
+    struct notify_mail *m)
 {
-	unsigned char h[TOK_HASH_LEN];
 	char norm[255];
-	struct notify_mail m = { "" };
 	struct db_rows *r = NULL;
 	int64_t now = (int64_t)time(NULL);
 	uint64_t id = 0;
@@ -107,54 +149,62 @@ invite_create(struct db *db, const struct conf *conf, int64_t org,
 		return ERR_INVALID_FIELD;
 	if ((e = new_code(code, h)) != ERR_OK)
 		return e;
-	if (db_begin(db) != DB_OK)
-		return ERR_DB;
-	if ((e = org_name_of(db, org, out)) != ERR_OK)
-		goto rollback;
 	{
-		struct db_arg a[] = { DB_STR(norm) };
+		struct db_arg q[] = { DB_STR(norm) };
 
-		if (db_query(db, STMT_USER_EMAIL_EXISTS, a, 1, &r) != DB_OK) {
-			e = ERR_DB;
-			goto rollback;
-		}
+		if (db_query(db, STMT_USER_EMAIL_EXISTS, q, 1, &r) != DB_OK)
+			return ERR_DB;
 		e = r->nrows > 0 ? ERR_EMAIL_TAKEN : ERR_OK;
 		db_rows_free(r);
 		if (e != ERR_OK)
-			goto rollback;
+			return e;
 	}
 	{
-		struct db_arg a[] = {
+		struct db_arg q[] = {
 			DB_INT(org), DB_STR(email), DB_STR(norm),
-			DB_STR(role_name(role)), DB_BLOB(h, sizeof(h)),
-			by > 0 ? DB_INT(by) : DB_NULLARG, DB_INT(now),
-			DB_INT(now + conf->invitation_ttl),
+			DB_STR(role_name(role)), DB_BLOB(h, TOK_HASH_LEN),
+			a->user_id > 0 ? DB_INT(a->user_id) : DB_NULLARG,
+			DB_INT(now), DB_INT(now + conf->invitation_ttl),
 		};
 
-		rc = db_exec(db, STMT_INV_INSERT, a, 8, NULL, &id);
+		rc = db_exec(db, STMT_INV_INSERT, q, 8, NULL, &id);
 	}
-	if (rc != DB_OK) {
-		e = rc == DB_FK ? ERR_NOT_FOUND : ERR_DB;
-		goto rollback;
+	if (rc != DB_OK)
+		return rc == DB_FK ? ERR_NOT_FOUND : ERR_DB;
+	if ((e = invite_get(db, org, (int64_t)id, out)) != ERR_OK ||
+	    (e = audit_log(db, a, AUDIT_INVITATION_CREATE, org, out->id,
+	    email)) != ERR_OK)
+		return e;
+	if (inviter != NULL)
+		return invite_mail(db, conf, a, out, code, inviter, m);
+	return ERR_OK;
+}
+
+enum err
+invite_create(struct db *db, const struct conf *conf, const struct actor *a,
+    int64_t want, const char *email, enum role role, const char *inviter,
+    char *code, struct invite *out)
+{
+	unsigned char h[TOK_HASH_LEN];
+	struct notify_mail m = { "" };
+	int64_t org;
+	enum err e;
+
+	memset(out, 0, sizeof(*out));
+	code[0] = '\0';
+	if ((e = actor_may_act_on(a, role)) != ERR_OK ||
+	    (e = actor_scope(db, a, want, &org)) != ERR_OK)
+		return e;
+	if (db_begin(db) != DB_OK)
+		return ERR_DB;
+	if ((e = invite_put(db, conf, a, org, email, role, inviter, code, h,
+	    out, &m)) != ERR_OK) {
+		db_rollback(db);
+		notify_abort(conf, &m);
+		tok_cleanse(code, TOK_STR_SIZE);
+		return e;
 	}
-	out->id = (int64_t)id;
-	out->org_id = org;
-	str_copy(out->email, sizeof(out->email), email);
-	out->role = role;
-	out->created_at = now;
-	out->expires_at = now + conf->invitation_ttl;
-	out->invited_by = by;
-	/* The mail claim commits or rolls back with the invitation. */
-	if (inviter != NULL && ((e = limit_mail(db, conf, LIMIT_MAIL_INVITE,
-	    norm, &out->retry_after)) != ERR_OK ||
-	    (e = notify_invite(db, conf, out, code, inviter, &m)) != ERR_OK))
-		goto rollback;
 	return invite_commit(db, conf, h, code, &m);
-rollback:
-	db_rollback(db);
-	notify_abort(conf, &m);
-	tok_cleanse(code, TOK_STR_SIZE);
-	return e;
 }
 
 enum err
@@ -173,7 +223,8 @@ invite_preview(struct db *db, const char *code, struct invite *out)
 	if ((e = judge(r, (int64_t)time(NULL))) == ERR_OK) {
 		out->id = db_int(r, 0, COL_INV_ID);
 		out->org_id = db_int(r, 0, COL_INV_ORG);
-		str_copy(out->email, sizeof(out->email), db_cell(r, 0, COL_INV_EMAIL));
+		str_copy(out->email, sizeof(out->email),
+		    db_cell(r, 0, COL_INV_EMAIL));
 		out->role = row_role(db_cell(r, 0, COL_INV_ROLE));
 		out->expires_at = db_int(r, 0, COL_INV_EXPIRES);
 		str_copy(out->org_name, sizeof(out->org_name),
@@ -184,14 +235,17 @@ invite_preview(struct db *db, const char *code, struct invite *out)
 }
 
 enum err
-invite_accept(struct db *db, const struct conf *conf, const char *code,
-    const char *username, const char *name, const char *password,
-    int64_t *uid, struct invite *inv)
+invite_accept(struct db *db, const struct conf *conf, const struct actor *a,
+    const char *code, const char *username, const char *name,
+    const char *password, const char *ua, struct user *u,
+    struct invite *inv, struct session_tokens *t)
 {
 	unsigned char h[TOK_HASH_LEN];
 	char mcf[PW_MCF_SIZE];
+	struct session_new sn;
 	struct db_rows *r = NULL;
-	int64_t now = (int64_t)time(NULL);
+	struct actor who;
+	int64_t now = (int64_t)time(NULL), uid = 0;
 	uint64_t n = 0;
 	enum err e;
 
@@ -204,14 +258,14 @@ invite_accept(struct db *db, const struct conf *conf, const char *code,
 	if ((e = user_hash_password(conf, password, mcf, sizeof(mcf))) !=
 	    ERR_OK)
 		return e;
-	struct db_arg a[] = { DB_BLOB(h, sizeof(h)) };
+	struct db_arg q[] = { DB_BLOB(h, sizeof(h)) };
 	if (db_begin(db) != DB_OK) {
 		e = ERR_DB;
 		goto done;
 	}
 	/* The row lock makes racing registrations on one code wait here;
 	 * the losers then see it used. */
-	if (db_query(db, STMT_INV_LOOKUP, a, 1, &r) != DB_OK) {
+	if (db_query(db, STMT_INV_LOOKUP, q, 1, &r) != DB_OK) {
 		e = ERR_DB;
 		goto rollback;
 	}
@@ -222,18 +276,31 @@ invite_accept(struct db *db, const struct conf *conf, const char *code,
 	str_copy(inv->email, sizeof(inv->email), db_cell(r, 0, COL_INV_EMAIL));
 	inv->role = row_role(db_cell(r, 0, COL_INV_ROLE));
 	if ((e = user_insert(db, inv->org_id, username, inv->email, name, mcf,
-	    inv->role, uid)) != ERR_OK)
+	    inv->role, &uid)) != ERR_OK)
 		goto rollback;
 	{
-		struct db_arg u[] = { DB_INT(now), DB_INT(*uid), DB_INT(inv->id) };
+		struct db_arg use[] = {
+			DB_INT(now), DB_INT(uid), DB_INT(inv->id)
+		};
 
-		if (db_exec(db, STMT_INV_USE, u, 3, &n, NULL) != DB_OK ||
+		if (db_exec(db, STMT_INV_USE, use, 3, &n, NULL) != DB_OK ||
 		    n != 1) {
 			e = n != 1 ? ERR_INVITATION_USED : ERR_DB;
 			goto rollback;
 		}
 	}
-	e = user_commit(db, *uid, mcf);
+	/* The new account, audited and signed in, in the same
+	 * transaction: it exists only with its session. */
+	if ((e = user_get(db, uid, u)) != ERR_OK) {
+		e = e == ERR_NOT_FOUND ? ERR_DB : e;
+		goto rollback;
+	}
+	who = user_actor(u, a->ip);
+	if ((e = audit_log(db, &who, AUDIT_INVITATION_ACCEPT, inv->org_id,
+	    inv->id, NULL)) != ERR_OK ||
+	    (e = session_open(db, conf, u, 0, ua, a->ip, &sn, t)) != ERR_OK)
+		goto rollback;
+	e = session_commit_open(db, conf, u, &sn, t);
 	goto done;
 rollback:
 	db_rollback(db);
@@ -243,30 +310,20 @@ done:
 	return e;
 }
 
-static void
-invite_from_list_row(const struct db_rows *r, size_t i, int64_t org,
-    struct invite *inv)
-{
-	memset(inv, 0, sizeof(*inv));
-	inv->id = db_int(r, i, COL_ILIST_ID);
-	inv->org_id = org;
-	str_copy(inv->email, sizeof(inv->email), db_cell(r, i, COL_ILIST_EMAIL));
-	inv->role = row_role(db_cell(r, i, COL_ILIST_ROLE));
-	inv->created_at = db_int(r, i, COL_ILIST_CREATED);
-	inv->expires_at = db_int(r, i, COL_ILIST_EXPIRES);
-	inv->invited_by = db_int(r, i, COL_ILIST_INVITED_BY);
-}
-
 enum err
-invite_foreach(struct db *db, int64_t org,
+invite_foreach(struct db *db, const struct actor *a, int64_t want,
     void (*fn)(const struct invite *, void *), void *arg)
 {
-	struct db_arg a[] = { DB_INT(org), DB_INT((int64_t)time(NULL)) };
 	struct db_rows *r = NULL;
 	struct invite inv;
+	int64_t org;
+	enum err e;
 	size_t i;
 
-	if (db_query(db, STMT_INV_LIST, a, 2, &r) != DB_OK)
+	if ((e = actor_scope(db, a, want, &org)) != ERR_OK)
+		return e;
+	struct db_arg q[] = { DB_INT(org), DB_INT((int64_t)time(NULL)) };
+	if (db_query(db, STMT_INV_LIST, q, 2, &r) != DB_OK)
 		return ERR_DB;
 	for (i = 0; i < r->nrows; i++) {
 		invite_from_list_row(r, i, org, &inv);
@@ -277,38 +334,60 @@ invite_foreach(struct db *db, int64_t org,
 }
 
 enum err
-invite_revoke(struct db *db, int64_t org, int64_t id)
+invite_revoke(struct db *db, const struct actor *a, int64_t want,
+    int64_t id)
 {
-	struct db_arg a[] = { DB_INT((int64_t)time(NULL)), DB_INT(id),
-	    DB_INT(org) };
 	uint64_t n = 0;
-	enum db_rc rc;
+	int64_t org;
+	enum err e;
 
-	if ((rc = db_exec(db, STMT_INV_REVOKE, a, 3, &n, NULL)) != DB_OK)
-		return db_err(rc);
-	return n == 1 ? ERR_OK : ERR_NOT_FOUND;
+	if ((e = actor_scope(db, a, want, &org)) != ERR_OK)
+		return e;
+	struct db_arg q[] = {
+		DB_INT((int64_t)time(NULL)), DB_INT(id), DB_INT(org)
+	};
+	if (db_begin(db) != DB_OK)
+		return ERR_DB;
+	if ((e = db_err(db_exec(db, STMT_INV_REVOKE, q, 3, &n, NULL))) !=
+	    ERR_OK)
+		goto rollback;
+	if (n != 1) {
+		e = ERR_NOT_FOUND;
+		goto rollback;
+	}
+	if ((e = audit_log(db, a, AUDIT_INVITATION_REVOKE, org, id, NULL)) !=
+	    ERR_OK)
+		goto rollback;
+	return db_err(db_commit(db));
+rollback:
+	db_rollback(db);
+	return e;
 }
 
 enum err
-invite_resend(struct db *db, const struct conf *conf, int64_t org,
-    int64_t id, const char *inviter, char *code, struct invite *out)
+invite_resend(struct db *db, const struct conf *conf, const struct actor *a,
+    int64_t want, int64_t id, const char *inviter, char *code,
+    struct invite *out)
 {
 	unsigned char h[TOK_HASH_LEN];
 	struct notify_mail m = { "" };
-	struct db_rows *r = NULL;
-	int64_t now = (int64_t)time(NULL);
+	int64_t now = (int64_t)time(NULL), org;
 	uint64_t n = 0;
 	enum err e;
 
+	memset(out, 0, sizeof(*out));
+	code[0] = '\0';
+	if ((e = actor_scope(db, a, want, &org)) != ERR_OK)
+		return e;
 	if ((e = new_code(code, h)) != ERR_OK)
 		return e;
 	if (db_begin(db) != DB_OK)
 		return ERR_DB;
-	struct db_arg a[] = {
+	struct db_arg q[] = {
 		DB_BLOB(h, sizeof(h)), DB_INT(now + conf->invitation_ttl),
 		DB_INT(id), DB_INT(org),
 	};
-	if (db_exec(db, STMT_INV_RECODE, a, 4, &n, NULL) != DB_OK) {
+	if (db_exec(db, STMT_INV_RECODE, q, 4, &n, NULL) != DB_OK) {
 		e = ERR_DB;
 		goto rollback;
 	}
@@ -316,26 +395,11 @@ invite_resend(struct db *db, const struct conf *conf, int64_t org,
 		e = ERR_NOT_FOUND;
 		goto rollback;
 	}
-	{
-		struct db_arg g[] = { DB_INT(id), DB_INT(org) };
-
-		if (db_query(db, STMT_INV_GET, g, 2, &r) != DB_OK ||
-		    r->nrows != 1) {
-			e = ERR_DB;
-			goto rollback;
-		}
-	}
-	invite_from_list_row(r, 0, org, out);
-	out->retry_after = 0;
-	if ((e = org_name_of(db, org, out)) != ERR_OK ||
-	    (e = limit_mail(db, conf, LIMIT_MAIL_INVITE, out->email,
-	    &out->retry_after)) != ERR_OK ||
-	    (e = notify_invite(db, conf, out, code, inviter, &m)) != ERR_OK)
+	if ((e = invite_get(db, org, id, out)) != ERR_OK ||
+	    (e = invite_mail(db, conf, a, out, code, inviter, &m)) != ERR_OK)
 		goto rollback;
-	db_rows_free(r);
 	return invite_commit(db, conf, h, code, &m);
 rollback:
-	db_rows_free(r);
 	db_rollback(db);
 	notify_abort(conf, &m);
 	tok_cleanse(code, TOK_STR_SIZE);

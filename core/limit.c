@@ -118,12 +118,23 @@ limit_client_ip(const char *remote, const char *xff, const char *trusted,
 	return put(out, outlen, remote, strlen(remote));
 }
 
-void
-limit_log_refused(const char *kind, const char *key, int retry_after,
+/* The one line of a refusal (contrib/fail2ban/ reads it). */
+static void
+log_refused(const char *kind, const char *key, int retry_after,
     const char *ip)
 {
 	log_warnx("limit: refused kind=%s key=%s retry_after=%d ip=%s", kind,
 	    key, retry_after, ip != NULL && *ip != '\0' ? ip : "-");
+}
+
+void
+limit_refused(const char *kind, int64_t uid, int retry_after, const char *ip)
+{
+	char key[24] = "unknown";
+
+	if (uid > 0)
+		(void)snprintf(key, sizeof(key), "%lld", (long long)uid);
+	log_refused(kind, key, retry_after, ip);
 }
 
 enum err
@@ -154,7 +165,7 @@ limit_ip(struct db *db, const struct conf *conf, const char *ip,
 	if (n <= conf->ip_budget)
 		return ERR_OK;
 	*retry_after = (int)(60 - now % 60);
-	limit_log_refused("ip", ip, *retry_after, ip);
+	log_refused("ip", ip, *retry_after, ip);
 	return ERR_TOO_MANY_REQUESTS;
 }
 

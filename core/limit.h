@@ -84,8 +84,14 @@ enum err limit_account_reset(struct db *db, const char *key);
 enum err limit_mail(struct db *db, const struct conf *conf, char kind,
     const char *email, int *retry_after);
 
-/* Log a refusal on one stable line (see contrib/fail2ban/). */
-void limit_log_refused(const char *kind, const char *key, int retry_after,
+/*
+ * Log the refusal of a sign-in ("account") or a mail ("mail") to the
+ * account uid (0: none known) from ip, on latch's one stable line for
+ * refusals (see contrib/fail2ban/):
+ * "limit: refused kind=K key=<uid or unknown> retry_after=N ip=A".
+ * limit_ip() logs its own ("kind=ip", keyed by the address).
+ */
+void limit_refused(const char *kind, int64_t uid, int retry_after,
     const char *ip);
 
 #endif

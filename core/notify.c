@@ -179,26 +179,27 @@ notify_recover(struct db *db, const struct conf *conf)
 }
 
 enum err
-notify_invite(struct db *db, const struct conf *conf, const struct invite *inv,
-    const char *code, const char *inviter, struct notify_mail *m)
+notify_invite(struct db *db, const struct conf *conf, const char *org_name,
+    const char *email, const char *role, int64_t expires_at, const char *code,
+    const char *inviter, struct notify_mail *m)
 {
 	char link[2048], expires[64];
 
 	if (notify_link(conf->invite_url, "code", code, link,
 	    sizeof(link)) == -1)
 		return ERR_MAIL;
-	fmt_time(inv->expires_at, expires, sizeof(expires));
+	fmt_time(expires_at, expires, sizeof(expires));
 	const char *const vars[] = {
-		"organization", inv->org_name,
+		"organization", org_name,
 		"inviter", inviter != NULL && inviter[0] != '\0' ? inviter :
 		    "An administrator",
-		"role", role_name(inv->role),
+		"role", role,
 		"link", link[0] != '\0' ? link : "(ask your administrator)",
 		"code", code,
 		"expires", expires,
 		NULL,
 	};
-	return notify_send(db, conf, "invite", inv->email, vars, m);
+	return notify_send(db, conf, "invite", email, vars, m);
 }
 
 enum err

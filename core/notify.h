@@ -18,10 +18,11 @@
 #ifndef LATCH_NOTIFY_H
 #define LATCH_NOTIFY_H
 
+#include <stdint.h>
+
 #include "conf.h"
 #include "db.h"
 #include "err.h"
-#include "invite.h"
 #include "spool.h"
 #include "user.h"
 
@@ -46,10 +47,12 @@ int notify_link(const char *base, const char *param, const char *token,
  * ERR_DB when the row cannot be written (the mail is deleted again).
  */
 
-/* The invitation mail for inv with its code; inviter is a display name
- * or "". */
+/* The invitation mail to email into organization org_name with role
+ * (its name), valid until expires_at, with its code; inviter is a
+ * display name or "". */
 enum err notify_invite(struct db *db, const struct conf *conf,
-    const struct invite *inv, const char *code, const char *inviter,
+    const char *org_name, const char *email, const char *role,
+    int64_t expires_at, const char *code, const char *inviter,
     struct notify_mail *m);
 
 /* The reset mail for u with its token. */

@@ -4,7 +4,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "audit.h"
 #include "log.h"
+#include "notify.h"
 #include "org.h"
 #include "pw.h"
 #include "tok.h"
@@ -62,55 +64,138 @@ org_setup_required(struct db *db)
 }
 
 enum err
-org_register(struct db *db, const struct conf *conf, int setup,
-    const char *org, int create_org, const char *username, const char *email,
-    const char *name, const char *password, enum role role, int64_t *uid)
+org_registration_open(const struct conf *conf)
 {
-	char mcf[PW_MCF_SIZE];
+	return conf->allow_new_organizations ? ERR_OK :
+	    ERR_REGISTRATION_CLOSED;
+}
+
+/* The first-run check before any work: ERR_OK while no user exists. */
+static enum err
+org_setup_check(struct db *db)
+{
+	int req = org_setup_required(db);
+
+	if (req == -1)
+		return ERR_DB;
+	return req == 0 ? ERR_SETUP_DONE : ERR_OK;
+}
+
+/*
+ * Inside the caller's transaction: org_register()'s organization and
+ * user, with password hash mcf, *uid set.
+ */
+static enum err
+org_register_tx(struct db *db, int setup, const char *org, int create_org,
+    const char *username, const char *email, const char *name,
+    const char *mcf, enum role role, int64_t *uid)
+{
 	int64_t oid = 0;
 	enum err e;
 
-	if (setup) {
-		int req = org_setup_required(db);
-
-		if (req == -1)
-			return ERR_DB;
-		if (req == 0)
-			return ERR_SETUP_DONE;
-	}
-	/* Hash before the transaction: no lock is held for its cost. */
-	if ((e = user_hash_password(conf, password, mcf, sizeof(mcf))) !=
-	    ERR_OK)
-		return e;
-	if (db_begin(db) != DB_OK) {
-		e = ERR_DB;
-		goto done;
-	}
 	if (setup) {
 		/* Two racing setups: the second waits on this key, then
 		 * finds it taken. */
 		struct db_arg a[] = { DB_STR("setup"), DB_STR("done") };
 		enum db_rc rc = db_exec(db, STMT_META_INSERT, a, 2, NULL, NULL);
 
-		if (rc != DB_OK) {
-			e = rc == DB_DUP ? ERR_SETUP_DONE : ERR_DB;
-			goto rollback;
-		}
-		if (org_setup_required(db) != 1) {
-			e = ERR_SETUP_DONE;
-			goto rollback;
-		}
+		if (rc != DB_OK)
+			return rc == DB_DUP ? ERR_SETUP_DONE : ERR_DB;
+		if (org_setup_required(db) != 1)
+			return ERR_SETUP_DONE;
 	}
 	if (create_org)
 		e = org_insert(db, org, "", &oid);
 	else if ((e = org_find(db, org, &oid)) == ERR_NOT_FOUND)
 		e = org_insert(db, org, "", &oid);
 	if (e != ERR_OK)
-		goto rollback;
-	if ((e = user_insert(db, oid, username, email, name, mcf, role,
-	    uid)) != ERR_OK)
-		goto rollback;
+		return e;
+	return user_insert(db, oid, username, email, name, mcf, role, uid);
+}
+
+/*
+ * The first steps of a registration: the first-run check (setup), the
+ * hash of password into mcf (PW_MCF_SIZE bytes; before the transaction,
+ * so that no lock is held for its cost), and the transaction begun.
+ * On an error no transaction is open.
+ */
+static enum err
+org_register_begin(struct db *db, const struct conf *conf, int setup,
+    const char *password, char *mcf)
+{
+	enum err e;
+
+	if (setup && (e = org_setup_check(db)) != ERR_OK)
+		return e;
+	if ((e = user_hash_password(conf, password, mcf, PW_MCF_SIZE)) !=
+	    ERR_OK)
+		return e;
+	return db_begin(db) == DB_OK ? ERR_OK : ERR_DB;
+}
+
+enum err
+org_register(struct db *db, const struct conf *conf, int setup,
+    const char *org, int create_org, const char *username, const char *email,
+    const char *name, const char *password, enum role role, int64_t *uid)
+{
+	char mcf[PW_MCF_SIZE] = "";
+	enum err e;
+
+	if ((e = org_register_begin(db, conf, setup, password, mcf)) != ERR_OK)
+		goto done;
+	if ((e = org_register_tx(db, setup, org, create_org, username, email,
+	    name, mcf, role, uid)) != ERR_OK) {
+		db_rollback(db);
+		goto done;
+	}
 	e = user_commit(db, *uid, mcf);
+done:
+	tok_cleanse(mcf, sizeof(mcf));
+	return e;
+}
+
+/* The audit entries of a signup: the organization and its first user,
+ * created by that user. */
+static enum err
+org_signup_audit(struct db *db, const struct actor *who, const struct user *u)
+{
+	enum err e;
+
+	if ((e = audit_log(db, who, AUDIT_ORG_CREATE, u->org_id, u->org_id,
+	    u->org_name)) != ERR_OK)
+		return e;
+	return audit_log(db, who, AUDIT_USER_CREATE, u->org_id, u->id,
+	    role_name(u->role));
+}
+
+enum err
+org_signup(struct db *db, const struct conf *conf, const struct actor *a,
+    int setup, const char *org, const char *username, const char *email,
+    const char *name, const char *password, const char *ua, struct user *u,
+    struct session_tokens *t)
+{
+	char mcf[PW_MCF_SIZE] = "";
+	struct session_new sn;
+	struct actor who;
+	int64_t uid = 0;
+	enum err e;
+
+	if ((e = org_register_begin(db, conf, setup, password, mcf)) != ERR_OK)
+		goto done;
+	/* The organization, its first user, their audit entries and the
+	 * user's session: all of it or nothing. */
+	if ((e = org_register_tx(db, setup, org, 1, username, email, name,
+	    mcf, setup ? ROLE_SUPERADMIN : ROLE_ADMIN, &uid)) != ERR_OK)
+		goto rollback;
+	if ((e = user_get(db, uid, u)) != ERR_OK) {
+		e = e == ERR_NOT_FOUND ? ERR_DB : e;
+		goto rollback;
+	}
+	who = user_actor(u, a->ip);
+	if ((e = org_signup_audit(db, &who, u)) != ERR_OK ||
+	    (e = session_open(db, conf, u, 0, ua, a->ip, &sn, t)) != ERR_OK)
+		goto rollback;
+	e = session_commit_open(db, conf, u, &sn, t);
 	goto done;
 rollback:
 	db_rollback(db);
@@ -149,31 +234,59 @@ org_get(struct db *db, int64_t id, struct org *o)
 }
 
 enum err
-org_update(struct db *db, int64_t id, const char *name,
-    const char *description, struct org *o)
+org_get_in(struct db *db, const struct actor *a, int64_t want,
+    struct org *o)
 {
-	enum db_rc rc;
+	int64_t id;
 	enum err e;
 
-	if ((e = org_get(db, id, o)) != ERR_OK)
+	if ((e = actor_scope(db, a, want, &id)) != ERR_OK)
 		return e;
-	struct db_arg a[] = {
-		DB_STR(name != NULL ? name : o->name),
-		DB_STR(description != NULL ? description : o->description),
-		DB_INT(id),
-	};
-	rc = db_exec(db, STMT_ORG_UPDATE, a, 3, NULL, NULL);
-	if (rc == DB_DUP)
-		return ERR_ORG_TAKEN;
-	if (rc != DB_OK)
-		return db_err(rc);
 	return org_get(db, id, o);
 }
 
 enum err
-org_delete(struct db *db, int64_t id)
+org_update(struct db *db, const struct actor *a, int64_t want,
+    const char *name, const char *description, struct org *o)
 {
-	struct db_arg a[] = { DB_INT(id) };
+	enum db_rc rc;
+	int64_t id;
+	enum err e;
+
+	if ((e = actor_scope(db, a, want, &id)) != ERR_OK)
+		return e;
+	if (db_begin(db) != DB_OK)
+		return ERR_DB;
+	if ((e = org_get(db, id, o)) != ERR_OK)
+		goto rollback;
+	{
+		struct db_arg q[] = {
+			DB_STR(name != NULL ? name : o->name),
+			DB_STR(description != NULL ? description :
+			    o->description),
+			DB_INT(id),
+		};
+
+		rc = db_exec(db, STMT_ORG_UPDATE, q, 3, NULL, NULL);
+	}
+	if (rc != DB_OK) {
+		e = rc == DB_DUP ? ERR_ORG_TAKEN : db_err(rc);
+		goto rollback;
+	}
+	if ((e = audit_log(db, a, AUDIT_ORG_UPDATE, id, id, NULL)) != ERR_OK)
+		goto rollback;
+	if ((e = db_err(db_commit(db))) != ERR_OK)
+		return e;
+	return org_get(db, id, o);
+rollback:
+	db_rollback(db);
+	return e;
+}
+
+enum err
+org_delete(struct db *db, const struct actor *a, int64_t id)
+{
+	struct db_arg q[] = { DB_INT(id) };
 	struct db_rows *r = NULL;
 	long long supers, here;
 	uint64_t n = 0;
@@ -189,7 +302,7 @@ org_delete(struct db *db, int64_t id)
 	supers = (long long)r->nrows;
 	db_rows_free(r);
 	r = NULL;
-	if (db_query(db, STMT_ORG_SUPERADMINS, a, 1, &r) != DB_OK) {
+	if (db_query(db, STMT_ORG_SUPERADMINS, q, 1, &r) != DB_OK) {
 		e = ERR_DB;
 		goto rollback;
 	}
@@ -200,7 +313,7 @@ org_delete(struct db *db, int64_t id)
 		e = ERR_LAST_ADMIN;
 		goto rollback;
 	}
-	if (db_exec(db, STMT_ORG_DELETE, a, 1, &n, NULL) != DB_OK) {
+	if (db_exec(db, STMT_ORG_DELETE, q, 1, &n, NULL) != DB_OK) {
 		e = ERR_DB;
 		goto rollback;
 	}
@@ -208,10 +321,46 @@ org_delete(struct db *db, int64_t id)
 		e = ERR_NOT_FOUND;
 		goto rollback;
 	}
+	if ((e = audit_log(db, a, AUDIT_ORG_DELETE, 0, id, NULL)) != ERR_OK)
+		goto rollback;
 	return db_err(db_commit(db));
 rollback:
 	db_rollback(db);
 	return e;
+}
+
+enum err
+org_create(struct db *db, const struct conf *conf, const struct actor *a,
+    const char *name, const char *description, const char *admin_email,
+    const char *inviter, char *code, struct org *o, struct invite *inv)
+{
+	unsigned char h[TOK_HASH_LEN];
+	struct notify_mail m = { "" };
+	int64_t id = 0;
+	enum err e;
+
+	code[0] = '\0';
+	memset(inv, 0, sizeof(*inv));
+	if (db_begin(db) != DB_OK)
+		return ERR_DB;
+	/* With admin_email, the organization and its admin's invitation
+	 * come together or not at all. */
+	if ((e = org_insert(db, name, description, &id)) != ERR_OK ||
+	    (admin_email != NULL && (e = invite_put(db, conf, a, id,
+	    admin_email, ROLE_ADMIN, inviter, code, h, inv, &m)) != ERR_OK) ||
+	    (e = audit_log(db, a, AUDIT_ORG_CREATE, id, id, name)) != ERR_OK) {
+		db_rollback(db);
+		notify_abort(conf, &m);
+		tok_cleanse(code, TOK_STR_SIZE);
+		return e;
+	}
+	if (admin_email != NULL)
+		e = invite_commit(db, conf, h, code, &m);
+	else
+		e = db_err(db_commit(db));
+	if (e != ERR_OK)
+		return e;
+	return org_get(db, id, o);
 }
 
 enum err

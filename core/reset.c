@@ -4,6 +4,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "audit.h"
 #include "limit.h"
 #include "log.h"
 #include "notify.h"
@@ -13,8 +14,8 @@
 #include "tok.h"
 
 enum err
-reset_request(struct db *db, const struct conf *conf, const char *email,
-    struct user *u)
+reset_request(struct db *db, const struct conf *conf, const struct actor *a,
+    const char *email, struct user *u)
 {
 	char token[TOK_STR_SIZE];
 	unsigned char h[TOK_HASH_LEN];
@@ -31,7 +32,7 @@ reset_request(struct db *db, const struct conf *conf, const char *email,
 	if (tok_new(32, token, sizeof(token)) == -1 ||
 	    tok_hash(token, strlen(token), h) == -1)
 		return ERR_SYS;
-	struct db_arg a[] = {
+	struct db_arg q[] = {
 		DB_INT(u->id), DB_BLOB(h, sizeof(h)), DB_INT(now),
 		DB_INT(now + conf->reset_ttl),
 	};
@@ -39,7 +40,7 @@ reset_request(struct db *db, const struct conf *conf, const char *email,
 		e = ERR_DB;
 		goto done;
 	}
-	if (db_exec(db, STMT_RESET_INSERT, a, 4, NULL, NULL) != DB_OK) {
+	if (db_exec(db, STMT_RESET_INSERT, q, 4, NULL, NULL) != DB_OK) {
 		e = ERR_DB;
 		goto rollback;
 	}
@@ -54,6 +55,8 @@ reset_request(struct db *db, const struct conf *conf, const char *email,
 rollback:
 	db_rollback(db);
 	notify_abort(conf, &m);
+	if (e == ERR_TOO_MANY_REQUESTS)
+		limit_refused("mail", u->id, u->retry_after, a->ip);
 done:
 	tok_cleanse(token, sizeof(token));
 	return e;
@@ -64,25 +67,41 @@ static int
 usable(const struct db_rows *r, int64_t now)
 {
 	return r->nrows == 1 && db_cell(r, 0, COL_RESET_USED) == NULL &&
-	    db_int(r, 0, COL_RESET_EXPIRES) > now && !db_int(r, 0, COL_RESET_DISABLED);
+	    db_int(r, 0, COL_RESET_EXPIRES) > now &&
+	    !db_int(r, 0, COL_RESET_DISABLED);
+}
+
+/* The account of looked-up token r, as the actor of its reset from ip. */
+static struct actor
+reset_actor(const struct db_rows *r, const char *ip)
+{
+	const char *role = db_cell(r, 0, COL_RESET_ROLE);
+	int k = role_parse(role != NULL ? role : "");
+	struct actor a = {
+		db_int(r, 0, COL_RESET_UID), db_int(r, 0, COL_RESET_ORG),
+		k < 0 ? ROLE_USER : (enum role)k, ip
+	};
+
+	return a;
 }
 
 enum err
-reset_perform(struct db *db, const struct conf *conf, const char *token,
-    const char *password, int64_t *uid)
+reset_perform(struct db *db, const struct conf *conf, const struct actor *a,
+    const char *token, const char *password)
 {
 	unsigned char h[TOK_HASH_LEN];
 	char mcf[PW_MCF_SIZE];
 	struct db_rows *r = NULL;
+	struct actor who;
 	int64_t now = (int64_t)time(NULL);
 	size_t n = strlen(token);
 	enum err e;
 
 	if (n < 22 || n >= TOK_STR_SIZE || tok_hash(token, n, h) == -1)
 		return ERR_BAD_RESET_TOKEN;
-	struct db_arg a[] = { DB_BLOB(h, sizeof(h)) };
+	struct db_arg k[] = { DB_BLOB(h, sizeof(h)) };
 	/* Check first, so a dead token costs no hash. */
-	if (db_query(db, STMT_RESET_LOOKUP, a, 1, &r) != DB_OK)
+	if (db_query(db, STMT_RESET_LOOKUP, k, 1, &r) != DB_OK)
 		return ERR_DB;
 	e = usable(r, now) ? ERR_OK : ERR_BAD_RESET_TOKEN;
 	db_rows_free(r);
@@ -96,7 +115,7 @@ reset_perform(struct db *db, const struct conf *conf, const char *token,
 		e = ERR_DB;
 		goto done;
 	}
-	if (db_query(db, STMT_RESET_LOOKUP, a, 1, &r) != DB_OK) {
+	if (db_query(db, STMT_RESET_LOOKUP, k, 1, &r) != DB_OK) {
 		e = ERR_DB;
 		goto rollback;
 	}
@@ -104,21 +123,20 @@ reset_perform(struct db *db, const struct conf *conf, const char *token,
 		e = ERR_BAD_RESET_TOKEN;
 		goto rollback;
 	}
-	*uid = db_int(r, 0, COL_RESET_UID);
+	who = reset_actor(r, a->ip);
 	{
-		struct db_arg p[] = { DB_STR(mcf), DB_INT(now), DB_INT(*uid) };
-		struct db_arg u[] = { DB_INT(now), DB_INT(*uid) };
+		struct db_arg u[] = { DB_INT(now), DB_INT(who.user_id) };
 
-		if (db_exec(db, STMT_USER_SET_PASSWORD, p, 3, NULL, NULL) !=
-		    DB_OK ||
-		    db_exec(db, STMT_RESET_USE, u, 2, NULL, NULL) != DB_OK) {
-			e = ERR_DB;
+		if ((e = user_put_password(db, who.user_id, mcf)) != ERR_OK ||
+		    (e = db_err(db_exec(db, STMT_RESET_USE, u, 2, NULL,
+		    NULL))) != ERR_OK)
 			goto rollback;
-		}
 	}
-	if ((e = session_revoke_user(db, *uid, 0)) != ERR_OK)
+	if ((e = session_revoke_user(db, who.user_id, 0)) != ERR_OK ||
+	    (e = audit_log(db, &who, AUDIT_PASSWORD_RESET, who.org_id,
+	    who.user_id, NULL)) != ERR_OK)
 		goto rollback;
-	e = user_commit(db, *uid, mcf);
+	e = user_commit(db, who.user_id, mcf);
 	goto done;
 rollback:
 	db_rollback(db);

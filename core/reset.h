@@ -12,23 +12,25 @@
 #include "user.h"
 
 /*
- * For the active account with this email: make a reset token valid
- * [security] reset_ttl and queue its mail, all or nothing; *u is the
- * account.  ERR_OK, ERR_NOT_FOUND (no such active account), ERR_MAIL,
- * ERR_SYS, ERR_DB, ERR_UNKNOWN (the commit's outcome could not be found
- * out), or ERR_TOO_MANY_REQUESTS (u->retry_after set) when a mail went
- * to the address within [mail] min_interval.
+ * For the active account with this email, asked from a->ip: make a reset
+ * token valid [security] reset_ttl and queue its mail, all or nothing;
+ * *u is the account.  ERR_OK, ERR_NOT_FOUND (no such active account),
+ * ERR_MAIL, ERR_SYS, ERR_DB, ERR_UNKNOWN (the commit's outcome could not
+ * be found out), or ERR_TOO_MANY_REQUESTS (u->retry_after set, the
+ * refusal logged) when a mail went to the address within [mail]
+ * min_interval.
  */
 enum err reset_request(struct db *db, const struct conf *conf,
-    const char *email, struct user *u);
+    const struct actor *a, const char *email, struct user *u);
 
 /*
- * Set a new password with token: single use, unexpired, the account
- * active; every session of the user is revoked and every other pending
- * token of the user is spent.  *uid gets the user.  ERR_OK,
+ * Set a new password with token, from a->ip: single use, unexpired, the
+ * account active; every session of the user is revoked, every other
+ * pending token of the user is spent and the reset is audited
+ * ("password.reset", by the user), in one transaction.  ERR_OK,
  * ERR_BAD_RESET_TOKEN, ERR_SYS, ERR_DB, ERR_UNKNOWN.
  */
 enum err reset_perform(struct db *db, const struct conf *conf,
-    const char *token, const char *password, int64_t *uid);
+    const struct actor *a, const char *token, const char *password);
 
 #endif

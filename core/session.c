@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "audit.h"
 #include "log.h"
 #include "session.h"
 #include "str.h"
@@ -114,34 +115,45 @@ session_commit(struct db *db, int64_t sid, uint32_t gen,
 }
 
 enum err
-session_start(struct db *db, const struct conf *conf, const struct user *u,
-    int remember, const char *ua, const char *ip, struct session_tokens *out)
+session_open(struct db *db, const struct conf *conf, const struct user *u,
+    int remember, const char *ua, const char *ip, struct session_new *sn,
+    struct session_tokens *out)
 {
 	char uabuf[256], ipbuf[46];
-	unsigned char h[TOK_HASH_LEN];
-	int64_t now = (int64_t)time(NULL);
-	int ttl = remember ? conf->remember_ttl : conf->refresh_ttl;
 	uint64_t sid = 0;
 	enum err e;
 
+	memset(sn, 0, sizeof(*sn));
+	sn->now = (int64_t)time(NULL);
+	sn->ttl = remember ? conf->remember_ttl : conf->refresh_ttl;
 	/* The column holds 255 characters; 255 bytes always fit. */
 	str_copy(uabuf, 256, ua);
 	str_copy(ipbuf, sizeof(ipbuf), ip != NULL ? ip : "");
 	struct db_arg a[] = {
-		DB_INT(u->id), DB_INT(u->org_id), DB_INT(now), DB_INT(now),
-		DB_INT(now + ttl), DB_INT(remember ? 1 : 0), DB_STR(uabuf),
-		DB_STR(ipbuf),
+		DB_INT(u->id), DB_INT(u->org_id), DB_INT(sn->now),
+		DB_INT(sn->now), DB_INT(sn->now + sn->ttl),
+		DB_INT(remember ? 1 : 0), DB_STR(uabuf), DB_STR(ipbuf),
 	};
-	if (db_begin(db) != DB_OK)
+	if (db_exec(db, STMT_SESSION_INSERT, a, 8, NULL, &sid) != DB_OK)
 		return ERR_DB;
-	if (db_exec(db, STMT_SESSION_INSERT, a, 8, NULL, &sid) != DB_OK) {
-		e = ERR_DB;
-		goto rollback;
-	}
-	if ((e = session_new_refresh(db, conf, NULL, (int64_t)sid, 1, now,
-	    now + ttl, out->refresh, sizeof(out->refresh), h)) != ERR_OK)
-		goto rollback;
-	if ((e = session_commit(db, (int64_t)sid, 1, h)) != ERR_OK)
+	sn->sid = (int64_t)sid;
+	if ((e = session_new_refresh(db, conf, NULL, sn->sid, 1, sn->now,
+	    sn->now + sn->ttl, out->refresh, sizeof(out->refresh), sn->h)) !=
+	    ERR_OK)
+		return e;
+	out->refresh_expires_in = sn->ttl;
+	out->remember = remember != 0;
+	return ERR_OK;
+}
+
+enum err
+session_commit_open(struct db *db, const struct conf *conf,
+    const struct user *u, const struct session_new *sn,
+    struct session_tokens *out)
+{
+	enum err e;
+
+	if ((e = session_commit(db, sn->sid, 1, sn->h)) != ERR_OK)
 		return e;
 	/* Every PURGE_EVERY sessions a worker starts, one housekeeping step:
 	 * the walk keeps pace with the sessions made. */
@@ -153,12 +165,7 @@ session_start(struct db *db, const struct conf *conf, const struct user *u,
 	}
 	if (++started % PURGE_EVERY == 0)
 		(void)session_purge_step(db);
-	out->refresh_expires_in = ttl;
-	out->remember = remember != 0;
-	return session_sign(conf, u, (int64_t)sid, now, out);
-rollback:
-	db_rollback(db);
-	return e;
+	return session_sign(conf, u, sn->sid, sn->now, out);
 }
 
 static enum err
@@ -237,7 +244,9 @@ rtok_rotate_v1(struct db *db, const struct rtok *t, const struct db_rows *r,
 
 	if (t->gen > 0)
 		return ERR_OK;
-	struct db_arg a[] = { DB_INT(now), DB_INT(db_int(r, 0, COL_RTOK_V1_ID)) };
+	struct db_arg a[] = {
+		DB_INT(now), DB_INT(db_int(r, 0, COL_RTOK_V1_ID))
+	};
 	if (db_exec(db, STMT_REFRESH_V1_ROTATE, a, 2, &n, NULL) != DB_OK ||
 	    n != 1)
 		return ERR_DB;
@@ -305,9 +314,21 @@ done:
 	return e;
 }
 
+/* The audit entry of a reused refresh token of u's session, by u. */
+static enum err
+session_audit_reuse(struct db *db, const struct actor *a,
+    const struct user *u)
+{
+	struct actor who = { u->id, u->org_id, u->role, a->ip };
+
+	return audit_log(db, &who, AUDIT_REFRESH_REUSE, u->org_id, u->id,
+	    "session revoked");
+}
+
 enum err
-session_refresh(struct db *db, const struct conf *conf, const char *rt,
-    struct session_tokens *out, struct user *u, int64_t *reused_sid)
+session_refresh(struct db *db, const struct conf *conf,
+    const struct actor *a, const char *rt, struct session_tokens *out,
+    struct user *u)
 {
 	struct rtok t;
 	struct db_rows *r = NULL;
@@ -317,7 +338,7 @@ session_refresh(struct db *db, const struct conf *conf, const char *rt,
 	int ttl;
 	enum err e;
 
-	*reused_sid = 0;
+	memset(u, 0, sizeof(*u));
 	if (rtok_parse(rt, &t) == -1)
 		return ERR_INVALID_TOKEN;
 	if (db_begin(db) != DB_OK)
@@ -338,12 +359,14 @@ session_refresh(struct db *db, const struct conf *conf, const char *rt,
 		 * stays, and an unused successor is answered again. */
 		if (now - db_int(r, 0, COL_RTOK_ROTATED) <=
 		    conf->refresh_reuse_interval) {
-			if (db_int(r, 0, COL_RTOK_SEXPIRES) > now && !u->disabled)
+			if (db_int(r, 0, COL_RTOK_SEXPIRES) > now &&
+			    !u->disabled)
 				e = session_replay(db, conf, rt, &t, u, now,
 				    out);
 			goto rollback;
 		}
-		if ((e = session_revoke_id(db, sid, now)) != ERR_OK)
+		if ((e = session_revoke_id(db, sid, now)) != ERR_OK ||
+		    (e = session_audit_reuse(db, a, u)) != ERR_OK)
 			goto rollback;
 		if ((rc = db_commit(db)) != DB_OK) {
 			e = db_err(rc);
@@ -351,7 +374,6 @@ session_refresh(struct db *db, const struct conf *conf, const char *rt,
 		}
 		log_warnx("session: refresh token reuse, session %lld revoked",
 		    (long long)sid);
-		*reused_sid = sid;
 		e = ERR_INVALID_TOKEN;
 		goto done;
 	}
@@ -465,7 +487,8 @@ session_revoke_token(struct db *db, const struct conf *conf,
 		struct db_arg a[] = { DB_INT(t.sid), DB_INT(t.gen) };
 
 		rc = db_query(db, STMT_REFRESH_HASH, a, 2, &r);
-		if (rc == DB_OK && r->nrows == 1 && rtok_matches(r, COL_VALUE, &t))
+		if (rc == DB_OK && r->nrows == 1 &&
+		    rtok_matches(r, COL_VALUE, &t))
 			sid = t.sid;
 	} else {
 		struct db_arg a[] = { DB_BLOB(t.h, sizeof(t.h)) };

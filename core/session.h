@@ -47,30 +47,53 @@ struct session_info {
 	char ip[46];
 };
 
+/* A session being started (session_open()) until its transaction ends. */
+struct session_new {
+	int64_t sid;
+	int64_t now;
+	int ttl;                          /* of its refresh tokens */
+	unsigned char h[TOK_HASH_LEN];    /* its first refresh token's hash */
+};
+
 /*
- * Start a session for u (ua and ip may be "", are truncated to fit) and
- * issue its tokens.  ERR_OK, ERR_SYS, ERR_DB (nothing stored),
+ * Start a session: inside the caller's open transaction (a sign-in, a
+ * registration), store a session for u (remembered or not; ua and ip may
+ * be "", are truncated to fit) and its first refresh token, into
+ * out->refresh, with what session_commit_open() needs in *sn.  On an
+ * error the caller rolls back.  ERR_OK, ERR_SYS, ERR_DB.
+ */
+enum err session_open(struct db *db, const struct conf *conf,
+    const struct user *u, int remember, const char *ua, const char *ip,
+    struct session_new *sn, struct session_tokens *out);
+
+/*
+ * Commit the caller's transaction, which opened session sn for u, and
+ * issue the session's access token into *out.  A COMMIT whose answer was
+ * lost is looked up by the session's first refresh token
+ * (db_commit_check()).  Now and then a housekeeping step follows
+ * (session_purge_step()).  ERR_OK, ERR_SYS, ERR_DB (nothing stored),
  * ERR_UNKNOWN (the commit's outcome could not be found out).
  */
-enum err session_start(struct db *db, const struct conf *conf,
-    const struct user *u, int remember, const char *ua, const char *ip,
+enum err session_commit_open(struct db *db, const struct conf *conf,
+    const struct user *u, const struct session_new *sn,
     struct session_tokens *out);
 
 /*
- * Rotate refresh token rt: issue new tokens for its session, into *out and
- * the session's user into *u.  The successor is derived from rt
- * (tok_refresh_next() under jwt_secret), so that rt presented again
- * within [security] refresh_reuse_interval, while its successor is
- * unused, gets that successor again (ERR_OK): a repeated refresh is
- * safe.  ERR_OK, ERR_INVALID_TOKEN (unknown, expired, rotated and not
- * repeatable, session gone, user disabled; a reuse after the interval
- * also revokes the session, sets *reused_sid to its id (else 0) and *u
- * to its user), ERR_SYS, ERR_DB (nothing stored), ERR_UNKNOWN (the
- * commit's outcome could not be found out).
+ * Rotate refresh token rt, presented from a->ip: issue new tokens for its
+ * session, into *out and the session's user into *u.  The successor is
+ * derived from rt (tok_refresh_next() under jwt_secret), so that rt
+ * presented again within [security] refresh_reuse_interval, while its
+ * successor is unused, gets that successor again (ERR_OK): a repeated
+ * refresh is safe.  ERR_OK, ERR_INVALID_TOKEN (unknown, expired, rotated
+ * and not repeatable, session gone, user disabled; a reuse after the
+ * interval also revokes the session, with its audit entry
+ * "refresh.reuse" by its user in the same transaction), ERR_SYS, ERR_DB
+ * (nothing stored), ERR_UNKNOWN (the commit's outcome could not be
+ * found out).
  */
 enum err session_refresh(struct db *db, const struct conf *conf,
-    const char *rt, struct session_tokens *out, struct user *u,
-    int64_t *reused_sid);
+    const struct actor *a, const char *rt, struct session_tokens *out,
+    struct user *u);
 
 /*
  * Verify an access token and its session.  ERR_OK (*p filled),
@@ -93,7 +116,8 @@ enum err session_revoke_token(struct db *db, const struct conf *conf,
  * ERR_UNKNOWN. */
 enum err session_revoke(struct db *db, int64_t uid, int64_t sid);
 
-/* Revoke every session of uid except `except` (0: none).  ERR_OK/DB. */
+/* Revoke every session of uid except `except` (0: none), inside the
+ * caller's transaction or not.  ERR_OK, ERR_DB, ERR_UNKNOWN. */
 enum err session_revoke_user(struct db *db, int64_t uid, int64_t except);
 
 /*

@@ -1,44 +1,18 @@
 /*
- * user.c: accounts.
+ * user.c: accounts: rows, lookup, creation, passwords and profile.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "email.h"
 #include "limit.h"
 #include "log.h"
-#include "notify.h"
 #include "pw.h"
-#include "session.h"
 #include "tok.h"
 #include "user.h"
 #include "valid.h"
 #include "str.h"
-
-static const char *const roles[ROLE__MAX] = {
-	[ROLE_USER] = "user",
-	[ROLE_ADMIN] = "admin",
-	[ROLE_SUPERADMIN] = "superadmin",
-};
-
-const char *
-role_name(enum role r)
-{
-	return (r >= 0 && r < ROLE__MAX) ? roles[r] : "user";
-}
-
-int
-role_parse(const char *s)
-{
-	int i;
-
-	for (i = 0; i < ROLE__MAX; i++)
-		if (strcmp(s, roles[i]) == 0)
-			return i;
-	return -1;
-}
 
 void
 user_from_cols(const struct db_rows *r, size_t row, size_t c0,
@@ -51,7 +25,8 @@ user_from_cols(const struct db_rows *r, size_t row, size_t c0,
 	u->id = db_int(r, row, c0 + COL_USER_ID);
 	str_copy(u->username, sizeof(u->username),
 	    db_cell(r, row, c0 + COL_USER_USERNAME));
-	str_copy(u->email, sizeof(u->email), db_cell(r, row, c0 + COL_USER_EMAIL));
+	str_copy(u->email, sizeof(u->email),
+	    db_cell(r, row, c0 + COL_USER_EMAIL));
 	str_copy(u->name, sizeof(u->name), db_cell(r, row, c0 + COL_USER_NAME));
 	k = role_parse(role != NULL ? role : "");
 	u->role = k < 0 ? ROLE_USER : (enum role)k;
@@ -61,6 +36,14 @@ user_from_cols(const struct db_rows *r, size_t row, size_t c0,
 	    db_cell(r, row, c0 + COL_USER_ORG_NAME));
 	u->created_at = db_int(r, row, c0 + COL_USER_CREATED);
 	u->last_login_at = db_int(r, row, c0 + COL_USER_LAST_LOGIN);
+}
+
+struct actor
+user_actor(const struct user *u, const char *ip)
+{
+	struct actor a = { u->id, u->org_id, u->role, ip };
+
+	return a;
 }
 
 static void
@@ -215,8 +198,8 @@ user_authenticate(struct db *db, const struct conf *conf, const char *login,
 	struct db_rows *r = NULL;
 	const char *mcf;
 	enum err e;
-	int64_t now = (int64_t)time(NULL);
 
+	memset(u, 0, sizeof(*u));
 	e = user_lookup_auth(db, login, &r);
 	if (e == ERR_DB)
 		return ERR_DB;
@@ -243,16 +226,6 @@ user_authenticate(struct db *db, const struct conf *conf, const char *login,
 		goto done;
 	}
 	user_maybe_rehash(db, conf, u->id, mcf, password);
-	{
-		struct db_arg a[] = { DB_INT(now), DB_INT(u->id) };
-
-		if (db_exec(db, STMT_USER_SET_LOGIN, a, 2, NULL, NULL) !=
-		    DB_OK) {
-			e = ERR_DB;
-			goto done;
-		}
-	}
-	u->last_login_at = now;
 done:
 	db_rows_free(r);
 	return e;
@@ -303,24 +276,50 @@ done:
 }
 
 enum err
+user_put_password(struct db *db, int64_t id, const char *mcf)
+{
+	struct db_arg a[] = {
+		DB_STR(mcf), DB_INT((int64_t)time(NULL)), DB_INT(id)
+	};
+	uint64_t n = 0;
+	enum db_rc rc;
+
+	if ((rc = db_exec(db, STMT_USER_SET_PASSWORD, a, 3, &n, NULL)) != DB_OK)
+		return db_err(rc);
+	return n == 1 ? ERR_OK : ERR_NOT_FOUND;
+}
+
+enum err
 user_set_password(struct db *db, const struct conf *conf, int64_t id,
     const char *password)
 {
 	char mcf[PW_MCF_SIZE];
-	uint64_t n = 0;
 	enum err e;
 
-	if ((e = user_hash_password(conf, password, mcf, sizeof(mcf))) !=
+	if ((e = user_hash_password(conf, password, mcf, sizeof(mcf))) ==
 	    ERR_OK)
-		return e;
-	struct db_arg a[] = {
-		DB_STR(mcf), DB_INT((int64_t)time(NULL)), DB_INT(id)
-	};
-	enum db_rc rc = db_exec(db, STMT_USER_SET_PASSWORD, a, 3, &n, NULL);
+		e = user_put_password(db, id, mcf);
+	tok_cleanse(mcf, sizeof(mcf));
+	return e;
+}
 
-	if (rc != DB_OK)
-		return db_err(rc);
-	return n == 1 ? ERR_OK : ERR_NOT_FOUND;
+enum err
+user_put_disabled(struct db *db, int64_t id, int disabled)
+{
+	struct db_arg a[] = {
+		DB_INT(disabled ? 1 : 0), DB_INT((int64_t)time(NULL)), DB_INT(id)
+	};
+
+	return db_err(db_exec(db, STMT_USER_SET_DISABLED, a, 3, NULL, NULL));
+}
+
+enum err
+user_put_login(struct db *db, int64_t id, int64_t now)
+{
+	struct db_arg a[] = { DB_INT(now), DB_INT(id) };
+
+	return db_exec(db, STMT_USER_SET_LOGIN, a, 2, NULL, NULL) == DB_OK ?
+	    ERR_OK : ERR_DB;
 }
 
 enum err
@@ -349,26 +348,6 @@ user_update_profile(struct db *db, int64_t id, const char *name,
 	if (rc != DB_OK)
 		return db_err(rc);
 	return user_get(db, id, u);
-}
-
-enum err
-user_set_disabled(struct db *db, int64_t id, int disabled)
-{
-	struct db_arg a[] = {
-		DB_INT(disabled ? 1 : 0), DB_INT((int64_t)time(NULL)), DB_INT(id)
-	};
-	struct user u;
-	enum db_rc rc;
-	enum err e;
-
-	if ((e = user_get(db, id, &u)) != ERR_OK)
-		return e;
-	if ((rc = db_exec(db, STMT_USER_SET_DISABLED, a, 3, NULL, NULL)) !=
-	    DB_OK)
-		return db_err(rc);
-	if (disabled)
-		return session_revoke_user(db, id, 0);
-	return ERR_OK;
 }
 
 enum err
@@ -462,168 +441,4 @@ user_list(struct db *db, int64_t org, int disabled, const char *q,
 	}
 	db_rows_free(r);
 	return ERR_OK;
-}
-
-static int
-is_admin_role(enum role r)
-{
-	return r == ROLE_ADMIN || r == ROLE_SUPERADMIN;
-}
-
-/*
- * Lock the active superadmins, then the active admins of org (always in
- * this order), and count them.
- */
-static enum err
-lock_admins(struct db *db, int64_t org, long long *supers, long long *admins)
-{
-	struct db_arg a[] = { DB_INT(org) };
-	struct db_rows *r = NULL;
-
-	if (db_query(db, STMT_ADM_SUPERADMINS_LOCK, NULL, 0, &r) != DB_OK)
-		return ERR_DB;
-	*supers = (long long)r->nrows;
-	db_rows_free(r);
-	if (db_query(db, STMT_ADM_ADMINS_LOCK, a, 1, &r) != DB_OK)
-		return ERR_DB;
-	*admins = (long long)r->nrows;
-	db_rows_free(r);
-	return ERR_OK;
-}
-
-/* Would going from `from` to (role, disabled, deleted) remove the last
- * active admin of the organization or the last active superadmin? */
-static int
-removes_last_admin(const struct user *from, enum role role, int disabled,
-    int deleted, long long supers, long long admins)
-{
-	int was_admin = !from->disabled && is_admin_role(from->role);
-	int was_super = !from->disabled && from->role == ROLE_SUPERADMIN;
-	int still_admin = !deleted && !disabled && is_admin_role(role);
-	int still_super = !deleted && !disabled && role == ROLE_SUPERADMIN;
-
-	if (was_admin && !still_admin && admins <= 1)
-		return 1;
-	if (was_super && !still_super && supers <= 1)
-		return 1;
-	return 0;
-}
-
-enum err
-user_admin_update(struct db *db, const struct conf *conf, int64_t org,
-    int64_t id, const struct user_patch *p, struct user *before,
-    struct user *after)
-{
-	struct user u;
-	char norm[255];
-	long long supers = 0, admins = 0;
-	enum role role;
-	int disabled, moves;
-	const char *name, *email;
-	struct notify_mail m = { "" };
-	enum db_rc rc;
-	enum err e;
-
-	if (db_begin(db) != DB_OK)
-		return ERR_DB;
-	if ((e = lock_admins(db, org, &supers, &admins)) != ERR_OK ||
-	    (e = user_get_in(db, org, id, &u)) != ERR_OK)
-		goto rollback;
-	if (before != NULL)
-		*before = u;
-	role = p->role >= 0 ? (enum role)p->role : u.role;
-	disabled = p->disabled >= 0 ? p->disabled : u.disabled;
-	name = p->name != NULL ? p->name : u.name;
-	email = p->email != NULL ? p->email : u.email;
-	moves = p->email != NULL && !email_same(u.email, p->email);
-	if (moves && p->actor == id) {
-		e = ERR_FORBIDDEN;
-		goto rollback;
-	}
-	if (removes_last_admin(&u, role, disabled, 0, supers, admins)) {
-		e = ERR_LAST_ADMIN;
-		goto rollback;
-	}
-	if (valid_email_norm(email, norm, sizeof(norm)) == -1) {
-		e = ERR_INVALID_FIELD;
-		goto rollback;
-	}
-	{
-		struct db_arg a[] = {
-			DB_STR(name), DB_STR(email), DB_STR(norm),
-			DB_STR(role_name(role)), DB_INT(disabled),
-			DB_INT((int64_t)time(NULL)), DB_INT(id), DB_INT(org),
-		};
-
-		rc = db_exec(db, STMT_ADM_USER_UPDATE, a, 8, NULL, NULL);
-	}
-	if (rc != DB_OK) {
-		e = rc == DB_DUP ? ERR_EMAIL_TAKEN : ERR_DB;
-		goto rollback;
-	}
-	if (disabled && !u.disabled &&
-	    (e = session_revoke_user(db, id, 0)) != ERR_OK)
-		goto rollback;
-	if (moves && (e = email_changed(db, conf, &u, email, 1, &m)) !=
-	    ERR_OK)
-		goto rollback;
-	if ((e = notify_commit(db, conf, &m)) != ERR_OK)
-		return e;
-	if (after != NULL)
-		return user_get_in(db, org, id, after);
-	return ERR_OK;
-rollback:
-	db_rollback(db);
-	notify_abort(conf, &m);
-	return e;
-}
-
-enum err
-user_admin_delete(struct db *db, int64_t org, int64_t id, struct user *before)
-{
-	struct db_arg a[] = { DB_INT(id), DB_INT(org) };
-	long long supers = 0, admins = 0;
-	struct user u;
-	uint64_t n = 0;
-	enum err e;
-
-	if (db_begin(db) != DB_OK)
-		return ERR_DB;
-	if ((e = lock_admins(db, org, &supers, &admins)) != ERR_OK ||
-	    (e = user_get_in(db, org, id, &u)) != ERR_OK)
-		goto rollback;
-	if (before != NULL)
-		*before = u;
-	if (removes_last_admin(&u, u.role, u.disabled, 1, supers, admins)) {
-		e = ERR_LAST_ADMIN;
-		goto rollback;
-	}
-	if (db_exec(db, STMT_ADM_USER_DELETE, a, 2, &n, NULL) != DB_OK) {
-		e = ERR_DB;
-		goto rollback;
-	}
-	if (n != 1) {
-		e = ERR_NOT_FOUND;
-		goto rollback;
-	}
-	return db_err(db_commit(db));
-rollback:
-	db_rollback(db);
-	return e;
-}
-
-enum err
-user_create(struct db *db, const struct conf *conf, int64_t org_id,
-    const char *username, const char *email, const char *name,
-    const char *password, enum role role, int64_t *id)
-{
-	char mcf[PW_MCF_SIZE];
-	enum err e;
-
-	if ((e = user_hash_password(conf, password, mcf, sizeof(mcf))) ==
-	    ERR_OK)
-		e = user_insert(db, org_id, username, email, name, mcf, role,
-		    id);
-	tok_cleanse(mcf, sizeof(mcf));
-	return e;
 }

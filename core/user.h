@@ -1,16 +1,17 @@
 /*
- * user.h: accounts: creation, sign-in, password and profile changes.
+ * user.h: accounts: their rows, lookup, creation, passwords and profile.
+ * What needs sessions too (signing in and out, a new password, disabling)
+ * is account.h's; what an administrator does to an account, member.h's.
  */
 #ifndef LATCH_USER_H
 #define LATCH_USER_H
 
 #include <stdint.h>
 
+#include "actor.h"
 #include "conf.h"
 #include "db.h"
 #include "err.h"
-
-enum role { ROLE_USER, ROLE_ADMIN, ROLE_SUPERADMIN, ROLE__MAX };
 
 struct user {
 	int64_t id;
@@ -26,10 +27,9 @@ struct user {
 	int retry_after;         /* seconds, with ERR_TOO_MANY_ATTEMPTS */
 };
 
-/* "user", "admin", "superadmin". */
-const char *role_name(enum role r);
-/* Parse a role name; -1 if unknown. */
-int role_parse(const char *s);
+/* u as the actor of what it does itself (signing in, registering), from
+ * ip (borrowed). */
+struct actor user_actor(const struct user *u, const char *ip);
 
 /* Load user id into *u.  ERR_OK, ERR_NOT_FOUND or ERR_DB. */
 enum err user_get(struct db *db, int64_t id, struct user *u);
@@ -73,23 +73,15 @@ enum err user_insert(struct db *db, int64_t org_id, const char *username,
 enum err user_commit(struct db *db, int64_t id, const char *mcf);
 
 /*
- * Hash password and insert the user (no transaction needed).  Errors as
- * user_insert(), plus ERR_SYS and ERR_UNKNOWN (the connection broke with
- * the insert on its way).
- */
-enum err user_create(struct db *db, const struct conf *conf, int64_t org_id,
-    const char *username, const char *email, const char *name,
-    const char *password, enum role role, int64_t *id);
-
-/*
  * Check login (username or email) and password.  An unknown account costs
  * the same hash work as a wrong password.  A correct password made with
- * other scrypt parameters is rehashed.  On success *u is the user and
- * last_login_at is updated.  ERR_OK, ERR_INVALID_CREDENTIALS,
- * ERR_ACCOUNT_DISABLED (only after a correct password), ERR_DB, or
- * ERR_TOO_MANY_ATTEMPTS with u->retry_after set when the name is
- * throttled: see limit.h.  The attempt is counted before the hash; a
- * correct password clears the name's failures.
+ * other scrypt parameters is rehashed.  On success *u is the user (its
+ * last_login_at is for the caller to set: account_login()).  ERR_OK,
+ * ERR_INVALID_CREDENTIALS, ERR_ACCOUNT_DISABLED (only after a correct
+ * password), ERR_DB, or ERR_TOO_MANY_ATTEMPTS with u->retry_after set
+ * when the name is throttled: see limit.h.  The attempt is counted
+ * before the hash; a correct password clears the name's failures.  *u
+ * is the account named (id 0 if none) on every answer.
  */
 enum err user_authenticate(struct db *db, const struct conf *conf,
     const char *login, const char *password, struct user *u);
@@ -105,10 +97,27 @@ enum err user_authenticate(struct db *db, const struct conf *conf,
 enum err user_check_password(struct db *db, const struct conf *conf,
     int64_t id, const char *password, int *retry_after);
 
-/* Set a new password.  ERR_OK, ERR_NOT_FOUND, ERR_SYS, ERR_DB,
- * ERR_UNKNOWN. */
+/*
+ * Store password hash mcf (user_hash_password()) for user id, inside the
+ * caller's transaction or not.  ERR_OK, ERR_NOT_FOUND, ERR_DB,
+ * ERR_UNKNOWN (outside a transaction).
+ */
+enum err user_put_password(struct db *db, int64_t id, const char *mcf);
+
+/*
+ * Hash password and store it: the rehash of a sign-in, which ends no
+ * session (account_set_password() and account_password() end them).
+ * ERR_OK, ERR_NOT_FOUND, ERR_SYS, ERR_DB, ERR_UNKNOWN.
+ */
 enum err user_set_password(struct db *db, const struct conf *conf,
     int64_t id, const char *password);
+
+/* Set the disabled flag of user id (the caller knows it exists), inside
+ * its transaction or not.  ERR_OK, ERR_DB, ERR_UNKNOWN (outside one). */
+enum err user_put_disabled(struct db *db, int64_t id, int disabled);
+
+/* Record now as the last sign-in of user id.  ERR_OK or ERR_DB. */
+enum err user_put_login(struct db *db, int64_t id, int64_t now);
 
 /*
  * Update name and/or email (NULL: unchanged).  ERR_OK, ERR_EMAIL_TAKEN,
@@ -116,9 +125,6 @@ enum err user_set_password(struct db *db, const struct conf *conf,
  */
 enum err user_update_profile(struct db *db, int64_t id, const char *name,
     const char *email, struct user *u);
-
-/* Disable (and revoke every session) or enable.  ERR_OK/NOT_FOUND/DB. */
-enum err user_set_disabled(struct db *db, int64_t id, int disabled);
 
 /*
  * Call fn for each user (of organization org when org is not NULL), in id
@@ -128,9 +134,9 @@ enum err user_foreach(struct db *db, const char *org,
     void (*fn)(const struct user *, void *), void *arg);
 
 /*
- * Administration.  Every function takes the organization the caller may
- * act in, and the statements are scoped by it: a user of another
- * organization is ERR_NOT_FOUND, exactly like a missing one.
+ * Reads scoped by organization: a user of another organization is
+ * ERR_NOT_FOUND, exactly like a missing one (member.h decides which
+ * organization a caller may read).
  */
 
 /* Load user id of organization org.  ERR_OK, ERR_NOT_FOUND, ERR_DB. */
@@ -144,41 +150,6 @@ enum err user_get_in(struct db *db, int64_t org, int64_t id, struct user *u);
 enum err user_list(struct db *db, int64_t org, int disabled, const char *q,
     int64_t limit, int64_t offset, int64_t *total,
     void (*fn)(const struct user *, void *), void *arg);
-
-/* A change by an admin: NULL / -1 fields stay as they are. */
-struct user_patch {
-	const char *name;
-	const char *email;
-	int role;       /* enum role or -1 */
-	int disabled;   /* 0, 1 or -1 */
-	int64_t actor;  /* the admin making the change */
-};
-
-/*
- * Apply p to user id of org in one transaction that locks the active
- * admins of org and the active superadmins first, so that the last
- * active admin of an organization and the last active superadmin cannot
- * be disabled or demoted, also by two admins at the same moment.
- * Disabling revokes the user's sessions.  A new address (not only its
- * case) takes effect at once, with email_changed() in the same
- * transaction (the old address is told, pending reset tokens die), but
- * never for the actor's own account: that goes through
- * email_profile_update() like anyone's.  before and after receive the
- * user before and after the change (either may be NULL).  ERR_OK,
- * ERR_NOT_FOUND, ERR_FORBIDDEN (the actor's own address), ERR_LAST_ADMIN,
- * ERR_EMAIL_TAKEN, ERR_MAIL, ERR_DB, ERR_UNKNOWN.
- */
-enum err user_admin_update(struct db *db, const struct conf *conf,
-    int64_t org, int64_t id, const struct user_patch *p,
-    struct user *before, struct user *after);
-
-/*
- * Delete user id of org (its sessions go with it), under the same rule.
- * *before receives the deleted user.  ERR_OK, ERR_NOT_FOUND,
- * ERR_LAST_ADMIN, ERR_DB, ERR_UNKNOWN.
- */
-enum err user_admin_delete(struct db *db, int64_t org, int64_t id,
-    struct user *before);
 
 /* Lower-case (ASCII) and escape s into a LIKE pattern matching any value
  * that contains it, into out.  Returns 0 or -1. */

@@ -1,17 +1,17 @@
 /*
  * h_admin.c: organization administration: /users, /invitations,
  * /organization, /audit.  The router lets only admins and superadmins in;
- * scope() decides which organization a call acts in, and every core call
- * is scoped by it.
+ * core/ decides which organization a call acts in (actor_scope()) and
+ * whom the caller may act on: the handlers pass the organization a
+ * request names (named_org()) with the caller.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "audit.h"
-#include "email.h"
 #include "handlers.h"
 #include "invite.h"
-#include "limit.h"
+#include "member.h"
 #include "notify.h"
 #include "org.h"
 #include "valid.h"
@@ -20,31 +20,20 @@
 #define PER_PAGE_MAX 100
 
 /*
- * The organization of this call: an admin's own; a superadmin's own, or
- * ?organization_id=N, or (when body_org > 0) organizationId of the body;
- * the query parameter wins.  A superadmin naming a missing organization
- * gets ERR_NOT_FOUND.
+ * The organization a request names for a superadmin (actor_scope()):
+ * ?organization_id=N, else body_org (organizationId of the body, when
+ * > 0); 0 for none, ACTOR_ORG_BAD when the query parameter is malformed
+ * (r->err_field is set for the ERR_INVALID_FIELD core then answers).
  */
-static enum err
-scope(struct req *r, int64_t body_org, int64_t *org)
+static int64_t
+named_org(struct req *r, int64_t body_org)
 {
 	long long q = 0;
-	struct org o;
-	enum err e;
 
-	*org = r->p.org_id;
-	if (r->p.role != ROLE_SUPERADMIN)
-		return ERR_OK;
-	if ((e = req_query_int(r, "organization_id", 0, 1, INT64_MAX, &q)) !=
+	if (req_query_int(r, "organization_id", 0, 1, INT64_MAX, &q) !=
 	    ERR_OK)
-		return e;
-	if (q > 0)
-		*org = q;
-	else if (body_org > 0)
-		*org = body_org;
-	else
-		return ERR_OK;
-	return org_get(r->db, *org, &o);
+		return ACTOR_ORG_BAD;
+	return q > 0 ? q : body_org;
 }
 
 static enum err
@@ -59,15 +48,6 @@ paging(struct req *r, int64_t *limit, int64_t *offset)
 		return e;
 	*limit = per;
 	*offset = (page - 1) * per;
-	return ERR_OK;
-}
-
-/* An admin may not touch a superadmin nor make one. */
-static enum err
-may_act_on(const struct req *r, enum role target)
-{
-	if (r->p.role != ROLE_SUPERADMIN && target == ROLE_SUPERADMIN)
-		return ERR_FORBIDDEN;
 	return ERR_OK;
 }
 
@@ -87,13 +67,18 @@ enum err
 h_users_list(struct req *r)
 {
 	char q[256], dis[8];
-	int64_t org, limit, offset, total = 0;
+	int64_t want, org, limit, offset, total = 0;
 	struct json_object *arr, *o;
 	int disabled = -1, k;
 	enum err e;
 
-	if ((e = scope(r, 0, &org)) != ERR_OK || (e = paging(r, &limit,
-	    &offset)) != ERR_OK)
+	/* The organization is judged before the other parameters
+	 * (docs/api.md, GET /users); member_list() judges it again. */
+	want = named_org(r, 0);
+	if (want != 0 && (e = actor_scope(r->db, req_actor(r), want,
+	    &org)) != ERR_OK)
+		return e;
+	if ((e = paging(r, &limit, &offset)) != ERR_OK)
 		return e;
 	if ((k = req_query(r, "q", q, sizeof(q))) < 0) {
 		r->err_field = "q";
@@ -111,8 +96,8 @@ h_users_list(struct req *r)
 		}
 	}
 	arr = json_object_new_array();
-	if ((e = user_list(r->db, org, disabled, q, limit, offset, &total,
-	    add_user, arr)) != ERR_OK) {
+	if ((e = member_list(r->db, req_actor(r), want, disabled, q, limit,
+	    offset, &total, add_user, arr)) != ERR_OK) {
 		json_object_put(arr);
 		return e;
 	}
@@ -123,15 +108,34 @@ h_users_list(struct req *r)
 	return ERR_OK;
 }
 
-static const struct field user_create_fields[] = {
-	{ "username", F_STR, 1, 64, valid_username, 0 },
-	{ "email", F_STR, 1, 254, valid_email, 0 },
-	{ "password", F_STR, 1, 0, NULL, 1 },
-	{ "name", F_STR, 0, 512, valid_name, 0 },
-	{ "role", F_STR, 0, 16, valid_role, 0 },
-	{ "organizationId", F_INT, 0, 0, NULL, 0 },
-};
 enum { UC_USERNAME, UC_EMAIL, UC_PASSWORD, UC_NAME, UC_ROLE, UC_ORG, UC__MAX };
+static const struct field user_create_fields[] = {
+	[UC_USERNAME] = { "username", F_STR, 1, 64, valid_username, 0 },
+	[UC_EMAIL] = { "email", F_STR, 1, 254, valid_email, 0 },
+	[UC_PASSWORD] = { "password", F_STR, 1, 0, NULL, 1 },
+	[UC_NAME] = { "name", F_STR, 0, 512, valid_name, 0 },
+	[UC_ROLE] = { "role", F_STR, 0, 16, valid_role, 0 },
+	[UC_ORG] = { "organizationId", F_INT, 0, 0, NULL, 0 },
+};
+FIELDS(user_create_fields, UC__MAX);
+
+/*
+ * The organizationId of a body (field f of v): ERR_OK with *org (0 when
+ * absent), or ERR_INVALID_FIELD when it is not a positive id.
+ */
+static enum err
+body_org(struct req *r, const struct fval *f, int64_t *org)
+{
+	*org = 0;
+	if (!f->present)
+		return ERR_OK;
+	if (f->i <= 0) {
+		r->err_field = "organizationId";
+		return ERR_INVALID_FIELD;
+	}
+	*org = f->i;
+	return ERR_OK;
+}
 
 enum err
 h_users_create(struct req *r)
@@ -140,27 +144,18 @@ h_users_create(struct req *r)
 	struct json_object *o;
 	enum role role = ROLE_USER;
 	struct user u;
-	int64_t org, id;
+	int64_t org;
 	enum err e;
 
-	if ((e = req_fields(r, user_create_fields, UC__MAX, v)) != ERR_OK)
+	if ((e = req_fields(r, user_create_fields, UC__MAX, v)) != ERR_OK ||
+	    (e = body_org(r, &v[UC_ORG], &org)) != ERR_OK)
 		return e;
-	if (v[UC_ORG].present && v[UC_ORG].i <= 0) {
-		r->err_field = "organizationId";
-		return ERR_INVALID_FIELD;
-	}
 	if (v[UC_ROLE].present)
 		role = (enum role)role_parse(v[UC_ROLE].s);
-	if ((e = may_act_on(r, role)) != ERR_OK ||
-	    (e = scope(r, v[UC_ORG].present ? v[UC_ORG].i : 0, &org)) != ERR_OK)
-		return e;
-	if ((e = user_create(r->db, r->conf, org, v[UC_USERNAME].s,
-	    v[UC_EMAIL].s, v[UC_NAME].present ? v[UC_NAME].s : "",
-	    v[UC_PASSWORD].s, role, &id)) != ERR_OK)
-		return e;
-	(void)audit_log(r->db, AUDIT_USER_CREATE, org, r->p.user_id, id,
-	    req_ip(r), role_name(role));
-	if ((e = user_get_in(r->db, org, id, &u)) != ERR_OK)
+	if ((e = member_create(r->db, r->conf, req_actor(r), named_org(r, org),
+	    v[UC_USERNAME].s, v[UC_EMAIL].s,
+	    v[UC_NAME].present ? v[UC_NAME].s : "", v[UC_PASSWORD].s, role,
+	    &u)) != ERR_OK)
 		return e;
 	o = resp_new("User created");
 	json_object_object_add(o, "user", resp_user(&u));
@@ -173,11 +168,10 @@ h_users_get(struct req *r)
 {
 	struct json_object *o;
 	struct user u;
-	int64_t org;
 	enum err e;
 
-	if ((e = scope(r, 0, &org)) != ERR_OK ||
-	    (e = user_get_in(r->db, org, r->id, &u)) != ERR_OK)
+	if ((e = member_get(r->db, req_actor(r), named_org(r, 0), r->id,
+	    &u)) != ERR_OK)
 		return e;
 	o = resp_new("User");
 	json_object_object_add(o, "user", resp_user(&u));
@@ -185,126 +179,90 @@ h_users_get(struct req *r)
 	return ERR_OK;
 }
 
-/* Apply a change, audit what changed, answer with the user. */
+/* Apply a change and answer with the user. */
 static enum err
-users_change(struct req *r, int64_t org, const struct user_patch *p,
+users_change(struct req *r, int64_t want, const struct member_patch *p,
     const char *msg)
 {
-	struct user_patch q = *p;
-	struct user before, after;
 	struct json_object *o;
+	struct user after;
 	enum err e;
 
-	if ((e = user_get_in(r->db, org, r->id, &before)) != ERR_OK ||
-	    (e = may_act_on(r, before.role)) != ERR_OK)
-		return e;
-	q.actor = r->p.user_id;
-	if ((e = user_admin_update(r->db, r->conf, org, r->id, &q, &before,
+	if ((e = member_update(r->db, r->conf, req_actor(r), want, r->id, p,
 	    &after)) != ERR_OK)
 		return e;
-	if (before.role != after.role)
-		(void)audit_log(r->db, AUDIT_ROLE_CHANGE, org, r->p.user_id,
-		    r->id, req_ip(r), role_name(after.role));
-	if (before.disabled != after.disabled)
-		(void)audit_log(r->db, after.disabled ? AUDIT_USER_DISABLE :
-		    AUDIT_USER_ENABLE, org, r->p.user_id, r->id, req_ip(r),
-		    NULL);
-	if (p->name != NULL || p->email != NULL)
-		(void)audit_log(r->db, AUDIT_USER_UPDATE, org, r->p.user_id,
-		    r->id, req_ip(r), NULL);
-	if (!email_same(before.email, after.email))
-		(void)audit_log(r->db, AUDIT_EMAIL_CHANGE, org, r->p.user_id,
-		    r->id, req_ip(r), after.email);
 	o = resp_new(msg);
 	json_object_object_add(o, "user", resp_user(&after));
 	resp_send(r, 200, o);
 	return ERR_OK;
 }
 
+enum { UP_NAME, UP_EMAIL, UP_ROLE, UP_DISABLED, UP__MAX };
 static const struct field user_patch_fields[] = {
-	{ "name", F_STR, 0, 512, valid_name, 0 },
-	{ "email", F_STR, 0, 254, valid_email, 0 },
-	{ "role", F_STR, 0, 16, valid_role, 0 },
-	{ "disabled", F_BOOL, 0, 0, NULL, 0 },
+	[UP_NAME] = { "name", F_STR, 0, 512, valid_name, 0 },
+	[UP_EMAIL] = { "email", F_STR, 0, 254, valid_email, 0 },
+	[UP_ROLE] = { "role", F_STR, 0, 16, valid_role, 0 },
+	[UP_DISABLED] = { "disabled", F_BOOL, 0, 0, NULL, 0 },
 };
+FIELDS(user_patch_fields, UP__MAX);
 
 enum err
 h_users_patch(struct req *r)
 {
-	struct fval v[4];
-	struct user_patch p = { NULL, NULL, -1, -1, 0 };
-	int64_t org;
+	struct fval v[UP__MAX];
+	struct member_patch p = { NULL, NULL, -1, -1 };
 	enum err e;
 
-	if ((e = req_fields(r, user_patch_fields, 4, v)) != ERR_OK ||
-	    (e = scope(r, 0, &org)) != ERR_OK)
+	if ((e = req_fields(r, user_patch_fields, UP__MAX, v)) != ERR_OK)
 		return e;
-	if (v[0].present)
-		p.name = v[0].s;
-	if (v[1].present)
-		p.email = v[1].s;
-	if (v[2].present) {
-		p.role = role_parse(v[2].s);
-		if ((e = may_act_on(r, (enum role)p.role)) != ERR_OK)
-			return e;
-	}
-	if (v[3].present)
-		p.disabled = v[3].b;
-	return users_change(r, org, &p, "User updated");
+	if (v[UP_NAME].present)
+		p.name = v[UP_NAME].s;
+	if (v[UP_EMAIL].present)
+		p.email = v[UP_EMAIL].s;
+	if (v[UP_ROLE].present)
+		p.role = role_parse(v[UP_ROLE].s);
+	if (v[UP_DISABLED].present)
+		p.disabled = v[UP_DISABLED].b;
+	return users_change(r, named_org(r, 0), &p, "User updated");
 }
 
 enum err
 h_users_disable(struct req *r)
 {
-	struct user_patch p = { NULL, NULL, -1, 1, 0 };
-	int64_t org;
-	enum err e;
+	struct member_patch p = { NULL, NULL, -1, 1 };
 
-	if ((e = scope(r, 0, &org)) != ERR_OK)
-		return e;
-	return users_change(r, org, &p, "User disabled");
+	return users_change(r, named_org(r, 0), &p, "User disabled");
 }
 
 enum err
 h_users_enable(struct req *r)
 {
-	struct user_patch p = { NULL, NULL, -1, 0, 0 };
-	int64_t org;
-	enum err e;
+	struct member_patch p = { NULL, NULL, -1, 0 };
 
-	if ((e = scope(r, 0, &org)) != ERR_OK)
-		return e;
-	return users_change(r, org, &p, "User enabled");
+	return users_change(r, named_org(r, 0), &p, "User enabled");
 }
 
 enum err
 h_users_delete(struct req *r)
 {
-	struct user u;
-	int64_t org;
 	enum err e;
 
-	if ((e = scope(r, 0, &org)) != ERR_OK ||
-	    (e = user_get_in(r->db, org, r->id, &u)) != ERR_OK ||
-	    (e = may_act_on(r, u.role)) != ERR_OK ||
-	    (e = user_admin_delete(r->db, org, r->id, &u)) != ERR_OK)
+	if ((e = member_delete(r->db, req_actor(r), named_org(r, 0),
+	    r->id)) != ERR_OK)
 		return e;
-	(void)audit_log(r->db, AUDIT_USER_DELETE, org, r->p.user_id, r->id,
-	    req_ip(r), u.username);
 	resp_send(r, 200, resp_new("User deleted"));
 	return ERR_OK;
 }
 
-/* The inviter's display name for the mail: name, else username. */
-static void
-inviter_name(const struct req *r, char *out, size_t outsz)
+void
+h_inviter_name(const struct req *r, char *out, size_t outsz)
 {
 	/* ROUTE_ME: r->me was read with the session. */
 	(void)snprintf(out, outsz, "%s", r->me.name[0] != '\0' ? r->me.name :
 	    r->p.username);
 }
 
-static struct json_object *
+struct json_object *
 invite_json(const struct req *r, const struct invite *inv, const char *code)
 {
 	struct json_object *o = json_object_new_object();
@@ -333,71 +291,44 @@ invite_json(const struct req *r, const struct invite *inv, const char *code)
 	return o;
 }
 
-/* An invitation mail refused by [mail] min_interval: 429 and a log line. */
-static void
-mail_refused(struct req *r, int retry_after)
-{
-	char key[24];
-
-	(void)snprintf(key, sizeof(key), "%lld", (long long)r->p.user_id);
-	r->retry_after = retry_after;
-	limit_log_refused("mail", key, retry_after, req_ip(r));
-}
-
-/* Create an invitation and answer 201: POST /invitations and the admin
- * invitation of POST /organizations. */
-enum err
-h_invite(struct req *r, int64_t org, const char *email, enum role role,
-    int send, struct json_object *root)
-{
-	char code[TOK_STR_SIZE], inviter[600];
-	struct invite inv;
-	enum err e;
-
-	inviter_name(r, inviter, sizeof(inviter));
-	if ((e = invite_create(r->db, r->conf, org, email, role, r->p.user_id,
-	    send ? inviter : NULL, code, &inv)) != ERR_OK) {
-		if (e == ERR_TOO_MANY_REQUESTS)
-			mail_refused(r, inv.retry_after);
-		json_object_put(root);
-		return e;
-	}
-	(void)audit_log(r->db, AUDIT_INVITATION_CREATE, org, r->p.user_id,
-	    inv.id, req_ip(r), email);
-	json_object_object_add(root, "invitation", invite_json(r, &inv, code));
-	tok_cleanse(code, sizeof(code));
-	resp_send(r, 201, root);
-	return ERR_OK;
-}
-
+enum { IV_EMAIL, IV_ROLE, IV_SEND, IV_ORG, IV__MAX };
 static const struct field invite_fields[] = {
-	{ "email", F_STR, 1, 254, valid_email, 0 },
-	{ "role", F_STR, 0, 16, valid_role, 0 },
-	{ "send_email", F_BOOL, 0, 0, NULL, 0 },
-	{ "organizationId", F_INT, 0, 0, NULL, 0 },
+	[IV_EMAIL] = { "email", F_STR, 1, 254, valid_email, 0 },
+	[IV_ROLE] = { "role", F_STR, 0, 16, valid_role, 0 },
+	[IV_SEND] = { "send_email", F_BOOL, 0, 0, NULL, 0 },
+	[IV_ORG] = { "organizationId", F_INT, 0, 0, NULL, 0 },
 };
+FIELDS(invite_fields, IV__MAX);
 
 enum err
 h_invitations_create(struct req *r)
 {
-	struct fval v[4];
+	char code[TOK_STR_SIZE], inviter[600];
+	struct fval v[IV__MAX];
+	struct json_object *o;
 	enum role role = ROLE_USER;
+	struct invite inv;
 	int64_t org;
 	enum err e;
 
-	if ((e = req_fields(r, invite_fields, 4, v)) != ERR_OK)
+	if ((e = req_fields(r, invite_fields, IV__MAX, v)) != ERR_OK ||
+	    (e = body_org(r, &v[IV_ORG], &org)) != ERR_OK)
 		return e;
-	if (v[3].present && v[3].i <= 0) {
-		r->err_field = "organizationId";
-		return ERR_INVALID_FIELD;
-	}
-	if (v[1].present)
-		role = (enum role)role_parse(v[1].s);
-	if ((e = may_act_on(r, role)) != ERR_OK ||
-	    (e = scope(r, v[3].present ? v[3].i : 0, &org)) != ERR_OK)
+	if (v[IV_ROLE].present)
+		role = (enum role)role_parse(v[IV_ROLE].s);
+	h_inviter_name(r, inviter, sizeof(inviter));
+	e = invite_create(r->db, r->conf, req_actor(r), named_org(r, org),
+	    v[IV_EMAIL].s, role, !v[IV_SEND].present || v[IV_SEND].b ?
+	    inviter : NULL, code, &inv);
+	if (e == ERR_TOO_MANY_REQUESTS)
+		r->retry_after = inv.retry_after;
+	if (e != ERR_OK)
 		return e;
-	return h_invite(r, org, v[0].s, role, !v[2].present || v[2].b,
-	    resp_new("Invitation created"));
+	o = resp_new("Invitation created");
+	json_object_object_add(o, "invitation", invite_json(r, &inv, code));
+	tok_cleanse(code, sizeof(code));
+	resp_send(r, 201, o);
+	return ERR_OK;
 }
 
 struct invite_ctx {
@@ -418,14 +349,12 @@ h_invitations_list(struct req *r)
 {
 	struct invite_ctx ctx;
 	struct json_object *o;
-	int64_t org;
 	enum err e;
 
-	if ((e = scope(r, 0, &org)) != ERR_OK)
-		return e;
 	ctx.r = r;
 	ctx.arr = json_object_new_array();
-	if ((e = invite_foreach(r->db, org, add_invite, &ctx)) != ERR_OK) {
+	if ((e = invite_foreach(r->db, req_actor(r), named_org(r, 0),
+	    add_invite, &ctx)) != ERR_OK) {
 		json_object_put(ctx.arr);
 		return e;
 	}
@@ -438,14 +367,11 @@ h_invitations_list(struct req *r)
 enum err
 h_invitations_delete(struct req *r)
 {
-	int64_t org;
 	enum err e;
 
-	if ((e = scope(r, 0, &org)) != ERR_OK ||
-	    (e = invite_revoke(r->db, org, r->id)) != ERR_OK)
+	if ((e = invite_revoke(r->db, req_actor(r), named_org(r, 0),
+	    r->id)) != ERR_OK)
 		return e;
-	(void)audit_log(r->db, AUDIT_INVITATION_REVOKE, org, r->p.user_id,
-	    r->id, req_ip(r), NULL);
 	resp_send(r, 200, resp_new("Invitation revoked"));
 	return ERR_OK;
 }
@@ -456,19 +382,16 @@ h_invitations_resend(struct req *r)
 	char code[TOK_STR_SIZE], inviter[600];
 	struct json_object *o;
 	struct invite inv;
-	int64_t org;
 	enum err e;
 
-	if ((e = scope(r, 0, &org)) != ERR_OK)
-		return e;
-	inviter_name(r, inviter, sizeof(inviter));
-	if ((e = invite_resend(r->db, r->conf, org, r->id, inviter, code,
-	    &inv)) != ERR_OK) {
-		if (e == ERR_TOO_MANY_REQUESTS)
-			mail_refused(r, inv.retry_after);
-		return e;
-	}
+	h_inviter_name(r, inviter, sizeof(inviter));
+	e = invite_resend(r->db, r->conf, req_actor(r), named_org(r, 0), r->id,
+	    inviter, code, &inv);
 	tok_cleanse(code, sizeof(code));
+	if (e == ERR_TOO_MANY_REQUESTS)
+		r->retry_after = inv.retry_after;
+	if (e != ERR_OK)
+		return e;
 	o = resp_new("Invitation sent again");
 	json_object_object_add(o, "invitation", invite_json(r, &inv, NULL));
 	resp_send(r, 200, o);
@@ -495,11 +418,10 @@ h_organization_get(struct req *r)
 {
 	struct json_object *o;
 	struct org g;
-	int64_t org;
 	enum err e;
 
-	if ((e = scope(r, 0, &org)) != ERR_OK ||
-	    (e = org_get(r->db, org, &g)) != ERR_OK)
+	if ((e = org_get_in(r->db, req_actor(r), named_org(r, 0), &g)) !=
+	    ERR_OK)
 		return e;
 	o = resp_new("Organization");
 	json_object_object_add(o, "organization", org_json(&g));
@@ -507,26 +429,29 @@ h_organization_get(struct req *r)
 	return ERR_OK;
 }
 
+enum { OP_NAME, OP_DESCRIPTION, OP__MAX };
 static const struct field org_patch_fields[] = {
-	{ "name", F_STR, 0, 512, valid_org_name, 0 },
-	{ "description", F_STR, 0, 4096, valid_description, 0 },
+	[OP_NAME] = { "name", F_STR, 0, 512, valid_org_name, 0 },
+	[OP_DESCRIPTION] = { "description", F_STR, 0, 4096, valid_description,
+	    0 },
 };
+FIELDS(org_patch_fields, OP__MAX);
 
 /* PATCH /organization and PATCH /organizations/{id}. */
 enum err
-h_org_patch(struct req *r, int64_t org)
+h_org_patch(struct req *r, int64_t want)
 {
-	struct fval v[2];
+	struct fval v[OP__MAX];
 	struct json_object *o;
 	struct org g;
 	enum err e;
 
-	if ((e = req_fields(r, org_patch_fields, 2, v)) != ERR_OK ||
-	    (e = org_update(r->db, org, v[0].present ? v[0].s : NULL,
-	    v[1].present ? v[1].s : NULL, &g)) != ERR_OK)
+	if ((e = req_fields(r, org_patch_fields, OP__MAX, v)) != ERR_OK ||
+	    (e = org_update(r->db, req_actor(r), want,
+	    v[OP_NAME].present ? v[OP_NAME].s : NULL,
+	    v[OP_DESCRIPTION].present ? v[OP_DESCRIPTION].s : NULL, &g)) !=
+	    ERR_OK)
 		return e;
-	(void)audit_log(r->db, AUDIT_ORG_UPDATE, org, r->p.user_id, org,
-	    req_ip(r), NULL);
 	o = resp_new("Organization updated");
 	json_object_object_add(o, "organization", org_json(&g));
 	resp_send(r, 200, o);
@@ -536,12 +461,7 @@ h_org_patch(struct req *r, int64_t org)
 enum err
 h_organization_patch(struct req *r)
 {
-	int64_t org;
-	enum err e;
-
-	if ((e = scope(r, 0, &org)) != ERR_OK)
-		return e;
-	return h_org_patch(r, org);
+	return h_org_patch(r, named_org(r, 0));
 }
 
 static void
@@ -566,8 +486,7 @@ h_audit(struct req *r)
 {
 	char ev[40];
 	struct json_object *arr, *o;
-	int64_t org = 0, limit, offset, total = 0;
-	long long q = 0;
+	int64_t limit, offset, total = 0;
 	int k;
 	enum err e;
 
@@ -579,23 +498,9 @@ h_audit(struct req *r)
 		return ERR_INVALID_FIELD;
 	} else if (k == 0)
 		ev[0] = '\0';
-	if (r->p.role == ROLE_SUPERADMIN) {
-		/* A superadmin sees every organization unless one is named. */
-		if ((e = req_query_int(r, "organization_id", 0, 1, INT64_MAX,
-		    &q)) != ERR_OK)
-			return e;
-		org = q;
-		if (org > 0) {
-			struct org g;
-
-			if ((e = org_get(r->db, org, &g)) != ERR_OK)
-				return e;
-		}
-	} else
-		org = r->p.org_id;
 	arr = json_object_new_array();
-	if ((e = audit_list(r->db, org, ev, limit, offset, &total, add_event,
-	    arr)) != ERR_OK) {
+	if ((e = audit_list(r->db, req_actor(r), named_org(r, 0), ev, limit,
+	    offset, &total, add_event, arr)) != ERR_OK) {
 		json_object_put(arr);
 		return e;
 	}

@@ -1,64 +1,61 @@
 /*
  * h_auth.c: /auth/...: register, login, refresh, verify, revoke, logout,
- * sessions.
+ * sessions, invitations' preview, password reset.
  */
 #include <stdio.h>
 #include <string.h>
 
-#include "audit.h"
+#include "account.h"
 #include "handlers.h"
 #include "invite.h"
-#include "limit.h"
 #include "log.h"
 #include "org.h"
 #include "reset.h"
 #include "valid.h"
 
-static const struct field invited_fields[] = {
-	{ "invitation_code", F_STR, 1, 256, NULL, 0 },
-	{ "username", F_STR, 1, 64, valid_username, 0 },
-	{ "password", F_STR, 1, 0, NULL, 1 },
-	{ "name", F_STR, 0, 512, valid_name, 0 },
-	{ "cookie", F_BOOL, 0, 0, NULL, 0 },
+enum {
+	IF_CODE, IF_USERNAME, IF_PASSWORD, IF_NAME, IF_COOKIE, IF__MAX
 };
+static const struct field invited_fields[] = {
+	[IF_CODE] = { "invitation_code", F_STR, 1, 256, NULL, 0 },
+	[IF_USERNAME] = { "username", F_STR, 1, 64, valid_username, 0 },
+	[IF_PASSWORD] = { "password", F_STR, 1, 0, NULL, 1 },
+	[IF_NAME] = { "name", F_STR, 0, 512, valid_name, 0 },
+	[IF_COOKIE] = { "cookie", F_BOOL, 0, 0, NULL, 0 },
+};
+FIELDS(invited_fields, IF__MAX);
 
 /* POST /auth/register with an invitation code. */
 static enum err
 register_invited(struct req *r)
 {
-	struct fval v[5];
+	struct fval v[IF__MAX];
 	struct session_tokens t;
 	struct invite inv;
 	struct user u;
-	int64_t uid;
 	enum err e;
 
-	if ((e = req_fields(r, invited_fields, 5, v)) != ERR_OK)
+	if ((e = req_fields(r, invited_fields, IF__MAX, v)) != ERR_OK)
 		return e;
-	if ((e = invite_accept(r->db, r->conf, v[0].s, v[1].s,
-	    v[3].present ? v[3].s : "", v[2].s, &uid, &inv)) != ERR_OK)
-		return e;
-	(void)audit_log(r->db, AUDIT_INVITATION_ACCEPT, inv.org_id, uid,
-	    inv.id, req_ip(r), NULL);
-	if ((e = user_get(r->db, uid, &u)) != ERR_OK)
-		return e == ERR_NOT_FOUND ? ERR_DB : e;
-	if ((e = session_start(r->db, r->conf, &u, 0, req_user_agent(r),
-	    req_ip(r), &t)) != ERR_OK)
+	if ((e = invite_accept(r->db, r->conf, req_actor(r), v[IF_CODE].s,
+	    v[IF_USERNAME].s, v[IF_NAME].present ? v[IF_NAME].s : "",
+	    v[IF_PASSWORD].s, req_user_agent(r), &u, &inv, &t)) != ERR_OK)
 		return e;
 	return resp_login(r, 201, "Registration successful", &t, &u,
-	    v[4].present && v[4].b);
+	    v[IF_COOKIE].present && v[IF_COOKIE].b);
 }
 
 enum err
 h_register(struct req *r)
 {
 	struct json_object *code;
+	enum err e;
 
 	if (json_object_object_get_ex(r->body, "invitation_code", &code) &&
 	    !json_object_is_type(code, json_type_null))
 		return register_invited(r);
-	if (!r->conf->allow_new_organizations)
-		return ERR_REGISTRATION_CLOSED;
+	if ((e = org_registration_open(r->conf)) != ERR_OK)
+		return e;
 	return h_register_org(r, 0);
 }
 
@@ -87,9 +84,11 @@ h_invitation_preview(struct req *r)
 	return ERR_OK;
 }
 
+enum { FF_EMAIL, FF__MAX };
 static const struct field forgot_fields[] = {
-	{ "email", F_STR, 1, 254, valid_email, 0 },
+	[FF_EMAIL] = { "email", F_STR, 1, 254, valid_email, 0 },
 };
+FIELDS(forgot_fields, FF__MAX);
 
 /*
  * The work of POST /auth/password/forgot, after its answer: whether the
@@ -100,19 +99,15 @@ static const struct field forgot_fields[] = {
 static void
 forgot_later(struct req *r, const char *email, const char *ip)
 {
+	struct actor a = { 0, 0, ROLE_USER, ip };
 	const char *what = "queued";
 	struct user u;
 	enum err e;
 
-	memset(&u, 0, sizeof(u));
-	e = reset_request(r->db, r->conf, email, &u);
-	if (e == ERR_TOO_MANY_REQUESTS) {
-		char key[24];
-
-		(void)snprintf(key, sizeof(key), "%lld", (long long)u.id);
-		limit_log_refused("mail", key, u.retry_after, ip);
+	e = reset_request(r->db, r->conf, &a, email, &u);
+	if (e == ERR_TOO_MANY_REQUESTS)
 		what = "mail limit";
-	} else if (e == ERR_NOT_FOUND)
+	else if (e == ERR_NOT_FOUND)
 		what = "no active account";
 	else if (e == ERR_UNKNOWN) {
 		log_warnx("auth: password reset: the outcome is unknown; the "
@@ -120,8 +115,7 @@ forgot_later(struct req *r, const char *email, const char *ip)
 		what = "unknown";
 	} else if (e != ERR_OK) {
 		log_warnx("auth: password reset mail not queued (%s)",
-		    e == ERR_DB ? "database" : e == ERR_MAIL ? "spool" :
-		    "internal error");
+		    err_str(e));
 		what = "failed";
 	}
 	log_info("auth: password forgot: done (%s)", what);
@@ -130,41 +124,36 @@ forgot_later(struct req *r, const char *email, const char *ip)
 enum err
 h_password_forgot(struct req *r)
 {
-	struct fval v[1];
+	struct fval v[FF__MAX];
 	enum err e;
 
-	if ((e = req_fields(r, forgot_fields, 1, v)) != ERR_OK)
+	if ((e = req_fields(r, forgot_fields, FF__MAX, v)) != ERR_OK)
 		return e;
 	/* The answer tells nothing, not even by its time: it goes first. */
-	if ((e = req_defer(r, forgot_later, v[0].s)) != ERR_OK)
+	if ((e = req_defer(r, forgot_later, v[FF_EMAIL].s)) != ERR_OK)
 		return e;
 	resp_send(r, 202, resp_new("If the account exists, a reset mail is "
 	    "on its way"));
 	return ERR_OK;
 }
 
+enum { RF_TOKEN, RF_PASSWORD, RF__MAX };
 static const struct field reset_fields[] = {
-	{ "token", F_STR, 1, 256, NULL, 0 },
-	{ "password", F_STR, 1, 0, NULL, 1 },
+	[RF_TOKEN] = { "token", F_STR, 1, 256, NULL, 0 },
+	[RF_PASSWORD] = { "password", F_STR, 1, 0, NULL, 1 },
 };
+FIELDS(reset_fields, RF__MAX);
 
 enum err
 h_password_reset(struct req *r)
 {
-	struct fval v[2];
-	struct user u;
-	int64_t uid;
+	struct fval v[RF__MAX];
 	enum err e;
 
-	r->err_field = NULL;
-	if ((e = req_fields(r, reset_fields, 2, v)) != ERR_OK)
+	if ((e = req_fields(r, reset_fields, RF__MAX, v)) != ERR_OK ||
+	    (e = reset_perform(r->db, r->conf, req_actor(r), v[RF_TOKEN].s,
+	    v[RF_PASSWORD].s)) != ERR_OK)
 		return e;
-	if ((e = reset_perform(r->db, r->conf, v[0].s, v[1].s, &uid)) !=
-	    ERR_OK)
-		return e;
-	if (user_get(r->db, uid, &u) == ERR_OK)
-		(void)audit_log(r->db, AUDIT_PASSWORD_RESET, u.org_id, uid, uid,
-		    req_ip(r), NULL);
 	resp_send(r, 200, resp_new("Password reset; every session was "
 	    "signed out"));
 	return ERR_OK;
@@ -174,73 +163,57 @@ h_password_reset(struct req *r)
  * field error (the body limit bounds it). */
 #define ANY_TOKEN_LEN (1024 * 1024)
 
+enum { LF_IDENTIFIER, LF_PASSWORD, LF_REMEMBER, LF_COOKIE, LF__MAX };
 static const struct field login_fields[] = {
-	{ "identifier", F_STR, 1, 254, NULL, 0 },
-	{ "password", F_STR, 1, 1024, NULL, 0 },
-	{ "remember_me", F_BOOL, 0, 0, NULL, 0 },
-	{ "cookie", F_BOOL, 0, 0, NULL, 0 },
+	[LF_IDENTIFIER] = { "identifier", F_STR, 1, 254, NULL, 0 },
+	[LF_PASSWORD] = { "password", F_STR, 1, 1024, NULL, 0 },
+	[LF_REMEMBER] = { "remember_me", F_BOOL, 0, 0, NULL, 0 },
+	[LF_COOKIE] = { "cookie", F_BOOL, 0, 0, NULL, 0 },
 };
+FIELDS(login_fields, LF__MAX);
 
 enum err
 h_login(struct req *r)
 {
-	struct fval v[4];
+	struct fval v[LF__MAX];
 	struct session_tokens t;
 	struct user u;
 	enum err e;
 
-	if ((e = req_fields(r, login_fields, 4, v)) != ERR_OK)
+	if ((e = req_fields(r, login_fields, LF__MAX, v)) != ERR_OK)
 		return e;
-	memset(&u, 0, sizeof(u));
-	e = user_authenticate(r->db, r->conf, v[0].s, v[1].s, &u);
-	if (e == ERR_TOO_MANY_ATTEMPTS) {
-		char key[24];
-
-		(void)snprintf(key, sizeof(key), "%lld", (long long)u.id);
+	e = account_login(r->db, r->conf, req_actor(r), v[LF_IDENTIFIER].s,
+	    v[LF_PASSWORD].s, v[LF_REMEMBER].present && v[LF_REMEMBER].b,
+	    req_user_agent(r), &u, &t);
+	if (e == ERR_TOO_MANY_ATTEMPTS)
 		r->retry_after = u.retry_after;
-		limit_log_refused("account", u.id > 0 ? key : "unknown",
-		    u.retry_after, req_ip(r));
-	}
-	if (e == ERR_INVALID_CREDENTIALS || e == ERR_ACCOUNT_DISABLED) {
-		log_info("auth: sign-in refused (%s) from %s",
-		    e == ERR_ACCOUNT_DISABLED ? "disabled" : "credentials",
-		    req_ip(r));
-		/* The actor is the account named, when it exists. */
-		(void)audit_log(r->db, AUDIT_LOGIN_FAILURE, u.org_id, u.id,
-		    u.id, req_ip(r), e == ERR_ACCOUNT_DISABLED ? "disabled" :
-		    "invalid credentials");
-	}
 	if (e != ERR_OK)
-		return e;
-	(void)audit_log(r->db, AUDIT_LOGIN_SUCCESS, u.org_id, u.id, u.id,
-	    req_ip(r), NULL);
-	if ((e = session_start(r->db, r->conf, &u, v[2].present && v[2].b,
-	    req_user_agent(r), req_ip(r), &t)) != ERR_OK)
 		return e;
 	/* A browser session: the tokens also travel as cookies. */
 	return resp_login(r, 200, "Login successful", &t, &u,
-	    v[3].present && v[3].b);
+	    v[LF_COOKIE].present && v[LF_COOKIE].b);
 }
 
+enum { FRT_TOKEN, FRT__MAX };
 static const struct field refresh_fields[] = {
-	{ "refresh_token", F_STR, 0, ANY_TOKEN_LEN, NULL, 0 },
+	[FRT_TOKEN] = { "refresh_token", F_STR, 0, ANY_TOKEN_LEN, NULL, 0 },
 };
+FIELDS(refresh_fields, FRT__MAX);
 
 enum err
 h_refresh(struct req *r)
 {
-	struct fval v[1];
+	struct fval v[FRT__MAX];
 	struct session_tokens t;
 	struct user u;
 	char cookie[HTTP_COOKIE_VALUE_MAX];
 	const char *rt;
-	int64_t reused = 0;
 	int k = 0;
 	enum err e;
 
-	if ((e = req_fields(r, refresh_fields, 1, v)) != ERR_OK)
+	if ((e = req_fields(r, refresh_fields, FRT__MAX, v)) != ERR_OK)
 		return e;
-	rt = v[0].present ? v[0].s : NULL;
+	rt = v[FRT_TOKEN].present ? v[FRT_TOKEN].s : NULL;
 	if (rt == NULL) {
 		/* A browser session: the token is the latch_refresh cookie,
 		 * and the request must prove it comes from our page. */
@@ -255,12 +228,8 @@ h_refresh(struct req *r)
 			return e;
 		rt = cookie;
 	}
-	memset(&u, 0, sizeof(u));
-	e = session_refresh(r->db, r->conf, rt, &t, &u, &reused);
-	if (reused > 0)
-		(void)audit_log(r->db, AUDIT_REFRESH_REUSE, u.org_id, u.id, u.id,
-		    req_ip(r), "session revoked");
-	if (e != ERR_OK)
+	if ((e = session_refresh(r->db, r->conf, req_actor(r), rt, &t,
+	    &u)) != ERR_OK)
 		return e;
 	return resp_login(r, 200, "Token refreshed", &t, &u, k == 1);
 }
@@ -293,21 +262,23 @@ claims_json(const struct jwt_claims *c, const struct principal *now)
 	return o;
 }
 
+enum { VF_TOKEN, VF__MAX };
 static const struct field verify_fields[] = {
-	{ "token", F_STR, 0, ANY_TOKEN_LEN, NULL, 0 },
+	[VF_TOKEN] = { "token", F_STR, 0, ANY_TOKEN_LEN, NULL, 0 },
 };
+FIELDS(verify_fields, VF__MAX);
 
 enum err
 h_verify(struct req *r)
 {
-	struct fval v[1];
+	struct fval v[VF__MAX];
 	struct json_object *o;
 	const char *token;
 	enum err e;
 
-	if ((e = req_fields(r, verify_fields, 1, v)) != ERR_OK)
+	if ((e = req_fields(r, verify_fields, VF__MAX, v)) != ERR_OK)
 		return e;
-	token = v[0].present ? v[0].s : req_bearer(r);
+	token = v[VF_TOKEN].present ? v[VF_TOKEN].s : req_bearer(r);
 	if (token == NULL || token[0] == '\0')
 		e = ERR_MISSING_TOKEN;
 	else
@@ -327,45 +298,43 @@ h_verify(struct req *r)
 	return ERR_OK;
 }
 
+enum { KF_TOKEN, KF__MAX };
 static const struct field revoke_fields[] = {
-	{ "token", F_STR, 1, ANY_TOKEN_LEN, NULL, 0 },
+	[KF_TOKEN] = { "token", F_STR, 1, ANY_TOKEN_LEN, NULL, 0 },
 };
+FIELDS(revoke_fields, KF__MAX);
 
 enum err
 h_revoke(struct req *r)
 {
-	struct fval v[1];
+	struct fval v[KF__MAX];
 	enum err e;
 
-	if ((e = req_fields(r, revoke_fields, 1, v)) != ERR_OK)
+	if ((e = req_fields(r, revoke_fields, KF__MAX, v)) != ERR_OK)
 		return e;
-	if ((e = session_revoke_token(r->db, r->conf, v[0].s)) != ERR_OK)
+	if ((e = session_revoke_token(r->db, r->conf, v[KF_TOKEN].s)) !=
+	    ERR_OK)
 		return e;
 	resp_send(r, 200, resp_new("Token revoked"));
 	return ERR_OK;
 }
 
+enum { OF_ALL, OF__MAX };
 static const struct field logout_fields[] = {
-	{ "all", F_BOOL, 0, 0, NULL, 0 },
+	[OF_ALL] = { "all", F_BOOL, 0, 0, NULL, 0 },
 };
+FIELDS(logout_fields, OF__MAX);
 
 enum err
 h_logout(struct req *r)
 {
-	struct fval v[1];
+	struct fval v[OF__MAX];
 	enum err e;
 
-	if ((e = req_fields(r, logout_fields, 1, v)) != ERR_OK)
+	if ((e = req_fields(r, logout_fields, OF__MAX, v)) != ERR_OK ||
+	    (e = account_logout(r->db, req_actor(r), r->p.sid,
+	    v[OF_ALL].present && v[OF_ALL].b)) != ERR_OK)
 		return e;
-	if (v[0].present && v[0].b)
-		e = session_revoke_user(r->db, r->p.user_id, 0);
-	else if ((e = session_revoke(r->db, r->p.user_id, r->p.sid)) ==
-	    ERR_NOT_FOUND)
-		e = ERR_OK; /* expired meanwhile: logged out all the same */
-	if (e != ERR_OK)
-		return e;
-	(void)audit_log(r->db, AUDIT_LOGOUT, r->p.org_id, r->p.user_id,
-	    r->p.user_id, req_ip(r), v[0].present && v[0].b ? "all" : NULL);
 	/* Whoever signed in by cookie: the browser forgets them. */
 	if ((e = resp_session_cookies(r, NULL)) != ERR_OK)
 		return e;

@@ -3,7 +3,6 @@
  */
 #include <string.h>
 
-#include "audit.h"
 #include "handlers.h"
 #include "org.h"
 #include "valid.h"
@@ -48,16 +47,17 @@ h_setup_get(struct req *r)
 }
 
 /* The fields of POST /setup and of POST /auth/register (new org). */
-static const struct field reg_fields[] = {
-	{ "organization", F_STR, 1, 512, valid_org_name, 0 },
-	{ "username", F_STR, 1, 64, valid_username, 0 },
-	{ "email", F_STR, 1, 254, valid_email, 0 },
-	{ "password", F_STR, 1, 0, NULL, 1 },
-	{ "name", F_STR, 0, 512, valid_name, 0 },
-	{ "cookie", F_BOOL, 0, 0, NULL, 0 },
-};
 enum { RF_ORG, RF_USERNAME, RF_EMAIL, RF_PASSWORD, RF_NAME, RF_COOKIE,
 	RF__MAX };
+static const struct field reg_fields[] = {
+	[RF_ORG] = { "organization", F_STR, 1, 512, valid_org_name, 0 },
+	[RF_USERNAME] = { "username", F_STR, 1, 64, valid_username, 0 },
+	[RF_EMAIL] = { "email", F_STR, 1, 254, valid_email, 0 },
+	[RF_PASSWORD] = { "password", F_STR, 1, 0, NULL, 1 },
+	[RF_NAME] = { "name", F_STR, 0, 512, valid_name, 0 },
+	[RF_COOKIE] = { "cookie", F_BOOL, 0, 0, NULL, 0 },
+};
+FIELDS(reg_fields, RF__MAX);
 
 /*
  * Create an organization with its first user and sign that user in:
@@ -69,40 +69,30 @@ h_register_org(struct req *r, int setup)
 	struct fval v[RF__MAX];
 	struct session_tokens t;
 	struct user u;
-	int64_t uid;
 	enum err e;
 
-	if ((e = req_fields(r, reg_fields, RF__MAX, v)) != ERR_OK)
-		return e;
-	e = org_register(r->db, r->conf, setup, v[RF_ORG].s, 1,
+	if ((e = req_fields(r, reg_fields, RF__MAX, v)) != ERR_OK ||
+	    (e = org_signup(r->db, r->conf, req_actor(r), setup, v[RF_ORG].s,
 	    v[RF_USERNAME].s, v[RF_EMAIL].s,
 	    v[RF_NAME].present ? v[RF_NAME].s : "", v[RF_PASSWORD].s,
-	    setup ? ROLE_SUPERADMIN : ROLE_ADMIN, &uid);
-	if (e != ERR_OK)
-		return e;
-	if ((e = user_get(r->db, uid, &u)) != ERR_OK)
-		return e == ERR_NOT_FOUND ? ERR_DB : e;
-	(void)audit_log(r->db, AUDIT_ORG_CREATE, u.org_id, u.id, u.org_id,
-	    req_ip(r), u.org_name);
-	(void)audit_log(r->db, AUDIT_USER_CREATE, u.org_id, u.id, u.id,
-	    req_ip(r), role_name(u.role));
-	if ((e = session_start(r->db, r->conf, &u, 0, req_user_agent(r),
-	    req_ip(r), &t)) != ERR_OK)
+	    req_user_agent(r), &u, &t)) != ERR_OK)
 		return e;
 	return resp_login(r, 201, setup ? "Setup complete" :
 	    "Registration successful", &t, &u, v[RF_COOKIE].present &&
 	    v[RF_COOKIE].b);
 }
 
+enum { SF_SKIP, SF__MAX };
 static const struct field skip_fields[] = {
-	{ "skip", F_BOOL, 0, 0, NULL, 0 },
+	[SF_SKIP] = { "skip", F_BOOL, 0, 0, NULL, 0 },
 };
+FIELDS(skip_fields, SF__MAX);
 
 enum err
 h_setup_post(struct req *r)
 {
 	struct json_object *o;
-	struct fval v[1];
+	struct fval v[SF__MAX];
 	int req = org_setup_required(r->db);
 	enum err e;
 
@@ -110,9 +100,9 @@ h_setup_post(struct req *r)
 		return ERR_DB;
 	if (req == 0)
 		return ERR_SETUP_DONE;
-	if ((e = req_fields(r, skip_fields, 1, v)) != ERR_OK)
+	if ((e = req_fields(r, skip_fields, SF__MAX, v)) != ERR_OK)
 		return e;
-	if (!v[0].present || !v[0].b)
+	if (!v[SF_SKIP].present || !v[SF_SKIP].b)
 		return h_register_org(r, 1);
 	/* Run without authentication until the first user exists. */
 	if ((e = org_auth_skip(r->db)) != ERR_OK)

@@ -3,8 +3,8 @@
  */
 #include <string.h>
 
-#include "audit.h"
 #include "handlers.h"
+#include "invite.h"
 #include "org.h"
 #include "valid.h"
 
@@ -45,47 +45,43 @@ h_orgs_list(struct req *r)
 	return ERR_OK;
 }
 
+enum { OC_NAME, OC_DESCRIPTION, OC_ADMIN_EMAIL, OC__MAX };
 static const struct field org_create_fields[] = {
-	{ "name", F_STR, 1, 512, valid_org_name, 0 },
-	{ "description", F_STR, 0, 4096, valid_description, 0 },
-	{ "admin_email", F_STR, 0, 254, valid_email, 0 },
+	[OC_NAME] = { "name", F_STR, 1, 512, valid_org_name, 0 },
+	[OC_DESCRIPTION] = { "description", F_STR, 0, 4096, valid_description,
+	    0 },
+	[OC_ADMIN_EMAIL] = { "admin_email", F_STR, 0, 254, valid_email, 0 },
 };
+FIELDS(org_create_fields, OC__MAX);
 
 enum err
 h_orgs_create(struct req *r)
 {
-	struct fval v[3];
+	char code[TOK_STR_SIZE], inviter[600];
+	struct fval v[OC__MAX];
 	struct json_object *o;
+	struct invite inv;
 	struct org g;
-	int64_t id;
 	enum err e;
 
-	if ((e = req_fields(r, org_create_fields, 3, v)) != ERR_OK)
+	if ((e = req_fields(r, org_create_fields, OC__MAX, v)) != ERR_OK)
 		return e;
-	if ((e = org_insert(r->db, v[0].s, v[1].present ? v[1].s : "",
-	    &id)) != ERR_OK)
-		return e;
-	if ((e = org_get(r->db, id, &g)) != ERR_OK)
+	h_inviter_name(r, inviter, sizeof(inviter));
+	e = org_create(r->db, r->conf, req_actor(r), v[OC_NAME].s,
+	    v[OC_DESCRIPTION].present ? v[OC_DESCRIPTION].s : "",
+	    v[OC_ADMIN_EMAIL].present ? v[OC_ADMIN_EMAIL].s : NULL, inviter,
+	    code, &g, &inv);
+	if (e == ERR_TOO_MANY_REQUESTS)
+		r->retry_after = inv.retry_after;
+	if (e != ERR_OK)
 		return e;
 	o = resp_new("Organization created");
 	json_object_object_add(o, "organization", org_json(&g));
-	if (!v[2].present) {
-		(void)audit_log(r->db, AUDIT_ORG_CREATE, id, r->p.user_id, id,
-		    req_ip(r), g.name);
-		resp_send(r, 201, o);
-		return ERR_OK;
-	}
-	/* With admin_email: the organization and its admin invitation come
-	 * together or not at all. */
-	if ((e = h_invite(r, id, v[2].s, ROLE_ADMIN, 1, o)) != ERR_OK) {
-		/* The invitation goes with its organization, whatever became
-		 * of it. */
-		if (org_delete(r->db, id) == ERR_OK && e == ERR_UNKNOWN)
-			e = ERR_DB;
-		return e;
-	}
-	(void)audit_log(r->db, AUDIT_ORG_CREATE, id, r->p.user_id, id,
-	    req_ip(r), g.name);
+	if (v[OC_ADMIN_EMAIL].present)
+		json_object_object_add(o, "invitation",
+		    invite_json(r, &inv, code));
+	tok_cleanse(code, sizeof(code));
+	resp_send(r, 201, o);
 	return ERR_OK;
 }
 
@@ -115,10 +111,8 @@ h_orgs_delete(struct req *r)
 {
 	enum err e;
 
-	if ((e = org_delete(r->db, r->id)) != ERR_OK)
+	if ((e = org_delete(r->db, req_actor(r), r->id)) != ERR_OK)
 		return e;
-	(void)audit_log(r->db, AUDIT_ORG_DELETE, 0, r->p.user_id, r->id,
-	    req_ip(r), NULL);
 	resp_send(r, 200, resp_new("Organization deleted"));
 	return ERR_OK;
 }

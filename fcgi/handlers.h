@@ -51,16 +51,20 @@ enum err h_invitations_resend(struct req *);
 enum err h_organization_get(struct req *);
 enum err h_organization_patch(struct req *);
 enum err h_audit(struct req *);
-/* Create an invitation into org and answer 201 with root plus
- * "invitation"; with send the mail is queued.  root is owned: sent, or
- * freed on an error.  Shared with h_orgs.c. */
-enum err h_invite(struct req *, int64_t org, const char *email,
-    enum role role, int send, struct json_object *root);
-/* PATCH of an organization's name/description, shared with h_orgs.c. */
-enum err h_org_patch(struct req *, int64_t org);
+/* PATCH of the name/description of the organization the request names
+ * (actor_scope()), shared with h_orgs.c. */
+enum err h_org_patch(struct req *, int64_t want);
 struct org;
 /* The contract's organization object. */
 struct json_object *org_json(const struct org *);
+struct invite;
+/* The contract's invitation object; with code (a new one) its code and
+ * url, else who invited. */
+struct json_object *invite_json(const struct req *, const struct invite *,
+    const char *code);
+/* The caller's display name for an invitation mail (ROUTE_ME): its
+ * name, else its username, into out. */
+void h_inviter_name(const struct req *, char *out, size_t outsz);
 
 /* h_orgs.c */
 enum err h_orgs_list(struct req *);

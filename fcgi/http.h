@@ -52,6 +52,7 @@ struct req {
 	int64_t id;                 /* the {id} of the route, or 0 */
 	struct json_object *body;   /* parsed body (owned), NULL if none */
 	struct principal p;         /* for routes that need a sign-in */
+	struct actor actor;         /* req_actor()'s */
 	struct user me;             /* with ROUTE_ME: the caller's row */
 	const char *err_field;      /* static: field of ERR_INVALID_FIELD */
 	struct json_object *err_extra; /* owned: merged into an error body */
@@ -72,6 +73,12 @@ const char *req_param(const struct req *r, const char *name);
 /* The client address, the User-Agent ("" if absent). */
 const char *req_ip(const struct req *r);
 const char *req_user_agent(const struct req *r);
+
+/*
+ * The caller as core/ takes it: the signed-in user (r->p; nobody on a
+ * public route) and the client address.  Borrowed from r.
+ */
+const struct actor *req_actor(struct req *r);
 
 /*
  * Compute r->path from REQUEST_URI (or SCRIPT_NAME + PATH_INFO) minus
@@ -147,6 +154,11 @@ struct field {
 	int password;               /* F_STR: length rule -> weak_password */
 };
 
+/* A field table indexed by its enum, whose __MAX is n: one entry each. */
+#define FIELDS(tbl, n) \
+	_Static_assert(sizeof(tbl) / sizeof((tbl)[0]) == (n), \
+	    #tbl ": one entry per value of its enum")
+
 struct fval {
 	int present;
 	const char *s;              /* borrowed from r->body */
@@ -157,6 +169,8 @@ struct fval {
 /*
  * Check r->body against the n fields of tbl, filling vals (n entries).
  * ERR_OK, ERR_INVALID_FIELD (r->err_field set) or ERR_WEAK_PASSWORD.
+ * Each table is indexed by an enum of its own, closed by __MAX, and
+ * declared with FIELDS(): vals[F_X] is the value of tbl[F_X].
  */
 enum err req_fields(struct req *r, const struct field *tbl, size_t n,
     struct fval *vals);

@@ -38,6 +38,16 @@ req_ip(const struct req *r)
 	    sizeof(ip));
 }
 
+const struct actor *
+req_actor(struct req *r)
+{
+	r->actor.user_id = r->p.user_id;
+	r->actor.org_id = r->p.org_id;
+	r->actor.role = r->p.role;
+	r->actor.ip = req_ip(r);
+	return &r->actor;
+}
+
 enum err
 req_defer(struct req *r, req_later_fn fn, const char *arg)
 {

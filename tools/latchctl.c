@@ -12,6 +12,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "account.h"
 #include "conf.h"
 #include "db.h"
 #include "file.h"
@@ -616,12 +617,10 @@ cmd_user(const struct conf *c, const char *cmd, const char *login)
 	if ((e = user_find(db, login, &u)) != ERR_OK)
 		die_err(login, e);
 	if (strcmp(cmd, "reset-password") == 0) {
-		e = user_set_password(db, c, u.id, pw);
+		e = account_set_password(db, c, u.id, pw);
 		tok_cleanse(pw, sizeof(pw));
-		if (e == ERR_OK)
-			e = session_revoke_user(db, u.id, 0);
 	} else
-		e = user_set_disabled(db, u.id, strcmp(cmd, "disable") == 0);
+		e = account_set_disabled(db, u.id, strcmp(cmd, "disable") == 0);
 	db_close(db);
 	if (e != ERR_OK)
 		die_err(cmd, e);

@@ -505,6 +505,27 @@ def sql_str(s):
 
 
 @contextlib.contextmanager
+def refusing(stack, table, event, cond):
+    """
+    For the with block, MariaDB refuses every `event` (INSERT, UPDATE or
+    DELETE) of a row of `table` for which the SQL condition `cond` (over
+    NEW and OLD) holds, with an error (SQLSTATE 45000) to the statement:
+    one statement of latch's that fails, at a moment the scenario
+    chooses, on the real database.  A trigger, dropped at the end.
+    """
+    db = stack.config_values()["database"].get("name", "latch")
+    name = "latch_test_refuse_%s" % secrets.token_hex(4)
+    stack._mariadb([], db=db, input=(
+        "DELIMITER //\nCREATE TRIGGER %s BEFORE %s ON %s FOR EACH ROW "
+        "IF %s THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = "
+        "'refused by the test'; END IF //\n" % (name, event, table, cond)))
+    try:
+        yield
+    finally:
+        stack.mysql("DROP TRIGGER IF EXISTS %s" % name, db=db)
+
+
+@contextlib.contextmanager
 def fresh_database(stack, name):
     """
     Point latchd at a new, migrated database `name` for the with block,

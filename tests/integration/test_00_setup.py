@@ -4,7 +4,7 @@ the first superadmin exactly once.  Must run first (the stack is new).
 """
 
 from lib import (expect, expect_error, expect_login, expect_user, http,
-                 new_email, new_password, profile, uniq)
+                 new_email, new_password, profile, refusing, uniq)
 
 
 def test_health_ok(stack):
@@ -31,6 +31,20 @@ def test_setup_refuses_bad_fields_without_creating_anyone(stack):
     j = expect(http("GET", "/setup"), 200)
     assert j.get("setup_required") is True, \
         "a refused setup must not create a user: %r" % j
+
+
+def test_a_setup_whose_session_cannot_be_stored_creates_no_one(stack):
+    """The organization, its superadmin, their audit events and the
+    session are one transaction: when the session cannot be stored the
+    answer is 503 and setup is still required."""
+    b = {"organization": "Root Org", "username": uniq("root"),
+         "email": new_email(), "password": new_password()}
+    with refusing(stack, "sessions", "INSERT", "1"):
+        expect_error(http("POST", "/setup", b), 503, "service_unavailable")
+    j = expect(http("GET", "/setup"), 200)
+    assert j.get("setup_required") is True, \
+        "a setup answered 503 left its superadmin behind: %r" % j
+    assert stack.mysql("SELECT COUNT(*) FROM organizations") == [["0"]]
 
 
 def test_setup_creates_the_first_superadmin(stack):

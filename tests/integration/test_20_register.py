@@ -8,7 +8,7 @@ import secrets
 
 from lib import (expect, expect_error, expect_login, expect_user, http,
                  new_email, new_password, profile, register, uniq, login,
-                 PASSWORDS)
+                 PASSWORDS, refusing, sql_str)
 
 
 def reg_body(**kw):
@@ -172,3 +172,29 @@ def test_registration_closed(stack):
     j = expect(http("GET", "/setup"), 200)
     assert j.get("registration_open") is True, j
     register()
+
+
+def _count(stack, table, col, value):
+    return stack.mysql("SELECT COUNT(*) FROM %s WHERE %s = %s"
+                       % (table, col, sql_str(value)))[0][0]
+
+
+def test_a_registration_whose_session_cannot_be_stored_creates_nothing(
+        stack):
+    """The organization, its admin, their audit events and the session
+    are one transaction: when the session cannot be stored the answer is
+    503 and there is no account (nor organization) to sign in to; the
+    same registration works once sessions can be stored again."""
+    b = reg_body(username=uniq("nosess"))
+    cond = "NEW.user_id IN (SELECT id FROM users WHERE username = %s)" \
+        % sql_str(b["username"])
+    with refusing(stack, "sessions", "INSERT", cond):
+        expect_error(http("POST", "/auth/register", b), 503,
+                     "service_unavailable")
+    assert _count(stack, "users", "username", b["username"]) == "0", \
+        "a registration answered 503 left its account behind"
+    assert _count(stack, "organizations", "name", b["organization"]) == "0"
+    expect_error(login(b["username"], b["password"]), 401,
+                 "invalid_credentials")
+    expect_login(http("POST", "/auth/register", b), 201,
+                 username=b["username"])

@@ -16,7 +16,8 @@ from adminlib import (INVITE_URL, MISSING_ID, PREVIEW_KEYS, add_user,
                       reload, run_at_once, superadmin)
 from lib import (db_dump, expect, expect_error, expect_login,
                  expect_timestamp, expect_user, http, login, new_email,
-                 new_password, register, sha256_hex, uniq)
+                 new_password, refusing, register, sha256_hex, sql_str,
+                 uniq)
 
 INVITATION_TTL = 604800  # [security] invitation_ttl, default 7 days
 
@@ -246,6 +247,26 @@ def test_register_errors_leave_the_code_usable(stack):
     # Still pending and usable.
     expect_preview(preview(code), inv["email"], "user", a.org)
     register_ok(code, inv["email"], a.org, "user")
+
+
+def test_a_registration_whose_session_cannot_be_stored_keeps_the_code(
+        stack):
+    """The account, the invitation marked used, the audit event and the
+    session are one transaction: when the session cannot be stored the
+    answer is 503, there is no account and the code still works."""
+    a = new_admin(stack)
+    inv = invite(a.access)
+    username = uniq("nosess")
+    cond = "NEW.user_id IN (SELECT id FROM users WHERE username = %s)" \
+        % sql_str(username)
+    with refusing(stack, "sessions", "INSERT", cond):
+        r, _, _ = register_with(inv["code"], username=username)
+        expect_error(r, 503, "service_unavailable")
+    assert stack.mysql("SELECT COUNT(*) FROM users WHERE username = %s"
+                       % sql_str(username)) == [["0"]], \
+        "a registration answered 503 left its account behind"
+    expect(preview(inv["code"]), 200)
+    register_ok(inv["code"], inv["email"], a.org, "user")
 
 
 def test_register_with_code_while_registration_is_closed(stack):

@@ -10,7 +10,7 @@ from adminlib import (EVENT_NAMES, MISSING_ID, add_user, events, forgot,
                       register_ok, relogin, reset, reset_token_from_mail,
                       superadmin)
 from lib import (expect, expect_error, http, login, new_email, new_password,
-                 refresh, uniq)
+                 refresh, refusing, uniq)
 
 
 def db_event_ids(stack, where):
@@ -217,3 +217,22 @@ def test_self_registered_organization_is_audited(stack):
     assert evs[0]["targetId"] == org_of(a) and evs[0]["actorId"] == a.id, \
         evs[0]
 
+
+def test_a_change_whose_event_cannot_be_written_is_not_made(stack):
+    """An event is written in the transaction of its change: when the
+    event cannot be written, the change is not made either (503)."""
+    a = new_admin(stack)
+    u = add_user(a.access)
+    mail = new_email()
+    with refusing(stack, "audit_events", "INSERT",
+                  "NEW.event IN ('user.delete', 'invitation.create')"):
+        expect_error(http("DELETE", "/users/%d" % u.id, token=a.access), 503,
+                     "service_unavailable")
+        expect_error(http("POST", "/invitations", {"email": mail},
+                          token=a.access), 503, "service_unavailable")
+    expect(http("GET", "/users/%d" % u.id, token=a.access), 200)
+    assert stack.mysql("SELECT COUNT(*) FROM invitations WHERE email = '%s'"
+                       % mail) == [["0"]], "an invitation without its event"
+    expect(http("DELETE", "/users/%d" % u.id, token=a.access), 200)
+    evs = events(a.access, "?event=user.delete")["events"]
+    assert [e["targetId"] for e in evs] == [u.id], evs

@@ -5,7 +5,7 @@ GET/PATCH /user/profile and POST /user/password.
 from lib import (PASSWORDS, expect, expect_error, expect_login, expect_user,
                  expect_token_revoked, expect_token_works, http, login,
                  login_ok, new_email, new_password, profile, refresh,
-                 register, uniq)
+                 refusing, register, uniq)
 
 
 def patch(token, body):
@@ -125,6 +125,27 @@ def test_password_change(stack):
     # The new password signs in, the old one does not.
     expect_login(login(a.username, new), 200, username=a.username)
     expect_error(login(a.username, a.password), 401, "invalid_credentials")
+
+
+def test_a_password_change_whose_sessions_cannot_be_ended_changes_nothing(
+        stack):
+    """The new password, the end of the other sessions and the audit
+    event are one transaction: when the sessions cannot be revoked the
+    answer is 503, the old password still holds and nothing was
+    changed."""
+    a = register()
+    b = login_ok(a)
+    new = new_password()
+    with refusing(stack, "sessions", "UPDATE", "NEW.user_id = %d AND "
+                  "NEW.revoked_at IS NOT NULL" % a.id):
+        expect_error(change_password(a.access, a.password, new), 503,
+                     "service_unavailable")
+    expect_login(login(a.username, a.password), 200, username=a.username)
+    expect_error(login(a.username, new), 401, "invalid_credentials")
+    expect_token_works(b.access, "the other session")
+    # Once sessions can be ended again, the same change goes through.
+    expect(change_password(a.access, a.password, new), 200)
+    expect_token_revoked(b.access)
 
 
 def test_password_change_to_unicode(stack):

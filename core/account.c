@@ -1,0 +1,155 @@
+/*
+ * account.c: signing in and out, new passwords, disabling: an account's
+ * changes that involve its sessions, each in one transaction.
+ */
+#include <string.h>
+#include <time.h>
+
+#include "account.h"
+#include "audit.h"
+#include "limit.h"
+#include "log.h"
+#include "pw.h"
+#include "tok.h"
+
+/* A refused sign-in: a log line and its audit entry, by the account
+ * named when there is one. */
+static void
+login_refused(struct db *db, const struct actor *a, const struct user *u,
+    enum err e)
+{
+	struct actor who = user_actor(u, a->ip);
+	int disabled = e == ERR_ACCOUNT_DISABLED;
+
+	log_info("account: sign-in refused (%s) from %s", disabled ?
+	    "disabled" : "credentials", a->ip);
+	(void)audit_log(db, &who, AUDIT_LOGIN_FAILURE, u->org_id, u->id,
+	    disabled ? "disabled" : "invalid credentials");
+}
+
+enum err
+account_login(struct db *db, const struct conf *conf, const struct actor *a,
+    const char *login, const char *password, int remember, const char *ua,
+    struct user *u, struct session_tokens *t)
+{
+	struct session_new sn;
+	struct actor who;
+	int64_t now = (int64_t)time(NULL);
+	enum err e;
+
+	e = user_authenticate(db, conf, login, password, u);
+	if (e == ERR_TOO_MANY_ATTEMPTS)
+		limit_refused("account", u->id, u->retry_after, a->ip);
+	if (e == ERR_INVALID_CREDENTIALS || e == ERR_ACCOUNT_DISABLED)
+		login_refused(db, a, u, e);
+	if (e != ERR_OK)
+		return e;
+	who = user_actor(u, a->ip);
+	if (db_begin(db) != DB_OK)
+		return ERR_DB;
+	if ((e = user_put_login(db, u->id, now)) != ERR_OK ||
+	    (e = audit_log(db, &who, AUDIT_LOGIN_SUCCESS, u->org_id, u->id,
+	    NULL)) != ERR_OK ||
+	    (e = session_open(db, conf, u, remember, ua, a->ip, &sn, t)) !=
+	    ERR_OK) {
+		db_rollback(db);
+		return e;
+	}
+	if ((e = session_commit_open(db, conf, u, &sn, t)) != ERR_OK)
+		return e;
+	u->last_login_at = now;
+	return ERR_OK;
+}
+
+enum err
+account_logout(struct db *db, const struct actor *a, int64_t sid, int all)
+{
+	enum err e;
+
+	if (db_begin(db) != DB_OK)
+		return ERR_DB;
+	if (all)
+		e = session_revoke_user(db, a->user_id, 0);
+	else if ((e = session_revoke(db, a->user_id, sid)) == ERR_NOT_FOUND)
+		e = ERR_OK; /* expired meanwhile: logged out all the same */
+	if (e != ERR_OK || (e = audit_log(db, a, AUDIT_LOGOUT, a->org_id,
+	    a->user_id, all ? "all" : NULL)) != ERR_OK) {
+		db_rollback(db);
+		return e;
+	}
+	return db_err(db_commit(db));
+}
+
+/*
+ * In one transaction: mcf as the password of account id, every session of
+ * it but keep (0: none) ended, and (with a) the audit entry by a.
+ */
+static enum err
+password_store(struct db *db, const struct actor *a, int64_t id,
+    int64_t keep, const char *mcf)
+{
+	enum err e;
+
+	if (db_begin(db) != DB_OK)
+		return ERR_DB;
+	if ((e = user_put_password(db, id, mcf)) != ERR_OK ||
+	    (e = session_revoke_user(db, id, keep)) != ERR_OK ||
+	    (a != NULL && (e = audit_log(db, a, AUDIT_PASSWORD_CHANGE,
+	    a->org_id, id, NULL)) != ERR_OK)) {
+		db_rollback(db);
+		return e;
+	}
+	return user_commit(db, id, mcf);
+}
+
+enum err
+account_password(struct db *db, const struct conf *conf,
+    const struct actor *a, int64_t sid, const char *current,
+    const char *password, int *retry_after)
+{
+	char mcf[PW_MCF_SIZE];
+	enum err e;
+
+	e = user_check_password(db, conf, a->user_id, current, retry_after);
+	if (e == ERR_TOO_MANY_ATTEMPTS)
+		limit_refused("account", a->user_id, *retry_after, a->ip);
+	if (e != ERR_OK)
+		return e == ERR_NOT_FOUND ? ERR_SESSION_REVOKED : e;
+	/* Hashed before the transaction: no lock is held for its cost. */
+	if ((e = user_hash_password(conf, password, mcf, sizeof(mcf))) ==
+	    ERR_OK)
+		e = password_store(db, a, a->user_id, sid, mcf);
+	tok_cleanse(mcf, sizeof(mcf));
+	return e;
+}
+
+enum err
+account_set_password(struct db *db, const struct conf *conf, int64_t id,
+    const char *password)
+{
+	char mcf[PW_MCF_SIZE];
+	enum err e;
+
+	if ((e = user_hash_password(conf, password, mcf, sizeof(mcf))) ==
+	    ERR_OK)
+		e = password_store(db, NULL, id, 0, mcf);
+	tok_cleanse(mcf, sizeof(mcf));
+	return e;
+}
+
+enum err
+account_set_disabled(struct db *db, int64_t id, int disabled)
+{
+	struct user u;
+	enum err e;
+
+	if (db_begin(db) != DB_OK)
+		return ERR_DB;
+	if ((e = user_get(db, id, &u)) != ERR_OK ||
+	    (e = user_put_disabled(db, id, disabled)) != ERR_OK ||
+	    (disabled && (e = session_revoke_user(db, id, 0)) != ERR_OK)) {
+		db_rollback(db);
+		return e;
+	}
+	return db_err(db_commit(db));
+}

@@ -1,0 +1,72 @@
+/*
+ * account.h: what is done to an account together with its sessions:
+ * signing in and out, a new password (which ends the other sessions),
+ * disabling.  Each is one transaction with its audit entry, so that a
+ * failure leaves nothing half done (a changed password with the old
+ * sessions alive, a sign-in recorded without its session).
+ */
+#ifndef LATCH_ACCOUNT_H
+#define LATCH_ACCOUNT_H
+
+#include <stdint.h>
+
+#include "actor.h"
+#include "conf.h"
+#include "db.h"
+#include "err.h"
+#include "session.h"
+#include "user.h"
+
+/*
+ * Sign in with login (username or email) and password, from a->ip with
+ * user agent ua: user_authenticate(), then in one transaction the time
+ * of the sign-in, its audit entry ("login.success") and a session
+ * (remembered or not) whose tokens go into *t.  *u is the account named
+ * (id 0 if none).  A refused sign-in is logged and audited
+ * ("login.failure", by the account named); a throttled one is logged as
+ * a refusal (limit_refused()), with u->retry_after.  ERR_OK,
+ * ERR_INVALID_CREDENTIALS, ERR_ACCOUNT_DISABLED, ERR_TOO_MANY_ATTEMPTS,
+ * ERR_SYS, ERR_DB, ERR_UNKNOWN.
+ */
+enum err account_login(struct db *db, const struct conf *conf,
+    const struct actor *a, const char *login, const char *password,
+    int remember, const char *ua, struct user *u, struct session_tokens *t);
+
+/*
+ * Sign a out: its session sid, or with all every session of its account,
+ * with the audit entry ("logout"), in one transaction.  A session that
+ * ended meanwhile is signed out all the same.  ERR_OK, ERR_DB,
+ * ERR_UNKNOWN.
+ */
+enum err account_logout(struct db *db, const struct actor *a, int64_t sid,
+    int all);
+
+/*
+ * POST /user/password: check a's current password (throttled like a
+ * sign-in: user_check_password(); a refusal is logged with
+ * *retry_after), then in one transaction store the new one, end every
+ * other session of the account than sid, and audit it
+ * ("password.change").  ERR_OK, ERR_INVALID_CREDENTIALS,
+ * ERR_TOO_MANY_ATTEMPTS, ERR_SESSION_REVOKED (the account is gone),
+ * ERR_NOT_FOUND, ERR_SYS, ERR_DB, ERR_UNKNOWN.
+ */
+enum err account_password(struct db *db, const struct conf *conf,
+    const struct actor *a, int64_t sid, const char *current,
+    const char *password, int *retry_after);
+
+/*
+ * The operator's new password for account id (latchctl reset-password):
+ * stored, and every session of the account ended, in one transaction.
+ * ERR_OK, ERR_NOT_FOUND, ERR_SYS, ERR_DB, ERR_UNKNOWN.
+ */
+enum err account_set_password(struct db *db, const struct conf *conf,
+    int64_t id, const char *password);
+
+/*
+ * The operator disables account id, ending every session of it, or
+ * enables it (latchctl disable, enable), in one transaction.  ERR_OK,
+ * ERR_NOT_FOUND, ERR_DB, ERR_UNKNOWN.
+ */
+enum err account_set_disabled(struct db *db, int64_t id, int disabled);
+
+#endif

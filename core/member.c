@@ -1,0 +1,269 @@
+/*
+ * member.c: an organization's members as its admins manage them.
+ */
+#include <string.h>
+#include <time.h>
+
+#include "audit.h"
+#include "email.h"
+#include "member.h"
+#include "notify.h"
+#include "pw.h"
+#include "session.h"
+#include "tok.h"
+#include "valid.h"
+
+enum err
+member_get(struct db *db, const struct actor *a, int64_t want, int64_t id,
+    struct user *u)
+{
+	int64_t org;
+	enum err e;
+
+	if ((e = actor_scope(db, a, want, &org)) != ERR_OK)
+		return e;
+	return user_get_in(db, org, id, u);
+}
+
+enum err
+member_list(struct db *db, const struct actor *a, int64_t want, int disabled,
+    const char *q, int64_t limit, int64_t offset, int64_t *total,
+    void (*fn)(const struct user *, void *), void *arg)
+{
+	int64_t org;
+	enum err e;
+
+	if ((e = actor_scope(db, a, want, &org)) != ERR_OK)
+		return e;
+	return user_list(db, org, disabled, q, limit, offset, total, fn, arg);
+}
+
+enum err
+member_create(struct db *db, const struct conf *conf, const struct actor *a,
+    int64_t want, const char *username, const char *email, const char *name,
+    const char *password, enum role role, struct user *u)
+{
+	char mcf[PW_MCF_SIZE];
+	int64_t org, id = 0;
+	enum err e;
+
+	if ((e = actor_may_act_on(a, role)) != ERR_OK ||
+	    (e = actor_scope(db, a, want, &org)) != ERR_OK)
+		return e;
+	/* Hashed before the transaction: no lock is held for its cost. */
+	if ((e = user_hash_password(conf, password, mcf, sizeof(mcf))) !=
+	    ERR_OK)
+		goto done;
+	if (db_begin(db) != DB_OK) {
+		e = ERR_DB;
+		goto done;
+	}
+	if ((e = user_insert(db, org, username, email, name, mcf, role,
+	    &id)) != ERR_OK ||
+	    (e = audit_log(db, a, AUDIT_USER_CREATE, org, id,
+	    role_name(role))) != ERR_OK) {
+		db_rollback(db);
+		goto done;
+	}
+	if ((e = user_commit(db, id, mcf)) == ERR_OK)
+		e = user_get_in(db, org, id, u);
+done:
+	tok_cleanse(mcf, sizeof(mcf));
+	return e;
+}
+
+static int
+is_admin_role(enum role r)
+{
+	return r == ROLE_ADMIN || r == ROLE_SUPERADMIN;
+}
+
+/*
+ * Lock the active superadmins, then the active admins of org (always in
+ * this order), and count them.
+ */
+static enum err
+lock_admins(struct db *db, int64_t org, long long *supers, long long *admins)
+{
+	struct db_arg a[] = { DB_INT(org) };
+	struct db_rows *r = NULL;
+
+	if (db_query(db, STMT_ADM_SUPERADMINS_LOCK, NULL, 0, &r) != DB_OK)
+		return ERR_DB;
+	*supers = (long long)r->nrows;
+	db_rows_free(r);
+	if (db_query(db, STMT_ADM_ADMINS_LOCK, a, 1, &r) != DB_OK)
+		return ERR_DB;
+	*admins = (long long)r->nrows;
+	db_rows_free(r);
+	return ERR_OK;
+}
+
+/* Would going from `from` to (role, disabled, deleted) remove the last
+ * active admin of the organization or the last active superadmin? */
+static int
+removes_last_admin(const struct user *from, enum role role, int disabled,
+    int deleted, long long supers, long long admins)
+{
+	int was_admin = !from->disabled && is_admin_role(from->role);
+	int was_super = !from->disabled && from->role == ROLE_SUPERADMIN;
+	int still_admin = !deleted && !disabled && is_admin_role(role);
+	int still_super = !deleted && !disabled && role == ROLE_SUPERADMIN;
+
+	if (was_admin && !still_admin && admins <= 1)
+		return 1;
+	if (was_super && !still_super && supers <= 1)
+		return 1;
+	return 0;
+}
+
+/*
+ * Begin the transaction of a change to member id of org by a: lock the
+ * admins (lock_admins()), load the member into *u and check that a may
+ * act on it.  On an error the transaction is rolled back.
+ */
+static enum err
+member_begin(struct db *db, const struct actor *a, int64_t org, int64_t id,
+    struct user *u, long long *supers, long long *admins)
+{
+	enum err e;
+
+	if (db_begin(db) != DB_OK)
+		return ERR_DB;
+	if ((e = lock_admins(db, org, supers, admins)) != ERR_OK ||
+	    (e = user_get_in(db, org, id, u)) != ERR_OK ||
+	    (e = actor_may_act_on(a, u->role)) != ERR_OK)
+		db_rollback(db);
+	return e;
+}
+
+/* The audit entries of member u of org changed to (role, disabled,
+ * email) by a, in the transaction of the change. */
+static enum err
+member_audit(struct db *db, const struct actor *a, int64_t org,
+    const struct user *u, const struct member_patch *p, enum role role,
+    int disabled, const char *email)
+{
+	enum err e = ERR_OK;
+
+	if (role != u->role)
+		e = audit_log(db, a, AUDIT_ROLE_CHANGE, org, u->id,
+		    role_name(role));
+	if (e == ERR_OK && disabled != u->disabled)
+		e = audit_log(db, a, disabled ? AUDIT_USER_DISABLE :
+		    AUDIT_USER_ENABLE, org, u->id, NULL);
+	if (e == ERR_OK && (p->name != NULL || p->email != NULL))
+		e = audit_log(db, a, AUDIT_USER_UPDATE, org, u->id, NULL);
+	if (e == ERR_OK && !email_same(u->email, email))
+		e = audit_log(db, a, AUDIT_EMAIL_CHANGE, org, u->id, email);
+	return e;
+}
+
+enum err
+member_update(struct db *db, const struct conf *conf, const struct actor *a,
+    int64_t want, int64_t id, const struct member_patch *p,
+    struct user *after)
+{
+	struct user u;
+	char norm[255];
+	long long supers = 0, admins = 0;
+	int64_t org;
+	enum role role;
+	int disabled, moves;
+	const char *name, *email;
+	struct notify_mail m = { "" };
+	enum db_rc rc;
+	enum err e;
+
+	if ((e = actor_scope(db, a, want, &org)) != ERR_OK ||
+	    (p->role >= 0 && (e = actor_may_act_on(a, (enum role)p->role)) !=
+	    ERR_OK))
+		return e;
+	if ((e = member_begin(db, a, org, id, &u, &supers, &admins)) !=
+	    ERR_OK)
+		return e;
+	role = p->role >= 0 ? (enum role)p->role : u.role;
+	disabled = p->disabled >= 0 ? p->disabled : u.disabled;
+	name = p->name != NULL ? p->name : u.name;
+	email = p->email != NULL ? p->email : u.email;
+	moves = p->email != NULL && !email_same(u.email, p->email);
+	if (moves && a->user_id == id) {
+		e = ERR_FORBIDDEN;
+		goto rollback;
+	}
+	if (removes_last_admin(&u, role, disabled, 0, supers, admins)) {
+		e = ERR_LAST_ADMIN;
+		goto rollback;
+	}
+	if (valid_email_norm(email, norm, sizeof(norm)) == -1) {
+		e = ERR_INVALID_FIELD;
+		goto rollback;
+	}
+	{
+		struct db_arg q[] = {
+			DB_STR(name), DB_STR(email), DB_STR(norm),
+			DB_STR(role_name(role)), DB_INT(disabled),
+			DB_INT((int64_t)time(NULL)), DB_INT(id), DB_INT(org),
+		};
+
+		rc = db_exec(db, STMT_ADM_USER_UPDATE, q, 8, NULL, NULL);
+	}
+	if (rc != DB_OK) {
+		e = rc == DB_DUP ? ERR_EMAIL_TAKEN : ERR_DB;
+		goto rollback;
+	}
+	if (disabled && !u.disabled &&
+	    (e = session_revoke_user(db, id, 0)) != ERR_OK)
+		goto rollback;
+	if (moves && (e = email_changed(db, conf, &u, email, 1, &m)) !=
+	    ERR_OK)
+		goto rollback;
+	if ((e = member_audit(db, a, org, &u, p, role, disabled, email)) !=
+	    ERR_OK)
+		goto rollback;
+	if ((e = notify_commit(db, conf, &m)) != ERR_OK)
+		return e;
+	return user_get_in(db, org, id, after);
+rollback:
+	db_rollback(db);
+	notify_abort(conf, &m);
+	return e;
+}
+
+enum err
+member_delete(struct db *db, const struct actor *a, int64_t want, int64_t id)
+{
+	long long supers = 0, admins = 0;
+	struct user u;
+	int64_t org;
+	uint64_t n = 0;
+	enum err e;
+
+	if ((e = actor_scope(db, a, want, &org)) != ERR_OK ||
+	    (e = member_begin(db, a, org, id, &u, &supers, &admins)) != ERR_OK)
+		return e;
+	if (removes_last_admin(&u, u.role, u.disabled, 1, supers, admins)) {
+		e = ERR_LAST_ADMIN;
+		goto rollback;
+	}
+	{
+		struct db_arg q[] = { DB_INT(id), DB_INT(org) };
+
+		if (db_exec(db, STMT_ADM_USER_DELETE, q, 2, &n, NULL) !=
+		    DB_OK) {
+			e = ERR_DB;
+			goto rollback;
+		}
+	}
+	if (n != 1) {
+		e = ERR_NOT_FOUND;
+		goto rollback;
+	}
+	if ((e = audit_log(db, a, AUDIT_USER_DELETE, org, id, u.username)) !=
+	    ERR_OK)
+		goto rollback;
+	return db_err(db_commit(db));
+rollback:
+	db_rollback(db);
+	return e;
+}
