@@ -59,6 +59,10 @@ CORE_OBJ := $(CORE_SRC:%.c=$(B)/%.o) $(B)/core/schema.o
 FCGI_OBJ := $(FCGI_SRC:%.c=$(B)/%.o)
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+# Core tests (tests/core/test_*.c): core/ against a scratch MariaDB
+# database each, started by tests/run.py; tcore.c is their harness.
+CORE_TEST_SRC := $(sort $(wildcard tests/core/test_*.c))
+CORE_TEST_BIN := $(CORE_TEST_SRC:tests/core/%.c=$(B)/tests/core/%)
 MIGRATIONS := $(sort $(wildcard sql/[0-9]*.sql))
 
 PROGS = $(B)/latchd $(B)/latchctl $(B)/latch-mailer
@@ -76,7 +80,7 @@ FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_NAMES := $(FUZZ_SRC:tests/fuzz/%.c=%)
 FUZZ_BIN := $(FUZZ_NAMES:%=$(B)/fuzz/%)
 
-all: $(PROGS) $(UNIT_BIN) $(FUZZ_BIN)
+all: $(PROGS) $(UNIT_BIN) $(CORE_TEST_BIN) $(FUZZ_BIN)
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -99,6 +103,12 @@ $(B)/latchctl: $(B)/tools/latchctl.o $(CORE_OBJ)
 
 $(B)/latch-mailer: $(B)/tools/latch-mailer.o $(MAILER_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(MAILER_LIBS)
+
+$(B)/tests/core/%.o: CFLAGS += -Itests/unit
+
+$(B)/tests/core/%: $(B)/tests/core/%.o $(B)/tests/core/tcore.o $(CORE_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(B)/tests/%: $(B)/tests/unit/%.o $(CORE_OBJ)
 	@mkdir -p $(dir $@)
@@ -154,7 +164,8 @@ $(FZ)/fuzz_%: $(FZ)/tests/fuzz/fuzz_%.o $(FZ_CORE)
 	$(FUZZ_CC) -fsanitize=fuzzer,address,undefined -o $@ $^ $(LDLIBS)
 
 # Keep the harness objects (intermediate files of the pattern rules).
-.SECONDARY: $(FUZZ_NAMES:%=$(FZ)/tests/fuzz/%.o) \
+.SECONDARY: $(CORE_TEST_SRC:%.c=$(B)/%.o) $(B)/tests/core/tcore.o \
+	$(FUZZ_NAMES:%=$(FZ)/tests/fuzz/%.o) \
 	$(FUZZ_NAMES:%=$(B)/tests/fuzz/%.o) $(B)/tests/fuzz/driver.o
 
 fuzz: deps
@@ -243,6 +254,7 @@ endif
 
 format:
 	clang-format -i core/*.[ch] fcgi/*.[ch] tools/*.c tests/unit/*.[ch] \
+		tests/core/*.[ch] \
 		tests/fuzz/*.c
 
 clean:

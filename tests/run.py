@@ -7,7 +7,11 @@ run.py: latch's test runner ("make check", from the repository root).
      line is one failure.
   2. Every fuzz harness BUILD/fuzz/fuzz_* run once on each file of
      tests/fuzz/corpus/fuzz_*/: "ok - fuzz: NAME" if it exits 0.
-  3. Every scenario: each function test_* of each
+  3. Every core test build/tests/core/test_* (tests/core/tcore.h), counted
+     as the unit binaries are, each against a scratch database of its own
+     on one MariaDB (tools/stack.py's) started for them in a temporary
+     directory: core/ tested where it is made, without a web server.
+  4. Every scenario: each function test_* of each
      tests/integration/test_*.py, in file and definition order, called
      with one shared Stack (MariaDB, latchd, lighttpd in a temporary
      directory, started once and stopped at the end).  A test passes if it
@@ -17,12 +21,14 @@ run.py: latch's test runner ("make check", from the repository root).
 
 Options:
   -k SUBSTR        only tests whose name ("test_conf" for a unit binary,
+                   "core: test_user" for a core test,
                    "test_30_login.test_by_email" for a scenario) contains
                    SUBSTR; may be given more than once
-  --unit, --integration   only that half
+  --unit, --core, --integration   only those parts (unit: the unit
+                   binaries and the fuzz seeds)
   --keep           keep the temporary directory (logs, config) at the end
   -x               stop at the first failing scenario
-  At the end, every file of the stack's directory is scanned for
+  At the end, every file of the stacks' directories is scanned for
   sanitizer reports: each one with any is "not ok - sanitizer: FILE".
 Environment: VERBOSE=1 prints every HTTP request and answer;
 LATCH_BUILD=build-asan (make check SANITIZE=1) takes the binaries from
@@ -104,16 +110,54 @@ def selected(name, ks):
 
 # ------------------------------------------------------------------- unit
 
-def run_units(counts, ks):
-    d = os.path.join(REPO, BUILD, "tests")
+def run_binary(counts, b, env=None):
+    """One test program: its "ok"/"not ok" lines counted; a non-zero exit
+    without a "not ok" line is one failure."""
+    name = os.path.basename(b)
+    try:
+        r = subprocess.run([b], cwd=REPO, capture_output=True,
+                           timeout=UNIT_TIMEOUT, env=env,
+                           start_new_session=True)
+        out = r.stdout.decode("utf-8", "replace")
+        err = r.stderr.decode("utf-8", "replace")
+        rc = r.returncode
+    except subprocess.TimeoutExpired as e:
+        out = (e.stdout or b"").decode("utf-8", "replace")
+        err = "timed out after %ds" % UNIT_TIMEOUT
+        rc = -1
+    p = f = 0
+    for line in out.splitlines():
+        if line.startswith("ok - "):
+            p += 1
+        elif line.startswith("not ok - "):
+            f += 1
+            print("%s: %s" % (name, line))
+    counts.passed += p
+    counts.failed += f
+    if f:
+        counts.failures.append(name)
+    if rc != 0 and f == 0:
+        counts.fail(name, "exited with status %d and no 'not ok' line"
+                    "\n%s" % (rc, (err or out)[-2000:]))
+    elif f or rc != 0:
+        if err.strip():
+            print("    " + err.strip()[-2000:].replace("\n", "\n    "))
+    print("# %s: %d passed, %d failed" % (name, p, f), flush=True)
+
+
+def test_programs(d):
+    """The test programs test_* of directory d (no file with a dot)."""
     try:
         names = sorted(n for n in os.listdir(d) if n.startswith("test_"))
     except FileNotFoundError:
         names = []
-    bins = [os.path.join(d, n) for n in names
+    return [os.path.join(d, n) for n in names
             if os.path.isfile(os.path.join(d, n))
-            and os.access(os.path.join(d, n), os.X_OK)
-            and "." not in n]
+            and os.access(os.path.join(d, n), os.X_OK) and "." not in n]
+
+
+def run_units(counts, ks):
+    bins = test_programs(os.path.join(REPO, BUILD, "tests"))
     if not bins:
         print("# no unit test binaries in build/tests")
     for b in bins:
@@ -121,35 +165,72 @@ def run_units(counts, ks):
         if not selected(name, ks):
             continue
         print("# unit: %s" % name, flush=True)
+        run_binary(counts, b)
+
+
+# ------------------------------------------------------------------- core
+
+# The configuration the core tests are written against (tests/core/).
+CORE_OVERRIDES = {
+    "security.scrypt_n": 1024,
+    "security.scrypt_p": 1,
+    "security.allow_new_organizations": True,
+    "security.refresh_reuse_interval": 2,
+    "mail.min_interval": 0,
+    "mail.invite_url": "https://app.example.test/register",
+    "mail.reset_url": "https://app.example.test/reset",
+    "mail.email_url": "https://app.example.test/email",
+}
+
+
+def run_core(counts, ks, keep):
+    """Each core test against a scratch database of its own, all on one
+    MariaDB started here and stopped at the end."""
+    bins = [b for b in test_programs(os.path.join(REPO, BUILD, "tests",
+                                                  "core"))
+            if selected("core: " + os.path.basename(b), ks)]
+    if not bins:
+        return
+    tmp = tempfile.mkdtemp(prefix="latch-core-")
+    st = stackmod.Stack(tmp, fast=True)
+    failed = counts.failed
+    try:
+        print("# core: starting MariaDB in %s" % tmp, flush=True)
         try:
-            r = subprocess.run([b], cwd=REPO, capture_output=True,
-                               timeout=UNIT_TIMEOUT,
-                               start_new_session=True)
-            out = r.stdout.decode("utf-8", "replace")
-            err = r.stderr.decode("utf-8", "replace")
-            rc = r.returncode
-        except subprocess.TimeoutExpired as e:
-            out = (e.stdout or b"").decode("utf-8", "replace")
-            err = "timed out after %ds" % UNIT_TIMEOUT
-            rc = -1
-        p = f = 0
-        for line in out.splitlines():
-            if line.startswith("ok - "):
-                p += 1
-            elif line.startswith("not ok - "):
-                f += 1
-                print("%s: %s" % (name, line))
-        counts.passed += p
-        counts.failed += f
-        if f:
-            counts.failures.append(name)
-        if rc != 0 and f == 0:
-            counts.fail(name, "exited with status %d and no 'not ok' line"
-                        "\n%s" % (rc, (err or out)[-2000:]))
-        elif f or rc != 0:
-            if err.strip():
-                print("    " + err.strip()[-2000:].replace("\n", "\n    "))
-        print("# %s: %d passed, %d failed" % (name, p, f), flush=True)
+            for d in (st.spool, st.tmp):
+                os.makedirs(d, exist_ok=True)
+            os.chmod(tmp, 0o700)
+            st.init_db()
+            st.start_db()
+            password = st.write_config(CORE_OVERRIDES)
+        except Exception as e:
+            counts.fail("core: starting MariaDB", str(e))
+            return
+        for b in bins:
+            name = os.path.basename(b)
+            db = "core_" + name[len("test_"):]
+            cfg = os.path.join(tmp, name + ".ini")
+            st.ensure_database(password, name=db)
+            shutil.copyfile(st.config, cfg)
+            os.chmod(cfg, 0o600)
+            stackmod.ini_set(cfg, {
+                ("database", "name"): db,
+                ("mail", "spool_dir"): os.path.join(tmp, "spool-" + name)})
+            env = dict(os.environ, LATCH_TEST_CONFIG=cfg,
+                       LATCH_TEST_SOCKET=st.db_socket,
+                       LATCH_TEST_ADMIN=st.db_admin, LATCH_TEST_DB=db)
+            print("# core: %s" % name, flush=True)
+            run_binary(counts, b, env)
+    finally:
+        try:
+            st.stop()
+        except Exception as e:
+            counts.fail("core: stopping MariaDB", str(e))
+        scan_sanitizer(counts, tmp)
+        if keep or counts.failed > failed:
+            print("# core directory kept: %s" % tmp)
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 # ------------------------------------------------------------------- fuzz
@@ -320,6 +401,7 @@ def main():
     ap = argparse.ArgumentParser(prog="tests/run.py")
     ap.add_argument("-k", action="append", default=[], metavar="SUBSTR")
     ap.add_argument("--unit", action="store_true")
+    ap.add_argument("--core", action="store_true")
     ap.add_argument("--integration", action="store_true")
     ap.add_argument("--keep", action="store_true")
     ap.add_argument("-x", action="store_true", dest="stop_first")
@@ -332,13 +414,15 @@ def main():
     signal.signal(signal.SIGHUP, on_term)
 
     counts = Counts()
-    both = not args.unit and not args.integration
+    every = not args.unit and not args.core and not args.integration
     status = 0
     try:
-        if args.unit or both:
+        if args.unit or every:
             run_units(counts, args.k)
             run_fuzz(counts, args.k)
-        if args.integration or both:
+        if args.core or every:
+            run_core(counts, args.k, args.keep)
+        if args.integration or every:
             run_integration(counts, args.k, args.keep, args.stop_first)
     except KeyboardInterrupt:
         print("\n# interrupted", flush=True)
