@@ -15,6 +15,10 @@
  * No error message ever contains a value: a value may be a secret, or a
  * secret pasted onto the wrong line.  For the same reason a section or key
  * name is only echoed when it looks like one.
+ *
+ * A little over 800 lines on purpose: most of it is the key table and
+ * its typed setters, kept in one file so that each key's bounds, default
+ * and check are written once, side by side.
  */
 #include <ctype.h>
 #include <errno.h>

@@ -13,6 +13,11 @@
  * administrator can fix the configuration) is SMTP_HOSTFAIL; a 5xx to
  * MAIL, RCPT, DATA or the final "." is SMTP_PERMFAIL; anything else
  * (4xx, timeouts, a dropped connection) is SMTP_TEMPFAIL.
+ *
+ * Longer than ~800 lines on purpose: it is one SMTP session, whose steps
+ * (the socket, TLS and its certificate checks, the reply reader, EHLO,
+ * STARTTLS, AUTH, the envelope and the dot-stuffed DATA) share its
+ * deadline and buffer and mean nothing apart.
  */
 #include <arpa/inet.h>
 #include <errno.h>

@@ -18,10 +18,16 @@
 
 #define REQUIRE_ROLE_MAX 256
 
+/* The variables handed to the guarded application. */
+enum { AV_USER_ID, AV_USERNAME, AV_ORG_ID, AV_ROLE, AV__MAX };
 static const char *const var_names[] = {
-	"LATCH_USER_ID", "LATCH_USERNAME", "LATCH_ORG_ID", "LATCH_ROLE",
+	[AV_USER_ID] = "LATCH_USER_ID",
+	[AV_USERNAME] = "LATCH_USERNAME",
+	[AV_ORG_ID] = "LATCH_ORG_ID",
+	[AV_ROLE] = "LATCH_ROLE",
 };
-#define NVARS (sizeof(var_names) / sizeof(var_names[0]))
+_Static_assert(sizeof(var_names) / sizeof(var_names[0]) == AV__MAX,
+    "one name per variable");
 
 int
 h_authz_is(const struct req *r)
@@ -108,7 +114,7 @@ enum err
 h_authz(struct req *r)
 {
 	char uid[24], oid[24], cookie[HTTP_COOKIE_VALUE_MAX];
-	const char *values[NVARS], *t;
+	const char *values[AV__MAX], *t;
 	int on;
 	enum err e;
 
@@ -116,9 +122,10 @@ h_authz(struct req *r)
 	if ((on = org_auth_enabled(r->db, r->conf)) == -1)
 		return ERR_DB;
 	if (!on) {
-		values[0] = values[1] = values[2] = "";
-		values[3] = "anonymous";
-		resp_authorizer(r, 200, var_names, values, NVARS);
+		values[AV_USER_ID] = values[AV_USERNAME] = values[AV_ORG_ID] =
+		    "";
+		values[AV_ROLE] = "anonymous";
+		resp_authorizer(r, 200, var_names, values, AV__MAX);
 		return ERR_OK;
 	}
 	/* As /auth/verify checks it; the guard itself asks for no CSRF
@@ -141,10 +148,10 @@ h_authz(struct req *r)
 		return ERR_FORBIDDEN;
 	(void)snprintf(uid, sizeof(uid), "%" PRId64, r->p.user_id);
 	(void)snprintf(oid, sizeof(oid), "%" PRId64, r->p.org_id);
-	values[0] = uid;
-	values[1] = r->p.username;
-	values[2] = oid;
-	values[3] = role_name(r->p.role);
-	resp_authorizer(r, 200, var_names, values, NVARS);
+	values[AV_USER_ID] = uid;
+	values[AV_USERNAME] = r->p.username;
+	values[AV_ORG_ID] = oid;
+	values[AV_ROLE] = role_name(r->p.role);
+	resp_authorizer(r, 200, var_names, values, AV__MAX);
 	return ERR_OK;
 }
