@@ -174,6 +174,21 @@ def test_list_users_invalid_query_params(stack):
                      "invalid_field", field=field, msg=q)
 
 
+def test_list_users_judges_organization_id_first(stack):
+    """docs/api.md, GET /users: the parameters are checked in their
+    order, organization_id first."""
+    sa = superadmin(stack)
+    for q in ("organization_id=abc&page=0", "page=0&organization_id=abc",
+              "organization_id=0&disabled=yes&q=" + "a" * 300):
+        expect_error(http("GET", "/users?" + q, token=sa.access), 400,
+                     "invalid_field", field="organization_id", msg=q)
+    expect_error(http("GET", "/users?organization_id=%d&page=0" % MISSING_ID,
+                      token=sa.access), 404, "not_found")
+    a = new_admin(stack)
+    expect_error(http("GET", "/users?organization_id=abc&page=0",
+                      token=a.access), 400, "invalid_field", field="page")
+
+
 # ------------------------------------------------------------ creating
 
 def test_create_user_and_errors(stack):
