@@ -22,9 +22,9 @@ WORLD_READABLE = "readable by others (chmod 600"
 
 
 def _latchd_t(stack, path):
-    return subprocess.run([os.path.join(stack.repo, "build", "latchd"), "-t",
-                           "-c", path], capture_output=True, text=True,
-                          timeout=60, cwd=stack.repo)
+    return subprocess.run([stack.latchd_bin, "-t", "-c", path],
+                          capture_output=True, text=True, timeout=60,
+                          cwd=stack.repo)
 
 
 def test_world_readable_config_refused(stack):
