@@ -267,6 +267,47 @@ check_cookie_path(const char *v)
 	return NULL;
 }
 
+int
+conf_page_path(const struct conf *c, char *out, size_t outsz)
+{
+	const char *slash = strrchr(c->base_path, '/');
+	size_t n = slash != NULL ? (size_t)(slash - c->base_path) + 1 : 0;
+	int w;
+
+	if (c->cookie_path[0] != '\0')
+		w = snprintf(out, outsz, "%s", c->cookie_path);
+	else if (n == 0)
+		w = snprintf(out, outsz, "/");
+	else
+		w = snprintf(out, outsz, "%.*s", (int)n, c->base_path);
+	return w < 0 || (size_t)w >= outsz ? -1 : 0;
+}
+
+/*
+ * 0 if cookie_path is empty or path-matches (RFC 6265 5.1.4) the
+ * directory of base_path, where the pages are: then both the pages and
+ * the API, below it, get the cookies.  -1 otherwise.
+ */
+static int
+cookie_path_covers(const struct conf *c)
+{
+	const char *p = c->cookie_path, *b = c->base_path;
+	size_t n = strlen(p), dir;
+
+	if (n == 0)
+		return 0;
+	dir = strrchr(b, '/') != NULL ? (size_t)(strrchr(b, '/') - b) + 1 :
+	    0;
+	/* The pages' directory: base_path up to its last '/', or "/". */
+	if (dir == 0) {
+		b = "/";
+		dir = 1;
+	}
+	if (n > dir || strncmp(b, p, n) != 0)
+		return -1;
+	return n == dir || p[n - 1] == '/' || b[n] == '/' ? 0 : -1;
+}
+
 /* The sender of every mail, checked now rather than at the first mail. */
 static const char *
 check_from(const char *v)
@@ -789,6 +830,15 @@ conf_load(const char *path, char *err, size_t errlen)
 			set_err(err, errlen, "%s:%d: [mail] retry_min: must be "
 			    "at most retry_max (%d)", path,
 			    x.set_on[kmin - keys], c->retry_max);
+		goto fail;
+	}
+
+	if (cookie_path_covers(c) == -1) {
+		const struct conf_key *k = key_find("security", "cookie_path");
+
+		set_err(err, errlen, "%s:%d: [security] cookie_path: must "
+		    "cover the pages' directory, base_path's (a prefix of it "
+		    "ending in '/', or all of it)", path, x.set_on[k - keys]);
 		goto fail;
 	}
 

@@ -52,7 +52,8 @@ struct conf {
 	int email_change_ttl;    /* seconds a new address waits confirmed */
 	int auth_enabled;        /* boolean */
 	int cookie_secure;       /* boolean */
-	char *cookie_path;       /* Path of latch_access; "": base_path/ */
+	char *cookie_path;       /* Path of latch_access and latch_csrf;
+				  * "": base_path/ and its directory */
 	int allow_world_readable_config; /* boolean */
 
 	/* [mail] */
@@ -103,6 +104,16 @@ struct conf *conf_load(const char *path, char *err, size_t errlen);
  * frees.  jwt_secret is NULL.
  */
 struct conf *conf_defaults(void);
+
+/*
+ * The Path of the cookies the pages read (latch_csrf) into out (outsz
+ * bytes): [security] cookie_path when set, else the directory that holds
+ * base_path, where the pages live ("/~alice/auth/" for base_path
+ * "/~alice/auth/api", "/" for "/api" or "").  So two installs on one
+ * host, each under its own prefix, never see each other's cookies.
+ * Returns 0, or -1 if it does not fit.
+ */
+int conf_page_path(const struct conf *c, char *out, size_t outsz);
 
 /* Free a conf, cleansing its secrets.  Accepts NULL. */
 void conf_free(struct conf *c);

@@ -288,7 +288,8 @@ resp_cookie(struct req *r, const char *name, const char *value,
 enum err
 resp_session_cookies(struct req *r, const struct session_tokens *t)
 {
-	char apath[HTTP_PATH_MAX], rpath[HTTP_PATH_MAX], csrf[TOK_STR_SIZE];
+	char apath[HTTP_PATH_MAX], rpath[HTTP_PATH_MAX], ppath[HTTP_PATH_MAX];
+	char csrf[TOK_STR_SIZE];
 	const char *base = r->conf->base_path;
 	int n, access_age, refresh_age;
 	enum err e;
@@ -301,7 +302,8 @@ resp_session_cookies(struct req *r, const struct session_tokens *t)
 	if (n < 0 || (size_t)n >= sizeof(apath))
 		return ERR_SYS;
 	n = snprintf(rpath, sizeof(rpath), "%s/auth", base);
-	if (n < 0 || (size_t)n >= sizeof(rpath))
+	if (n < 0 || (size_t)n >= sizeof(rpath) ||
+	    conf_page_path(r->conf, ppath, sizeof(ppath)) == -1)
 		return ERR_SYS;
 	csrf[0] = '\0';
 	if (t != NULL && tok_new(16, csrf, sizeof(csrf)) == -1)
@@ -319,8 +321,10 @@ resp_session_cookies(struct req *r, const struct session_tokens *t)
 	    (e = resp_cookie(r, COOKIE_REFRESH, t != NULL ? t->refresh : "",
 	    rpath, refresh_age, 1)) != ERR_OK)
 		return e;
-	/* Path=/: the page that reads it may live outside base_path. */
-	return resp_cookie(r, COOKIE_CSRF, csrf, "/", refresh_age, 0);
+	/* The pages read it: their directory (cookie_path, or the one that
+	 * holds base_path), not "/", so that another install on the same
+	 * host (/~bob/auth/ next to /~alice/auth/) never replaces it. */
+	return resp_cookie(r, COOKIE_CSRF, csrf, ppath, refresh_age, 0);
 }
 
 enum err

@@ -6,12 +6,18 @@ with the browser otherwise; signed-in routes accept the latch_access
 cookie; a state-changing request (PATCH, POST, DELETE) authenticated by
 cookie needs X-Latch-CSRF equal to the latch_csrf cookie, else 403 csrf
 and nothing done; refresh and logout by cookie; [security] cookie_secure
-= false drops Secure; cookie_path moves latch_access.
+= false drops Secure; cookie_path moves latch_access; two installs on
+one host (shared hosting) never share a cookie.
 """
 
+import json
+import os
 import re
+import subprocess
+import tempfile
 
 import lib
+import webservers as ws
 from lib import expect, expect_error, expect_login, http, register
 
 CSRF = re.compile(r"^[A-Za-z0-9_-]{22}$")
@@ -289,3 +295,63 @@ def test_cookie_path(stack):
     finally:
         stack.reload({"security.cookie_path": ""})
     cookie_login(a)
+
+
+def test_two_installs_on_one_host_keep_their_cookies(stack):
+    """Shared hosting puts two latch installs on one host, e.g.
+    /~alice/auth/ (API /~alice/auth/api) and /~bob/auth/: a browser keeps
+    their cookies apart only if no cookie of one reaches the other's
+    pages or API.  latch_csrf goes to the pages' directory (the one that
+    holds base_path), not "/"; [security] cookie_path moves it with
+    latch_access, and must cover that directory."""
+    a = register()
+    body = {"identifier": a.username, "password": a.password,
+            "cookie": True}
+    d = tempfile.mkdtemp(prefix="cookies-", dir=stack.dir)
+    for user, cookie_path, want_access, want_page in (
+            ("alice", "", "/~alice/auth/api/", "/~alice/auth/"),
+            ("bob", "/~bob/", "/~bob/", "/~bob/")):
+        base = "/~%s/auth/api" % user
+        cfg = ws.derive_config(stack, os.path.join(d, user + ".ini"), {
+            "server.base_path": base,
+            "security.cookie_path": cookie_path})
+        c = cgi_set_cookies(stack, cfg, base, body)
+        assert c["latch_access"][1].startswith("Path=%s;" % want_access), c
+        assert c["latch_refresh"][1].startswith("Path=%s/auth;" % base), c
+        assert c["latch_csrf"][1].startswith("Path=%s;" % want_page), c
+    # A cookie_path that misses the pages is refused at load.
+    for bad in ("/~bob/", "/~alice/auth/api/", "/~alice/au"):
+        cfg = ws.derive_config(stack, os.path.join(d, "bad.ini"), {
+            "server.base_path": "/~alice/auth/api",
+            "security.cookie_path": bad})
+        r = subprocess.run([stack.latchd_bin, "-t", "-c", cfg],
+                           capture_output=True, text=True, timeout=60)
+        os.unlink(cfg)
+        assert r.returncode != 0 and \
+            "[security] cookie_path: must cover" in r.stderr, (bad, r)
+
+
+def cgi_set_cookies(stack, cfg, script_name, body):
+    """POST /auth/login through latchd as CGI (config cfg) under
+    script_name: {name: (value, attributes)} of every Set-Cookie."""
+    env = {"PATH": "/usr/bin:/bin", "GATEWAY_INTERFACE": "CGI/1.1",
+           "SERVER_PROTOCOL": "HTTP/1.1", "REMOTE_ADDR": "127.0.0.1",
+           "REQUEST_METHOD": "POST", "SCRIPT_NAME": script_name,
+           "PATH_INFO": "/auth/login",
+           "REQUEST_URI": script_name + "/auth/login",
+           "CONTENT_TYPE": "application/json", "LATCH_CONFIG": cfg}
+    data = json.dumps(body).encode()
+    env["CONTENT_LENGTH"] = str(len(data))
+    r = subprocess.run([stack.latchd_bin], env=env, input=data,
+                       capture_output=True, timeout=60, cwd=stack.dir)
+    head = r.stdout.split(b"\r\n\r\n", 1)[0].decode("latin-1")
+    out = {}
+    for line in head.split("\r\n"):
+        k, _, v = line.partition(":")
+        if k.lower() == "set-cookie":
+            nv, _, attrs = v.strip().partition("; ")
+            name, _, value = nv.partition("=")
+            out[name] = (value, attrs)
+    assert set(out) == {"latch_access", "latch_refresh", "latch_csrf"}, \
+        r.stdout[:2000]
+    return out

@@ -100,7 +100,10 @@ export function refresh() {
   if (refreshing === null) {
     const seen = csrf();
     const run = () => renew(seen);
-    const p = navigator.locks ? navigator.locks.request('latch-refresh', run)
+    /* One lock per install: another latch on this host (another
+     * prefix) refreshes its own session at its own pace. */
+    const p = navigator.locks
+      ? navigator.locks.request('latch-refresh ' + API.pathname, run)
       : run();
     refreshing = p.finally(() => { refreshing = null; });
   }
