@@ -4,6 +4,7 @@
  * disable and enable accounts, list users.
  */
 #include <errno.h>
+#include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,12 +25,9 @@
 #include "user.h"
 #include "valid.h"
 
-#ifndef LATCH_SHARE
-#define LATCH_SHARE "/usr/local/share/latch"
-#endif
-
 #define MAX_SETS 64
 #define INI_MAX (1024 * 1024)    /* a config file to rewrite, bytes */
+#define INI_LINE_MAX 2048        /* a value read from stdin, and its "\n" */
 
 static const char *progname = "latchctl";
 
@@ -40,6 +38,9 @@ usage(void)
 	    "usage: latchctl [-c CONFIG] COMMAND [ARGS]\n"
 	    "  init PATH [--from EXAMPLE] [--set section.key=value]...\n"
 	    "      write a new config with a fresh random jwt_secret (0600)\n"
+	    "  set section.key=value... [section.key]\n"
+	    "      change keys of the config (a bare key: its value from "
+	    "stdin)\n"
 	    "  rotate-secret\n"
 	    "      jwt_secret_previous = jwt_secret, new random jwt_secret\n"
 	    "  migrate\n"
@@ -148,28 +149,32 @@ out:
 struct set {
 	char section[64];
 	char key[64];
-	const char *value;       /* borrowed */
+	const char *value;       /* borrowed: argv, or the line of stdin */
 	int done;
 };
 
+/* Parse "section.key=value", or "section.key" when bare (its value is
+ * then NULL), into s. */
 static void
-parse_set(const char *arg, struct set *s)
+parse_set(const char *arg, struct set *s, int bare)
 {
 	const char *dot = strchr(arg, '.'), *eq = strchr(arg, '=');
+	const char *kend = eq != NULL ? eq : arg + strlen(arg);
 
-	if (dot == NULL || eq == NULL || dot > eq ||
+	if (dot == NULL || (eq == NULL && !bare) || dot > kend ||
 	    (size_t)(dot - arg) >= sizeof(s->section) ||
-	    (size_t)(eq - dot - 1) >= sizeof(s->key) || dot == arg ||
-	    eq == dot + 1 || strpbrk(eq + 1, "\r\n") != NULL) {
-		fprintf(stderr, "%s: --set wants section.key=value: %s\n",
+	    (size_t)(kend - dot - 1) >= sizeof(s->key) || dot == arg ||
+	    kend == dot + 1 || (eq != NULL && strpbrk(eq + 1, "\r\n") !=
+	    NULL)) {
+		fprintf(stderr, "%s: wants section.key=value: %s\n",
 		    progname, arg);
 		exit(2);
 	}
 	memcpy(s->section, arg, (size_t)(dot - arg));
 	s->section[dot - arg] = '\0';
-	memcpy(s->key, dot + 1, (size_t)(eq - dot - 1));
-	s->key[eq - dot - 1] = '\0';
-	s->value = eq + 1;
+	memcpy(s->key, dot + 1, (size_t)(kend - dot - 1));
+	s->key[kend - dot - 1] = '\0';
+	s->value = eq != NULL ? eq + 1 : NULL;
 	s->done = 0;
 }
 
@@ -188,6 +193,24 @@ line_is_key(const char *line, size_t n, const char *key)
 	return i < n && line[i] == '=';
 }
 
+/* "key = value" of s, the value quoted when the loader would change it
+ * (blanks at either end, or a pair of quotes around it). */
+static void
+set_put(struct str_buf *b, struct set *s)
+{
+	const char *v = s->value;
+	size_t n = strlen(v);
+	int quote = n > 0 && (v[0] == ' ' || v[0] == '\t' ||
+	    v[n - 1] == ' ' || v[n - 1] == '\t' ||
+	    (n >= 2 && v[0] == '"' && v[n - 1] == '"'));
+
+	str_buf_adds(b, s->key);
+	str_buf_adds(b, quote ? " = \"" : " = ");
+	str_buf_adds(b, v);
+	str_buf_adds(b, quote ? "\"\n" : "\n");
+	s->done = 1;
+}
+
 /* Write "key = value" of each set of section not yet done. */
 static void
 sets_flush(struct str_buf *b, struct set *sets, size_t nsets,
@@ -196,13 +219,8 @@ sets_flush(struct str_buf *b, struct set *sets, size_t nsets,
 	size_t i;
 
 	for (i = 0; i < nsets; i++)
-		if (!sets[i].done && strcmp(sets[i].section, section) == 0) {
-			str_buf_adds(b, sets[i].key);
-			str_buf_adds(b, " = ");
-			str_buf_adds(b, sets[i].value);
-			str_buf_adds(b, "\n");
-			sets[i].done = 1;
-		}
+		if (!sets[i].done && strcmp(sets[i].section, section) == 0)
+			set_put(b, &sets[i]);
 }
 
 /*
@@ -238,7 +256,7 @@ ini_apply(const char *path, struct set *sets, size_t nsets, char **out,
 	 * realloc(). */
 	cap = len + 2;
 	for (i = 0; i < nsets; i++)
-		cap += strlen(sets[i].key) + strlen(sets[i].value) + 4;
+		cap += strlen(sets[i].key) + strlen(sets[i].value) + 6;
 	if ((b.p = malloc(cap)) == NULL) {
 		fprintf(stderr, "%s: out of memory\n", progname);
 		goto out;
@@ -270,13 +288,8 @@ ini_apply(const char *path, struct set *sets, size_t nsets, char **out,
 				break;
 		if (i == nsets) {
 			str_buf_add(&b, line, n);
-		} else if (!sets[i].done) {
-			str_buf_adds(&b, sets[i].key);
-			str_buf_adds(&b, " = ");
-			str_buf_adds(&b, sets[i].value);
-			str_buf_adds(&b, "\n");
-			sets[i].done = 1;
-		}
+		} else if (!sets[i].done)
+			set_put(&b, &sets[i]);
 	}
 	if (b.len > 0 && b.p[b.len - 1] != '\n')
 		str_buf_adds(&b, "\n");
@@ -335,8 +348,8 @@ tmp_beside(const char *path, char *out, size_t outsz)
 
 /* What a rewritten config must hold before it replaces one. */
 struct conf_expect {
-	const char *secret;      /* jwt_secret */
-	const char *previous;    /* jwt_secret_previous, or NULL */
+	const char *secret;      /* jwt_secret, or NULL: any */
+	const char *previous;    /* jwt_secret_previous, or NULL: any */
 };
 
 /* file_write()'s check: the file at tmp loads, with the expected secrets. */
@@ -353,7 +366,8 @@ conf_check(const char *tmp, void *arg)
 		    progname, err);
 		return -1;
 	}
-	if (strcmp(c->jwt_secret, x->secret) != 0 || (x->previous != NULL &&
+	if ((x->secret != NULL && strcmp(c->jwt_secret, x->secret) != 0) ||
+	    (x->previous != NULL &&
 	    strcmp(c->jwt_secret_previous, x->previous) != 0)) {
 		fprintf(stderr, "%s: the new config does not load back its "
 		    "secrets\n", progname);
@@ -402,18 +416,74 @@ out:
 }
 
 /*
+ * The example config that comes with this latchctl: PREFIX/share/latch/
+ * beside PREFIX/bin/latchctl, or conf/ of the source tree it was built in
+ * (build/latchctl).  Into buf; NULL if neither is there.
+ */
+static const char *
+default_example(char *buf, size_t bufsz)
+{
+	static const char *const rel[] = {
+		"/../share/latch/latch.ini.example",
+		"/../conf/latch.ini.example",
+	};
+	char exe[PATH_MAX], *slash;
+	ssize_t n;
+	size_t i;
+	int w;
+
+	if ((n = readlink("/proc/self/exe", exe, sizeof(exe) - 1)) <= 0)
+		return NULL;
+	exe[n] = '\0';
+	if ((slash = strrchr(exe, '/')) == NULL)
+		return NULL;
+	*slash = '\0';
+	for (i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
+		w = snprintf(buf, bufsz, "%s%s", exe, rel[i]);
+		if (w > 0 && (size_t)w < bufsz && access(buf, R_OK) == 0)
+			return buf;
+	}
+	return NULL;
+}
+
+/*
+ * The mail templates beside the example at from (its directory's mail/:
+ * PREFIX/share/latch/mail, or conf/mail of the source tree), as an
+ * absolute path into buf; NULL if there is no such directory.
+ */
+static const char *
+templates_beside(const char *from, char *buf, size_t bufsz)
+{
+	char dir[PATH_MAX], real[PATH_MAX];
+	struct stat st;
+	int n;
+
+	n = snprintf(dir, sizeof(dir), "%s", from);
+	if (n < 0 || (size_t)n >= sizeof(dir) ||
+	    realpath(dirname(dir), real) == NULL)
+		return NULL;
+	n = snprintf(buf, bufsz, "%s/mail", real);
+	if (n < 0 || (size_t)n >= bufsz || stat(buf, &st) == -1 ||
+	    !S_ISDIR(st.st_mode))
+		return NULL;
+	return buf;
+}
+
+/*
  * Write a new config at path (never over a file) from the example, with
- * a fresh jwt_secret and the --set values, and only if it loads.
+ * a fresh jwt_secret, the templates beside the example and the --set
+ * values, and only if it loads.
  */
 static int
 cmd_init(int argc, char **argv)
 {
-	char secret[TOK_STR_SIZE + TOK_STR_SIZE];
+	char secret[TOK_STR_SIZE + TOK_STR_SIZE], ex[PATH_MAX];
+	char mail[PATH_MAX];
 	const char *from = NULL, *path = NULL;
 	struct conf_expect x = { secret, NULL };
 	struct file_how how = { 1, NULL, conf_check, &x };
-	struct set sets[MAX_SETS + 1];
-	size_t nsets = 1;
+	struct set sets[MAX_SETS + 2];
+	size_t nsets = 1, i;
 	struct stat st;
 	int k, rc = 1;
 
@@ -424,7 +494,7 @@ cmd_init(int argc, char **argv)
 		else if (strcmp(argv[k], "--set") == 0 && k + 1 < argc) {
 			if (nsets == MAX_SETS + 1)
 				usage();
-			parse_set(argv[++k], &sets[nsets++]);
+			parse_set(argv[++k], &sets[nsets++], 0);
 		} else if (argv[k][0] != '-' && path == NULL)
 			path = argv[k];
 		else
@@ -432,9 +502,24 @@ cmd_init(int argc, char **argv)
 	}
 	if (path == NULL)
 		usage();
-	if (from == NULL)
-		from = access("conf/latch.ini.example", R_OK) == 0 ?
-		    "conf/latch.ini.example" : LATCH_SHARE "/latch.ini.example";
+	if (from == NULL && (from = default_example(ex, sizeof(ex))) == NULL) {
+		fprintf(stderr, "%s: no latch.ini.example beside this program "
+		    "(PREFIX/share/latch/); give --from EXAMPLE\n", progname);
+		goto out;
+	}
+	/* The templates that come with the example, unless told otherwise. */
+	for (i = 1; i < nsets; i++)
+		if (strcmp(sets[i].section, "mail") == 0 &&
+		    strcmp(sets[i].key, "template_dir") == 0)
+			break;
+	if (i == nsets && templates_beside(from, mail, sizeof(mail)) != NULL) {
+		snprintf(sets[nsets].section, sizeof(sets[nsets].section),
+		    "mail");
+		snprintf(sets[nsets].key, sizeof(sets[nsets].key),
+		    "template_dir");
+		sets[nsets].value = mail;
+		sets[nsets++].done = 0;
+	}
 	/* Refused here with the reason, and by file_write() if one
 	 * appears meanwhile. */
 	if (lstat(path, &st) == 0)
@@ -499,6 +584,107 @@ cmd_rotate(const struct conf *c, const char *path)
 	rc = 0;
 out:
 	tok_cleanse(secret, sizeof(secret));
+	return rc;
+}
+
+/* A value from the first line of stdin (not echoed on a terminal). */
+static void
+read_value(const char *what, char *buf, size_t bufsz)
+{
+	struct termios t, saved;
+	int quiet = 0;
+
+	if (isatty(STDIN_FILENO)) {
+		fprintf(stderr, "%s: ", what);
+		if (tcgetattr(STDIN_FILENO, &t) == 0) {
+			saved = t;
+			t.c_lflag &= ~(tcflag_t)ECHO;
+			quiet = tcsetattr(STDIN_FILENO, TCSAFLUSH, &t) == 0;
+		}
+	}
+	if (fgets(buf, (int)bufsz, stdin) == NULL) {
+		fprintf(stderr, "%s: no value for %s on stdin\n", progname,
+		    what);
+		exit(1);
+	}
+	if (quiet) {
+		(void)tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved);
+		fprintf(stderr, "\n");
+	}
+	if (strchr(buf, '\n') == NULL && !feof(stdin)) {
+		tok_cleanse(buf, bufsz);
+		fprintf(stderr, "%s: the value of %s is too long\n", progname,
+		    what);
+		exit(1);
+	}
+	buf[strcspn(buf, "\r\n")] = '\0';
+}
+
+/*
+ * Set keys of the config at path, atomically, with its mode and owner,
+ * and only if it loads afterwards: "section.key=value" each, and at most
+ * one bare "section.key" whose value is the first line of stdin (for a
+ * password: it stays off the command line).  The signing keys are
+ * rotate-secret's.  Never prints a value.
+ */
+static int
+cmd_set(const char *path, int argc, char **argv)
+{
+	char value[INI_LINE_MAX], what[140];
+	struct conf_expect x = { NULL, NULL };
+	struct file_how how = { 0, NULL, conf_check, &x };
+	struct set sets[MAX_SETS];
+	struct stat st;
+	size_t nsets = 0, i;
+	int k, rc = 2, bare = 0;
+
+	value[0] = '\0';
+	if (argc < 2 || argc - 1 > MAX_SETS)
+		usage();
+	for (k = 1; k < argc; k++, nsets++) {
+		parse_set(argv[k], &sets[nsets], 1);
+		if (strcmp(sets[nsets].section, "security") == 0 &&
+		    strncmp(sets[nsets].key, "jwt_secret", 10) == 0) {
+			fprintf(stderr, "%s: [security] %s: use latchctl "
+			    "rotate-secret\n", progname, sets[nsets].key);
+			goto out;
+		}
+		for (i = 0; i < nsets; i++)
+			if (strcmp(sets[i].section, sets[nsets].section) ==
+			    0 && strcmp(sets[i].key, sets[nsets].key) == 0) {
+				fprintf(stderr, "%s: %s.%s given twice\n",
+				    progname, sets[i].section, sets[i].key);
+				goto out;
+			}
+		if (sets[nsets].value != NULL)
+			continue;
+		if (bare++ > 0) {
+			fprintf(stderr, "%s: only one key may take its value "
+			    "from stdin\n", progname);
+			goto out;
+		}
+		(void)snprintf(what, sizeof(what), "%.63s.%.63s",
+		    sets[nsets].section, sets[nsets].key);
+		read_value(what, value, sizeof(value));
+		sets[nsets].value = value;
+	}
+	rc = 1;
+	if (stat(path, &st) == -1) {
+		fprintf(stderr, "%s: %s: %s\n", progname, path,
+		    strerror(errno));
+		goto out;
+	}
+	how.like = &st;
+	if (ini_rewrite(path, path, sets, nsets, &how) != 0)
+		goto out;
+	printf("latchctl: %s: set", path);
+	for (i = 0; i < nsets; i++)
+		printf("%s %s.%s", i > 0 ? "," : "", sets[i].section,
+		    sets[i].key);
+	printf("; reload latchd to apply it\n");
+	rc = 0;
+out:
+	tok_cleanse(value, sizeof(value));
 	return rc;
 }
 
@@ -685,6 +871,8 @@ main(int argc, char **argv)
 		path = "/etc/latch/latch.ini";
 	if (strcmp(argv[0], "init") == 0)
 		return cmd_init(argc, argv);
+	if (strcmp(argv[0], "set") == 0)
+		return cmd_set(path, argc, argv);
 	c = load(path);
 	if (strcmp(argv[0], "rotate-secret") == 0 && argc == 1)
 		rc = cmd_rotate(c, path);

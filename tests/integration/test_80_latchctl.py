@@ -73,6 +73,54 @@ def test_init_does_not_overwrite_a_config(stack):
     assert open(p).read() == before, "init overwrote an existing config"
 
 
+def test_set_changes_keys_in_place(stack):
+    """latchctl set: keys replaced where they are, comments kept, mode
+    and owner kept; a bare key takes its value from stdin (a password
+    stays out of the command line); nothing is printed of a value; a
+    change that would not load, an unknown key and the signing keys are
+    refused with the file untouched."""
+    p = os.path.join(stack.dir, "set.ini")
+    r = stack.latchctl("init", p, "--from", stack.example, config=False)
+    assert r.returncode == 0, r
+    before = open(p).read()
+    secret = read_ini(p)["security"]["jwt_secret"]
+    pw = "db pass;word=%s" % secrets.token_hex(4)
+    r = stack.latchctl("-c", p, "set", "server.base_path=/~alice/auth/api",
+                       "mail.from=Alice <alice@example.org>",
+                       "limits.ip_exempt= 127.0.0.1 ", "database.password",
+                       input=pw + "\n", config=False)
+    assert r.returncode == 0, r
+    assert pw not in r.stdout + r.stderr, r
+    ini = read_ini(p)
+    assert ini["server"]["base_path"] == "/~alice/auth/api", ini["server"]
+    assert ini["mail"]["from"] == "Alice <alice@example.org>", ini["mail"]
+    assert ini["limits"]["ip_exempt"] == " 127.0.0.1 ", ini["limits"]
+    assert ini["database"]["password"] == pw, "password not set"
+    assert ini["security"]["jwt_secret"] == secret
+    after = open(p).read()
+    assert stat.S_IMODE(os.stat(p).st_mode) == 0o600
+    # Only those lines changed: every comment is still there.
+    assert [line for line in before.splitlines() if line.startswith(";")] \
+        == [line for line in after.splitlines() if line.startswith(";")]
+    assert len(after.splitlines()) == len(before.splitlines())
+    t = subprocess.run([stack.latchd_bin, "-t", "-c", p],
+                       capture_output=True, text=True, timeout=60)
+    assert "[server]" not in t.stderr and ":%d:" not in t.stderr, t
+    for args, why in (
+            (["server.workers=0"], "[server] workers: must be"),
+            (["server.nope=1"], "[server] nope: unknown key"),
+            (["nosuch.key=1"], "no such section"),
+            (["security.jwt_secret=%s" % ("x" * 40)], "rotate-secret"),
+            (["security.jwt_secret_previous="], "rotate-secret"),
+            (["server.workers"], "no value"),
+            (["server.workers=2", "server.workers=3"], "twice")):
+        r = stack.latchctl("-c", p, "set", *args, input="", config=False)
+        assert r.returncode != 0 and why in r.stderr, (args, r)
+        assert open(p).read() == after, "a refused set changed %s" % p
+        assert not [f for f in os.listdir(stack.dir)
+                    if f.startswith("set.ini.")], "a temp file was left"
+
+
 # --------------------------------------------------------------- migrate
 
 def test_migrate_twice_is_idempotent(stack):

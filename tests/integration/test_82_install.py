@@ -116,6 +116,15 @@ def test_target_install_makes_one_config_and_keeps_it(stack):
             prefix, "share", "latch", "mail"), ini["mail"]
         r = latchd_t(conf)
         assert r.returncode == 0, r
+        # The installed latchctl finds its own example and templates
+        # under its PREFIX, from any directory.
+        other = os.path.join(d, "other.ini")
+        r = subprocess.run([os.path.join(prefix, "bin", "latchctl"),
+                            "init", other], capture_output=True, text=True,
+                           timeout=60, cwd="/")
+        assert r.returncode == 0, r
+        assert stackmod.ini_read(other)["mail"]["template_dir"] == \
+            os.path.join(prefix, "share", "latch", "mail")
         # Again: the config is kept as it is.
         out = make_install(PREFIX=prefix, SYSCONFDIR=etc)
         assert secret_of(conf) == s1, "make install replaced the config"
