@@ -1105,6 +1105,50 @@ db_record(struct db *db, const struct schema_migration *m)
 }
 
 int
+db_schema_check(struct db *db)
+{
+	int want = schema_nmigrations > 0 ?
+	    schema_migrations[schema_nmigrations - 1].version : 0;
+	long long have = 0;
+	MYSQL_RES *res;
+	MYSQL_ROW row;
+
+	if (db->my == NULL && db_connect(db) == -1)
+		return -1;
+	if (mysql_query(db->my, "SELECT COALESCE(MAX(version), 0) FROM "
+	    "schema_version") != 0) {
+		if (mysql_errno(db->my) != ER_NO_SUCH_TABLE) {
+			log_warnx("db: reading the schema version: %s",
+			    mysql_error(db->my));
+			return -1;
+		}
+	} else if ((res = mysql_store_result(db->my)) != NULL) {
+		row = mysql_fetch_row(res);
+		if (row != NULL && row[0] != NULL)
+			have = strtoll(row[0], NULL, 10);
+		mysql_free_result(res);
+	} else {
+		log_warnx("db: reading the schema version: %s",
+		    mysql_error(db->my));
+		return -1;
+	}
+	if (have == want)
+		return 0;
+	if (have == 0)
+		log_warnx("db: database %s has no latch schema yet: run "
+		    "latchctl migrate", db->conf->db_name);
+	else if (have < want)
+		log_warnx("db: database %s is at schema version %lld, this "
+		    "latch needs %d: run latchctl migrate", db->conf->db_name,
+		    have, want);
+	else
+		log_warnx("db: database %s is at schema version %lld, newer "
+		    "than this latch knows (%d): run the latch that migrated "
+		    "it", db->conf->db_name, have, want);
+	return -1;
+}
+
+int
 db_migrate(struct db *db, int *from, int *to)
 {
 	static const char create[] = "CREATE TABLE IF NOT EXISTS "

@@ -371,6 +371,14 @@ enum err db_err(enum db_rc rc);
 int db_ping(struct db *db);
 
 /*
+ * Whether the database holds the schema this program was built with (the
+ * latest compiled-in migration).  Returns 0, or -1 after logging one
+ * line: unreachable, no schema or an older one ("run latchctl migrate"),
+ * or a newer one.
+ */
+int db_schema_check(struct db *db);
+
+/*
  * Apply the compiled-in migrations newer than the schema_version table,
  * under an advisory lock so concurrent runs wait for each other.
  * *from and *to receive the versions before and after.  Returns 0, or -1

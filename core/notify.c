@@ -4,12 +4,14 @@
  * reset_url and email_url only, never from the request.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "log.h"
 #include "notify.h"
 #include "spool.h"
+#include "tmpl.h"
 
 /* Past request_timeout, a held mail's writer is gone: this much more. */
 #define RECOVER_MARGIN 5
@@ -45,15 +47,84 @@ fmt_time(int64_t t, char *out, size_t outsz)
 }
 
 /*
- * Hold template name rendered with vars to `to` in m, and write its
- * mail_pending row, inside the caller's open transaction.
+ * The mails and the placeholders each one's template is given, in the
+ * order of the values its notify_*() passes.  notify_check() renders
+ * every one of them, so a template that would fail at the first mail
+ * fails at start-up (and latchd -t) instead.
+ */
+enum notify_kind { NOTIFY_INVITE, NOTIFY_RESET, NOTIFY_EMAIL_CONFIRM,
+    NOTIFY_EMAIL_CHANGED, NOTIFY__MAX };
+
+#define NOTIFY_KEYS_MAX 6
+
+static const struct {
+	const char *name;                   /* template_dir/<name>.txt */
+	const char *keys[NOTIFY_KEYS_MAX + 1]; /* NULL-terminated */
+} mails[NOTIFY__MAX] = {
+	[NOTIFY_INVITE] = { "invite", { "organization", "inviter", "role",
+	    "link", "code", "expires", NULL } },
+	[NOTIFY_RESET] = { "reset", { "username", "link", "token", "expires",
+	    NULL } },
+	[NOTIFY_EMAIL_CONFIRM] = { "email_confirm", { "username",
+	    "organization", "email", "link", "token", "expires", NULL } },
+	[NOTIFY_EMAIL_CHANGED] = { "email_changed", { "username",
+	    "organization", "email", "by", NULL } },
+};
+
+/* vars (2 * NOTIFY_KEYS_MAX + 1) for template t: its keys with values, a
+ * list of nvalues in the order of the keys. */
+static void
+mail_vars(enum notify_kind t, const char *const *values, size_t nvalues,
+    const char **vars)
+{
+	size_t i;
+
+	for (i = 0; mails[t].keys[i] != NULL; i++) {
+		if (i == nvalues)
+			fatalx("notify: %s: fewer values than placeholders",
+			    mails[t].name);
+		vars[2 * i] = mails[t].keys[i];
+		vars[2 * i + 1] = values[i];
+	}
+	vars[2 * i] = NULL;
+}
+
+int
+notify_check(const struct conf *conf)
+{
+	const char *const values[NOTIFY_KEYS_MAX] = { "x", "x", "x", "x", "x",
+	    "x" };
+	const char *vars[2 * NOTIFY_KEYS_MAX + 1];
+	char path[4096], *out;
+	int bad = 0, t, n;
+
+	for (t = 0; t < NOTIFY__MAX; t++) {
+		mail_vars((enum notify_kind)t, values, NOTIFY_KEYS_MAX, vars);
+		n = snprintf(path, sizeof(path), "%s/%s.txt",
+		    conf->mail_template_dir, mails[t].name);
+		out = NULL;
+		if (n < 0 || (size_t)n >= sizeof(path) ||
+		    tmpl_render(path, vars, &out) != ERR_OK)
+			bad++;
+		free(out);
+	}
+	return bad;
+}
+
+/*
+ * Hold template t rendered with values (in the order of its keys) to
+ * `to` in m, and write its mail_pending row, inside the caller's open
+ * transaction.
  */
 static enum err
-notify_send(struct db *db, const struct conf *conf, const char *name,
-    const char *to, const char *const *vars, struct notify_mail *m)
+notify_send(struct db *db, const struct conf *conf, enum notify_kind t,
+    const char *to, const char *const *values, size_t nvalues,
+    struct notify_mail *m)
 {
+	const char *vars[2 * NOTIFY_KEYS_MAX + 1], *name = mails[t].name;
 	enum err e;
 
+	mail_vars(t, values, nvalues, vars);
 	m->id[0] = '\0';
 	if (spool_mail(conf, name, vars, to, 1, m->id, sizeof(m->id)) !=
 	    ERR_OK) {
@@ -189,17 +260,17 @@ notify_invite(struct db *db, const struct conf *conf, const char *org_name,
 	    sizeof(link)) == -1)
 		return ERR_MAIL;
 	fmt_time(expires_at, expires, sizeof(expires));
-	const char *const vars[] = {
-		"organization", org_name,
-		"inviter", inviter != NULL && inviter[0] != '\0' ? inviter :
+	const char *const values[] = {
+		org_name,
+		inviter != NULL && inviter[0] != '\0' ? inviter :
 		    "An administrator",
-		"role", role,
-		"link", link[0] != '\0' ? link : "(ask your administrator)",
-		"code", code,
-		"expires", expires,
-		NULL,
+		role,
+		link[0] != '\0' ? link : "(ask your administrator)",
+		code,
+		expires,
 	};
-	return notify_send(db, conf, "invite", email, vars, m);
+	return notify_send(db, conf, NOTIFY_INVITE, email, values,
+	    sizeof(values) / sizeof(values[0]), m);
 }
 
 enum err
@@ -213,14 +284,14 @@ notify_reset(struct db *db, const struct conf *conf, const struct user *u,
 		return ERR_MAIL;
 	fmt_time((int64_t)time(NULL) + conf->reset_ttl, expires,
 	    sizeof(expires));
-	const char *const vars[] = {
-		"username", u->username,
-		"link", link[0] != '\0' ? link : "(no reset_url configured)",
-		"token", token,
-		"expires", expires,
-		NULL,
+	const char *const values[] = {
+		u->username,
+		link[0] != '\0' ? link : "(no reset_url configured)",
+		token,
+		expires,
 	};
-	return notify_send(db, conf, "reset", u->email, vars, m);
+	return notify_send(db, conf, NOTIFY_RESET, u->email, values,
+	    sizeof(values) / sizeof(values[0]), m);
 }
 
 enum err
@@ -234,16 +305,16 @@ notify_email_confirm(struct db *db, const struct conf *conf,
 	    sizeof(link)) == -1)
 		return ERR_MAIL;
 	fmt_time(expires_at, expires, sizeof(expires));
-	const char *const vars[] = {
-		"username", u->username,
-		"organization", u->org_name,
-		"email", new_email,
-		"link", link[0] != '\0' ? link : "(no email_url configured)",
-		"token", token,
-		"expires", expires,
-		NULL,
+	const char *const values[] = {
+		u->username,
+		u->org_name,
+		new_email,
+		link[0] != '\0' ? link : "(no email_url configured)",
+		token,
+		expires,
 	};
-	return notify_send(db, conf, "email_confirm", new_email, vars, m);
+	return notify_send(db, conf, NOTIFY_EMAIL_CONFIRM, new_email, values,
+	    sizeof(values) / sizeof(values[0]), m);
 }
 
 enum err
@@ -251,13 +322,13 @@ notify_email_changed(struct db *db, const struct conf *conf,
     const struct user *u, const char *new_email, int by_admin,
     struct notify_mail *m)
 {
-	const char *const vars[] = {
-		"username", u->username,
-		"organization", u->org_name,
-		"email", new_email,
-		"by", by_admin ? "by an administrator of your organization" :
+	const char *const values[] = {
+		u->username,
+		u->org_name,
+		new_email,
+		by_admin ? "by an administrator of your organization" :
 		    "with the confirmation link sent to the new address",
-		NULL,
 	};
-	return notify_send(db, conf, "email_changed", u->email, vars, m);
+	return notify_send(db, conf, NOTIFY_EMAIL_CHANGED, u->email, values,
+	    sizeof(values) / sizeof(values[0]), m);
 }

@@ -40,6 +40,15 @@ int notify_link(const char *base, const char *param, const char *token,
     char *out, size_t outsz);
 
 /*
+ * Render every template the code uses ([mail] template_dir: invite.txt,
+ * reset.txt, email_confirm.txt, email_changed.txt) with the placeholders
+ * it will be given, as a deployment check: returns the number that would
+ * fail, each logged with its reason (missing, unreadable, misshapen, an
+ * unknown placeholder).
+ */
+int notify_check(const struct conf *conf);
+
+/*
  * Each notify_*() below renders its mail, holds it in m and writes its
  * mail_pending row, inside the caller's open transaction: the caller
  * ends it with notify_commit(), or with db_rollback() and

@@ -121,6 +121,79 @@ spool_init(const char *dir)
 	return ERR_OK;
 }
 
+/*
+ * Whether this process can write at path (a directory): 1, or 0 after
+ * logging why, naming the user.  A missing path is fine when its parent
+ * can take it (spool_init() makes it).
+ */
+static int
+spool_dir_ok(const char *path)
+{
+	char parent[PATH_MAX], *slash;
+	struct stat st;
+	int n;
+
+	if (stat(path, &st) == -1) {
+		if (errno != ENOENT) {
+			log_warn("spool: %s", path);
+			return 0;
+		}
+		n = snprintf(parent, sizeof(parent), "%s", path);
+		if (n < 0 || (size_t)n >= sizeof(parent) ||
+		    (slash = strrchr(parent, '/')) == NULL)
+			return 0;
+		*slash = '\0';
+		if (faccessat(AT_FDCWD, parent[0] != '\0' ? parent : "/",
+		    W_OK | X_OK, AT_EACCESS) == 0)
+			return 1;
+		log_warn("spool: %s does not exist and uid %ld cannot make it "
+		    "in %s: make it, owned by the user latchd runs as", path,
+		    (long)geteuid(), parent[0] != '\0' ? parent : "/");
+		return 0;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		log_warnx("spool: %s is not a directory", path);
+		return 0;
+	}
+	if (faccessat(AT_FDCWD, path, R_OK | W_OK | X_OK, AT_EACCESS) == -1) {
+		log_warn("spool: %s (owner uid %ld, mode %03o) is not usable "
+		    "by uid %ld: chown it to the user latchd runs as", path,
+		    (long)st.st_uid, (unsigned)(st.st_mode & 0777),
+		    (long)geteuid());
+		return 0;
+	}
+	return 1;
+}
+
+enum err
+spool_check(const struct conf *c)
+{
+	static const char *const subs[] = {"tmp", "hold", "new"};
+	char path[PATH_MAX];
+	struct stat st;
+	size_t i;
+	int ok;
+
+	if (!(ok = spool_dir_ok(c->mail_spool_dir)))
+		return ERR_SYS;
+	/* A spool yet to be made gets its tmp/, hold/ and new/ with it. */
+	for (i = 0; i < sizeof(subs) / sizeof(subs[0]) &&
+	    stat(c->mail_spool_dir, &st) == 0; i++)
+		if (path3(path, sizeof(path), c->mail_spool_dir, subs[i],
+		    NULL) == -1 || !spool_dir_ok(path))
+			ok = 0;
+	/* latch-mailer, started as root, becomes the spool's owner: it
+	 * refuses one that root owns. */
+	if (ok && geteuid() == 0 && c->mail_run_mailer &&
+	    stat(c->mail_spool_dir, &st) == 0 && st.st_uid == 0) {
+		log_warnx("spool: %s belongs to root: latch-mailer never runs "
+		    "as root and refuses it; chown it to the user latchd runs "
+		    "as", c->mail_spool_dir);
+		ok = 0;
+	}
+	return ok ? ERR_OK : ERR_SYS;
+}
+
 /* ------------------------------------------------------------ submit */
 
 /* Build the message and write it into new/ or (hold) hold/. */

@@ -119,6 +119,15 @@ void spool_msg_free(struct spool_msg *m);
  * missing.  ERR_OK or ERR_SYS (logged). */
 enum err spool_init(const char *dir);
 
+/*
+ * Whether this process (its effective user) can write mail into [mail]
+ * spool_dir: it and its tmp/, hold/ and new/ are directories it can
+ * write, or can be made; and, for root with run_mailer, not root's
+ * (latch-mailer refuses that).  A deployment check: ERR_OK, or ERR_SYS with each
+ * problem logged on a line that says what to do.
+ */
+enum err spool_check(const struct conf *c);
+
 /* A message waiting in new/. */
 struct spool_entry {
 	char id[SPOOL_ID_SIZE];

@@ -27,8 +27,11 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "db.h"
 #include "log.h"
 #include "master.h"
+#include "notify.h"
+#include "spool.h"
 #include "worker.h"
 
 #define DEFAULT_CONFIG	"/etc/latch/latch.ini"
@@ -46,6 +49,31 @@ static void
 usage(FILE *fp)
 {
 	fprintf(fp, "usage: latchd [-c CONFIG] [-t] [-h]\n");
+}
+
+/*
+ * What a deployment gets wrong most, checked before serving (and by -t):
+ * the mail spool usable by this user, every mail template there and
+ * well-formed, the database reachable and at this latch's schema.  Each
+ * problem is logged on one line saying what to do; returns how many
+ * there were.  latchd serves anyway: the database may come up later, and
+ * sign-in works without mail.
+ */
+static int
+check_deployment(const struct conf *conf)
+{
+	struct db *db;
+	int bad = 0;
+
+	if (spool_check(conf) != ERR_OK)
+		bad++;
+	bad += notify_check(conf);
+	if ((db = db_open_raw(conf)) == NULL)
+		bad++;
+	else if (db_schema_check(db) == -1)
+		bad++;
+	db_close(db);
+	return bad;
 }
 
 /* Whether fd 0 is a listening socket (handed over by the web server). */
@@ -260,7 +288,7 @@ main(int argc, char *argv[])
 	struct conf *conf = NULL;
 	const char *path;
 	char err[512];
-	int ch, test = 0, lvl, rc = 1;
+	int ch, test = 0, lvl, bad, rc = 1;
 
 	if ((path = getenv("LATCH_CONFIG")) == NULL || *path == '\0')
 		path = DEFAULT_CONFIG;
@@ -291,6 +319,11 @@ main(int argc, char *argv[])
 		goto out;
 	}
 	if (test) {
+		if ((bad = check_deployment(conf)) != 0) {
+			fprintf(stderr, "latchd: %s: %d problem%s (above)\n",
+			    path, bad, bad == 1 ? "" : "s");
+			goto out;
+		}
 		if (printf("latchd: %s: ok\n", path) < 0 || fflush(stdout) != 0)
 			goto out;
 		rc = 0;
@@ -298,6 +331,11 @@ main(int argc, char *argv[])
 	}
 	if ((lvl = log_level_parse(conf->log_level)) != -1)
 		log_init("latchd", (enum log_level)lvl);
+	/* As CGI every request is a start: no time for it there. */
+	if (getenv("GATEWAY_INTERFACE") == NULL &&
+	    (bad = check_deployment(conf)) != 0)
+		log_warnx("latchd: %d problem%s with %s (above); serving "
+		    "anyway", bad, bad == 1 ? "" : "s", path);
 
 	if (fd0_is_listening()) {
 		if (conf->workers == 1) {

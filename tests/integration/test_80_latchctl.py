@@ -3,13 +3,20 @@ latchctl (init, migrate, create-user, reset-password, list-users,
 disable/enable, usage errors) and latchd -t on good and bad configs.
 """
 
+import grp
 import hashlib
 import os
+import pwd
+import re
 import secrets
+import shutil
 import stat
 import subprocess
+import tempfile
 import time
 
+import lib
+import webservers as ws
 from lib import (decode_jwt, expect_error, expect_login, expect_token_revoked,
                  expect_token_works, fresh_database, login, login_ok,
                  new_email, new_password, refresh, register, uniq)
@@ -56,11 +63,11 @@ def test_init_writes_a_private_config_with_a_fresh_secret(stack):
     assert a["security"]["issuer"] == "latch-init-test", a["security"]
     # The secret is not printed.
     assert sa not in r.stdout + r.stderr and sb not in r.stdout + r.stderr
-    # A fresh config passes latchd's check.
+    # A fresh config loads: latchd -t finds no fault in the file (the
+    # deployment it names, database and spool, is not this machine's).
     t = subprocess.run([stack.latchd_bin, "-t", "-c", paths[0]],
                        capture_output=True, text=True, timeout=60)
-    assert t.returncode == 0, "latchd -t on a fresh init: %d %s%s" % (
-        t.returncode, t.stdout, t.stderr)
+    assert not re.search(re.escape(paths[0]) + r":\d+:", t.stderr), t.stderr
 
 
 def test_init_does_not_overwrite_a_config(stack):
@@ -350,3 +357,124 @@ def test_latchd_refuses_a_world_readable_config(stack):
     assert r.returncode == 1, "status %d: %s%s" % (r.returncode, r.stdout,
                                                    r.stderr)
     assert p in r.stdout + r.stderr
+
+
+def _check(stack, path, user=None):
+    """latchd -t -c path (as user, if given): (status, output)."""
+    ids = {} if user is None else {"user": user, "group": pwd.getpwnam(
+        user).pw_gid, "extra_groups": []}
+    r = subprocess.run([stack.latchd_bin, "-t", "-c", path],
+                       capture_output=True, text=True, timeout=60, **ids)
+    return r.returncode, r.stdout + r.stderr
+
+
+def test_latchd_t_checks_the_deployment(stack):
+    """latchd -t (and start-up) checks what a deployment gets wrong most,
+    each problem on a line of its own that says what to do: a spool this
+    user cannot write (or root's, which latch-mailer refuses), a missing
+    or misshapen mail template (every one the code uses, the email-change
+    ones too), a database it cannot reach, or one without this latch's
+    schema ("run latchctl migrate")."""
+    d = tempfile.mkdtemp(prefix="check-", dir=stack.dir)
+    os.chmod(d, 0o755)
+    n = [0]
+
+    def variant(overrides, group=None):
+        n[0] += 1
+        return ws.derive_config(stack, os.path.join(d, "v%d.ini" % n[0]),
+                                overrides, group=group)
+
+    rc, out = _check(stack, stack.config)
+    assert rc == 0 and out.strip().endswith(": ok"), out
+    # The templates: none there, then one of each kind of fault.
+    rc, out = _check(stack, variant({"mail.template_dir": d + "/none"}))
+    assert rc == 1, out
+    for name in ("invite", "reset", "email_confirm", "email_changed"):
+        assert "%s/none/%s.txt: no such file" % (d, name) in out, out
+    mail = os.path.join(os.path.dirname(stack.example), "mail")
+    for name, text, why in (
+            ("email_changed", None, "email_changed.txt: no such file"),
+            ("email_confirm", "Hello\n\n{{link}}\n", "must be UTF-8 "
+             "starting with \"Subject: ...\""),
+            ("reset", "Subject: x\n\n{{nope}}\n",
+             "unknown placeholder {{nope}}")):
+        t = os.path.join(d, "tmpl-" + name)
+        shutil.copytree(mail, t)
+        if text is None:
+            os.unlink(os.path.join(t, name + ".txt"))
+        else:
+            with open(os.path.join(t, name + ".txt"), "w") as f:
+                f.write(text)
+        rc, out = _check(stack, variant({"mail.template_dir": t}))
+        assert rc == 1 and why in out and "1 problem" in out, (name, out)
+    # The spool: one this user cannot write, as nobody (the config is
+    # root's, readable by nobody's group, as a service user's would be).
+    spool = os.path.join(d, "spool")
+    os.mkdir(spool, 0o700)
+    nogroup = grp.getgrnam("nogroup").gr_gid
+    if os.geteuid() == 0:
+        p = variant({"mail.spool_dir": spool, "mail.run_mailer": False},
+                    group=nogroup)
+        with ws.traversable(stack.dir):
+            rc, out = _check(stack, p, user="nobody")
+        assert rc == 1 and "%s (owner uid 0, mode 700) is not usable by " \
+            "uid %d" % (spool, pwd.getpwnam("nobody").pw_uid) in out, out
+        # Root's, with the mailer to run: latch-mailer would refuse it.
+        rc, out = _check(stack, variant({"mail.spool_dir": spool,
+                                         "mail.run_mailer": True}))
+        assert rc == 1 and "belongs to root: latch-mailer never runs as " \
+            "root" in out, out
+    rc, out = _check(stack, variant({"mail.spool_dir": d + "/no/spool"}))
+    assert rc == 1 and d + "/no/spool does not exist" in out, out
+    # A spool yet to be made, in a directory that can take it: fine.
+    rc, out = _check(stack, variant({"mail.spool_dir": d + "/new-spool"}))
+    assert rc == 0, out
+    # The database: unreachable, then without the schema, then behind.
+    rc, out = _check(stack, variant({"database.socket": d + "/no.sock"}))
+    assert rc == 1 and "cannot connect to %s/no.sock" % d in out, out
+    db = stack.config_values()["database"]
+    for name, keep, why in (
+            ("latch_check_empty", None, "has no latch schema yet: run "
+             "latchctl migrate"),
+            ("latch_check_old", 2, "is at schema version 2, this latch "
+             "needs")):
+        stack.mysql("DROP DATABASE IF EXISTS `%s`" % name)
+        stack.ensure_database(db["password"], name=name, user=db["user"])
+        try:
+            p = variant({"database.name": name})
+            if keep is not None:
+                r = stack.latchctl("migrate", config=p)
+                assert r.returncode == 0, r
+                stack.mysql("DELETE FROM schema_version WHERE version > %d"
+                            % keep, db=name)
+            rc, out = _check(stack, p)
+            assert rc == 1 and why in out and "latchctl migrate" in out, \
+                out
+            r = stack.latchctl("migrate", config=p)
+            assert r.returncode == 0, r
+            rc, out = _check(stack, p)
+            assert rc == 0, out
+        finally:
+            stack.mysql("DROP DATABASE IF EXISTS `%s`" % name)
+
+
+def test_latchd_warns_at_start_and_serves(stack):
+    """At start-up the same checks are warnings: latchd serves anyway
+    (sign-in works without mail; the database may come up later)."""
+    d = tempfile.mkdtemp(prefix="startcheck-", dir=stack.dir)
+    procs = ws.Procs(d)
+    try:
+        sock = os.path.join(d, "latchd.sock")
+        cfg = ws.derive_config(stack, os.path.join(d, "latch.ini"), {
+            "server.listen": sock, "server.workers": 1,
+            "mail.run_mailer": False, "mail.template_dir": d + "/none"})
+        ws.start_latchd(procs, "latchd", cfg, sock)
+        log = os.path.join(d, "latchd.log")
+        lib.wait_for(lambda: "problem" in open(log).read(), 10,
+                     "the start-up warning")
+        text = open(log).read()
+        assert "%s/none/invite.txt: no such file" % d in text, text
+        assert "4 problems with %s (above); serving anyway" % cfg in text, \
+            text
+    finally:
+        procs.stop()

@@ -114,6 +114,15 @@ def test_target_install_makes_one_config_and_keeps_it(stack):
         ini = stackmod.ini_read(conf)
         assert ini["mail"]["template_dir"] == os.path.join(
             prefix, "share", "latch", "mail"), ini["mail"]
+        # Pointed at this machine's database and a spool, the new
+        # config passes latchd's deployment check.
+        db = stack.config_values()["database"]
+        r = subprocess.run([os.path.join(prefix, "bin", "latchctl"), "-c",
+                            conf, "set", "database.socket=" + db["socket"],
+                            "mail.spool_dir=" + os.path.join(d, "spool"),
+                            "database.password"], input=db["password"],
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r
         r = latchd_t(conf)
         assert r.returncode == 0, r
         # The installed latchctl finds its own example and templates
