@@ -69,16 +69,19 @@ def _guarded_files(dirs):
         with open(cgi, "w") as f:
             f.write("#!/bin/sh\n"
                     "printf 'Content-Type: text/plain\\r\\n\\r\\n'\n"
-                    "printf 'user=%s role=%s id=%s org=%s\\n' "
+                    "printf 'user=%s role=%s id=%s org=%s require=%s\\n' "
                     "\"$LATCH_USERNAME\" \"$LATCH_ROLE\" \"$LATCH_USER_ID\" "
-                    "\"$LATCH_ORG_ID\"\n")
+                    "\"$LATCH_ORG_ID\" \"${LATCH_REQUIRE_ROLE-unset}\"\n")
         os.chmod(cgi, 0o755)
 
 
 def _authorizer_checks(stack, port, guarded, admin_guarded):
     """The behaviour of latchd as authorizer, through a server on port
     guarding `guarded` (any valid session) and `admin_guarded` (role
-    admin)."""
+    admin).  The guarded CGI sees the LATCH_* variables of the answer,
+    and LATCH_REQUIRE_ROLE, the role its path requires (neither server
+    can take a variable away between the authorizer and what it guards;
+    the contrib files say so)."""
     a = register()                      # an admin of a new organization
     good = lib.login_ok(a).access
     user_token = _user_account(stack, a.org)
@@ -113,6 +116,8 @@ def _authorizer_checks(stack, port, guarded, admin_guarded):
     text = r.body.decode()
     assert "user=%s " % a.username in text and "role=admin" in text and \
         "id=%d " % a.id in text, "the CGI did not see LATCH_*: %r" % text
+    assert "require=user\n" in text, "LATCH_REQUIRE_ROLE, as documented: " \
+        "%r" % text
 
     r = ws.call(port, "GET", admin_guarded + "/secret.txt",
                 token=user_token, check=False)
@@ -261,12 +266,12 @@ def _apache_layout(stack, d, gid):
     home = os.path.join(d, "home", "alice")
     latch = os.path.join(home, "latch")
     auth = os.path.join(home, "public_html", "auth")
-    os.makedirs(os.path.join(latch, "bin"))
+    os.makedirs(os.path.join(latch, "sbin"))
     os.makedirs(auth)
     for p in (os.path.join(d, "home"), home, latch,
-              os.path.join(latch, "bin"), os.path.dirname(auth), auth):
+              os.path.join(latch, "sbin"), os.path.dirname(auth), auth):
         os.chmod(p, 0o755)
-    os.symlink(stack.latchd_bin, os.path.join(latch, "bin", "latchd"))
+    os.symlink(stack.latchd_bin, os.path.join(latch, "sbin", "latchd"))
     shutil.copy(os.path.join(CONTRIB, "apache", "fcgid", "latch.fcgi"),
                 os.path.join(auth, "latch.fcgi"))
     os.chmod(os.path.join(auth, "latch.fcgi"), 0o755)
@@ -338,12 +343,14 @@ Include {contrib}/apache/latch-authnz-fcgi.conf
         port = stackmod.free_port()
         ws.start_apache(procs, port, """\
 {proxy}
-# alice's shared-hosting directory, as a host with mod_userdir and
-# mod_fcgid would offer it.
+# alice's shared-hosting directory, as Debian's userdir.conf offers it
+# (only GET, POST and OPTIONS; no Options in .htaccess), with the
+# Options=ExecCGI that mod_fcgid's .htaccess needs.
 Alias "/~alice" "{home}/public_html"
 <Directory "{home}/public_html">
-  AllowOverride FileInfo AuthConfig Options=ExecCGI,Indexes
-  Require all granted
+  AllowOverride FileInfo AuthConfig Limit Indexes Options=ExecCGI
+  Options MultiViews Indexes SymLinksIfOwnerMatch IncludesNoExec
+  Require method GET POST OPTIONS
 </Directory>
 
 {cgi}

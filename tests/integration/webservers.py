@@ -93,6 +93,10 @@ INSTALLED_CONTRIB = "/usr/local/share/latch/contrib/"
 
 _EXAMPLE_VAR = re.compile(
     r'^#\s+(?:var\.(\w+)\s*=\s*"([^"]*)"|Define\s+(\w+)\s+(\S+))')
+# An Apache example line as a reader would paste it: Apache takes one or
+# two arguments after Define and no comment after them.
+_EXAMPLE_DEFINE = re.compile(r'^#\s{2,}Define\b')
+_EXAMPLE_DEFINE_OK = re.compile(r'^#\s{2,}Define\s+\w+\s+\S+\s*$')
 _EXAMPLE_INCLUDE = re.compile(r'^#\s+(?:include|Include)\s+"?(/[^"\s]+)"?')
 
 
@@ -105,6 +109,10 @@ def example(relpath):
         for line in f:
             if not line.startswith("#"):
                 break
+            assert not _EXAMPLE_DEFINE.match(line) or \
+                _EXAMPLE_DEFINE_OK.match(line), "contrib/%s: %r: Apache " \
+                "refuses it pasted as it is (Define takes one or two " \
+                "arguments, no comment after them)" % (relpath, line)
             m = _EXAMPLE_VAR.match(line)
             if m:
                 names[m.group(1) or m.group(3)] = m.group(2) \
@@ -479,6 +487,16 @@ def round_trip(port, base, acct):
     lib.expect(r, 200, "profile under %r" % base)
     got = r.json.get("user", r.json)
     assert got.get("username") == acct.username, r.describe()
+    # Every method reaches latch, not only GET and POST: a PATCH, and a
+    # DELETE that latch itself answers (no such session).
+    name = "Round Trip %d" % port
+    r = call(port, "PATCH", base + "/user/profile", {"name": name},
+             token=j["access_token"])
+    lib.expect(r, 200, "PATCH under %r" % base)
+    assert r.json["user"]["name"] == name, r.describe()
+    r = call(port, "DELETE", base + "/auth/sessions/2147483647",
+             token=j["access_token"])
+    lib.expect_error(r, 404, "not_found")
     # Routing really follows the mount: a path below it that is no
     # route is latch's 404, not the web server's.
     r = call(port, "GET", base + "/no-such-route")
