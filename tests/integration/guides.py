@@ -29,11 +29,12 @@ RUN_LANGS = ("sh", "crontab")
 
 class Block:
     """One command block: lang ("sh" or "crontab"), its text, who runs it
-    (user), whether it runs in latch's source tree, and its line."""
+    (user), whether it runs in latch's source tree, its line and the
+    title of its section (its "## " heading)."""
 
-    def __init__(self, lang, text, user, in_source, line):
+    def __init__(self, lang, text, user, in_source, line, section):
         self.lang, self.text, self.user = lang, text, user
-        self.in_source, self.line = in_source, line
+        self.in_source, self.line, self.section = in_source, line, section
 
 
 class Guide:
@@ -43,6 +44,8 @@ class Guide:
         with open(self.path, encoding="utf-8") as f:
             self.text = f.read()
         self.blocks = []
+        heads = [(h.start(), h.group(1)) for h in re.finditer(
+            r"^## (.+)$", self.text, re.M)]
         for m in FENCE.finditer(self.text):
             lang, body = m.group(1), m.group(2)
             if lang not in RUN_LANGS:
@@ -55,8 +58,9 @@ class Guide:
                     name, line, lang, first)
             assert lang == "sh" or not who.group(2), \
                 "%s:%d: a crontab has no source tree" % (name, line)
+            section = [t for p, t in heads if p < m.start()][-1:] or [""]
             self.blocks.append(Block(lang, body, who.group(1),
-                                     bool(who.group(2)), line))
+                                     bool(who.group(2)), line, section[0]))
         assert self.blocks, "%s has no command block" % name
 
     def names(self):
@@ -83,7 +87,8 @@ class Guide:
             for k, v in subs.items():
                 text = text.replace(k, v)
                 user = v if user == k else user
-            out.append(Block(b.lang, text, user, b.in_source, b.line))
+            out.append(Block(b.lang, text, user, b.in_source, b.line,
+                             b.section))
         return out
 
 

@@ -34,6 +34,7 @@ import os
 import signal
 import subprocess
 import threading
+import time
 
 import stack as stackmod
 
@@ -148,10 +149,9 @@ printf '127.0.0.1 %s\\n' '{hosts}' >> /etc/hosts
         if self.holder is None:
             return
         if self.holder.poll() is None:
-            self.run("apache2ctl stop 2>/dev/null; "
-                     "/etc/init.d/lighttpd stop 2>/dev/null; "
-                     "systemctl stop latchd 2>/dev/null; true",
-                     check=False, timeout=60)
+            self.run("apache2ctl stop; /etc/init.d/lighttpd stop; "
+                     "systemctl stop latchd", check=False, timeout=60,
+                     shell=("/bin/sh",))
             self.holder.kill()
         self.holder.wait()
         self.holder = None
@@ -182,6 +182,7 @@ printf '127.0.0.1 %s\\n' '{hosts}' >> /etc/hosts
         argv += ["env", "-i"] + ["%s=%s" % kv for kv in base.items()]
         argv += ["/bin/sh", "-c", 'cd "$1" && shift && exec "$@"', "sh",
                  cwd or home] + list(shell) + ["-c", script]
+        t0 = time.monotonic()
         try:
             r = subprocess.run(argv, input=input, capture_output=True,
                                text=True, timeout=timeout)
@@ -189,9 +190,9 @@ printf '127.0.0.1 %s\\n' '{hosts}' >> /etc/hosts
             raise MachineError("timed out after %ss as %s:\n%s\n%s%s" % (
                 timeout, user, script, e.stdout or "", e.stderr or ""))
         with open(self.log, "a") as f:
-            f.write("### as %s in %s\n%s\n--- status %d\n%s%s\n" % (
-                user, cwd or home, script, r.returncode, r.stdout,
-                r.stderr))
+            f.write("### as %s in %s\n%s\n--- status %d in %.1fs\n%s%s\n"
+                    % (user, cwd or home, script, r.returncode,
+                       time.monotonic() - t0, r.stdout, r.stderr))
         if check and r.returncode != 0:
             raise MachineError("as %s, status %d:\n%s\n--- output:\n%s%s"
                                % (user, r.returncode, script, r.stdout,

@@ -173,15 +173,20 @@ def _machine(stack, name, server):
     return m
 
 
-def _run_guide(m, name, subs, source=None):
+def _run_guide(m, name, subs, source=None, before=None):
     """Run guide name on machine m with the names subs replaced; source
-    is the source tree of each non-root user.  Returns its crontab lines
-    as [(user, command)]."""
+    is the source tree of each non-root user.  before maps a section's
+    title to a check, called with the crontab lines so far ([(user,
+    command)]) before the section's first command.  Returns the crontab
+    lines."""
     g = Guide(name)
     env = {"SANITIZE": "1"} if os.environ.get("LATCH_BUILD") == \
         "build-asan" else {}
     crons = []
+    todo = dict(before or {})
     for b in g.commands(subs):
+        if b.section in todo:
+            todo.pop(b.section)(crons)
         if b.lang == "crontab":
             for line in b.text.splitlines()[1:]:
                 if line.strip() and not line.startswith("#"):
@@ -194,6 +199,8 @@ def _run_guide(m, name, subs, source=None):
             m.run(b.text, user=b.user, cwd=cwd, env=env)
         except AssertionError as e:
             raise AssertionError("docs/deploy/%s:%d: %s" % (name, b.line, e))
+    assert not todo, "docs/deploy/%s has no commands under %r" % (
+        name, sorted(todo))
     return crons
 
 
@@ -230,11 +237,11 @@ def _pages(m, prefix):
             assert r.body == f.read(), "%s%s is not www/'s" % (prefix, path)
 
 
-def _site(m, pages, api, invite_url, mailer, who, access_ttl=None):
-    """The checks of one install, through the machine's web server: the
+def _first_run(m, pages, api, invite_url, mailer, who):
+    """The checks of a new install, through the machine's web server: the
     pages at pages, the API at api; mail links begin with invite_url;
     mailer() delivers the spool (or None: latchd's master does).
-    Returns the superadmin's (username, access token)."""
+    Returns the superadmin's username."""
     r = _call(m, "GET", api + "/health")
     j = lib.expect(r, 200, "health")
     assert j["status"] == "ok" and j["database"] == "ok", r.describe()
@@ -251,9 +258,7 @@ def _site(m, pages, api, invite_url, mailer, who, access_ttl=None):
     r = _call(m, "POST", api + "/auth/login",
               {"identifier": admin, "password": PASSWORD})
     j = lib.expect(r, 200, "sign-in")
-    if access_ttl is not None:
-        assert j["expires_in"] == access_ttl, \
-            "the guide's change of access_ttl did not take: %r" % j
+    assert j["expires_in"] == 900, "access_ttl is not the default: %r" % j
     token = j["access_token"]
     r = _call(m, "PATCH", api + "/user/profile", {"name": "Guide Admin"},
               token=token)
@@ -287,7 +292,50 @@ def _site(m, pages, api, invite_url, mailer, who, access_ttl=None):
     r = _call(m, "POST", api + "/auth/login",
               {"identifier": user, "password": PASSWORD})
     lib.expect(r, 200, "the new member's sign-in")
-    return admin, token
+    return admin
+
+
+def _ttl_is(m, api, admin, ttl, what):
+    """Health, and the access tokens of a sign-in last ttl (the guide's
+    example of a change of configuration).  A reload takes effect as
+    the old workers finish: wait for it a little."""
+    r = _call(m, "GET", api + "/health")
+    assert lib.expect(r, 200)["database"] == "ok", r.describe()
+    seen = []
+
+    def took():
+        r = _call(m, "POST", api + "/auth/login",
+                  {"identifier": admin, "password": PASSWORD})
+        seen.append(lib.expect(r, 200, what)["expires_in"])
+        return seen[-1] == ttl
+    try:
+        lib.wait_for(took, 15, "access tokens of %d s" % ttl, interval=1)
+    except AssertionError:
+        raise AssertionError("%s: expires_in %r, not %d" % (what, seen,
+                                                             ttl))
+
+
+def _guide_with_checks(m, name, subs, pages, api, invite_url, who,
+                       source=None, mailer=None):
+    """Run guide name with the checks between its sections: a new
+    install's before "Changing the configuration", the change (access
+    tokens of 600 s) before "Upgrading", and after the upgrade, that
+    everything still answers.  mailer(crons) delivers mail (None:
+    latchd's master does).  Returns (the superadmin, the crontab)."""
+    site = {}
+
+    def first_run(crons):
+        site["admin"] = _first_run(
+            m, pages, api, invite_url,
+            None if mailer is None else (lambda: mailer(crons)), who)
+
+    def changed(crons):
+        _ttl_is(m, api, site["admin"], 600, "after the change")
+    crons = _run_guide(m, name, subs, source, before={
+        "Changing the configuration": first_run, "Upgrading": changed})
+    _ttl_is(m, api, site["admin"], 600, "after the upgrade")
+    _pages(m, pages)
+    return site["admin"], crons
 
 
 # ------------------------------------------------------------ the tests
@@ -318,7 +366,9 @@ def test_apache_proxy_fcgi(stack):
     STATE["apache"] = m
     mail_pw = secrets.token_hex(12)
     m.mailbox.accounts["latch@example.org"] = mail_pw
-    _run_guide(m, "apache-proxy-fcgi.md", {"MAIL-PASSWORD": mail_pw})
+    STATE["apache_admin"] = _guide_with_checks(
+        m, "apache-proxy-fcgi.md", {"MAIL-PASSWORD": mail_pw}, "/", "/api",
+        "https://auth.example.org/register.html", "proxy")[0]
     # The service runs as latch, its socket is www-data's, the config
     # root:latch 0640.
     r = m.run("stat -c '%U:%G %a' /run/latch/latch.sock "
@@ -326,9 +376,6 @@ def test_apache_proxy_fcgi(stack):
     assert r.stdout.split("\n")[:2] == ["latch:www-data 660",
                                         "root:latch 640"], r.stdout
     assert "latch www-data" in " ".join(r.stdout.split()), r.stdout
-    STATE["apache_admin"] = _site(
-        m, "/", "/api", "https://auth.example.org/register.html", None,
-        "proxy", access_ttl=600)[0]
 
 
 def _member(m, api, token):
@@ -485,10 +532,14 @@ def test_shared_hosting_apache(stack):
         mail_pw = secrets.token_hex(12)
         m.mailbox.accounts[user + "@example.org"] = mail_pw
         try:
-            crons = _run_guide(m, "shared-hosting-apache.md", {
-                "alice": user, "DB-PASSWORD": secrets.token_hex(12),
-                "MAIL-PASSWORD": mail_pw},
-                source={user: "/home/%s/latch-src" % user})
+            admins[user], crons = _guide_with_checks(
+                m, "shared-hosting-apache.md", {
+                    "alice": user, "DB-PASSWORD": secrets.token_hex(12),
+                    "MAIL-PASSWORD": mail_pw},
+                "/~%s/auth/" % user, "/~%s/auth/api" % user,
+                "https://www.example.org/~%s/auth/register.html" % user,
+                user, source={user: "/home/%s/latch-src" % user},
+                mailer=lambda crons: [_cron(m, u, c) for u, c in crons])
         finally:
             # (It holds the sanitizers' messages, in tests/run.py and
             # build-asan/: the suite looks for those in its directory.)
@@ -497,11 +548,6 @@ def test_shared_hosting_apache(stack):
         r = m.run("ps -o user= -C latchd | sort -u")
         assert user in r.stdout.split(), "no latchd runs as %s (suEXEC): " \
             "%r" % (user, r.stdout)
-        admins[user] = _site(
-            m, "/~%s/auth/" % user, "/~%s/auth/api" % user,
-            "https://www.example.org/~%s/auth/register.html" % user,
-            lambda crons=crons: [_cron(m, u, c) for u, c in crons],
-            user, access_ttl=600)[0]
     _two_installs_one_jar(m, admins)
 
 
@@ -521,11 +567,11 @@ def test_lighttpd(stack):
     m = _next_machine(stack, "lighttpd", "lighttpd")
     mail_pw = secrets.token_hex(12)
     m.mailbox.accounts["latch@example.org"] = mail_pw
-    _run_guide(m, "lighttpd.md", {"MAIL-PASSWORD": mail_pw})
+    _guide_with_checks(m, "lighttpd.md", {"MAIL-PASSWORD": mail_pw}, "/",
+                       "/api", "https://auth.example.org/register.html",
+                       "lighttpd")
     r = m.run("ps -o user=,group= -C latchd | sort -u")
     assert " ".join(r.stdout.split()) == "latch www-data", r.stdout
-    _site(m, "/", "/api", "https://auth.example.org/register.html", None,
-          "lighttpd", access_ttl=600)
 
 
 def test_lighttpd_spawn(stack):
@@ -534,12 +580,12 @@ def test_lighttpd_spawn(stack):
     m = _next_machine(stack, "lighttpd-spawn", "lighttpd")
     mail_pw = secrets.token_hex(12)
     m.mailbox.accounts["latch@example.org"] = mail_pw
-    _run_guide(m, "lighttpd-spawn.md", {"MAIL-PASSWORD": mail_pw})
+    _guide_with_checks(m, "lighttpd-spawn.md", {"MAIL-PASSWORD": mail_pw},
+                       "/", "/api", "https://auth.example.org/register.html",
+                       "spawn")
     r = m.run("ps -o user= -C latchd | sort -u; ps -o user= -C "
               "latch-mailer")
     assert r.stdout.split() == ["www-data", "www-data"], r.stdout
-    _site(m, "/", "/api", "https://auth.example.org/register.html", None,
-          "spawn", access_ttl=600)
 
 
 def teardown(stack):
