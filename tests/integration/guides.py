@@ -1,6 +1,6 @@
 """
 guides.py: the deployment guides of docs/deploy/ as the tests read and
-run them (test_93_guides.py; the conventions are docs/deploy/README.md's).
+run them (test_88_guides.py; the conventions are docs/deploy/README.md's).
 
 A guide's commands are its fenced blocks marked sh, whose first line
 says who runs them ("# as root", "# as alice", with ", in latch's source

@@ -1,6 +1,6 @@
 """
 machine.py: a private copy of this Debian machine, for running the
-deployment guides of docs/deploy/ as they are written (test_93_guides).
+deployment guides of docs/deploy/ as they are written (test_88_guides).
 
 A Machine is Linux namespaces around this machine: a mount namespace in
 which /etc, /var and /srv are overlays of the real ones (what is written

@@ -902,14 +902,14 @@ def test_pages_under_apache(stack):
         home = os.path.join(d, "home", "alice")
         auth = os.path.join(home, "public_html", "auth")
         pagesite.copy_pages(auth)
-        os.makedirs(os.path.join(home, "latch", "bin"))
+        os.makedirs(os.path.join(home, "latch", "sbin"))
         for p in (os.path.join(d, "home"), home,
                   os.path.join(home, "latch"),
-                  os.path.join(home, "latch", "bin"),
+                  os.path.join(home, "latch", "sbin"),
                   os.path.join(home, "public_html")):
             os.chmod(p, 0o755)
         os.symlink(S.stack.latchd_bin,
-                   os.path.join(home, "latch", "bin", "latchd"))
+                   os.path.join(home, "latch", "sbin", "latchd"))
         for src, dst, mode in (("latch.fcgi", "latch.fcgi", 0o755),
                                ("htaccess", ".htaccess", 0o644)):
             p = os.path.join(auth, dst)
