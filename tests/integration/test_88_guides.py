@@ -23,8 +23,6 @@ namespace, their files with the test's directory, the databases with
 their server).
 """
 
-import email
-import email.policy
 import http.cookiejar
 import json
 import os
@@ -34,7 +32,6 @@ import shutil
 import ssl
 import subprocess
 import tempfile
-import threading
 import urllib.error
 import urllib.request
 
@@ -42,6 +39,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 import lib
+import pagesite
 import stack as stackmod
 import webservers as ws
 from guides import GUIDES, Guide, source_tree
@@ -103,23 +101,21 @@ def _shared(stack):
     return STATE["dir"], STATE["db"]
 
 
-class Mailbox:
+class Mailbox(pagesite.Sink):
     """An SMTP server's handler and authenticator: keeps each message
-    with the account that sent it; accounts maps a login to its
-    password."""
+    (messages) and the account that sent it (logins, in step);
+    accounts maps a login to its password."""
 
     def __init__(self):
-        self.messages = []
+        super().__init__()
         self.accounts = {}
-        self.lock = threading.Lock()
+        self.logins = []
 
     async def handle_DATA(self, server, session, envelope):
-        msg = email.message_from_bytes(
-            envelope.original_content or envelope.content,
-            policy=email.policy.default)
+        # (One event loop: the two lists grow in step.)
         with self.lock:
-            self.messages.append((msg, session.auth_data))
-        return "250 2.0.0 Ok: queued"
+            self.logins.append(session.auth_data)
+        return await super().handle_DATA(server, session, envelope)
 
     def authenticator(self, server, session, envelope, mechanism, data):
         ok = isinstance(data, LoginPassword) and self.accounts.get(
@@ -135,7 +131,7 @@ class Mailbox:
             if then is not None:
                 then()
             with self.lock:
-                for msg, login in self.messages:
+                for msg, login in zip(self.messages, self.logins):
                     if address in str(msg["To"]):
                         return msg, login
             return None
