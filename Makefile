@@ -56,7 +56,7 @@ export LATCH_BUILD = $(B)
 CORE_SRC := $(sort $(wildcard core/*.c))
 FCGI_SRC := $(sort $(filter-out fcgi/latchd.c,$(wildcard fcgi/*.c)))
 CORE_OBJ := $(CORE_SRC:%.c=$(B)/%.o) $(B)/core/schema.o
-FCGI_OBJ := $(FCGI_SRC:%.c=$(B)/%.o)
+FCGI_OBJ := $(FCGI_SRC:%.c=$(B)/%.o) $(B)/fcgi/openapi.o
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 # Core tests (tests/core/test_*.c): core/ against a scratch MariaDB
@@ -70,8 +70,8 @@ PROGS = $(B)/latchd $(B)/latchctl $(B)/latch-mailer
 # latch-mailer needs no database: it links only the modules it uses (the
 # config, the spool and what it builds on, SMTP) and neither libmariadb
 # nor json-c nor libfcgi; a module it starts to use goes on this list.
-MAILER_OBJ := $(addprefix $(B)/core/,b64.o conf.o file.o log.o msg.o \
-	smtp.o spool.o str.o tmpl.o tok.o valid.o)
+MAILER_OBJ := $(addprefix $(B)/core/,b64.o conf.o file.o key.o log.o \
+	msg.o smtp.o spool.o str.o tmpl.o tok.o valid.o)
 MAILER_LIBS := $(shell pkg-config --libs openssl inih 2>/dev/null)
 
 # Fuzz harnesses (tests/fuzz/fuzz_*.c): "make check" runs each once per
@@ -93,6 +93,15 @@ $(B)/core/schema.c: $(MIGRATIONS) tools/embed-sql.sh
 	sh tools/embed-sql.sh $(MIGRATIONS) > $@.tmp && mv $@.tmp $@
 
 $(B)/core/schema.o: $(B)/core/schema.c
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+# The OpenAPI document is compiled in and served by GET /openapi.json.
+$(B)/fcgi/openapi.c: docs/openapi.json tools/embed-file.sh
+	@mkdir -p $(dir $@)
+	sh tools/embed-file.sh openapi_json docs/openapi.json > $@.tmp && \
+	    mv $@.tmp $@
+
+$(B)/fcgi/openapi.o: $(B)/fcgi/openapi.c
 	$(CC) $(CFLAGS) -c -o $@ $<
 
 $(B)/latchd: $(B)/fcgi/latchd.o $(FCGI_OBJ) $(CORE_OBJ)

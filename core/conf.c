@@ -30,11 +30,13 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <ini.h>
 
 #include "conf.h"
+#include "key.h"
 #include "msg.h"
 #include "tok.h"
 
@@ -78,6 +80,7 @@ struct conf_key {
 static const char *const log_levels[] = {"debug", "info", "warn", NULL};
 static const char *const transports[] = {"smtp", "sendmail", NULL};
 static const char *const tls_modes[] = {"none", "starttls", "tls", NULL};
+static const char *const jwt_algs[] = {"HS256", "EdDSA", NULL};
 
 static const char *check_base_path(const char *);
 static const char *check_url(const char *);
@@ -86,6 +89,8 @@ static const char *check_login_url(const char *);
 static const char *check_cookie_path(const char *);
 static const char *check_secret_previous(const char *);
 static const char *check_from(const char *);
+static const char *check_key_path(const char *);
+static const char *check_until(const char *);
 
 #define F(field) offsetof(struct conf, field)
 #define STR(s, k, f, lo, def) \
@@ -129,6 +134,14 @@ static const struct conf_key keys[] = {
 	    CONF_SECRET_MAX, NULL, check_secret),
 	SECRETX("security", "jwt_secret_previous", jwt_secret_previous, 0,
 	    CONF_SECRET_MAX, "", check_secret_previous),
+	STRX("security", "jwt_alg", jwt_alg, 1, "HS256", jwt_algs, NULL),
+	STRX("security", "jwt_key", jwt_key, 0, "", NULL, check_key_path),
+	STRX("security", "jwt_key_next", jwt_key_next, 0, "", NULL,
+	    check_key_path),
+	STRX("security", "jwt_key_previous", jwt_key_previous, 0, "", NULL,
+	    check_key_path),
+	STRX("security", "jwt_previous_until", jwt_previous_until, 0, "", NULL,
+	    check_until),
 	{"security", "issuer", CONF_STR, F(issuer), 1, 64, "latch", 0, NULL,
 	    NULL},
 	INT("security", "access_ttl", access_ttl, 30, 86400, "900"),
@@ -340,6 +353,39 @@ check_secret_previous(const char *v)
 		return "too short (at least 32 bytes when set; "
 		    "latchctl rotate-secret sets it)";
 	return check_secret(v);
+}
+
+/* A key file: none, or an absolute path. */
+static const char *
+check_key_path(const char *v)
+{
+	return v[0] == '\0' || v[0] == '/' ? NULL :
+	    "must be empty or an absolute path";
+}
+
+/* "YYYY-MM-DDTHH:MM:SSZ" into *t.  0, or -1. */
+static int
+parse_until(const char *v, int64_t *t)
+{
+	struct tm tm;
+	const char *end;
+
+	memset(&tm, 0, sizeof(tm));
+	if ((end = strptime(v, "%Y-%m-%dT%H:%M:%SZ", &tm)) == NULL ||
+	    *end != '\0' || strlen(v) != 20)
+		return -1;
+	*t = (int64_t)timegm(&tm);
+	return *t > 0 ? 0 : -1;
+}
+
+/* Until when the previous signing key verifies: none, or a UTC time. */
+static const char *
+check_until(const char *v)
+{
+	int64_t t;
+
+	return v[0] == '\0' || parse_until(v, &t) == 0 ? NULL :
+	    "must be empty or a UTC time as 2026-01-31T12:00:00Z";
 }
 
 /* 1 if a name read from the file may be echoed: short and key-like, so
@@ -718,6 +764,62 @@ fail:
 	return NULL;
 }
 
+/*
+ * Load the key files c names (conf.h), checking that they fit jwt_alg.
+ * set_on: the line each key was set on.  0, or -1 with err set.
+ */
+static int
+conf_keys(struct conf *c, const int *set_on, char *err, size_t errlen)
+{
+	const struct {
+		const char *key;
+		const char *path;
+		struct key **k;
+		int public_ok;
+	} files[] = {
+		{ "jwt_key", c->jwt_key, &c->key, 0 },
+		{ "jwt_key_next", c->jwt_key_next, &c->key_next, 0 },
+		{ "jwt_key_previous", c->jwt_key_previous, &c->key_previous, 1 },
+	};
+	const struct conf_key *k;
+	char why[512];
+	size_t i;
+
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		k = key_find("security", files[i].key);
+		if (files[i].path[0] == '\0')
+			continue;
+		if ((*files[i].k = key_load(files[i].path, files[i].public_ok,
+		    why, sizeof(why))) == NULL) {
+			set_err(err, errlen, "%s:%d: [security] %s: %s", c->path,
+			    set_on[k - keys], files[i].key, why);
+			return -1;
+		}
+	}
+	if (strcmp(c->jwt_alg, "EdDSA") == 0 && c->key == NULL) {
+		k = key_find("security", "jwt_alg");
+		set_err(err, errlen, "%s:%d: [security] jwt_alg: EdDSA needs "
+		    "jwt_key (latchctl rotate-key makes one)", c->path,
+		    set_on[k - keys]);
+		return -1;
+	}
+	if ((c->key_next != NULL && c->key != NULL &&
+	    strcmp(key_kid(c->key_next), key_kid(c->key)) == 0) ||
+	    (c->key_previous != NULL && ((c->key != NULL &&
+	    strcmp(key_kid(c->key_previous), key_kid(c->key)) == 0) ||
+	    (c->key_next != NULL &&
+	    strcmp(key_kid(c->key_previous), key_kid(c->key_next)) == 0)))) {
+		set_err(err, errlen, "%s: [security] jwt_key, jwt_key_next and "
+		    "jwt_key_previous must be three different keys", c->path);
+		return -1;
+	}
+	c->previous_until = 0;
+	if (c->jwt_previous_until[0] != '\0' &&
+	    parse_until(c->jwt_previous_until, &c->previous_until) == -1)
+		return -1;
+	return 0;
+}
+
 struct conf *
 conf_load(const char *path, char *err, size_t errlen)
 {
@@ -818,6 +920,8 @@ conf_load(const char *path, char *err, size_t errlen)
 			    keys[i].key);
 			goto fail;
 		}
+	if (conf_keys(c, x.set_on, err, errlen) == -1)
+		goto fail;
 	if (c->retry_max < c->retry_min) {
 		const struct conf_key *kmin = key_find("mail", "retry_min");
 		const struct conf_key *kmax = key_find("mail", "retry_max");
@@ -874,6 +978,9 @@ conf_free(struct conf *c)
 	}
 	c->jwt_secret_len = 0;
 	c->jwt_secret_previous_len = 0;
+	key_free(c->key);
+	key_free(c->key_next);
+	key_free(c->key_previous);
 	free(c->path);
 	free(c);
 }

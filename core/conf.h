@@ -3,12 +3,17 @@
  *
  * Every key has a default, a type and bounds in the table in conf.c; an
  * unknown section or key, a bad number or a missing jwt_secret stops the
- * load with one line naming the file, the line and the key.
+ * load with one line naming the file, the line and the key.  The Ed25519
+ * key files it names are loaded too (key.h), and refused as key_load()
+ * says.
  */
 #ifndef LATCH_CONF_H
 #define LATCH_CONF_H
 
 #include <stddef.h>
+#include <stdint.h>
+
+struct key;
 
 struct conf {
 	/* [server] */
@@ -36,6 +41,15 @@ struct conf {
 	size_t jwt_secret_len;
 	char *jwt_secret_previous; /* secret; "" or at least 32 bytes */
 	size_t jwt_secret_previous_len; /* 0: no previous key */
+	char *jwt_alg;           /* "HS256" or "EdDSA": what signs */
+	char *jwt_key;           /* Ed25519 private key file; "" none */
+	char *jwt_key_next;      /* published, signs after rotate-key; "" */
+	char *jwt_key_previous;  /* verifies until previous_until; "" */
+	char *jwt_previous_until; /* RFC 3339 UTC; "" none */
+	int64_t previous_until;  /* its Unix time; 0 none */
+	struct key *key;         /* jwt_key loaded (owned); NULL: none */
+	struct key *key_next;    /* jwt_key_next loaded (owned) or NULL */
+	struct key *key_previous; /* jwt_key_previous loaded (owned) or NULL */
 	char *issuer;
 	int access_ttl;
 	int refresh_ttl;

@@ -1,12 +1,13 @@
 /*
- * jwt.c: HS256 JWS compact tokens (RFC 7515/7519).
+ * jwt.c: HS256 and EdDSA JWS compact tokens (RFC 7515/7519, RFC 8037).
  *
  * Signing writes the header {"alg":"HS256","typ":"JWT"} (plus "kid" with
- * a key set) and the claims in a fixed order.  Verification checks, in
- * this order: the length and the three segments, the header (alg exactly
- * HS256, typ JWT if present, no crit, kid choosing the key), the signature
- * in constant time, and only then the payload, so nothing an attacker
- * wrote is interpreted before the MAC has matched.
+ * a key set), or {"alg":"EdDSA","typ":"JWT","kid":...}, and the claims in
+ * a fixed order.  Verification checks, in this order: the length and the
+ * three segments, the header (alg HS256 or EdDSA as the key set allows,
+ * typ JWT if present, no crit, kid choosing the key), the signature, and
+ * only then the payload, so nothing an attacker wrote is interpreted
+ * before the signature has matched.
  */
 #include <inttypes.h>
 #include <limits.h>
@@ -26,13 +27,14 @@
 
 #define JWT_SIG_LEN 32     /* HMAC-SHA256 */
 #define JWT_SIG_B64LEN 43  /* its base64url length */
+#define JWT_ED_B64LEN 86   /* an Ed25519 signature's base64url length */
 #define JWT_JSON_DEPTH 4   /* header and claims are flat objects */
 #define JWT_JTI_BYTES 16   /* 22 base64url characters */
 #define JWT_JSON_FLAGS \
 	(JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
 
 static const char jwt_header[] = "{\"alg\":\"HS256\",\"typ\":\"JWT\"}";
-#define JWT_HDR_MAX 64     /* the header with a kid */
+#define JWT_HDR_MAX 128    /* the header with a kid */
 #define JWT_KID_BYTES 8    /* of SHA-256(key) */
 
 /* HMAC-SHA256 of n bytes at input into mac.  Returns 0, or -1. */
@@ -136,10 +138,30 @@ out:
 	return rc;
 }
 
-/* Sign c with key under the header hdr (hdrlen bytes, JSON). */
+/*
+ * The EdDSA signature of the n bytes at input with ed, base64url encoded
+ * into out (outsz bytes).  0, or -1.
+ */
+static int
+jwt_ed25519(const char *input, size_t n, const struct key *ed, char *out,
+    size_t outsz)
+{
+	unsigned char sig[KEY_SIG_LEN];
+
+	if (key_sign(ed, input, n, sig) == -1 ||
+	    b64url_encode(sig, sizeof(sig), out, outsz) != JWT_ED_B64LEN)
+		return -1;
+	return 0;
+}
+
+/*
+ * Sign c under the header hdr (hdrlen bytes, JSON): with ed (EdDSA) if it
+ * is not NULL, else with key (HS256).
+ */
 static enum err
 jwt_sign_hdr(struct jwt_claims *c, const char *hdr, size_t hdrlen,
-    const unsigned char *key, size_t keylen, char *out, size_t outsz)
+    const unsigned char *key, size_t keylen, const struct key *ed,
+    char *out, size_t outsz)
 {
 	struct json_object *root = NULL;
 	unsigned char jti[JWT_JTI_BYTES];
@@ -186,8 +208,8 @@ jwt_sign_hdr(struct jwt_claims *c, const char *hdr, size_t hdrlen,
 	rc = ERR_SYS;
 	if (plen > JWT_MAX_LEN)
 		goto out;
-	len = b64url_enclen(hdrlen) + 1 +
-	    b64url_enclen(plen) + 1 + JWT_SIG_B64LEN;
+	len = b64url_enclen(hdrlen) + 1 + b64url_enclen(plen) + 1 +
+	    (ed != NULL ? JWT_ED_B64LEN : JWT_SIG_B64LEN);
 	if (len > JWT_MAX_LEN || len >= outsz)
 		goto out;
 	n = b64url_encode((const unsigned char *)hdr, hdrlen, out, outsz);
@@ -199,7 +221,8 @@ jwt_sign_hdr(struct jwt_claims *c, const char *hdr, size_t hdrlen,
 	if (len == (size_t)-1)
 		goto out;
 	n += len;
-	if (jwt_hs256(out, n, key, keylen, out + n + 1, outsz - n - 1) == -1)
+	if (ed != NULL ? jwt_ed25519(out, n, ed, out + n + 1, outsz - n - 1) :
+	    jwt_hs256(out, n, key, keylen, out + n + 1, outsz - n - 1))
 		goto out;
 	out[n] = '.';
 	rc = ERR_OK;
@@ -216,7 +239,7 @@ jwt_sign(struct jwt_claims *c, const unsigned char *key, size_t keylen,
     char *out, size_t outsz)
 {
 	return jwt_sign_hdr(c, jwt_header, sizeof(jwt_header) - 1, key, keylen,
-	    out, outsz);
+	    NULL, out, outsz);
 }
 
 enum err
@@ -228,14 +251,20 @@ jwt_sign_keys(struct jwt_claims *c, const struct jwt_keys *k, char *out,
 
 	if (out != NULL && outsz > 0)
 		out[0] = '\0';
-	if (k == NULL || jwt_kid(k->current, k->currentlen, kid) == -1)
+	if (k == NULL)
 		return ERR_SYS;
-	n = snprintf(hdr, sizeof(hdr),
-	    "{\"alg\":\"HS256\",\"typ\":\"JWT\",\"kid\":\"%s\"}", kid);
+	if (k->sign != NULL)
+		n = snprintf(hdr, sizeof(hdr), "{\"alg\":\"EdDSA\",\"typ\":"
+		    "\"JWT\",\"kid\":\"%s\"}", key_kid(k->sign));
+	else if (jwt_kid(k->current, k->currentlen, kid) == -1)
+		return ERR_SYS;
+	else
+		n = snprintf(hdr, sizeof(hdr), "{\"alg\":\"HS256\",\"typ\":"
+		    "\"JWT\",\"kid\":\"%s\"}", kid);
 	if (n < 0 || (size_t)n >= sizeof(hdr))
 		return ERR_SYS;
-	return jwt_sign_hdr(c, hdr, (size_t)n, k->current, k->currentlen, out,
-	    outsz);
+	return jwt_sign_hdr(c, hdr, (size_t)n, k->current, k->currentlen,
+	    k->sign, out, outsz);
 }
 
 /*
@@ -351,14 +380,22 @@ jwt_parse_id(const char *s, int64_t *val)
 	return 0;
 }
 
-/* The header checks: alg exactly HS256, typ JWT if present, no crit. */
+/*
+ * The header checks: alg exactly HS256 (unless k refuses it) or EdDSA
+ * (*ed = 1), typ JWT if present, no crit.
+ */
 static int
-jwt_header_ok(struct json_object *hdr)
+jwt_header_ok(struct json_object *hdr, const struct jwt_keys *k, int *ed)
 {
 	struct json_object *v;
 
-	if (!json_object_object_get_ex(hdr, "alg", &v) ||
-	    !jwt_streq(v, "HS256"))
+	if (!json_object_object_get_ex(hdr, "alg", &v))
+		return 0;
+	if (jwt_streq(v, "HS256") && !k->no_hs256)
+		*ed = 0;
+	else if (jwt_streq(v, "EdDSA"))
+		*ed = 1;
+	else
 		return 0;
 	if (json_object_object_get_ex(hdr, "typ", &v) && !jwt_streq(v, "JWT"))
 		return 0;
@@ -401,6 +438,53 @@ jwt_pick_key(struct json_object *hdr, const struct jwt_keys *k,
 }
 
 /*
+ * The EdDSA key of k that the header's kid names into *key.  Returns 0,
+ * or -1 for a missing kid, or one that names no key of k.
+ */
+static int
+jwt_pick_ed(struct json_object *hdr, const struct jwt_keys *k,
+    const struct key **key)
+{
+	struct json_object *v;
+	size_t i;
+
+	if (!json_object_object_get_ex(hdr, "kid", &v))
+		return -1;
+	for (i = 0; i < sizeof(k->ed) / sizeof(k->ed[0]); i++)
+		if (k->ed[i] != NULL && jwt_streq(v, key_kid(k->ed[i]))) {
+			*key = k->ed[i];
+			return 0;
+		}
+	return -1; /* a kid of no key of k */
+}
+
+/*
+ * The signature segment (siglen characters at sig) of the signing input
+ * (n bytes at input) under the key chosen: ed, else key (HMAC, compared
+ * in constant time).  1 if it matches.
+ */
+static int
+jwt_sig_ok(const char *input, size_t n, const char *sig, size_t siglen,
+    const unsigned char *key, size_t keylen, const struct key *ed)
+{
+	unsigned char mac[JWT_SIG_LEN], got[KEY_SIG_LEN];
+	int ok = 0;
+
+	if (ed != NULL) {
+		if (siglen == JWT_ED_B64LEN &&
+		    b64url_decode(sig, siglen, got, sizeof(got)) == KEY_SIG_LEN)
+			ok = key_verify(ed, input, n, got);
+		return ok;
+	}
+	if (siglen == JWT_SIG_B64LEN &&
+	    b64url_decode(sig, siglen, got, sizeof(got)) == JWT_SIG_LEN &&
+	    jwt_mac(input, n, key, keylen, mac) == 0)
+		ok = CRYPTO_memcmp(mac, got, JWT_SIG_LEN) == 0;
+	tok_cleanse(mac, sizeof(mac));
+	return ok;
+}
+
+/*
  * Verify token; now is NULL to skip the time checks (exp must still be
  * there).  Fills *out only on success.
  */
@@ -410,14 +494,15 @@ jwt_check(const char *token, const struct jwt_keys *k, const char *issuer,
 {
 	struct json_object *hdr = NULL, *pl = NULL, *v;
 	unsigned char buf[JWT_MAX_LEN];
-	unsigned char mac[JWT_SIG_LEN], sig[JWT_SIG_LEN];
 	struct jwt_claims c;
 	const unsigned char *key = NULL;
+	const struct key *ed = NULL;
 	size_t keylen = 0;
 	const char *d1, *d2, *end;
 	char sub[24];
 	size_t len;
 	int64_t nbf, tenant;
+	int eddsa = 0;
 	enum err rc = ERR_INVALID_TOKEN;
 
 	memset(&c, 0, sizeof(c));
@@ -440,17 +525,15 @@ jwt_check(const char *token, const struct jwt_keys *k, const char *issuer,
 		goto out;
 
 	if ((hdr = jwt_parse_segment(token, (size_t)(d1 - token), buf,
-	    sizeof(buf))) == NULL || !jwt_header_ok(hdr) ||
+	    sizeof(buf))) == NULL || !jwt_header_ok(hdr, k, &eddsa))
+		goto out;
+	if (eddsa ? jwt_pick_ed(hdr, k, &ed) == -1 :
 	    jwt_pick_key(hdr, k, &key, &keylen) == -1)
 		goto out;
 
 	/* The signature, before anything of the payload is looked at. */
-	if ((size_t)(end - d2 - 1) != JWT_SIG_B64LEN ||
-	    b64url_decode(d2 + 1, JWT_SIG_B64LEN, sig, sizeof(sig)) !=
-	    JWT_SIG_LEN)
-		goto out;
-	if (jwt_mac(token, (size_t)(d2 - token), key, keylen, mac) == -1 ||
-	    CRYPTO_memcmp(mac, sig, JWT_SIG_LEN) != 0)
+	if (!jwt_sig_ok(token, (size_t)(d2 - token), d2 + 1,
+	    (size_t)(end - d2 - 1), key, keylen, ed))
 		goto out;
 
 	if ((pl = jwt_parse_segment(d1 + 1, (size_t)(d2 - d1 - 1), buf,
@@ -492,7 +575,6 @@ jwt_check(const char *token, const struct jwt_keys *k, const char *issuer,
 out:
 	json_object_put(hdr);
 	json_object_put(pl);
-	tok_cleanse(mac, sizeof(mac));
 	return rc;
 }
 
@@ -514,7 +596,7 @@ enum err
 jwt_verify(const char *token, const unsigned char *key, size_t keylen,
     const char *issuer, time_t now, int leeway, struct jwt_claims *c)
 {
-	struct jwt_keys k = { key, keylen, NULL, 0 };
+	struct jwt_keys k = { key, keylen, NULL, 0, NULL, { NULL, NULL }, 0 };
 
 	return jwt_check(token, &k, issuer, &now, leeway, c);
 }
@@ -523,7 +605,7 @@ enum err
 jwt_verify_noexp(const char *token, const unsigned char *key, size_t keylen,
     const char *issuer, struct jwt_claims *c)
 {
-	struct jwt_keys k = { key, keylen, NULL, 0 };
+	struct jwt_keys k = { key, keylen, NULL, 0, NULL, { NULL, NULL }, 0 };
 
 	return jwt_check(token, &k, issuer, NULL, 0, c);
 }

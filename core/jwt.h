@@ -1,15 +1,21 @@
 /*
- * jwt.h: HS256 JSON Web Tokens (RFC 7515/7519), signed with OpenSSL HMAC,
- * claims built and parsed with json-c.  Verification is strict: the header
- * must be exactly alg HS256 (typ JWT optional), the signature is compared
- * in constant time, exp is required and iss must match.
+ * jwt.h: JSON Web Tokens (RFC 7515/7519), signed with HS256 (OpenSSL HMAC)
+ * or EdDSA (Ed25519, RFC 8037, through key.h), claims built and parsed
+ * with json-c.  Verification is strict: the header's alg must be exactly
+ * one the key set accepts (typ JWT optional), a MAC is compared in
+ * constant time, exp is required and iss must match.
  *
- * Key rotation: a key's id ("kid") is the base64url of the first 8 bytes of
- * SHA-256(key), 11 characters, which reveals nothing of the key.  Tokens
- * are signed with the current key and carry its kid.  A token whose kid is
- * the previous key's is checked with the previous key; a token without kid
- * (issued before rotation existed) only with the current key; any other
- * kid is refused.
+ * HS256 key rotation: a secret's id ("kid") is the base64url of the first
+ * 8 bytes of SHA-256(secret), 11 characters, which reveals nothing of it.
+ * A token whose kid is the previous secret's is checked with the previous
+ * secret; a token without kid (issued before rotation existed) only with
+ * the current one; any other kid is refused.
+ *
+ * EdDSA: a token must carry the kid (the key's RFC 7638 thumbprint, 43
+ * characters) of one of the set's verifying keys; no other key is tried.
+ * The alg of the header chooses the kind of key and nothing else: an
+ * HS256 token is only ever checked against the HS256 secrets, so a public
+ * key can never be used as an HMAC secret.
  */
 #ifndef LATCH_JWT_H
 #define LATCH_JWT_H
@@ -19,16 +25,24 @@
 #include <time.h>
 
 #include "err.h"
+#include "key.h"
 
 #define JWT_MAX_LEN 4096 /* longest token accepted or produced */
 #define JWT_KID_LEN 11   /* base64url of 8 bytes */
 
-/* The signing keys: current is required, previous optional (NULL, 0). */
+/*
+ * The keys of a token: the HS256 secrets (current required, previous
+ * optional: NULL, 0), and for EdDSA the signing key and the keys that
+ * verify.  Zeroed EdDSA members: HS256 only, as before EdDSA existed.
+ */
 struct jwt_keys {
 	const unsigned char *current;   /* borrowed */
 	size_t currentlen;
 	const unsigned char *previous;  /* borrowed; NULL: none */
 	size_t previouslen;
+	const struct key *sign;         /* borrowed; non-NULL: sign EdDSA */
+	const struct key *ed[2];        /* borrowed; verify EdDSA; NULL: none */
+	int no_hs256;                   /* 1: HS256 tokens are refused */
 };
 
 struct jwt_claims {
@@ -71,8 +85,9 @@ enum err jwt_verify_noexp(const char *token, const unsigned char *key,
     size_t keylen, const char *issuer, struct jwt_claims *c);
 
 /*
- * Sign claims as jwt_sign() does, with k->current, adding its "kid" to the
- * header.  Returns ERR_OK, or ERR_SYS/ERR_NOMEM.
+ * Sign claims as jwt_sign() does, with k->sign (EdDSA) if set, else with
+ * k->current (HS256), adding the key's "kid" to the header.  Returns
+ * ERR_OK, or ERR_SYS/ERR_NOMEM.
  */
 enum err jwt_sign_keys(struct jwt_claims *c, const struct jwt_keys *k,
     char *out, size_t outsz);

@@ -37,16 +37,47 @@ struct rtok {
  * starts one session, and so does a step with probability 1/PURGE_EVERY. */
 static long started = -1;
 
-/* The signing keys of conf into *k (borrowed from conf).  Returns k. */
+/*
+ * The keys of conf at now into *k (borrowed from conf).  Returns k.
+ * EdDSA signs with jwt_key when jwt_alg says so; jwt_key verifies
+ * whatever jwt_alg is (so a switch back to HS256 signs nobody out), and
+ * jwt_key_previous until jwt_previous_until.  HS256 tokens are refused
+ * under EdDSA, except until jwt_previous_until after the switch from
+ * HS256 (then there is no jwt_key_previous).
+ */
 static const struct jwt_keys *
 session_keys(const struct conf *conf, struct jwt_keys *k)
 {
+	int64_t now = (int64_t)time(NULL);
+	int eddsa = strcmp(conf->jwt_alg, "EdDSA") == 0;
+	int in_switch = conf->previous_until >= now;
+
+	memset(k, 0, sizeof(*k));
 	k->current = (const unsigned char *)conf->jwt_secret;
 	k->currentlen = conf->jwt_secret_len;
 	k->previous = conf->jwt_secret_previous_len > 0 ?
 	    (const unsigned char *)conf->jwt_secret_previous : NULL;
 	k->previouslen = conf->jwt_secret_previous_len;
+	k->sign = eddsa ? conf->key : NULL;
+	k->ed[0] = conf->key;
+	k->ed[1] = in_switch ? conf->key_previous : NULL;
+	k->no_hs256 = eddsa && !(in_switch && conf->key_previous == NULL);
 	return k;
+}
+
+size_t
+session_published(const struct conf *conf, const struct key *out[3])
+{
+	size_t n = 0;
+
+	if (conf->key != NULL)
+		out[n++] = conf->key;
+	if (conf->key_next != NULL)
+		out[n++] = conf->key_next;
+	if (conf->key_previous != NULL &&
+	    conf->previous_until >= (int64_t)time(NULL))
+		out[n++] = conf->key_previous;
+	return n;
 }
 
 static enum err

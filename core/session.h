@@ -106,6 +106,13 @@ enum err session_authenticate(struct db *db, const struct conf *conf,
     const char *token, struct principal *p, struct user *u);
 
 /*
+ * The public keys a JWKS publishes (docs/api.md, "JWKS"): jwt_key,
+ * jwt_key_next, and jwt_key_previous until jwt_previous_until; never an
+ * HS256 secret.  Into out (borrowed from conf); returns how many.
+ */
+size_t session_published(const struct conf *conf, const struct key *out[3]);
+
+/*
  * RFC 7009: revoke the session of token, a refresh or an access token of
  * ours.  Anything else is ignored.  ERR_OK, ERR_DB or ERR_UNKNOWN.
  */

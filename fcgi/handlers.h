@@ -22,6 +22,11 @@ int h_authz_is(const struct req *);
 /* Answer it: 200 with Variable-LATCH_* headers, or an error to send. */
 enum err h_authz(struct req *);
 
+/* h_meta.c: public documents outside the envelope */
+enum err h_jwks(struct req *);
+enum err h_discovery(struct req *);
+enum err h_openapi(struct req *);
+
 /* h_auth.c */
 enum err h_register(struct req *);
 enum err h_login(struct req *);

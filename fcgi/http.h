@@ -205,6 +205,15 @@ struct json_object *resp_new(const char *msg);
 /* Send root (owned, freed here) with status.  Sets r->sent. */
 void resp_send(struct req *r, int status, struct json_object *root);
 
+/*
+ * Send 200 with the len bytes at body, a public JSON document that is
+ * not an answer in the envelope (the JWKS, the discovery document, the
+ * OpenAPI document): cacheable for max_age seconds by anyone, and
+ * readable by pages of other origins.
+ */
+void resp_document(struct req *r, const char *body, size_t len,
+    int max_age);
+
 /* Send the error e with its status and code (and r->err_* extras). */
 void resp_error(struct req *r, enum err e);
 

@@ -171,6 +171,29 @@ resp_send(struct req *r, int status, struct json_object *root)
 }
 
 void
+resp_document(struct req *r, const char *body, size_t len, int max_age)
+{
+	char hdr[512];
+	int n;
+
+	n = snprintf(hdr, sizeof(hdr),
+	    "Status: 200 OK\r\n"
+	    "Content-Type: application/json; charset=utf-8\r\n"
+	    "Content-Length: %zu\r\n"
+	    "Cache-Control: public, max-age=%d\r\n"
+	    "Access-Control-Allow-Origin: *\r\n"
+	    "X-Content-Type-Options: nosniff\r\n"
+	    "Referrer-Policy: no-referrer\r\n\r\n", len, max_age);
+	if (n < 0 || (size_t)n >= sizeof(hdr)) {
+		resp_error(r, ERR_SYS);
+		return;
+	}
+	out(r, hdr, (size_t)n);
+	out(r, body, len);
+	r->sent = 1;
+}
+
+void
 resp_error(struct req *r, enum err e)
 {
 	const struct errinfo *ei;

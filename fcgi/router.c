@@ -11,6 +11,10 @@
 static const struct route routes[] = {
 	{ "GET", "/health", h_health, AUTH_NONE, 0 },
 	{ "GET", "/setup", h_setup_get, AUTH_NONE, 0 },
+	{ "GET", "/.well-known/jwks.json", h_jwks, AUTH_NONE, 0 },
+	{ "GET", "/.well-known/openid-configuration", h_discovery, AUTH_NONE,
+	    0 },
+	{ "GET", "/openapi.json", h_openapi, AUTH_NONE, 0 },
 	{ "POST", "/setup", h_setup_post, AUTH_NONE, 0 },
 	{ "POST", "/auth/register", h_register, AUTH_NONE,
 	    ROUTE_LIMIT_IP },

@@ -11,12 +11,14 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "account.h"
 #include "conf.h"
 #include "db.h"
 #include "file.h"
+#include "key.h"
 #include "log.h"
 #include "org.h"
 #include "session.h"
@@ -36,13 +38,20 @@ usage(void)
 {
 	fprintf(stderr,
 	    "usage: latchctl [-c CONFIG] COMMAND [ARGS]\n"
-	    "  init PATH [--from EXAMPLE] [--set section.key=value]...\n"
+	    "  init PATH [--from EXAMPLE] [--set section.key=value]... "
+	    "[--eddsa]\n"
 	    "      write a new config with a fresh random jwt_secret (0600)\n"
+	    "      --eddsa: also Ed25519 keys beside it, and jwt_alg = EdDSA\n"
 	    "  set section.key=value... [section.key]\n"
 	    "      change keys of the config (a bare key: its value from "
 	    "stdin)\n"
 	    "  rotate-secret\n"
 	    "      jwt_secret_previous = jwt_secret, new random jwt_secret\n"
+	    "  rotate-key\n"
+	    "      Ed25519: jwt_key_next signs from now on (jwt_alg = EdDSA),\n"
+	    "      jwt_key verifies until its tokens expired, a new\n"
+	    "      jwt_key_next is published; the first time, only makes\n"
+	    "      jwt_key_next\n"
 	    "  migrate\n"
 	    "      create or upgrade the schema (idempotent)\n"
 	    "  create-user --org NAME --username U --email E [--name N]\n"
@@ -470,6 +479,46 @@ templates_beside(const char *from, char *buf, size_t bufsz)
 }
 
 /*
+ * A new Ed25519 key file beside the config at path, named
+ * jwt-<UTC time>-<random>.pem, into out (outsz bytes); like: the
+ * config's stat (key_generate()).  0, or 1 (said on stderr).
+ */
+static int
+new_key(const char *path, const struct stat *like, char *out, size_t outsz)
+{
+	char dir[PATH_MAX], abs[PATH_MAX], rnd[TOK_STR_SIZE], stamp[32];
+	char err[PATH_MAX + 128];
+	struct key *k;
+	time_t now = time(NULL);
+	int n;
+
+	n = snprintf(dir, sizeof(dir), "%s", path);
+	if (n < 0 || (size_t)n >= sizeof(dir) || tok_new(16, rnd,
+	    sizeof(rnd)) == -1 || strftime(stamp, sizeof(stamp),
+	    "%Y%m%dT%H%M%SZ", gmtime(&now)) == 0) {
+		fprintf(stderr, "%s: %s: cannot name a key file\n", progname,
+		    path);
+		return 1;
+	}
+	if (realpath(dirname(dir), abs) == NULL) {
+		fprintf(stderr, "%s: %s: %s\n", progname, path,
+		    strerror(errno));
+		return 1;
+	}
+	n = snprintf(out, outsz, "%s/jwt-%s-%.8s.pem", abs, stamp, rnd);
+	if (n < 0 || (size_t)n >= outsz) {
+		fprintf(stderr, "%s: %s: path too long\n", progname, path);
+		return 1;
+	}
+	if ((k = key_generate(out, like, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "%s: %s\n", progname, err);
+		return 1;
+	}
+	key_free(k);
+	return 0;
+}
+
+/*
  * Write a new config at path (never over a file) from the example, with
  * a fresh jwt_secret, the templates beside the example and the --set
  * values, and only if it loads.
@@ -479,17 +528,20 @@ cmd_init(int argc, char **argv)
 {
 	char secret[TOK_STR_SIZE + TOK_STR_SIZE], ex[PATH_MAX];
 	char mail[PATH_MAX];
+	char key[PATH_MAX] = "", next[PATH_MAX] = "";
 	const char *from = NULL, *path = NULL;
 	struct conf_expect x = { secret, NULL };
 	struct file_how how = { 1, NULL, conf_check, &x };
-	struct set sets[MAX_SETS + 2];
+	struct set sets[MAX_SETS + 5];
 	size_t nsets = 1, i;
 	struct stat st;
-	int k, rc = 1;
+	int k, rc = 1, eddsa = 0;
 
 	secret[0] = '\0';
 	for (k = 1; k < argc; k++) {
-		if (strcmp(argv[k], "--from") == 0 && k + 1 < argc)
+		if (strcmp(argv[k], "--eddsa") == 0)
+			eddsa = 1;
+		else if (strcmp(argv[k], "--from") == 0 && k + 1 < argc)
 			from = argv[++k];
 		else if (strcmp(argv[k], "--set") == 0 && k + 1 < argc) {
 			if (nsets == MAX_SETS + 1)
@@ -537,11 +589,25 @@ cmd_init(int argc, char **argv)
 	snprintf(sets[0].key, sizeof(sets[0].key), "jwt_secret");
 	sets[0].value = secret;
 	sets[0].done = 0;
+	if (eddsa) {
+		if (new_key(path, NULL, key, sizeof(key)) != 0 ||
+		    new_key(path, NULL, next, sizeof(next)) != 0)
+			goto out;
+		sets[nsets++] = (struct set){ "security", "jwt_alg", "EdDSA", 0 };
+		sets[nsets++] = (struct set){ "security", "jwt_key", key, 0 };
+		sets[nsets++] = (struct set){ "security", "jwt_key_next", next,
+		    0 };
+	}
 	if (ini_rewrite(from, path, sets, nsets, &how) != 0)
 		goto out;
-	printf("latchctl: wrote %s (mode 0600) with a new jwt_secret\n", path);
+	printf("latchctl: wrote %s (mode 0600) with a new jwt_secret%s\n",
+	    path, eddsa ? " and Ed25519 keys (jwt_alg = EdDSA)" : "");
 	rc = 0;
 out:
+	if (rc != 0 && key[0] != '\0')
+		(void)unlink(key);
+	if (rc != 0 && next[0] != '\0')
+		(void)unlink(next);
 	tok_cleanse(secret, sizeof(secret));
 	return rc;
 }
@@ -686,6 +752,79 @@ cmd_set(const char *path, int argc, char **argv)
 out:
 	tok_cleanse(value, sizeof(value));
 	return rc;
+}
+
+/*
+ * Rotate the Ed25519 keys of the config at path, which c was loaded from
+ * (README, "Signing keys"): jwt_key_next signs from now on, the key it
+ * replaces (or HS256, the first time) verifies until every token it
+ * signed has expired, and a new jwt_key_next is published ahead.  Without
+ * a jwt_key_next yet, only makes one.  Refused while the previous key is
+ * still needed.
+ */
+static int
+cmd_rotate_key(const struct conf *c, const char *path)
+{
+	char next[PATH_MAX], until[32];
+	struct conf_expect x = { c->jwt_secret, c->jwt_secret_previous };
+	struct file_how how = { 0, NULL, conf_check, &x };
+	struct set sets[5] = {
+		{ "security", "jwt_key_next", next, 0 },
+		{ "security", "jwt_alg", "EdDSA", 0 },
+		{ "security", "jwt_key", c->jwt_key_next, 0 },
+		{ "security", "jwt_key_previous", c->jwt_key, 0 },
+		{ "security", "jwt_previous_until", until, 0 },
+	};
+	size_t nsets = 5;
+	time_t now = time(NULL), t;
+	struct stat st;
+
+	if (stat(path, &st) == -1) {
+		fprintf(stderr, "%s: %s: %s\n", progname, path,
+		    strerror(errno));
+		return 1;
+	}
+	how.like = &st;
+	if (c->previous_until >= (int64_t)now) {
+		fprintf(stderr, "%s: the previous key still verifies tokens "
+		    "until %s (jwt_previous_until): rotate after that\n",
+		    progname, c->jwt_previous_until);
+		return 1;
+	}
+	/* Only the previous key's tokens can be valid: they expire by
+	 * access_ttl, within leeway. */
+	t = now + c->access_ttl + c->leeway;
+	if (strftime(until, sizeof(until), "%Y-%m-%dT%H:%M:%SZ",
+	    gmtime(&t)) == 0)
+		return 1;
+	if (c->jwt_key_next[0] == '\0')
+		nsets = 1;
+	else if (strcmp(c->jwt_alg, "EdDSA") != 0)
+		sets[3].value = ""; /* HS256 verifies until then, by jwt_secret */
+	if (new_key(path, &st, next, sizeof(next)) != 0)
+		return 1;
+	if (ini_rewrite(path, path, sets, nsets, &how) != 0) {
+		(void)unlink(next);
+		return 1;
+	}
+	if (nsets == 1) {
+		printf("latchctl: published a new key in %s (jwt_key_next = "
+		    "%s).\nReload latchd (kill -HUP <master pid>); once every "
+		    "client has fetched the JWKS again\n(it may be cached for "
+		    "5 minutes), run latchctl rotate-key again to sign with "
+		    "it.\n", path, next);
+		return 0;
+	}
+	printf("latchctl: rotated the signing keys in %s: jwt_key = %s signs "
+	    "(EdDSA),\njwt_key_next = %s is published for the next rotation; "
+	    "the previous %s\nverifies until %s.\n"
+	    "Reload latchd to use them: kill -HUP <master pid>.\n", path,
+	    c->jwt_key_next, next, strcmp(c->jwt_alg, "EdDSA") == 0 ?
+	    "key" : "HS256 secret", until);
+	if (c->jwt_key_previous[0] != '\0')
+		printf("%s is no longer used: delete it.\n",
+		    c->jwt_key_previous);
+	return 0;
 }
 
 /* The whole walk latchd does a range at a time, from the first session. */
@@ -876,6 +1015,8 @@ main(int argc, char **argv)
 	c = load(path);
 	if (strcmp(argv[0], "rotate-secret") == 0 && argc == 1)
 		rc = cmd_rotate(c, path);
+	else if (strcmp(argv[0], "rotate-key") == 0 && argc == 1)
+		rc = cmd_rotate_key(c, path);
 	else if (strcmp(argv[0], "migrate") == 0 && argc == 1)
 		rc = cmd_migrate(c);
 	else if (strcmp(argv[0], "create-user") == 0)

@@ -155,6 +155,8 @@ def http(method, path, body=None, headers=None, raw=None, token=None,
         r = conn.getresponse()
         rbody = r.read()
         resp = Resp(r.status, r.reason, r.headers, rbody, req)
+        resp.method = method
+        resp.path = path if base else None
     finally:
         conn.close()
     log("<", resp.status, resp.reason)
@@ -170,11 +172,27 @@ def http(method, path, body=None, headers=None, raw=None, token=None,
     return resp
 
 
+# The public documents, answered outside the envelope with a
+# Cache-Control that lets clients keep them (docs/api.md, "Documents").
+DOCUMENTS = {"/.well-known/jwks.json", "/.well-known/openid-configuration",
+             "/openapi.json"}
+
+
 def check_response(r):
     """The conventions every answer must follow."""
     ct = (r.headers.get("Content-Type") or "").replace(" ", "").lower()
     assert ct == "application/json;charset=utf-8", \
         "Content-Type %r: %s" % (r.headers.get("Content-Type"), r.describe())
+    if r.status == 200 and getattr(r, "path", None) in DOCUMENTS:
+        cc = r.headers.get("Cache-Control") or ""
+        assert cc == "public, max-age=300", "Cache-Control %r: %s" % (
+            cc, r.describe())
+        assert isinstance(r.json, dict), r.describe()
+        text = r.body.decode("utf-8", "replace")
+        assert SECRET and SECRET not in text, "the jwt_secret in an answer"
+        assert "PRIVATE" not in text and '"d"' not in text, \
+            "a private key in: " + r.describe()
+        return
     cc = [c.strip().lower()
           for c in (r.headers.get("Cache-Control") or "").split(",")]
     assert "no-store" in cc, "Cache-Control %r: %s" % (

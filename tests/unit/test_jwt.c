@@ -3,7 +3,10 @@
  * way a token must be refused.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "b64.h"
 #include "jwt.h"
@@ -693,10 +696,12 @@ test_kid(void)
 {
 	static const unsigned char key2[] = "fedcba9876543210fedcba9876543210";
 	static const unsigned char key3[] = "an unrelated key, also 32 bytes!";
-	struct jwt_keys cur = { key, KEYLEN, NULL, 0 };
-	struct jwt_keys rot = { key2, sizeof(key2) - 1, key, KEYLEN };
-	struct jwt_keys other = { key3, sizeof(key3) - 1, key2,
-	    sizeof(key2) - 1 };
+	struct jwt_keys cur = { .current = key, .currentlen = KEYLEN };
+	struct jwt_keys rot = { .current = key2, .currentlen = sizeof(key2) - 1,
+	    .previous = key, .previouslen = KEYLEN };
+	struct jwt_keys other = { .current = key3,
+	    .currentlen = sizeof(key3) - 1, .previous = key2,
+	    .previouslen = sizeof(key2) - 1 };
 	char kid[JWT_KID_LEN + 1], kid2[JWT_KID_LEN + 1], want[128];
 	char tok[BUFSZ], tok2[BUFSZ], hdr[256], bad[BUFSZ], pl[BUFSZ];
 	struct jwt_claims c, v;
@@ -777,6 +782,151 @@ test_kid(void)
 	    "kid: sign without keys refused");
 }
 
+/* RFC 8037 appendix A.1's Ed25519 key, as PKCS#8 PEM. */
+static const char rfc8037_pem[] = "-----BEGIN PRIVATE KEY-----\n"
+    "MC4CAQAwBQYDK2VwBCIEIJ1hsZ3v/VpguoRK9JLsLMREScVpezJpGXA7rAMcrn9g\n"
+    "-----END PRIVATE KEY-----\n";
+
+/* Flip one character of the segment n (0, 1, 2) of tok. */
+static void
+flip(char *tok, int n)
+{
+	char *p = tok;
+
+	while (n-- > 0 && (p = strchr(p, '.')) != NULL)
+		p++;
+	if (p != NULL)
+		*p = *p == 'A' ? 'B' : 'A';
+}
+
+static void
+test_eddsa(void)
+{
+	/* RFC 8037 A.4: the JWS of "Example of Ed25519 signing" */
+	static const char input[] = "eyJhbGciOiJFZERTQSJ9."
+	    "RXhhbXBsZSBvZiBFZDI1NTE5IHNpZ25pbmc";
+	static const char want[] = "hgyY0il_MGCjP0JzlnLWG1PPOt7-09PGcvMg3AIbQR6"
+	    "dWbhijcNR4ki4iylGjg5BhVsPt9g7sVvpAr_MuM0KAg";
+	unsigned char sig[KEY_SIG_LEN];
+	char b64[100], jwk[KEY_JWK_MAX], tok[BUFSZ], hs[BUFSZ], hdr[256];
+	struct key *k = key_from_pem(rfc8037_pem, sizeof(rfc8037_pem) - 1);
+	struct key *k2 = NULL;
+	struct jwt_claims c, v;
+	char path[] = "/tmp/latch-test-key-XXXXXX";
+	char err[256], file[64];
+	int fd;
+
+	if (!T_OK(k != NULL, "eddsa: RFC 8037 key loads from PEM"))
+		return;
+	T_OK(key_private(k), "eddsa: it is a private key");
+	/* RFC 8037 A.3: the thumbprint of the key */
+	T_EQ_STR(key_kid(k), "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k",
+	    "eddsa: kid is the RFC 7638 thumbprint (RFC 8037 A.3)");
+	T_EQ_INT(key_jwk(k, jwk), 0, "eddsa: JWK written");
+	T_EQ_STR(jwk, "{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"x\":"
+	    "\"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo\",\"kid\":"
+	    "\"kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k\",\"alg\":\"EdDSA\","
+	    "\"use\":\"sig\"}", "eddsa: JWK is RFC 8037 A.2's public key");
+	T_EQ_INT(key_sign(k, input, strlen(input), sig), 0, "eddsa: signs");
+	b64url_encode(sig, sizeof(sig), b64, sizeof(b64));
+	T_EQ_STR(b64, want, "eddsa: RFC 8037 A.4 signature");
+	T_OK(key_verify(k, input, strlen(input), sig), "eddsa: it verifies");
+	sig[5] ^= 1;
+	T_OK(!key_verify(k, input, strlen(input), sig),
+	    "eddsa: a changed signature does not");
+
+	/* Tokens: signed with the key, verified by kid. */
+	struct jwt_keys ed = { .current = key, .currentlen = KEYLEN,
+	    .sign = k, .ed = { k, NULL }, .no_hs256 = 1 };
+	struct jwt_keys hsonly = { .current = key, .currentlen = KEYLEN };
+	fill(&c);
+	T_EQ_INT(jwt_sign_keys(&c, &ed, tok, sizeof(tok)), ERR_OK,
+	    "eddsa: token signed");
+	header_of(tok, hdr, sizeof(hdr));
+	T_EQ_STR(hdr, "{\"alg\":\"EdDSA\",\"typ\":\"JWT\",\"kid\":"
+	    "\"kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k\"}",
+	    "eddsa: header alg EdDSA with the kid");
+	T_EQ_INT(strlen(strrchr(tok, '.') + 1), 86,
+	    "eddsa: signature is 86 characters");
+	T_EQ_INT(jwt_verify_keys(tok, &ed, ISS, NOW, LEEWAY, &v), ERR_OK,
+	    "eddsa: round trip verifies");
+	T_EQ_INT(v.sub, 42, "eddsa: claims read back");
+	T_EQ_INT(jwt_verify_keys(tok, &hsonly, ISS, NOW, LEEWAY, &v),
+	    ERR_INVALID_TOKEN, "eddsa: refused by a set without the key");
+	for (int seg = 0; seg < 3; seg++) {
+		char bad[BUFSZ];
+
+		snprintf(bad, sizeof(bad), "%s", tok);
+		flip(bad, seg);
+		T_EQ_INT(jwt_verify_keys(bad, &ed, ISS, NOW, LEEWAY, &v),
+		    ERR_INVALID_TOKEN, "eddsa: a changed segment is refused");
+	}
+
+	/* HS256 tokens under a set that refuses them, and alg confusion. */
+	T_EQ_INT(jwt_sign(&c, key, KEYLEN, hs, sizeof(hs)), ERR_OK,
+	    "eddsa: an HS256 token");
+	T_EQ_INT(jwt_verify_keys(hs, &ed, ISS, NOW, LEEWAY, &v),
+	    ERR_INVALID_TOKEN, "eddsa: HS256 refused when no_hs256");
+	ed.no_hs256 = 0;
+	T_EQ_INT(jwt_verify_keys(hs, &ed, ISS, NOW, LEEWAY, &v), ERR_OK,
+	    "eddsa: HS256 accepted during a switch");
+	T_EQ_INT(jwt_sign(&c, (const unsigned char *)
+	    "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo", 43, hs, sizeof(hs)),
+	    ERR_OK, "eddsa: HS256 token keyed with the public key");
+	T_EQ_INT(jwt_verify_keys(hs, &ed, ISS, NOW, LEEWAY, &v),
+	    ERR_INVALID_TOKEN, "eddsa: public key as HMAC secret refused");
+	ed.no_hs256 = 1;
+
+	/* A kid of no key of the set, or none, is refused. */
+	ed.ed[0] = NULL;
+	ed.ed[1] = k;
+	T_EQ_INT(jwt_verify_keys(tok, &ed, ISS, NOW, LEEWAY, &v), ERR_OK,
+	    "eddsa: the previous key verifies");
+	ed.ed[1] = NULL;
+	T_EQ_INT(jwt_verify_keys(tok, &ed, ISS, NOW, LEEWAY, &v),
+	    ERR_INVALID_TOKEN, "eddsa: no key with the kid, refused");
+
+	/* Files: generated 0600, loaded, mode checks. */
+	if ((fd = mkstemp(path)) != -1) {
+		close(fd);
+		unlink(path);
+		if (mkdir(path, 0700) == 0) {
+			snprintf(file, sizeof(file), "%s/k.pem", path);
+			k2 = key_generate(file, NULL, err, sizeof(err));
+			T_OK(k2 != NULL, "eddsa: key generated");
+			struct stat st;
+			T_OK(stat(file, &st) == 0 && (st.st_mode & 0777) == 0600,
+			    "eddsa: key file 0600");
+			T_OK(key_generate(file, NULL, err, sizeof(err)) == NULL,
+			    "eddsa: never over an existing key");
+			struct key *k3 = key_load(file, 0, err, sizeof(err));
+			T_OK(k3 != NULL && k2 != NULL &&
+			    strcmp(key_kid(k3), key_kid(k2)) == 0,
+			    "eddsa: the file loads back as the same key");
+			key_free(k3);
+			chmod(file, 0604);
+			k3 = key_load(file, 0, err, sizeof(err));
+			T_OK(k3 == NULL && strstr(err, "readable by others"),
+			    "eddsa: private key readable by others refused");
+			key_free(k3);
+			chmod(file, 0620);
+			k3 = key_load(file, 0, err, sizeof(err));
+			T_OK(k3 == NULL && strstr(err, "writable"),
+			    "eddsa: key writable by its group refused");
+			key_free(k3);
+			chmod(file, 0640);
+			k3 = key_load(file, 0, err, sizeof(err));
+			T_OK(k3 != NULL, "eddsa: 0640 accepted");
+			key_free(k3);
+			unlink(file);
+			rmdir(path);
+		}
+	}
+	key_free(k2);
+	key_free(k);
+	T_OK(key_from_pem("junk", 4) == NULL, "eddsa: junk is no key");
+}
+
 int
 main(void)
 {
@@ -787,5 +937,6 @@ main(void)
 	test_length();
 	test_pyjwt();
 	test_kid();
+	test_eddsa();
 	return T_DONE();
 }
