@@ -4,7 +4,8 @@
 set -eu
 PKGS="gcc make pkg-config libc6-dev libfcgi-dev libjson-c-dev libmariadb-dev
 libssl-dev libscrypt-dev libinih-dev mariadb-server mariadb-client lighttpd
-curl python3 python3-jwt python3-aiosmtpd openssl wrk apache2
+curl python3 python3-jwt python3-cryptography python3-jwcrypto
+python3-jsonschema python3-aiosmtpd openssl wrk apache2
 libapache2-mod-fcgid apache2-suexec-pristine clang libclang-rt-14-dev
 chromium chromium-driver python3-selenium adduser iproute2 procps"
 missing=""

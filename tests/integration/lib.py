@@ -26,6 +26,8 @@ import time
 
 import jwt  # python3-jwt (PyJWT 2.6)
 
+import openapi
+
 STACK = None
 SECRET = None   # [security] jwt_secret of the stack's config
 DBPW = None     # [database] password
@@ -169,6 +171,10 @@ def http(method, path, body=None, headers=None, raw=None, token=None,
         raise AssertionError("answer is not JSON: " + resp.describe())
     if check:
         check_response(resp)
+    if base:
+        # Every answer of latch, checked or not, against docs/openapi.json.
+        openapi.check(method, path, resp.status, resp.json,
+                      resp.describe())
     return resp
 
 
