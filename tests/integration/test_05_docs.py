@@ -133,3 +133,85 @@ def test_readme_config_table_has_every_key(stack):
     assert docs == code, "README's configuration table and core/conf.c " \
         "differ:\n  only in README: %r\n  only in conf.c: %r" % (
             sorted(docs - code), sorted(code - docs))
+
+
+def resp_c_statuses():
+    """{code: {status, ...}} of fcgi/resp.c's error table."""
+    src = read("fcgi/resp.c")
+    block = src[src.index("errs[ERR__MAX] = {"):]
+    block = block[:block.index("\n};")]
+    out = {}
+    for name, status, body in re.findall(
+            r"\[(ERR_\w+)\]\s*=\s*\{\s*(\d+),(.*?)\},", block, re.S):
+        if name != "ERR_OK":
+            out.setdefault(c_strings(body)[0], set()).add(int(status))
+    return out
+
+
+DOCS = ("docs/api.md", "README.md")
+
+
+def test_every_status_and_code_named_is_resp_c(stack):
+    """Wherever the docs write "`401 token_expired`", latch answers that
+    code with that status: no stale or made-up code survives an edit."""
+    table = resp_c_statuses()
+    wrong = []
+    for rel in DOCS:
+        for n, line in enumerate(read(rel).splitlines(), 1):
+            for status, code in re.findall(r"`(\d{3}) ([a-z][a-z_]*)`",
+                                           line):
+                if int(status) not in table.get(code, ()):
+                    wrong.append("%s:%d: `%s %s` (fcgi/resp.c: %s)" % (
+                        rel, n, status, code,
+                        sorted(table[code]) if code in table else
+                        "no such code"))
+    assert not wrong, "the docs name answers latch does not give:\n  " + \
+        "\n  ".join(wrong)
+
+
+def conf_keys():
+    src = read("core/conf.c")
+    block = src[src.index("keys[] = {"):]
+    block = block[:block.index("\n};")]
+    return set(re.findall(r'"(server|database|security|mail|limits)",\s*'
+                          r'"(\w+)"', block))
+
+
+def test_every_config_key_named_exists(stack):
+    """"`[section] key`" in the docs, and "key =" in the example config,
+    name keys of core/conf.c; the example has a line for every key."""
+    keys = conf_keys()
+    wrong = []
+    for rel in DOCS:
+        for n, line in enumerate(read(rel).splitlines(), 1):
+            for sec, k in re.findall(r"`\[(\w+)\] (\w+)`", line):
+                if (sec, k) not in keys:
+                    wrong.append("%s:%d: [%s] %s" % (rel, n, sec, k))
+    example, sec = set(), None
+    for line in read("conf/latch.ini.example").splitlines():
+        m = re.match(r"^\[(\w+)\]\s*$", line)
+        if m:
+            sec = m.group(1)
+        m = re.match(r"^;?\s*(\w+)\s*=", line)
+        if m and sec and not line.startswith(";"):
+            example.add((sec, m.group(1)))
+    wrong += ["conf/latch.ini.example: [%s] %s is no key" % k
+              for k in sorted(example - keys)]
+    wrong += ["conf/latch.ini.example: no line for [%s] %s" % k
+              for k in sorted(keys - example)]
+    assert not wrong, "config keys that do not exist, or are missing:\n" \
+        "  " + "\n  ".join(wrong)
+
+
+def test_every_route_has_its_section(stack):
+    """docs/api.md has a "### METHOD /path" section for every route of
+    fcgi/router.c, and no section for a route that is not there."""
+    heads = set()
+    for h in re.findall(r"^### (.+)$", section(read("docs/api.md"),
+                                                 "## Endpoints"), re.M):
+        heads |= set(re.findall(r"\b(GET|POST|PATCH|DELETE|PUT) "
+                                r"(/[^\s?`]*)", h))
+    code = set(router_routes())
+    assert heads == code, "docs/api.md's endpoint sections and " \
+        "fcgi/router.c differ:\n  no section: %r\n  no route: %r" % (
+            sorted(code - heads), sorted(heads - code))
