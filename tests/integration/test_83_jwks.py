@@ -329,3 +329,29 @@ def teardown(stack):
     values = {"security." + k: _saved.get(k, "") for k in KEYS}
     values["security.jwt_alg"] = _saved.get("jwt_alg") or "HS256"
     stack.reload(values)
+
+
+def test_site_root_mapping(stack):
+    """contrib/lighttpd/latch-wellknown.conf: the JWKS and the discovery
+    document at the site root too, nothing else of /.well-known/."""
+    import stack as stackmod
+    import webservers as ws
+    with ws.scratch(stack, "wellknown") as (d, procs):
+        api, _ = ws.example_setup("lighttpd/latch.conf", d,
+                                  latch_socket=stack.latchd_socket)
+        known, ex = ws.example_setup("lighttpd/latch-wellknown.conf", d)
+        assert ex["latch_base"] == stack.base_path
+        port = stackmod.free_port()
+        # latch_base is set once, by latch.conf's lines.
+        ws.start_lighttpd(procs, "lighttpd", port,
+                          api + known.splitlines()[-1] + "\n")
+        want = jwks()
+        r = ws.call(port, "GET", "/.well-known/jwks.json", check=False)
+        assert r.status == 200 and r.json == want, r.describe()
+        r = ws.call(port, "GET", "/.well-known/openid-configuration",
+                    check=False)
+        assert r.status == 200 and r.json["jwks_uri"] == \
+            "http://127.0.0.1:%d%s/.well-known/jwks.json" % (
+                port, stack.base_path), r.describe()
+        r = ws.call(port, "GET", "/.well-known/other", check=False)
+        assert r.status == 404 and r.json is None, r.describe()
