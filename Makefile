@@ -205,6 +205,10 @@ $(B)/bench-hashtime: $(B)/bench/hashtime.o $(B)/core/pw.o $(B)/core/tok.o \
 	$(CC) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs openssl \
 	    2>/dev/null) -lscrypt
 
+# One access token signed and verified, HS256 against EdDSA.
+$(B)/bench-jwttime: $(B)/bench/jwttime.o $(CORE_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 deps:
 	@sh tools/deps.sh
 
@@ -218,7 +222,8 @@ check: deps
 
 # BENCH_USERS=1000000 also measures a million users; BENCH_SECONDS per run.
 bench: deps
-	@$(MAKE) --no-print-directory all $(B)/bench-null $(B)/bench-hashtime
+	@$(MAKE) --no-print-directory all $(B)/bench-null $(B)/bench-hashtime \
+	    $(B)/bench-jwttime
 	@/usr/bin/python3 tests/bench/bench.py
 
 # Each mutant: one bug planted, built into build-mutants/, the unit tests

@@ -26,7 +26,9 @@ On this machine alone:
      p50 and p99, the ratio to the null responder, login's p50 over the
      time of one hash (build/bench-hashtime, in the same run), the peak
      RSS (VmHWM) of the workers and the master, and, with
-     BENCH_USERS=1000000, the same for a million users next to 100k.
+     BENCH_USERS=1000000, the same for a million users next to 100k;
+     then what one token costs to sign and to verify, HS256 against
+     EdDSA (build/bench-jwttime).
 
 Environment:
   BENCH_USERS        users to seed (default 100000; above 100000 both
@@ -82,6 +84,7 @@ BENCH = os.path.join(REPO, "tests", "bench")
 LUA = os.path.join(BENCH, "requests.lua")
 NULL_BIN = os.path.join(REPO, "build", "bench-null")
 HASHTIME_BIN = os.path.join(REPO, "build", "bench-hashtime")
+JWTTIME_BIN = os.path.join(REPO, "build", "bench-jwttime")
 OUT_MD = os.path.join(REPO, "build", "bench.md")
 
 BASE_USERS = 100000
@@ -729,6 +732,22 @@ def hashtime(stack):
     return json.loads(out.stdout)
 
 
+def jwttime():
+    """One access token signed and verified, HS256 and EdDSA: a line."""
+    out = subprocess.run([JWTTIME_BIN], capture_output=True, text=True,
+                         timeout=600)
+    if out.returncode != 0:
+        raise BenchError("bench-jwttime failed: %s" % out.stderr.strip())
+    j = json.loads(out.stdout)
+    return ("One access token (bench-jwttime, mean of %d, one core): "
+            "HS256 signed in %.1f µs and verified in %.1f µs; EdDSA "
+            "(Ed25519) signed in %.1f µs and verified in %.1f µs (the "
+            "signature and header only: a request adds the session "
+            "lookup)." % (j["count"], j["hs256_sign_us"],
+                          j["hs256_verify_us"], j["eddsa_sign_us"],
+                          j["eddsa_verify_us"]))
+
+
 # ----------------------------------------------------------- one size
 
 # (name, latch path below base_path, wrk mode, list, spends its list)
@@ -1146,6 +1165,7 @@ def main():
             p.kill()
     rows, notes = report(results)
     md = header(results) + rows + [""] + details(results)
+    md += ["", jwttime()]
     if notes:
         md += [""] + ["- " + n for n in notes]
     text = "\n".join(md) + "\n"
