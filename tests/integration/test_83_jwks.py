@@ -14,7 +14,9 @@ Runs on the shared stack and puts it back to HS256 in teardown().
 import base64
 import json
 import os
+import re
 import subprocess
+import tempfile
 import time
 import urllib.request
 
@@ -27,6 +29,8 @@ from jwcrypto import jwt as jwcrypto_jwt
 
 import fcgiclient
 import lib
+import stack as stackmod
+import webservers as ws
 from lib import expect, expect_error, http, login_ok, register, verify
 
 KEYS = ("jwt_alg", "jwt_key", "jwt_key_next", "jwt_key_previous",
@@ -334,8 +338,6 @@ def teardown(stack):
 def test_site_root_mapping(stack):
     """contrib/lighttpd/latch-wellknown.conf: the JWKS and the discovery
     document at the site root too, nothing else of /.well-known/."""
-    import stack as stackmod
-    import webservers as ws
     with ws.scratch(stack, "wellknown") as (d, procs):
         api, _ = ws.example_setup("lighttpd/latch.conf", d,
                                   latch_socket=stack.latchd_socket)
@@ -355,3 +357,43 @@ def test_site_root_mapping(stack):
                 port, stack.base_path), r.describe()
         r = ws.call(port, "GET", "/.well-known/other", check=False)
         assert r.status == 404 and r.json is None, r.describe()
+
+
+def test_init_and_rotate_write_private_keys(stack):
+    """latchctl init --eddsa: two keys beside the config, 0600, and a
+    config latchd takes; rotate-key gives a new key the config's owner
+    and mode, without any permission for others."""
+    d = tempfile.mkdtemp(prefix="eddsa-", dir=stack.dir)
+    cfg = os.path.join(d, "latch.ini")
+    r = stack.latchctl("init", cfg, "--from", stack.example, "--eddsa",
+                       config=False)
+    assert r.returncode == 0 and "Ed25519" in r.stdout, r
+    with open(cfg, encoding="utf-8") as f:
+        text = f.read()
+    vals = dict(re.findall(r"^(jwt_\w+) = (.*)$", text, re.M))
+    assert vals["jwt_alg"] == "EdDSA", vals
+    keys = [vals["jwt_key"], vals["jwt_key_next"]]
+    for k in keys:
+        assert os.path.dirname(k) == d and \
+            os.stat(k).st_mode & 0o777 == 0o600, (k, oct(os.stat(k).st_mode))
+        with open(k, encoding="ascii") as f:
+            assert f.read().startswith("-----BEGIN PRIVATE KEY-----")
+    r = subprocess.run([stack.latchd_bin, "-t", "-c", cfg],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    # A config others may read (a key allows it): its keys still are not.
+    stackmod.ini_set(cfg, {("security", "allow_world_readable_config"):
+                           "true"})
+    os.chmod(cfg, 0o644)
+    r = stack.latchctl("rotate-key", config=cfg)
+    assert r.returncode == 0, r
+    with open(cfg, encoding="utf-8") as f:
+        vals = dict(re.findall(r"^(jwt_\w+) = (.*)$", f.read(), re.M))
+    assert vals["jwt_key"] == keys[1] and vals["jwt_key_previous"] == \
+        keys[0], vals
+    new = vals["jwt_key_next"]
+    assert new not in keys and os.stat(new).st_mode & 0o777 == 0o640, \
+        oct(os.stat(new).st_mode)
+    r = subprocess.run([stack.latchd_bin, "-t", "-c", cfg],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
