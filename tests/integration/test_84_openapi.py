@@ -8,13 +8,11 @@ the file itself at GET /openapi.json.  And the checker that lib.http()
 runs on every answer of the suite (openapi.py) refuses what it must.
 """
 
-import re
-
 import jsonschema
 
 import openapi
 from lib import expect, http
-from test_05_docs import c_strings, read, router_routes
+from test_05_docs import resp_c_statuses, router_routes
 
 BEARER_CODES = {"missing_token", "invalid_token", "token_expired",
                 "session_revoked"}
@@ -27,19 +25,6 @@ def doc_ops():
     for path, item in openapi.doc()["paths"].items():
         for m, op in item.items():
             out[(m.upper(), path)] = op
-    return out
-
-
-def resp_c_codes():
-    """{code: {status, ...}} of fcgi/resp.c's error table."""
-    src = read("fcgi/resp.c")
-    block = src[src.index("errs[ERR__MAX] = {"):]
-    block = block[:block.index("\n};")]
-    out = {}
-    for name, status, body in re.findall(
-            r"\[(ERR_\w+)\]\s*=\s*\{\s*(\d+),(.*?)\},", block, re.S):
-        if name != "ERR_OK":
-            out.setdefault(c_strings(body)[0], set()).add(int(status))
     return out
 
 
@@ -132,7 +117,7 @@ def test_operations_follow_the_route_flags(stack):
 
 
 def test_error_codes_are_resp_c(stack):
-    table = resp_c_codes()
+    table = resp_c_statuses()
     named = set()
     problems = []
     for (m, p), op in doc_ops().items():
