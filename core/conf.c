@@ -815,8 +815,11 @@ conf_keys(struct conf *c, const int *set_on, char *err, size_t errlen)
 	}
 	c->previous_until = 0;
 	if (c->jwt_previous_until[0] != '\0' &&
-	    parse_until(c->jwt_previous_until, &c->previous_until) == -1)
+	    parse_until(c->jwt_previous_until, &c->previous_until) == -1) {
+		set_err(err, errlen, "%s: [security] jwt_previous_until: not a "
+		    "time", c->path);
 		return -1;
+	}
 	return 0;
 }
 

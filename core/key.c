@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include <openssl/bio.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/sha.h>
@@ -117,6 +118,8 @@ key_from_pem(const char *pem, size_t len)
 		pkey = PEM_read_bio_PUBKEY(b, NULL, key_no_passphrase, NULL);
 	}
 	BIO_free(b);
+	/* What did not parse stays out of the queue others read (SMTP). */
+	ERR_clear_error();
 	return key_wrap(pkey, private);
 }
 
