@@ -739,7 +739,7 @@ def jwttime():
     if out.returncode != 0:
         raise BenchError("bench-jwttime failed: %s" % out.stderr.strip())
     j = json.loads(out.stdout)
-    return ("One access token (bench-jwttime, mean of %d, one core): "
+    return ("One access token (bench-jwttime, mean CPU time of %d): "
             "HS256 signed in %.1f µs and verified in %.1f µs; EdDSA "
             "(Ed25519) signed in %.1f µs and verified in %.1f µs (the "
             "signature and header only: a request adds the session "
