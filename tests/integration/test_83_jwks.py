@@ -385,8 +385,11 @@ def test_init_and_rotate_write_private_keys(stack):
     d = tempfile.mkdtemp(prefix="eddsa-", dir=stack.dir)
     cfg = os.path.join(d, "latch.ini")
     r = stack.latchctl("init", cfg, "--from", stack.example, "--eddsa",
+                       "--set", "database.socket=" + stack.db_socket,
                        config=False)
     assert r.returncode == 0 and "Ed25519" in r.stdout, r
+    # latchd -t also reaches the database: the stack's.
+    stackmod.ini_set(cfg, {("database", "password"): stack.db_password})
     with open(cfg, encoding="utf-8") as f:
         text = f.read()
     vals = dict(re.findall(r"^(jwt_\w+) = (.*)$", text, re.M))
