@@ -8,7 +8,10 @@
  * else.
  */
 #include <stddef.h>
+#include <stdint.h>
 #include <string.h>
+
+#include <json-c/json.h>
 
 #include "jsonv.h"
 #include "valid.h"
@@ -283,4 +286,58 @@ int
 jsonv_check(const char *s, size_t n, int maxdepth)
 {
 	return jsonv_check_count(s, n, maxdepth, NULL);
+}
+
+/* Members of all objects in o, nested ones included; json-c keeps one per
+ * key.  The recursion is bounded by the tokener's depth. */
+static size_t
+json_members(struct json_object *o)
+{
+	size_t n = 0, i, len;
+
+	if (json_object_is_type(o, json_type_object)) {
+		json_object_object_foreach(o, key, val) {
+			(void)key;
+			n += 1 + json_members(val);
+		}
+	} else if (json_object_is_type(o, json_type_array)) {
+		len = json_object_array_length(o);
+		for (i = 0; i < len; i++)
+			n += json_members(json_object_array_get_idx(o, i));
+	}
+	return n;
+}
+
+enum err
+jsonv_parse(const char *s, size_t n, int maxdepth, struct json_object **out)
+{
+	struct json_tokener *tok = NULL;
+	struct json_object *o = NULL;
+	size_t members = 0;
+	enum err e = ERR_INVALID_JSON;
+
+	*out = NULL;
+	/* UTF-8, no NUL, strict grammar (json-c alone is lax). */
+	if (n > INT32_MAX || !jsonv_check_count(s, n, maxdepth, &members))
+		return ERR_INVALID_JSON;
+	if ((tok = json_tokener_new_ex(maxdepth + 1)) == NULL)
+		return ERR_NOMEM;
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+	o = json_tokener_parse_ex(tok, s, (int)n);
+	if (o == NULL || json_tokener_get_error(tok) != json_tokener_success ||
+	    !json_object_is_type(o, json_type_object))
+		goto done;
+	/*
+	 * json-c keeps the last of a key given twice; another parser in
+	 * front of latch may keep the first.  Refuse the ambiguity.
+	 */
+	if (json_members(o) != members)
+		goto done;
+	*out = o;
+	o = NULL;
+	e = ERR_OK;
+done:
+	json_object_put(o);
+	json_tokener_free(tok);
+	return e;
 }

@@ -9,6 +9,10 @@
 
 #include <stddef.h>
 
+#include "err.h"
+
+struct json_object;
+
 /*
  * 1 if the n bytes at s are exactly one RFC 8259 JSON text whose top-level
  * value is an object, else 0.  Reads only s[0] .. s[n - 1]; s need not be
@@ -48,5 +52,14 @@ int jsonv_check(const char *s, size_t n, int maxdepth);
  */
 int jsonv_check_count(const char *s, size_t n, int maxdepth,
     size_t *members);
+
+/*
+ * The n bytes at s (jsonv_check(): one strict JSON object, at most
+ * maxdepth deep) parsed by json-c into *out (caller puts it), which
+ * refuses an object with a key given twice.  ERR_OK, ERR_INVALID_JSON
+ * or ERR_NOMEM.
+ */
+enum err jsonv_parse(const char *s, size_t n, int maxdepth,
+    struct json_object **out);
 
 #endif

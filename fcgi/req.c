@@ -158,35 +158,13 @@ read_all(struct req *r, char *buf, size_t n)
 	return 0;
 }
 
-/* Members of all objects in o, nested ones included; json-c keeps one per
- * key.  The recursion is bounded by the tokener's depth. */
-static size_t
-json_members(struct json_object *o)
-{
-	size_t n = 0, i, len;
-
-	if (json_object_is_type(o, json_type_object)) {
-		json_object_object_foreach(o, key, val) {
-			(void)key;
-			n += 1 + json_members(val);
-		}
-	} else if (json_object_is_type(o, json_type_array)) {
-		len = json_object_array_length(o);
-		for (i = 0; i < len; i++)
-			n += json_members(json_object_array_get_idx(o, i));
-	}
-	return n;
-}
-
 enum err
 req_read_body(struct req *r)
 {
 	const char *cl = req_param(r, "CONTENT_LENGTH");
-	struct json_tokener *tok = NULL;
 	struct json_object *o = NULL;
 	char *buf = NULL, *end;
 	unsigned long long len = 0;
-	size_t at, members = 0;
 	enum err e = ERR_INVALID_JSON;
 
 	if (cl != NULL && cl[0] != '\0') {
@@ -211,36 +189,11 @@ req_read_body(struct req *r)
 	if (read_all(r, buf, (size_t)len) == -1)
 		goto done;
 	buf[len] = '\0';
-	/* UTF-8, no NUL, strict grammar (json-c alone is lax). */
-	if (!jsonv_check_count(buf, (size_t)len, JSON_MAX_DEPTH, &members))
-		goto done;
-	if ((tok = json_tokener_new_ex(JSON_MAX_DEPTH + 1)) == NULL) {
-		e = ERR_NOMEM;
-		goto done;
-	}
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
-	o = json_tokener_parse_ex(tok, buf, (int)len);
-	if (o == NULL || json_tokener_get_error(tok) != json_tokener_success)
-		goto done;
-	/* Nothing but white space may follow the object. */
-	for (at = json_tokener_get_parse_end(tok); at < len; at++)
-		if (strchr(" \t\r\n", buf[at]) == NULL)
-			goto done;
-	if (!json_object_is_type(o, json_type_object))
-		goto done;
-	/*
-	 * json-c keeps the last of a key given twice; another parser in
-	 * front of latch may keep the first.  Refuse the ambiguity.
-	 */
-	if (json_members(o) != members)
+	/* Trailing white space is part of the object's JSON text. */
+	if ((e = jsonv_parse(buf, (size_t)len, JSON_MAX_DEPTH, &o)) != ERR_OK)
 		goto done;
 	r->body = o;
-	o = NULL;
-	e = ERR_OK;
 done:
-	json_object_put(o);
-	if (tok != NULL)
-		json_tokener_free(tok);
 	free(buf);
 	return e;
 }
