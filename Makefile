@@ -41,7 +41,7 @@ CFLAGS ?= -O2 -g
 CFLAGS += -std=c11 -D_GNU_SOURCE $(WARN) -fstack-protector-strong \
 	-D_FORTIFY_SOURCE=2 -fPIE -MMD -MP -Icore -Ifcgi $(PKG_CFLAGS)
 LDFLAGS += -pie -Wl,-z,relro,-z,now
-LDLIBS = $(PKG_LIBS) -lscrypt
+LDLIBS = $(PKG_LIBS) -lscrypt -lcrypt -largon2
 
 B = build
 ifeq ($(SANITIZE),1)
@@ -203,7 +203,7 @@ $(B)/bench-null: $(B)/bench/null.o
 $(B)/bench-hashtime: $(B)/bench/hashtime.o $(B)/core/pw.o $(B)/core/tok.o \
     $(B)/core/b64.o
 	$(CC) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs openssl \
-	    2>/dev/null) -lscrypt
+	    2>/dev/null) -lscrypt -lcrypt -largon2
 
 # One access token signed and verified, HS256 against EdDSA.
 $(B)/bench-jwttime: $(B)/bench/jwttime.o $(CORE_OBJ)

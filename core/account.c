@@ -27,38 +27,75 @@ login_refused(struct db *db, const struct actor *a, const struct user *u,
 	    disabled ? "disabled" : "invalid credentials");
 }
 
+/*
+ * Inside the sign-in's transaction: the stale hash st replaced by mcf
+ * (latch's scrypt of the same password), with its audit entry
+ * ("password.upgrade", the old kind) when the row still held it.
+ */
+static enum err
+login_upgrade(struct db *db, const struct actor *who, const struct user *u,
+    const struct user_stale *st, const char *mcf)
+{
+	enum err e;
+	int done = 0;
+
+	if ((e = user_upgrade_password(db, u->id, st, mcf, &done)) != ERR_OK ||
+	    !done)
+		return e;
+	log_info("account: the password hash of user %lld upgraded from %s "
+	    "to scrypt at the configured cost", (long long)u->id,
+	    pw_kind_name(st->kind));
+	return audit_log(db, who, AUDIT_PASSWORD_UPGRADE, u->org_id, u->id,
+	    pw_kind_name(st->kind));
+}
+
 enum err
 account_login(struct db *db, const struct conf *conf, const struct actor *a,
     const char *login, const char *password, int remember, const char *ua,
     struct user *u, struct session_tokens *t)
 {
+	char mcf[PW_MCF_SIZE] = "";
+	struct user_stale st;
 	struct session_new sn;
 	struct actor who;
 	int64_t now = (int64_t)time(NULL);
 	enum err e;
 
-	e = user_authenticate(db, conf, login, password, u);
+	e = user_authenticate(db, conf, login, password, u, &st);
 	if (e == ERR_TOO_MANY_ATTEMPTS)
 		limit_refused("account", u->id, u->retry_after, a->ip);
 	if (e == ERR_INVALID_CREDENTIALS || e == ERR_ACCOUNT_DISABLED)
 		login_refused(db, a, u, e);
 	if (e != ERR_OK)
-		return e;
+		goto out;
 	who = user_actor(u, a->ip);
-	if (db_begin(db) != DB_OK)
-		return ERR_DB;
+	/* A stale hash's successor, made before the transaction (no lock
+	 * is held for its cost); if it cannot be made, the sign-in goes on
+	 * and the next one tries again. */
+	if (st.stale &&
+	    user_hash_password(conf, password, mcf, sizeof(mcf)) != ERR_OK)
+		st.stale = 0;
+	if (db_begin(db) != DB_OK) {
+		e = ERR_DB;
+		goto out;
+	}
 	if ((e = user_put_login(db, u->id, now)) != ERR_OK ||
 	    (e = audit_log(db, &who, AUDIT_LOGIN_SUCCESS, u->org_id, u->id,
 	    NULL)) != ERR_OK ||
+	    (st.stale && (e = login_upgrade(db, &who, u, &st, mcf)) !=
+	    ERR_OK) ||
 	    (e = session_open(db, conf, u, remember, ua, a->ip, &sn, t)) !=
 	    ERR_OK) {
 		db_rollback(db);
-		return e;
+		goto out;
 	}
 	if ((e = session_commit_open(db, conf, u, &sn, t)) != ERR_OK)
-		return e;
+		goto out;
 	u->last_login_at = now;
-	return ERR_OK;
+out:
+	tok_cleanse(mcf, sizeof(mcf));
+	tok_cleanse(&st, sizeof(st));
+	return e;
 }
 
 enum err

@@ -29,6 +29,8 @@ static const char *const names[AUDIT__MAX] = {
 	[AUDIT_INVITATION_REVOKE] = "invitation.revoke",
 	[AUDIT_EMAIL_CHANGE_REQUEST] = "email.change.request",
 	[AUDIT_EMAIL_CHANGE] = "email.change",
+	[AUDIT_PASSWORD_UPGRADE] = "password.upgrade",
+	[AUDIT_USER_IMPORT] = "user.import",
 };
 
 const char *

@@ -74,6 +74,9 @@ static const char *const stmts[STMT__MAX] = {
 	    USER_FROM " WHERE u.id = ?",
 	[STMT_USER_SET_PASSWORD] = "UPDATE users SET password_hash = ?, "
 	    "updated_at = ? WHERE id = ?",
+	/* A sign-in's new hash, only over the one its password matched. */
+	[STMT_USER_UPGRADE_PASSWORD] = "UPDATE users SET password_hash = ?, "
+	    "updated_at = ? WHERE id = ? AND password_hash = ?",
 	[STMT_USER_SET_LOGIN] = "UPDATE users SET last_login_at = ? "
 	    "WHERE id = ?",
 	[STMT_USER_SET_PROFILE] = "UPDATE users SET name = ?, email = ?, "
@@ -83,6 +86,13 @@ static const char *const stmts[STMT__MAX] = {
 	[STMT_USER_LIST] = "SELECT " USER_COLS USER_FROM " ORDER BY u.id",
 	[STMT_USER_LIST_ORG] = "SELECT " USER_COLS USER_FROM
 	    " WHERE o.name = ? ORDER BY u.id",
+	/* latchctl import (import.c): an account as it was elsewhere. */
+	[STMT_IMPORT_USER_INSERT] = "INSERT INTO users (org_id, username, "
+	    "email, email_norm, name, password_hash, role, disabled, "
+	    "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	[STMT_IMPORT_USER_UPDATE] = "UPDATE users SET email = ?, "
+	    "email_norm = ?, name = ?, disabled = ?, password_hash = ?, "
+	    "updated_at = ? WHERE id = ?",
 
 	[STMT_SESSION_INSERT] = "INSERT INTO sessions (user_id, org_id, "
 	    "created_at, last_used_at, expires_at, remember, user_agent, ip) "

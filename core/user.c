@@ -177,22 +177,41 @@ user_commit(struct db *db, int64_t id, const char *mcf)
 	return db_err(db_commit_check(db, STMT_W_USER, w, 2));
 }
 
-/* Rehash a correct password whose hash has other parameters. */
+/* Whether the hash mcf, which password matched, is stale: into *st. */
 static void
-user_maybe_rehash(struct db *db, const struct conf *conf, int64_t id,
-    const char *mcf, const char *password)
+user_stale_check(const struct conf *conf, const char *mcf,
+    struct user_stale *st)
 {
-	if (!pw_needs_rehash(mcf, conf->scrypt_n, conf->scrypt_r,
-	    conf->scrypt_p))
+	const char *why;
+
+	if (st == NULL || !pw_needs_rehash(mcf, conf->scrypt_n,
+	    conf->scrypt_r, conf->scrypt_p) ||
+	    pw_kind_of(mcf, &st->kind, &why) == -1)
 		return;
-	if (user_set_password(db, conf, id, password) == ERR_OK)
-		log_info("user: rehashed the password of user %lld with the "
-		    "configured scrypt cost", (long long)id);
+	str_copy(st->hash, sizeof(st->hash), mcf);
+	st->stale = 1;
+}
+
+enum err
+user_upgrade_password(struct db *db, int64_t id, const struct user_stale *st,
+    const char *mcf, int *done)
+{
+	struct db_arg a[] = {
+		DB_STR(mcf), DB_INT((int64_t)time(NULL)), DB_INT(id),
+		DB_STR(st->hash),
+	};
+	uint64_t n = 0;
+
+	*done = 0;
+	if (db_exec(db, STMT_USER_UPGRADE_PASSWORD, a, 4, &n, NULL) != DB_OK)
+		return ERR_DB;
+	*done = n == 1;
+	return ERR_OK;
 }
 
 enum err
 user_authenticate(struct db *db, const struct conf *conf, const char *login,
-    const char *password, struct user *u)
+    const char *password, struct user *u, struct user_stale *st)
 {
 	char key[LIMIT_KEY_SIZE];
 	struct db_rows *r = NULL;
@@ -200,6 +219,8 @@ user_authenticate(struct db *db, const struct conf *conf, const char *login,
 	enum err e;
 
 	memset(u, 0, sizeof(*u));
+	if (st != NULL)
+		memset(st, 0, sizeof(*st));
 	e = user_lookup_auth(db, login, &r);
 	if (e == ERR_DB)
 		return ERR_DB;
@@ -225,7 +246,7 @@ user_authenticate(struct db *db, const struct conf *conf, const char *login,
 		e = ERR_ACCOUNT_DISABLED;
 		goto done;
 	}
-	user_maybe_rehash(db, conf, u->id, mcf, password);
+	user_stale_check(conf, mcf, st);
 done:
 	db_rows_free(r);
 	return e;

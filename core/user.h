@@ -12,6 +12,7 @@
 #include "conf.h"
 #include "db.h"
 #include "err.h"
+#include "pw.h"
 
 struct user {
 	int64_t id;
@@ -73,9 +74,25 @@ enum err user_insert(struct db *db, int64_t org_id, const char *username,
 enum err user_commit(struct db *db, int64_t id, const char *mcf);
 
 /*
+ * What a correct password showed of its account's stored hash: stale
+ * when it is not latch's scrypt at the configured cost (an imported
+ * hash, or older costs), so that the sign-in replaces it; its kind; and
+ * the hash itself, which the replacement must still find in the row
+ * (user_upgrade_password()), so that a password changed meanwhile is
+ * never overwritten.  Holds a hash: wiped after use (tok_cleanse()).
+ */
+struct user_stale {
+	int stale;
+	enum pw_kind kind;
+	char hash[PW_HASH_MAX + 1];
+};
+
+/*
  * Check login (username or email) and password.  An unknown account costs
- * the same hash work as a wrong password.  A correct password made with
- * other scrypt parameters is rehashed.  On success *u is the user (its
+ * the same hash work as a wrong password.  The stored hash may be of any
+ * kind pw_verify() checks; with st (may be NULL), *st says whether a
+ * correct password's hash is stale (for account_login() to replace in
+ * its transaction).  On success *u is the user (its
  * last_login_at is for the caller to set: account_login()).  ERR_OK,
  * ERR_INVALID_CREDENTIALS, ERR_ACCOUNT_DISABLED (only after a correct
  * password), ERR_DB, or ERR_TOO_MANY_ATTEMPTS with u->retry_after set
@@ -84,7 +101,16 @@ enum err user_commit(struct db *db, int64_t id, const char *mcf);
  * is the account named (id 0 if none) on every answer.
  */
 enum err user_authenticate(struct db *db, const struct conf *conf,
-    const char *login, const char *password, struct user *u);
+    const char *login, const char *password, struct user *u,
+    struct user_stale *st);
+
+/*
+ * Inside the caller's transaction, replace user id's stored hash by mcf
+ * if it is still st->hash.  ERR_OK (*done 1 if replaced, 0 if the hash
+ * changed meanwhile) or ERR_DB.
+ */
+enum err user_upgrade_password(struct db *db, int64_t id,
+    const struct user_stale *st, const char *mcf, int *done);
 
 /*
  * Check the password of user id, throttled like a sign-in under both of
@@ -105,8 +131,8 @@ enum err user_check_password(struct db *db, const struct conf *conf,
 enum err user_put_password(struct db *db, int64_t id, const char *mcf);
 
 /*
- * Hash password and store it: the rehash of a sign-in, which ends no
- * session (account_set_password() and account_password() end them).
+ * Hash password and store it, ending no session (account_set_password()
+ * and account_password() end them).
  * ERR_OK, ERR_NOT_FOUND, ERR_SYS, ERR_DB, ERR_UNKNOWN.
  */
 enum err user_set_password(struct db *db, const struct conf *conf,

@@ -1,7 +1,8 @@
 /*
  * latchctl: the administrator's way in: write a config, migrate the
- * schema, create users (also the first superadmin), reset passwords,
- * disable and enable accounts, list users.
+ * schema, create users (also the first superadmin), import users from
+ * other systems, reset passwords, disable and enable accounts, list
+ * users.
  */
 #include <errno.h>
 #include <libgen.h>
@@ -18,6 +19,7 @@
 #include "conf.h"
 #include "db.h"
 #include "file.h"
+#include "import.h"
 #include "key.h"
 #include "log.h"
 #include "org.h"
@@ -57,6 +59,11 @@ usage(void)
 	    "  create-user --org NAME --username U --email E [--name N]\n"
 	    "              [--role superadmin|admin|user]\n"
 	    "      password from stdin (first line) or prompted\n"
+	    "  import --format jsonl [--update] [--dry-run] [--batch N] FILE\n"
+	    "  import --format dumb --org NAME --email-domain DOMAIN\n"
+	    "         [--role superadmin|admin|user] [--update] [--dry-run]\n"
+	    "         [--batch N] FILE\n"
+	    "      accounts with their password hashes (FILE - for stdin)\n"
 	    "  reset-password USER     (USER: username or email)\n"
 	    "  disable USER | enable USER\n"
 	    "  list-users [--org NAME]\n"
@@ -928,6 +935,275 @@ cmd_create_user(const struct conf *c, int argc, char **argv)
 	return 0;
 }
 
+/* ------------------------------------------------------------- import */
+
+#define IMPORT_FILE_MAX (1024UL * 1024 * 1024)  /* bytes of input */
+#define IMPORT_BATCH 500
+
+/* One latchctl import: its report and counts. */
+struct imp {
+	struct import_run run;
+	const char *unit;               /* "line" (JSON Lines), "user" */
+	size_t batch;                   /* records per transaction */
+	struct str_buf out;             /* the open batch's report */
+	size_t rows;                    /* records in it */
+	size_t first;                   /* the number of its first */
+	size_t count[IMPORT__MAX];      /* stored (or, refused, said) */
+	size_t bcount[IMPORT__MAX];     /* in the open batch */
+	enum err fail;                  /* what stopped the import */
+	size_t fail_at;
+};
+
+/* The open batch stored (or, last, the dry run ended): its report
+ * printed.  On a failure the import stops (im->fail). */
+static void
+imp_flush(struct imp *im, int last)
+{
+	enum err e;
+	int i;
+
+	if (im->fail != ERR_OK)
+		return;
+	if ((e = import_commit(&im->run, last)) != ERR_OK) {
+		im->fail = e;
+		im->fail_at = im->first + im->rows - 1;
+		return;
+	}
+	if (im->out.p != NULL)
+		fputs(im->out.p, stdout);
+	fflush(stdout);
+	free(im->out.p);
+	im->out.p = NULL;
+	im->out.len = im->out.cap = 0;
+	for (i = 0; i < IMPORT__MAX; i++) {
+		im->count[i] += im->bcount[i];
+		im->bcount[i] = 0;
+	}
+	im->rows = 0;
+}
+
+/* Record number at: r to import, or refused for why. */
+static void
+imp_row(struct imp *im, size_t at, const struct import_row *r,
+    const char *why)
+{
+	char line[IMPORT_WHY_SIZE + 256], w[IMPORT_WHY_SIZE];
+	enum import_outcome o = IMPORT_REFUSED;
+	enum err e;
+
+	if (im->fail != ERR_OK)
+		return;
+	if (im->rows++ == 0)
+		im->first = at;
+	if (r != NULL) {
+		if ((e = import_put(&im->run, r, &o, w, sizeof(w))) != ERR_OK) {
+			import_abort(&im->run);
+			im->fail = e;
+			im->fail_at = at;
+			return;
+		}
+		why = w;
+	}
+	snprintf(line, sizeof(line), "%s %zu%s%s%s: %s%s%s\n", im->unit, at,
+	    r != NULL ? " (" : "", r != NULL ? r->username : "",
+	    r != NULL ? ")" : "", import_outcome_name(o),
+	    why[0] != '\0' ? ": " : "", why);
+	str_buf_adds(&im->out, line);
+	im->bcount[o]++;
+	if (im->rows >= im->batch)
+		imp_flush(im, 0);
+}
+
+static void
+imp_dumb_row(size_t i, const struct import_row *r, const char *why,
+    void *arg)
+{
+	imp_row(arg, i + 1, r, why);
+}
+
+/* Each line of the n bytes at s as a JSON Lines record. */
+static void
+imp_jsonl(struct imp *im, const char *s, size_t n)
+{
+	char why[IMPORT_WHY_SIZE];
+	struct import_row r;
+	const char *nl, *end = s + n;
+	size_t len, at;
+
+	for (at = 1; s < end; at++, s = nl + 1) {
+		if ((nl = memchr(s, '\n', (size_t)(end - s))) == NULL)
+			nl = end;
+		len = (size_t)(nl - s);
+		if (len > 0 && s[len - 1] == '\r')
+			len--;
+		/* Blank lines separate nothing and are passed over. */
+		if (strspn(s, " \t\r") >= len)
+			continue;
+		if (import_parse_jsonl(s, len, &r, why, sizeof(why)) ==
+		    ERR_OK)
+			imp_row(im, at, &r, NULL);
+		else
+			imp_row(im, at, NULL, why);
+		if (im->fail != ERR_OK)
+			break;
+	}
+	tok_cleanse(&r, sizeof(r));
+}
+
+/* FILE, or stdin for "-", whole into *buf (caller cleanses and frees). */
+static int
+imp_read(const char *path, char **buf, size_t *len)
+{
+	size_t cap = 65536, k;
+	char *p, *q;
+	enum err e;
+
+	if (strcmp(path, "-") != 0) {
+		if ((e = file_read(path, 0, IMPORT_FILE_MAX, buf, len)) ==
+		    ERR_OK)
+			return 0;
+		fprintf(stderr, "%s: import: %s: %s\n", progname, path,
+		    e == ERR_NOT_FOUND ? strerror(ENOENT) :
+		    e == ERR_INVALID_FIELD ? "not a regular file of at most "
+		    "1 GiB" : err_str(e));
+		return 1;
+	}
+	if ((p = malloc(cap)) == NULL)
+		goto nomem;
+	*len = 0;
+	while ((k = fread(p + *len, 1, cap - *len - 1, stdin)) > 0) {
+		*len += k;
+		if (cap - *len > 1)
+			continue;
+		if (cap >= IMPORT_FILE_MAX || (q = realloc(p, cap * 2)) ==
+		    NULL) {
+			free(p);
+			goto nomem;
+		}
+		p = q;
+		cap *= 2;
+	}
+	p[*len] = '\0';
+	*buf = p;
+	return 0;
+nomem:
+	fprintf(stderr, "%s: import: stdin: more than 1 GiB or out of "
+	    "memory\n", progname);
+	return 1;
+}
+
+static int
+cmd_import(const struct conf *c, int argc, char **argv)
+{
+	static const struct actor op = { 0, 0, ROLE_SUPERADMIN, "" };
+	const char *format = NULL, *path = NULL, *rolestr = NULL;
+	struct import_dumb d = { NULL, NULL, -1, 0, -1, 0 };
+	struct imp im;
+	char why[IMPORT_WHY_SIZE], addr[300], *buf = NULL, *end;
+	size_t len = 0;
+	enum err e;
+	int k, rc = 1, dumb;
+
+	memset(&im, 0, sizeof(im));
+	im.batch = IMPORT_BATCH;
+	im.out.max = 16 * 1024 * 1024;
+	for (k = 1; k < argc; k++) {
+		if (strcmp(argv[k], "--update") == 0)
+			im.run.update = 1;
+		else if (strcmp(argv[k], "--dry-run") == 0)
+			im.run.dry_run = 1;
+		else if (k + 1 == argc)
+			path = argv[k];
+		else if (strcmp(argv[k], "--format") == 0)
+			format = argv[++k];
+		else if (strcmp(argv[k], "--org") == 0)
+			d.org = argv[++k];
+		else if (strcmp(argv[k], "--email-domain") == 0)
+			d.email_domain = argv[++k];
+		else if (strcmp(argv[k], "--role") == 0)
+			rolestr = argv[++k];
+		else if (strcmp(argv[k], "--batch") == 0) {
+			errno = 0;
+			im.batch = strtoul(argv[++k], &end, 10);
+			if (errno != 0 || *end != '\0' || im.batch < 1 ||
+			    im.batch > 100000)
+				usage();
+		} else
+			usage();
+	}
+	if (path == NULL || format == NULL || (strcmp(format, "jsonl") != 0 &&
+	    strcmp(format, "dumb") != 0))
+		usage();
+	dumb = strcmp(format, "dumb") == 0;
+	if (!dumb && (d.org != NULL || d.email_domain != NULL ||
+	    rolestr != NULL))
+		usage();
+	if (dumb && (d.org == NULL || d.email_domain == NULL))
+		usage();
+	if (rolestr != NULL && (d.role = role_parse(rolestr)) < 0) {
+		fprintf(stderr, "%s: --role must be superadmin, admin or user\n",
+		    progname);
+		return 2;
+	}
+	if (dumb && !valid_org_name(d.org)) {
+		fprintf(stderr, "%s: invalid --org\n", progname);
+		return 2;
+	}
+	if (dumb && (strchr(d.email_domain, '@') != NULL ||
+	    snprintf(addr, sizeof(addr), "user@%s", d.email_domain) >=
+	    (int)sizeof(addr) || !valid_email(addr))) {
+		fprintf(stderr, "%s: invalid --email-domain\n", progname);
+		return 2;
+	}
+	if (imp_read(path, &buf, &len) != 0)
+		return 1;
+	im.run.db = open_db(c);
+	im.run.a = &op;
+	im.run.source = format;
+	im.unit = dumb ? "user" : "line";
+	if (dumb) {
+		e = import_parse_dumb(buf, len, &d, imp_dumb_row, &im, why,
+		    sizeof(why));
+		if (e != ERR_OK) {
+			fprintf(stderr, "%s: import: %s: %s\n", progname, path,
+			    e == ERR_NOMEM ? err_str(e) : why);
+			goto out;
+		}
+		printf("latchctl: import: DUMB users.json version %ld, %zu "
+		    "users into %s (its jwt_secret is not imported)\n",
+		    d.version, d.users, d.org);
+		if (d.auth_enabled == 0)
+			printf("latchctl: import: note: DUMB ran with "
+			    "auth_enabled false; latch always asks to sign "
+			    "in\n");
+	} else
+		imp_jsonl(&im, buf, len);
+	imp_flush(&im, 1);
+	if (im.fail != ERR_OK) {
+		fprintf(stderr, "%s: import: stopped at %s %zu: %s; %ss %zu to "
+		    "%zu %s, those before were: run the same import again to "
+		    "finish (what is stored is left alone)\n", progname,
+		    im.unit, im.fail_at, err_str(im.fail), im.unit, im.first,
+		    im.fail_at, im.fail == ERR_UNKNOWN ? "may or may not have "
+		    "been stored" : "were not stored");
+		goto out;
+	}
+	printf("latchctl: import: %zu created, %zu updated, %zu unchanged, "
+	    "%zu existed, %zu refused%s\n", im.count[IMPORT_CREATED],
+	    im.count[IMPORT_UPDATED], im.count[IMPORT_UNCHANGED],
+	    im.count[IMPORT_EXISTS], im.count[IMPORT_REFUSED],
+	    im.run.dry_run ? " (dry run: nothing was stored)" : "");
+	rc = im.count[IMPORT_REFUSED] > 0;
+out:
+	import_abort(&im.run);
+	if (im.run.db != NULL)
+		db_close(im.run.db);
+	free(im.out.p);
+	tok_cleanse(buf, len);
+	free(buf);
+	return rc;
+}
+
 static int
 cmd_user(const struct conf *c, const char *cmd, const char *login)
 {
@@ -1027,6 +1303,8 @@ main(int argc, char **argv)
 		rc = cmd_user(c, argv[0], argv[1]);
 	else if (strcmp(argv[0], "list-users") == 0)
 		rc = cmd_list(c, argc, argv);
+	else if (strcmp(argv[0], "import") == 0)
+		rc = cmd_import(c, argc, argv);
 	else if (strcmp(argv[0], "purge") == 0 && argc == 1)
 		rc = cmd_purge(c);
 	else

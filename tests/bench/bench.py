@@ -729,7 +729,60 @@ def hashtime(stack):
                          capture_output=True, text=True, timeout=300)
     if out.returncode != 0:
         raise BenchError("bench-hashtime failed: %s" % out.stderr.strip())
-    return json.loads(out.stdout)
+    res = json.loads(out.stdout)
+    res["imported"] = imported_hashtimes()
+    return res
+
+
+# The imported kinds (latchctl import) at the costs the systems latch
+# replaces use: (what, how to make a hash of HASH_PASSWORD).
+HASH_PASSWORD = "correct horse battery staple"
+
+
+def _bcrypt(prefix, cost):
+    import bcrypt  # python3-bcrypt
+    return bcrypt.hashpw(HASH_PASSWORD.encode(),
+                         bcrypt.gensalt(cost, prefix)).decode()
+
+
+def _argon2(kind, m, t, p):
+    import argon2  # python3-argon2
+    return argon2.PasswordHasher(
+        memory_cost=m, time_cost=t, parallelism=p,
+        type=getattr(argon2.Type, kind)).hash(HASH_PASSWORD)
+
+
+def _sha512crypt():
+    return subprocess.run(["openssl", "passwd", "-6", "-stdin"],
+                          input=HASH_PASSWORD, capture_output=True,
+                          text=True, check=True).stdout.strip()
+
+
+IMPORTED_KINDS = [
+    ("bcrypt $2b$, cost 12 (DUMB)", lambda: _bcrypt(b"2b", 12)),
+    ("bcrypt $2a$, cost 11 (Daptin)", lambda: _bcrypt(b"2a", 11)),
+    ("bcrypt $2y$, cost 10 (Armor's default, htpasswd -B)",
+     lambda: _bcrypt(b"2b", 10).replace("$2b$", "$2y$", 1)),
+    ("argon2id m=65536 t=3 p=4 (Directus, node-argon2)",
+     lambda: _argon2("ID", 65536, 3, 4)),
+    ("argon2id m=19456 t=2 p=1 (Rust argon2 crate)",
+     lambda: _argon2("ID", 19456, 2, 1)),
+    ("argon2i m=4096 t=3 p=1", lambda: _argon2("I", 4096, 3, 1)),
+    ("sha512-crypt, 5000 rounds (openssl passwd -6)", _sha512crypt),
+]
+
+
+def imported_hashtimes():
+    """pw_verify() of each imported kind: [(what, result)]."""
+    hashes = [make() for _, make in IMPORTED_KINDS]
+    out = subprocess.run([HASHTIME_BIN, "--verify", "5"],
+                         input="".join(h + "\n" for h in hashes),
+                         capture_output=True, text=True, timeout=600)
+    if out.returncode != 0:
+        raise BenchError("bench-hashtime --verify failed: %s"
+                         % out.stderr.strip())
+    res = [json.loads(ln) for ln in out.stdout.splitlines()]
+    return [(what, r) for (what, _), r in zip(IMPORTED_KINDS, res)]
 
 
 def jwttime():
@@ -1031,6 +1084,15 @@ def report(results):
                     % (h["n"], h["r"], h["p"], lbl,
                        fmt_ms(h["median_ms"] * 1000), h["count"],
                        fmt_ms(h["min_ms"] * 1000)))
+        # A first sign-in with an imported hash spends this, then the
+        # scrypt hash above (the upgrade).
+        for what, ih in h.get("imported", []):
+            rows.append("| one imported %s check (bench-hashtime --verify)"
+                        " | %s |  | %s |  |  |  |  |  | median of %d, min "
+                        "%s ms |" % (what, lbl,
+                                     fmt_ms(ih["median_ms"] * 1000),
+                                     ih["count"],
+                                     fmt_ms(ih["min_ms"] * 1000)))
         rows.append("| latchd worker, outside a hash (peak VmHWM) | %s |  |"
                     "  |  |  |  | %s | < 16 MiB | %s |"
                     % (lbl, fmt_mib(nw), "met" if nw < 16 * 1024

@@ -76,33 +76,33 @@ test_authenticate(struct tcore *t)
 	int i;
 
 	tcore_user(t, "user-org", ROLE_USER, PW, &a);
-	T_EQ_INT(user_authenticate(t->db, t->conf, a.username, PW, &u),
+	T_EQ_INT(user_authenticate(t->db, t->conf, a.username, PW, &u, NULL),
 	    ERR_OK, "the right password");
 	T_EQ_INT(u.id, a.id, "signs in its account");
-	T_EQ_INT(user_authenticate(t->db, t->conf, a.email, PW, &u), ERR_OK,
+	T_EQ_INT(user_authenticate(t->db, t->conf, a.email, PW, &u, NULL), ERR_OK,
 	    "by email too");
-	T_EQ_INT(user_authenticate(t->db, t->conf, a.username, "wrong", &u),
+	T_EQ_INT(user_authenticate(t->db, t->conf, a.username, "wrong", &u, NULL),
 	    ERR_INVALID_CREDENTIALS, "a wrong password");
 	T_EQ_INT(u.id, a.id, "names the account");
 	T_EQ_INT(user_authenticate(t->db, t->conf, tcore_uniq("ghost"), PW,
-	    &u), ERR_INVALID_CREDENTIALS, "an unknown name, the same answer");
+	    &u, NULL), ERR_INVALID_CREDENTIALS, "an unknown name, the same answer");
 	T_EQ_INT(u.id, 0, "naming no account");
 
 	T_EQ_INT(user_put_disabled(t->db, a.id, 1), ERR_OK, "disable");
-	T_EQ_INT(user_authenticate(t->db, t->conf, a.username, "wrong", &u),
+	T_EQ_INT(user_authenticate(t->db, t->conf, a.username, "wrong", &u, NULL),
 	    ERR_INVALID_CREDENTIALS, "disabled, a wrong password: 401");
-	T_EQ_INT(user_authenticate(t->db, t->conf, a.username, PW, &u),
+	T_EQ_INT(user_authenticate(t->db, t->conf, a.username, PW, &u, NULL),
 	    ERR_ACCOUNT_DISABLED, "disabled, the right password: 403");
 	T_EQ_INT(user_put_disabled(t->db, a.id, 0), ERR_OK, "enable");
 
 	/* The throttle: max_failures wrong guesses lock the name, then
 	 * even the right password is refused, unhashed. */
 	for (i = 0; i < t->conf->login_max_failures; i++)
-		(void)user_authenticate(t->db, t->conf, a.username, "wrong", &u);
-	T_EQ_INT(user_authenticate(t->db, t->conf, a.username, PW, &u),
+		(void)user_authenticate(t->db, t->conf, a.username, "wrong", &u, NULL);
+	T_EQ_INT(user_authenticate(t->db, t->conf, a.username, PW, &u, NULL),
 	    ERR_TOO_MANY_ATTEMPTS, "locked after max_failures");
 	T_OK(u.retry_after > 0, "with the time to wait");
-	T_EQ_INT(user_authenticate(t->db, t->conf, a.email, PW, &u), ERR_OK,
+	T_EQ_INT(user_authenticate(t->db, t->conf, a.email, PW, &u, NULL), ERR_OK,
 	    "the account's other name is not locked");
 	{
 		int retry = 0;

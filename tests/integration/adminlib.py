@@ -40,7 +40,7 @@ EVENT_NAMES = {
     "user.disable", "user.enable", "user.delete", "role.change",
     "org.create", "org.update", "org.delete", "invitation.create",
     "invitation.accept", "invitation.revoke", "email.change.request",
-    "email.change",
+    "email.change", "password.upgrade", "user.import",
 }
 CODE_RE = re.compile(r"^[A-Za-z0-9_-]{22,}$")
 MISSING_ID = 987654321012

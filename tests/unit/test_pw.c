@@ -1,5 +1,7 @@
 /*
- * test_pw.c: scrypt password hashes (small costs to stay fast).
+ * test_pw.c: scrypt password hashes (small costs to stay fast), and
+ * the imported kinds, with hashes made by independent implementations
+ * (python3-bcrypt, htpasswd -B, python3-argon2, openssl passwd).
  */
 #include <stdio.h>
 #include <string.h>
@@ -155,6 +157,139 @@ test_dummy(void)
 	T_EQ_INT(pw_verify_dummy(NULL, N, R, P), 0, "dummy, NULL password");
 }
 
+/* "correct horse", hashed elsewhere. */
+static const struct {
+	const char *hash;
+	enum pw_kind kind;
+} foreign[] = {
+	{ "$2a$04$L8uBYmWR6RduB8VzlruBhe.vf8NbS007nkbCGwjnWRPQ647w2JZpm",
+	  PW_BCRYPT },
+	{ "$2b$04$OIVzebMpWol/FSD9WFE1Jug6A5AeWh0PVCMgQU95hnGAO6NyK0PD6",
+	  PW_BCRYPT },
+	{ "$2y$04$c8ri5NgBy/enRcWdCe544ON1pXW5l/8/FN7tY.7qn9L84J9o8wSCO",
+	  PW_BCRYPT },
+	{ "$argon2id$v=19$m=64,t=1,p=2$b1zUkguoYMIQqwJ7QMd5kQ"
+	  "$+P4dwT9ISyMOzQK53n4jMg", PW_ARGON2ID },
+	{ "$argon2i$v=19$m=32,t=2,p=1$PsLHx0KLva7sKN8xW9ujhQ"
+	  "$orFjiyzz03hVjxJTcY83Kw", PW_ARGON2I },
+	{ "$6$saltsalt$hRM5XZ86KXEw9UOmjigeVqFgULtFB2sgpC9lXQDfMib3Zgw7mEiUvB"
+	  "JI2EplzfAqxL5Vvwp2scFtv/uamSo5z0", PW_SHA512CRYPT },
+	{ "$5$saltsalt$myjXcpMpE2Ofk7fj9hqyNYSn6lmWG4Mqnjx.KIRRr4/",
+	  PW_SHA256CRYPT },
+};
+
+static void
+test_foreign(void)
+{
+	char name[128], bad[PW_HASH_MAX + 2];
+	const char *why;
+	enum pw_kind k;
+	size_t i, n;
+
+	for (i = 0; i < sizeof(foreign) / sizeof(foreign[0]); i++) {
+		const char *h = foreign[i].hash;
+
+		snprintf(name, sizeof(name), "%.12s: kind", h);
+		if (!T_EQ_INT(pw_kind_of(h, &k, &why), 0, name))
+			continue;
+		T_EQ_INT(k, foreign[i].kind, name);
+		snprintf(name, sizeof(name), "%.12s: right password", h);
+		T_EQ_INT(pw_verify("correct horse", h), 1, name);
+		snprintf(name, sizeof(name), "%.12s: wrong password", h);
+		T_EQ_INT(pw_verify("correct hors", h), 0, name);
+		snprintf(name, sizeof(name), "%.12s: the hash as password", h);
+		T_EQ_INT(pw_verify(h, h), 0, name);
+		snprintf(name, sizeof(name), "%.12s: empty password", h);
+		T_EQ_INT(pw_verify("", h), 0, name);
+		snprintf(name, sizeof(name), "%.12s: needs a rehash", h);
+		T_EQ_INT(pw_needs_rehash(h, N, R, P), 1, name);
+		/* One character of the hash changed: a mismatch. */
+		n = strlen(h);
+		memcpy(bad, h, n + 1);
+		bad[n - 2] = bad[n - 2] == 'A' ? 'B' : 'A';
+		snprintf(name, sizeof(name), "%.12s: altered hash", h);
+		T_EQ_INT(pw_verify("correct horse", bad), 0, name);
+	}
+}
+
+/* Hashes refused at import (and so never verified), with the reason. */
+static void
+test_foreign_refused(void)
+{
+	static const struct {
+		const char *hash, *why;
+	} refused[] = {
+		{ "$2b$16$OIVzebMpWol/FSD9WFE1Jug6A5AeWh0PVCMgQU95hnGAO6NyK0PD6",
+		  "bcrypt cost outside 4..15" },
+		{ "$2b$03$OIVzebMpWol/FSD9WFE1Jug6A5AeWh0PVCMgQU95hnGAO6NyK0PD6",
+		  "bcrypt cost outside 4..15" },
+		{ "$2b$04$OIVzebMpWol/FSD9WFE1Jug6A5AeWh0PVCMgQU95hnGAO6NyK0PD",
+		  "malformed bcrypt hash" },
+		{ "$2b$04$OIVzebMpWol/FSD9WFE1Jug6A5AeWh0PVCMgQU95hnGAO6NyK0P!6",
+		  "malformed bcrypt hash" },
+		{ "$2x$04$OIVzebMpWol/FSD9WFE1Jug6A5AeWh0PVCMgQU95hnGAO6NyK0PD6",
+		  "unknown hash kind" },
+		{ "$argon2id$v=19$m=262144,t=1,p=1$b1zUkguoYMIQqwJ7QMd5kQ"
+		  "$+P4dwT9ISyMOzQK53n4jMg", "argon2 costs outside latch's bounds" },
+		{ "$argon2id$v=19$m=65536,t=11,p=1$b1zUkguoYMIQqwJ7QMd5kQ"
+		  "$+P4dwT9ISyMOzQK53n4jMg", "argon2 costs outside latch's bounds" },
+		{ "$argon2id$v=19$m=131072,t=5,p=1$b1zUkguoYMIQqwJ7QMd5kQ"
+		  "$+P4dwT9ISyMOzQK53n4jMg", "argon2 costs outside latch's bounds" },
+		{ "$argon2id$v=19$m=64,t=1,p=17$b1zUkguoYMIQqwJ7QMd5kQ"
+		  "$+P4dwT9ISyMOzQK53n4jMg", "argon2 costs outside latch's bounds" },
+		{ "$argon2id$v=19$m=8,t=1,p=2$b1zUkguoYMIQqwJ7QMd5kQ"
+		  "$+P4dwT9ISyMOzQK53n4jMg", "argon2 costs outside latch's bounds" },
+		{ "$argon2id$v=16$m=64,t=1,p=2$b1zUkguoYMIQqwJ7QMd5kQ"
+		  "$+P4dwT9ISyMOzQK53n4jMg", "argon2 version other than 19" },
+		{ "$argon2id$v=19$m=064,t=1,p=2$b1zUkguoYMIQqwJ7QMd5kQ"
+		  "$+P4dwT9ISyMOzQK53n4jMg", "malformed argon2 hash" },
+		{ "$argon2id$m=64,t=1,p=2$b1zUkguoYMIQqwJ7QMd5kQ"
+		  "$+P4dwT9ISyMOzQK53n4jMg", "malformed argon2 hash" },
+		{ "$argon2id$v=19$m=64,t=1,p=2$b1zUkguoYMIQqwJ7QMd5kQ"
+		  "$+P4dwT9ISyMOzQK53n4jMg$", "malformed argon2 hash" },
+		{ "$argon2id$v=19$m=64,t=1,p=2$b1zU$+P4dwT9ISyMOzQK53n4jMg",
+		  "malformed argon2 hash" },
+		{ "$argon2d$v=19$m=64,t=1,p=2$b1zUkguoYMIQqwJ7QMd5kQ"
+		  "$+P4dwT9ISyMOzQK53n4jMg", "unknown hash kind" },
+		{ "$6$rounds=1000001$saltsalt$hRM5XZ86KXEw9UOmjigeVqFgULtFB2sgpC9"
+		  "lXQDfMib3Zgw7mEiUvBJI2EplzfAqxL5Vvwp2scFtv/uamSo5z0",
+		  "sha-crypt rounds outside 1000..1000000" },
+		{ "$6$saltsalt$hRM5XZ86KXEw9UOmjigeVqFgULtFB2sgpC9lXQDfMib3Zgw7m",
+		  "malformed sha-crypt hash" },
+		{ "$y$j9T$F5Jx5fExrKuPp53xLKQ..1$X3DX6M94c7o.9agCG9G317fhZg9SqC."
+		  "fuXDVkc1ae/", "unknown hash kind" },
+		{ "$1$saltsalt$abcdefghijklmnopqrstuv", "unknown hash kind" },
+		{ "5f4dcc3b5aa765d61d8327deb882cf99", "unknown hash kind" },
+		{ "correct horse", "unknown hash kind" },
+		{ "", "unknown hash kind" },
+		{ "!", "unknown hash kind" },
+		{ "*", "unknown hash kind" },
+		{ "$s1$0e0801$c2FsdA==$short", "malformed or out-of-bounds scrypt "
+		  "hash" },
+	};
+	char name[160], big[300];
+	const char *why;
+	enum pw_kind k;
+	size_t i;
+
+	for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		snprintf(name, sizeof(name), "refused %zu (%.20s)", i,
+		    refused[i].hash);
+		why = NULL;
+		T_EQ_INT(pw_kind_of(refused[i].hash, &k, &why), -1, name);
+		T_EQ_STR(why != NULL ? why : "(none)", refused[i].why, name);
+		T_EQ_INT(pw_verify("correct horse", refused[i].hash), 0, name);
+	}
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	memcpy(big, "$2b$", 4);
+	T_EQ_INT(pw_kind_of(big, &k, &why), -1, "300-byte hash refused");
+	T_EQ_STR(why, "hash longer than 255 bytes", "its reason");
+	T_EQ_INT(pw_kind_of(NULL, &k, &why), -1, "NULL refused");
+	T_EQ_STR(pw_kind_name(PW_BCRYPT), "bcrypt", "kind name");
+	T_EQ_STR(pw_kind_name(PW__MAX), "unknown", "kind name out of range");
+}
+
 int
 main(void)
 {
@@ -163,5 +298,7 @@ main(void)
 	test_malformed();
 	test_rehash();
 	test_dummy();
+	test_foreign();
+	test_foreign_refused();
 	return T_DONE();
 }
