@@ -29,7 +29,7 @@ PORT ?= 8080
 SANITIZE ?=
 
 CC ?= cc
-PKGS = json-c libmariadb openssl fcgi inih
+PKGS = json-c libmariadb openssl fcgi inih libqrencode
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 

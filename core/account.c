@@ -9,6 +9,7 @@
 #include "audit.h"
 #include "limit.h"
 #include "log.h"
+#include "mfa.h"
 #include "pw.h"
 #include "tok.h"
 
@@ -51,7 +52,7 @@ login_upgrade(struct db *db, const struct actor *who, const struct user *u,
 
 enum err
 account_login(struct db *db, const struct conf *conf, const struct actor *a,
-    const char *login, const char *password, int remember, const char *ua,
+    const char *login, const char *password, int flags, const char *ua,
     struct user *u, struct session_tokens *t)
 {
 	char mcf[PW_MCF_SIZE] = "";
@@ -59,8 +60,10 @@ account_login(struct db *db, const struct conf *conf, const struct actor *a,
 	struct session_new sn;
 	struct actor who;
 	int64_t now = (int64_t)time(NULL);
+	int remember = (flags & ACCOUNT_REMEMBER) != 0;
 	enum err e;
 
+	memset(t, 0, sizeof(*t));
 	e = user_authenticate(db, conf, login, password, u, &st);
 	if (e == ERR_TOO_MANY_ATTEMPTS)
 		limit_refused("account", u->id, u->retry_after, a->ip);
@@ -68,7 +71,13 @@ account_login(struct db *db, const struct conf *conf, const struct actor *a,
 		login_refused(db, a, u, e);
 	if (e != ERR_OK)
 		goto out;
+	/* The password is right; a second step follows, which signs in. */
+	if (u->totp) {
+		e = mfa_challenge(db, u, remember, flags & ACCOUNT_COOKIE, t);
+		goto out;
+	}
 	who = user_actor(u, a->ip);
+	t->restricted = u->mfa_required;
 	/* A stale hash's successor, made before the transaction (no lock
 	 * is held for its cost); if it cannot be made, the sign-in goes on
 	 * and the next one tries again. */

@@ -17,11 +17,19 @@
 #include "session.h"
 #include "user.h"
 
+/* account_login()'s flags. */
+#define ACCOUNT_REMEMBER 1   /* a remembered session (remember_ttl) */
+#define ACCOUNT_COOKIE 2     /* the tokens go to a browser as cookies:
+                                carried to the second step */
+
 /*
  * Sign in with login (username or email) and password, from a->ip with
  * user agent ua: user_authenticate(), then in one transaction the time
  * of the sign-in, its audit entry ("login.success") and a session
- * (remembered or not) whose tokens go into *t.  *u is the account named
+ * (ACCOUNT_REMEMBER in flags or not) whose tokens go into *t;
+ * t->restricted if the session may only enrol a second factor.  When
+ * the account has TOTP on, no session yet: t->mfa_token is the
+ * challenge of the second step (mfa_challenge(), mfa_finish()).  *u is the account named
  * (id 0 if none).  A refused sign-in is logged and audited
  * ("login.failure", by the account named); a throttled one is logged as
  * a refusal (limit_refused()), with u->retry_after.  ERR_OK,
@@ -30,7 +38,7 @@
  */
 enum err account_login(struct db *db, const struct conf *conf,
     const struct actor *a, const char *login, const char *password,
-    int remember, const char *ua, struct user *u, struct session_tokens *t);
+    int flags, const char *ua, struct user *u, struct session_tokens *t);
 
 /*
  * Sign a out: its session sid, or with all every session of its account,

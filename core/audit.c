@@ -31,6 +31,12 @@ static const char *const names[AUDIT__MAX] = {
 	[AUDIT_EMAIL_CHANGE] = "email.change",
 	[AUDIT_PASSWORD_UPGRADE] = "password.upgrade",
 	[AUDIT_USER_IMPORT] = "user.import",
+	[AUDIT_MFA_ENABLE] = "mfa.enable",
+	[AUDIT_MFA_DISABLE] = "mfa.disable",
+	[AUDIT_MFA_RECOVERY_USE] = "mfa.recovery_code",
+	[AUDIT_MFA_RECOVERY_NEW] = "mfa.recovery_codes",
+	[AUDIT_MFA_RESET] = "mfa.reset",
+	[AUDIT_MFA_FAILURE] = "mfa.failure",
 };
 
 const char *

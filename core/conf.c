@@ -170,6 +170,12 @@ static const struct conf_key keys[] = {
 	    check_cookie_path),
 	BOOL("security", "allow_world_readable_config",
 	    allow_world_readable_config, "false"),
+	SECRETX("security", "mfa_key", mfa_key, 0, CONF_SECRET_MAX, "",
+	    check_secret_previous),
+	SECRETX("security", "mfa_key_previous", mfa_key_previous, 0,
+	    CONF_SECRET_MAX, "", check_secret_previous),
+	{"security", "mfa_issuer", CONF_STR, F(mfa_issuer), 1, 64, "latch", 0,
+	    NULL, NULL},
 
 	BOOL("mail", "run_mailer", mail_run_mailer, "true"),
 	STR("mail", "spool_dir", mail_spool_dir, 1, "/var/spool/latch"),
@@ -351,7 +357,7 @@ check_secret_previous(const char *v)
 
 	if (n > 0 && n < CONF_SECRET_MIN)
 		return "too short (at least 32 bytes when set; "
-		    "latchctl rotate-secret sets it)";
+		    "latchctl sets it)";
 	return check_secret(v);
 }
 

@@ -69,6 +69,10 @@ struct conf {
 	char *cookie_path;       /* Path of latch_access and latch_csrf;
 				  * "": base_path/ and its directory */
 	int allow_world_readable_config; /* boolean */
+	char *mfa_key;           /* secret: seals TOTP secrets; "" (no
+	                            two-factor enrolment) or >= 32 bytes */
+	char *mfa_key_previous;  /* secret: the key before a rotation */
+	char *mfa_issuer;        /* the name phone apps show */
 
 	/* [mail] */
 	int mail_run_mailer;     /* boolean: the master runs latch-mailer */

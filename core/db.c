@@ -44,13 +44,24 @@
  * it is live).
  */
 #define REFRESH_COLS(rotated) "r.token_hash, r.expires_at, " rotated      \
-	", s.id, s.revoked_at, s.expires_at, s.remember, " USER_COLS_NOLOCK
+	", s.id, s.revoked_at, s.expires_at, s.remember, s.amr, "           \
+	USER_COLS_NOLOCK
 #define REFRESH_FROM " JOIN sessions s ON s.id = r.session_id "           \
 	"JOIN users u ON u.id = s.user_id "
 #define USER_FROM " FROM users u JOIN organizations o ON o.id = u.org_id"
 /* The session columns of STMT_SESSION_CHECK(_USER), before USER_COLS
  * (enum col_sess). */
-#define SESSION_COLS "s.user_id, s.revoked_at, s.expires_at, s.last_used_at"
+#define SESSION_COLS "s.user_id, s.revoked_at, s.expires_at, " \
+	"s.last_used_at, s.restricted"
+/* What the sign-in reads beside a user's password hash (enum col_auth):
+ * whether TOTP is on, and the organization's require_mfa. */
+#define AUTH_COLS ", u.password_hash, (SELECT t.enabled_at IS NOT NULL " \
+	"FROM totp t WHERE t.user_id = u.id), o.require_mfa"
+/* Whether an account (users u, organizations o) must sign in with a
+ * second factor and has none: its session may only enrol one. */
+#define MFA_DUE "(o.require_mfa = 'all' OR (o.require_mfa = 'admins' " \
+	"AND u.role <> 'user')) AND NOT EXISTS (SELECT 1 FROM totp t " \
+	"WHERE t.user_id = u.id AND t.enabled_at IS NOT NULL)"
 
 static const char *const stmts[STMT__MAX] = {
 	[STMT_PING] = "SELECT 1",
@@ -66,12 +77,9 @@ static const char *const stmts[STMT__MAX] = {
 	    "email_norm, name, password_hash, role, disabled, created_at, "
 	    "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?)",
 	[STMT_USER_BY_ID] = "SELECT " USER_COLS USER_FROM " WHERE u.id = ?",
-	[STMT_USER_AUTH_BY_USERNAME] = "SELECT " USER_COLS ", u.password_hash"
-	    USER_FROM " WHERE u.username = ?",
-	[STMT_USER_AUTH_BY_EMAIL] = "SELECT " USER_COLS ", u.password_hash"
-	    USER_FROM " WHERE u.email_norm = ?",
-	[STMT_USER_AUTH_BY_ID] = "SELECT " USER_COLS ", u.password_hash"
-	    USER_FROM " WHERE u.id = ?",
+	[STMT_USER_AUTH_BY_USERNAME] = "SELECT " USER_COLS AUTH_COLS USER_FROM " WHERE u.username = ?",
+	[STMT_USER_AUTH_BY_EMAIL] = "SELECT " USER_COLS AUTH_COLS USER_FROM " WHERE u.email_norm = ?",
+	[STMT_USER_AUTH_BY_ID] = "SELECT " USER_COLS AUTH_COLS USER_FROM " WHERE u.id = ?",
 	[STMT_USER_SET_PASSWORD] = "UPDATE users SET password_hash = ?, "
 	    "updated_at = ? WHERE id = ?",
 	/* A sign-in's new hash, only over the one its password matched. */
@@ -94,9 +102,13 @@ static const char *const stmts[STMT__MAX] = {
 	    "email_norm = ?, name = ?, disabled = ?, password_hash = ?, "
 	    "updated_at = ? WHERE id = ?",
 
+	/* restricted: the account must have a second factor and has none
+	 * (the organization's require_mfa); ?10 is the user's id again. */
 	[STMT_SESSION_INSERT] = "INSERT INTO sessions (user_id, org_id, "
-	    "created_at, last_used_at, expires_at, remember, user_agent, ip) "
-	    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+	    "created_at, last_used_at, expires_at, remember, user_agent, ip, "
+	    "amr, restricted) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, " MFA_DUE
+	    " FROM users u JOIN organizations o ON o.id = u.org_id "
+	    "WHERE u.id = ?",
 	/*
 	 * The session and its user in one query.  The lean form leaves
 	 * out what only the full one's callers show (NULL in their
@@ -314,6 +326,49 @@ static const char *const stmts[STMT__MAX] = {
 	[STMT_MAIL_PENDING_DEL] = "DELETE FROM mail_pending WHERE id = ?",
 	[STMT_MAIL_PENDING_OLD] = "SELECT id FROM mail_pending WHERE "
 	    "created_at < ? ORDER BY created_at LIMIT ?",
+
+	/* A new enrolment replaces a pending one, never one that is on. */
+	[STMT_TOTP_PENDING_DELETE] = "DELETE FROM totp WHERE user_id = ? "
+	    "AND enabled_at IS NULL",
+	[STMT_TOTP_INSERT] = "INSERT INTO totp (user_id, sealed, created_at) "
+	    "VALUES (?, ?, ?)",
+	[STMT_TOTP_GET] = "SELECT sealed, enabled_at, last_step FROM totp "
+	    "WHERE user_id = ? FOR UPDATE",
+	[STMT_TOTP_ENABLE] = "UPDATE totp SET enabled_at = ?, last_step = ? "
+	    "WHERE user_id = ? AND enabled_at IS NULL",
+	/* A code counts once: only a later step than the last one passes
+	 * (?1 the step, ?2 the user, ?3 the step again). */
+	[STMT_TOTP_USE_STEP] = "UPDATE totp SET last_step = ? WHERE "
+	    "user_id = ? AND enabled_at IS NOT NULL AND last_step < ?",
+	[STMT_TOTP_RESEAL] = "UPDATE totp SET sealed = ? WHERE user_id = ?",
+	[STMT_TOTP_DELETE] = "DELETE FROM totp WHERE user_id = ?",
+	[STMT_TOTP_STATUS] = "SELECT t.enabled_at, t.created_at, "
+	    "(SELECT COUNT(*) FROM recovery_codes r WHERE r.user_id = u.id "
+	    "AND r.used_at IS NULL), o.require_mfa, u.role FROM users u "
+	    "JOIN organizations o ON o.id = u.org_id LEFT JOIN totp t ON "
+	    "t.user_id = u.id WHERE u.id = ?",
+	[STMT_RECOVERY_DELETE] = "DELETE FROM recovery_codes WHERE "
+	    "user_id = ?",
+	[STMT_RECOVERY_INSERT] = "INSERT INTO recovery_codes (user_id, "
+	    "code_hash) VALUES (?, ?)",
+	[STMT_RECOVERY_USE] = "UPDATE recovery_codes SET used_at = ? WHERE "
+	    "user_id = ? AND code_hash = ? AND used_at IS NULL",
+	[STMT_MFA_CHALLENGE_INSERT] = "INSERT INTO mfa_challenges (user_id, "
+	    "token_hash, created_at, expires_at, remember, cookie) "
+	    "VALUES (?, ?, ?, ?, ?, ?)",
+	[STMT_MFA_CHALLENGE_LOOKUP] = "SELECT c.id, c.expires_at, c.used_at, "
+	    "c.remember, c.cookie, t.sealed, t.last_step, " USER_COLS
+	    " FROM mfa_challenges c JOIN users u ON u.id = c.user_id "
+	    "JOIN organizations o ON o.id = u.org_id LEFT JOIN totp t ON "
+	    "t.user_id = u.id AND t.enabled_at IS NOT NULL "
+	    "WHERE c.token_hash = ?",
+	[STMT_MFA_CHALLENGE_USE] = "UPDATE mfa_challenges SET used_at = ? "
+	    "WHERE id = ? AND used_at IS NULL",
+	/* A user's challenges that ended (?1 the user, ?2 now). */
+	[STMT_MFA_CHALLENGE_PURGE] = "DELETE FROM mfa_challenges WHERE "
+	    "user_id = ? AND (expires_at <= ? OR used_at IS NOT NULL)",
+	[STMT_SESSION_MFA_DONE] = "UPDATE sessions SET restricted = 0, "
+	    "amr = amr | 2 WHERE id = ? AND user_id = ?",
 };
 
 /*
@@ -368,8 +423,12 @@ static const unsigned char stmt_cols[STMT__MAX] = {
 	[STMT_W_USER] = COL_VALUE__MAX,
 	[STMT_W_MAIL] = COL_VALUE__MAX,
 	[STMT_MAIL_PENDING_OLD] = COL_VALUE__MAX,
+	[STMT_TOTP_GET] = COL_TOTP__MAX,
+	[STMT_TOTP_STATUS] = COL_MFA__MAX,
+	[STMT_MFA_CHALLENGE_LOOKUP] = COL_MFACH__MAX,
 };
 _Static_assert(COL_RTOK_V1__MAX <= DB_MAXCOLS, "DB_MAXCOLS holds a row");
+_Static_assert(COL_MFACH__MAX <= DB_MAXCOLS, "DB_MAXCOLS holds a row");
 
 /*
  * Where the connection stands with respect to a transaction.  Only

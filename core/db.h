@@ -121,6 +121,23 @@ enum stmt {
 	STMT_MAIL_PENDING_PUT,
 	STMT_MAIL_PENDING_DEL,
 	STMT_MAIL_PENDING_OLD,
+	/* two-factor sign-in (mfa.h) */
+	STMT_TOTP_PENDING_DELETE,
+	STMT_TOTP_INSERT,
+	STMT_TOTP_GET,
+	STMT_TOTP_ENABLE,
+	STMT_TOTP_USE_STEP,
+	STMT_TOTP_RESEAL,
+	STMT_TOTP_DELETE,
+	STMT_TOTP_STATUS,
+	STMT_RECOVERY_DELETE,
+	STMT_RECOVERY_INSERT,
+	STMT_RECOVERY_USE,
+	STMT_MFA_CHALLENGE_INSERT,
+	STMT_MFA_CHALLENGE_LOOKUP,
+	STMT_MFA_CHALLENGE_USE,
+	STMT_MFA_CHALLENGE_PURGE,
+	STMT_SESSION_MFA_DONE,
 	STMT__MAX
 };
 
@@ -155,8 +172,10 @@ enum col_user {
 };
 
 /* A user and its password hash: STMT_USER_AUTH_BY_USERNAME, _BY_EMAIL,
- * _BY_ID. */
-enum col_auth { COL_AUTH_HASH = COL_USER__MAX, COL_AUTH__MAX };
+ * _BY_ID; whether its TOTP is on (1, else NULL or 0) and its
+ * organization's require_mfa. */
+enum col_auth { COL_AUTH_HASH = COL_USER__MAX, COL_AUTH_TOTP,
+	COL_AUTH_POLICY, COL_AUTH__MAX };
 
 /* A session and its user, whose columns (enum col_user) start at
  * COL_SESS_USER: STMT_SESSION_CHECK (the lean form: NULL for the email,
@@ -164,7 +183,7 @@ enum col_auth { COL_AUTH_HASH = COL_USER__MAX, COL_AUTH__MAX };
  * STMT_SESSION_CHECK_USER. */
 enum col_sess {
 	COL_SESS_UID, COL_SESS_REVOKED, COL_SESS_EXPIRES, COL_SESS_LAST_USED,
-	COL_SESS_USER,
+	COL_SESS_RESTRICTED, COL_SESS_USER,
 	COL_SESS__MAX = COL_SESS_USER + COL_USER__MAX
 };
 
@@ -183,7 +202,7 @@ enum col_slist {
  */
 enum col_rtok {
 	COL_RTOK_HASH, COL_RTOK_EXPIRES, COL_RTOK_ROTATED, COL_RTOK_SID,
-	COL_RTOK_REVOKED, COL_RTOK_SEXPIRES, COL_RTOK_REMEMBER,
+	COL_RTOK_REVOKED, COL_RTOK_SEXPIRES, COL_RTOK_REMEMBER, COL_RTOK_AMR,
 	COL_RTOK_USER,
 	COL_RTOK__MAX = COL_RTOK_USER + COL_USER__MAX,
 	COL_RTOK_V1_ID = COL_RTOK__MAX,
@@ -247,6 +266,30 @@ enum col_audit {
 /* STMT_LIMIT_ACC_GET: a sign-in name's throttle. */
 enum col_throttle { COL_THROTTLE_FAILURES, COL_THROTTLE_LOCKED_UNTIL,
 	COL_THROTTLE__MAX };
+
+/* STMT_TOTP_GET: a user's TOTP, locked (enabled NULL while pending). */
+enum col_totp { COL_TOTP_SEALED, COL_TOTP_ENABLED, COL_TOTP_LAST_STEP,
+	COL_TOTP__MAX };
+
+/* STMT_TOTP_STATUS: a user's second factor as GET /user/mfa shows it
+ * (NULL times without TOTP), its organization's require_mfa and role. */
+enum col_mfa {
+	COL_MFA_ENABLED, COL_MFA_CREATED, COL_MFA_CODES_LEFT, COL_MFA_POLICY,
+	COL_MFA_ROLE,
+	COL_MFA__MAX
+};
+
+/*
+ * STMT_MFA_CHALLENGE_LOOKUP: a sign-in waiting for its second factor,
+ * its user's sealed TOTP and last step (NULL when TOTP is not on), and
+ * the user (enum col_user from COL_MFACH_USER on).
+ */
+enum col_mfach {
+	COL_MFACH_ID, COL_MFACH_EXPIRES, COL_MFACH_USED, COL_MFACH_REMEMBER,
+	COL_MFACH_COOKIE, COL_MFACH_SEALED, COL_MFACH_LAST_STEP,
+	COL_MFACH_USER,
+	COL_MFACH__MAX = COL_MFACH_USER + COL_USER__MAX
+};
 
 enum db_rc {
 	DB_OK = 0,

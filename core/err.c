@@ -42,6 +42,13 @@ static const char *const texts[] = {
 	    "expired",
 	[ERR_UNKNOWN] = "the database connection broke during the change; "
 	    "check whether it was made",
+	[ERR_INVALID_CODE] = "the code is wrong or was used already",
+	[ERR_MFA_ENABLED] = "two-factor sign-in is already on",
+	[ERR_MFA_NOT_ENROLLED] = "two-factor sign-in is not on",
+	[ERR_MFA_ENROLLMENT_REQUIRED] = "the session may only enrol a second "
+	    "factor",
+	[ERR_MFA_REQUIRED] = "the organization requires two-factor sign-in",
+	[ERR_MFA_UNAVAILABLE] = "no mfa_key is configured",
 };
 _Static_assert(sizeof(texts) / sizeof(texts[0]) == ERR__MAX,
     "one text per error");

@@ -46,6 +46,13 @@ enum err {
 	ERR_UNKNOWN,             /* 503 outcome_unknown: the connection to the
 	                            database broke while a change was being
 	                            stored, and whether it was is unknown */
+	ERR_INVALID_CODE,        /* 400: a wrong, used or malformed one-time
+	                            or recovery code */
+	ERR_MFA_ENABLED,         /* 409: TOTP is already on */
+	ERR_MFA_NOT_ENROLLED,    /* 409: no TOTP (or no pending enrolment) */
+	ERR_MFA_ENROLLMENT_REQUIRED, /* 403: a restricted session */
+	ERR_MFA_REQUIRED,        /* 403: the organization requires TOTP */
+	ERR_MFA_UNAVAILABLE,     /* 503: no [security] mfa_key */
 	ERR__MAX
 };
 

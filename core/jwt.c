@@ -103,7 +103,57 @@ jwt_claims_ok(const struct jwt_claims *c)
 	    jwt_strok(c->role, sizeof(c->role), sizeof(c->role) - 1) &&
 	    jwt_role_ok(c->role) &&
 	    jwt_strok(c->jti, sizeof(c->jti), 32) &&
-	    c->sub > 0 && c->org > 0 && c->sid > 0;
+	    c->sub > 0 && c->org > 0 && c->sid > 0 &&
+	    (c->amr & ~JWT_AMR_ALL) == 0;
+}
+
+/* The names of the amr bits, in the order of their bits. */
+static const char *const amr_names[] = { "pwd", "otp" };
+
+/* The "amr" array of bits. */
+static struct json_object *
+jwt_amr_json(unsigned amr)
+{
+	struct json_object *a = json_object_new_array();
+	size_t i;
+
+	for (i = 0; a != NULL && i < sizeof(amr_names) / sizeof(amr_names[0]);
+	    i++)
+		if ((amr & (1u << i)) && json_object_array_add(a,
+		    json_object_new_string(amr_names[i])) != 0) {
+			json_object_put(a);
+			return NULL;
+		}
+	return a;
+}
+
+/* The bits of an "amr" array of known names, each once: 0, or -1. */
+static int
+jwt_amr_parse(struct json_object *v, unsigned *amr)
+{
+	const char *s;
+	size_t i, j, n;
+	unsigned bit;
+
+	*amr = 0;
+	if (!json_object_is_type(v, json_type_array) ||
+	    (n = json_object_array_length(v)) > 8)
+		return -1;
+	for (i = 0; i < n; i++) {
+		struct json_object *e = json_object_array_get_idx(v, i);
+
+		if (!json_object_is_type(e, json_type_string))
+			return -1;
+		s = json_object_get_string(e);
+		for (j = 0, bit = 0; j < sizeof(amr_names) /
+		    sizeof(amr_names[0]); j++)
+			if (strcmp(s, amr_names[j]) == 0)
+				bit = 1u << j;
+		if (bit == 0 || (*amr & bit))
+			return -1;
+		*amr |= bit;
+	}
+	return 0;
 }
 
 /* Add v under k to o, taking v; v may be NULL (failed allocation). */
@@ -197,7 +247,8 @@ jwt_sign_hdr(struct jwt_claims *c, const char *hdr, size_t hdrlen,
 	    jwt_add(root, "sid", json_object_new_int64(c->sid)) == -1 ||
 	    jwt_add(root, "jti", json_object_new_string(c->jti)) == -1 ||
 	    jwt_add(root, "iat", json_object_new_int64(c->iat)) == -1 ||
-	    jwt_add(root, "exp", json_object_new_int64(c->exp)) == -1)
+	    jwt_add(root, "exp", json_object_new_int64(c->exp)) == -1 ||
+	    (c->amr != 0 && jwt_add(root, "amr", jwt_amr_json(c->amr)) == -1))
 		goto out;
 	if ((payload = json_object_to_json_string_ext(root,
 	    JWT_JSON_FLAGS)) == NULL)
@@ -555,6 +606,9 @@ jwt_check(const char *token, const struct jwt_keys *k, const char *issuer,
 		goto out;
 	if (json_object_object_get_ex(pl, "tenant_id", &v) &&
 	    (jwt_get_int(pl, "tenant_id", &tenant) == -1 || tenant != c.org))
+		goto out;
+	if (json_object_object_get_ex(pl, "amr", &v) &&
+	    jwt_amr_parse(v, &c.amr) == -1)
 		goto out;
 
 	if (now != NULL) {

@@ -55,7 +55,14 @@ struct jwt_claims {
 	char jti[33];       /* 22 base64url chars of 128 random bits */
 	int64_t iat;
 	int64_t exp;
+	unsigned amr;       /* JWT_AMR_* bits: "amr" (RFC 8176); 0: none */
 };
+
+/* How the session was signed in: the "amr" claim's values. */
+#define JWT_AMR_PWD 1u      /* "pwd": a password */
+#define JWT_AMR_OTP 2u      /* "otp": a one-time password (TOTP, or a
+                               recovery code) */
+#define JWT_AMR_ALL 3u
 
 /*
  * Sign claims (jti is generated here when c->jti is empty) with the key,

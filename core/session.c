@@ -82,7 +82,7 @@ session_published(const struct conf *conf, const struct key *out[3])
 
 static enum err
 session_sign(const struct conf *conf, const struct user *u, int64_t sid,
-    int64_t now, struct session_tokens *out)
+    int64_t now, unsigned amr, struct session_tokens *out)
 {
 	struct jwt_claims c;
 	struct jwt_keys k;
@@ -96,6 +96,7 @@ session_sign(const struct conf *conf, const struct user *u, int64_t sid,
 	c.sid = sid;
 	c.iat = now;
 	c.exp = now + conf->access_ttl;
+	c.amr = amr & JWT_AMR_ALL;
 	out->expires_in = conf->access_ttl;
 	return jwt_sign_keys(&c, session_keys(conf, &k), out->access,
 	    sizeof(out->access));
@@ -150,12 +151,22 @@ session_open(struct db *db, const struct conf *conf, const struct user *u,
     int remember, const char *ua, const char *ip, struct session_new *sn,
     struct session_tokens *out)
 {
+	return session_open_amr(db, conf, u, remember, JWT_AMR_PWD, ua, ip, sn,
+	    out);
+}
+
+enum err
+session_open_amr(struct db *db, const struct conf *conf, const struct user *u,
+    int remember, unsigned amr, const char *ua, const char *ip,
+    struct session_new *sn, struct session_tokens *out)
+{
 	char uabuf[256], ipbuf[46];
 	uint64_t sid = 0;
 	enum err e;
 
 	memset(sn, 0, sizeof(*sn));
 	sn->now = (int64_t)time(NULL);
+	sn->amr = amr;
 	sn->ttl = remember ? conf->remember_ttl : conf->refresh_ttl;
 	/* The column holds 255 characters; 255 bytes always fit. */
 	str_copy(uabuf, 256, ua);
@@ -164,8 +175,10 @@ session_open(struct db *db, const struct conf *conf, const struct user *u,
 		DB_INT(u->id), DB_INT(u->org_id), DB_INT(sn->now),
 		DB_INT(sn->now), DB_INT(sn->now + sn->ttl),
 		DB_INT(remember ? 1 : 0), DB_STR(uabuf), DB_STR(ipbuf),
+		DB_INT(amr), DB_INT(u->id),
 	};
-	if (db_exec(db, STMT_SESSION_INSERT, a, 8, NULL, &sid) != DB_OK)
+	if (db_exec(db, STMT_SESSION_INSERT, a, 10, NULL, &sid) != DB_OK ||
+	    sid == 0)
 		return ERR_DB;
 	sn->sid = (int64_t)sid;
 	if ((e = session_new_refresh(db, conf, NULL, sn->sid, 1, sn->now,
@@ -196,7 +209,7 @@ session_commit_open(struct db *db, const struct conf *conf,
 	}
 	if (++started % PURGE_EVERY == 0)
 		(void)session_purge_step(db);
-	return session_sign(conf, u, sn->sid, sn->now, out);
+	return session_sign(conf, u, sn->sid, sn->now, sn->amr, out);
 }
 
 static enum err
@@ -294,7 +307,7 @@ rtok_rotate_v1(struct db *db, const struct rtok *t, const struct db_rows *r,
  */
 static enum err
 session_replay(struct db *db, const struct conf *conf, const char *rt,
-    const struct rtok *t, const struct user *u, int64_t now,
+    const struct rtok *t, const struct user *u, int64_t now, unsigned amr,
     struct session_tokens *out)
 {
 	struct db_arg a[] = { DB_INT(t->sid), DB_INT((int64_t)t->gen + 1) };
@@ -334,7 +347,7 @@ session_replay(struct db *db, const struct conf *conf, const char *rt,
 		str_copy(out->refresh, sizeof(out->refresh), next);
 		out->refresh_expires_in = (int)(db_int(r, 0,
 		    COL_NEXT_EXPIRES) - now);
-		e = session_sign(conf, u, t->sid, now, out);
+		e = session_sign(conf, u, t->sid, now, amr, out);
 		log_info("session: refresh of session %lld repeated within "
 		    "the reuse interval: its unused successor answered again",
 		    (long long)t->sid);
@@ -393,7 +406,7 @@ session_refresh(struct db *db, const struct conf *conf,
 			if (db_int(r, 0, COL_RTOK_SEXPIRES) > now &&
 			    !u->disabled)
 				e = session_replay(db, conf, rt, &t, u, now,
-				    out);
+				    (unsigned)db_int(r, 0, COL_RTOK_AMR), out);
 			goto rollback;
 		}
 		if ((e = session_revoke_id(db, sid, now)) != ERR_OK ||
@@ -434,7 +447,8 @@ session_refresh(struct db *db, const struct conf *conf,
 	if ((e = session_commit(db, sid, t.gen + 1, h)) != ERR_OK)
 		goto done;
 	out->refresh_expires_in = ttl;
-	e = session_sign(conf, u, sid, now, out);
+	e = session_sign(conf, u, sid, now, (unsigned)db_int(r, 0,
+	    COL_RTOK_AMR), out);
 	goto done;
 rollback:
 	db_rollback(db);
@@ -482,6 +496,7 @@ session_authenticate(struct db *db, const struct conf *conf,
 	p->sid = p->claims.sid;
 	p->org_id = u->org_id;
 	p->role = u->role;
+	p->restricted = db_int(r, 0, COL_SESS_RESTRICTED) != 0;
 	str_copy(p->username, sizeof(p->username), u->username);
 	if (now - db_int(r, 0, COL_SESS_LAST_USED) >= TOUCH_INTERVAL) {
 		struct db_arg t[] = { DB_INT(now), DB_INT(p->sid) };

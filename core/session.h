@@ -25,6 +25,13 @@ struct session_tokens {
 	int expires_in;           /* seconds */
 	int refresh_expires_in;   /* seconds */
 	int remember;             /* the session is remembered (remember_ttl) */
+	/* A sign-in that waits for its second factor (mfa.h) gives no
+	 * tokens but this, with cookie the sign-in's cookie choice. */
+	char mfa_token[TOK_STR_SIZE];   /* "" when tokens were given */
+	int mfa_expires_in;       /* seconds */
+	int cookie;               /* with POST /auth/mfa: as asked at sign-in */
+	int restricted;           /* the session may only enrol a second
+	                             factor (an organization's require_mfa) */
 };
 
 /* Who is calling, after session_authenticate(). */
@@ -33,6 +40,8 @@ struct principal {
 	int64_t org_id;           /* current, from the database */
 	int64_t sid;
 	enum role role;           /* current, from the database */
+	int restricted;           /* the session may only enrol a second
+	                             factor: see session_open() */
 	char username[65];
 	struct jwt_claims claims; /* as signed */
 };
@@ -51,6 +60,7 @@ struct session_info {
 struct session_new {
 	int64_t sid;
 	int64_t now;
+	unsigned amr;                     /* JWT_AMR_* */
 	int ttl;                          /* of its refresh tokens */
 	unsigned char h[TOK_HASH_LEN];    /* its first refresh token's hash */
 };
@@ -65,6 +75,16 @@ struct session_new {
 enum err session_open(struct db *db, const struct conf *conf,
     const struct user *u, int remember, const char *ua, const char *ip,
     struct session_new *sn, struct session_tokens *out);
+
+/*
+ * session_open() for a sign-in by the means amr (JWT_AMR_* bits; that is
+ * JWT_AMR_PWD).  A session of an account that its organization's
+ * require_mfa makes have a second factor, and that has none, is
+ * restricted: it may only enrol one (principal.restricted).
+ */
+enum err session_open_amr(struct db *db, const struct conf *conf,
+    const struct user *u, int remember, unsigned amr, const char *ua,
+    const char *ip, struct session_new *sn, struct session_tokens *out);
 
 /*
  * Commit the caller's transaction, which opened session sn for u, and

@@ -224,8 +224,14 @@ user_authenticate(struct db *db, const struct conf *conf, const char *login,
 	e = user_lookup_auth(db, login, &r);
 	if (e == ERR_DB)
 		return ERR_DB;
-	if (e == ERR_OK)
+	if (e == ERR_OK) {
+		const char *pol = db_cell(r, 0, COL_AUTH_POLICY);
+
 		user_from_row(r, 0, u);
+		u->totp = db_int(r, 0, COL_AUTH_TOTP) != 0;
+		u->mfa_required = pol != NULL && (strcmp(pol, "all") == 0 ||
+		    (strcmp(pol, "admins") == 0 && u->role != ROLE_USER));
+	}
 	/* Throttled by the name as typed, known or not; the attempt is
 	 * reserved (counted) before any hash work. */
 	limit_name_key(login, key);
@@ -240,7 +246,7 @@ user_authenticate(struct db *db, const struct conf *conf, const char *login,
 		e = ERR_INVALID_CREDENTIALS;   /* counted by the reservation */
 		goto done;
 	}
-	if ((e = limit_account_reset(db, key)) != ERR_OK)
+	if (!u->totp && (e = limit_account_reset(db, key)) != ERR_OK)
 		goto done;
 	if (u->disabled) {
 		e = ERR_ACCOUNT_DISABLED;

@@ -26,6 +26,10 @@ struct user {
 	int64_t created_at;
 	int64_t last_login_at;   /* 0: never */
 	int retry_after;         /* seconds, with ERR_TOO_MANY_ATTEMPTS */
+	/* Read only by user_authenticate(): */
+	int totp;                /* TOTP is on: a second step follows */
+	int mfa_required;        /* the organization's require_mfa names
+	                            this account */
 };
 
 /* u as the actor of what it does itself (signing in, registering), from
@@ -97,8 +101,11 @@ struct user_stale {
  * ERR_INVALID_CREDENTIALS, ERR_ACCOUNT_DISABLED (only after a correct
  * password), ERR_DB, or ERR_TOO_MANY_ATTEMPTS with u->retry_after set
  * when the name is throttled: see limit.h.  The attempt is counted
- * before the hash; a correct password clears the name's failures.  *u
- * is the account named (id 0 if none) on every answer.
+ * before the hash; a correct password clears the name's failures,
+ * unless the account has TOTP on (u->totp): then the attempt stays
+ * counted until its second step succeeds (mfa_finish()), so that a
+ * known password cannot buy code guesses.  *u is the account named
+ * (id 0 if none) on every answer.
  */
 enum err user_authenticate(struct db *db, const struct conf *conf,
     const char *login, const char *password, struct user *u,

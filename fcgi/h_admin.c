@@ -12,6 +12,7 @@
 #include "handlers.h"
 #include "invite.h"
 #include "member.h"
+#include "mfa.h"
 #include "notify.h"
 #include "org.h"
 #include "valid.h"
@@ -251,6 +252,19 @@ h_users_delete(struct req *r)
 	    r->id)) != ERR_OK)
 		return e;
 	resp_send(r, 200, resp_new("User deleted"));
+	return ERR_OK;
+}
+
+enum err
+h_users_mfa_reset(struct req *r)
+{
+	enum err e;
+
+	if ((e = mfa_reset(r->db, req_actor(r), named_org(r, 0), r->id)) !=
+	    ERR_OK)
+		return e;
+	resp_send(r, 200, resp_new("Two-factor sign-in reset; the user's "
+	    "sessions have ended"));
 	return ERR_OK;
 }
 

@@ -30,7 +30,7 @@ static enum err
 register_invited(struct req *r)
 {
 	struct fval v[IF__MAX];
-	struct session_tokens t;
+	struct session_tokens t = { 0 };
 	struct invite inv;
 	struct user u;
 	enum err e;
@@ -176,19 +176,22 @@ enum err
 h_login(struct req *r)
 {
 	struct fval v[LF__MAX];
-	struct session_tokens t;
+	struct session_tokens t = { 0 };
 	struct user u;
 	enum err e;
 
 	if ((e = req_fields(r, login_fields, LF__MAX, v)) != ERR_OK)
 		return e;
 	e = account_login(r->db, r->conf, req_actor(r), v[LF_IDENTIFIER].s,
-	    v[LF_PASSWORD].s, v[LF_REMEMBER].present && v[LF_REMEMBER].b,
-	    req_user_agent(r), &u, &t);
+	    v[LF_PASSWORD].s, (v[LF_REMEMBER].present && v[LF_REMEMBER].b ?
+	    ACCOUNT_REMEMBER : 0) | (v[LF_COOKIE].present && v[LF_COOKIE].b ?
+	    ACCOUNT_COOKIE : 0), req_user_agent(r), &u, &t);
 	if (e == ERR_TOO_MANY_ATTEMPTS)
 		r->retry_after = u.retry_after;
 	if (e != ERR_OK)
 		return e;
+	if (t.mfa_token[0] != '\0')
+		return h_mfa_required(r, &t);
 	/* A browser session: the tokens also travel as cookies. */
 	return resp_login(r, 200, "Login successful", &t, &u,
 	    v[LF_COOKIE].present && v[LF_COOKIE].b);
@@ -204,7 +207,7 @@ enum err
 h_refresh(struct req *r)
 {
 	struct fval v[FRT__MAX];
-	struct session_tokens t;
+	struct session_tokens t = { 0 };
 	struct user u;
 	char cookie[HTTP_COOKIE_VALUE_MAX];
 	const char *rt;
@@ -259,6 +262,17 @@ claims_json(const struct jwt_claims *c, const struct principal *now)
 	json_object_object_add(o, "jti", json_object_new_string(c->jti));
 	json_object_object_add(o, "iat", json_object_new_int64(c->iat));
 	json_object_object_add(o, "exp", json_object_new_int64(c->exp));
+	if (c->amr != 0) {
+		struct json_object *amr = json_object_new_array();
+
+		if (c->amr & JWT_AMR_PWD)
+			json_object_array_add(amr,
+			    json_object_new_string("pwd"));
+		if (c->amr & JWT_AMR_OTP)
+			json_object_array_add(amr,
+			    json_object_new_string("otp"));
+		json_object_object_add(o, "amr", amr);
+	}
 	return o;
 }
 
@@ -283,6 +297,10 @@ h_verify(struct req *r)
 		e = ERR_MISSING_TOKEN;
 	else
 		e = session_authenticate(r->db, r->conf, token, &r->p, NULL);
+	/* A session that may only enrol a second factor is good for
+	 * nothing else, at any service. */
+	if (e == ERR_OK && r->p.restricted)
+		e = ERR_MFA_ENROLLMENT_REQUIRED;
 	if (e != ERR_OK) {
 		r->err_extra = json_object_new_object();
 		json_object_object_add(r->err_extra, "valid",

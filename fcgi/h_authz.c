@@ -5,7 +5,10 @@
  * checked as /auth/verify checks it, and the answer is 200 with
  * Variable-LATCH_* headers (the server hands them to the guarded
  * application as environment), 401, or 403 when the FastCGI parameter
- * LATCH_REQUIRE_ROLE is not met.  With [server] login_url, a browser
+ * LATCH_REQUIRE_ROLE is not met (or LATCH_REQUIRE_AMR=otp, when the
+ * session was not signed in with a second factor: 403 mfa_required; a
+ * session that may only enrol one is refused 403
+ * mfa_enrollment_required).  With [server] login_url, a browser
  * that is not signed in is sent there instead of a 401 (see wants_page).
  */
 #include <inttypes.h>
@@ -19,12 +22,13 @@
 #define REQUIRE_ROLE_MAX 256
 
 /* The variables handed to the guarded application. */
-enum { AV_USER_ID, AV_USERNAME, AV_ORG_ID, AV_ROLE, AV__MAX };
+enum { AV_USER_ID, AV_USERNAME, AV_ORG_ID, AV_ROLE, AV_AMR, AV__MAX };
 static const char *const var_names[] = {
 	[AV_USER_ID] = "LATCH_USER_ID",
 	[AV_USERNAME] = "LATCH_USERNAME",
 	[AV_ORG_ID] = "LATCH_ORG_ID",
 	[AV_ROLE] = "LATCH_ROLE",
+	[AV_AMR] = "LATCH_AMR",
 };
 _Static_assert(sizeof(var_names) / sizeof(var_names[0]) == AV__MAX,
     "one name per variable");
@@ -93,6 +97,33 @@ role_allowed(const struct req *r, enum role role)
 	return !any;
 }
 
+/* LATCH_AMR: the token's amr claim, comma-separated ("pwd,otp"). */
+static const char *
+amr_text(unsigned amr)
+{
+	if ((amr & JWT_AMR_PWD) && (amr & JWT_AMR_OTP))
+		return "pwd,otp";
+	if (amr & JWT_AMR_OTP)
+		return "otp";
+	return (amr & JWT_AMR_PWD) ? "pwd" : "";
+}
+
+/* Whether amr meets LATCH_REQUIRE_AMR: unset or empty, or "otp" (the
+ * only value: any other is logged and refused). */
+static int
+amr_allowed(const struct req *r, unsigned amr)
+{
+	const char *req = req_param(r, "LATCH_REQUIRE_AMR");
+
+	if (req == NULL || req[0] == '\0')
+		return 1;
+	if (strcmp(req, "otp") != 0) {
+		log_warnx("authz: LATCH_REQUIRE_AMR must be \"otp\"");
+		return 0;
+	}
+	return (amr & JWT_AMR_OTP) != 0;
+}
+
 /*
  * Whether the refusal of a sign-in should be a redirect to the sign-in
  * page: login_url is set and the request is a browser's navigation (GET
@@ -125,6 +156,7 @@ h_authz(struct req *r)
 		values[AV_USER_ID] = values[AV_USERNAME] = values[AV_ORG_ID] =
 		    "";
 		values[AV_ROLE] = "anonymous";
+		values[AV_AMR] = "";
 		resp_authorizer(r, 200, var_names, values, AV__MAX);
 		return ERR_OK;
 	}
@@ -142,16 +174,21 @@ h_authz(struct req *r)
 		    req_param(r, "REQUEST_URI"));
 		return ERR_OK;
 	}
+	if (e == ERR_OK && r->p.restricted)
+		e = ERR_MFA_ENROLLMENT_REQUIRED;
 	if (e != ERR_OK)
 		return e;
 	if (!role_allowed(r, r->p.role))
 		return ERR_FORBIDDEN;
+	if (!amr_allowed(r, r->p.claims.amr))
+		return ERR_MFA_REQUIRED;
 	(void)snprintf(uid, sizeof(uid), "%" PRId64, r->p.user_id);
 	(void)snprintf(oid, sizeof(oid), "%" PRId64, r->p.org_id);
 	values[AV_USER_ID] = uid;
 	values[AV_USERNAME] = r->p.username;
 	values[AV_ORG_ID] = oid;
 	values[AV_ROLE] = role_name(r->p.role);
+	values[AV_AMR] = amr_text(r->p.claims.amr);
 	resp_authorizer(r, 200, var_names, values, AV__MAX);
 	return ERR_OK;
 }

@@ -67,7 +67,7 @@ enum err
 h_register_org(struct req *r, int setup)
 {
 	struct fval v[RF__MAX];
-	struct session_tokens t;
+	struct session_tokens t = { 0 };
 	struct user u;
 	enum err e;
 

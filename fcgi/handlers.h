@@ -49,6 +49,7 @@ enum err h_users_patch(struct req *);
 enum err h_users_delete(struct req *);
 enum err h_users_disable(struct req *);
 enum err h_users_enable(struct req *);
+enum err h_users_mfa_reset(struct req *);
 enum err h_invitations_create(struct req *);
 enum err h_invitations_list(struct req *);
 enum err h_invitations_delete(struct req *);
@@ -77,6 +78,16 @@ enum err h_orgs_create(struct req *);
 enum err h_orgs_get(struct req *);
 enum err h_orgs_patch(struct req *);
 enum err h_orgs_delete(struct req *);
+
+/* h_mfa.c */
+/* Answer a sign-in that waits for its second factor (t->mfa_token). */
+enum err h_mfa_required(struct req *, struct session_tokens *t);
+enum err h_auth_mfa(struct req *);
+enum err h_mfa_get(struct req *);
+enum err h_mfa_totp_start(struct req *);
+enum err h_mfa_totp_confirm(struct req *);
+enum err h_mfa_totp_delete(struct req *);
+enum err h_mfa_recovery_new(struct req *);
 
 /* h_user.c */
 enum err h_profile_get(struct req *);

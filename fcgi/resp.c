@@ -79,6 +79,19 @@ static const struct errinfo errs[ERR__MAX] = {
 	[ERR_UNKNOWN] = { 503, "outcome_unknown",
 	    "The database connection broke while the change was being "
 	    "stored: it may or may not have been made" },
+	[ERR_INVALID_CODE] = { 400, "invalid_code",
+	    "The code is wrong or was used already" },
+	[ERR_MFA_ENABLED] = { 409, "mfa_enabled",
+	    "Two-factor sign-in is already on" },
+	[ERR_MFA_NOT_ENROLLED] = { 409, "mfa_not_enrolled",
+	    "Two-factor sign-in is not on (or no enrolment is pending)" },
+	[ERR_MFA_ENROLLMENT_REQUIRED] = { 403, "mfa_enrollment_required",
+	    "This session may only enrol a second factor: the organization "
+	    "requires two-factor sign-in" },
+	[ERR_MFA_REQUIRED] = { 403, "mfa_required",
+	    "The organization requires two-factor sign-in" },
+	[ERR_MFA_UNAVAILABLE] = { 503, "mfa_unavailable",
+	    "Two-factor sign-in is not configured on this server" },
 };
 
 static const char *
@@ -271,6 +284,9 @@ resp_tokens(struct json_object *root, const struct session_tokens *t,
 	json_object_object_add(root, "refresh_expires_in",
 	    json_object_new_int(t->refresh_expires_in));
 	json_object_object_add(root, "user", resp_user(u));
+	if (t->restricted)
+		json_object_object_add(root, "mfa_enrollment_required",
+		    json_object_new_boolean(1));
 }
 
 /* A cookie value or path: printable ASCII without ; , " \ or space. */

@@ -21,6 +21,10 @@ enum route_auth {
                                ip_budget */
 #define ROUTE_ME 2          /* the handler uses the signed-in user's row:
                                req_auth reads it into r->me */
+#define ROUTE_ENROL 4       /* a restricted session may call it (one
+                               that may only enrol a second factor);
+                               every other signed-in route answers it
+                               403 mfa_enrollment_required */
 
 struct route {
 	const char *method;

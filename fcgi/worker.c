@@ -127,6 +127,11 @@ worker_handle(struct req *r)
 	if (rt->auth != AUTH_NONE &&
 	    (e = req_auth(r, (rt->flags & ROUTE_ME) != 0)) != ERR_OK)
 		goto done;
+	if (rt->auth != AUTH_NONE && r->p.restricted &&
+	    !(rt->flags & ROUTE_ENROL)) {
+		e = ERR_MFA_ENROLLMENT_REQUIRED;
+		goto done;
+	}
 	if ((rt->auth == AUTH_ADMIN && r->p.role == ROLE_USER) ||
 	    (rt->auth == AUTH_SUPER && r->p.role != ROLE_SUPERADMIN)) {
 		e = ERR_FORBIDDEN;

@@ -22,6 +22,7 @@
 #include "import.h"
 #include "key.h"
 #include "log.h"
+#include "mfa.h"
 #include "org.h"
 #include "session.h"
 #include "str.h"
@@ -42,13 +43,18 @@ usage(void)
 	    "usage: latchctl [-c CONFIG] COMMAND [ARGS]\n"
 	    "  init PATH [--from EXAMPLE] [--set section.key=value]... "
 	    "[--eddsa]\n"
-	    "      write a new config with a fresh random jwt_secret (0600)\n"
+	    "      write a new config with a fresh random jwt_secret and "
+	    "mfa_key (0600)\n"
 	    "      --eddsa: also Ed25519 keys beside it, and jwt_alg = EdDSA\n"
 	    "  set section.key=value... [section.key]\n"
 	    "      change keys of the config (a bare key: its value from "
 	    "stdin)\n"
 	    "  rotate-secret\n"
 	    "      jwt_secret_previous = jwt_secret, new random jwt_secret\n"
+	    "  rotate-mfa-key\n"
+	    "      mfa_key_previous = mfa_key, new random mfa_key\n"
+	    "  mfa-reset USER\n"
+	    "      turn off USER's two-factor sign-in, end their sessions\n"
 	    "  rotate-key\n"
 	    "      Ed25519: jwt_key_next signs from now on (jwt_alg = EdDSA),\n"
 	    "      jwt_key verifies until its tokens expired, a new\n"
@@ -364,8 +370,11 @@ tmp_beside(const char *path, char *out, size_t outsz)
 
 /* What a rewritten config must hold before it replaces one. */
 struct conf_expect {
-	const char *secret;      /* jwt_secret, or NULL: any */
-	const char *previous;    /* jwt_secret_previous, or NULL: any */
+	const char *secret;      /* jwt_secret (mfa_key with mfa), or NULL:
+	                            any */
+	const char *previous;    /* jwt_secret_previous (mfa_key_previous
+	                            with mfa), or NULL: any */
+	int mfa;
 };
 
 /* file_write()'s check: the file at tmp loads, with the expected secrets. */
@@ -382,9 +391,9 @@ conf_check(const char *tmp, void *arg)
 		    progname, err);
 		return -1;
 	}
-	if ((x->secret != NULL && strcmp(c->jwt_secret, x->secret) != 0) ||
-	    (x->previous != NULL &&
-	    strcmp(c->jwt_secret_previous, x->previous) != 0)) {
+	if ((x->secret != NULL && strcmp(x->mfa ? c->mfa_key : c->jwt_secret,
+	    x->secret) != 0) || (x->previous != NULL && strcmp(x->mfa ?
+	    c->mfa_key_previous : c->jwt_secret_previous, x->previous) != 0)) {
 		fprintf(stderr, "%s: the new config does not load back its "
 		    "secrets\n", progname);
 		rc = -1;
@@ -534,17 +543,17 @@ static int
 cmd_init(int argc, char **argv)
 {
 	char secret[TOK_STR_SIZE + TOK_STR_SIZE], ex[PATH_MAX];
-	char mail[PATH_MAX];
+	char mfa[TOK_STR_SIZE + TOK_STR_SIZE], mail[PATH_MAX];
 	char key[PATH_MAX] = "", next[PATH_MAX] = "";
 	const char *from = NULL, *path = NULL;
-	struct conf_expect x = { secret, NULL };
+	struct conf_expect x = { secret, NULL, 0 };
 	struct file_how how = { 1, NULL, conf_check, &x };
-	struct set sets[MAX_SETS + 5];
+	struct set sets[MAX_SETS + 6];
 	size_t nsets = 1, i;
 	struct stat st;
 	int k, rc = 1, eddsa = 0;
 
-	secret[0] = '\0';
+	secret[0] = mfa[0] = '\0';
 	for (k = 1; k < argc; k++) {
 		if (strcmp(argv[k], "--eddsa") == 0)
 			eddsa = 1;
@@ -589,13 +598,16 @@ cmd_init(int argc, char **argv)
 		    " (refusing to overwrite a config)" : "");
 		goto out;
 	}
-	if (new_secret(secret, sizeof(secret)) != 0)
+	if (new_secret(secret, sizeof(secret)) != 0 ||
+	    new_secret(mfa, sizeof(mfa)) != 0)
 		goto out;
 	/* The generated secret first: the example's jwt_secret line. */
 	snprintf(sets[0].section, sizeof(sets[0].section), "security");
 	snprintf(sets[0].key, sizeof(sets[0].key), "jwt_secret");
 	sets[0].value = secret;
 	sets[0].done = 0;
+	/* The key that seals second factors (mfa.h). */
+	sets[nsets++] = (struct set){ "security", "mfa_key", mfa, 0 };
 	if (eddsa) {
 		if (new_key(path, NULL, key, sizeof(key)) != 0 ||
 		    new_key(path, NULL, next, sizeof(next)) != 0)
@@ -607,8 +619,9 @@ cmd_init(int argc, char **argv)
 	}
 	if (ini_rewrite(from, path, sets, nsets, &how) != 0)
 		goto out;
-	printf("latchctl: wrote %s (mode 0600) with a new jwt_secret%s\n",
-	    path, eddsa ? " and Ed25519 keys (jwt_alg = EdDSA)" : "");
+	printf("latchctl: wrote %s (mode 0600) with a new jwt_secret, "
+	    "mfa_key%s\n", path, eddsa ? " and Ed25519 keys (jwt_alg = EdDSA)" :
+	    "");
 	rc = 0;
 out:
 	if (rc != 0 && key[0] != '\0')
@@ -616,27 +629,35 @@ out:
 	if (rc != 0 && next[0] != '\0')
 		(void)unlink(next);
 	tok_cleanse(secret, sizeof(secret));
+	tok_cleanse(mfa, sizeof(mfa));
 	return rc;
 }
 
 /*
  * Rewrite the config at path, which c was loaded from, atomically, with
  * the same mode and owner: [security] jwt_secret_previous becomes the
- * current jwt_secret, jwt_secret a fresh one.  Never prints either.
+ * current jwt_secret, jwt_secret a fresh one; with mfa, the same for
+ * mfa_key_previous and mfa_key (the key that seals second factors).
+ * Never prints either.
  */
 static int
-cmd_rotate(const struct conf *c, const char *path)
+cmd_rotate(const struct conf *c, const char *path, int mfa)
 {
 	char secret[TOK_STR_SIZE + TOK_STR_SIZE];
-	struct conf_expect x = { secret, c->jwt_secret };
+	const char *old = mfa ? c->mfa_key : c->jwt_secret;
+	struct conf_expect x = { secret, old, mfa };
 	struct file_how how = { 0, NULL, conf_check, &x };
 	struct set sets[2] = {
 		{ "security", "jwt_secret", secret, 0 },
-		{ "security", "jwt_secret_previous", c->jwt_secret, 0 },
+		{ "security", "jwt_secret_previous", old, 0 },
 	};
 	struct stat st;
 	int rc = 1;
 
+	if (mfa) {
+		snprintf(sets[0].key, sizeof(sets[0].key), "mfa_key");
+		snprintf(sets[1].key, sizeof(sets[1].key), "mfa_key_previous");
+	}
 	secret[0] = '\0';
 	if (new_secret(secret, sizeof(secret)) != 0)
 		goto out;
@@ -648,16 +669,46 @@ cmd_rotate(const struct conf *c, const char *path)
 	how.like = &st;
 	if (ini_rewrite(path, path, sets, 2, &how) != 0)
 		goto out;
-	printf("latchctl: rotated the signing key in %s (jwt_secret_previous "
-	    "now holds the old one)\n"
-	    "Reload latchd to use it: kill -HUP <master pid>.\n"
-	    "Tokens signed with the previous key stay valid until they "
-	    "expire (access_ttl, %d s);\nafter that, a second rotation "
-	    "drops the previous key.\n", path, c->access_ttl);
+	if (mfa)
+		printf("latchctl: rotated mfa_key in %s (mfa_key_previous now "
+		    "holds the old one)\n"
+		    "Reload latchd to use it: kill -HUP <master pid>.\n"
+		    "Each TOTP secret is sealed again under the new key when it "
+		    "is next used;\nkeep mfa_key_previous until every enrolled "
+		    "user has signed in since.\n", path);
+	else
+		printf("latchctl: rotated the signing key in %s "
+		    "(jwt_secret_previous now holds the old one)\n"
+		    "Reload latchd to use it: kill -HUP <master pid>.\n"
+		    "Tokens signed with the previous key stay valid until they "
+		    "expire (access_ttl, %d s);\nafter that, a second rotation "
+		    "drops the previous key.\n", path, c->access_ttl);
 	rc = 0;
 out:
 	tok_cleanse(secret, sizeof(secret));
 	return rc;
+}
+
+/* latchctl mfa-reset LOGIN: the operator's reset of a second factor. */
+static int
+cmd_mfa_reset(const struct conf *c, const char *login)
+{
+	struct user u;
+	struct db *db = open_db(c);
+	enum err e;
+
+	if ((e = user_find(db, login, &u)) != ERR_OK) {
+		db_close(db);
+		die_err(login, e);
+	}
+	e = mfa_reset(db, NULL, 0, u.id);
+	db_close(db);
+	if (e != ERR_OK)
+		die_err("mfa-reset", e);
+	printf("latchctl: mfa-reset: two-factor sign-in is off for %s (id "
+	    "%lld); their sessions are revoked\n", u.username,
+	    (long long)u.id);
+	return 0;
 }
 
 /* A value from the first line of stdin (not echoed on a terminal). */
@@ -704,7 +755,7 @@ static int
 cmd_set(const char *path, int argc, char **argv)
 {
 	char value[INI_LINE_MAX], what[140];
-	struct conf_expect x = { NULL, NULL };
+	struct conf_expect x = { NULL, NULL, 0 };
 	struct file_how how = { 0, NULL, conf_check, &x };
 	struct set sets[MAX_SETS];
 	struct stat st;
@@ -773,7 +824,7 @@ static int
 cmd_rotate_key(const struct conf *c, const char *path)
 {
 	char next[PATH_MAX], until[32];
-	struct conf_expect x = { c->jwt_secret, c->jwt_secret_previous };
+	struct conf_expect x = { c->jwt_secret, c->jwt_secret_previous, 0 };
 	struct file_how how = { 0, NULL, conf_check, &x };
 	struct set sets[5] = {
 		{ "security", "jwt_key_next", next, 0 },
@@ -1290,7 +1341,11 @@ main(int argc, char **argv)
 		return cmd_set(path, argc, argv);
 	c = load(path);
 	if (strcmp(argv[0], "rotate-secret") == 0 && argc == 1)
-		rc = cmd_rotate(c, path);
+		rc = cmd_rotate(c, path, 0);
+	else if (strcmp(argv[0], "rotate-mfa-key") == 0 && argc == 1)
+		rc = cmd_rotate(c, path, 1);
+	else if (strcmp(argv[0], "mfa-reset") == 0 && argc == 2)
+		rc = cmd_mfa_reset(c, argv[1]);
 	else if (strcmp(argv[0], "rotate-key") == 0 && argc == 1)
 		rc = cmd_rotate_key(c, path);
 	else if (strcmp(argv[0], "migrate") == 0 && argc == 1)

@@ -58,7 +58,8 @@ KEY_SECTIONS = {
                 "refresh_reuse_interval leeway scrypt_n scrypt_r scrypt_p "
                 "password_min_length allow_new_organizations "
                 "invitation_ttl reset_ttl email_change_ttl auth_enabled "
-                "cookie_secure cookie_path allow_world_readable_config",
+                "cookie_secure cookie_path allow_world_readable_config "
+                "mfa_key mfa_key_previous mfa_issuer",
     "mail": "run_mailer spool_dir transport smtp_host smtp_port smtp_tls "
             "smtp_verify smtp_ca_file smtp_user smtp_password from "
             "invite_url reset_url email_url retry_min retry_max "

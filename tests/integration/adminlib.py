@@ -40,7 +40,9 @@ EVENT_NAMES = {
     "user.disable", "user.enable", "user.delete", "role.change",
     "org.create", "org.update", "org.delete", "invitation.create",
     "invitation.accept", "invitation.revoke", "email.change.request",
-    "email.change", "password.upgrade", "user.import",
+    "email.change", "password.upgrade", "user.import", "mfa.enable",
+    "mfa.disable", "mfa.recovery_code", "mfa.recovery_codes", "mfa.reset",
+    "mfa.failure",
 }
 CODE_RE = re.compile(r"^[A-Za-z0-9_-]{22,}$")
 MISSING_ID = 987654321012

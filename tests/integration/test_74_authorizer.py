@@ -76,7 +76,7 @@ def test_good_token_gives_the_variables(stack):
     expect_vars = {"LATCH_USER_ID": str(a.id),
                    "LATCH_USERNAME": a.username,
                    "LATCH_ORG_ID": str(a.user["organizationId"]),
-                   "LATCH_ROLE": "admin"}
+                   "LATCH_ROLE": "admin", "LATCH_AMR": "pwd"}
     assert variables(h) == expect_vars, h
 
 
