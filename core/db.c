@@ -198,15 +198,15 @@ static const char *const stmts[STMT__MAX] = {
 	[STMT_ADM_SUPERADMINS_LOCK] = "SELECT id FROM users WHERE "
 	    "role = 'superadmin' AND disabled = 0 ORDER BY id FOR UPDATE",
 	[STMT_ORG_GET] = "SELECT o.id, o.name, o.description, o.created_at, "
-	    "(SELECT COUNT(*) FROM users u WHERE u.org_id = o.id) "
-	    "FROM organizations o WHERE o.id = ?",
+	    "(SELECT COUNT(*) FROM users u WHERE u.org_id = o.id), "
+	    "o.require_mfa FROM organizations o WHERE o.id = ?",
 	[STMT_ORG_EXISTS] = "SELECT 1 FROM organizations WHERE id = ?",
 	[STMT_ORG_UPDATE] = "UPDATE organizations SET name = ?, "
 	    "description = ? WHERE id = ?",
 	[STMT_ORG_DELETE] = "DELETE FROM organizations WHERE id = ?",
 	[STMT_ORG_LIST] = "SELECT o.id, o.name, o.description, o.created_at, "
-	    "(SELECT COUNT(*) FROM users u WHERE u.org_id = o.id) "
-	    "FROM organizations o WHERE (? = '' OR o.name LIKE ?) "
+	    "(SELECT COUNT(*) FROM users u WHERE u.org_id = o.id), "
+	    "o.require_mfa FROM organizations o WHERE (? = '' OR o.name LIKE ?) "
 	    "ORDER BY o.id LIMIT ? OFFSET ?",
 	[STMT_ORG_COUNT] = "SELECT COUNT(*) FROM organizations o "
 	    "WHERE (? = '' OR o.name LIKE ?)",
@@ -369,6 +369,15 @@ static const char *const stmts[STMT__MAX] = {
 	    "user_id = ? AND (expires_at <= ? OR used_at IS NOT NULL)",
 	[STMT_SESSION_MFA_DONE] = "UPDATE sessions SET restricted = 0, "
 	    "amr = amr | 2 WHERE id = ? AND user_id = ?",
+	[STMT_ORG_SET_MFA] = "UPDATE organizations SET require_mfa = ? "
+	    "WHERE id = ?",
+	/* After a change of an organization's require_mfa: its live
+	 * sessions restricted, or no longer, by the new rule (?1 the
+	 * organization, ?2 now). */
+	[STMT_SESSION_MFA_POLICY] = "UPDATE sessions s JOIN users u ON "
+	    "u.id = s.user_id JOIN organizations o ON o.id = u.org_id "
+	    "SET s.restricted = " MFA_DUE " WHERE u.org_id = ? AND "
+	    "s.revoked_at IS NULL AND s.expires_at > ?",
 };
 
 /*

@@ -1,6 +1,7 @@
 /*
  * org.c: organizations, first-run setup and registration.
  */
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -214,6 +215,15 @@ org_from_row(const struct db_rows *r, size_t row, struct org *o)
 	    db_cell(r, row, COL_ORG_DESCRIPTION));
 	o->created_at = db_int(r, row, COL_ORG_CREATED);
 	o->user_count = db_int(r, row, COL_ORG_USERS);
+	str_copy(o->require_mfa, sizeof(o->require_mfa),
+	    db_cell(r, row, COL_ORG_REQUIRE_MFA));
+}
+
+int
+org_mfa_policy_ok(const char *s)
+{
+	return strcmp(s, "none") == 0 || strcmp(s, "admins") == 0 ||
+	    strcmp(s, "all") == 0;
 }
 
 enum err
@@ -249,9 +259,36 @@ enum err
 org_update(struct db *db, const struct actor *a, int64_t want,
     const char *name, const char *description, struct org *o)
 {
+	return org_update_mfa(db, a, want, name, description, NULL, o);
+}
+
+/* Inside the caller's transaction: organization id's require_mfa set to
+ * policy, and its live sessions restricted or freed by it.  ERR_OK,
+ * ERR_DB. */
+static enum err
+org_put_mfa(struct db *db, int64_t id, const char *policy)
+{
+	struct db_arg p[] = { DB_STR(policy), DB_INT(id) };
+	struct db_arg s[] = { DB_INT(id), DB_INT((int64_t)time(NULL)) };
+
+	if (db_exec(db, STMT_ORG_SET_MFA, p, 2, NULL, NULL) != DB_OK ||
+	    db_exec(db, STMT_SESSION_MFA_POLICY, s, 2, NULL, NULL) != DB_OK)
+		return ERR_DB;
+	return ERR_OK;
+}
+
+enum err
+org_update_mfa(struct db *db, const struct actor *a, int64_t want,
+    const char *name, const char *description, const char *require_mfa,
+    struct org *o)
+{
+	char detail[32] = "";
 	enum db_rc rc;
 	int64_t id;
 	enum err e;
+
+	if (require_mfa != NULL && !org_mfa_policy_ok(require_mfa))
+		return ERR_INVALID_FIELD;
 
 	if ((e = actor_scope(db, a, want, &id)) != ERR_OK)
 		return e;
@@ -273,7 +310,14 @@ org_update(struct db *db, const struct actor *a, int64_t want,
 		e = rc == DB_DUP ? ERR_ORG_TAKEN : db_err(rc);
 		goto rollback;
 	}
-	if ((e = audit_log(db, a, AUDIT_ORG_UPDATE, id, id, NULL)) != ERR_OK)
+	if (require_mfa != NULL && strcmp(require_mfa, o->require_mfa) != 0) {
+		if ((e = org_put_mfa(db, id, require_mfa)) != ERR_OK)
+			goto rollback;
+		(void)snprintf(detail, sizeof(detail), "require_mfa=%s",
+		    require_mfa);
+	}
+	if ((e = audit_log(db, a, AUDIT_ORG_UPDATE, id, id, detail[0] != '\0' ?
+	    detail : NULL)) != ERR_OK)
 		goto rollback;
 	if ((e = db_err(db_commit(db))) != ERR_OK)
 		return e;

@@ -62,6 +62,7 @@ struct org {
 	char description[4097];
 	int64_t created_at;
 	int64_t user_count;
+	char require_mfa[8];      /* "none", "admins" or "all" */
 };
 
 /* Load organization id.  ERR_OK, ERR_NOT_FOUND, ERR_DB. */
@@ -93,6 +94,21 @@ enum err org_create(struct db *db, const struct conf *conf,
  */
 enum err org_update(struct db *db, const struct actor *a, int64_t want,
     const char *name, const char *description, struct org *o);
+
+/* Whether s is a require_mfa value: "none", "admins" or "all". */
+int org_mfa_policy_ok(const char *s);
+
+/*
+ * org_update() with require_mfa too (NULL: unchanged; else
+ * org_mfa_policy_ok()): who in the organization must sign in with a
+ * second factor.  On a change, in the same transaction, every live
+ * session of the organization is restricted to enrolment or freed by
+ * the new rule (an account that must and has no TOTP may only enrol),
+ * and the audit entry says so ("org.update", "require_mfa=...").
+ */
+enum err org_update_mfa(struct db *db, const struct actor *a, int64_t want,
+    const char *name, const char *description, const char *require_mfa,
+    struct org *o);
 
 /*
  * Delete organization id with its users, sessions and invitations, by

@@ -424,6 +424,8 @@ org_json(const struct org *g)
 	json_object_object_add(o, "createdAt", resp_time(g->created_at));
 	json_object_object_add(o, "userCount",
 	    json_object_new_int64(g->user_count));
+	json_object_object_add(o, "requireMfa",
+	    json_object_new_string(g->require_mfa));
 	return o;
 }
 
@@ -443,10 +445,12 @@ h_organization_get(struct req *r)
 	return ERR_OK;
 }
 
-enum { OP_NAME, OP_DESCRIPTION, OP__MAX };
+enum { OP_NAME, OP_DESCRIPTION, OP_REQUIRE_MFA, OP__MAX };
 static const struct field org_patch_fields[] = {
 	[OP_NAME] = { "name", F_STR, 0, 512, valid_org_name, 0 },
 	[OP_DESCRIPTION] = { "description", F_STR, 0, 4096, valid_description,
+	    0 },
+	[OP_REQUIRE_MFA] = { "require_mfa", F_STR, 0, 8, org_mfa_policy_ok,
 	    0 },
 };
 FIELDS(org_patch_fields, OP__MAX);
@@ -461,9 +465,10 @@ h_org_patch(struct req *r, int64_t want)
 	enum err e;
 
 	if ((e = req_fields(r, org_patch_fields, OP__MAX, v)) != ERR_OK ||
-	    (e = org_update(r->db, req_actor(r), want,
+	    (e = org_update_mfa(r->db, req_actor(r), want,
 	    v[OP_NAME].present ? v[OP_NAME].s : NULL,
-	    v[OP_DESCRIPTION].present ? v[OP_DESCRIPTION].s : NULL, &g)) !=
+	    v[OP_DESCRIPTION].present ? v[OP_DESCRIPTION].s : NULL,
+	    v[OP_REQUIRE_MFA].present ? v[OP_REQUIRE_MFA].s : NULL, &g)) !=
 	    ERR_OK)
 		return e;
 	o = resp_new("Organization updated");

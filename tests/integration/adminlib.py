@@ -32,7 +32,8 @@ RESET_URL = "https://app.example.test/reset"
 
 INVITE_KEYS = {"id", "code", "email", "role", "expiresAt", "url"}
 PREVIEW_KEYS = {"email", "role", "organizationName", "expiresAt"}
-ORG_KEYS = {"id", "name", "description", "createdAt", "userCount"}
+ORG_KEYS = {"id", "name", "description", "createdAt", "userCount",
+            "requireMfa"}
 EVENT_KEYS = {"id", "at", "event", "actorId", "targetId", "ip", "detail"}
 EVENT_NAMES = {
     "login.success", "login.failure", "logout", "refresh.reuse",

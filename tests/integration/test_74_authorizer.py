@@ -149,7 +149,7 @@ def test_auth_disabled_lets_everyone_in(stack):
             assert st == 200 and b == b"", (kw, st, h, b)
             assert variables(h) == {"LATCH_USER_ID": "", "LATCH_USERNAME": "",
                                     "LATCH_ORG_ID": "",
-                                    "LATCH_ROLE": "anonymous"}, h
+                                    "LATCH_ROLE": "anonymous", "LATCH_AMR": ""}, h
         j = expect(http("GET", "/setup"), 200)
         assert j["auth_enabled"] is False, j
         # The API's own routes still want a signed-in caller.

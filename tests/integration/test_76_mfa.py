@@ -409,3 +409,102 @@ def test_login_answer_keys_unchanged_without_totp(stack):
     a = register()
     j = expect_login(login(a.username, a.password), 200)
     assert set(j) == LOGIN_KEYS
+
+
+# ------------------------------------------------------------- policy
+
+def set_policy(token, policy, query="", path="/organization"):
+    return http("PATCH", path + query, {"require_mfa": policy}, token=token)
+
+
+def restricted_login(acct):
+    """A sign-in that may only enrol: the login answer says so."""
+    r = login(acct.username, acct.password)
+    j = expect(r, 200)
+    assert set(j) == LOGIN_KEYS | {"mfa_enrollment_required"} and \
+        j["mfa_enrollment_required"] is True, r.describe()
+    return acct.update(j)
+
+
+def only_enrolment(acct):
+    """acct's session may enrol and nothing else."""
+    expect_error(http("GET", "/auth/sessions", token=acct.access), 403,
+                 "mfa_enrollment_required")
+    expect_error(http("PATCH", "/user/profile", {"name": "x"},
+                      token=acct.access), 403, "mfa_enrollment_required")
+    r = verify(acct.access)
+    expect_error(r, 403, "mfa_enrollment_required")
+    assert r.json["valid"] is False, r.describe()
+    expect(profile(acct.access), 200)
+    st = status(acct)
+    assert st["required"] is True and st["restricted"] is True, st
+
+
+def test_policy_admins(stack):
+    admin = register()
+    member = add_user(admin.access)
+    for bad in ("some", "", "ALL", 1, ["all"]):
+        expect_error(set_policy(admin.access, bad), 400, "invalid_field",
+                     field="require_mfa", msg=repr(bad))
+    expect_error(set_policy(member.access, "all"), 403, "forbidden")
+    j = expect(set_policy(admin.access, "admins"), 200)
+    assert j["organization"]["requireMfa"] == "admins", j
+    # The admin's own session, started before, is restricted at once.
+    only_enrolment(admin)
+    # A member is not concerned.
+    expect(http("GET", "/auth/sessions", token=member.access), 200)
+    expect_login(login(member.username, member.password), 200)
+    # The admin signs in to a restricted session, enrols, and is free.
+    restricted_login(admin)
+    only_enrolment(admin)
+    expect_error(http("DELETE", "/user/mfa/totp", {"password": "x",
+                                                   "code": "123456"},
+                      token=admin.access), 403, "mfa_enrollment_required")
+    admin, secret, _ = enrolled(admin)
+    expect(http("GET", "/auth/sessions", token=admin.access), 200)
+    assert status(admin)["restricted"] is False
+    # Turning it off is refused while the policy requires it.
+    expect_error(http("DELETE", "/user/mfa/totp",
+                      {"password": admin.password, "code": code(secret, 1)},
+                      token=admin.access), 403, "mfa_required")
+    ev = [e["detail"] for e in events(admin.access, "?event=org.update")
+          ["events"]]
+    assert "require_mfa=admins" in ev, ev
+    j = expect_login(second_step(first_step(admin), code(secret, 1)), 200)
+    assert "mfa_enrollment_required" not in j
+
+
+def test_policy_all_and_back(stack):
+    admin = register()
+    member = add_user(admin.access)
+    admin, _, _ = enrolled(admin)
+    expect(set_policy(admin.access, "all"), 200)
+    expect(http("GET", "/auth/sessions", token=admin.access), 200)
+    only_enrolment(member)
+    restricted_login(member)
+    # Refreshing keeps the restriction: it lives in the session.
+    j = expect(http("POST", "/auth/refresh",
+                    {"refresh_token": member.refresh}), 200)
+    expect_error(http("GET", "/auth/sessions", token=j["access_token"]),
+                 403, "mfa_enrollment_required")
+    # Back to none: the sessions are free again.
+    expect(set_policy(admin.access, "none"), 200)
+    expect(http("GET", "/auth/sessions", token=member.access), 200)
+    expect_login(login(member.username, member.password), 200)
+
+
+def test_policy_by_superadmin_and_invited_members(stack):
+    from adminlib import invite, register_with, sa_token
+    sa = sa_token(stack)
+    admin = register()
+    oid = admin.user["organizationId"]
+    j = expect(set_policy(sa, "all", path="/organizations/%d" % oid), 200)
+    assert j["organization"]["requireMfa"] == "all", j
+    only_enrolment(admin)
+    # Someone who registers from an invitation starts restricted too.
+    admin, _, _ = enrolled(restricted_login(admin))
+    inv = invite(admin.access)
+    r, _, _ = register_with(inv["code"])
+    j = expect(r, 201)
+    expect_error(http("GET", "/auth/sessions", token=j["access_token"]),
+                 403, "mfa_enrollment_required")

@@ -3,7 +3,8 @@
  * person's own settings: the name, the email address (with the current
  * password; the new address is confirmed by a mailed link), the
  * password, the list of their sessions with "sign out" for each, and
- * signing out here or everywhere.
+ * signing out here or everywhere; whether their two-factor sign-in is on
+ * (managed on mfa.html).
  */
 import { call, page } from './api.js';
 import { notice, onSubmit, report } from './form.js';
@@ -119,6 +120,15 @@ onSubmit($('#password-form'), async (v) => {
   await sessions();
   return null;
 }, { invalid_credentials: WRONG_PASSWORD, passwordField: 'new_password' });
+
+const mfa = await call('GET', 'user/mfa');
+if (mfa.ok) {
+  const m = mfa.data.mfa;
+  $('#mfa-text').textContent = m.enabled ? `On since ${when(m.enabledAt)}, ` +
+    `with ${m.recoveryCodesLeft} recovery codes left.` : 'Off: signing ' +
+    'in needs your password only.' + (m.required ? ' Your organization ' +
+    'requires it.' : '');
+}
 
 $('#sign-out').addEventListener('click', () => signOut(false));
 $('#sign-out-all').addEventListener('click', () => signOut(true));

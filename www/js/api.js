@@ -10,7 +10,9 @@
  * Locks); a tab that finds the session refreshed by another meanwhile
  * (the latch_csrf cookie changes on every refresh) only retries.  When
  * the session cannot be refreshed, the person is sent to sign in, with
- * next = this page.
+ * next = this page.  A session that may only enrol a second factor (an
+ * organization's require_mfa) is sent to mfa.html, with next = this
+ * page, as soon as a call answers 403 mfa_enrollment_required.
  *
  * Tokens travel only as HttpOnly cookies: the answers that carry them
  * are read for their other members and dropped; nothing is ever written
@@ -160,5 +162,17 @@ export async function call(method, path, options = {}) {
       return new Promise(() => {});
     }
   }
+  if (session && r.error === 'mfa_enrollment_required') {
+    /* The organization requires a second factor this session has not
+     * enrolled: the one page it may use, then back here. */
+    enrol();
+    return new Promise(() => {});
+  }
   return r;
+}
+
+/* Go to the enrolment of a second factor, to come back here after. */
+export function enrol() {
+  location.assign(page('mfa.html',
+    { next: location.pathname + location.search }));
 }

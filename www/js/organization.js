@@ -1,7 +1,8 @@
 /*
  * organization.js: "Organization" (organization.html?organization_id=).
- * Owns an organization's name and description, and for a superadmin its
- * deletion (with everyone in it).
+ * Owns an organization's name and description, who in it must sign in
+ * with a second factor (require_mfa), and for a superadmin its deletion
+ * (with everyone in it).
  */
 import { call, page } from './api.js';
 import { notice, onSubmit, report } from './form.js';
@@ -11,11 +12,18 @@ import { $, facts, go, ready, scopedQuery, signedIn, timeEl }
 const me = await signedIn('admin');
 let org = null;
 
+const MFA = { none: 'Nobody is required', admins: 'Required of admins',
+  all: 'Required of everyone' };
+
 function render() {
   facts($('#facts'), [['Name', org.name], ['Users', String(org.userCount)],
+    ['Two-factor sign-in', MFA[org.requireMfa] || org.requireMfa],
     ['Created', timeEl(org.createdAt)]]);
   $('#name').value = org.name;
   $('#description').value = org.description;
+  for (const b of document.querySelectorAll('input[name="require_mfa"]')) {
+    b.checked = b.value === org.requireMfa;
+  }
 }
 
 const r = await call('GET', 'organization', { query: scopedQuery() });

@@ -1,8 +1,8 @@
 /*
  * user.js: one user of an organization (user.html?id=N&organization_id=).
  * Owns what an admin may change about them: name and email, role,
- * disabling and enabling, and deleting, with the last-admin rule
- * explained when latch refuses.
+ * disabling and enabling, resetting their two-factor sign-in, and
+ * deleting, with the last-admin rule explained when latch refuses.
  */
 import { call } from './api.js';
 import { notice, onSubmit } from './form.js';
@@ -51,6 +51,8 @@ function render() {
   const self = user.id === me.id;
   $('#details').hidden = self;
   $('#self').hidden = !self;
+  /* One's own second factor is managed on mfa.html, with a code. */
+  $('#mfa-form').parentElement.hidden = self;
   $('#name').value = user.name;
   $('#email').value = user.email;
   $('#role').value = user.role;
@@ -110,6 +112,15 @@ if (await load()) {
       'enabled and can sign in again.');
     return null;
   }, { last_admin: () => lastAdmin('disabling them'), forbidden: FORBIDDEN });
+  onSubmit($('#mfa-form'), async () => {
+    const r = await call('POST', `users/${id}/mfa/reset`,
+      { query: scopedQuery() });
+    if (!r.ok) return r;
+    notice($('#mfa-form'), `${user.username}'s two-factor sign-in is ` +
+      'reset, and they are signed out everywhere.');
+    return null;
+  }, { forbidden: FORBIDDEN, mfa_not_enrolled: () =>
+    `${user.username} has no two-factor sign-in to reset.` });
   onSubmit($('#delete-form'), async (v) => {
     if (!v.confirm) {
       return { ok: false, error: 'unconfirmed' };
