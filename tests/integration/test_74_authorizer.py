@@ -2,7 +2,7 @@
 The FastCGI AUTHORIZER role, spoken directly to latchd's socket (the
 web-server scenarios in test_87 drive it through lighttpd and Apache):
 401 without a token, 200 with the Variable-LATCH_* headers, a kid that
-names no key and revoked sessions refused, LATCH_REQUIRE_ROLE, the latch_access cookie, and
+names no key and revoked sessions refused, LATCH_REQUIRE_ROLE, LATCH_AMR and LATCH_REQUIRE_AMR, the latch_access cookie, and
 [security] auth_enabled = false letting everyone through as anonymous.
 """
 
@@ -192,7 +192,7 @@ def test_setup_skip_on_an_empty_database(stack):
         assert st == 200, (st, h, b)
         assert variables(h) == {"LATCH_USER_ID": "", "LATCH_USERNAME": "",
                                 "LATCH_ORG_ID": "", "LATCH_ROLE":
-                                "anonymous"}, h
+                                "anonymous", "LATCH_AMR": ""}, h
         # The API's own routes still want a sign-in.
         lib.expect_error(http("GET", "/user/profile"), 401, "missing_token")
 
@@ -273,3 +273,40 @@ def test_browser_without_session_is_sent_to_sign_in(stack):
                 "/guarded/file.txt") in h, h
     finally:
         stack.reload({"server.login_url": ""})
+
+
+def test_amr_and_require_amr(stack):
+    """LATCH_AMR names how the session signed in; LATCH_REQUIRE_AMR=otp
+    lets only a session with a second factor through; a session that may
+    only enrol one is refused everywhere."""
+    import pyotp
+    import time
+    a = register()
+    st, h, b = authz(stack, token=a.access,
+                     extra={"LATCH_REQUIRE_AMR": "otp"})
+    refused(stack, st, h, b, 403, "mfa_required")
+    st, h, b = authz(stack, token=a.access,
+                     extra={"LATCH_REQUIRE_AMR": "OTP"})
+    refused(stack, st, h, b, 403, "mfa_required")
+    # With TOTP: the second step's tokens carry otp.
+    secret = expect(http("POST", "/user/mfa/totp", {}, token=a.access),
+                    201)["secret"]
+    left = 30 - time.time() % 30
+    if left < 5:
+        time.sleep(left + 0.2)
+    expect(http("POST", "/user/mfa/totp/confirm",
+                {"code": pyotp.TOTP(secret).now()}, token=a.access), 200)
+    j = expect(lib.login(a.username, a.password), 200)
+    j = expect(http("POST", "/auth/mfa", {
+        "mfa_token": j["mfa_token"],
+        "code": pyotp.TOTP(secret).at(int(time.time()) + 30)}), 200)
+    st, h, b = authz(stack, token=j["access_token"],
+                     extra={"LATCH_REQUIRE_AMR": "otp"})
+    assert st == 200 and variables(h)["LATCH_AMR"] == "pwd,otp", (st, h)
+    # A restricted session: the organization requires it of admins, and
+    # b has none.
+    b_ = register()
+    expect(http("PATCH", "/organization", {"require_mfa": "admins"},
+                token=b_.access), 200)
+    st, h, body = authz(stack, token=b_.access)
+    refused(stack, st, h, body, 403, "mfa_enrollment_required")

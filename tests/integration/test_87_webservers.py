@@ -69,9 +69,11 @@ def _guarded_files(dirs):
         with open(cgi, "w") as f:
             f.write("#!/bin/sh\n"
                     "printf 'Content-Type: text/plain\\r\\n\\r\\n'\n"
-                    "printf 'user=%s role=%s id=%s org=%s require=%s\\n' "
+                    "printf 'user=%s role=%s id=%s org=%s require=%s "
+                    "amr=%s\\n' "
                     "\"$LATCH_USERNAME\" \"$LATCH_ROLE\" \"$LATCH_USER_ID\" "
-                    "\"$LATCH_ORG_ID\" \"${LATCH_REQUIRE_ROLE-unset}\"\n")
+                    "\"$LATCH_ORG_ID\" \"${LATCH_REQUIRE_ROLE-unset}\" "
+                    "\"$LATCH_AMR\"\n")
         os.chmod(cgi, 0o755)
 
 
@@ -116,8 +118,9 @@ def _authorizer_checks(stack, port, guarded, admin_guarded):
     text = r.body.decode()
     assert "user=%s " % a.username in text and "role=admin" in text and \
         "id=%d " % a.id in text, "the CGI did not see LATCH_*: %r" % text
-    assert "require=user\n" in text, "LATCH_REQUIRE_ROLE, as documented: " \
+    assert "require=user " in text, "LATCH_REQUIRE_ROLE, as documented: " \
         "%r" % text
+    assert "amr=pwd\n" in text, "LATCH_AMR: %r" % text
 
     r = ws.call(port, "GET", admin_guarded + "/secret.txt",
                 token=user_token, check=False)
