@@ -260,7 +260,8 @@ mfa_use_code(struct db *db, int64_t uid, const struct mfa_secret *s,
 		struct db_arg a[] = { DB_INT(step), DB_INT(uid), DB_INT(step) };
 		if (db_exec(db, STMT_TOTP_USE_STEP, a, 3, &n, NULL) != DB_OK)
 			return ERR_DB;
-		return n == 1 ? ERR_OK : ERR_INVALID_CODE;
+		/* No row: a step as old as the last one, used already. */
+		return n != 1 ? ERR_INVALID_CODE : ERR_OK;
 	}
 	if (recovery == NULL || totp_recovery_norm(recovery, norm) == -1)
 		return ERR_INVALID_CODE;
@@ -274,7 +275,7 @@ mfa_use_code(struct db *db, int64_t uid, const struct mfa_secret *s,
 	if (db_exec(db, STMT_RECOVERY_USE, a, 3, &n, NULL) != DB_OK)
 		return ERR_DB;
 	*used_recovery = 1;
-	return n == 1 ? ERR_OK : ERR_INVALID_CODE;
+	return n == 1 ? ERR_OK : ERR_INVALID_CODE;   /* unknown or used */
 }
 
 /* Re-seal s for uid under mfa_key when it was opened with the previous

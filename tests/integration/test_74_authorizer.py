@@ -2,8 +2,9 @@
 The FastCGI AUTHORIZER role, spoken directly to latchd's socket (the
 web-server scenarios in test_87 drive it through lighttpd and Apache):
 401 without a token, 200 with the Variable-LATCH_* headers, a kid that
-names no key and revoked sessions refused, LATCH_REQUIRE_ROLE, LATCH_AMR and LATCH_REQUIRE_AMR, the latch_access cookie, and
-[security] auth_enabled = false letting everyone through as anonymous.
+names no key and revoked sessions refused, LATCH_REQUIRE_ROLE, LATCH_AMR
+and LATCH_REQUIRE_AMR, the latch_access cookie, and [security]
+auth_enabled = false letting everyone through as anonymous.
 """
 
 import json

@@ -508,3 +508,17 @@ def test_policy_by_superadmin_and_invited_members(stack):
     j = expect(r, 201)
     expect_error(http("GET", "/auth/sessions", token=j["access_token"]),
                  403, "mfa_enrollment_required")
+
+
+def test_admin_may_not_reset_a_superadmin_nor_finish_for_a_disabled(stack):
+    from adminlib import superadmin
+    sa = superadmin(stack)
+    adm = add_user(sa.access, role="admin")
+    expect_error(http("POST", "/users/%d/mfa/reset" % sa.id, {},
+                      token=adm.access), 403, "forbidden")
+    # Disabled between the two steps: the second one is refused.
+    m, secret, _ = enrolled(add_user(adm.access))
+    token = first_step(m)
+    expect(http("POST", "/users/%d/disable" % m.id, {}, token=adm.access),
+           200)
+    expect_error(second_step(token, code(secret, 1)), 401, "invalid_token")
