@@ -9,15 +9,17 @@
 #include <qrencode.h>
 
 #include "qr.h"
+#include "str.h"
 
-#define QR_QUIET 4      /* modules of white around the code */
-#define QR_MAX 4096     /* the longest text encoded: URIs are short */
+#define QR_QUIET 4          /* modules of white around the code */
+#define QR_MAX 4096         /* the longest text encoded: URIs are short */
+#define QR_SVG_MAX (1024 * 1024)
 
-/* Append printf(fmt, ...) to the buffer b (len, size); -1 if it failed. */
-static int __attribute__((format(printf, 4, 5)))
-put(char **b, size_t *len, size_t *size, const char *fmt, ...)
+/* Append printf(fmt, ...) to b. */
+static void __attribute__((format(printf, 2, 3)))
+add(struct str_buf *b, const char *fmt, ...)
 {
-	char tmp[128], *nb;
+	char tmp[128];
 	va_list ap;
 	int n;
 
@@ -25,55 +27,42 @@ put(char **b, size_t *len, size_t *size, const char *fmt, ...)
 	n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
 	va_end(ap);
 	if (n < 0 || (size_t)n >= sizeof(tmp))
-		return -1;
-	if (*len + (size_t)n + 1 > *size) {
-		if ((nb = realloc(*b, *size * 2 + (size_t)n)) == NULL)
-			return -1;
-		*b = nb;
-		*size = *size * 2 + (size_t)n;
-	}
-	memcpy(*b + *len, tmp, (size_t)n + 1);
-	*len += (size_t)n;
-	return 0;
+		b->err = ERR_SYS;
+	else
+		str_buf_add(b, tmp, (size_t)n);
 }
 
 char *
 qr_svg(const char *text)
 {
-	QRcode *q = NULL;
-	char *b = NULL;
-	size_t len = 0, size = 4096;
+	struct str_buf b = { NULL, 0, 0, QR_SVG_MAX, ERR_OK };
+	QRcode *q;
 	int x, y, run, w, full;
 
 	if (strlen(text) > QR_MAX ||
-	    (q = QRcode_encodeString8bit(text, 0, QR_ECLEVEL_M)) == NULL ||
-	    (b = malloc(size)) == NULL)
-		goto fail;
+	    (q = QRcode_encodeString8bit(text, 0, QR_ECLEVEL_M)) == NULL)
+		return NULL;
 	w = q->width;
 	full = w + 2 * QR_QUIET;
-	b[0] = '\0';
-	if (put(&b, &len, &size, "<svg xmlns=\"http://www.w3.org/2000/svg\" "
-	    "viewBox=\"0 0 %d %d\" shape-rendering=\"crispEdges\">", full,
-	    full) == -1 ||
-	    put(&b, &len, &size, "<rect width=\"%d\" height=\"%d\" "
-	    "fill=\"#fff\"/><path fill=\"#000\" d=\"", full, full) == -1)
-		goto fail;
+	add(&b, "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %d %d\" "
+	    "shape-rendering=\"crispEdges\">", full, full);
+	add(&b, "<rect width=\"%d\" height=\"%d\" fill=\"#fff\"/>"
+	    "<path fill=\"#000\" d=\"", full, full);
 	/* One horizontal run of dark modules at a time. */
 	for (y = 0; y < w; y++)
 		for (x = 0; x < w; x += run > 0 ? run : 1) {
 			for (run = 0; x + run < w &&
 			    (q->data[y * w + x + run] & 1); run++)
 				;
-			if (run > 0 && put(&b, &len, &size, "M%d %dh%dv1h-%dz",
-			    x + QR_QUIET, y + QR_QUIET, run, run) == -1)
-				goto fail;
+			if (run > 0)
+				add(&b, "M%d %dh%dv1h-%dz", x + QR_QUIET,
+				    y + QR_QUIET, run, run);
 		}
-	if (put(&b, &len, &size, "\"/></svg>") == -1)
-		goto fail;
+	str_buf_adds(&b, "\"/></svg>");
 	QRcode_free(q);
-	return b;
-fail:
-	QRcode_free(q);
-	free(b);
-	return NULL;
+	if (b.err != ERR_OK) {
+		free(b.p);
+		return NULL;
+	}
+	return b.p;
 }

@@ -57,3 +57,27 @@ str_buf_adds(struct str_buf *b, const char *s)
 {
 	str_buf_add(b, s, strlen(s));
 }
+
+int
+str_pct_encode(char *out, size_t outsz, size_t *len, const char *s,
+    const char *keep)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	const unsigned char *p;
+
+	for (p = (const unsigned char *)s; *p != '\0'; p++) {
+		if (*len + 4 > outsz)
+			return -1;
+		if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+		    (*p >= '0' && *p <= '9') || strchr("-._~", *p) != NULL ||
+		    strchr(keep, *p) != NULL)
+			out[(*len)++] = (char)*p;
+		else {
+			out[(*len)++] = '%';
+			out[(*len)++] = hex[*p >> 4];
+			out[(*len)++] = hex[*p & 15];
+		}
+	}
+	out[*len] = '\0';
+	return 0;
+}

@@ -36,4 +36,13 @@ void str_buf_add(struct str_buf *b, const char *s, size_t n);
 /* Append the string s (borrowed). */
 void str_buf_adds(struct str_buf *b, const char *s);
 
+/*
+ * Append s percent-encoded (RFC 3986: every byte but the unreserved
+ * characters A-Z a-z 0-9 - . _ ~ and those in keep escaped as %XX) at
+ * out + *len, NUL-terminated, *len moved on.  0, or -1 if it does not
+ * fit in outsz bytes.
+ */
+int str_pct_encode(char *out, size_t outsz, size_t *len, const char *s,
+    const char *keep);
+
 #endif

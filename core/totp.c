@@ -12,6 +12,7 @@
 #include <openssl/params.h>
 #include <openssl/sha.h>
 
+#include "str.h"
 #include "tok.h"
 #include "totp.h"
 
@@ -181,29 +182,6 @@ totp_verify(const unsigned char *key, size_t keylen, int64_t now,
 	return found;
 }
 
-/* Append s percent-encoded (all but unreserved characters) to out. */
-static int
-uri_escape(char *out, size_t outsz, size_t *len, const char *s)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	const unsigned char *p;
-
-	for (p = (const unsigned char *)s; *p != '\0'; p++) {
-		if (*len + 4 > outsz)
-			return -1;
-		if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
-		    (*p >= '0' && *p <= '9') || strchr("-._~", *p) != NULL)
-			out[(*len)++] = (char)*p;
-		else {
-			out[(*len)++] = '%';
-			out[(*len)++] = hex[*p >> 4];
-			out[(*len)++] = hex[*p & 15];
-		}
-	}
-	out[*len] = '\0';
-	return 0;
-}
-
 /* Append the literal s to out. */
 static int
 uri_put(char *out, size_t outsz, size_t *len, const char *s)
@@ -228,13 +206,13 @@ totp_uri(const char *issuer, const char *account, const char *b32,
 	    "&period=%d", TOTP_DIGITS, TOTP_PERIOD);
 	if (outsz == 0 ||
 	    uri_put(out, outsz, &len, "otpauth://totp/") == -1 ||
-	    uri_escape(out, outsz, &len, issuer) == -1 ||
+	    str_pct_encode(out, outsz, &len, issuer, "") == -1 ||
 	    uri_put(out, outsz, &len, ":") == -1 ||
-	    uri_escape(out, outsz, &len, account) == -1 ||
+	    str_pct_encode(out, outsz, &len, account, "") == -1 ||
 	    uri_put(out, outsz, &len, "?secret=") == -1 ||
-	    uri_escape(out, outsz, &len, b32) == -1 ||
+	    str_pct_encode(out, outsz, &len, b32, "") == -1 ||
 	    uri_put(out, outsz, &len, "&issuer=") == -1 ||
-	    uri_escape(out, outsz, &len, issuer) == -1 ||
+	    str_pct_encode(out, outsz, &len, issuer, "") == -1 ||
 	    uri_put(out, outsz, &len, period) == -1) {
 		if (outsz > 0)
 			out[0] = '\0';

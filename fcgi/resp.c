@@ -9,6 +9,7 @@
 
 #include "http.h"
 #include "log.h"
+#include "str.h"
 #include "tok.h"
 
 struct errinfo {
@@ -381,33 +382,6 @@ resp_login(struct req *r, int status, const char *msg,
 	return ERR_OK;
 }
 
-/*
- * Append s percent-encoded as a query value (RFC 3986: everything but
- * unreserved characters and '/' escaped) at buf + *len; -1 if it does
- * not fit in bufsz.
- */
-static int
-query_escape(char *buf, size_t bufsz, size_t *len, const char *s)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	const unsigned char *p;
-
-	for (p = (const unsigned char *)s; *p != '\0'; p++) {
-		if (*len + 4 > bufsz)
-			return -1;
-		if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
-		    (*p >= '0' && *p <= '9') || strchr("-._~/", *p) != NULL)
-			buf[(*len)++] = (char)*p;
-		else {
-			buf[(*len)++] = '%';
-			buf[(*len)++] = hex[*p >> 4];
-			buf[(*len)++] = hex[*p & 15];
-		}
-	}
-	buf[*len] = '\0';
-	return 0;
-}
-
 void
 resp_redirect(struct req *r, const char *url, const char *next)
 {
@@ -421,7 +395,8 @@ resp_redirect(struct req *r, const char *url, const char *next)
 		goto fail;
 	len = (size_t)n;
 	/* A next too long to carry is left out: the page still signs in. */
-	if (next != NULL && query_escape(loc, sizeof(loc), &len, next) == -1)
+	if (next != NULL && str_pct_encode(loc, sizeof(loc), &len, next,
+	    "/") == -1)
 		loc[strlen(url)] = '\0';
 	n = snprintf(hdr, sizeof(hdr), "Status: 302 Found\r\nLocation: %s\r\n"
 	    "Content-Length: 0\r\nCache-Control: no-store\r\n"
