@@ -5,6 +5,8 @@ The audit log: GET /audit (event names, fields, scoping by organization,
 
 import time
 
+import pyotp
+
 from adminlib import (EVENT_NAMES, MISSING_ID, add_user, events, forgot,
                       invite, invite_code_from_mail, new_admin, org_of,
                       register_ok, relogin, reset, reset_token_from_mail,
@@ -77,6 +79,32 @@ def test_audit_records_the_contract_events(stack):
            200)                                         # email.change.request
     expect(http("PATCH", "/users/%d" % u.id, {"email": mail2},
                 token=admin.access), 200)                   # email.change
+    # Two-factor sign-in (docs/api.md, "Two-factor sign-in").
+    m = add_user(admin.access)
+    secret = expect(http("POST", "/user/mfa/totp", {}, token=m.access),
+                    201)["secret"]
+    totp = pyotp.TOTP(secret)
+    if 30 - time.time() % 30 < 5:
+        time.sleep(31 - time.time() % 30)
+    codes = expect(http("POST", "/user/mfa/totp/confirm",
+                        {"code": totp.now()}, token=m.access),
+                   200)["recovery_codes"]                   # mfa.enable
+    tok = expect(login(m.username, m.password), 200)["mfa_token"]
+    expect_error(http("POST", "/auth/mfa", {"mfa_token": tok,
+                                            "code": "abcdef"}),
+                 400, "invalid_code")                       # mfa.failure
+    expect(http("POST", "/auth/mfa", {"mfa_token": tok,
+                                      "recovery_code": codes[0]}),
+           200)                                         # mfa.recovery_code
+    codes = expect(http("POST", "/user/mfa/recovery-codes",
+                        {"password": m.password, "recovery_code": codes[1]},
+                        token=m.access), 200)["recovery_codes"]
+    expect(http("DELETE", "/user/mfa/totp", {"password": m.password,
+                                             "recovery_code": codes[0]},
+                token=m.access), 200)                       # mfa.disable
+    expect(http("POST", "/user/mfa/totp", {}, token=m.access), 201)
+    expect(http("POST", "/users/%d/mfa/reset" % m.id, {},
+                token=admin.access), 200)                   # mfa.reset
     # Noise in another organization.
     other = new_admin(stack)
     ox = add_user(other.access)

@@ -14,7 +14,7 @@ import time
 import pyotp
 
 import lib
-from adminlib import add_user, events, limits, retry_after
+from adminlib import add_user, events, limits, retry_after, run_at_once
 from lib import (LOGIN_KEYS, decode_jwt, expect, expect_error, expect_login,
                  http, login, profile, register, verify)
 
@@ -522,3 +522,15 @@ def test_admin_may_not_reset_a_superadmin_nor_finish_for_a_disabled(stack):
     expect(http("POST", "/users/%d/disable" % m.id, {}, token=adm.access),
            200)
     expect_error(second_step(token, code(secret, 1)), 401, "invalid_token")
+
+
+def test_one_code_for_two_sign_ins_at_once(stack):
+    """Two second steps racing with the same code (each of its own
+    sign-in): the code counts once, whichever comes first."""
+    for attempt in range(2):
+        a, secret, _ = enrolled()
+        tokens = [first_step(a), first_step(a)]
+        c = code(secret, 1)
+        rs = run_at_once([lambda t=t: second_step(t, c) for t in tokens])
+        assert sorted(r.status for r in rs) == [200, 400], \
+            [r.describe() for r in rs]
