@@ -46,7 +46,20 @@ def site(stack):
             expect(api("POST", "/users", {
                 "username": name, "email": name + "@example.org",
                 "password": PW, "role": role}, token=root), 201)
+        for b in (A, B):
+            warm_up(b)
     return S
+
+
+def warm_up(b):
+    """A first page in a new browser, given a second chance: on a loaded
+    machine a fresh renderer can miss chromedriver's first deadline."""
+    try:
+        b.open(S.url("/signin.html"))
+    except Exception:  # a timeout of the first load only
+        time.sleep(2)
+        b.open(S.url("/signin.html"))
+    b.log()
 
 
 def teardown(stack):
