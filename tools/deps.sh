@@ -3,12 +3,13 @@
 # is missing.  Idempotent and quiet when everything is there.
 set -eu
 PKGS="gcc make pkg-config libc6-dev libfcgi-dev libjson-c-dev libmariadb-dev
-libssl-dev libscrypt-dev libinih-dev libcrypt-dev libargon2-dev mariadb-server
-mariadb-client lighttpd curl python3 python3-jwt python3-cryptography
-python3-jwcrypto python3-jsonschema python3-aiosmtpd openssl wrk apache2
-apache2-utils libapache2-mod-fcgid apache2-suexec-pristine clang
-libclang-rt-14-dev chromium chromium-driver python3-selenium python3-bcrypt
-python3-argon2 adduser iproute2 procps"
+libssl-dev libscrypt-dev libinih-dev libcrypt-dev libargon2-dev
+libqrencode-dev mariadb-server mariadb-client lighttpd curl python3
+python3-jwt python3-cryptography python3-jwcrypto python3-jsonschema
+python3-aiosmtpd python3-pyotp openssl wrk apache2 apache2-utils
+libapache2-mod-fcgid apache2-suexec-pristine clang libclang-rt-14-dev
+chromium chromium-driver python3-selenium python3-bcrypt python3-argon2
+adduser iproute2 procps"
 missing=""
 for p in $PKGS; do
 	s=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
