@@ -358,6 +358,18 @@ done:
 	return e;
 }
 
+int
+session_csrf(const struct conf *conf, const char *rt, char *out, size_t outsz)
+{
+	int64_t sid;
+	uint32_t gen;
+
+	if (tok_refresh_parse(rt, strlen(rt), &sid, &gen) == -1)
+		return -1;
+	return tok_session_csrf((const unsigned char *)conf->jwt_secret,
+	    conf->jwt_secret_len, sid, out, outsz);
+}
+
 /* The audit entry of a reused refresh token of u's session, by u. */
 static enum err
 session_audit_reuse(struct db *db, const struct actor *a,

@@ -116,6 +116,15 @@ enum err session_refresh(struct db *db, const struct conf *conf,
     struct user *u);
 
 /*
+ * The CSRF value (the latch_csrf cookie) of the session that refresh
+ * token rt belongs to: tok_session_csrf() under jwt_secret, the same for
+ * every refresh of the session.  Into out (outsz >= TOK_STR_SIZE).
+ * Returns 0, or -1 if rt is not a refresh token.
+ */
+int session_csrf(const struct conf *conf, const char *rt, char *out,
+    size_t outsz);
+
+/*
  * Verify an access token and its session.  ERR_OK (*p filled),
  * ERR_INVALID_TOKEN, ERR_TOKEN_EXPIRED, ERR_SESSION_REVOKED (revoked or
  * expired session, or disabled user), ERR_DB.  With u, *u is the user's

@@ -137,6 +137,32 @@ tok_refresh_parse(const char *s, size_t n, int64_t *sid, uint32_t *gen)
 	return 0;
 }
 
+/* The label of tok_session_csrf()'s HMAC input, NUL included. */
+static const char csrf_label[] = "latch session csrf v1";
+
+int
+tok_session_csrf(const unsigned char *key, size_t keylen, int64_t sid,
+    char *out, size_t outsz)
+{
+	unsigned char in[sizeof(csrf_label) + 8], mac[EVP_MAX_MD_SIZE];
+	uint64_t v = (uint64_t)sid;
+	unsigned int maclen = 0;
+	int i, rc = -1;
+
+	if (key == NULL || keylen == 0 || keylen > INT_MAX || sid < 1 ||
+	    outsz < TOK_STR_SIZE)
+		return -1;
+	memcpy(in, csrf_label, sizeof(csrf_label));
+	for (i = 7; i >= 0; i--, v >>= 8)
+		in[sizeof(csrf_label) + (size_t)i] = (unsigned char)(v & 0xff);
+	if (HMAC(EVP_sha256(), key, (int)keylen, in, sizeof(in), mac,
+	    &maclen) != NULL && maclen >= TOK_MIN_BYTES &&
+	    b64url_encode(mac, TOK_MIN_BYTES, out, outsz) != (size_t)-1)
+		rc = 0;
+	tok_cleanse(mac, sizeof(mac));
+	return rc;
+}
+
 int
 tok_hash(const char *s, size_t n, unsigned char hash[TOK_HASH_LEN])
 {

@@ -50,6 +50,16 @@ int tok_refresh_next(const unsigned char *key, size_t keylen,
  */
 int tok_refresh_parse(const char *s, size_t n, int64_t *sid, uint32_t *gen);
 
+/*
+ * The CSRF value of session sid: 128 bits of the HMAC-SHA256, under key
+ * (keylen bytes), of a fixed label and sid, as 22 base64url characters
+ * into out (outsz >= TOK_STR_SIZE).  It stays the same for the whole
+ * session, so tabs that refresh at once never see it change under them;
+ * without the key nobody can tell it from random.  Returns 0, or -1.
+ */
+int tok_session_csrf(const unsigned char *key, size_t keylen, int64_t sid,
+    char *out, size_t outsz);
+
 /* SHA-256 of the n bytes at s into hash.  Returns 0, or -1. */
 int tok_hash(const char *s, size_t n, unsigned char hash[TOK_HASH_LEN]);
 

@@ -345,8 +345,11 @@ resp_session_cookies(struct req *r, const struct session_tokens *t)
 	if (n < 0 || (size_t)n >= sizeof(rpath) ||
 	    conf_page_path(r->conf, ppath, sizeof(ppath)) == -1)
 		return ERR_SYS;
+	/* The session's own value: a refresh keeps it, so that tabs
+	 * refreshing at once never send one the other just replaced. */
 	csrf[0] = '\0';
-	if (t != NULL && tok_new(16, csrf, sizeof(csrf)) == -1)
+	if (t != NULL && session_csrf(r->conf, t->refresh, csrf,
+	    sizeof(csrf)) == -1)
 		return ERR_SYS;
 	/* Cleared: Max-Age=0.  A remembered session outlives the browser;
 	 * any other lasts until the browser closes (no Max-Age). */

@@ -199,6 +199,21 @@ def test_refresh_and_logout_by_cookie(stack):
     assert c2["latch_access"] == j2["access_token"], r.describe()
     assert c2["latch_refresh"] == j2["refresh_token"] != c["latch_refresh"]
     assert CSRF.match(c2["latch_csrf"]), c2
+    # The CSRF value is the session's: a refresh keeps it (tabs that
+    # refresh at once never see it change), another session has another.
+    assert c2["latch_csrf"] == c["latch_csrf"], (c, c2)
+    # A tab that loses the race sends the same cookie again: the same
+    # successor, the same CSRF value.
+    r = http("POST", "/auth/refresh", {},
+             headers={"Cookie": refresh_jar,
+                      "X-Latch-CSRF": c["latch_csrf"]})
+    expect(r, 200)
+    again = {k: v[0] for k, v in set_cookies(r).items()}
+    assert again["latch_refresh"] == c2["latch_refresh"], (c2, again)
+    assert again["latch_csrf"] == c2["latch_csrf"], (c2, again)
+    c3, _ = cookie_login(a)
+    assert CSRF.match(c3["latch_csrf"]), c3
+    assert c3["latch_csrf"] != c["latch_csrf"], (c, c3)
     # A body token is the API client's way: no cookies come back.
     r = lib.refresh(j2["refresh_token"])
     j3 = expect(r, 200)

@@ -148,6 +148,33 @@ test_refresh_next(void)
 	    2, b, sizeof(b)), -1, "a parent too long refused");
 }
 
+/* A session's CSRF value: HMAC-SHA256 of label and sid, 128 bits. */
+static void
+test_session_csrf(void)
+{
+	static const unsigned char key[32] = "kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk";
+	static const unsigned char other[32] = "jkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk";
+	char a[TOK_STR_SIZE], b[TOK_STR_SIZE];
+
+	/* Python: HMAC(key, b"latch session csrf v1\0" + sid as 8 bytes
+	 * big-endian), the first 16 bytes, base64url. */
+	T_EQ_INT(tok_session_csrf(key, sizeof(key), 1, a, sizeof(a)), 0,
+	    "tok_session_csrf");
+	T_EQ_STR(a, "K9jbKr4O1tlW5K59vsRGcA", "session 1");
+	T_EQ_INT(tok_session_csrf(key, sizeof(key), 2, b, sizeof(b)), 0,
+	    "of session 2");
+	T_EQ_STR(b, "cHaeRidrjTxn7MsReKnxdQ", "another session, another value");
+	T_EQ_INT(tok_session_csrf(other, sizeof(other), 1, b, sizeof(b)), 0,
+	    "under another key");
+	T_OK(strcmp(a, b) != 0, "another key gives another value");
+	T_EQ_INT(tok_session_csrf(NULL, 0, 1, b, sizeof(b)), -1,
+	    "no key refused");
+	T_EQ_INT(tok_session_csrf(key, sizeof(key), 0, b, sizeof(b)), -1,
+	    "session 0 refused");
+	T_EQ_INT(tok_session_csrf(key, sizeof(key), 1, b, TOK_STR_SIZE - 1),
+	    -1, "a short buffer refused");
+}
+
 static void
 test_random(void)
 {
@@ -251,6 +278,7 @@ main(void)
 	test_new();
 	test_refresh();
 	test_refresh_next();
+	test_session_csrf();
 	test_random();
 	test_hash();
 	test_equal();

@@ -7,8 +7,8 @@
  * signed-in call answered 401 for its access token (expired, or its
  * cookie gone) refreshes the session from the refresh cookie once and is
  * retried.  Refreshes are serialized across the tabs of the site (Web
- * Locks); a tab that finds the session refreshed by another meanwhile
- * (the latch_csrf cookie changes on every refresh) only retries.  When
+ * Locks); the latch_csrf cookie is the session's own and no refresh
+ * changes it, so a tab never sends one another tab just replaced.  When
  * the session cannot be refreshed, the person is sent to sign in, with
  * next = this page.  A session that may only enrol a second factor (an
  * organization's require_mfa) is sent to mfa.html, with next = this
@@ -96,37 +96,27 @@ let refreshing = null;
 /*
  * Refresh the session from the refresh cookie, once for all the callers
  * of this tab that are waiting; resolves true if the session is good
- * again (refreshed here or by another tab), false if it is gone.
+ * again, false if it is gone.  Tabs take turns (Web Locks): each sends
+ * the refresh cookie the previous one left.  Without Web Locks two tabs
+ * may send the same one at once: within refresh_reuse_interval latch
+ * answers the second with the same successor, so both keep the session.
  */
 export function refresh() {
   if (refreshing === null) {
-    const seen = csrf();
-    const run = () => renew(seen);
     /* One lock per install: another latch on this host (another
      * prefix) refreshes its own session at its own pace. */
     const p = navigator.locks
-      ? navigator.locks.request('latch-refresh ' + API.pathname, run)
-      : run();
+      ? navigator.locks.request('latch-refresh ' + API.pathname, renew)
+      : renew();
     refreshing = p.finally(() => { refreshing = null; });
   }
   return refreshing;
 }
 
-async function renew(seen) {
-  const now = csrf();
-  if (now === '') return false;      /* signed out, in this tab or another */
-  if (now !== seen) return true;     /* another tab refreshed meanwhile */
+async function renew() {
+  if (csrf() === '') return false;   /* signed out, in this tab or another */
   const r = await send('POST', 'auth/refresh', {});
-  if (r.ok) return true;
-  if (r.status !== 401 || navigator.locks) return false;
-  /* Without Web Locks a tab may lose a race with another that refreshed
-   * at the same moment: the reuse interval kept the session, and the
-   * winner's cookies (arriving about now) are ours too. */
-  for (let i = 0; i < 20 && csrf() === seen; i += 1) {
-    await new Promise((done) => { setTimeout(done, 50); });
-  }
-  const after = csrf();
-  return after !== '' && after !== seen;
+  return r.ok;
 }
 
 /* Go to the sign-in page, to come back here afterwards. */
