@@ -265,8 +265,12 @@ struct json_object *resp_time(int64_t t);
 /* The contract's user object. */
 struct json_object *resp_user(const struct user *u);
 
-/* The login-shaped members (tokens and user) added to root. */
+/*
+ * The login-shaped members (tokens and user) added to root.  With cookie
+ * (a browser session) the tokens themselves are left out: they travel
+ * only in their HttpOnly cookies, so no script of the page holds them.
+ */
 void resp_tokens(struct json_object *root, const struct session_tokens *t,
-    const struct user *u);
+    const struct user *u, int cookie);
 
 #endif

@@ -271,15 +271,18 @@ resp_user(const struct user *u)
 
 void
 resp_tokens(struct json_object *root, const struct session_tokens *t,
-    const struct user *u)
+    const struct user *u, int cookie)
 {
-	json_object_object_add(root, "token", json_object_new_string(t->access));
-	json_object_object_add(root, "access_token",
-	    json_object_new_string(t->access));
-	json_object_object_add(root, "refresh_token",
-	    json_object_new_string(t->refresh));
-	json_object_object_add(root, "token_type",
-	    json_object_new_string("Bearer"));
+	if (!cookie) {
+		json_object_object_add(root, "token",
+		    json_object_new_string(t->access));
+		json_object_object_add(root, "access_token",
+		    json_object_new_string(t->access));
+		json_object_object_add(root, "refresh_token",
+		    json_object_new_string(t->refresh));
+		json_object_object_add(root, "token_type",
+		    json_object_new_string("Bearer"));
+	}
 	json_object_object_add(root, "expires_in",
 	    json_object_new_int(t->expires_in));
 	json_object_object_add(root, "refresh_expires_in",
@@ -380,7 +383,7 @@ resp_login(struct req *r, int status, const char *msg,
 	if (cookie && (e = resp_session_cookies(r, t)) != ERR_OK)
 		return e;
 	o = resp_new(msg);
-	resp_tokens(o, t, u);
+	resp_tokens(o, t, u, cookie);
 	resp_send(r, status, o);
 	return ERR_OK;
 }

@@ -41,6 +41,9 @@ USER_KEYS = {"id", "username", "email", "name", "role", "disabled",
              "lastLoginAt"}
 LOGIN_KEYS = {"success", "message", "token", "access_token", "refresh_token",
               "token_type", "expires_in", "refresh_expires_in", "user"}
+# A browser session's answer: the tokens travel only as HttpOnly cookies.
+COOKIE_LOGIN_KEYS = LOGIN_KEYS - {"token", "access_token", "refresh_token",
+                                  "token_type"}
 SESSION_KEYS = {"id", "createdAt", "lastUsedAt", "expiresAt", "userAgent",
                 "ip", "current"}
 
@@ -291,21 +294,26 @@ def expect_user(u, what="user", **want):
     return u
 
 
-def expect_login(r, status=200, remember=False, **want_user):
-    """A login-shaped success answer; returns its body."""
+def expect_login(r, status=200, remember=False, cookie=False, **want_user):
+    """A login-shaped success answer; returns its body.  With cookie (a
+    browser session) the body holds no token: they are only in the
+    HttpOnly cookies."""
     j = expect(r, status)
-    assert set(j) == LOGIN_KEYS, "login body keys: missing %s, extra %s" \
-        " in %s" % (sorted(LOGIN_KEYS - set(j)), sorted(set(j) - LOGIN_KEYS),
+    keys = COOKIE_LOGIN_KEYS if cookie else LOGIN_KEYS
+    assert set(j) == keys, "login body keys: missing %s, extra %s" \
+        " in %s" % (sorted(keys - set(j)), sorted(set(j) - keys),
                     r.describe())
-    assert isinstance(j["access_token"], str) and \
-        j["access_token"].count(".") == 2, "access_token: " + r.describe()
-    expect_eq(j["token"], j["access_token"], "token == access_token")
-    assert isinstance(j["refresh_token"], str) and \
-        re.match(r"^[A-Za-z0-9_-]{43,}$", j["refresh_token"]), \
-        "refresh_token is not >= 256 bits of base64url: %r" % (
-            j["refresh_token"],)
-    assert j["refresh_token"] != j["access_token"]
-    expect_eq(j["token_type"], "Bearer", "token_type")
+    if not cookie:
+        assert isinstance(j["access_token"], str) and \
+            j["access_token"].count(".") == 2, "access_token: " + \
+            r.describe()
+        expect_eq(j["token"], j["access_token"], "token == access_token")
+        assert isinstance(j["refresh_token"], str) and \
+            re.match(r"^[A-Za-z0-9_-]{43,}$", j["refresh_token"]), \
+            "refresh_token is not >= 256 bits of base64url: %r" % (
+                j["refresh_token"],)
+        assert j["refresh_token"] != j["access_token"]
+        expect_eq(j["token_type"], "Bearer", "token_type")
     expect_eq(j["expires_in"], ACCESS_TTL, "expires_in")
     expect_eq(j["refresh_expires_in"],
               REMEMBER_TTL if remember else REFRESH_TTL,

@@ -44,13 +44,17 @@ def expect_session_cookies(r, j, secure=True, remember=False,
              lib.REMEMBER_TTL) if remember else ("", ""))
     assert set(c) == {"latch_access", "latch_refresh", "latch_csrf"}, \
         r.describe()
-    assert c["latch_access"] == (
-        j["access_token"],
+    # The tokens are only here: the body (j) has none for a script to
+    # read.
+    assert not {"token", "access_token", "refresh_token"} & set(j), j
+    assert lib.decode_jwt(c["latch_access"][0])["sub"] == \
+        str(j["user"]["id"]), c
+    assert c["latch_access"][1] == \
         "Path=%s%s; HttpOnly%s; SameSite=Strict" % (access_path, ages[0],
-                                                    sec)), c
-    assert c["latch_refresh"] == (
-        j["refresh_token"],
-        "Path=/api/auth%s; HttpOnly%s; SameSite=Strict" % (ages[1], sec)), c
+                                                    sec), c
+    assert re.match(r"^[A-Za-z0-9_-]{43,}$", c["latch_refresh"][0]), c
+    assert c["latch_refresh"][1] == \
+        "Path=/api/auth%s; HttpOnly%s; SameSite=Strict" % (ages[1], sec), c
     assert CSRF.match(c["latch_csrf"][0]), c
     assert c["latch_csrf"][1] == \
         "Path=/%s%s; SameSite=Strict" % (ages[1], sec), c
@@ -63,7 +67,8 @@ def cookie_login(acct, secure=True, remember=False, access_path="/api/"):
     if remember:
         body["remember_me"] = True
     r = http("POST", "/auth/login", body)
-    j = expect_login(r, 200, remember=remember, username=acct.username)
+    j = expect_login(r, 200, remember=remember, cookie=True,
+                     username=acct.username)
     return expect_session_cookies(r, j, secure, remember, access_path), j
 
 
@@ -194,11 +199,9 @@ def test_refresh_and_logout_by_cookie(stack):
     r = http("POST", "/auth/refresh", {},
              headers={"Cookie": refresh_jar,
                       "X-Latch-CSRF": c["latch_csrf"]})
-    j2 = expect(r, 200)
-    c2 = {k: v[0] for k, v in set_cookies(r).items()}
-    assert c2["latch_access"] == j2["access_token"], r.describe()
-    assert c2["latch_refresh"] == j2["refresh_token"] != c["latch_refresh"]
-    assert CSRF.match(c2["latch_csrf"]), c2
+    c2 = expect_session_cookies(r, expect_login(r, 200, cookie=True,
+                                                username=a.username))
+    assert c2["latch_refresh"] != c["latch_refresh"], (c, c2)
     # The CSRF value is the session's: a refresh keeps it (tabs that
     # refresh at once never see it change), another session has another.
     assert c2["latch_csrf"] == c["latch_csrf"], (c, c2)
@@ -215,7 +218,7 @@ def test_refresh_and_logout_by_cookie(stack):
     assert CSRF.match(c3["latch_csrf"]), c3
     assert c3["latch_csrf"] != c["latch_csrf"], (c, c3)
     # A body token is the API client's way: no cookies come back.
-    r = lib.refresh(j2["refresh_token"])
+    r = lib.refresh(c2["latch_refresh"])
     j3 = expect(r, 200)
     assert not r.headers.get_all("Set-Cookie"), r.describe()
     expect_error(http("POST", "/auth/refresh", {}), 400, "invalid_field",
@@ -272,7 +275,8 @@ def test_setup_and_register_by_cookie(stack):
             "email": lib.new_email(), "password": lib.new_password(),
             "cookie": True}
     r = http("POST", "/auth/register", body)
-    c = expect_session_cookies(r, expect_login(r, 201, role="admin"))
+    c = expect_session_cookies(r, expect_login(r, 201, cookie=True,
+                                              role="admin"))
     expect(http("GET", "/user/profile",
                 headers={"Cookie": jar(c, "latch_access")}), 200)
     a = register()
@@ -283,7 +287,8 @@ def test_setup_and_register_by_cookie(stack):
                                         "username": lib.uniq(),
                                         "password": lib.new_password(),
                                         "cookie": True})
-    expect_session_cookies(r, expect_login(r, 201, role="user"))
+    expect_session_cookies(r, expect_login(r, 201, cookie=True,
+                                           role="user"))
     r = http("POST", "/auth/register", {**body, "cookie": False,
                                         "organization": lib.uniq("Org "),
                                         "username": lib.uniq(),

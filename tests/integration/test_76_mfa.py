@@ -266,7 +266,7 @@ def test_cookie_choice_is_carried_to_the_second_step(stack):
     a, secret, _ = enrolled()
     token = first_step(a, cookie=True)
     r = second_step(token, code(secret, 1))
-    expect_login(r, 200)
+    expect_login(r, 200, cookie=True)
     names = {c.split("=", 1)[0] for c in r.headers.get_all("Set-Cookie")
              or []}
     assert names == {"latch_access", "latch_refresh", "latch_csrf"}, \
