@@ -4,8 +4,11 @@
  *	latchd [-c CONFIG] [-t] [-h]
  *
  * Loads the config (-c, else $LATCH_CONFIG, else /etc/latch/latch.ini),
- * then serves in one of three ways:
+ * then serves in one of four ways:
  *
+ *  - systemd passed one listening socket (socket activation, the
+ *    LISTEN_PID and LISTEN_FDS of sd_listen_fds(3); it is fd 3): the
+ *    master over it, with [server] listen and socket_mode unused.
  *  - fd 0 is a listening socket: the web server spawned us (lighttpd
  *    bin-path, Apache mod_fcgid).  With workers = 1 this process is the
  *    worker (mod_fcgid manages the processes itself); otherwise it is the
@@ -36,6 +39,7 @@
 
 #define DEFAULT_CONFIG	"/etc/latch/latch.ini"
 #define BACKLOG		1024
+#define LISTEN_FDS_START 3	/* sd_listen_fds(3): the first passed fd */
 
 /* The socket latchd opened itself from [server] listen. */
 struct listener {
@@ -86,6 +90,52 @@ fd0_is_listening(void)
 	if (getsockopt(0, SOL_SOCKET, SO_ACCEPTCONN, &val, &len) == -1)
 		return 0;
 	return val != 0;
+}
+
+/*
+ * The socket systemd passed (socket activation): LISTEN_PID names this
+ * process and LISTEN_FDS is 1.  Returns its fd (3), -1 if systemd passed
+ * none, or -2 if what it passed is not one listening stream socket
+ * (logged).  The variables are removed either way, so that no child
+ * takes them for its own.
+ */
+static int
+listen_fds(void)
+{
+	const char *pid = getenv("LISTEN_PID"), *fds = getenv("LISTEN_FDS");
+	char *end;
+	long n;
+	int rc = -1, type = 0, val = 0;
+	socklen_t len = sizeof(int);
+
+	if (pid == NULL || fds == NULL)
+		goto out;
+	errno = 0;
+	n = strtol(pid, &end, 10);
+	if (errno != 0 || *end != '\0' || n != (long)getpid())
+		goto out;
+	rc = -2;
+	errno = 0;
+	n = strtol(fds, &end, 10);
+	if (errno != 0 || *end != '\0' || n != 1) {
+		log_warnx("latchd: systemd passed %s sockets (LISTEN_FDS); "
+		    "latchd takes exactly one", fds);
+		goto out;
+	}
+	if (getsockopt(LISTEN_FDS_START, SOL_SOCKET, SO_TYPE, &type,
+	    &len) == -1 || type != SOCK_STREAM ||
+	    getsockopt(LISTEN_FDS_START, SOL_SOCKET, SO_ACCEPTCONN, &val,
+	    &len) == -1 || val == 0) {
+		log_warnx("latchd: the fd systemd passed is not a listening "
+		    "stream socket");
+		goto out;
+	}
+	rc = LISTEN_FDS_START;
+out:
+	(void)unsetenv("LISTEN_PID");
+	(void)unsetenv("LISTEN_FDS");
+	(void)unsetenv("LISTEN_FDNAMES");
+	return rc;
 }
 
 /*
@@ -288,7 +338,7 @@ main(int argc, char *argv[])
 	struct conf *conf = NULL;
 	const char *path;
 	char err[512];
-	int ch, test = 0, lvl, bad, rc = 1;
+	int ch, test = 0, lvl, bad, rc = 1, fd;
 
 	if ((path = getenv("LATCH_CONFIG")) == NULL || *path == '\0')
 		path = DEFAULT_CONFIG;
@@ -337,6 +387,15 @@ main(int argc, char *argv[])
 		log_warnx("latchd: %d problem%s with %s (above); serving "
 		    "anyway", bad, bad == 1 ? "" : "s", path);
 
+	if ((fd = listen_fds()) == -2)
+		goto out;
+	if (fd != -1) {
+		log_info("latchd: serving the socket systemd passed with %d "
+		    "workers", conf->workers);
+		rc = master_run(conf, path, fd, 0);
+		conf = NULL;
+		goto out;
+	}
 	if (fd0_is_listening()) {
 		if (conf->workers == 1) {
 			log_debug("latchd: serving fd 0 in this process");
