@@ -7,12 +7,16 @@
 #   make check    install missing packages, build, run every test
 #   make bench    install missing packages, build, measure latch against a
 #                 null FastCGI responder (a few minutes; build/bench.md)
-#   make install  install the programs, the example config, the mail
-#                 templates, contrib/ and the pages (www/) under PREFIX;
+#   make install  install the programs, their manual pages, the example
+#                 config, the mail templates, contrib/ and the pages
+#                 (www/) under PREFIX;
 #                 without DESTDIR also
 #                 make SYSCONFDIR/latch/latch.ini with a fresh jwt_secret
 #                 (latchctl init) unless it exists; into a staged tree
 #                 (DESTDIR) never a config
+#   make deb      build/deb/latch_VERSION_ARCH.deb, the Debian way
+#                 (debian/, debhelper, from a copy of the tree), checked
+#                 by lintian (build/deb/lintian.txt; an error fails)
 #   make fuzz     build the libFuzzer harnesses (clang) into build-fuzz/ and
 #                 run each FUZZ_SECONDS (60); new inputs go to build-fuzz/
 #   make mutants  mutation testing (slow, not in check): plant each bug of
@@ -25,6 +29,7 @@
 PREFIX ?= /usr/local
 DESTDIR ?=
 SYSCONFDIR ?= /etc
+MANDIR ?= $(PREFIX)/share/man
 PORT ?= 8080
 SANITIZE ?=
 
@@ -82,9 +87,12 @@ FUZZ_BIN := $(FUZZ_NAMES:%=$(B)/fuzz/%)
 
 all: $(PROGS) $(UNIT_BIN) $(CORE_TEST_BIN) $(FUZZ_BIN)
 
+# The programs alone (what the Debian package builds).
+progs: $(PROGS)
+
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c -o $@ $<
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 # The numbered migrations are compiled into the programs, so an installed
 # latchctl needs no path to find them.
@@ -93,7 +101,7 @@ $(B)/core/schema.c: $(MIGRATIONS) tools/embed-sql.sh
 	sh tools/embed-sql.sh $(MIGRATIONS) > $@.tmp && mv $@.tmp $@
 
 $(B)/core/schema.o: $(B)/core/schema.c
-	$(CC) $(CFLAGS) -c -o $@ $<
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 # The OpenAPI document is compiled in and served by GET /openapi.json.
 $(B)/fcgi/openapi.c: docs/openapi.json tools/embed-file.sh
@@ -254,6 +262,8 @@ install: $(PROGS)
 	install -m 0644 www/*.html www/*.css www/*.svg \
 		$(DESTDIR)$(PREFIX)/share/latch/www/
 	install -m 0644 www/js/*.js $(DESTDIR)$(PREFIX)/share/latch/www/js/
+	install -d $(DESTDIR)$(MANDIR)/man8
+	install -m 0644 docs/man/*.8 $(DESTDIR)$(MANDIR)/man8/
 ifneq ($(DESTDIR),)
 	@echo "install: staged in $(DESTDIR) without a config; on each machine" \
 		"that installs it, run: $(INSTALL_INIT)"
@@ -266,6 +276,35 @@ else
 	fi
 endif
 
+# The Debian package: dpkg-buildpackage on a copy of the files git knows
+# (tracked, or new and not ignored) in build/deb/latch-VERSION, so the
+# tree stays clean; whatever this make was given (SANITIZE=1, a build
+# directory) stays out of the package's build.
+DEB_VERSION := $(shell head -n 1 debian/changelog | cut -d '(' -f 2 | \
+	cut -d ')' -f 1)
+DEB_ARCH := $(shell dpkg --print-architecture 2>/dev/null)
+DEB := build/deb/latch_$(DEB_VERSION)_$(DEB_ARCH).deb
+DEB_SRC := $(filter-out build/% var/% tests/% .ci/%,$(wildcard $(shell git ls-files \
+	--cached --others --exclude-standard 2>/dev/null)))
+
+deb: deps
+	@$(MAKE) --no-print-directory $(DEB)
+
+$(DEB): $(DEB_SRC)
+	rm -rf build/deb
+	mkdir -p build/deb/latch-$(DEB_VERSION)
+	@cp --parents -t build/deb/latch-$(DEB_VERSION) $(DEB_SRC)
+	cd build/deb/latch-$(DEB_VERSION) && env -u MAKEFLAGS -u MFLAGS \
+		-u MAKELEVEL -u SANITIZE -u LATCH_BUILD \
+		DEB_BUILD_OPTIONS="nocheck parallel=2" \
+		dpkg-buildpackage -us -uc -b >../build.log 2>&1 || \
+		{ tail -n 40 ../build.log; exit 1; }
+	lintian --fail-on error --display-info --pedantic \
+		build/deb/latch_$(DEB_VERSION)_$(DEB_ARCH).changes \
+		>build/deb/lintian.txt 2>&1 || \
+		{ cat build/deb/lintian.txt; rm -f $@; exit 1; }
+	@echo "deb: $@ (lintian: build/deb/lintian.txt)"
+
 format:
 	clang-format -i core/*.[ch] fcgi/*.[ch] tools/*.c tests/unit/*.[ch] \
 		tests/core/*.[ch] \
@@ -274,7 +313,7 @@ format:
 clean:
 	rm -rf build build-asan build-fuzz build-mutants
 
-.PHONY: all deps run check bench fuzz mutants install format clean
+.PHONY: all progs deps run check bench fuzz mutants install deb format clean
 # (build/fail2ban, unpacked by tools/deps.sh, has directories named *.d)
 -include $(shell find $(B) $(FZ) -path '*/fail2ban' -prune -o \
 	-name '*.d' -type f -print 2>/dev/null)

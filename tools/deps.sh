@@ -9,7 +9,8 @@ python3-jwt python3-cryptography python3-jwcrypto python3-jsonschema
 python3-aiosmtpd python3-pyotp openssl wrk apache2 apache2-utils
 libapache2-mod-fcgid apache2-suexec-pristine clang libclang-rt-14-dev
 chromium chromium-driver python3-selenium python3-bcrypt python3-argon2
-adduser iproute2 procps"
+adduser iproute2 procps
+debhelper lintian man-db systemd python3-seccomp"
 missing=""
 for p in $PKGS; do
 	s=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
