@@ -18,9 +18,17 @@ holder's /proc/PID/root); changes() lists what differs from the machine
 holder, the PID namespace's init: the kernel then kills everything still
 running inside, and the mounts go with the namespace, so nothing of it
 survives on the machine, whatever the test did.
+
+The overlay's lower layer is the live machine: a dpkg run on it (an
+apt-get of the test's own deps, or of anything else sharing the
+machine) would show the copy a half-installed package, which the
+copy's apt then refuses to work around.  So Sysroot() first waits until
+no dpkg holds the machine's lock and dpkg --audit finds nothing to
+finish (dpkg_quiet()), and says so if that does not come.
 """
 
 import ctypes
+import fcntl
 import os
 import signal
 import subprocess
@@ -68,10 +76,57 @@ class SysrootError(Exception):
     pass
 
 
+DPKG_LOCKS = ("/var/lib/dpkg/lock-frontend", "/var/lib/dpkg/lock")
+
+
+def _dpkg_busy():
+    """Why dpkg on the machine is not at rest, or None.  The locks are
+    tested (taken and released at once, as apt and dpkg take them: fcntl
+    write locks), never held."""
+    for path in DPKG_LOCKS:
+        try:
+            fd = os.open(path, os.O_RDWR)
+        except FileNotFoundError:
+            continue
+        try:
+            fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.lockf(fd, fcntl.LOCK_UN)
+        except OSError:
+            return "%s is held (a dpkg or apt-get is running)" % path
+        finally:
+            os.close(fd)
+    r = subprocess.run(["dpkg", "--audit"], capture_output=True,
+                       text=True, env=ENV)
+    if r.stdout.strip():
+        return "dpkg --audit:\n" + r.stdout[-2000:]
+    return None
+
+
+def dpkg_quiet(timeout=900):
+    """Wait until dpkg on the machine is at rest (_dpkg_busy), at most
+    timeout seconds; SysrootError if it does not come to rest."""
+    deadline = time.monotonic() + timeout
+    said = False
+    while True:
+        why = _dpkg_busy()
+        if why is None:
+            return
+        if time.monotonic() > deadline:
+            raise SysrootError("dpkg on this machine did not come to rest "
+                               "in %ds: %s" % (timeout, why))
+        if not said:
+            print("# sysroot: waiting for the machine's dpkg: %s" %
+                  why.splitlines()[0])
+            said = True
+        time.sleep(2)
+
+
 class Sysroot:
     def __init__(self):
         if os.geteuid() != 0:
             raise SysrootError("needs root (namespaces, mounts, dpkg)")
+        dpkg_quiet()
+        self.dpkg_status = self._dpkg_status()
         env = dict(ENV, REPO=REPO)
         self.holder = subprocess.Popen(
             ["unshare", "--mount", "--pid", "--fork", "--kill-child",
@@ -86,6 +141,21 @@ class Sysroot:
                                err.decode("utf-8", "replace")[-2000:])
         self.pid = self._init_pid()
         self.procs = []
+
+    @staticmethod
+    def _dpkg_status():
+        try:
+            st = os.stat("/var/lib/dpkg/status")
+            return (st.st_ino, st.st_mtime_ns, st.st_size)
+        except FileNotFoundError:
+            return None
+
+    def machine_dpkg_moved(self):
+        """Whether dpkg changed the machine since this copy was made (its
+        lower layer moved under it: what the copy's dpkg saw is then no
+        one state)."""
+        return self._dpkg_status() != self.dpkg_status or \
+            _dpkg_busy() is not None
 
     def _init_pid(self):
         """The host PID of the namespace's init (the sleep)."""

@@ -347,7 +347,21 @@ def test_package_install_start_upgrade_purge(stack):
         return
     deb = make_deb()
     steps = readme_steps()
-    with sysroot.Sysroot() as r, ws.scratch(stack, "package") as (d, _):
+    # Once more if dpkg changed the machine under the copy meanwhile
+    # (another apt-get on a shared machine): that run saw no one state.
+    for attempt in (1, 2):
+        with sysroot.Sysroot() as r:
+            try:
+                install_start_upgrade_purge(stack, r, deb, steps)
+                return
+            except Exception:
+                if attempt == 2 or not r.machine_dpkg_moved():
+                    raise
+                print("# dpkg changed the machine during the run; again")
+
+
+def install_start_upgrade_purge(stack, r, deb, steps):
+    with ws.scratch(stack, "package") as (d, _):
         svc = Service(r, d)
         start_db(r, d)       # Debian's mariadb-server, running
 
