@@ -76,7 +76,7 @@ PROGS = $(B)/latchd $(B)/latchctl $(B)/latch-mailer
 # config, the spool and what it builds on, SMTP) and neither libmariadb
 # nor json-c nor libfcgi; a module it starts to use goes on this list.
 MAILER_OBJ := $(addprefix $(B)/core/,b64.o conf.o file.o key.o log.o \
-	msg.o smtp.o spool.o str.o tmpl.o tok.o valid.o)
+	metrics.o msg.o net.o smtp.o spool.o str.o tmpl.o tok.o valid.o)
 MAILER_LIBS := $(shell pkg-config --libs openssl inih 2>/dev/null)
 
 # Fuzz harnesses (tests/fuzz/fuzz_*.c): "make check" runs each once per
@@ -93,6 +93,11 @@ progs: $(PROGS)
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+# The version /metrics shows (latch_build_info): debian/changelog's.
+VERSION := $(shell sed -n '1s/^[^(]*(\([^)]*\)).*/\1/p' debian/changelog)
+$(B)/core/metrics.o: CPPFLAGS += -DLATCH_VERSION='"$(VERSION)"'
+$(B)/core/metrics.o: debian/changelog
 
 # The numbered migrations are compiled into the programs, so an installed
 # latchctl needs no path to find them.
@@ -280,8 +285,7 @@ endif
 # (tracked, or new and not ignored) in build/deb/latch-VERSION, so the
 # tree stays clean; whatever this make was given (SANITIZE=1, a build
 # directory) stays out of the package's build.
-DEB_VERSION := $(shell head -n 1 debian/changelog | cut -d '(' -f 2 | \
-	cut -d ')' -f 1)
+DEB_VERSION := $(VERSION)
 DEB_ARCH := $(shell dpkg --print-architecture 2>/dev/null)
 DEB := build/deb/latch_$(DEB_VERSION)_$(DEB_ARCH).deb
 DEB_SRC := $(filter-out build/% var/% tests/% .ci/%,$(wildcard $(shell git ls-files \
@@ -314,6 +318,7 @@ clean:
 	rm -rf build build-asan build-fuzz build-mutants
 
 .PHONY: all progs deps run check bench fuzz mutants install deb format clean
-# (build/fail2ban, unpacked by tools/deps.sh, has directories named *.d)
+# (build/fail2ban and build/prometheus, unpacked by tools/deps.sh, have
+# directories named *.d)
 -include $(shell find $(B) $(FZ) -path '*/fail2ban' -prune -o \
-	-name '*.d' -type f -print 2>/dev/null)
+	-path '*/prometheus' -prune -o -name '*.d' -type f -print 2>/dev/null)

@@ -422,6 +422,30 @@ spool_list(const char *dir, struct spool_entry **out, size_t *np)
 	return ERR_OK;
 }
 
+static enum err
+count_one(int dfd, const char *name, void *arg)
+{
+	(void)dfd;
+	if (is_id(name))
+		(*(long *)arg)++;
+	return ERR_OK;
+}
+
+long
+spool_count(const char *dir, const char *sub)
+{
+	char path[PATH_MAX];
+	long n = 0;
+	enum err e;
+
+	if (path3(path, sizeof(path), dir, sub, NULL) == -1)
+		return -1;
+	/* A spool not made yet (by the first mail) holds nothing. */
+	if ((e = dir_walk(path, count_one, &n)) == ERR_NOT_FOUND)
+		return 0;
+	return e == ERR_OK ? n : -1;
+}
+
 /* A decimal number of the whole line "name N": 0, or -1. */
 static int
 state_field(const char *line, size_t len, const char *name, long long *out)

@@ -141,6 +141,14 @@ struct spool_entry {
  */
 enum err spool_list(const char *dir, struct spool_entry **out, size_t *n);
 
+/*
+ * How many messages the spool at dir holds in its subdirectory sub
+ * ("new", "hold", "state" or "failed"): names that are ids, nothing
+ * else (not failed/'s .reason files).  The count (0 for a directory not
+ * made yet), or -1 if it cannot be read (logged).
+ */
+long spool_count(const char *dir, const char *sub);
+
 /* The retry state of a message. */
 struct spool_state {
 	int attempts;              /* deliveries tried so far */

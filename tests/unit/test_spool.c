@@ -657,6 +657,11 @@ test_queue(struct conf *c)
 	free(r);
 	snprintf(path, sizeof(path), "%s/new/%s", spool, id1);
 	T_OK(access(path, F_OK) == -1, "fail: gone from new/");
+	/* What /metrics shows: ids only, not failed/'s .reason files. */
+	T_EQ_INT(spool_count(spool, "failed"), 1, "count: failed/, no .reason");
+	T_EQ_INT(spool_count(spool, "new"), count("new"), "count: new/");
+	T_EQ_INT(spool_count(spool, "nonexistent"), 0,
+	    "count: a directory not made yet holds nothing");
 	snprintf(path, sizeof(path), "%s/state/%s", spool, id1);
 	T_OK(access(path, F_OK) == -1, "fail: state gone");
 
