@@ -39,6 +39,7 @@
 #include "key.h"
 #include "msg.h"
 #include "tok.h"
+#include "net.h"
 
 /* Longest line inih is given, '\r', '\n' and NUL included: room for the
  * longest quoted string value, its key and some spaces. */
@@ -91,6 +92,7 @@ static const char *check_secret_previous(const char *);
 static const char *check_from(const char *);
 static const char *check_key_path(const char *);
 static const char *check_until(const char *);
+static const char *check_nets(const char *);
 
 #define F(field) offsetof(struct conf, field)
 #define STR(s, k, f, lo, def) \
@@ -121,6 +123,8 @@ static const struct conf_key keys[] = {
 	STR("server", "trusted_proxies", trusted_proxies, 0, ""),
 	STRX("server", "log_level", log_level, 1, "info", log_levels, NULL),
 	STRX("server", "login_url", login_url, 0, "", NULL, check_login_url),
+	STRX("server", "metrics_allow", metrics_allow, 0, "127.0.0.0/8, ::1",
+	    NULL, check_nets),
 
 	STR("database", "socket", db_socket, 0, ""),
 	STR("database", "host", db_host, 0, "127.0.0.1"),
@@ -237,6 +241,14 @@ check_base_path(const char *v)
 		if (strchr("?%#", *v) != NULL || isspace((unsigned char)*v))
 			return why;
 	return NULL;
+}
+
+/* Addresses and networks: net.h's lists. */
+static const char *
+check_nets(const char *v)
+{
+	return net_list_valid(v) ? NULL : "must be comma-separated IP "
+	    "addresses or networks (address/prefix length)";
 }
 
 /* A link prefix: "?code=..." is appended, so it has no query or fragment. */

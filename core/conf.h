@@ -26,6 +26,7 @@ struct conf {
 	char *trusted_proxies;   /* comma-separated addresses */
 	char *log_level;         /* "debug", "info", "warn" */
 	char *login_url;         /* authorizer's sign-in page; "" for none */
+	char *metrics_allow;     /* who may GET /metrics: net.h's list */
 
 	/* [database] */
 	char *db_socket;         /* unix socket; empty: use host/port */

@@ -21,6 +21,7 @@
 
 #include "db.h"
 #include "log.h"
+#include "metrics.h"
 #include "schema.h"
 
 #define DB_MAXCOLS 20
@@ -459,6 +460,9 @@ struct db {
 	MYSQL_STMT *st[STMT__MAX];
 	enum db_tx tx;
 	int prepare;                  /* prepare stmts[] on connect */
+	unsigned long connects;       /* connections made */
+	uint64_t counted[METRIC__MAX]; /* db_count() of the open
+	                                 transaction, until its end */
 	char dupkey[65];
 	char cell[DB_MAXCOLS][DB_CELLMAX + 1];
 };
@@ -534,6 +538,8 @@ db_connect(struct db *db)
 		    sock != NULL ? sock : host, mysql_error(db->my));
 		goto fail;
 	}
+	if (++db->connects > 1)
+		metrics_inc(METRIC_DB_RECONNECT);
 	if (!db->prepare)
 		return 0;
 	for (i = 0; i < STMT__MAX; i++) {
@@ -560,6 +566,7 @@ db_connect(struct db *db)
 		goto fail;
 	return 0;
 fail:
+	metrics_inc(METRIC_DB_ERROR);
 	db_disconnect(db);
 	return -1;
 }
@@ -650,6 +657,7 @@ db_classify(struct db *db, MYSQL_STMT *st, enum stmt s)
 	/* The message may quote bound values: log only the code. */
 	log_warnx("db: statement %d failed: error %u (%s)", (int)s, e,
 	    mysql_stmt_sqlstate(st));
+	metrics_inc(METRIC_DB_ERROR);
 	return DB_ERR;
 }
 
@@ -696,6 +704,7 @@ db_drop(struct db *db, unsigned int e)
 {
 	log_warnx("db: connection lost (error %u)%s", e,
 	    db->tx != TX_NONE ? " inside a transaction" : "");
+	metrics_inc(METRIC_DB_ERROR);
 	db_disconnect(db);
 }
 
@@ -852,9 +861,11 @@ fail:
 	if (db_lost(e)) {
 		*lost = 1;
 		db_drop(db, e);
-	} else
+	} else {
 		log_warnx("db: statement %d: fetch failed: error %u", (int)s,
 		    e);
+		metrics_inc(METRIC_DB_ERROR);
+	}
 	db_tx_failed(db, DB_ERR);
 	return DB_ERR;
 }
@@ -988,16 +999,42 @@ db_begin(struct db *db)
 			return DB_ERR;
 		if (db_start(db) == -1) {
 			log_warnx("db: begin: error %u", mysql_errno(db->my));
+			metrics_inc(METRIC_DB_ERROR);
 			db_disconnect(db);
 			return DB_ERR;
 		}
 	}
 	db->tx = TX_OPEN;
+	memset(db->counted, 0, sizeof(db->counted));
 	return DB_OK;
 }
 
-enum db_rc
-db_commit(struct db *db)
+void
+db_count(struct db *db, enum metric m, uint64_t n)
+{
+	if ((unsigned)m >= METRIC__MAX)
+		return;
+	if (db->tx == TX_NONE)
+		metrics_add(m, n);
+	else
+		db->counted[m] += n;
+}
+
+/* The transaction's end: what it counted counts if it committed. */
+static void
+db_counted(struct db *db, int committed)
+{
+	size_t i;
+
+	for (i = 0; i < METRIC__MAX; i++) {
+		if (committed)
+			metrics_add((enum metric)i, db->counted[i]);
+		db->counted[i] = 0;
+	}
+}
+
+static enum db_rc
+db_commit_tx(struct db *db)
 {
 	enum db_tx tx = db->tx;
 	unsigned int e;
@@ -1027,13 +1064,24 @@ db_commit(struct db *db)
 		    e == ER_STATEMENT_TIMEOUT) {
 			log_warnx("db: commit: connection lost (error %u): the "
 			    "outcome is unknown", e);
+			metrics_inc(METRIC_DB_ERROR);
 			return DB_UNKNOWN;
 		}
 		/* The server answered: it did not commit. */
 		log_warnx("db: commit: error %u", e);
+		metrics_inc(METRIC_DB_ERROR);
 		return DB_ERR;
 	}
 	return DB_OK;
+}
+
+enum db_rc
+db_commit(struct db *db)
+{
+	enum db_rc rc = db_commit_tx(db);
+
+	db_counted(db, rc == DB_OK);
+	return rc;
 }
 
 enum db_rc
@@ -1043,13 +1091,18 @@ db_commit_check(struct db *db, enum stmt witness, const struct db_arg *args,
 	struct db_rows *r = NULL;
 	enum db_rc rc;
 
-	if ((rc = db_commit(db)) != DB_UNKNOWN)
+	if ((rc = db_commit_tx(db)) != DB_UNKNOWN) {
+		db_counted(db, rc == DB_OK);
 		return rc;
+	}
 	if (db_query(db, witness, args, nargs, &r) != DB_OK) {
+		/* Not counted: an unknown outcome is no sure event. */
+		db_counted(db, 0);
 		log_warnx("db: commit: the outcome could not be looked up");
 		return DB_UNKNOWN;
 	}
 	rc = r->nrows > 0 ? DB_OK : DB_ERR;
+	db_counted(db, rc == DB_OK);
 	db_rows_free(r);
 	log_warnx("db: commit: looked up after the lost connection: %s",
 	    rc == DB_OK ? "committed" : "not committed");
@@ -1070,6 +1123,7 @@ db_rollback(struct db *db)
 	enum db_tx tx = db->tx;
 
 	db->tx = TX_NONE;
+	db_counted(db, 0);
 	if (db->my == NULL || tx == TX_NONE)
 		return;
 	if (mysql_rollback(db->my) != 0)

@@ -15,6 +15,7 @@
 
 #include "conf.h"
 #include "err.h"
+#include "metrics.h"
 
 enum stmt {
 	STMT_PING,
@@ -394,6 +395,14 @@ const char *db_dup_key(const struct db *db);
 enum db_rc db_begin(struct db *db);
 enum db_rc db_commit(struct db *db);
 void db_rollback(struct db *db);
+
+/*
+ * Add n to the counter m (metrics.h) once what it counts is done: at
+ * once outside a transaction, else when the open transaction commits
+ * (db_commit(), or db_commit_check() finding it committed); nothing if
+ * it is rolled back or its outcome stays unknown.
+ */
+void db_count(struct db *db, enum metric m, uint64_t n);
 
 /*
  * Commit, and when the connection broke on the way (DB_UNKNOWN), find out

@@ -8,6 +8,7 @@
 
 #include "limit.h"
 #include "log.h"
+#include "metrics.h"
 #include "tok.h"
 
 int
@@ -125,6 +126,12 @@ log_refused(const char *kind, const char *key, int retry_after,
 {
 	log_warnx("limit: refused kind=%s key=%s retry_after=%d ip=%s", kind,
 	    key, retry_after, ip != NULL && *ip != '\0' ? ip : "-");
+	if (strcmp(kind, "ip") == 0)
+		metrics_inc(METRIC_LIMIT_IP);
+	else if (strcmp(kind, "account") == 0)
+		metrics_inc(METRIC_LIMIT_ACCOUNT);
+	else if (strcmp(kind, "mail") == 0)
+		metrics_inc(METRIC_LIMIT_MAIL);
 }
 
 void

@@ -180,6 +180,7 @@ session_open_amr(struct db *db, const struct conf *conf, const struct user *u,
 	if (db_exec(db, STMT_SESSION_INSERT, a, 10, NULL, &sid) != DB_OK ||
 	    sid == 0)
 		return ERR_DB;
+	db_count(db, METRIC_SESSION_STARTED, 1);
 	sn->sid = (int64_t)sid;
 	if ((e = session_new_refresh(db, conf, NULL, sn->sid, 1, sn->now,
 	    sn->now + sn->ttl, out->refresh, sizeof(out->refresh), sn->h)) !=
@@ -216,8 +217,13 @@ static enum err
 session_revoke_id(struct db *db, int64_t sid, int64_t now)
 {
 	struct db_arg a[] = { DB_INT(now), DB_INT(sid) };
+	uint64_t n = 0;
+	enum err e;
 
-	return db_err(db_exec(db, STMT_SESSION_REVOKE, a, 2, NULL, NULL));
+	if ((e = db_err(db_exec(db, STMT_SESSION_REVOKE, a, 2, &n, NULL))) ==
+	    ERR_OK)
+		db_count(db, METRIC_SESSION_REVOKED, n);
+	return e;
 }
 
 /* Parse and hash a refresh token, refusing what cannot be one of ours. */
@@ -424,6 +430,7 @@ session_refresh(struct db *db, const struct conf *conf,
 		if ((e = session_revoke_id(db, sid, now)) != ERR_OK ||
 		    (e = session_audit_reuse(db, a, u)) != ERR_OK)
 			goto rollback;
+		db_count(db, METRIC_REFRESH_REUSE, 1);
 		if ((rc = db_commit(db)) != DB_OK) {
 			e = db_err(rc);
 			goto done;
@@ -456,6 +463,7 @@ session_refresh(struct db *db, const struct conf *conf,
 	if ((e = session_new_refresh(db, conf, rt, sid, t.gen + 1, now, exp,
 	    out->refresh, sizeof(out->refresh), h)) != ERR_OK)
 		goto rollback;
+	db_count(db, METRIC_REFRESH_ROTATED, 1);
 	if ((e = session_commit(db, sid, t.gen + 1, h)) != ERR_OK)
 		goto done;
 	out->refresh_expires_in = ttl;
@@ -574,6 +582,7 @@ session_revoke(struct db *db, int64_t uid, int64_t sid)
 	if ((e = db_err(db_exec(db, STMT_SESSION_REVOKE_OWNED, a, 4, &n,
 	    NULL))) != ERR_OK)
 		return e;
+	db_count(db, METRIC_SESSION_REVOKED, n);
 	return n == 1 ? ERR_OK : ERR_NOT_FOUND;
 }
 
@@ -581,18 +590,21 @@ enum err
 session_revoke_user(struct db *db, int64_t uid, int64_t except)
 {
 	int64_t now = (int64_t)time(NULL);
+	uint64_t n = 0;
 	enum db_rc rc;
 
 	if (except > 0) {
 		struct db_arg a[] = { DB_INT(now), DB_INT(uid), DB_INT(except) };
 
-		rc = db_exec(db, STMT_SESSION_REVOKE_USER_EXCEPT, a, 3, NULL,
+		rc = db_exec(db, STMT_SESSION_REVOKE_USER_EXCEPT, a, 3, &n,
 		    NULL);
 	} else {
 		struct db_arg a[] = { DB_INT(now), DB_INT(uid) };
 
-		rc = db_exec(db, STMT_SESSION_REVOKE_USER, a, 2, NULL, NULL);
+		rc = db_exec(db, STMT_SESSION_REVOKE_USER, a, 2, &n, NULL);
 	}
+	if (rc == DB_OK)
+		db_count(db, METRIC_SESSION_REVOKED, n);
 	return db_err(rc);
 }
 

@@ -9,6 +9,7 @@
 #include "handlers.h"
 #include "invite.h"
 #include "log.h"
+#include "metrics.h"
 #include "org.h"
 #include "reset.h"
 #include "valid.h"
@@ -172,6 +173,29 @@ static const struct field login_fields[] = {
 };
 FIELDS(login_fields, LF__MAX);
 
+/* latch_signins_total: the outcome of a sign-in that got as far as its
+ * name and password; other errors (bad input, the database) are not one. */
+static void
+count_signin(enum err e)
+{
+	switch (e) {
+	case ERR_OK:
+		metrics_inc(METRIC_SIGNIN_OK);
+		break;
+	case ERR_INVALID_CREDENTIALS:
+		metrics_inc(METRIC_SIGNIN_BAD_CREDENTIALS);
+		break;
+	case ERR_TOO_MANY_ATTEMPTS:
+		metrics_inc(METRIC_SIGNIN_THROTTLED);
+		break;
+	case ERR_ACCOUNT_DISABLED:
+		metrics_inc(METRIC_SIGNIN_DISABLED);
+		break;
+	default:
+		break;
+	}
+}
+
 enum err
 h_login(struct req *r)
 {
@@ -188,6 +212,7 @@ h_login(struct req *r)
 	    ACCOUNT_COOKIE : 0), req_user_agent(r), &u, &t);
 	if (e == ERR_TOO_MANY_ATTEMPTS)
 		r->retry_after = u.retry_after;
+	count_signin(e);
 	if (e != ERR_OK)
 		return e;
 	if (t.mfa_token[0] != '\0')

@@ -16,6 +16,9 @@ enum err h_setup_post(struct req *);
  * user, signed in.  setup: the user is superadmin, else admin. */
 enum err h_register_org(struct req *, int setup);
 
+/* h_metrics.c: the counters for Prometheus, to [server] metrics_allow. */
+enum err h_metrics(struct req *);
+
 /* h_authz.c: the FastCGI AUTHORIZER role, outside the route table. */
 /* Whether the request came in the AUTHORIZER role (FCGI_ROLE). */
 int h_authz_is(const struct req *);

@@ -60,6 +60,7 @@ struct req {
 	int retry_after;            /* seconds, for a 429 */
 	char rid[17];
 	int sent;
+	int status;                 /* of the answer sent, once sent */
 	int by_cookie;              /* req_auth used the latch_access cookie */
 	int authorizer;             /* FCGI_ROLE=AUTHORIZER */
 	char cookies[HTTP_COOKIES_MAX]; /* Set-Cookie lines, CRLF-ended */
@@ -213,6 +214,13 @@ void resp_send(struct req *r, int status, struct json_object *root);
  */
 void resp_document(struct req *r, const char *body, size_t len,
     int max_age);
+
+/*
+ * Send len bytes of body (borrowed) as they are, with status and the
+ * Content-Type type (a constant), not cached.  Sets r->sent.
+ */
+void resp_text(struct req *r, int status, const char *type, const char *body,
+    size_t len);
 
 /* Send the error e with its status and code (and r->err_* extras). */
 void resp_error(struct req *r, enum err e);

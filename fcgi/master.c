@@ -47,6 +47,7 @@
 #include "conf.h"
 #include "log.h"
 #include "master.h"
+#include "metrics.h"
 #include "worker.h"
 
 #ifdef __SANITIZE_ADDRESS__
@@ -135,6 +136,7 @@ struct master {
 	struct backoff backoff[CHILD__MAX];
 	struct helper mailer;
 	int run_mailer;		/* the active config's [mail] run_mailer */
+	int metrics_fd;		/* the shared counters (metrics.h), or -1 */
 	unsigned last_gen;
 	int stopping;
 };
@@ -460,6 +462,15 @@ mailer_exec(const struct master *m)
 			_exit(1);
 		}
 	}
+	/* The shared counters, for the mailer's own figures. */
+	if (m->metrics_fd != -1) {
+		char v[16];
+
+		(void)snprintf(v, sizeof(v), "%d", m->metrics_fd);
+		if (fcntl(m->metrics_fd, F_SETFD, 0) == -1 ||
+		    setenv(METRICS_FD_ENV, v, 1) == -1)
+			log_warn("master: %s counts nothing", MAILER_NAME);
+	}
 	execv(m->mailer.path, argv);
 	log_warn("master: exec %s", m->mailer.path);
 	_exit(127);
@@ -502,6 +513,10 @@ child_main(const struct master *m, enum child_kind kind, const struct gen *g,
 
 	switch (kind) {
 	case CHILD_WORKER:
+		/* Its mapping of the counters is inherited; the fd is the
+		 * mailer's. */
+		if (m->metrics_fd != -1)
+			(void)close(m->metrics_fd);
 		rc = worker_run(g->conf, m->listen_fd, ready);
 #ifdef __SANITIZE_ADDRESS__
 		/* _exit() skips LeakSanitizer's check at exit, and a worker's
@@ -743,6 +758,10 @@ child_ended(struct master *m, struct child *c, int status, int64_t now)
 	/* A worker that exits 0 recycled itself. */
 	recycled = c->kind == CHILD_WORKER && WIFEXITED(status) &&
 	    WEXITSTATUS(status) == 0;
+	/* Its generation starts another in its place. */
+	if (c->kind == CHILD_WORKER)
+		metrics_inc(recycled ? METRIC_RESPAWN_RECYCLED :
+		    METRIC_RESPAWN_DIED);
 	if (recycled)
 		log_debug("master: worker %ld recycled after %lld ms", pid,
 		    (long long)lived);
@@ -1003,6 +1022,8 @@ master_run(struct conf *conf, const char *conf_path, int listen_fd,
 	m.socket_mode = conf->socket_mode;
 	m.pid = getpid();
 	m.run_mailer = conf->mail_run_mailer;
+	/* Before the first fork: every child shares the counters. */
+	m.metrics_fd = metrics_on() ? -1 : metrics_init();
 	if ((m.mailer.path = mailer_path()) == NULL)
 		m.mailer.path_errno = errno;
 	if (m.run_mailer)

@@ -37,6 +37,11 @@ struct conf;
  * (then, or with the workers) as a retired generation is: SIGTERM, and
  * SIGKILL after the config's request_timeout + 5 s.
  *
+ * Before it forks anything, the master makes the shared counters of
+ * GET /metrics (metrics_init()): every worker inherits their mapping, and
+ * latch-mailer gets their descriptor ($LATCH_METRICS_FD).  A worker that
+ * ends while it is wanted counts as a respawn, recycled (exit 0) or died.
+ *
  * conf: taken over; the master frees it, and every conf it loads, before
  * it returns.  conf_path: borrowed until return.  listen_fd: borrowed,
  * inherited by each worker, left open.  listen_from_conf: nonzero if

@@ -181,6 +181,31 @@ resp_send(struct req *r, int status, struct json_object *root)
 		log_warnx("http: %s %s: %d", r->method ? r->method : "-",
 		    r->path, status);
 	json_object_put(root);
+	r->status = status;
+	r->sent = 1;
+}
+
+void
+resp_text(struct req *r, int status, const char *type, const char *body,
+    size_t len)
+{
+	char hdr[512];
+	int n;
+
+	n = snprintf(hdr, sizeof(hdr),
+	    "Status: %d %s\r\n"
+	    "Content-Type: %s\r\n"
+	    "Content-Length: %zu\r\n"
+	    "Cache-Control: no-store\r\n"
+	    "X-Content-Type-Options: nosniff\r\n\r\n", status,
+	    reason(status), type, len);
+	if (n < 0 || (size_t)n >= sizeof(hdr)) {
+		resp_error(r, ERR_SYS);
+		return;
+	}
+	out(r, hdr, (size_t)n);
+	out(r, body, len);
+	r->status = status;
 	r->sent = 1;
 }
 
@@ -410,6 +435,7 @@ resp_redirect(struct req *r, const char *url, const char *next)
 	if (n < 0 || (size_t)n >= sizeof(hdr))
 		goto fail;
 	out(r, hdr, (size_t)n);
+	r->status = 302;
 	r->sent = 1;
 	return;
 fail:
@@ -447,6 +473,7 @@ resp_authorizer(struct req *r, int status, const char *const *names,
 		goto fail;
 	memcpy(hdr + len, "\r\n", 3);
 	out(r, hdr, len + 2);
+	r->status = status;
 	r->sent = 1;
 	return;
 fail:

@@ -6,10 +6,12 @@
 #include <string.h>
 
 #include "handlers.h"
+#include "metrics.h"
 #include "router.h"
 
 static const struct route routes[] = {
 	{ "GET", "/health", h_health, AUTH_NONE, 0 },
+	{ "GET", "/metrics", h_metrics, AUTH_NONE, 0 },
 	{ "GET", "/setup", h_setup_get, AUTH_NONE, 0 },
 	{ "GET", "/.well-known/jwks.json", h_jwks, AUTH_NONE, 0 },
 	{ "GET", "/.well-known/openid-configuration", h_discovery, AUTH_NONE,
@@ -72,6 +74,39 @@ static const struct route routes[] = {
 };
 
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
+
+/* The request slots of /metrics: the routes, then the two below. */
+_Static_assert(NROUTES + 2 <= METRICS_ROUTES_MAX,
+    "METRICS_ROUTES_MAX holds every route and the two slots after them");
+
+size_t
+router_slot(const struct route *rt, int authorizer)
+{
+	if (authorizer)
+		return NROUTES + 1;
+	return rt != NULL ? (size_t)(rt - routes) : NROUTES;
+}
+
+size_t
+router_slots(struct metrics_route *out, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < NROUTES && i < n; i++) {
+		out[i].method = routes[i].method;
+		out[i].route = routes[i].pattern;
+	}
+	/* Neither the client's method nor its path: they are anything. */
+	if (NROUTES < n) {
+		out[NROUTES].method = "";
+		out[NROUTES].route = "(none)";
+	}
+	if (NROUTES + 1 < n) {
+		out[NROUTES + 1].method = "";
+		out[NROUTES + 1].route = "(authorizer)";
+	}
+	return NROUTES + 2 < n ? NROUTES + 2 : n;
+}
 
 /* A positive id without sign or leading zero, up to 18 digits. */
 static int

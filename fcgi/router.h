@@ -4,6 +4,8 @@
 #ifndef LATCH_ROUTER_H
 #define LATCH_ROUTER_H
 
+#include <stddef.h>
+
 #include "http.h"
 
 typedef enum err (*handler_fn)(struct req *);
@@ -40,5 +42,20 @@ struct route {
  * r->allow set.
  */
 const struct route *router_match(struct req *r, enum err *e);
+
+struct metrics_route;
+
+/*
+ * The request slot of /metrics (metrics_request()) of a request: its
+ * route's row of the table; one slot for requests that matched no route
+ * (rt NULL: 404, 405, a path outside base_path, a request refused before
+ * routing), one for the FastCGI authorizer role.
+ */
+size_t router_slot(const struct route *rt, int authorizer);
+
+/* Fill out (n entries) with the labels of every slot: method and route
+ * pattern ("" and "(none)", "" and "(authorizer)" for the last two).
+ * Returns the number of slots filled. */
+size_t router_slots(struct metrics_route *out, size_t n);
 
 #endif

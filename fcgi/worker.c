@@ -18,6 +18,7 @@
 #include "http.h"
 #include "limit.h"
 #include "log.h"
+#include "metrics.h"
 #include "notify.h"
 #include "router.h"
 #include "tok.h"
@@ -91,11 +92,32 @@ worker_signals(sigset_t *term)
 	return 0;
 }
 
-/* Route, check and answer one request; r->in/out/envp are set. */
-static void
+/* latch_authorizer_decisions_total: the decision an answer stands for. */
+static enum metric
+authz_decision(int status)
+{
+	switch (status) {
+	case 200:
+		return METRIC_AUTHZ_ALLOW;
+	case 302:
+		return METRIC_AUTHZ_REDIRECT;
+	case 401:
+		return METRIC_AUTHZ_UNAUTHENTICATED;
+	case 403:
+		return METRIC_AUTHZ_FORBIDDEN;
+	default:
+		return METRIC_AUTHZ_ERROR;
+	}
+}
+
+/*
+ * Route, check and answer one request; r->in/out/envp are set.  Returns
+ * its slot of /metrics (router_slot()).
+ */
+static size_t
 worker_handle(struct req *r)
 {
-	const struct route *rt;
+	const struct route *rt = NULL;
 	enum err e;
 
 	tok_request_id(r->rid);
@@ -150,6 +172,18 @@ done:
 	r->err_extra = NULL;
 	tok_cleanse(&r->p, sizeof(r->p));
 	log_set_request(NULL);
+	if (r->authorizer)
+		metrics_inc(authz_decision(r->status));
+	return router_slot(rt, r->authorizer);
+}
+
+static uint64_t
+now_ns(void)
+{
+	struct timespec ts;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 /*
@@ -227,6 +261,8 @@ worker_run(const struct conf *conf, int listen_fd, int ready_fd)
 	struct db *db = NULL;
 	sigset_t term;
 	time_t recovered;
+	uint64_t t0;
+	size_t slot;
 	long served = 0;
 	int rc = 1;
 
@@ -269,7 +305,12 @@ worker_run(const struct conf *conf, int listen_fd, int ready_fd)
 		r.in = fr.in;
 		r.out = fr.out;
 		r.envp = fr.envp;
-		worker_handle(&r);
+		t0 = metrics_on() ? now_ns() : 0;
+		slot = worker_handle(&r);
+		/* Counted before the answer leaves (FCGX_Finish_r()), so
+		 * that a client that has it sees it counted. */
+		if (t0 != 0)
+			metrics_request(slot, r.status, now_ns() - t0);
 		/*
 		 * Detached means a plain close() to libfcgi (see above).  Work
 		 * after the answer waits for the lingering close: then the web
@@ -316,7 +357,7 @@ worker_cgi(const struct conf *conf)
 	r.conf = conf;
 	r.db = db;
 	r.envp = environ;
-	worker_handle(&r);
+	(void)worker_handle(&r);
 	(void)fflush(stdout);
 	if (r.later.fn != NULL) {
 		/*

@@ -10,7 +10,8 @@ python3-aiosmtpd python3-pyotp openssl wrk apache2 apache2-utils
 libapache2-mod-fcgid apache2-suexec-pristine clang libclang-rt-14-dev
 chromium chromium-driver python3-selenium python3-bcrypt python3-argon2
 adduser iproute2 procps
-debhelper lintian man-db systemd python3-seccomp"
+debhelper lintian man-db systemd python3-seccomp
+python3-prometheus-client"
 missing=""
 for p in $PKGS; do
 	s=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
@@ -30,9 +31,26 @@ f2b() {
 	    dpkg -x fail2ban_*.deb . && rm -f fail2ban_*.deb)
 }
 
+# Prometheus' promtool checks contrib/prometheus/'s rules in the tests.
+# Unpacked into build/prometheus, not installed: installing would start
+# (and enable) a Prometheus server here.
+promtool() {
+	[ -x build/prometheus/usr/bin/promtool ] && return 0
+	mkdir -p build/prometheus
+	(cd build/prometheus && apt-get download -qq prometheus >/dev/null 2>&1 &&
+	    dpkg -x prometheus_*.deb . && rm -f prometheus_*.deb)
+}
+
+unpacked() {
+	f2b || { echo "deps: cannot fetch the fail2ban package" >&2; return 1; }
+	promtool || { echo "deps: cannot fetch the prometheus package" >&2
+	    return 1; }
+}
+
 if [ -z "$missing" ]; then
-	f2b || { [ "$(id -u)" = 0 ] && apt-get update -qq >/dev/null && f2b; } ||
-	    { echo "deps: cannot fetch the fail2ban package" >&2; exit 1; }
+	{ f2b && promtool; } 2>/dev/null ||
+	    { [ "$(id -u)" = 0 ] && apt-get update -qq >/dev/null; } || true
+	unpacked || exit 1
 	exit 0
 fi
 echo "deps: installing:$missing"
@@ -44,4 +62,4 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq >/dev/null
 # shellcheck disable=SC2086
 apt-get install -y -qq --no-install-recommends $missing >/dev/null
-f2b || { echo "deps: cannot fetch the fail2ban package" >&2; exit 1; }
+unpacked || exit 1

@@ -31,6 +31,10 @@
  * reloads the config.  --once makes one pass over what is due and exits
  * 0, for cron on hosts that want no daemon.  --enqueue queues one mail
  * (to test the mail settings) and prints its id.
+ *
+ * Run by latchd's master, it counts its deliveries (sent, deferred,
+ * failed) into the master's shared counters, whose descriptor it is
+ * handed in $LATCH_METRICS_FD (metrics.h); alone it counts nothing.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -51,6 +55,7 @@
 
 #include "conf.h"
 #include "log.h"
+#include "metrics.h"
 #include "smtp.h"
 #include "spool.h"
 
@@ -546,6 +551,7 @@ static void
 give_up(const struct mailer *m, const char *id, int attempts,
     const char *why)
 {
+	metrics_inc(METRIC_MAIL_FAILED);
 	if (spool_fail(m->c->mail_spool_dir, id, attempts, why) == ERR_OK)
 		log_warnx("mailer: %s failed after %d attempt(s), moved to "
 		    "failed/: %s", id, attempts, why);
@@ -569,6 +575,7 @@ defer(const struct mailer *m, const char *id, struct spool_state *st,
 		give_up(m, id, st->attempts, reason);
 		return 0;
 	}
+	metrics_inc(METRIC_MAIL_DEFERRED);
 	wait = backoff(m->c, st->attempts);
 	st->next = time(NULL) + wait;
 	(void)spool_state_put(m->c->mail_spool_dir, id, st);
@@ -639,6 +646,7 @@ deliver(struct mailer *m, const char *id, struct spool_state *st,
 
 	switch (s) {
 	case SMTP_OK:
+		metrics_inc(METRIC_MAIL_SENT);
 		if (spool_done(dir, id) == ERR_OK) {
 			log_info("mailer: delivered %s: %s", id, why);
 			break;
@@ -758,6 +766,8 @@ main(int argc, char **argv)
 	time_t next;
 
 	log_init("latch-mailer", LOG_LVL_INFO);
+	/* Under latchd's master: its counters, for its /metrics. */
+	(void)metrics_attach_env();
 	while ((ch = getopt_long(argc, argv, "+c:h", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':

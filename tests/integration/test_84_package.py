@@ -161,6 +161,24 @@ def fcgi(r, method, path, body=None, token=None, sock=None):
     return status, json.loads(raw.decode())
 
 
+def metrics(r):
+    """GET /metrics from latchd's socket in r, as Prometheus on this
+    machine asks for it through the web server: {sample: value}."""
+    from prometheus_client.parser import text_string_to_metric_families
+    status, headers, raw = fcgiclient.call(
+        r.path("/run/latch/latch.sock"), {
+            "REQUEST_METHOD": "GET", "REQUEST_URI": "/api/metrics",
+            "SCRIPT_NAME": "", "SERVER_PROTOCOL": "HTTP/1.1",
+            "REMOTE_ADDR": "127.0.0.1"}, role=fcgiclient.RESPONDER,
+        timeout=30)
+    assert status == 200, raw[:500]
+    out = {}
+    for fam in text_string_to_metric_families(raw.decode("utf-8")):
+        for s in fam.samples:
+            out[(s.name, tuple(sorted(s.labels.items())))] = s.value
+    return out
+
+
 def start_db(r, d):
     """The MariaDB server Debian's mariadb-server would run, on its
     socket, its data in the throwaway /run."""
@@ -426,6 +444,19 @@ def install_start_upgrade_purge(stack, r, deb, steps):
         assert status == 201, j
         mail = spool_files(r)
         assert any(p.startswith("new/") for p in mail), mail
+        # Prometheus can scrape it: the shared counters work under the
+        # unit's restrictions (memfd_create, mmap; no W+X), across its
+        # workers.
+        got = metrics(r)
+        for key, want in (
+                (("latch_signins_total", (("outcome", "ok"),)), 1),
+                (("latch_sessions_started_total", ()), 2),
+                (("latch_http_requests_total", (
+                    ("method", "POST"), ("route", "/invitations"),
+                    ("status", "2xx"))), 1),
+                (("latch_mail_spool_messages", (("state", "queued"),)), 1),
+                (("latch_workers", ()), 4)):
+            assert got.get(key) == want, (key, got.get(key))
         res = svc.reload()
         assert res.returncode == 0, res
         deadline = time.monotonic() + 20
