@@ -207,6 +207,14 @@ metrics_on(void)
 	return seg != NULL;
 }
 
+uint64_t
+metrics_get(enum metric m)
+{
+	if (seg == NULL || (unsigned)m >= METRIC__MAX)
+		return 0;
+	return atomic_load_explicit(&seg->c[m], memory_order_relaxed);
+}
+
 void
 metrics_add(enum metric m, uint64_t n)
 {

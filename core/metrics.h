@@ -98,6 +98,9 @@ int metrics_attach_env(void);
 /* Whether this process counts (has a segment). */
 int metrics_on(void);
 
+/* A counter's value now (0 without a segment). */
+uint64_t metrics_get(enum metric m);
+
 /* Add one, or n, to a counter. */
 void metrics_inc(enum metric m);
 void metrics_add(enum metric m, uint64_t n);

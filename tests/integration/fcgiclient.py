@@ -4,8 +4,10 @@ latchd's socket directly, without a web server (the AUTHORIZER role).
 
 call(socket_path, params, role=AUTHORIZER) sends one request and returns
 (status, headers, body): headers a list of (name, value) in order.
+request() makes the parameters of an API request, as lighttpd would.
 """
 
+import json
 import socket
 import struct
 
@@ -80,3 +82,23 @@ def call(path, params, role=AUTHORIZER, stdin=b"", timeout=30):
         if k.strip().lower() == "status":
             status = int(v.split()[0])
     return status, headers, body
+
+
+def request(path, method, uri, body=None, token=None, ip="127.0.0.1",
+            role=RESPONDER, headers=None, timeout=30):
+    """One API request (uri with the base path, "/api/health") to the
+    socket at path from client address ip, as a web server sends it over
+    HTTPS: body a dict sent as JSON, token a Bearer token, headers more
+    parameters.  Returns call()'s (status, headers, body)."""
+    params = {"REQUEST_METHOD": method, "REQUEST_URI": uri,
+              "SCRIPT_NAME": "", "SERVER_PROTOCOL": "HTTP/1.1",
+              "REMOTE_ADDR": ip, "HTTPS": "on"}
+    data = b""
+    if body is not None:
+        data = json.dumps(body).encode()
+        params["CONTENT_TYPE"] = "application/json"
+        params["CONTENT_LENGTH"] = str(len(data))
+    if token is not None:
+        params["HTTP_AUTHORIZATION"] = "Bearer " + token
+    params.update(headers or {})
+    return call(path, params, role=role, stdin=data, timeout=timeout)

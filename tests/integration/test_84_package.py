@@ -23,6 +23,8 @@ import signal
 import subprocess
 import time
 
+from prometheus_client.parser import text_string_to_metric_families
+
 import fcgiclient
 import stack as stackmod
 import sysroot
@@ -145,32 +147,17 @@ def test_package_builds_lintian_clean(stack):
 
 def fcgi(r, method, path, body=None, token=None, sock=None):
     """One request to latchd's socket in r: (status, parsed JSON)."""
-    params = {"REQUEST_METHOD": method, "REQUEST_URI": "/api" + path,
-              "SCRIPT_NAME": "", "SERVER_PROTOCOL": "HTTP/1.1",
-              "REMOTE_ADDR": "127.0.0.1", "HTTPS": "on"}
-    data = b""
-    if body is not None:
-        data = json.dumps(body).encode()
-        params["CONTENT_TYPE"] = "application/json"
-        params["CONTENT_LENGTH"] = str(len(data))
-    if token is not None:
-        params["HTTP_AUTHORIZATION"] = "Bearer " + token
-    status, _, raw = fcgiclient.call(
-        sock or r.path("/run/latch/latch.sock"), params,
-        role=fcgiclient.RESPONDER, stdin=data, timeout=30)
+    status, _, raw = fcgiclient.request(
+        sock or r.path("/run/latch/latch.sock"), method, "/api" + path,
+        body=body, token=token)
     return status, json.loads(raw.decode())
 
 
 def metrics(r):
     """GET /metrics from latchd's socket in r, as Prometheus on this
     machine asks for it through the web server: {sample: value}."""
-    from prometheus_client.parser import text_string_to_metric_families
-    status, headers, raw = fcgiclient.call(
-        r.path("/run/latch/latch.sock"), {
-            "REQUEST_METHOD": "GET", "REQUEST_URI": "/api/metrics",
-            "SCRIPT_NAME": "", "SERVER_PROTOCOL": "HTTP/1.1",
-            "REMOTE_ADDR": "127.0.0.1"}, role=fcgiclient.RESPONDER,
-        timeout=30)
+    status, _, raw = fcgiclient.request(r.path("/run/latch/latch.sock"),
+                                        "GET", "/api/metrics")
     assert status == 200, raw[:500]
     out = {}
     for fam in text_string_to_metric_families(raw.decode("utf-8")):

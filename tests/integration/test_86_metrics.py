@@ -139,11 +139,9 @@ def test_scrape_through_lighttpd(stack):
     check_labels(samples)
 
 
-def _stack_call(stack, ip, path="/api/metrics"):
-    return fcgiclient.call(stack.latchd_socket, {
-        "REQUEST_METHOD": "GET", "REQUEST_URI": path, "SCRIPT_NAME": "",
-        "SERVER_PROTOCOL": "HTTP/1.1", "REMOTE_ADDR": ip},
-        role=fcgiclient.RESPONDER, timeout=30)
+def _stack_call(stack, ip):
+    return fcgiclient.request(stack.latchd_socket, "GET", "/api/metrics",
+                              ip=ip)
 
 
 def test_refused_for_other_addresses(stack):
@@ -216,32 +214,17 @@ class Master:
         return [p for p in self.children()
                 if "latch-mailer" not in stackmod._cmdline(p)]
 
-    def call(self, method, path, body=None, token=None, ip="127.0.0.1",
-             role=fcgiclient.RESPONDER, headers=None):
-        params = {"REQUEST_METHOD": method, "REQUEST_URI": "/api" + path,
-                  "SCRIPT_NAME": "", "SERVER_PROTOCOL": "HTTP/1.1",
-                  "REMOTE_ADDR": ip, "HTTPS": "on"}
-        data = b""
-        if body is not None:
-            data = json.dumps(body).encode()
-            params["CONTENT_TYPE"] = "application/json"
-            params["CONTENT_LENGTH"] = str(len(data))
-        if token is not None:
-            params["HTTP_AUTHORIZATION"] = "Bearer " + token
-        params.update(headers or {})
-        status, _, raw = fcgiclient.call(self.sock, params, role=role,
-                                         stdin=data, timeout=30)
+    def call(self, method, path, **kw):
+        status, _, raw = fcgiclient.request(self.sock, method, "/api" + path,
+                                            **kw)
         try:
             return status, json.loads(raw.decode() or "null")
         except ValueError:
             return status, raw
 
     def scrape(self):
-        status, headers, raw = fcgiclient.call(self.sock, {
-            "REQUEST_METHOD": "GET", "REQUEST_URI": "/api/metrics",
-            "SCRIPT_NAME": "", "SERVER_PROTOCOL": "HTTP/1.1",
-            "REMOTE_ADDR": "127.0.0.1"}, role=fcgiclient.RESPONDER,
-            timeout=30)
+        status, headers, raw = fcgiclient.request(self.sock, "GET",
+                                                  "/api/metrics")
         assert status == 200, raw
         assert ("Content-Type", CONTENT_TYPE) in headers, headers
         samples, _ = parse(raw.decode("utf-8"))

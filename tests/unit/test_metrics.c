@@ -94,6 +94,9 @@ main(void)
 	    "unlabelled counter");
 	T_OK(has(text, "# TYPE latch_signins_total counter"), "TYPE line");
 	T_OK(has(text, "latch_sessions_revoked_total 5"), "add n");
+	T_EQ_INT(metrics_get(METRIC_SIGNIN_OK), CHILDREN * EACH,
+	    "metrics_get");
+	T_EQ_INT(metrics_get(METRIC__MAX), 0, "metrics_get out of range");
 	T_OK(has(text, "latch_http_requests_total{method=\"POST\",route="
 	    "\"/auth/login\",status=\"2xx\"} 40000"), "requests by route");
 	T_OK(has(text, "latch_http_requests_total{method=\"GET\",route="
