@@ -327,7 +327,7 @@ def test_counters_move_by_exactly_the_traffic(stack):
                 "mail.retry_max": 2,
                 "mail.from": "latch <noreply@example.org>",
                 "limits.ip_budget": 2, "limits.login_max_failures": 2,
-                "limits.login_window": 900, "limits.login_max_delay": 60})
+                "limits.login_window": 900, "limits.login_max_delay": 900})
             _drive(m, sink, acct, admin_tok, victim, victim_id, victim_pw,
                    throttled, throttled_pw, limited_ip)
     finally:
@@ -413,12 +413,16 @@ def _drive(m, sink, acct, admin_tok, victim, victim_id, victim_pw,
         w.request("", "(authorizer)", status)
         w.add(c("latch_authorizer_decisions_total", decision=decision))
 
-    # -- the per-address budget: 2 a minute for this address
-    for i in range(3):
+    # -- the per-address budget: 2 a minute for this address (a minute
+    # may begin between two requests: then one more is let through)
+    for i in range(6):
         status, _ = m.call("POST", "/auth/refresh", ip=limited_ip,
                            body={"refresh_token": "x" * 43})
-        assert status == (401 if i < 2 else 429), (i, status)
+        assert status in (401, 429), (i, status)
         w.request("POST", "/auth/refresh", status)
+        if status == 429:
+            break
+    assert status == 429, "the budget never refused"
     w.add(c("latch_rate_limited_total", kind="ip"))
 
     # -- no route, and a method the route does not take: one slot,
@@ -439,7 +443,7 @@ def _drive(m, sink, acct, admin_tok, victim, victim_id, victim_pw,
     w.add(c("latch_mail_deliveries_total", result="sent"))
     w.add(c("latch_mail_deliveries_total", result="failed"))
     wait_for(lambda: sink.count >= 1 and not os.listdir(
-        os.path.join(m.spool, "new")), 30, "the mailer to deliver")
+        os.path.join(m.spool, "new")), 60, "the mailer to deliver")
 
     # -- many requests at once over the workers, which recycle every
     # MAX_REQUESTS: none of what they counted may be lost
