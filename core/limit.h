@@ -89,7 +89,8 @@ enum err limit_mail(struct db *db, const struct conf *conf, char kind,
  * account uid (0: none known) from ip, on latch's one stable line for
  * refusals (see contrib/fail2ban/):
  * "limit: refused kind=K key=<uid or unknown> retry_after=N ip=A".
- * limit_ip() logs its own ("kind=ip", keyed by the address).
+ * limit_ip() logs its own ("kind=ip", keyed by the address).  Every
+ * refusal is also counted for GET /metrics (latch_rate_limited_total).
  */
 void limit_refused(const char *kind, int64_t uid, int retry_after,
     const char *ip);
