@@ -5,7 +5,7 @@ guides' of docs/deploy), carries the hardening it promises
 serves the socket that latchd.socket makes systemd pass (LISTEN_FDS,
 fd 3): a master with its workers even with workers = 1, more than one
 socket refused, a socket passed to another process ignored.  That
-latchd runs under every restriction of the unit is test_84_package's
+latchd runs under every restriction of the unit is test_91_package's
 (installed from the package, where the unit's paths are real).
 """
 
