@@ -59,7 +59,8 @@ static const struct {
 	const char *name, *help, *label;	/* label NULL: none */
 } families[FAM__MAX] = {
 	[FAM_SIGNINS] = { "latch_signins_total",
-	    "Sign-ins (POST /auth/login) by outcome.", "outcome" },
+	    "Sign-in steps (POST /auth/login, POST /auth/mfa) by outcome: "
+	    "ok, mfa_ok and mfa_recovery signed in.", "outcome" },
 	[FAM_REFRESH_ROTATIONS] = { "latch_refresh_rotations_total",
 	    "Refresh tokens rotated.", NULL },
 	[FAM_REFRESH_REUSE] = { "latch_refresh_reuse_detected_total",
@@ -99,6 +100,14 @@ static const struct {
 	[METRIC_SIGNIN_BAD_CREDENTIALS] = { FAM_SIGNINS, "bad_credentials" },
 	[METRIC_SIGNIN_THROTTLED] = { FAM_SIGNINS, "throttled" },
 	[METRIC_SIGNIN_DISABLED] = { FAM_SIGNINS, "disabled" },
+	[METRIC_SIGNIN_MFA_REQUIRED] = { FAM_SIGNINS, "mfa_required" },
+	[METRIC_SIGNIN_MFA_ENROLLMENT] = { FAM_SIGNINS,
+	    "mfa_enrollment_required" },
+	[METRIC_SIGNIN_MFA_OK] = { FAM_SIGNINS, "mfa_ok" },
+	[METRIC_SIGNIN_MFA_RECOVERY] = { FAM_SIGNINS, "mfa_recovery" },
+	[METRIC_SIGNIN_MFA_BAD_CODE] = { FAM_SIGNINS, "mfa_bad_code" },
+	[METRIC_SIGNIN_MFA_INVALID_TOKEN] = { FAM_SIGNINS,
+	    "mfa_invalid_token" },
 	[METRIC_REFRESH_ROTATED] = { FAM_REFRESH_ROTATIONS, NULL },
 	[METRIC_REFRESH_REUSE] = { FAM_REFRESH_REUSE, NULL },
 	[METRIC_SESSION_STARTED] = { FAM_SESSIONS_STARTED, NULL },

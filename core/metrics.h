@@ -28,6 +28,12 @@ enum metric {
 	METRIC_SIGNIN_BAD_CREDENTIALS,
 	METRIC_SIGNIN_THROTTLED,
 	METRIC_SIGNIN_DISABLED,
+	METRIC_SIGNIN_MFA_REQUIRED,	/* the second step asked */
+	METRIC_SIGNIN_MFA_ENROLLMENT,	/* signed in to enrol, nothing else */
+	METRIC_SIGNIN_MFA_OK,		/* POST /auth/mfa: a code */
+	METRIC_SIGNIN_MFA_RECOVERY,	/* POST /auth/mfa: a recovery code */
+	METRIC_SIGNIN_MFA_BAD_CODE,
+	METRIC_SIGNIN_MFA_INVALID_TOKEN,
 	METRIC_REFRESH_ROTATED,		/* latch_refresh_rotations_total */
 	METRIC_REFRESH_REUSE,		/* latch_refresh_reuse_detected_total */
 	METRIC_SESSION_STARTED,		/* latch_sessions_started_total */

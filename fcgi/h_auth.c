@@ -173,14 +173,18 @@ static const struct field login_fields[] = {
 };
 FIELDS(login_fields, LF__MAX);
 
-/* latch_signins_total: the outcome of a sign-in that got as far as its
- * name and password; other errors (bad input, the database) are not one. */
-static void
-count_signin(enum err e)
+/*
+ * latch_signins_total: the outcome e of a sign-in step that got as far as
+ * its name and password (POST /auth/login) or its mfa_token (POST
+ * /auth/mfa), ok that of ERR_OK; other errors (bad input, the database,
+ * no mfa_key) are not one.
+ */
+void
+count_signin(enum err e, enum metric ok)
 {
 	switch (e) {
 	case ERR_OK:
-		metrics_inc(METRIC_SIGNIN_OK);
+		metrics_inc(ok);
 		break;
 	case ERR_INVALID_CREDENTIALS:
 		metrics_inc(METRIC_SIGNIN_BAD_CREDENTIALS);
@@ -190,6 +194,12 @@ count_signin(enum err e)
 		break;
 	case ERR_ACCOUNT_DISABLED:
 		metrics_inc(METRIC_SIGNIN_DISABLED);
+		break;
+	case ERR_INVALID_CODE:
+		metrics_inc(METRIC_SIGNIN_MFA_BAD_CODE);
+		break;
+	case ERR_INVALID_TOKEN:
+		metrics_inc(METRIC_SIGNIN_MFA_INVALID_TOKEN);
 		break;
 	default:
 		break;
@@ -212,7 +222,8 @@ h_login(struct req *r)
 	    ACCOUNT_COOKIE : 0), req_user_agent(r), &u, &t);
 	if (e == ERR_TOO_MANY_ATTEMPTS)
 		r->retry_after = u.retry_after;
-	count_signin(e);
+	count_signin(e, t.mfa_token[0] != '\0' ? METRIC_SIGNIN_MFA_REQUIRED :
+	    t.restricted ? METRIC_SIGNIN_MFA_ENROLLMENT : METRIC_SIGNIN_OK);
 	if (e != ERR_OK)
 		return e;
 	if (t.mfa_token[0] != '\0')

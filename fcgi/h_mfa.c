@@ -72,6 +72,8 @@ h_auth_mfa(struct req *r)
 	    recovery, req_user_agent(r), &u, &t);
 	if (e == ERR_TOO_MANY_ATTEMPTS)
 		r->retry_after = u.retry_after;
+	count_signin(e, recovery != NULL ? METRIC_SIGNIN_MFA_RECOVERY :
+	    METRIC_SIGNIN_MFA_OK);
 	if (e != ERR_OK)
 		return e;
 	return resp_login(r, 200, "Login successful", &t, &u, t.cookie);

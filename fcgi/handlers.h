@@ -7,6 +7,7 @@
 #define LATCH_HANDLERS_H
 
 #include "http.h"
+#include "metrics.h"
 
 /* h_health.c */
 enum err h_health(struct req *);
@@ -39,6 +40,9 @@ enum err h_revoke(struct req *);
 enum err h_logout(struct req *);
 enum err h_sessions_list(struct req *);
 enum err h_sessions_delete(struct req *);
+/* Count a sign-in step's outcome e (latch_signins_total); ok is that of
+ * ERR_OK.  POST /auth/login and POST /auth/mfa. */
+void count_signin(enum err e, enum metric ok);
 
 enum err h_invitation_preview(struct req *);
 enum err h_password_forgot(struct req *);

@@ -6,7 +6,7 @@ a list of networks honoured.  A latchd master of its own (3 workers that
 recycle every few requests, latch-mailer delivering to an SMTP server on
 loopback) is driven with known traffic, and every counter moves by
 exactly that much: requests by route and status class and their
-durations, sign-ins by outcome, refresh rotations and a reuse, sessions
+durations, sign-ins by outcome (the two-factor steps too), refresh rotations and a reuse, sessions
 started and revoked, authorizer decisions, rate-limit refusals, worker
 respawns (recycled, and one killed), the mailer's deliveries and the
 spool; nothing counted is lost when a worker goes.  No label holds a
@@ -26,9 +26,12 @@ import time
 from aiosmtpd.controller import Controller
 from prometheus_client.parser import text_string_to_metric_families
 
+import pyotp
+
 import fcgiclient
 import stack as stackmod
 import webservers as ws
+from adminlib import add_user
 from lib import (expect, expect_error, http, new_email, new_password,
                  register, uniq, wait_for)
 
@@ -62,7 +65,9 @@ FAMILIES = {
 # The only values a label may take besides route patterns: nothing a
 # client sends ever becomes one.
 FIXED_LABELS = {
-    "outcome": {"ok", "bad_credentials", "throttled", "disabled"},
+    "outcome": {"ok", "bad_credentials", "throttled", "disabled",
+                "mfa_required", "mfa_enrollment_required", "mfa_ok",
+                "mfa_recovery", "mfa_bad_code", "mfa_invalid_token"},
     "decision": {"allow", "unauthenticated", "forbidden", "redirect",
                  "error"},
     "kind": {"ip", "account", "mail"},
@@ -493,6 +498,118 @@ def _drive(m, sink, acct, admin_tok, victim, victim_id, victim_pw,
     for secret in (acct.username, acct.email, acct.password, victim,
                    throttled, tok, rt, good, limited_ip):
         assert secret not in text, secret
+
+
+# ------------------------------------------------- two-factor sign-ins
+
+def _totp_code(secret, steps=0):
+    """The code of secret `steps` 30 s steps from now (python3-pyotp),
+    at least 5 s before the step ends."""
+    left = 30 - time.time() % 30
+    if left < 5:
+        time.sleep(left + 0.2)
+    return pyotp.TOTP(secret).at(int(time.time()) + steps * 30)
+
+
+def _enrol(acct):
+    """acct with TOTP on, through the shared stack: (secret, recovery
+    codes)."""
+    secret = expect(http("POST", "/user/mfa/totp", {}, token=acct.access),
+                    201)["secret"]
+    j = expect(http("POST", "/user/mfa/totp/confirm",
+                    {"code": _totp_code(secret)}, token=acct.access), 200)
+    return secret, j["recovery_codes"]
+
+
+def _wrong(secret):
+    """A code no step around now has."""
+    near = {pyotp.TOTP(secret).at(int(time.time()) + k * 30)
+            for k in range(-2, 3)}
+    return next(c for c in ("%06d" % random.randint(0, 999999)
+                            for _ in range(100)) if c not in near)
+
+
+def test_two_factor_sign_ins_counted(stack):
+    """Each step of a two-factor sign-in counts one outcome: the
+    password step that asks for a code, a good code, a recovery code, a
+    wrong code, a used mfa_token, the throttle at the second step, and a
+    sign-in the organization's policy restricts to enrolment."""
+    admin = register()
+    secret, codes = _enrol(admin)
+    guesser = add_user(admin.access)
+    g_secret, _ = _enrol(guesser)
+    newcomer = register()
+    expect(http("PATCH", "/organization", {"require_mfa": "admins"},
+                token=newcomer.access), 200)
+    with ws.traversable(stack.dir), \
+            ws.scratch(stack, "metrics-mfa") as (d, procs):
+        os.chmod(d, 0o755)
+        m = Master(stack, d, procs, {
+            "mail.run_mailer": False, "limits.login_max_failures": 2,
+            "limits.login_window": 900, "limits.login_max_delay": 900})
+        first = m.scrape()
+        w = Expect()
+        w.request("GET", "/metrics", 200)
+
+        def call(route, body, want):
+            status, j = m.call("POST", route, body=body)
+            assert status == want, (route, status, j)
+            w.request("POST", route, status)
+            return j
+
+        def password_step(acct):
+            j = call("/auth/login", {"identifier": acct.username,
+                                     "password": acct.password}, 200)
+            assert j["mfa_required"] is True, j
+            w.add(c("latch_signins_total", outcome="mfa_required"))
+            return j["mfa_token"]
+
+        # A code: signed in (a session), not before.
+        token = password_step(admin)
+        j = call("/auth/mfa", {"mfa_token": token,
+                               "code": _totp_code(secret, 1)}, 200)
+        assert "access_token" in j, j
+        w.add(c("latch_signins_total", outcome="mfa_ok"))
+        w.add(c("latch_sessions_started_total"))
+        # A recovery code; then its mfa_token again.
+        token = password_step(admin)
+        call("/auth/mfa", {"mfa_token": token, "recovery_code": codes[0]},
+             200)
+        w.add(c("latch_signins_total", outcome="mfa_recovery"))
+        w.add(c("latch_sessions_started_total"))
+        j = call("/auth/mfa", {"mfa_token": token,
+                               "recovery_code": codes[1]}, 401)
+        assert j["error"] == "invalid_token", j
+        w.add(c("latch_signins_total", outcome="mfa_invalid_token"))
+        # A wrong code, then the throttle (the password step counted
+        # too): no code is even looked at.
+        token = password_step(guesser)
+        j = call("/auth/mfa", {"mfa_token": token,
+                               "code": _wrong(g_secret)}, 400)
+        assert j["error"] == "invalid_code", j
+        w.add(c("latch_signins_total", outcome="mfa_bad_code"))
+        call("/auth/mfa", {"mfa_token": token,
+                           "code": _totp_code(g_secret, 1)}, 429)
+        w.add(c("latch_signins_total", outcome="throttled"))
+        w.add(c("latch_rate_limited_total", kind="account"))
+        # Bad input is no outcome.
+        call("/auth/mfa", {"mfa_token": token}, 400)
+        # An admin whose organization requires a second factor it has
+        # not enrolled: a session that may only enrol.
+        j = call("/auth/login", {"identifier": newcomer.username,
+                                 "password": newcomer.password}, 200)
+        assert j["mfa_enrollment_required"] is True, j
+        w.add(c("latch_signins_total", outcome="mfa_enrollment_required"))
+        w.add(c("latch_sessions_started_total"))
+
+        last = m.scrape()
+        got = delta(first, last)
+        got.pop(c("latch_worker_respawns_total", reason="recycled"), None)
+        check_delta(got, w)
+        text = json.dumps([list(k[1]) for k in last])
+        for secret_ in (admin.username, guesser.username, token, secret,
+                        codes[0]):
+            assert secret_ not in text, secret_
 
 
 def test_under_cgi_only_what_needs_no_master(stack):
