@@ -495,8 +495,9 @@ def test_invitation_code_by_hand(stack):
     A.wait_text("Pass this link on to them")
     code2 = urllib.parse.parse_qs(urllib.parse.urlparse(
         A.q("#invite-link").get_attribute("value")).query)["code"][0]
-    row = A.wait(lambda: [r for r in A.qs("#pending tbody tr")
-                          if "hal@example.org" in r.text][0], "hal's row")
+    row = A.wait(lambda: next((r for r in A.qs("#pending tbody tr")
+                               if "hal@example.org" in r.text), None),
+                 "hal's row")
     row.find_element(br.By.XPATH, ".//button[contains(., 'Revoke')]").click()
     A.wait_text("Revoked the invitation of hal@example.org.")
     A.check_log()
