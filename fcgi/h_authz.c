@@ -1,15 +1,26 @@
 /*
- * h_authz.c: the FastCGI AUTHORIZER role (lighttpd "mode" =>
- * "authorizer", Apache mod_authnz_fcgi).  No routing: the access token of
- * the request (Authorization: Bearer, else the latch_access cookie) is
- * checked as /auth/verify checks it, and the answer is 200 with
- * Variable-LATCH_* headers (the server hands them to the guarded
- * application as environment), 401, or 403 when the FastCGI parameter
- * LATCH_REQUIRE_ROLE is not met (or LATCH_REQUIRE_AMR=otp, when the
- * session was not signed in with a second factor: 403 mfa_required; a
- * session that may only enrol one is refused 403
- * mfa_enrollment_required).  With [server] login_url, a browser
- * that is not signed in is sent there instead of a 401 (see wants_page).
+ * h_authz.c: the guard of other paths of the site, in two forms.
+ *
+ * The FastCGI AUTHORIZER role (lighttpd "mode" => "authorizer", Apache
+ * mod_authnz_fcgi): no routing; the answer is 200 with Variable-LATCH_*
+ * headers (the server hands them to the guarded application as
+ * environment), 401, or 403.
+ *
+ * GET /auth/check, the subrequest of nginx's auth_request and Caddy's
+ * forward_auth: 200 with X-Latch-* headers (the server copies them onto
+ * the guarded request), 401 or 403.
+ *
+ * Both check the access token (Authorization: Bearer, else the
+ * latch_access cookie) as /auth/verify checks it, and the role against
+ * the FastCGI parameter LATCH_REQUIRE_ROLE, which only the server's
+ * configuration can set (a client's header arrives as HTTP_*), and the
+ * second factor against LATCH_REQUIRE_AMR=otp, set the same way (403
+ * mfa_required when the session was not signed in with one; a session
+ * that may only enrol one is refused 403 mfa_enrollment_required).  With
+ * [server] login_url, a browser that is not signed in is sent there: a
+ * 302 from the authorizer, a 401 with Location from the check (nginx
+ * allows its subrequest nothing but 2xx, 401 and 403; the recipes turn it
+ * into the redirect).
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -21,7 +32,8 @@
 
 #define REQUIRE_ROLE_MAX 256
 
-/* The variables handed to the guarded application. */
+/* Who is calling, handed to the guarded application: as variables by
+ * the authorizer, as headers by the check. */
 enum { AV_USER_ID, AV_USERNAME, AV_ORG_ID, AV_ROLE, AV_AMR, AV__MAX };
 static const char *const var_names[] = {
 	[AV_USER_ID] = "LATCH_USER_ID",
@@ -32,6 +44,21 @@ static const char *const var_names[] = {
 };
 _Static_assert(sizeof(var_names) / sizeof(var_names[0]) == AV__MAX,
     "one name per variable");
+static const char *const header_names[] = {
+	[AV_USER_ID] = "X-Latch-User-Id",
+	[AV_USERNAME] = "X-Latch-Username",
+	[AV_ORG_ID] = "X-Latch-Org-Id",
+	[AV_ROLE] = "X-Latch-Role",
+	[AV_AMR] = "X-Latch-Amr",
+};
+_Static_assert(sizeof(header_names) / sizeof(header_names[0]) == AV__MAX,
+    "one name per header");
+
+/* The values of one answer, and the room for the numbers among them. */
+struct ident {
+	const char *values[AV__MAX];
+	char uid[24], oid[24];
+};
 
 int
 h_authz_is(const struct req *r)
@@ -125,14 +152,15 @@ amr_allowed(const struct req *r, unsigned amr)
 }
 
 /*
- * Whether the refusal of a sign-in should be a redirect to the sign-in
- * page: login_url is set and the request is a browser's navigation (GET
- * or HEAD accepting text/html).  Scripts and APIs keep their 401.
+ * Whether the refusal of a sign-in should send a browser to the sign-in
+ * page: login_url is set and the request (method: the guarded request's)
+ * is a browser's navigation (GET or HEAD accepting text/html).  Scripts
+ * and APIs keep their 401.
  */
 static int
-wants_page(const struct req *r)
+wants_page(const struct req *r, const char *m)
 {
-	const char *m = r->method, *accept = req_param(r, "HTTP_ACCEPT");
+	const char *accept = req_param(r, "HTTP_ACCEPT");
 
 	if (r->conf->login_url[0] == '\0' || m == NULL || accept == NULL)
 		return 0;
@@ -141,39 +169,38 @@ wants_page(const struct req *r)
 	return strstr(accept, "text/html") != NULL;
 }
 
-enum err
-h_authz(struct req *r)
+/*
+ * The guard itself: ERR_OK with the caller in id, or the refusal, with
+ * *page set when it is a sign-in that a browser should be sent to make
+ * (method: the guarded request's).  One session lookup, as /auth/verify.
+ */
+static enum err
+guard(struct req *r, const char *method, struct ident *id, int *page)
 {
-	char uid[24], oid[24], cookie[HTTP_COOKIE_VALUE_MAX];
-	const char *values[AV__MAX], *t;
+	char cookie[HTTP_COOKIE_VALUE_MAX];
+	const char *t;
 	int on;
 	enum err e;
 
-	(void)snprintf(r->path, sizeof(r->path), "(authorizer)");
+	*page = 0;
 	if ((on = org_auth_enabled(r->db, r->conf)) == -1)
 		return ERR_DB;
 	if (!on) {
-		values[AV_USER_ID] = values[AV_USERNAME] = values[AV_ORG_ID] =
-		    "";
-		values[AV_ROLE] = "anonymous";
-		values[AV_AMR] = "";
-		resp_authorizer(r, 200, var_names, values, AV__MAX);
+		id->values[AV_USER_ID] = id->values[AV_USERNAME] =
+		    id->values[AV_ORG_ID] = "";
+		id->values[AV_ROLE] = "anonymous";
+		id->values[AV_AMR] = "";
 		return ERR_OK;
 	}
-	/* As /auth/verify checks it; the guard itself asks for no CSRF
-	 * header (the cookies are SameSite=Strict). */
+	/* The guard itself asks for no CSRF header (the cookies are
+	 * SameSite=Strict). */
 	if ((t = req_access_token(r, cookie, sizeof(cookie))) == NULL)
 		e = ERR_MISSING_TOKEN;
 	else
 		e = session_authenticate(r->db, r->conf, t, &r->p, NULL);
-	if ((e == ERR_MISSING_TOKEN || e == ERR_INVALID_TOKEN ||
-	    e == ERR_TOKEN_EXPIRED || e == ERR_SESSION_REVOKED) &&
-	    wants_page(r)) {
-		/* Back to the guarded URL after signing in. */
-		resp_redirect(r, r->conf->login_url,
-		    req_param(r, "REQUEST_URI"));
-		return ERR_OK;
-	}
+	if (e == ERR_MISSING_TOKEN || e == ERR_INVALID_TOKEN ||
+	    e == ERR_TOKEN_EXPIRED || e == ERR_SESSION_REVOKED)
+		*page = wants_page(r, method);
 	if (e == ERR_OK && r->p.restricted)
 		e = ERR_MFA_ENROLLMENT_REQUIRED;
 	if (e != ERR_OK)
@@ -182,13 +209,67 @@ h_authz(struct req *r)
 		return ERR_FORBIDDEN;
 	if (!amr_allowed(r, r->p.claims.amr))
 		return ERR_MFA_REQUIRED;
-	(void)snprintf(uid, sizeof(uid), "%" PRId64, r->p.user_id);
-	(void)snprintf(oid, sizeof(oid), "%" PRId64, r->p.org_id);
-	values[AV_USER_ID] = uid;
-	values[AV_USERNAME] = r->p.username;
-	values[AV_ORG_ID] = oid;
-	values[AV_ROLE] = role_name(r->p.role);
-	values[AV_AMR] = amr_text(r->p.claims.amr);
-	resp_authorizer(r, 200, var_names, values, AV__MAX);
+	(void)snprintf(id->uid, sizeof(id->uid), "%" PRId64, r->p.user_id);
+	(void)snprintf(id->oid, sizeof(id->oid), "%" PRId64, r->p.org_id);
+	id->values[AV_USER_ID] = id->uid;
+	id->values[AV_USERNAME] = r->p.username;
+	id->values[AV_ORG_ID] = id->oid;
+	id->values[AV_ROLE] = role_name(r->p.role);
+	id->values[AV_AMR] = amr_text(r->p.claims.amr);
+	return ERR_OK;
+}
+
+enum err
+h_authz(struct req *r)
+{
+	struct ident id;
+	int page;
+	enum err e;
+
+	(void)snprintf(r->path, sizeof(r->path), "(authorizer)");
+	e = guard(r, r->method, &id, &page);
+	if (e != ERR_OK && page) {
+		/* Back to the guarded URL after signing in. */
+		resp_redirect(r, r->conf->login_url,
+		    req_param(r, "REQUEST_URI"));
+		return ERR_OK;
+	}
+	if (e != ERR_OK)
+		return e;
+	resp_authorizer(r, 200, var_names, id.values, AV__MAX);
+	return ERR_OK;
+}
+
+/*
+ * GET /auth/check.  The guarded request's method and URI come from
+ * X-Forwarded-Method and X-Forwarded-Uri, which the recipes set (and so
+ * replace any the client sent); they only shape the answer to a browser
+ * (a sign-in, and where to come back to), never the decision.
+ */
+enum err
+h_check(struct req *r)
+{
+	const char *m = req_param(r, "HTTP_X_FORWARDED_METHOD");
+	struct ident id;
+	enum err e;
+	size_t i;
+	int page;
+
+	e = guard(r, m != NULL ? m : r->method, &id, &page);
+	if (e != ERR_OK && page) {
+		/* Still the 401 (and its body), with where to go. */
+		if (resp_location(r, r->conf->login_url,
+		    req_param(r, "HTTP_X_FORWARDED_URI")) != ERR_OK)
+			return ERR_SYS;
+		return e;
+	}
+	if (e != ERR_OK)
+		return e;
+	for (i = 0; i < AV__MAX; i++)
+		if (resp_header(r, header_names[i], id.values[i]) != ERR_OK) {
+			log_warnx("check: a header value was refused");
+			return ERR_SYS;
+		}
+	resp_send(r, 200, resp_new("Access granted"));
 	return ERR_OK;
 }

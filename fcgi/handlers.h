@@ -25,6 +25,9 @@ enum err h_metrics(struct req *);
 int h_authz_is(const struct req *);
 /* Answer it: 200 with Variable-LATCH_* headers, or an error to send. */
 enum err h_authz(struct req *);
+/* GET /auth/check: the same guard for nginx's auth_request and Caddy's
+ * forward_auth, answered with X-Latch-* headers. */
+enum err h_check(struct req *);
 
 /* h_meta.c: public documents outside the envelope */
 enum err h_jwks(struct req *);

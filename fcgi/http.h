@@ -21,6 +21,8 @@
 #define HTTP_COOKIE_VALUE_MAX 2048
 /* A Location header of the authorizer's redirect, NUL included. */
 #define RESP_LOCATION_MAX 4096
+/* Other header lines of an answer (a Location among them). */
+#define HTTP_HEADERS_MAX (RESP_LOCATION_MAX + 512)
 
 /* The cookies of a browser session (docs/api.md, "Cookies"). */
 #define COOKIE_ACCESS "latch_access"
@@ -65,6 +67,8 @@ struct req {
 	int authorizer;             /* FCGI_ROLE=AUTHORIZER */
 	char cookies[HTTP_COOKIES_MAX]; /* Set-Cookie lines, CRLF-ended */
 	size_t cookies_len;
+	char headers[HTTP_HEADERS_MAX]; /* resp_header()'s, CRLF-ended */
+	size_t headers_len;
 	struct req_later later;     /* see req_defer() */
 };
 
@@ -258,6 +262,15 @@ enum err resp_login(struct req *r, int status, const char *msg,
  * NULL (left out if the whole would not fit RESP_LOCATION_MAX).
  */
 void resp_redirect(struct req *r, const char *url, const char *next);
+
+/*
+ * Queue the header "name: value" for the next resp_send().  A value with
+ * a control character is refused.  ERR_OK, ERR_SYS (refused, no room).
+ */
+enum err resp_header(struct req *r, const char *name, const char *value);
+
+/* Queue "Location:" url and next as resp_redirect() makes it. */
+enum err resp_location(struct req *r, const char *url, const char *next);
 
 /*
  * The answer of the FastCGI authorizer role: status (200, 401, 403) with

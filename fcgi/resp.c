@@ -174,6 +174,7 @@ resp_send(struct req *r, int status, struct json_object *root)
 		n = 0; /* cannot happen: extra is bounded */
 	out(r, hdr, (size_t)n);
 	out(r, r->cookies, r->cookies_len);
+	out(r, r->headers, r->headers_len);
 	out(r, "\r\n", 2);
 	out(r, body, blen);
 	out(r, "\n", 1);
@@ -413,22 +414,45 @@ resp_login(struct req *r, int status, const char *msg,
 	return ERR_OK;
 }
 
+/* Whether s can be a header value: no CR, LF or other control
+ * character can split a header. */
+static int
+header_safe(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return 0;
+	return 1;
+}
+
+/* The sign-in URL, url with "?next=" and next escaped, into loc
+ * (RESP_LOCATION_MAX); -1 if url alone does not fit. */
+static int
+location(char *loc, const char *url, const char *next)
+{
+	size_t len;
+	int n;
+
+	n = snprintf(loc, RESP_LOCATION_MAX, "%s%s", url, next != NULL ?
+	    "?next=" : "");
+	if (n < 0 || (size_t)n >= RESP_LOCATION_MAX)
+		return -1;
+	len = (size_t)n;
+	/* A next too long to carry is left out: the page still signs in. */
+	if (next != NULL && str_pct_encode(loc, RESP_LOCATION_MAX, &len, next,
+	    "/") == -1)
+		loc[strlen(url)] = '\0';
+	return 0;
+}
+
 void
 resp_redirect(struct req *r, const char *url, const char *next)
 {
 	char hdr[RESP_LOCATION_MAX + 128], loc[RESP_LOCATION_MAX];
-	size_t len;
 	int n;
 
-	n = snprintf(loc, sizeof(loc), "%s%s", url, next != NULL ? "?next=" :
-	    "");
-	if (n < 0 || (size_t)n >= sizeof(loc))
+	if (location(loc, url, next) == -1)
 		goto fail;
-	len = (size_t)n;
-	/* A next too long to carry is left out: the page still signs in. */
-	if (next != NULL && str_pct_encode(loc, sizeof(loc), &len, next,
-	    "/") == -1)
-		loc[strlen(url)] = '\0';
 	n = snprintf(hdr, sizeof(hdr), "Status: 302 Found\r\nLocation: %s\r\n"
 	    "Content-Length: 0\r\nCache-Control: no-store\r\n"
 	    "Referrer-Policy: no-referrer\r\n\r\n", loc);
@@ -440,6 +464,34 @@ resp_redirect(struct req *r, const char *url, const char *next)
 	return;
 fail:
 	resp_error(r, ERR_SYS);
+}
+
+enum err
+resp_header(struct req *r, const char *name, const char *value)
+{
+	size_t room = sizeof(r->headers) - r->headers_len;
+	int n;
+
+	if (!header_safe(value))
+		return ERR_SYS;
+	n = snprintf(r->headers + r->headers_len, room, "%s: %s\r\n", name,
+	    value);
+	if (n < 0 || (size_t)n >= room) {
+		r->headers[r->headers_len] = '\0';
+		return ERR_SYS;
+	}
+	r->headers_len += (size_t)n;
+	return ERR_OK;
+}
+
+enum err
+resp_location(struct req *r, const char *url, const char *next)
+{
+	char loc[RESP_LOCATION_MAX];
+
+	if (location(loc, url, next) == -1)
+		return ERR_SYS;
+	return resp_header(r, "Location", loc);
 }
 
 void
@@ -457,12 +509,8 @@ resp_authorizer(struct req *r, int status, const char *const *names,
 		goto fail;
 	len = (size_t)k;
 	for (i = 0; i < n; i++) {
-		const char *v;
-
-		/* No CR, LF or other control character can split a header. */
-		for (v = values[i]; *v != '\0'; v++)
-			if ((unsigned char)*v < 0x20 || *v == 0x7f)
-				goto fail;
+		if (!header_safe(values[i]))
+			goto fail;
 		k = snprintf(hdr + len, sizeof(hdr) - len, "Variable-%s: %s\r\n",
 		    names[i], values[i]);
 		if (k < 0 || (size_t)k >= sizeof(hdr) - len)

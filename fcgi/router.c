@@ -24,6 +24,7 @@ static const struct route routes[] = {
 	{ "POST", "/auth/refresh", h_refresh, AUTH_NONE,
 	    ROUTE_LIMIT_IP },
 	{ "POST", "/auth/verify", h_verify, AUTH_NONE, 0 },
+	{ "GET", "/auth/check", h_check, AUTH_NONE, 0 },
 	{ "POST", "/auth/revoke", h_revoke, AUTH_NONE, 0 },
 	{ "POST", "/auth/logout", h_logout, AUTH_USER, ROUTE_ENROL },
 	{ "GET", "/auth/sessions", h_sessions_list, AUTH_USER, 0 },

@@ -1,9 +1,12 @@
 """
-The FastCGI AUTHORIZER role, spoken directly to latchd's socket (the
-web-server scenarios in test_87 drive it through lighttpd and Apache):
-401 without a token, 200 with the Variable-LATCH_* headers, a kid that
-names no key and revoked sessions refused, LATCH_REQUIRE_ROLE, LATCH_AMR
-and LATCH_REQUIRE_AMR, the latch_access cookie, and [security]
+The guard of other paths, in its two forms, spoken directly to latchd's
+socket: the FastCGI AUTHORIZER role (test_87 drives it through lighttpd
+and Apache) and GET /auth/check, the subrequest of nginx and Caddy
+(test_91 drives it through them).  401 without a token, 200 with the
+Variable-LATCH_* (X-Latch-*) headers, a kid that names no key and
+revoked sessions refused, LATCH_REQUIRE_ROLE and never a header in its
+place, LATCH_AMR and LATCH_REQUIRE_AMR, the latch_access cookie, the
+sign-in for browsers, and [security]
 auth_enabled = false letting everyone through as anonymous.
 """
 
@@ -30,6 +33,44 @@ def authz(stack, token=None, cookie=None, require=None, extra=None):
     lib.log("authz", params.get("LATCH_REQUIRE_ROLE"), "->", status,
             headers, body)
     return status, headers, body
+
+
+def check(stack, token=None, cookie=None, require=None, extra=None):
+    """GET /auth/check as nginx's auth_request sends it: PATH_INFO, no
+    REQUEST_URI."""
+    params = {"REQUEST_METHOD": "GET", "PATH_INFO": "/auth/check",
+              "SERVER_PROTOCOL": "HTTP/1.1", "REMOTE_ADDR": "127.0.0.1"}
+    if token is not None:
+        params["HTTP_AUTHORIZATION"] = "Bearer " + token
+    if cookie is not None:
+        params["HTTP_COOKIE"] = cookie
+    if require is not None:
+        params["LATCH_REQUIRE_ROLE"] = require
+    params.update(extra or {})
+    status, headers, body = fcgiclient.call(stack.latchd_socket, params,
+                                            role=fcgiclient.RESPONDER)
+    lib.log("check", params.get("LATCH_REQUIRE_ROLE"), "->", status,
+            headers, body)
+    return status, headers, body
+
+
+IDENTITY = ("X-Latch-User-Id", "X-Latch-Username", "X-Latch-Org-Id",
+            "X-Latch-Role", "X-Latch-Amr")
+
+
+def identity(headers):
+    return {k: v for k, v in headers if k in IDENTITY}
+
+
+def check_refused(status, headers, body, want, code):
+    assert status == want, "expected %d, got %d %r %r" % (
+        want, status, headers, body)
+    assert not identity(headers), headers
+    j = json.loads(body.decode())
+    assert j["success"] is False and j["error"] == code, j
+    if want == 401:
+        assert ("WWW-Authenticate", 'Bearer realm="latch"') in headers, \
+            headers
 
 
 def variables(headers):
@@ -277,15 +318,19 @@ def test_browser_without_session_is_sent_to_sign_in(stack):
 
 
 def test_amr_and_require_amr(stack):
-    """LATCH_AMR names how the session signed in; LATCH_REQUIRE_AMR=otp
-    lets only a session with a second factor through; a session that may
-    only enrol one is refused everywhere."""
+    """LATCH_AMR (X-Latch-Amr from /auth/check) names how the session
+    signed in; LATCH_REQUIRE_AMR=otp lets only a session with a second
+    factor through; a session that may only enrol one is refused
+    everywhere.  Both forms of the guard alike."""
     import pyotp
     import time
     a = register()
     st, h, b = authz(stack, token=a.access,
                      extra={"LATCH_REQUIRE_AMR": "otp"})
     refused(stack, st, h, b, 403, "mfa_required")
+    check_refused(*check(stack, token=a.access,
+                         extra={"LATCH_REQUIRE_AMR": "otp"}), 403,
+                  "mfa_required")
     st, h, b = authz(stack, token=a.access,
                      extra={"LATCH_REQUIRE_AMR": "OTP"})
     refused(stack, st, h, b, 403, "mfa_required")
@@ -304,6 +349,9 @@ def test_amr_and_require_amr(stack):
     st, h, b = authz(stack, token=j["access_token"],
                      extra={"LATCH_REQUIRE_AMR": "otp"})
     assert st == 200 and variables(h)["LATCH_AMR"] == "pwd,otp", (st, h)
+    st, h, b = check(stack, token=j["access_token"],
+                     extra={"LATCH_REQUIRE_AMR": "otp"})
+    assert st == 200 and identity(h)["X-Latch-Amr"] == "pwd,otp", (st, h)
     # A restricted session: the organization requires it of admins, and
     # b has none.
     b_ = register()
@@ -311,3 +359,136 @@ def test_amr_and_require_amr(stack):
                 token=b_.access), 200)
     st, h, body = authz(stack, token=b_.access)
     refused(stack, st, h, body, 403, "mfa_enrollment_required")
+    check_refused(*check(stack, token=b_.access), 403,
+                  "mfa_enrollment_required")
+
+
+# ------------------------------------------------------- GET /auth/check
+
+def test_check_answers_who_is_calling(stack):
+    a = register()
+    st, h, b = check(stack, token=a.access)
+    assert st == 200, (st, h, b)
+    assert identity(h) == {"X-Latch-User-Id": str(a.id),
+                           "X-Latch-Username": a.username,
+                           "X-Latch-Org-Id": str(a.user["organizationId"]),
+                           "X-Latch-Role": "admin",
+                           "X-Latch-Amr": "pwd"}, h
+    assert ("Cache-Control", "no-store") in h, h
+    assert json.loads(b.decode())["success"] is True, b
+    st, h, b = check(stack, cookie="theme=dark; latch_access=" + a.access)
+    assert st == 200 and identity(h)["X-Latch-Username"] == a.username, h
+    # Through lighttpd's mount of the API too (a direct call is the
+    # caller asking about itself).
+    r = http("GET", "/auth/check", token=a.access)
+    expect(r, 200, "GET /auth/check")
+    assert r.headers["X-Latch-Username"] == a.username, r.describe()
+
+
+def test_check_refuses_without_a_session(stack):
+    check_refused(*check(stack), 401, "missing_token")
+    check_refused(*check(stack, token="not.a.token"), 401, "invalid_token")
+    check_refused(*check(stack, cookie="latch_access=garbage"), 401,
+                  "invalid_token")
+    a = register()
+    t = lib.with_kid(a.access, "AAAAAAAAAAA")
+    check_refused(*check(stack, token=t), 401, "invalid_token")
+    b = login_ok(a)
+    assert check(stack, token=b.access)[0] == 200
+    expect(http("POST", "/auth/logout", {}, token=b.access), 200)
+    check_refused(*check(stack, token=b.access), 401, "session_revoked")
+    lib.expect_error(http("GET", "/auth/check"), 401, "missing_token")
+    lib.expect_error(http("POST", "/auth/check"), 405,
+                     "method_not_allowed")
+
+
+def test_check_role_is_the_servers_never_the_clients(stack):
+    """LATCH_REQUIRE_ROLE is a FastCGI parameter, which only the
+    server's configuration sets; the client's X-Latch-Require-Role
+    header (HTTP_X_LATCH_REQUIRE_ROLE) is never read, so it can neither
+    lower nor raise the bar."""
+    a = register()
+    tok, u = user_token(stack, a.org)
+    st, h, b = check(stack, token=tok)
+    assert st == 200 and identity(h)["X-Latch-Role"] == "user", (st, h)
+    check_refused(*check(stack, token=tok, require="admin"), 403,
+                  "forbidden")
+    check_refused(*check(stack, token=tok, require="admin", extra={
+        "HTTP_X_LATCH_REQUIRE_ROLE": "user"}), 403, "forbidden")
+    st, h, b = check(stack, token=tok, extra={
+        "HTTP_X_LATCH_REQUIRE_ROLE": "superadmin"})
+    assert st == 200, (st, h, b)
+    assert check(stack, token=a.access, require="admin, superadmin")[0] \
+        == 200
+    check_refused(*check(stack, token=a.access, require="superadmin"), 403,
+                  "forbidden")
+    check_refused(*check(stack, token=a.access, require="admn"), 403,
+                  "forbidden")
+    # The client's own X-Latch-* headers are not the answer's.
+    st, h, b = check(stack, token=tok, extra={"HTTP_X_LATCH_ROLE": "admin"})
+    assert identity(h)["X-Latch-Role"] == "user", h
+
+
+def test_check_sends_browsers_to_sign_in(stack):
+    """
+    With [server] login_url, a browser's navigation (the guarded
+    request's method, X-Forwarded-Method, GET or HEAD; Accept:
+    text/html) without a session gets the 401 with Location: the sign-in
+    page, next = X-Forwarded-Uri percent-encoded.  Still a 401: nginx
+    allows its subrequest 2xx, 401 and 403 only.
+    """
+    a = register()
+    nav = {"HTTP_ACCEPT": "text/html,*/*;q=0.8",
+           "HTTP_X_FORWARDED_METHOD": "GET",
+           "HTTP_X_FORWARDED_URI": "/private/a b.html?x=1&y=\xc3\xa9\r\nX: y"}
+    st, h, b = check(stack, extra=nav)
+    check_refused(st, h, b, 401, "missing_token")       # no login_url yet
+    assert "Location" not in dict(h), h
+    try:
+        stack.reload({"server.login_url": "/signin.html"})
+        for kw in ({}, {"token": "not.a.token"},
+                   {"cookie": "latch_access=garbage"}):
+            st, h, b = check(stack, extra=nav, **kw)
+            assert st == 401, (kw, st, h, b)
+            assert ("Location", "/signin.html?next=/private/a%20b.html%3Fx"
+                    "%3D1%26y%3D%C3%A9%0D%0AX%3A%20y") in h, (kw, h)
+            assert not identity(h), h
+        st, h, b = check(stack, extra=dict(nav, HTTP_X_FORWARDED_METHOD=
+                                           "HEAD"))
+        assert "Location" in dict(h), h
+        # Not a navigation: the 401 alone.
+        for extra in (dict(nav, HTTP_X_FORWARDED_METHOD="POST"),
+                      dict(nav, HTTP_ACCEPT="application/json"),
+                      {"HTTP_X_FORWARDED_URI": "/private/x"}):
+            st, h, b = check(stack, extra=extra)
+            check_refused(st, h, b, 401, "missing_token")
+            assert "Location" not in dict(h), (extra, h)
+        # Without X-Forwarded-Method the request's own counts; without
+        # X-Forwarded-Uri there is nowhere to come back to.
+        st, h, b = check(stack, extra={"HTTP_ACCEPT": "text/html"})
+        assert st == 401 and ("Location", "/signin.html") in h, h
+        # Signed in: through; the role refused: 403, no sign-in.
+        st, h, b = check(stack, token=a.access, extra=nav)
+        assert st == 200 and "Location" not in dict(h), (st, h)
+        st, h, b = check(stack, token=a.access, require="superadmin",
+                         extra=nav)
+        check_refused(st, h, b, 403, "forbidden")
+        assert "Location" not in dict(h), h
+    finally:
+        stack.reload({"server.login_url": ""})
+
+
+def test_check_without_authentication_is_anonymous(stack):
+    try:
+        stack.reload({"security.auth_enabled": False})
+        for kw in ({}, {"token": "garbage"}, {"require": "superadmin"}):
+            st, h, b = check(stack, **kw)
+            assert st == 200, (kw, st, h, b)
+            assert identity(h) == {"X-Latch-User-Id": "",
+                                   "X-Latch-Username": "",
+                                   "X-Latch-Org-Id": "",
+                                   "X-Latch-Role": "anonymous",
+                                   "X-Latch-Amr": ""}, h
+    finally:
+        stack.reload({"security.auth_enabled": True})
+    check_refused(*check(stack), 401, "missing_token")
