@@ -6,8 +6,8 @@ PKGS="gcc make pkg-config libc6-dev libfcgi-dev libjson-c-dev libmariadb-dev
 libssl-dev libscrypt-dev libinih-dev libcrypt-dev libargon2-dev
 libqrencode-dev mariadb-server mariadb-client lighttpd curl python3
 python3-jwt python3-cryptography python3-jwcrypto python3-jsonschema
-python3-aiosmtpd python3-pyotp openssl wrk apache2 apache2-utils
-libapache2-mod-fcgid apache2-suexec-pristine clang libclang-rt-14-dev
+python3-aiosmtpd python3-pyotp openssl wrk apache2 apache2-utils nginx
+caddy libapache2-mod-fcgid apache2-suexec-pristine clang libclang-rt-14-dev
 chromium chromium-driver python3-selenium python3-bcrypt python3-argon2
 adduser iproute2 procps
 debhelper lintian man-db systemd python3-seccomp
@@ -60,6 +60,21 @@ if [ "$(id -u)" != 0 ]; then
 fi
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq >/dev/null
+# latch runs its own MariaDB and web servers on free ports: the packages'
+# system services (lighttpd, apache2, nginx, caddy on port 80) are not
+# started on install (policy-rc.d, Debian's switch for that, while
+# apt-get runs, unless the machine has one of its own).
+norc=""
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+	norc=1
+	trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+	printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+	chmod 0755 /usr/sbin/policy-rc.d
+fi
 # shellcheck disable=SC2086
 apt-get install -y -qq --no-install-recommends $missing >/dev/null
+if [ -n "$norc" ]; then
+	rm -f /usr/sbin/policy-rc.d
+	trap - EXIT
+fi
 unpacked || exit 1
