@@ -267,6 +267,8 @@ h_check(struct req *r)
 		return e;
 	for (i = 0; i < AV__MAX; i++)
 		if (resp_header(r, header_names[i], id.values[i]) != ERR_OK) {
+			/* No half of an identity goes out with the 500. */
+			r->headers_len = 0;
 			log_warnx("check: a header value was refused");
 			return ERR_SYS;
 		}
