@@ -406,6 +406,20 @@ def login_ok(acct, identifier=None, remember_me=None, headers=None):
     return Account(acct.username, acct.email, acct.password, acct.org, j)
 
 
+def plain_user(stack, org, prefix="pu"):
+    """A role "user" account of org made with latchctl create-user,
+    signed in: (access token, user object)."""
+    username, password = uniq(prefix), new_password()
+    r = stack.latchctl("create-user", "--org", org, "--username", username,
+                       "--email", new_email(), "--role", "user",
+                       input=password + "\n")
+    assert r.returncode == 0, "latchctl create-user: %d %s%s" % (
+        r.returncode, r.stdout, r.stderr)
+    j = expect_login(login(username, password), 200, username=username,
+                     role="user")
+    return j["access_token"], j["user"]
+
+
 def refresh(token):
     return http("POST", "/auth/refresh", {"refresh_token": token})
 

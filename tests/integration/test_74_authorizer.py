@@ -18,28 +18,7 @@ from lib import expect, http, login_ok, new_email, new_password, register, \
     uniq
 
 
-def authz(stack, token=None, cookie=None, require=None, extra=None):
-    params = {"REQUEST_METHOD": "GET", "REQUEST_URI": "/guarded/file.txt",
-              "SCRIPT_NAME": "/guarded/file.txt", "SERVER_PROTOCOL":
-              "HTTP/1.1", "REMOTE_ADDR": "127.0.0.1"}
-    if token is not None:
-        params["HTTP_AUTHORIZATION"] = "Bearer " + token
-    if cookie is not None:
-        params["HTTP_COOKIE"] = cookie
-    if require is not None:
-        params["LATCH_REQUIRE_ROLE"] = require
-    params.update(extra or {})
-    status, headers, body = fcgiclient.call(stack.latchd_socket, params)
-    lib.log("authz", params.get("LATCH_REQUIRE_ROLE"), "->", status,
-            headers, body)
-    return status, headers, body
-
-
-def check(stack, token=None, cookie=None, require=None, extra=None):
-    """GET /auth/check as nginx's auth_request sends it: PATH_INFO, no
-    REQUEST_URI."""
-    params = {"REQUEST_METHOD": "GET", "PATH_INFO": "/auth/check",
-              "SERVER_PROTOCOL": "HTTP/1.1", "REMOTE_ADDR": "127.0.0.1"}
+def _call(stack, params, role, token, cookie, require, extra):
     if token is not None:
         params["HTTP_AUTHORIZATION"] = "Bearer " + token
     if cookie is not None:
@@ -48,10 +27,29 @@ def check(stack, token=None, cookie=None, require=None, extra=None):
         params["LATCH_REQUIRE_ROLE"] = require
     params.update(extra or {})
     status, headers, body = fcgiclient.call(stack.latchd_socket, params,
-                                            role=fcgiclient.RESPONDER)
-    lib.log("check", params.get("LATCH_REQUIRE_ROLE"), "->", status,
+                                            role=role)
+    lib.log("guard", params.get("LATCH_REQUIRE_ROLE"), "->", status,
             headers, body)
     return status, headers, body
+
+
+def authz(stack, token=None, cookie=None, require=None, extra=None):
+    """The AUTHORIZER role, as lighttpd and Apache ask."""
+    return _call(stack, {"REQUEST_METHOD": "GET",
+                         "REQUEST_URI": "/guarded/file.txt",
+                         "SCRIPT_NAME": "/guarded/file.txt",
+                         "SERVER_PROTOCOL": "HTTP/1.1",
+                         "REMOTE_ADDR": "127.0.0.1"},
+                 fcgiclient.AUTHORIZER, token, cookie, require, extra)
+
+
+def check(stack, token=None, cookie=None, require=None, extra=None):
+    """GET /auth/check as nginx's auth_request sends it: PATH_INFO, no
+    REQUEST_URI."""
+    return _call(stack, {"REQUEST_METHOD": "GET", "PATH_INFO": "/auth/check",
+                         "SERVER_PROTOCOL": "HTTP/1.1",
+                         "REMOTE_ADDR": "127.0.0.1"},
+                 fcgiclient.RESPONDER, token, cookie, require, extra)
 
 
 IDENTITY = ("X-Latch-User-Id", "X-Latch-Username", "X-Latch-Org-Id",
@@ -62,15 +60,19 @@ def identity(headers):
     return {k: v for k, v in headers if k in IDENTITY}
 
 
-def check_refused(status, headers, body, want, code):
+def _refused(status, headers, body, want, code, carried):
     assert status == want, "expected %d, got %d %r %r" % (
         want, status, headers, body)
-    assert not identity(headers), headers
+    assert not carried(headers), headers
     j = json.loads(body.decode())
     assert j["success"] is False and j["error"] == code, j
     if want == 401:
         assert ("WWW-Authenticate", 'Bearer realm="latch"') in headers, \
             headers
+
+
+def check_refused(status, headers, body, want, code):
+    _refused(status, headers, body, want, code, identity)
 
 
 def variables(headers):
@@ -79,27 +81,11 @@ def variables(headers):
 
 
 def refused(stack, status, headers, body, want, code):
-    assert status == want, "expected %d, got %d %r %r" % (
-        want, status, headers, body)
-    assert not variables(headers), headers
-    j = json.loads(body.decode())
-    assert j["success"] is False and j["error"] == code, j
-    if want == 401:
-        assert ("WWW-Authenticate", 'Bearer realm="latch"') in headers, \
-            headers
+    _refused(status, headers, body, want, code, variables)
 
 
 def user_token(stack, org):
-    username = uniq("azu")
-    password = new_password()
-    r = stack.latchctl("create-user", "--org", org, "--username", username,
-                       "--email", new_email(), "--role", "user",
-                       input=password + "\n")
-    assert r.returncode == 0, "latchctl create-user: %d %s%s" % (
-        r.returncode, r.stdout, r.stderr)
-    j = lib.expect_login(lib.login(username, password), 200,
-                         username=username, role="user")
-    return j["access_token"], j["user"]
+    return lib.plain_user(stack, org, "azu")
 
 
 def test_no_token_is_401(stack):

@@ -251,16 +251,7 @@ def start_caddy(procs, port, stack, backend):
 # -------------------------------------------------------------- checks
 
 def _user_token(stack, org):
-    """A role "user" account of org; its access token."""
-    username, password = uniq("ngu"), new_password()
-    r = stack.latchctl("create-user", "--org", org, "--username", username,
-                       "--email", lib.new_email(), "--role", "user",
-                       input=password + "\n")
-    assert r.returncode == 0, "latchctl create-user: %d %s%s" % (
-        r.returncode, r.stdout, r.stderr)
-    j = lib.expect_login(lib.login(username, password), 200,
-                         username=username, role="user")
-    return j["access_token"], j["user"]
+    return lib.plain_user(stack, org, "ngu")
 
 
 def _cookies(r):
