@@ -19,6 +19,13 @@ On this machine alone:
      /user/profile, POST /auth/refresh, POST /auth/login and GET /health,
      each right after the null responder got requests of the same shape
      (method, headers, body), and login once more at concurrency 1.
+     The guard of other paths, a static file behind it, three ways:
+     GET /auth/check as a route (what nginx's and Caddy's subrequest
+     costs latch), lighttpd's FastCGI authorizer (latch-authorizer.conf),
+     nginx's auth_request and Caddy's forward_auth (contrib/nginx and
+     contrib/caddy as shipped), each with the null responder in latch's
+     place beside it (a second nginx for that, since the recipe names
+     its upstream "latch").
      With two sizes, both stacks are up at once and each workload runs
      on one right after the other, so that the comparison is not at the
      mercy of what the machine does minutes later.
@@ -90,6 +97,9 @@ OUT_MD = os.path.join(REPO, "build", "bench.md")
 BASE_USERS = 100000
 ORGS = 100
 NULL_BASE = "/null"
+# The guarded paths: lighttpd's authorizer (/guard-latch, /guard-null)
+# and nginx's auth_request (/guarded/ on one nginx per backend).
+GUARD_FILE = "/file.txt"
 VERIFY_TOKENS = 100000      # distinct access tokens in the wrk list, at most
 LOGIN_USERS = 2000          # distinct accounts the login run cycles through
 WRK_TIMEOUT = "60s"         # a queued login waits seconds, not an error
@@ -158,6 +168,9 @@ class BenchStack(stackmod.Stack):
         self.null_socket = os.path.join(self.dir, "null.sock")
         self.null_log = os.path.join(self.dir, "null.log")
         self.logs["null"] = self.null_log
+        self.guard_dir = os.path.join(self.dir, "guarded")
+        self.nginx_ports = {}
+        self.caddy_port = None
 
     def write_lighttpd_conf(self, latch_socket=None, base=None):
         super().write_lighttpd_conf(latch_socket, base)
@@ -175,6 +188,103 @@ $HTTP["url"] =~ "^{base}(/|$)" {{
   server.error-intercept = "disable"
 }}
 """.format(base=NULL_BASE, sock=self.null_socket))
+        os.makedirs(self.guard_dir, exist_ok=True)
+        with open(self.guard_dir + GUARD_FILE, "w") as f:
+            f.write("a guarded file\n")
+        for who, sock in (("latch", self.latchd_socket),
+                          ("null", self.null_socket)):
+            with open(self.lighttpd_conf, "a") as f:
+                f.write(self._authorizer_conf(who, sock))
+
+    def _authorizer_conf(self, who, sock):
+        """lighttpd's authorizer guarding /guard-WHO, as
+        contrib/lighttpd/latch-authorizer.conf sets it up."""
+        return """
+# make bench: {who} as lighttpd's FastCGI authorizer.
+var.latch_socket := "{sock}"
+var.latch_guarded := "/guard-{who}"
+var.latch_docroot := "{dir}"
+var.latch_require_role := "user"
+include "{contrib}/lighttpd/latch-authorizer.conf"
+""".format(who=who, sock=sock, dir=self.guard_dir,
+           contrib=os.path.join(REPO, "contrib"))
+
+    def start_nginx(self):
+        """Two nginx, contrib/nginx/latch-check.conf and latch-guard.conf
+        as shipped guarding /guarded/: the upstream "latch" is latchd on
+        one, the null responder on the other."""
+        self.nginx_ports = {}
+        contrib = os.path.join(REPO, "contrib", "nginx")
+        for who, sock in (("latch", self.latchd_socket),
+                          ("null", self.null_socket)):
+            d = os.path.join(self.dir, "nginx-" + who)
+            os.makedirs(os.path.join(d, "tmp"), exist_ok=True)
+            port = stackmod.free_port()
+            conf = os.path.join(d, "nginx.conf")
+            with open(conf, "w") as f:
+                f.write("""\
+worker_processes 2;
+{user}error_log {d}/error.log warn;
+pid {d}/nginx.pid;
+events {{ worker_connections 1024; }}
+http {{
+  access_log off;
+  client_body_temp_path {d}/tmp;
+  fastcgi_temp_path {d}/tmp;
+  proxy_temp_path {d}/tmp;
+  uwsgi_temp_path {d}/tmp;
+  scgi_temp_path {d}/tmp;
+  upstream latch {{ server unix:{sock}; }}
+  server {{
+    listen 127.0.0.1:{port};
+    include {contrib}/latch-check.conf;
+    location /guarded/ {{
+      set $latch_require_role user;
+      include {contrib}/latch-guard.conf;
+      alias {guard}/;
+    }}
+  }}
+}}
+""".format(d=d, sock=sock, port=port, contrib=contrib,
+           guard=self.guard_dir,
+           user="user root;\n" if os.geteuid() == 0 else ""))
+            name = "nginx-" + who
+            self.logs[name] = os.path.join(d, "error.log")
+            self._spawn(name, ["nginx", "-p", d, "-c", conf, "-g",
+                               "daemon off;"], self.logs[name])
+            stackmod.wait_until(lambda: port_open(port), 30,
+                                "%s on port %d" % (name, port),
+                                alive=self._alive_check(name))
+            self.nginx_ports[who] = port
+
+    def start_caddy(self):
+        """One Caddy, contrib/caddy/latch-guard.caddy as shipped guarding
+        /guard-latch/ with latchd and /guard-null/ with the null
+        responder."""
+        d = os.path.join(self.dir, "caddy")
+        os.makedirs(d, exist_ok=True)
+        self.caddy_port = port = stackmod.free_port()
+        guard = os.path.join(REPO, "contrib", "caddy", "latch-guard.caddy")
+        conf = os.path.join(d, "Caddyfile")
+        with open(conf, "w") as f:
+            f.write("{\n\tadmin off\n\tauto_https off\n}\n"
+                    "http://127.0.0.1:%d {\n" % port)
+            for who, sock in (("latch", self.latchd_socket),
+                              ("null", self.null_socket)):
+                f.write("\thandle_path /guard-%s/* {\n"
+                        "\t\timport %s %s user\n"
+                        "\t\troot * %s\n\t\tfile_server\n\t}\n"
+                        % (who, guard, sock, self.guard_dir))
+            f.write("}\n")
+        self.logs["caddy"] = os.path.join(d, "caddy.log")
+        self._spawn("caddy", ["caddy", "run", "--config", conf, "--adapter",
+                              "caddyfile"], self.logs["caddy"],
+                    env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+                         "HOME": d, "XDG_DATA_HOME": d,
+                         "XDG_CONFIG_HOME": d})
+        stackmod.wait_until(lambda: port_open(port), 30,
+                            "caddy on port %d" % port,
+                            alive=self._alive_check("caddy"))
 
     def start_null(self, workers):
         self._spawn("null", [NULL_BIN, self.null_socket, str(workers)],
@@ -210,6 +320,29 @@ $HTTP["url"] =~ "^{base}(/|$)" {{
 
 
 # ------------------------------------------------------------- helpers
+
+def port_open(port):
+    import socket
+    try:
+        with socket.create_connection(("127.0.0.1", port), 1):
+            return True
+    except OSError:
+        return False
+
+
+def target(stack, path, who):
+    """(port, URL path) of a workload's path for who ("latch", "null"):
+    an API path below the mount, or "lighttpd:" / "nginx:" and the path
+    of the file they guard."""
+    if path.startswith("lighttpd:"):
+        return stack.port, "/guard-%s%s" % (who, path[len("lighttpd:"):])
+    if path.startswith("nginx:"):
+        return stack.nginx_ports[who], "/guarded" + path[len("nginx:"):]
+    if path.startswith("caddy:"):
+        return stack.caddy_port, "/guard-%s%s" % (who, path[len("caddy:"):])
+    base = stack.base_path if who == "latch" else NULL_BASE
+    return stack.port, base + path
+
 
 def children(pid):
     """Live children of pid (from /proc/PID/task/*/children)."""
@@ -388,9 +521,11 @@ class MemWatch(threading.Thread):
         self.join(5)
 
 
-def call(stack, method, path, body=None, bearer=None):
-    """One request through lighttpd; (status, parsed JSON or None)."""
-    c = http.client.HTTPConnection("127.0.0.1", stack.port, timeout=30)
+def call(stack, method, path, body=None, bearer=None, port=None, raw=False):
+    """One request through lighttpd (or the server on port); (status,
+    parsed JSON or None; the body with raw)."""
+    c = http.client.HTTPConnection("127.0.0.1", port or stack.port,
+                                   timeout=30)
     headers = {}
     data = None
     if body is not None:
@@ -401,11 +536,13 @@ def call(stack, method, path, body=None, bearer=None):
     try:
         c.request(method, path, body=data, headers=headers)
         r = c.getresponse()
-        raw = r.read()
+        data = r.read()
     finally:
         c.close()
+    if raw is True:
+        return r.status, data
     try:
-        return r.status, json.loads(raw)
+        return r.status, json.loads(data)
     except ValueError:
         return r.status, None
 
@@ -638,6 +775,19 @@ def check_api(stack, first, check_refresh, login_user, password):
     st, j = call(stack, "GET", NULL_BASE + "/health")
     expect("GET %s/health (null responder)" % NULL_BASE, (st, j),
            st == 200 and j and j.get("status") == "ok")
+    st, j = call(stack, "GET", api + "/auth/check", bearer=tok)
+    expect("GET /auth/check", (st, j), st == 200 and j and j["success"])
+    for where in ("lighttpd:", "nginx:", "caddy:"):
+        for who in ("latch", "null"):
+            port, url = target(stack, where + GUARD_FILE, who)
+            st, body = call(stack, "GET", url, bearer=tok, port=port,
+                            raw=True)
+            expect("GET %s (%s %s)" % (url, where, who), (st, body),
+                   st == 200 and body == b"a guarded file\n")
+        port, url = target(stack, where + GUARD_FILE, "latch")
+        st, body = call(stack, "GET", url, port=port, raw=True)
+        expect("GET %s without a token (%s)" % (url, where), (st, body),
+               st == 401)
 
 
 # ----------------------------------------------------------------- wrk
@@ -646,7 +796,7 @@ _wrk = []
 
 
 def wrk(stack, path, mode, file, threads=THREADS, conns=CONNS, once=False,
-        seconds=SECONDS, meter=None, prepare=None, db=None):
+        seconds=SECONDS, meter=None, prepare=None, db=None, port=None):
     """
     One wrk run; its BENCH numbers as a dict, with "rps", with meter
     "cpu": CpuMeter.delta() over the run, and with db (the stack) the
@@ -654,7 +804,7 @@ def wrk(stack, path, mode, file, threads=THREADS, conns=CONNS, once=False,
     is called just before wrk starts, after waiting for the machine to
     be quiet.
     """
-    url = "http://127.0.0.1:%d%s" % (stack.port, path)
+    url = "http://127.0.0.1:%d%s" % (port or stack.port, path)
     argv = ["wrk", "-t", str(threads), "-c", str(conns),
             "-d", "%ds" % seconds, "--timeout", WRK_TIMEOUT, "-s", LUA, url,
             "--", mode, file or "-", str(threads)]
@@ -810,6 +960,13 @@ WORKLOADS = [
     ("POST /auth/refresh", "/auth/refresh", "refresh", "refresh", True),
     ("POST /auth/login", "/auth/login", "login", "login", False),
     ("GET /health", "/health", "get", None, False),
+    ("GET /auth/check", "/auth/check", "profile", "verify", False),
+    ("guarded file: lighttpd authorizer", "lighttpd:" + GUARD_FILE,
+     "profile", "verify", False),
+    ("guarded file: nginx auth_request", "nginx:" + GUARD_FILE, "profile",
+     "verify", False),
+    ("guarded file: Caddy forward_auth", "caddy:" + GUARD_FILE, "profile",
+     "verify", False),
 ]
 
 
@@ -828,6 +985,8 @@ def setup(nusers):
     _setups.append(ctx)
     stack.start_null(WORKERS)
     stack.start(OVERRIDES, workers=WORKERS)
+    stack.start_nginx()
+    stack.start_caddy()
     password = "bench-" + secrets.token_urlsafe(12)
     mcf = one_hash(stack, password)
     refresh = seed(stack, nusers, mcf)
@@ -886,8 +1045,9 @@ def latch_run(ctx, meter, idx, name, path, mode, lst, once, nres):
     label = size_label(ctx["res"]["users"])
     say("%s: latch, %s users, %d s" % (name, label, SECONDS))
     watch.take()
-    lres = wrk(stack, stack.base_path + path, mode, file, once=once,
-               meter=meter, prepare=prepare, db=stack)
+    port, url = target(stack, path, "latch")
+    lres = wrk(stack, url, mode, file, once=once, meter=meter,
+               prepare=prepare, db=stack, port=port)
     drain(stack)
     lmem = watch.take()
     if mode == "login":
@@ -906,8 +1066,8 @@ def latch_run(ctx, meter, idx, name, path, mode, lst, once, nres):
         say("%s at concurrency 1: latch, %s users, %d s"
             % (name, label, SECONDS))
         watch.take()
-        one = wrk(stack, stack.base_path + path, mode, file, threads=1,
-                  conns=1, meter=meter)
+        one = wrk(stack, url, mode, file, threads=1, conns=1, meter=meter,
+                  port=port)
         drain(stack)
         m1 = watch.take()
         ctx["hashed"] |= {pid for (lbl, pid) in m1 if lbl == "latch"}
@@ -937,8 +1097,9 @@ def measure(sizes):
             say("%s: null responder, %d s" % (name, SECONDS))
             first["watch"].take()
             meter.active = 0
-            nres = wrk(first["stack"], NULL_BASE + path, mode, file,
-                       meter=meter)
+            port, url = target(first["stack"], path, "null")
+            nres = wrk(first["stack"], url, mode, file, meter=meter,
+                       port=port)
             nmem = first["watch"].take()
             nres["mem"] = {pid: kb for (lbl, pid), kb in nmem.items()
                            if lbl == "null"}
