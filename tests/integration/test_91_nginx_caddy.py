@@ -18,9 +18,9 @@ sign-in, profile, PATCH, DELETE) and its body limit; guarded static
 files and the backend, 401 / 403 / 200 by role; a session revoked and
 refused on the very next request; client-sent X-Latch-* and
 X-Latch-Require-Role headers that neither reach the backend nor sway the
-check; cookie sessions and CSRF; a browser sent to sign in and back; the
-pages with their headers; and the check itself not reachable from
-outside.
+check; cookie sessions and CSRF; a browser sent to sign in and back (by
+HTTP, then in headless Chromium through the sign-in page); the pages
+with their headers; and the check itself not reachable from outside.
 """
 
 import http.server
@@ -32,6 +32,7 @@ import subprocess
 import threading
 import urllib.parse
 
+import browser as br
 import lib
 import stack as stackmod
 import webservers as ws
@@ -43,6 +44,14 @@ INSTALLED_WWW = "/usr/local/share/latch/www"
 HTML = "text/html,application/xhtml+xml,*/*;q=0.8"
 IDENTITY = ("X-Latch-User-Id", "X-Latch-Username", "X-Latch-Org-Id",
             "X-Latch-Role")
+BROWSER = None      # one headless Chromium for both servers
+
+
+def teardown(stack):
+    global BROWSER
+    if BROWSER is not None:
+        BROWSER.quit()
+        BROWSER = None
 
 
 # ------------------------------------------------------------- examples
@@ -190,6 +199,7 @@ http {{
     proxy_temp_path {d}/tmp/proxy;
     uwsgi_temp_path {d}/tmp/uwsgi;
     scgi_temp_path {d}/tmp/scgi;
+    include /etc/nginx/mime.types;
     default_type application/octet-stream;
 {server}}}
 """.format(d=d, server=server,
@@ -441,6 +451,25 @@ def _browser(stack, port, base, a):
     r = ws.call(port, "GET", nxt, headers={"Accept": HTML, "Cookie": jar},
                 check=False)
     assert r.status == 302, r.describe()
+
+    # A real browser: to the sign-in page, signed in there, and back.
+    global BROWSER
+    if BROWSER is None:
+        BROWSER = br.Browser("browser (test_91)")
+    b = BROWSER
+    b.log()                 # what the other server's visit left
+    b.clear_cookies()
+    b.open("http://127.0.0.1:%d%s" % (port, target), ready=False)
+    b.ready("/signin.html?next=")
+    b.check_log()
+    b.fill("signin", identifier=a.username, password=a.password)
+    b.submit("signin")
+    b.wait(lambda: b.url.endswith(target) and "the guarded file" in
+           b.d.page_source, "back at the guarded file")
+    # (No check_log() from here: outside the pages Chromium asks for a
+    # /favicon.ico that nothing serves.)
+    b.open("http://127.0.0.1:%d/app/x" % port, ready=False)
+    b.wait(lambda: a.username in b.d.page_source, "the backend")
 
 
 def _anonymous(port):
