@@ -2,7 +2,7 @@
 The guard of other paths, in its two forms, spoken directly to latchd's
 socket: the FastCGI AUTHORIZER role (test_87 drives it through lighttpd
 and Apache) and GET /auth/check, the subrequest of nginx and Caddy
-(test_91 drives it through them).  401 without a token, 200 with the
+(test_79 drives it through them).  401 without a token, 200 with the
 Variable-LATCH_* (X-Latch-*) headers, a kid that names no key and
 revoked sessions refused, LATCH_REQUIRE_ROLE and never a header in its
 place, LATCH_AMR and LATCH_REQUIRE_AMR, the latch_access cookie, the
