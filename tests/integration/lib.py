@@ -406,6 +406,25 @@ def login_ok(acct, identifier=None, remember_me=None, headers=None):
     return Account(acct.username, acct.email, acct.password, acct.org, j)
 
 
+def otp_session(acct):
+    """acct enrols TOTP (python3-pyotp computes the codes) and signs in
+    again with both factors: the JSON answer of POST /auth/mfa, whose
+    tokens carry amr ["pwd","otp"]."""
+    import pyotp
+    secret = expect(http("POST", "/user/mfa/totp", {}, token=acct.access),
+                    201)["secret"]
+    left = 30 - time.time() % 30
+    if left < 5:
+        time.sleep(left + 0.2)
+    expect(http("POST", "/user/mfa/totp/confirm",
+                {"code": pyotp.TOTP(secret).now()}, token=acct.access), 200)
+    j = expect(login(acct.username, acct.password), 200)
+    # The next step's code: the confirmation used this one.
+    return expect(http("POST", "/auth/mfa", {
+        "mfa_token": j["mfa_token"],
+        "code": pyotp.TOTP(secret).at(int(time.time()) + 30)}), 200)
+
+
 def plain_user(stack, org, prefix="pu"):
     """A role "user" account of org made with latchctl create-user,
     signed in: (access token, user object)."""

@@ -15,7 +15,8 @@ identity headers it received.
 
 Checked through each: the API round trip (health, setup, register,
 sign-in, profile, PATCH, DELETE) and its body limit; guarded static
-files and the backend, 401 / 403 / 200 by role; a session revoked and
+files and the backend, 401 / 403 / 200 by role and by second factor
+(the backend sees the session's amr); a session revoked and
 refused on the very next request; client-sent X-Latch-* and
 X-Latch-Require-Role headers that neither reach the backend nor sway the
 check; cookie sessions and CSRF; a browser sent to sign in and back (by
@@ -43,7 +44,7 @@ INSTALLED = ws.INSTALLED_CONTRIB           # /usr/local/share/latch/contrib/
 INSTALLED_WWW = "/usr/local/share/latch/www"
 HTML = "text/html,application/xhtml+xml,*/*;q=0.8"
 IDENTITY = ("X-Latch-User-Id", "X-Latch-Username", "X-Latch-Org-Id",
-            "X-Latch-Role")
+            "X-Latch-Role", "X-Latch-Amr")
 BROWSER = None      # one headless Chromium for both servers
 
 
@@ -358,7 +359,8 @@ def _guard(stack, port, server):
     assert seen == {"x-latch-user-id": [str(a.id)],
                     "x-latch-username": [a.username],
                     "x-latch-org-id": [str(a.user["organizationId"])],
-                    "x-latch-role": ["admin"]}, (server, seen)
+                    "x-latch-role": ["admin"],
+                    "x-latch-amr": ["pwd"]}, (server, seen)
     r = ws.call(port, "GET", "/app/x", token=user_token, check=False)
     expect(r, 403, "role user where admin is required")
     assert r.json is None or "headers" not in r.json, r.describe()
@@ -366,7 +368,8 @@ def _guard(stack, port, server):
     # What the client says of itself changes nothing.
     forged = {"X-Latch-User-Id": "1", "X-Latch-Username": "root",
               "X-Latch-Org-Id": "1", "X-Latch-Role": "superadmin",
-              "X-Latch-Require-Role": "user",
+              "X-Latch-Amr": "pwd,otp", "X-Latch-Require-Role": "user",
+              "X-Latch-Require-Amr": "",
               "X-Forwarded-Method": "GET", "X-Forwarded-Uri": "/elsewhere"}
     r = ws.call(port, "GET", "/app/x", token=user_token, headers=forged,
                 check=False)
@@ -391,6 +394,24 @@ def _guard(stack, port, server):
     r = ws.call(port, "GET", "/app/x", token=good, check=False)
     expect(r, 401, "the token of a revoked session, backend")
     return a
+
+
+def _second_factor(port, server):
+    """/staff/ requires admin and a second factor (LATCH_REQUIRE_AMR =
+    otp from the server's configuration, never from the client)."""
+    a = register()
+    r = ws.call(port, "GET", "/staff/x", token=a.access, check=False)
+    expect(r, 403, "a password-only session where otp is required")
+    assert r.json is None or "headers" not in r.json, r.describe()
+    r = ws.call(port, "GET", "/staff/x", token=a.access, check=False,
+                headers={"X-Latch-Require-Amr": "", "X-Latch-Amr": "otp"})
+    expect(r, 403, "the same with forged X-Latch-*-Amr headers")
+    j = lib.otp_session(a)
+    r = ws.call(port, "GET", "/staff/x", token=j["access_token"],
+                check=False)
+    assert _seen(r)["x-latch-amr"] == ["pwd,otp"], (server, r.describe())
+    r = ws.call(port, "GET", "/app/x", token=j["access_token"], check=False)
+    assert _seen(r)["x-latch-amr"] == ["pwd,otp"], (server, r.describe())
 
 
 def _browser(stack, port, base, a):
@@ -476,11 +497,13 @@ def _anonymous(port):
     """[security] auth_enabled = false: everyone through as anonymous,
     and still no forged identity reaches the backend."""
     forged = {"X-Latch-User-Id": "1", "X-Latch-Username": "root",
-              "X-Latch-Org-Id": "1", "X-Latch-Role": "superadmin"}
+              "X-Latch-Org-Id": "1", "X-Latch-Role": "superadmin",
+              "X-Latch-Amr": "pwd,otp"}
     r = ws.call(port, "GET", "/app/x", headers=forged, check=False)
     seen = _seen(r)
     assert seen.get("x-latch-role") == ["anonymous"], seen
-    for h in ("x-latch-user-id", "x-latch-username", "x-latch-org-id"):
+    for h in ("x-latch-user-id", "x-latch-username", "x-latch-org-id",
+              "x-latch-amr"):
         assert seen.get(h, [""]) == [""], seen
 
 
@@ -489,6 +512,7 @@ def _scenario(stack, port, server):
     _api(port, base, stack)
     _pages(port)
     a = _guard(stack, port, server)
+    _second_factor(port, server)
     try:
         stack.reload({"security.cookie_path": "/",
                       "server.login_url": "/signin.html"})
