@@ -3,24 +3,25 @@ The deployment guides (docs/deploy/), run as they are written: every
 command block, in order, as the user it names (root, or a throwaway
 account for shared hosting), on a private copy of this machine
 (machine.py: its own /etc, /var, /usr/local, /home, /run, network and
-processes) with real Apache and lighttpd on port 80, a MariaDB of the
-test's at /run/mysqld/mysqld.sock and an SMTP server of the test's at
-mail.example.org:587 (STARTTLS, a CA the machine trusts, the account
-and password the guide gives latch).  Only the names each guide lists
-as the reader's are replaced.  Then, through the web server: health,
-the first-run setup, sign-in, a PATCH and a DELETE, an invitation whose
-mail the mailer delivers as the guide runs it (latchd's master, or the
-crontab line run as its user), registration from its link, the pages,
-and the change of configuration the guide made; for the authorizer,
-the guarded paths; for shared hosting, two accounts' installs on one
-Apache, signed in from one cookie jar, each keeping its session.
+processes) with real Apache, lighttpd and nginx on port 80, a MariaDB
+of the test's at /run/mysqld/mysqld.sock and an SMTP server of the
+test's at mail.example.org:587 (STARTTLS, a CA the machine trusts, the
+account and password the guide gives latch).  Only the names each guide
+lists as the reader's are replaced.  Then, through the web server:
+health, the first-run setup, sign-in, a PATCH and a DELETE, an
+invitation whose mail the mailer delivers as the guide runs it
+(latchd's master, or the crontab line run as its user), registration
+from its link, the pages, and the change of configuration the guide
+made; for the authorizer and for nginx, the guarded paths; for shared
+hosting, two accounts' installs on one Apache, signed in from one
+cookie jar, each keeping its session.
 
 One Apache machine serves three guides in turn (proxy_fcgi, then the
 authorizer on top of it, then shared hosting for alice and bob); each
-lighttpd guide has a machine of its own.  One MariaDB serves them all.
-Everything is removed at the end (the machines' processes by their PID
-namespace, their files with the test's directory, the databases with
-their server).
+lighttpd guide, and the nginx guide, has a machine of its own.  One
+MariaDB serves them all.  Everything is removed at the end (the
+machines' processes by their PID namespace, their files with the
+test's directory, the databases with their server).
 """
 
 import http.cookiejar
@@ -151,7 +152,7 @@ def _machine(stack, name, server):
     if server == "apache":
         m.run("apache2ctl start")
     else:
-        m.run("/etc/init.d/lighttpd start")
+        m.run("/etc/init.d/%s start" % server)
     box = Mailbox()
     ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ctx.load_cert_chain(cert, key)
@@ -416,6 +417,14 @@ def test_apache_authorizer(stack):
     r = m.run("ps -o args= -C latchd")
     assert r.stdout.strip(), "latchd is not running"
     lib.expect(_call(m, "GET", "/api/health"), 200)
+    _guarded(m, STATE["apache_admin"])
+
+
+def _guarded(m, admin):
+    """/private/ for any session, /staff/ for admins (admin is one); a
+    browser without a session is sent to sign in; a browser's session
+    (cookie_path = /) reaches the guarded paths; a revoked session is
+    refused."""
     for path in ("/private/", "/staff/"):
         r = _call(m, "GET", path, check=False)
         assert r.status == 401, r.describe()
@@ -424,8 +433,7 @@ def test_apache_authorizer(stack):
         assert r.status == 302 and r.headers.get("Location") == \
             "/signin.html?next=" + path, r.describe()
     r = _call(m, "POST", "/api/auth/login", {
-        "identifier": STATE["apache_admin"], "password": PASSWORD,
-        "cookie": True})
+        "identifier": admin, "password": PASSWORD, "cookie": True})
     j = lib.expect(r, 200)
     access = [c.split(";")[0] for c in r.headers.get_all("Set-Cookie")
               if c.startswith("latch_access=")]
@@ -608,6 +616,23 @@ def test_lighttpd_spawn(stack):
     r = m.run("ps -o user= -C latchd | sort -u; ps -o user= -C "
               "latch-mailer")
     assert r.stdout.split() == ["www-data", "www-data"], r.stdout
+
+
+def test_nginx(stack):
+    """nginx.md: latchd as a service on its socket, nginx's fastcgi_pass
+    at /api, the pages at /, /private/ and /staff/ guarded by
+    auth_request."""
+    if _not_root("test_nginx"):
+        return
+    m = _next_machine(stack, "nginx", "nginx")
+    mail_pw = secrets.token_hex(12)
+    m.mailbox.accounts["latch@example.org"] = mail_pw
+    admin, _ = _guide_with_checks(
+        m, "nginx.md", {"MAIL-PASSWORD": mail_pw}, "/", "/api",
+        "https://auth.example.org/register.html", "nginx")
+    r = m.run("ps -o user=,group= -C latchd | sort -u")
+    assert " ".join(r.stdout.split()) == "latch www-data", r.stdout
+    _guarded(m, admin)
 
 
 def teardown(stack):
