@@ -22,7 +22,7 @@ REPO = stackmod.REPO
 DOCS = os.path.join(REPO, "docs", "deploy")
 GUIDES = ("apache-proxy-fcgi.md", "apache-authorizer.md",
           "shared-hosting-apache.md", "lighttpd.md", "lighttpd-spawn.md",
-          "nginx.md")
+          "nginx.md", "caddy.md")
 FENCE = re.compile(r"^```(\w*)[^\n]*\n(.*?)^```[ \t]*$", re.M | re.S)
 WHO = re.compile(r"^# as ([a-z_][a-z0-9_-]*)(, in latch's source tree)?$")
 RUN_LANGS = ("sh", "crontab")

@@ -150,7 +150,7 @@ printf '127.0.0.1 %s\\n' '{hosts}' >> /etc/hosts
             return
         if self.holder.poll() is None:
             self.run("apache2ctl stop; /etc/init.d/lighttpd stop; "
-                     "/etc/init.d/nginx stop; systemctl stop latchd", check=False, timeout=60,
+                     "/etc/init.d/nginx stop; systemctl stop caddy latchd", check=False, timeout=60,
                      shell=("/bin/sh",))
             self.holder.kill()
         self.holder.wait()

@@ -3,25 +3,25 @@ The deployment guides (docs/deploy/), run as they are written: every
 command block, in order, as the user it names (root, or a throwaway
 account for shared hosting), on a private copy of this machine
 (machine.py: its own /etc, /var, /usr/local, /home, /run, network and
-processes) with real Apache, lighttpd and nginx on port 80, a MariaDB
-of the test's at /run/mysqld/mysqld.sock and an SMTP server of the
-test's at mail.example.org:587 (STARTTLS, a CA the machine trusts, the
-account and password the guide gives latch).  Only the names each guide
-lists as the reader's are replaced.  Then, through the web server:
+processes) with real Apache, lighttpd, nginx and Caddy on port 80, a
+MariaDB of the test's at /run/mysqld/mysqld.sock and an SMTP server of
+the test's at mail.example.org:587 (STARTTLS, a CA the machine trusts,
+the account and password the guide gives latch).  Only the names each
+guide lists as the reader's are replaced.  Then, through the web server:
 health, the first-run setup, sign-in, a PATCH and a DELETE, an
 invitation whose mail the mailer delivers as the guide runs it
 (latchd's master, or the crontab line run as its user), registration
 from its link, the pages, and the change of configuration the guide
-made; for the authorizer and for nginx, the guarded paths; for shared
+made; for the authorizer, nginx and Caddy, the guarded paths; for shared
 hosting, two accounts' installs on one Apache, signed in from one
 cookie jar, each keeping its session.
 
 One Apache machine serves three guides in turn (proxy_fcgi, then the
 authorizer on top of it, then shared hosting for alice and bob); each
-lighttpd guide, and the nginx guide, has a machine of its own.  One
-MariaDB serves them all.  Everything is removed at the end (the
-machines' processes by their PID namespace, their files with the
-test's directory, the databases with their server).
+lighttpd guide, the nginx guide and the Caddy guide has a machine of
+its own.  One MariaDB serves them all.  Everything is removed at the
+end (the machines' processes by their PID namespace, their files with
+the test's directory, the databases with their server).
 """
 
 import http.cookiejar
@@ -151,6 +151,8 @@ def _machine(stack, name, server):
     m.start()
     if server == "apache":
         m.run("apache2ctl start")
+    elif server == "caddy":
+        m.run("systemctl start caddy")      # its package's own unit
     else:
         m.run("/etc/init.d/%s start" % server)
     box = Mailbox()
@@ -632,6 +634,23 @@ def test_nginx(stack):
         "https://auth.example.org/register.html", "nginx")
     r = m.run("ps -o user=,group= -C latchd | sort -u")
     assert " ".join(r.stdout.split()) == "latch www-data", r.stdout
+    _guarded(m, admin)
+
+
+def test_caddy(stack):
+    """caddy.md: latchd as a service on its socket, Caddy's
+    reverse_proxy (FastCGI transport) at /api, the pages at /, /private/
+    and /staff/ guarded by forward_auth; Caddy runs as caddy."""
+    if _not_root("test_caddy"):
+        return
+    m = _next_machine(stack, "caddy", "caddy")
+    mail_pw = secrets.token_hex(12)
+    m.mailbox.accounts["latch@example.org"] = mail_pw
+    admin, _ = _guide_with_checks(
+        m, "caddy.md", {"MAIL-PASSWORD": mail_pw}, "/", "/api",
+        "https://auth.example.org/register.html", "caddy")
+    r = m.run("ps -o user= -C caddy | sort -u")
+    assert r.stdout.split() == ["caddy"], r.stdout
     _guarded(m, admin)
 
 
