@@ -50,6 +50,41 @@ login_upgrade(struct db *db, const struct actor *who, const struct user *u,
 	    pw_kind_name(st->kind));
 }
 
+/*
+ * The sign-in's transaction, once the password is right: the account's
+ * last sign-in, its audit entry, the upgraded hash (mcf when st->stale)
+ * and a new session, whose tokens go to t.  Run again from its start
+ * when the server says so (db_retry()).
+ */
+static enum err
+login_open(struct db *db, const struct conf *conf, const struct actor *who,
+    struct user *u, const struct user_stale *st, const char *mcf,
+    int remember, const char *ua, struct session_tokens *t)
+{
+	struct session_new sn;
+	int64_t now = (int64_t)time(NULL);
+	enum err e;
+	int n = 0;
+
+	do {
+		if (db_begin(db) != DB_OK)
+			return ERR_DB;
+		if ((e = user_put_login(db, u->id, now)) != ERR_OK ||
+		    (e = audit_log(db, who, AUDIT_LOGIN_SUCCESS, u->org_id,
+		    u->id, NULL)) != ERR_OK ||
+		    (st->stale && (e = login_upgrade(db, who, u, st, mcf)) !=
+		    ERR_OK) ||
+		    (e = session_open(db, conf, u, remember, ua, who->ip, &sn,
+		    t)) != ERR_OK)
+			db_rollback(db);
+		else
+			e = session_commit_open(db, conf, u, &sn, t);
+	} while (e == ERR_DB && db_retry(db, &n));
+	if (e == ERR_OK)
+		u->last_login_at = now;
+	return e;
+}
+
 enum err
 account_login(struct db *db, const struct conf *conf, const struct actor *a,
     const char *login, const char *password, int flags, const char *ua,
@@ -57,9 +92,7 @@ account_login(struct db *db, const struct conf *conf, const struct actor *a,
 {
 	char mcf[PW_MCF_SIZE] = "";
 	struct user_stale st;
-	struct session_new sn;
 	struct actor who;
-	int64_t now = (int64_t)time(NULL);
 	int remember = (flags & ACCOUNT_REMEMBER) != 0;
 	enum err e;
 
@@ -84,31 +117,15 @@ account_login(struct db *db, const struct conf *conf, const struct actor *a,
 	if (st.stale &&
 	    user_hash_password(conf, password, mcf, sizeof(mcf)) != ERR_OK)
 		st.stale = 0;
-	if (db_begin(db) != DB_OK) {
-		e = ERR_DB;
-		goto out;
-	}
-	if ((e = user_put_login(db, u->id, now)) != ERR_OK ||
-	    (e = audit_log(db, &who, AUDIT_LOGIN_SUCCESS, u->org_id, u->id,
-	    NULL)) != ERR_OK ||
-	    (st.stale && (e = login_upgrade(db, &who, u, &st, mcf)) !=
-	    ERR_OK) ||
-	    (e = session_open(db, conf, u, remember, ua, a->ip, &sn, t)) !=
-	    ERR_OK) {
-		db_rollback(db);
-		goto out;
-	}
-	if ((e = session_commit_open(db, conf, u, &sn, t)) != ERR_OK)
-		goto out;
-	u->last_login_at = now;
+	e = login_open(db, conf, &who, u, &st, mcf, remember, ua, t);
 out:
 	tok_cleanse(mcf, sizeof(mcf));
 	tok_cleanse(&st, sizeof(st));
 	return e;
 }
 
-enum err
-account_logout(struct db *db, const struct actor *a, int64_t sid, int all)
+static enum err
+logout_tx(struct db *db, const struct actor *a, int64_t sid, int all)
 {
 	enum err e;
 
@@ -126,6 +143,18 @@ account_logout(struct db *db, const struct actor *a, int64_t sid, int all)
 	return db_err(db_commit(db));
 }
 
+enum err
+account_logout(struct db *db, const struct actor *a, int64_t sid, int all)
+{
+	enum err e;
+	int n = 0;
+
+	do
+		e = logout_tx(db, a, sid, all);
+	while (e == ERR_DB && db_retry(db, &n));
+	return e;
+}
+
 /*
  * In one transaction: mcf as the password of account id, every session of
  * it but keep (0: none) ended, and (with a) the audit entry by a.
@@ -135,17 +164,20 @@ password_store(struct db *db, const struct actor *a, int64_t id,
     int64_t keep, const char *mcf)
 {
 	enum err e;
+	int n = 0;
 
-	if (db_begin(db) != DB_OK)
-		return ERR_DB;
-	if ((e = user_put_password(db, id, mcf)) != ERR_OK ||
-	    (e = session_revoke_user(db, id, keep)) != ERR_OK ||
-	    (a != NULL && (e = audit_log(db, a, AUDIT_PASSWORD_CHANGE,
-	    a->org_id, id, NULL)) != ERR_OK)) {
-		db_rollback(db);
-		return e;
-	}
-	return user_commit(db, id, mcf);
+	do {
+		if (db_begin(db) != DB_OK)
+			return ERR_DB;
+		if ((e = user_put_password(db, id, mcf)) != ERR_OK ||
+		    (e = session_revoke_user(db, id, keep)) != ERR_OK ||
+		    (a != NULL && (e = audit_log(db, a, AUDIT_PASSWORD_CHANGE,
+		    a->org_id, id, NULL)) != ERR_OK))
+			db_rollback(db);
+		else
+			e = user_commit(db, id, mcf);
+	} while (e == ERR_DB && db_retry(db, &n));
+	return e;
 }
 
 enum err
@@ -188,14 +220,18 @@ account_set_disabled(struct db *db, int64_t id, int disabled)
 {
 	struct user u;
 	enum err e;
+	int n = 0;
 
-	if (db_begin(db) != DB_OK)
-		return ERR_DB;
-	if ((e = user_get(db, id, &u)) != ERR_OK ||
-	    (e = user_put_disabled(db, id, disabled)) != ERR_OK ||
-	    (disabled && (e = session_revoke_user(db, id, 0)) != ERR_OK)) {
-		db_rollback(db);
-		return e;
-	}
-	return db_err(db_commit(db));
+	do {
+		if (db_begin(db) != DB_OK)
+			return ERR_DB;
+		if ((e = user_get(db, id, &u)) != ERR_OK ||
+		    (e = user_put_disabled(db, id, disabled)) != ERR_OK ||
+		    (disabled && (e = session_revoke_user(db, id, 0)) !=
+		    ERR_OK))
+			db_rollback(db);
+		else
+			e = db_err(db_commit(db));
+	} while (e == ERR_DB && db_retry(db, &n));
+	return e;
 }

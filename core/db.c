@@ -14,6 +14,7 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <mysql.h>
 #include <mysqld_error.h>
@@ -459,6 +460,7 @@ struct db {
 	MYSQL *my;                    /* NULL while disconnected */
 	MYSQL_STMT *st[STMT__MAX];
 	enum db_tx tx;
+	int conflict;                 /* the server said "try again" */
 	int prepare;                  /* prepare stmts[] on connect */
 	unsigned long connects;       /* connections made */
 	uint64_t counted[METRIC__MAX]; /* db_count() of the open
@@ -627,7 +629,22 @@ db_lost(unsigned int e)
 	    e == CR_CONNECTION_ERROR || e == CR_CONN_HOST_ERROR ||
 	    e == ER_UNKNOWN_STMT_HANDLER || e == 4031 /* idle timeout */ ||
 	    e == CR_COMMANDS_OUT_OF_SYNC || e == ER_CONNECTION_KILLED ||
-	    e == ER_SERVER_SHUTDOWN;
+	    e == ER_SERVER_SHUTDOWN ||
+	    e == ER_UNKNOWN_COM_ERROR /* a Galera node out of the cluster */;
+}
+
+/*
+ * Errors after which the server has rolled back the whole transaction
+ * (or the one statement, outside one) and says to try again: a deadlock,
+ * and on a Galera cluster a certification conflict at COMMIT or a
+ * transaction aborted by a replicated one, which it reports the same.
+ * (A lock wait timeout is not among them: the statement time limit,
+ * below it, has already spent the request's time.)
+ */
+static int
+db_conflict(unsigned int e)
+{
+	return e == ER_LOCK_DEADLOCK;
 }
 
 static enum db_rc
@@ -779,6 +796,7 @@ db_run(struct db *db, enum stmt s, const struct db_arg *args, size_t nargs,
 		goto err;
 	return DB_OK;
 err:
+	db->conflict = db_conflict(mysql_stmt_errno(st));
 	if (db_lost(mysql_stmt_errno(st))) {
 		*lost = 1;
 		db_drop(db, mysql_stmt_errno(st));
@@ -884,21 +902,34 @@ db_again(const struct db *db, enum stmt s, int lost, int sent)
 	return db_reads(s) ? DB_OK : DB_UNKNOWN;
 }
 
+/*
+ * A statement outside a transaction that the server rolled back saying
+ * "try again" (db_conflict()) had no effect, whatever it was: it runs
+ * again, as db_retry() allows.
+ */
+static int
+db_again_conflict(struct db *db, int *conflicts)
+{
+	return db->tx == TX_NONE && db_retry(db, conflicts);
+}
+
 enum db_rc
 db_exec(struct db *db, enum stmt s, const struct db_arg *args, size_t nargs,
     uint64_t *affected, uint64_t *insert_id)
 {
 	enum db_rc rc, again;
-	int lost, sent, tries = 0;
+	int lost, sent, tries = 0, conflicts = 0;
 
-	do {
+	for (;;) {
 		if ((rc = db_run(db, s, args, nargs, &lost, &sent)) == DB_OK)
 			break;
+		if (db_again_conflict(db, &conflicts))
+			continue;
 		if ((again = db_again(db, s, lost, sent)) != DB_OK)
 			return rc == DB_ERR ? again : rc;
-	} while (++tries < 2);
-	if (rc != DB_OK)
-		return rc;
+		if (++tries >= 2)
+			return rc;
+	}
 	if (affected != NULL)
 		*affected = mysql_stmt_affected_rows(db->st[s]);
 	if (insert_id != NULL)
@@ -911,17 +942,18 @@ db_query(struct db *db, enum stmt s, const struct db_arg *args, size_t nargs,
     struct db_rows **out)
 {
 	enum db_rc rc;
-	int lost, sent, tries = 0;
+	int lost, sent, tries = 0, conflicts = 0;
 
 	*out = NULL;
-	do {
+	for (;;) {
 		if ((rc = db_run(db, s, args, nargs, &lost, &sent)) == DB_OK &&
 		    (rc = db_fetch(db, s, out, &lost)) == DB_OK)
-			break;
-		if (db_again(db, s, lost, sent) != DB_OK)
+			return DB_OK;
+		if (db_again_conflict(db, &conflicts))
+			continue;
+		if (db_again(db, s, lost, sent) != DB_OK || ++tries >= 2)
 			return rc;
-	} while (++tries < 2);
-	return rc;
+	}
 }
 
 void
@@ -1006,6 +1038,7 @@ db_begin(struct db *db)
 	}
 	db->tx = TX_OPEN;
 	memset(db->counted, 0, sizeof(db->counted));
+	db->conflict = 0;
 	return DB_OK;
 }
 
@@ -1067,7 +1100,9 @@ db_commit_tx(struct db *db)
 			metrics_inc(METRIC_DB_ERROR);
 			return DB_UNKNOWN;
 		}
-		/* The server answered: it did not commit. */
+		/* The server answered: it did not commit (on a Galera
+		 * cluster, a certification conflict says try again). */
+		db->conflict = db_conflict(e);
 		log_warnx("db: commit: error %u", e);
 		metrics_inc(METRIC_DB_ERROR);
 		return DB_ERR;
@@ -1128,6 +1163,27 @@ db_rollback(struct db *db)
 		return;
 	if (mysql_rollback(db->my) != 0)
 		db_disconnect(db);
+}
+
+int
+db_retry(struct db *db, int *tries)
+{
+	struct timespec ts;
+	long ms;
+
+	if (!db->conflict || *tries + 1 >= DB_TRIES)
+		return 0;
+	db->conflict = 0;
+	++*tries;
+	/* Up to 10, 20, 40 ms: the two sides of a conflict, told to try
+	 * again at once, would meet again at once. */
+	ms = 1 + (long)arc4random_uniform(5u << *tries);
+	ts.tv_sec = 0;
+	ts.tv_nsec = ms * 1000000L;
+	log_info("db: the server said try again (deadlock or conflict): "
+	    "try %d in %ld ms", *tries + 1, ms);
+	(void)nanosleep(&ts, NULL);
+	return 1;
 }
 
 int

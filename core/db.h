@@ -357,7 +357,8 @@ struct db *db_open_raw(const struct conf *conf);
  *    (an idle connection the server closed is replaced first); if the
  *    connection breaks once the write is sent, the answer is DB_UNKNOWN.
  *    A statement that only reads (SELECT) is sent once more on a new
- *    connection.
+ *    connection.  One the server undid saying "try again" (a deadlock)
+ *    runs again, as db_retry() allows.
  * The server ends every statement that runs (or waits for a lock) longer
  * than three quarters of [database] timeout with an error, so a statement
  * fails before the client would give up on its answer.
@@ -416,6 +417,19 @@ void db_count(struct db *db, enum metric m, uint64_t n);
  */
 enum db_rc db_commit_check(struct db *db, enum stmt witness,
     const struct db_arg *args, size_t nargs);
+
+/*
+ * Deadlocks and conflicts.  When the server rolls back a transaction
+ * saying "try again" (a deadlock; on a Galera cluster a certification
+ * conflict, reported the same way, mostly at COMMIT), nothing of it
+ * happened: db_retry() returns 1 after a pause of random length while
+ * fewer than DB_TRIES tries were made (*tries counts them, 0 before the
+ * first retry), and the caller runs the transaction again from its
+ * start, with what it read anew.  Otherwise 0.  A statement outside a
+ * transaction is run again so by db_exec() and db_query() themselves.
+ */
+#define DB_TRIES 4
+int db_retry(struct db *db, int *tries);
 
 /*
  * The service error for rc: ERR_OK for DB_OK, ERR_UNKNOWN for DB_UNKNOWN,

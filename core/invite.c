@@ -234,35 +234,27 @@ invite_preview(struct db *db, const char *code, struct invite *out)
 	return e;
 }
 
-enum err
-invite_accept(struct db *db, const struct conf *conf, const struct actor *a,
-    const char *code, const char *username, const char *name,
-    const char *password, const char *ua, struct user *u,
+/*
+ * The transaction of invite_accept(): the invitation (code hash h)
+ * used by a new account with password hash mcf, signed in.
+ */
+static enum err
+invite_use(struct db *db, const struct conf *conf, const struct actor *a,
+    const unsigned char h[TOK_HASH_LEN], const char *mcf,
+    const char *username, const char *name, const char *ua, struct user *u,
     struct invite *inv, struct session_tokens *t)
 {
-	unsigned char h[TOK_HASH_LEN];
-	char mcf[PW_MCF_SIZE];
 	struct session_new sn;
 	struct db_rows *r = NULL;
 	struct actor who;
 	int64_t now = (int64_t)time(NULL), uid = 0;
 	uint64_t n = 0;
+	enum db_rc rc;
 	enum err e;
 
-	memset(inv, 0, sizeof(*inv));
-	if (code_hash(code, h) == -1)
-		return ERR_INVALID_INVITATION;
-	/* Cheap refusal first: no hash work for a dead code. */
-	if ((e = invite_preview(db, code, inv)) != ERR_OK)
-		return e;
-	if ((e = user_hash_password(conf, password, mcf, sizeof(mcf))) !=
-	    ERR_OK)
-		return e;
-	struct db_arg q[] = { DB_BLOB(h, sizeof(h)) };
-	if (db_begin(db) != DB_OK) {
-		e = ERR_DB;
-		goto done;
-	}
+	struct db_arg q[] = { DB_BLOB(h, TOK_HASH_LEN) };
+	if (db_begin(db) != DB_OK)
+		return ERR_DB;
 	/* The row lock makes racing registrations on one code wait here;
 	 * the losers then see it used. */
 	if (db_query(db, STMT_INV_LOOKUP, q, 1, &r) != DB_OK) {
@@ -283,9 +275,9 @@ invite_accept(struct db *db, const struct conf *conf, const struct actor *a,
 			DB_INT(now), DB_INT(uid), DB_INT(inv->id)
 		};
 
-		if (db_exec(db, STMT_INV_USE, use, 3, &n, NULL) != DB_OK ||
-		    n != 1) {
-			e = n != 1 ? ERR_INVITATION_USED : ERR_DB;
+		if ((rc = db_exec(db, STMT_INV_USE, use, 3, &n, NULL)) !=
+		    DB_OK || n != 1) {
+			e = rc != DB_OK ? ERR_DB : ERR_INVITATION_USED;
 			goto rollback;
 		}
 	}
@@ -306,6 +298,33 @@ rollback:
 	db_rollback(db);
 done:
 	db_rows_free(r);
+	return e;
+}
+
+enum err
+invite_accept(struct db *db, const struct conf *conf, const struct actor *a,
+    const char *code, const char *username, const char *name,
+    const char *password, const char *ua, struct user *u,
+    struct invite *inv, struct session_tokens *t)
+{
+	unsigned char h[TOK_HASH_LEN];
+	char mcf[PW_MCF_SIZE];
+	enum err e;
+	int n = 0;
+
+	memset(inv, 0, sizeof(*inv));
+	if (code_hash(code, h) == -1)
+		return ERR_INVALID_INVITATION;
+	/* Cheap refusal first: no hash work for a dead code. */
+	if ((e = invite_preview(db, code, inv)) != ERR_OK)
+		return e;
+	if ((e = user_hash_password(conf, password, mcf, sizeof(mcf))) !=
+	    ERR_OK)
+		return e;
+	do
+		e = invite_use(db, conf, a, h, mcf, username, name, ua, u, inv,
+		    t);
+	while (e == ERR_DB && db_retry(db, &n));
 	tok_cleanse(mcf, sizeof(mcf));
 	return e;
 }

@@ -46,6 +46,7 @@ member_create(struct db *db, const struct conf *conf, const struct actor *a,
 	char mcf[PW_MCF_SIZE];
 	int64_t org, id = 0;
 	enum err e;
+	int n = 0;
 
 	if ((e = actor_may_act_on(a, role)) != ERR_OK ||
 	    (e = actor_scope(db, a, want, &org)) != ERR_OK)
@@ -54,18 +55,20 @@ member_create(struct db *db, const struct conf *conf, const struct actor *a,
 	if ((e = user_hash_password(conf, password, mcf, sizeof(mcf))) !=
 	    ERR_OK)
 		goto done;
-	if (db_begin(db) != DB_OK) {
-		e = ERR_DB;
-		goto done;
-	}
-	if ((e = user_insert(db, org, username, email, name, mcf, role,
-	    &id)) != ERR_OK ||
-	    (e = audit_log(db, a, AUDIT_USER_CREATE, org, id,
-	    role_name(role))) != ERR_OK) {
-		db_rollback(db);
-		goto done;
-	}
-	if ((e = user_commit(db, id, mcf)) == ERR_OK)
+	do {
+		if (db_begin(db) != DB_OK) {
+			e = ERR_DB;
+			goto done;
+		}
+		if ((e = user_insert(db, org, username, email, name, mcf, role,
+		    &id)) != ERR_OK ||
+		    (e = audit_log(db, a, AUDIT_USER_CREATE, org, id,
+		    role_name(role))) != ERR_OK)
+			db_rollback(db);
+		else
+			e = user_commit(db, id, mcf);
+	} while (e == ERR_DB && db_retry(db, &n));
+	if (e == ERR_OK)
 		e = user_get_in(db, org, id, u);
 done:
 	tok_cleanse(mcf, sizeof(mcf));
@@ -159,8 +162,8 @@ member_audit(struct db *db, const struct actor *a, int64_t org,
 	return e;
 }
 
-enum err
-member_update(struct db *db, const struct conf *conf, const struct actor *a,
+static enum err
+member_update_tx(struct db *db, const struct conf *conf, const struct actor *a,
     int64_t want, int64_t id, const struct member_patch *p,
     struct user *after)
 {
@@ -231,7 +234,21 @@ rollback:
 }
 
 enum err
-member_delete(struct db *db, const struct actor *a, int64_t want, int64_t id)
+member_update(struct db *db, const struct conf *conf, const struct actor *a,
+    int64_t want, int64_t id, const struct member_patch *p,
+    struct user *after)
+{
+	enum err e;
+	int n = 0;
+
+	do
+		e = member_update_tx(db, conf, a, want, id, p, after);
+	while (e == ERR_DB && db_retry(db, &n));
+	return e;
+}
+
+static enum err
+member_delete_tx(struct db *db, const struct actor *a, int64_t want, int64_t id)
 {
 	long long supers = 0, admins = 0;
 	struct user u;
@@ -265,5 +282,17 @@ member_delete(struct db *db, const struct actor *a, int64_t want, int64_t id)
 	return db_err(db_commit(db));
 rollback:
 	db_rollback(db);
+	return e;
+}
+
+enum err
+member_delete(struct db *db, const struct actor *a, int64_t want, int64_t id)
+{
+	enum err e;
+	int n = 0;
+
+	do
+		e = member_delete_tx(db, a, want, id);
+	while (e == ERR_DB && db_retry(db, &n));
 	return e;
 }

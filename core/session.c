@@ -387,8 +387,8 @@ session_audit_reuse(struct db *db, const struct actor *a,
 	    "session revoked");
 }
 
-enum err
-session_refresh(struct db *db, const struct conf *conf,
+static enum err
+session_refresh_tx(struct db *db, const struct conf *conf,
     const struct actor *a, const char *rt, struct session_tokens *out,
     struct user *u)
 {
@@ -474,6 +474,20 @@ rollback:
 	db_rollback(db);
 done:
 	db_rows_free(r);
+	return e;
+}
+
+enum err
+session_refresh(struct db *db, const struct conf *conf,
+    const struct actor *a, const char *rt, struct session_tokens *out,
+    struct user *u)
+{
+	enum err e;
+	int n = 0;
+
+	do
+		e = session_refresh_tx(db, conf, a, rt, out, u);
+	while (e == ERR_DB && db_retry(db, &n));
 	return e;
 }
 
