@@ -93,6 +93,7 @@ static const char *check_from(const char *);
 static const char *check_key_path(const char *);
 static const char *check_until(const char *);
 static const char *check_nets(const char *);
+static const char *check_db_hosts(const char *);
 
 #define F(field) offsetof(struct conf, field)
 #define STR(s, k, f, lo, def) \
@@ -127,7 +128,8 @@ static const struct conf_key keys[] = {
 	    NULL, check_nets),
 
 	STR("database", "socket", db_socket, 0, ""),
-	STR("database", "host", db_host, 0, "127.0.0.1"),
+	STRX("database", "host", db_host, 0, "127.0.0.1", NULL,
+	    check_db_hosts),
 	INT("database", "port", db_port, 1, 65535, "3306"),
 	STR("database", "user", db_user, 1, "latch"),
 	SECRET("database", "password", db_password, 0, CONF_STR_MAX, ""),
@@ -249,6 +251,119 @@ check_nets(const char *v)
 {
 	return net_list_valid(v) ? NULL : "must be comma-separated IP "
 	    "addresses or networks (address/prefix length)";
+}
+
+/*
+ * Entry i (0-based) of the list v ([database] host): "HOST", "HOST:PORT",
+ * "[V6]", "[V6]:PORT", a bare IPv6 address, or a unix socket path
+ * ("/..."), separated by commas.  Its host or path into host, its port
+ * into *port (defport when it names none; 0 for a socket).  Returns 1,
+ * 0 past the last entry, -1 when entry i is malformed (*why says how).
+ */
+static int
+db_host_entry(const char *v, size_t i, int defport, char *host,
+    size_t hostsz, int *port, const char **why)
+{
+	const char *e, *end, *colon = NULL, *h, *he;
+	char *num_end;
+	long n;
+
+	for (; i > 0; i--) {
+		if ((v = strchr(v, ',')) == NULL)
+			return 0;
+		v++;
+	}
+	while (isspace((unsigned char)*v))
+		v++;
+	e = strchr(v, ',');
+	end = e != NULL ? e : v + strlen(v);
+	while (end > v && isspace((unsigned char)end[-1]))
+		end--;
+	*why = "has an empty server";
+	if (end == v)
+		return -1;
+	h = v;
+	he = end;
+	*port = defport;
+	if (*v == '/')
+		*port = 0;
+	else if (*v == '[') {
+		*why = "has a '[' without its ']'";
+		if ((he = memchr(v, ']', (size_t)(end - v))) == NULL)
+			return -1;
+		h = v + 1;
+		if (he + 1 < end) {
+			*why = "has something after ']' other than :PORT";
+			if (he[1] != ':')
+				return -1;
+			colon = he + 1;
+		}
+	} else if ((colon = memchr(v, ':', (size_t)(end - v))) != NULL &&
+	    memchr(colon + 1, ':', (size_t)(end - colon - 1)) == NULL)
+		he = colon;
+	else
+		colon = NULL; /* none, or a bare IPv6 address */
+	if (colon != NULL) {
+		*why = "has a port outside 1..65535";
+		errno = 0;
+		n = strtol(colon + 1, &num_end, 10);
+		if (colon + 1 == end || num_end != end || errno != 0 ||
+		    !isdigit((unsigned char)colon[1]) || n < 1 || n > 65535)
+			return -1;
+		*port = (int)n;
+	}
+	*why = "has a server name too long or with spaces";
+	if (he == h || (size_t)(he - h) >= hostsz)
+		return -1;
+	for (e = h; e < he; e++)
+		if (isspace((unsigned char)*e))
+			return -1;
+	memcpy(host, h, (size_t)(he - h));
+	host[he - h] = '\0';
+	return 1;
+}
+
+static const char *
+check_db_hosts(const char *v)
+{
+	char host[CONF_DB_HOSTMAX];
+	const char *why = NULL;
+	size_t i;
+	int port, rc;
+
+	if (*v == '\0')
+		return NULL; /* the client library's default: localhost */
+	for (i = 0; (rc = db_host_entry(v, i, 3306, host, sizeof(host), &port,
+	    &why)) == 1; i++)
+		if (i == CONF_DB_MAXSERVERS)
+			return "names more than 8 servers";
+	return rc == -1 ? why : NULL;
+}
+
+int
+conf_db_server(const struct conf *c, size_t i, char *host, size_t hostsz,
+    int *port)
+{
+	const char *why;
+
+	if (c->db_socket[0] != '\0') {
+		if (i > 0 || strlen(c->db_socket) >= hostsz)
+			return -1;
+		memcpy(host, c->db_socket, strlen(c->db_socket) + 1);
+		*port = 0;
+		return 0;
+	}
+	if (i >= CONF_DB_MAXSERVERS)
+		return -1;
+	if (c->db_host[0] == '\0') {
+		if (i > 0 || hostsz == 0)
+			return -1;
+		host[0] = '\0';
+		*port = c->db_port;
+		return 0;
+	}
+	return db_host_entry(c->db_host, i, c->db_port, host, hostsz, port,
+	    &why) == 1 ? 0 : -1;
 }
 
 /* A link prefix: "?code=..." is appended, so it has no query or fragment. */

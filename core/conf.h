@@ -30,7 +30,7 @@ struct conf {
 
 	/* [database] */
 	char *db_socket;         /* unix socket; empty: use host/port */
-	char *db_host;
+	char *db_host;           /* servers, tried in order (conf_db_server()) */
 	int db_port;
 	char *db_user;
 	char *db_password;       /* secret */
@@ -136,5 +136,18 @@ int conf_page_path(const struct conf *c, char *out, size_t outsz);
 
 /* Free a conf, cleansing its secrets.  Accepts NULL. */
 void conf_free(struct conf *c);
+
+/*
+ * The database servers latch connects to, in the order it tries them:
+ * [database] socket alone when it is set, else each server [database]
+ * host lists (at most CONF_DB_MAXSERVERS, separated by commas: HOST,
+ * HOST:PORT, [IPV6]:PORT or a unix socket path), [database] port where
+ * one names none.  Server i (0-based) into host (a socket path starts
+ * with '/' and has *port 0); returns 0, or -1 past the last.
+ */
+#define CONF_DB_MAXSERVERS 8
+#define CONF_DB_HOSTMAX 256
+int conf_db_server(const struct conf *c, size_t i, char *host,
+    size_t hostsz, int *port);
 
 #endif

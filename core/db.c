@@ -460,6 +460,8 @@ struct db {
 	MYSQL *my;                    /* NULL while disconnected */
 	MYSQL_STMT *st[STMT__MAX];
 	enum db_tx tx;
+	size_t srv;                   /* the server connected to, or tried
+	                                 first on the next connect */
 	int conflict;                 /* the server said "try again" */
 	int prepare;                  /* prepare stmts[] on connect */
 	unsigned long connects;       /* connections made */
@@ -511,16 +513,39 @@ db_limit(struct db *db)
 	return 0;
 }
 
+/*
+ * The connection broke (or the server closed it, or refused what it
+ * needs): close it, and connect to the next server of [database] host
+ * first next time (a Galera node that is going away, or out of its
+ * cluster, is not asked again at once).
+ */
+static void
+db_lose(struct db *db)
+{
+	char host[CONF_DB_HOSTMAX];
+	int port;
+
+	db_disconnect(db);
+	if (conf_db_server(db->conf, db->srv + 1, host, sizeof(host),
+	    &port) == 0)
+		db->srv++;
+	else
+		db->srv = 0;
+}
+
+/* Connect to server i of [database] and prepare the statements. */
 static int
-db_connect(struct db *db)
+db_connect_to(struct db *db, size_t i)
 {
 	const struct conf *c = db->conf;
 	unsigned int timeout = (unsigned int)c->db_timeout;
+	char host[CONF_DB_HOSTMAX];
 	my_bool off = 0;
-	const char *sock = NULL, *host = NULL;
-	size_t i;
+	int port;
+	size_t j;
 
-	db_disconnect(db);
+	if (conf_db_server(c, i, host, sizeof(host), &port) == -1)
+		return -1;
 	if ((db->my = mysql_init(NULL)) == NULL) {
 		log_warnx("db: out of memory");
 		return -1;
@@ -530,37 +555,34 @@ db_connect(struct db *db)
 	mysql_optionsv(db->my, MYSQL_OPT_WRITE_TIMEOUT, &timeout);
 	mysql_optionsv(db->my, MYSQL_OPT_RECONNECT, &off);
 	mysql_optionsv(db->my, MYSQL_SET_CHARSET_NAME, "utf8mb4");
-	if (c->db_socket != NULL && c->db_socket[0] != '\0')
-		sock = c->db_socket;
-	else
-		host = c->db_host;
-	if (mysql_real_connect(db->my, host, c->db_user, c->db_password,
-	    c->db_name, (unsigned int)c->db_port, sock, 0) == NULL) {
-		log_warnx("db: cannot connect to %s: %s",
-		    sock != NULL ? sock : host, mysql_error(db->my));
+	if (mysql_real_connect(db->my, host[0] == '/' ? NULL : host,
+	    c->db_user, c->db_password, c->db_name, (unsigned int)port,
+	    host[0] == '/' ? host : NULL, 0) == NULL) {
+		log_warnx("db: cannot connect to %s%s%.0d: %s", host,
+		    port != 0 ? " port " : "", port, mysql_error(db->my));
 		goto fail;
 	}
 	if (++db->connects > 1)
 		metrics_inc(METRIC_DB_RECONNECT);
 	if (!db->prepare)
 		return 0;
-	for (i = 0; i < STMT__MAX; i++) {
-		if ((db->st[i] = mysql_stmt_init(db->my)) == NULL) {
+	for (j = 0; j < STMT__MAX; j++) {
+		if ((db->st[j] = mysql_stmt_init(db->my)) == NULL) {
 			log_warnx("db: out of memory");
 			goto fail;
 		}
-		if (mysql_stmt_prepare(db->st[i], stmts[i],
-		    strlen(stmts[i])) != 0) {
+		if (mysql_stmt_prepare(db->st[j], stmts[j],
+		    strlen(stmts[j])) != 0) {
 			/* The text is ours, not data: safe to log. */
-			log_warnx("db: prepare statement %zu: %s", i,
-			    mysql_stmt_error(db->st[i]));
+			log_warnx("db: %s: prepare statement %zu: %s", host, j,
+			    mysql_stmt_error(db->st[j]));
 			goto fail;
 		}
-		if (mysql_stmt_field_count(db->st[i]) != stmt_cols[i]) {
+		if (mysql_stmt_field_count(db->st[j]) != stmt_cols[j]) {
 			log_warnx("db: statement %zu returns %u columns, its "
-			    "enum in db.h says %u", i,
-			    mysql_stmt_field_count(db->st[i]),
-			    (unsigned)stmt_cols[i]);
+			    "enum in db.h says %u", j,
+			    mysql_stmt_field_count(db->st[j]),
+			    (unsigned)stmt_cols[j]);
 			goto fail;
 		}
 	}
@@ -570,6 +592,33 @@ db_connect(struct db *db)
 fail:
 	metrics_inc(METRIC_DB_ERROR);
 	db_disconnect(db);
+	return -1;
+}
+
+/*
+ * Connect to the first server that answers, from the current one on
+ * (the first at start, the next after a loss: db_lose()), each once.
+ */
+static int
+db_connect(struct db *db)
+{
+	char host[CONF_DB_HOSTMAX];
+	size_t i, n;
+	int port;
+
+	db_disconnect(db);
+	for (n = 0; conf_db_server(db->conf, n, host, sizeof(host), &port) ==
+	    0; n++)
+		;
+	for (i = 0; i < n; i++) {
+		if (db_connect_to(db, (db->srv + i) % n) == 0) {
+			db->srv = (db->srv + i) % n;
+			if (n > 1)
+				log_info("db: connected to server %zu of %zu "
+				    "([database] host)", db->srv + 1, n);
+			return 0;
+		}
+	}
 	return -1;
 }
 
@@ -722,7 +771,7 @@ db_drop(struct db *db, unsigned int e)
 	log_warnx("db: connection lost (error %u)%s", e,
 	    db->tx != TX_NONE ? " inside a transaction" : "");
 	metrics_inc(METRIC_DB_ERROR);
-	db_disconnect(db);
+	db_lose(db);
 }
 
 /*
@@ -754,7 +803,7 @@ db_run(struct db *db, enum stmt s, const struct db_arg *args, size_t nargs,
 	    !db_alive(db)) {
 		log_info("db: the server closed the idle connection; "
 		    "reconnecting");
-		db_disconnect(db);
+		db_lose(db);
 	}
 	if (db->my == NULL && db_connect(db) == -1) {
 		*lost = 1;
@@ -1027,12 +1076,13 @@ db_begin(struct db *db)
 	if (db_start(db) == -1) {
 		/* Maybe the connection went away while idle: one retry,
 		 * harmless, as nothing has happened yet. */
+		db_lose(db);
 		if (db_connect(db) == -1)
 			return DB_ERR;
 		if (db_start(db) == -1) {
 			log_warnx("db: begin: error %u", mysql_errno(db->my));
 			metrics_inc(METRIC_DB_ERROR);
-			db_disconnect(db);
+			db_lose(db);
 			return DB_ERR;
 		}
 	}
@@ -1085,12 +1135,15 @@ db_commit_tx(struct db *db)
 	if (!db_alive(db)) {
 		log_warnx("db: commit: the server closed the connection; "
 		    "the transaction is rolled back");
-		db_disconnect(db);
+		db_lose(db);
 		return DB_ERR;
 	}
 	if (mysql_commit(db->my) != 0) {
 		e = mysql_errno(db->my);
-		db_disconnect(db);
+		if (db_lost(e))
+			db_lose(db);
+		else
+			db_disconnect(db);
 		/* Lost, or interrupted (a KILL, the statement time limit):
 		 * the server may have committed before it said so. */
 		if (db_lost(e) || e == ER_QUERY_INTERRUPTED ||

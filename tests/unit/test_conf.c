@@ -709,6 +709,62 @@ test_writers(void)
 	unlink(path);
 }
 
+/* [database] host naming several servers, in order (conf_db_server()). */
+static void
+test_db_servers(void)
+{
+	static const struct {
+		const char *host;
+		int port;
+	} want[] = {
+		{ "db1.example", 3307 }, { "10.0.0.2", 3306 }, { "::1", 3306 },
+		{ "fe80::1", 4000 }, { "/run/mysqld/mysqld.sock", 0 },
+	};
+	char path[4096], err[512], host[CONF_DB_HOSTMAX], tname[64];
+	struct conf *c;
+	size_t i;
+	int port;
+
+	c = load_text(SECLINE "[database]\nhost = db1.example:3307, 10.0.0.2,"
+	    "::1 ,[fe80::1]:4000,/run/mysqld/mysqld.sock\nport = 3306\n", path,
+	    err, sizeof(err));
+	T_OK(c != NULL, "five servers: loaded");
+	if (c == NULL)
+		return;
+	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		snprintf(tname, sizeof(tname), "server %zu", i + 1);
+		T_OK(conf_db_server(c, i, host, sizeof(host), &port) == 0,
+		    tname);
+		T_EQ_STR(host, want[i].host, tname);
+		T_EQ_INT(port, want[i].port, tname);
+	}
+	T_OK(conf_db_server(c, i, host, sizeof(host), &port) == -1,
+	    "no sixth server");
+	conf_free(c);
+	/* The socket, when set, is the one server (as ever). */
+	c = load_text(SECLINE "[database]\nsocket = /tmp/m.sock\n"
+	    "host = a, b\n", path, err, sizeof(err));
+	T_OK(c != NULL && conf_db_server(c, 0, host, sizeof(host), &port) ==
+	    0 && strcmp(host, "/tmp/m.sock") == 0 && port == 0 &&
+	    conf_db_server(c, 1, host, sizeof(host), &port) == -1,
+	    "socket: the one server");
+	conf_free(c);
+	expect_err("empty server", SECLINE "[database]\nhost = a,,b\n",
+	    "4: [database] host: has an empty server");
+	expect_err("port 0 in host", SECLINE "[database]\nhost = a:0\n",
+	    "4: [database] host: has a port outside 1..65535");
+	expect_err("port text in host", SECLINE "[database]\nhost = a:x1\n",
+	    "4: [database] host: has a port outside 1..65535");
+	expect_err("bracket", SECLINE "[database]\nhost = [::1\n",
+	    "4: [database] host: has a '[' without its ']'");
+	expect_err("after bracket", SECLINE "[database]\nhost = [::1]x\n",
+	    "4: [database] host: has something after ']' other than :PORT");
+	expect_err("space", SECLINE "[database]\nhost = a b\n",
+	    "4: [database] host: has a server name too long or with spaces");
+	expect_err("nine", SECLINE "[database]\nhost = a,b,c,d,e,f,g,h,i\n",
+	    "4: [database] host: names more than 8 servers");
+}
+
 int
 main(void)
 {
@@ -718,5 +774,6 @@ main(void)
 	test_errors();
 	test_files();
 	test_writers();
+	test_db_servers();
 	return T_DONE();
 }
