@@ -5,6 +5,8 @@
 #                 lighttpd in the foreground (the pages on
 #                 http://127.0.0.1:$(PORT)/, the API under /api)
 #   make check    install missing packages, build, run every test
+#   make check-cluster  the cross-host tests (tests/cluster/): three
+#                 MariaDB Galera nodes and two latch hosts on loopback
 #   make bench    install missing packages, build, measure latch against a
 #                 null FastCGI responder (a few minutes; build/bench.md)
 #   make install  install the programs, their manual pages, the example
@@ -233,6 +235,10 @@ check: deps
 	@$(MAKE) --no-print-directory all
 	@/usr/bin/python3 tests/run.py
 
+check-cluster: deps
+	@$(MAKE) --no-print-directory all
+	@/usr/bin/python3 tests/run.py --cluster
+
 # BENCH_USERS=1000000 also measures a million users; BENCH_SECONDS per run.
 bench: deps
 	@$(MAKE) --no-print-directory all $(B)/bench-null $(B)/bench-hashtime \
@@ -317,7 +323,7 @@ format:
 clean:
 	rm -rf build build-asan build-fuzz build-mutants
 
-.PHONY: all progs deps run check bench fuzz mutants install deb format clean
+.PHONY: all progs deps run check check-cluster bench fuzz mutants install deb format clean
 # (build/fail2ban and build/prometheus, unpacked by tools/deps.sh, have
 # directories named *.d)
 -include $(shell find $(B) $(FZ) -path '*/fail2ban' -prune -o \

@@ -135,6 +135,7 @@ static const struct conf_key keys[] = {
 	SECRET("database", "password", db_password, 0, CONF_STR_MAX, ""),
 	STR("database", "name", db_name, 1, "latch"),
 	INT("database", "timeout", db_timeout, 1, 300, "5"),
+	INT("database", "wsrep_sync_wait", db_sync_wait, 0, 15, "0"),
 
 	SECRETX("security", "jwt_secret", jwt_secret, CONF_SECRET_MIN,
 	    CONF_SECRET_MAX, NULL, check_secret),

@@ -36,6 +36,7 @@ struct conf {
 	char *db_password;       /* secret */
 	char *db_name;
 	int db_timeout;          /* seconds, connect/read/write */
+	int db_sync_wait;        /* Galera's wsrep_sync_wait; 0: not set */
 
 	/* [security] */
 	char *jwt_secret;        /* secret, at least 32 bytes */

@@ -199,6 +199,16 @@ static const char *const stmts[STMT__MAX] = {
 	    "ORDER BY id FOR UPDATE",
 	[STMT_ADM_SUPERADMINS_LOCK] = "SELECT id FROM users WHERE "
 	    "role = 'superadmin' AND disabled = 0 ORDER BY id FOR UPDATE",
+	/*
+	 * Written by every change of an organization's admins (?1
+	 * "admins:<org>", then "superadmins") after the locks above: on a
+	 * Galera cluster, where those locks are each node's own, two such
+	 * changes on two nodes then write one row, and the second fails
+	 * certification and runs again (db_retry()) instead of both
+	 * passing the last-admin check.
+	 */
+	[STMT_ADM_ADMINS_BUMP] = "INSERT INTO meta (k, v) VALUES (?, '1') "
+	    "ON DUPLICATE KEY UPDATE v = v + 1",
 	[STMT_ORG_GET] = "SELECT o.id, o.name, o.description, o.created_at, "
 	    "(SELECT COUNT(*) FROM users u WHERE u.org_id = o.id), "
 	    "o.require_mfa FROM organizations o WHERE o.id = ?",
@@ -487,6 +497,38 @@ db_disconnect(struct db *db)
 }
 
 /*
+ * [database] wsrep_sync_wait, when set (a Galera cluster): every read of
+ * the connection waits until its node has applied what the cluster
+ * committed before it.  Prepared only then, so that a server without
+ * Galera's variables never sees it.
+ */
+static int
+db_sync_wait(struct db *db)
+{
+	static const char q[] = "SET SESSION wsrep_sync_wait = ?";
+	long long v = db->conf->db_sync_wait;
+	MYSQL_STMT *st;
+	MYSQL_BIND b;
+	int rc = 0;
+
+	if (v == 0)
+		return 0;
+	if ((st = mysql_stmt_init(db->my)) == NULL)
+		return -1;
+	memset(&b, 0, sizeof(b));
+	b.buffer_type = MYSQL_TYPE_LONGLONG;
+	b.buffer = &v;
+	if (mysql_stmt_prepare(st, q, sizeof(q) - 1) != 0 ||
+	    mysql_stmt_bind_param(st, &b) != 0 ||
+	    mysql_stmt_execute(st) != 0) {
+		log_warnx("db: wsrep_sync_wait: error %u", mysql_stmt_errno(st));
+		rc = -1;
+	}
+	mysql_stmt_close(st);
+	return rc;
+}
+
+/*
  * Bound every statement on the server a quarter below the client's read
  * timeout ([database] timeout): a statement that waits too long for a
  * lock, or runs too long, fails on the server with an error, and the
@@ -510,7 +552,7 @@ db_limit(struct db *db)
 		    mysql_stmt_errno(st));
 		return -1;
 	}
-	return 0;
+	return db_sync_wait(db);
 }
 
 /*

@@ -1,6 +1,7 @@
 /*
  * member.c: an organization's members as its admins manage them.
  */
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -83,13 +84,15 @@ is_admin_role(enum role r)
 
 /*
  * Lock the active superadmins, then the active admins of org (always in
- * this order), and count them.
+ * this order), and count them; then write the rows that make two such
+ * transactions on two Galera nodes conflict (STMT_ADM_ADMINS_BUMP).
  */
 static enum err
 lock_admins(struct db *db, int64_t org, long long *supers, long long *admins)
 {
 	struct db_arg a[] = { DB_INT(org) };
 	struct db_rows *r = NULL;
+	char k[32];
 
 	if (db_query(db, STMT_ADM_SUPERADMINS_LOCK, NULL, 0, &r) != DB_OK)
 		return ERR_DB;
@@ -99,6 +102,12 @@ lock_admins(struct db *db, int64_t org, long long *supers, long long *admins)
 		return ERR_DB;
 	*admins = (long long)r->nrows;
 	db_rows_free(r);
+	(void)snprintf(k, sizeof(k), "admins:%lld", (long long)org);
+	struct db_arg ko[] = { DB_STR(k) };
+	struct db_arg ks[] = { DB_STR("superadmins") };
+	if (db_exec(db, STMT_ADM_ADMINS_BUMP, ko, 1, NULL, NULL) != DB_OK ||
+	    db_exec(db, STMT_ADM_ADMINS_BUMP, ks, 1, NULL, NULL) != DB_OK)
+		return ERR_DB;
 	return ERR_OK;
 }
 

@@ -26,6 +26,9 @@ Options:
                    SUBSTR; may be given more than once
   --unit, --core, --integration   only those parts (unit: the unit
                    binaries and the fuzz seeds)
+  --cluster        the scenarios of tests/cluster/ against a Cluster
+                   (tools/stack.py: three Galera nodes, two latch hosts);
+                   never part of the default run (make check-cluster)
   --keep           keep the temporary directory (logs, config) at the end
   -x               stop at the first failing scenario
   At the end, every file of the stacks' directories is scanned for
@@ -285,9 +288,10 @@ def scan_sanitizer(counts, d):
 
 # ------------------------------------------------------------ integration
 
-def load_scenarios(ks):
-    """[(module name, [(full name, function)])] in file/definition order."""
-    d = os.path.join(REPO, "tests", "integration")
+def load_scenarios(ks, where="integration"):
+    """[(module name, [(full name, function)])] in file/definition order,
+    from tests/<where>/."""
+    d = os.path.join(REPO, "tests", where)
     out = []
     for fn in sorted(os.listdir(d)):
         if not (fn.startswith("test_") and fn.endswith(".py")):
@@ -330,8 +334,10 @@ def run_module(stack, counts, funcs, stop_first):
     for name, f in funcs:
         dead = stack.dead()
         if dead:
+            log = stack.log_of(dead) if hasattr(stack, "log_of") else \
+                stack.logs[dead]
             counts.fail(name, "%s is not running any more:\n%s" % (
-                dead, stackmod.log_tail(stack.logs[dead])))
+                dead, stackmod.log_tail(log)))
             continue
         try:
             f(stack)
@@ -346,28 +352,36 @@ def run_module(stack, counts, funcs, stop_first):
     return False
 
 
-def run_integration(counts, ks, keep, stop_first):
+def run_integration(counts, ks, keep, stop_first, where="integration"):
+    """The scenarios of tests/<where>/ against one Stack (integration) or
+    one Cluster (cluster: tests/cluster/, make check-cluster), started
+    for them; lib's helpers go to the stack, or the cluster's first
+    host."""
     try:
-        scenarios = load_scenarios(ks)
+        scenarios = load_scenarios(ks, where)
     except Exception as e:
-        counts.fail("integration: loading the scenarios", short_traceback(e))
+        counts.fail("%s: loading the scenarios" % where, short_traceback(e))
         return
     if not scenarios:
         return
     import lib
-    tmp = tempfile.mkdtemp(prefix="latch-test-")
-    stack = stackmod.Stack(tmp, fast=True)
+    tmp = tempfile.mkdtemp(prefix="latch-%s-" % where)
+    if where == "cluster":
+        stack = stackmod.Cluster(tmp, fast=True)
+        first = stack.hosts[0]
+    else:
+        stack = first = stackmod.Stack(tmp, fast=True)
     t0 = time.monotonic()
     try:
-        print("# integration: starting the stack in %s" % tmp, flush=True)
+        print("# %s: starting the stack in %s" % (where, tmp), flush=True)
         try:
             stack.start(TEST_OVERRIDES, workers=2)
         except Exception as e:
-            counts.fail("integration: starting the stack", str(e))
+            counts.fail("%s: starting the stack" % where, str(e))
             return
-        print("# integration: stack up in %.1fs: %s" % (
-            time.monotonic() - t0, stack.url()), flush=True)
-        lib.use(stack)
+        print("# %s: stack up in %.1fs: %s" % (
+            where, time.monotonic() - t0, first.url()), flush=True)
+        lib.use(first)
         for modname, funcs in scenarios:
             print("# %s" % modname, flush=True)
             try:
@@ -385,7 +399,7 @@ def run_integration(counts, ks, keep, stop_first):
         try:
             stack.stop()
         except Exception as e:
-            counts.fail("integration: stopping the stack", str(e))
+            counts.fail("%s: stopping the stack" % where, str(e))
         scan_sanitizer(counts, tmp)
         if keep or counts.failed:
             print("# stack directory kept: %s" % tmp)
@@ -394,7 +408,7 @@ def run_integration(counts, ks, keep, stop_first):
                       "mysqld.err; rm -rf it when done)")
         else:
             shutil.rmtree(tmp, ignore_errors=True)
-        print("# integration took %.1fs" % (time.monotonic() - t0))
+        print("# %s took %.1fs" % (where, time.monotonic() - t0))
 
 
 def main():
@@ -403,6 +417,7 @@ def main():
     ap.add_argument("--unit", action="store_true")
     ap.add_argument("--core", action="store_true")
     ap.add_argument("--integration", action="store_true")
+    ap.add_argument("--cluster", action="store_true")
     ap.add_argument("--keep", action="store_true")
     ap.add_argument("-x", action="store_true", dest="stop_first")
     args = ap.parse_args()
@@ -414,7 +429,8 @@ def main():
     signal.signal(signal.SIGHUP, on_term)
 
     counts = Counts()
-    every = not args.unit and not args.core and not args.integration
+    every = not args.unit and not args.core and not args.integration \
+        and not args.cluster
     status = 0
     try:
         if args.unit or every:
@@ -424,6 +440,9 @@ def main():
             run_core(counts, args.k, args.keep)
         if args.integration or every:
             run_integration(counts, args.k, args.keep, args.stop_first)
+        if args.cluster:
+            run_integration(counts, args.k, args.keep, args.stop_first,
+                            "cluster")
     except KeyboardInterrupt:
         print("\n# interrupted", flush=True)
         counts.failed += 1

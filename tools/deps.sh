@@ -11,7 +11,7 @@ caddy libapache2-mod-fcgid apache2-suexec-pristine clang libclang-rt-14-dev
 chromium chromium-driver python3-selenium python3-bcrypt python3-argon2
 adduser iproute2 procps
 debhelper lintian man-db systemd python3-seccomp
-python3-prometheus-client"
+python3-prometheus-client galera-4 rsync"
 missing=""
 for p in $PKGS; do
 	s=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)

@@ -35,6 +35,7 @@ import ctypes
 import os
 import pwd
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -53,7 +54,8 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 KEY_SECTIONS = {
     "server": "listen workers max_requests base_path socket_mode "
               "request_timeout trusted_proxies log_level login_url",
-    "database": "socket host port user password name timeout",
+    "database": "socket host port user password name timeout "
+    "wsrep_sync_wait",
     "security": "jwt_secret issuer access_ttl refresh_ttl remember_ttl "
                 "refresh_reuse_interval leeway scrypt_n scrypt_r scrypt_p "
                 "password_min_length allow_new_organizations "
@@ -863,6 +865,209 @@ include "{contrib}"
     def path(self, path=""):
         """Request target of an API path, base path included."""
         return self.base_path + path
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *a):
+        self.stop()
+
+
+# ---------------------------------------------------------------- Cluster
+
+GALERA = "/usr/lib/galera/libgalera_smm.so"   # Debian's galera-4
+# Galera's evs.suspect_timeout (default 5 s): how long the other nodes
+# wait for a silent node before they go on without it; commits wait
+# meanwhile.
+SUSPECT = 3
+
+
+class Cluster:
+    """
+    Several latch hosts on one MariaDB Galera cluster, on loopback under
+    dir: `nodes` MariaDB nodes (each a Stack whose own MariaDB is a
+    Galera node with its own datadir, socket and ports) and `hosts` latch
+    hosts (each a Stack with latchd and lighttpd but no MariaDB of its
+    own, sharing one config: the same secrets, the same database
+    account).  Host i names every node in [database] host, its own node
+    (i modulo the nodes) first.  The first node bootstraps the cluster;
+    the others join it by state transfer (rsync SST, then IST when a
+    node comes back).
+    """
+
+    def __init__(self, dir, nodes=3, hosts=2, fast=True):
+        self.dir = os.path.abspath(dir)
+        self.nodes = [Stack(os.path.join(self.dir, "node%d" % i), fast=fast)
+                      for i in range(nodes)]
+        self.hosts = [Stack(os.path.join(self.dir, "host%s" % "abcdefgh"[i]),
+                            fast=fast) for i in range(hosts)]
+        for i, h in enumerate(self.hosts):
+            # h.mysql() and h.db_socket: the host's own node.
+            h.db_socket = self.nodes[i % nodes].db_socket
+        self.gcomm = [free_port() for _ in self.nodes]
+        self.ist = [free_port() for _ in self.nodes]
+        self.sst = [free_port() for _ in self.nodes]
+        # [database] wsrep_sync_wait of the hosts (LATCH_SYNC_WAIT=0
+        # shows what 1 is for).
+        self.sync_wait = int(os.environ.get("LATCH_SYNC_WAIT", "1"))
+
+    def _node_args(self, i):
+        return [
+            "--wsrep-on=ON", "--wsrep-provider=" + GALERA,
+            "--wsrep-cluster-address=gcomm://" + ",".join(
+                "127.0.0.1:%d" % p for p in self.gcomm),
+            "--wsrep-node-address=127.0.0.1",
+            "--wsrep-node-name=node%d" % i,
+            "--wsrep-provider-options=gmcast.listen_addr=tcp://127.0.0.1:"
+            "%d;ist.recv_addr=127.0.0.1:%d;gcache.size=64M;"
+            "evs.suspect_timeout=PT%dS;evs.inactive_timeout=PT%dS"
+            % (self.gcomm[i], self.ist[i], SUSPECT, 2 * SUSPECT),
+            "--wsrep-sst-method=rsync",
+            "--wsrep-sst-receive-address=127.0.0.1:%d" % self.sst[i],
+            "--binlog-format=ROW", "--innodb-autoinc-lock-mode=2",
+            "--innodb-buffer-pool-size=64M"]
+
+    def node_state(self, i):
+        """wsrep_local_state_comment of node i ("Synced"), or None."""
+        try:
+            r = self.nodes[i]._mariadb(
+                ["--batch", "--skip-column-names", "-e",
+                 "SHOW STATUS LIKE 'wsrep_local_state_comment'"],
+                check=False, timeout=10)
+        except subprocess.TimeoutExpired:
+            return None
+        f = r.stdout.split()
+        return f[1] if r.returncode == 0 and len(f) == 2 else None
+
+    def start_node(self, i, bootstrap=False):
+        """Start node i (bootstrap: a new cluster) and wait until it has
+        joined and is synced."""
+        n = self.nodes[i]
+        for d in (n.dir, n.tmp):
+            os.makedirs(d, exist_ok=True)
+        # A joiner's datadir is written by rsync's daemon (the state
+        # transfer, or its end marker after an IST), which runs as
+        # nobody: it must be able to reach and own it.
+        os.makedirs(n.datadir, exist_ok=True)
+        os.chown(n.datadir, pwd.getpwnam("nobody").pw_uid, -1)
+        os.chmod(n.dir, 0o711)
+        n.db_args = self._node_args(i) + (
+            ["--wsrep-new-cluster"] if bootstrap else []) + \
+            self._recovered(i)
+        n.start_db()
+        wait_until(lambda: self.node_state(i) == "Synced", DB_START_WAIT,
+                   "node %d to be synced" % i,
+                   alive=n._alive_check("mariadbd"))
+
+    def _recovered(self, i):
+        """
+        After a crash (grastate.dat's seqno -1) the node's position is in
+        InnoDB: find it as Debian's galera_recovery does (mariadbd
+        --wsrep-recover) and start from it, so that the node catches up
+        by IST instead of a full state transfer.
+        """
+        n = self.nodes[i]
+        try:
+            with open(os.path.join(n.datadir, "grastate.dat")) as f:
+                if "seqno:   -1" not in f.read():
+                    return []
+        except FileNotFoundError:
+            return []
+        log = os.path.join(n.dir, "wsrep-recover.log")
+        if os.path.exists(log):
+            os.unlink(log)
+        argv = ["mariadbd", "--no-defaults", "--datadir=" + n.datadir,
+                "--log-error=" + log, "--wsrep-recover",
+                "--skip-networking", "--tmpdir=" + n.tmp,
+                "--socket=" + n.db_socket + ".recover"] + \
+            self._node_args(i)
+        if os.geteuid() == 0:
+            argv.append("--user=root")
+        subprocess.run(argv, capture_output=True, timeout=DB_START_WAIT)
+        with open(log, errors="replace") as f:
+            for line in f:
+                if "WSREP: Recovered position:" in line:
+                    return ["--wsrep-start-position=" +
+                            line.rsplit(" ", 1)[1].strip()]
+        raise StackError("node %d: no recovered position:\n%s"
+                         % (i, log_tail(log)))
+
+    def stop_node(self, i, sig=signal.SIGTERM):
+        """Stop node i (SIGKILL: a crash) and wait for it."""
+        self.nodes[i]._terminate("mariadbd", timeout=DB_STOP_WAIT, sig=sig)
+
+    def start(self, overrides=None, workers=2):
+        os.makedirs(self.dir, exist_ok=True)
+        os.chmod(self.dir, 0o711)
+        try:
+            first = self.nodes[0]
+            os.makedirs(first.tmp, exist_ok=True)
+            first.init_db()
+            self.start_node(0, bootstrap=True)
+            for i in range(1, len(self.nodes)):
+                self.start_node(i)
+            self.write_configs(overrides, workers)
+            a = self.hosts[0]
+            db = a.config_values().get("database", {})
+            a.ensure_database(a.db_password, name=db.get("name") or "latch",
+                              user=db.get("user") or "latch")
+            a.migrate()
+            for h in self.hosts:
+                h.start_latchd()
+                h.start_lighttpd()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def write_configs(self, overrides=None, workers=2):
+        """Host a's config (latchctl init), copied to every other host
+        with its own socket, spool and list of nodes."""
+        a = self.hosts[0]
+        for h in self.hosts:
+            for d in (h.dir, h.www, h.spool, h.tmp):
+                os.makedirs(d, exist_ok=True)
+            os.chmod(h.dir, 0o700)
+        a.write_config(overrides, workers=workers)
+        for i, h in enumerate(self.hosts):
+            if h is not a:
+                shutil.copy(a.config, h.config)
+                os.chmod(h.config, 0o600)
+            k = i % len(self.nodes)
+            order = self.nodes[k:] + self.nodes[:k]
+            ini_set(h.config, {
+                ("server", "listen"): h.latchd_socket,
+                ("mail", "spool_dir"): h.spool,
+                ("database", "socket"): "",
+                ("database", "host"): ", ".join(n.db_socket for n in order),
+                ("database", "wsrep_sync_wait"): str(self.sync_wait),
+            })
+            h.base_path = a.base_path
+
+    def dead(self):
+        for s in self.hosts + self.nodes:
+            d = s.dead()
+            if d:
+                return "%s of %s" % (d, os.path.basename(s.dir))
+        return None
+
+    def log_of(self, what):
+        """The log named by dead()'s answer."""
+        name, _, owner = what.partition(" of ")
+        for s in self.hosts + self.nodes:
+            if os.path.basename(s.dir) == owner:
+                return s.logs[name]
+        return None
+
+    def stop(self):
+        errors = []
+        for s in self.hosts + self.nodes[::-1]:
+            try:
+                s.stop()
+            except Exception as e:
+                errors.append(str(e))
+        if errors:
+            raise StackError("; ".join(errors))
 
     def __enter__(self):
         return self

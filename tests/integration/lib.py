@@ -117,7 +117,8 @@ def _short(b, n=400):
 
 
 def http(method, path, body=None, headers=None, raw=None, token=None,
-         content_type="application/json", check=True, base=True):
+         content_type="application/json", check=True, base=True,
+         stack=None):
     """
     Send one request to lighttpd and return a Resp.
       path      API path ("/auth/login"), base path added unless base=False
@@ -127,8 +128,10 @@ def http(method, path, body=None, headers=None, raw=None, token=None,
       content_type  for a body; None sends no Content-Type
       check     apply the contract checks to the answer (default),
                 JSON among them
+      stack     another stack than lib.use()'s (a cluster's other host)
     """
-    if STACK is None:
+    st = stack or STACK
+    if st is None:
         raise RuntimeError("lib.use(stack) was not called")
     hdrs = {}
     data = None
@@ -141,7 +144,7 @@ def http(method, path, body=None, headers=None, raw=None, token=None,
     if token is not None:
         hdrs["Authorization"] = "Bearer " + token
     hdrs.update(headers or {})
-    target = STACK.path(path) if base else path
+    target = st.path(path) if base else path
     req = "%s %s" % (method, target)
     if data is not None:
         req += " " + _short(data, 200)
@@ -150,7 +153,7 @@ def http(method, path, body=None, headers=None, raw=None, token=None,
         log(">  %s: %s" % (k, v))
     if data is not None:
         log(">  " + _short(data, 2000))
-    conn = httpclient.HTTPConnection("127.0.0.1", STACK.port, timeout=60)
+    conn = httpclient.HTTPConnection("127.0.0.1", st.port, timeout=60)
     try:
         conn.putrequest(method, target, skip_accept_encoding=True)
         for k, v in hdrs.items():
