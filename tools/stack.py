@@ -947,10 +947,11 @@ class Cluster:
             os.makedirs(d, exist_ok=True)
         # A joiner's datadir is written by rsync's daemon (the state
         # transfer, or its end marker after an IST), which runs as
-        # nobody: it must be able to reach and own it.
+        # nobody when started by root: it must reach and own it.
         os.makedirs(n.datadir, exist_ok=True)
-        os.chown(n.datadir, pwd.getpwnam("nobody").pw_uid, -1)
-        os.chmod(n.dir, 0o711)
+        if os.geteuid() == 0:
+            os.chown(n.datadir, pwd.getpwnam("nobody").pw_uid, -1)
+            os.chmod(n.dir, 0o711)
         n.db_args = self._node_args(i) + (
             ["--wsrep-new-cluster"] if bootstrap else []) + \
             self._recovered(i)
