@@ -1431,6 +1431,45 @@ db_schema_check(struct db *db)
 	return -1;
 }
 
+/*
+ * Take the migrations' lock: the one row of schema_lock.  GET_LOCK()
+ * alone would serialize only the migrations that run on one server; on
+ * a Galera cluster a row is the cluster's: the first INSERT wins, the
+ * other fails (duplicate key, or a certification conflict) and waits.
+ * Waits up to a minute; -1 after logging.
+ */
+static int
+db_migrate_lock(struct db *db)
+{
+	static const char create[] = "CREATE TABLE IF NOT EXISTS "
+	    "schema_lock (id TINYINT NOT NULL PRIMARY KEY, at BIGINT NOT NULL) "
+	    "ENGINE=InnoDB";
+	static const char take[] = "INSERT INTO schema_lock (id, at) "
+	    "VALUES (1, UNIX_TIMESTAMP())";
+	struct timespec ts = { 0, 200 * 1000000L };
+	unsigned int e;
+	int i;
+
+	if (db_plain(db, create, sizeof(create) - 1) == -1)
+		return -1;
+	for (i = 0; i < 300; i++) {
+		if (mysql_real_query(db->my, take, sizeof(take) - 1) == 0)
+			return 0;
+		e = mysql_errno(db->my);
+		if (e != ER_DUP_ENTRY && e != ER_LOCK_DEADLOCK) {
+			log_warnx("db: migrate: %s", mysql_error(db->my));
+			return -1;
+		}
+		if (i == 0)
+			log_info("db: migrate: waiting for another migration");
+		(void)nanosleep(&ts, NULL);
+	}
+	log_warnx("db: migrate: another migration holds schema_lock (if "
+	    "none runs, one stopped half-way: check the schema, then DELETE "
+	    "FROM schema_lock)");
+	return -1;
+}
+
 int
 db_migrate(struct db *db, int *from, int *to)
 {
@@ -1452,7 +1491,10 @@ db_migrate(struct db *db, int *from, int *to)
 		return -1;
 	}
 	if (db_plain(db, create, sizeof(create) - 1) == -1 ||
-	    db_plain_int(db, "SELECT COALESCE(MAX(version), 0) "
+	    db_migrate_lock(db) == -1)
+		goto done;
+	locked = 2;
+	if (db_plain_int(db, "SELECT COALESCE(MAX(version), 0) "
 	    "FROM schema_version", &cur) == -1)
 		goto done;
 	*from = (int)cur;
@@ -1469,6 +1511,9 @@ db_migrate(struct db *db, int *from, int *to)
 	*to = (int)cur;
 	rc = 0;
 done:
+	if (locked == 2 && db_plain(db, "DELETE FROM schema_lock",
+	    strlen("DELETE FROM schema_lock")) == -1)
+		rc = -1;
 	if (db_plain(db, "DO RELEASE_LOCK('latch_migrate')",
 	    strlen("DO RELEASE_LOCK('latch_migrate')")) == -1)
 		rc = -1;

@@ -452,7 +452,8 @@ int db_schema_check(struct db *db);
 
 /*
  * Apply the compiled-in migrations newer than the schema_version table,
- * under an advisory lock so concurrent runs wait for each other.
+ * under a lock (GET_LOCK() and the row of schema_lock, which a Galera
+ * cluster certifies) so concurrent runs wait for each other.
  * *from and *to receive the versions before and after.  Returns 0, or -1
  * after logging the failure.
  */
