@@ -103,9 +103,16 @@ $(B)/core/metrics.o: debian/changelog
 
 # The numbered migrations are compiled into the programs, so an installed
 # latchctl needs no path to find them.
-$(B)/core/schema.c: $(MIGRATIONS) tools/embed-sql.sh
+# A renamed migration keeps its time, so the list of names is a
+# prerequisite too: migrations.list changes whenever the list does.
+$(B)/core/schema.c: $(MIGRATIONS) $(B)/core/migrations.list \
+	tools/embed-sql.sh
 	@mkdir -p $(dir $@)
 	sh tools/embed-sql.sh $(MIGRATIONS) > $@.tmp && mv $@.tmp $@
+
+$(B)/core/migrations.list: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(MIGRATIONS)' | cmp -s - $@ || echo '$(MIGRATIONS)' > $@
 
 $(B)/core/schema.o: $(B)/core/schema.c
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
@@ -323,7 +330,9 @@ format:
 clean:
 	rm -rf build build-asan build-fuzz build-mutants
 
-.PHONY: all progs deps run check check-cluster bench fuzz mutants install deb format clean
+.PHONY: all progs deps run check check-cluster bench fuzz mutants install deb \
+	format clean FORCE
+FORCE:
 # (build/fail2ban and build/prometheus, unpacked by tools/deps.sh, have
 # directories named *.d)
 -include $(shell find $(B) $(FZ) -path '*/fail2ban' -prune -o \
