@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "account.h"
+#include "apikey.h"
 #include "audit.h"
 #include "limit.h"
 #include "log.h"
@@ -218,6 +219,7 @@ account_set_password(struct db *db, const struct conf *conf, int64_t id,
 enum err
 account_set_disabled(struct db *db, int64_t id, int disabled)
 {
+	struct actor nobody = { 0, 0, ROLE_SUPERADMIN, "", 0 };
 	struct user u;
 	enum err e;
 	int n = 0;
@@ -228,7 +230,9 @@ account_set_disabled(struct db *db, int64_t id, int disabled)
 		if ((e = user_get(db, id, &u)) != ERR_OK ||
 		    (e = user_put_disabled(db, id, disabled)) != ERR_OK ||
 		    (disabled && (e = session_revoke_user(db, id, 0)) !=
-		    ERR_OK))
+		    ERR_OK) ||
+		    (disabled && !u.disabled && (e = apikey_revoke_user(db,
+		    &nobody, id, "creator disabled")) != ERR_OK))
 			db_rollback(db);
 		else
 			e = db_err(db_commit(db));

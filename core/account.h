@@ -71,7 +71,8 @@ enum err account_set_password(struct db *db, const struct conf *conf,
     int64_t id, const char *password);
 
 /*
- * The operator disables account id, ending every session of it, or
+ * The operator disables account id, ending every session of it and
+ * revoking the API keys it made, or
  * enables it (latchctl disable, enable), in one transaction.  ERR_OK,
  * ERR_NOT_FOUND, ERR_DB, ERR_UNKNOWN.
  */

@@ -34,6 +34,8 @@ struct actor {
 	const char *ip;           /* borrowed: the client address ("" if
 	                             none), for the audit log and the
 	                             limits' log lines */
+	int64_t key_id;           /* the API key calling (apikey.h), user_id
+	                             0; 0 for a person */
 };
 
 /*

@@ -37,6 +37,10 @@ static const char *const names[AUDIT__MAX] = {
 	[AUDIT_MFA_RECOVERY_NEW] = "mfa.recovery_codes",
 	[AUDIT_MFA_RESET] = "mfa.reset",
 	[AUDIT_MFA_FAILURE] = "mfa.failure",
+	[AUDIT_USER_MOVE] = "user.move",
+	[AUDIT_KEY_CREATE] = "api_key.create",
+	[AUDIT_KEY_REVOKE] = "api_key.revoke",
+	[AUDIT_KEY_REFUSED] = "api_key.refused",
 };
 
 const char *
@@ -71,10 +75,10 @@ audit_log(struct db *db, const struct actor *a, enum audit_event e,
 	str_copy(d, sizeof(d), detail);
 	struct db_arg q[] = {
 		DB_INT((int64_t)time(NULL)), opt_id(org), DB_STR(audit_name(e)),
-		opt_id(a->user_id), opt_id(target),
+		opt_id(a->user_id), opt_id(a->key_id), opt_id(target),
 		DB_STR(a->ip != NULL ? a->ip : ""), DB_STR(d),
 	};
-	if (db_exec(db, STMT_AUDIT_INSERT, q, 7, NULL, NULL) != DB_OK) {
+	if (db_exec(db, STMT_AUDIT_INSERT, q, 8, NULL, NULL) != DB_OK) {
 		log_warnx("audit: could not record %s", audit_name(e));
 		return ERR_DB;
 	}
@@ -114,6 +118,7 @@ audit_list(struct db *db, const struct actor *a, int64_t want,
 		str_copy(en.event, sizeof(en.event),
 		    db_cell(r, i, COL_AUDIT_EVENT));
 		en.actor = db_int(r, i, COL_AUDIT_ACTOR);
+		en.key = db_int(r, i, COL_AUDIT_KEY);
 		en.target = db_int(r, i, COL_AUDIT_TARGET);
 		str_copy(en.ip, sizeof(en.ip), db_cell(r, i, COL_AUDIT_IP));
 		str_copy(en.detail, sizeof(en.detail),

@@ -21,6 +21,7 @@ enum audit_event {
 	AUDIT_EMAIL_CHANGE, AUDIT_PASSWORD_UPGRADE, AUDIT_USER_IMPORT,
 	AUDIT_MFA_ENABLE, AUDIT_MFA_DISABLE, AUDIT_MFA_RECOVERY_USE,
 	AUDIT_MFA_RECOVERY_NEW, AUDIT_MFA_RESET, AUDIT_MFA_FAILURE,
+	AUDIT_USER_MOVE, AUDIT_KEY_CREATE, AUDIT_KEY_REVOKE, AUDIT_KEY_REFUSED,
 	AUDIT__MAX
 };
 
@@ -31,11 +32,12 @@ int audit_known(const char *s);
 
 /*
  * Record event e of organization org (0: none) by a (its user_id: the
- * actor, 0 for none; its ip) on target (0: none); detail may be NULL
- * and is cut to 255 bytes.  Called by core/ inside the transaction of
- * the change it records, so that the change and its entry are stored
- * together or not at all; an event that changes nothing (a refused
- * sign-in) is recorded on its own.  ERR_OK or ERR_DB (logged).
+ * actor, 0 for none; its key_id, the API key it acted with; its ip) on
+ * target (0: none); detail may be NULL and is cut to 255 bytes.  Called
+ * by core/ inside the transaction of the change it records, so that the
+ * change and its entry are stored together or not at all; an event that
+ * changes nothing (a refused sign-in) is recorded on its own.  ERR_OK or
+ * ERR_DB (logged).
  */
 enum err audit_log(struct db *db, const struct actor *a, enum audit_event e,
     int64_t org, int64_t target, const char *detail);
@@ -45,6 +47,7 @@ struct audit_entry {
 	int64_t at;
 	char event[33];
 	int64_t actor;        /* 0: none */
+	int64_t key;          /* the API key that acted; 0: none */
 	int64_t target;       /* 0: none */
 	char ip[46];
 	char detail[1024];

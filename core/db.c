@@ -64,6 +64,10 @@
 #define MFA_DUE "(o.require_mfa = 'all' OR (o.require_mfa = 'admins' " \
 	"AND u.role <> 'user')) AND NOT EXISTS (SELECT 1 FROM totp t " \
 	"WHERE t.user_id = u.id AND t.enabled_at IS NOT NULL)"
+/* An API key with its creator's username (enum col_key). */
+#define KEY_COLS "k.id, k.org_id, k.name, k.role, k.created_by, "         \
+	"u.username, k.created_at, k.expires_at, k.last_used_at "         \
+	"FROM api_keys k LEFT JOIN users u ON u.id = k.created_by"
 
 static const char *const stmts[STMT__MAX] = {
 	[STMT_PING] = "SELECT 1",
@@ -278,10 +282,12 @@ static const char *const stmts[STMT__MAX] = {
 	    "updated_at = ? WHERE id = ?",
 
 	[STMT_AUDIT_INSERT] = "INSERT INTO audit_events (at, org_id, event, "
-	    "actor_id, target_id, ip, detail) VALUES (?, ?, ?, ?, ?, ?, ?)",
+	    "actor_id, api_key_id, target_id, ip, detail) "
+	    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
 	/* ?1/?2 organization (NULL: all), ?3/?4 event ('' : all). */
 	[STMT_AUDIT_LIST] = "SELECT id, at, event, actor_id, target_id, ip, "
-	    "detail FROM audit_events WHERE (? IS NULL OR org_id = ?) "
+	    "detail, api_key_id FROM audit_events "
+	    "WHERE (? IS NULL OR org_id = ?) "
 	    "AND (? = '' OR event = ?) ORDER BY id DESC LIMIT ? OFFSET ?",
 	[STMT_AUDIT_COUNT] = "SELECT COUNT(*) FROM audit_events "
 	    "WHERE (? IS NULL OR org_id = ?) AND (? = '' OR event = ?)",
@@ -390,6 +396,34 @@ static const char *const stmts[STMT__MAX] = {
 	    "u.id = s.user_id JOIN organizations o ON o.id = u.org_id "
 	    "SET s.restricted = " MFA_DUE " WHERE u.org_id = ? AND "
 	    "s.revoked_at IS NULL AND s.expires_at > ?",
+	/* API keys: the key names its row; the hash is set once the row's
+	 * id, which the key holds, is known (same transaction). */
+	[STMT_KEY_INSERT] = "INSERT INTO api_keys (org_id, name, role, "
+	    "key_hash, created_by, created_at, expires_at) "
+	    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+	[STMT_KEY_SET_HASH] = "UPDATE api_keys SET key_hash = ? WHERE id = ?",
+	[STMT_KEY_CHECK] = "SELECT key_hash, org_id, name, role, expires_at, "
+	    "revoked_at, last_used_at FROM api_keys WHERE id = ?",
+	[STMT_KEY_TOUCH] = "UPDATE api_keys SET last_used_at = ? WHERE id = ?",
+	/* ?1 now, ?2 id, ?3 the last refusal recorded before this is old
+	 * enough to record another. */
+	[STMT_KEY_REFUSED] = "UPDATE api_keys SET refused_at = ? WHERE id = ? "
+	    "AND (refused_at IS NULL OR refused_at <= ?)",
+	[STMT_KEY_LIST] = "SELECT " KEY_COLS " WHERE k.org_id = ? AND "
+	    "k.revoked_at IS NULL ORDER BY k.id",
+	[STMT_KEY_LIST_ALL] = "SELECT " KEY_COLS " WHERE k.revoked_at IS NULL "
+	    "ORDER BY k.id",
+	[STMT_KEY_GET] = "SELECT " KEY_COLS " WHERE k.id = ? AND k.org_id = ? "
+	    "AND k.revoked_at IS NULL",
+	[STMT_KEY_REVOKE] = "UPDATE api_keys SET revoked_at = ? WHERE id = ? "
+	    "AND org_id = ? AND revoked_at IS NULL",
+	[STMT_KEY_OF_USER] = "SELECT id, org_id FROM api_keys WHERE "
+	    "created_by = ? AND revoked_at IS NULL ORDER BY id FOR UPDATE",
+	[STMT_W_KEY] = "SELECT 1 FROM api_keys WHERE id = ? AND key_hash = ? "
+	    "LOCK IN SHARE MODE",
+
+	[STMT_ADM_USER_MOVE] = "UPDATE users SET org_id = ?, updated_at = ? "
+	    "WHERE id = ? AND org_id = ?",
 };
 
 /*
@@ -447,6 +481,12 @@ static const unsigned char stmt_cols[STMT__MAX] = {
 	[STMT_TOTP_GET] = COL_TOTP__MAX,
 	[STMT_TOTP_STATUS] = COL_MFA__MAX,
 	[STMT_MFA_CHALLENGE_LOOKUP] = COL_MFACH__MAX,
+	[STMT_KEY_CHECK] = COL_KCHECK__MAX,
+	[STMT_KEY_LIST] = COL_KEY__MAX,
+	[STMT_KEY_LIST_ALL] = COL_KEY__MAX,
+	[STMT_KEY_GET] = COL_KEY__MAX,
+	[STMT_KEY_OF_USER] = COL_UKEY__MAX,
+	[STMT_W_KEY] = COL_VALUE__MAX,
 };
 _Static_assert(COL_RTOK_V1__MAX <= DB_MAXCOLS, "DB_MAXCOLS holds a row");
 _Static_assert(COL_MFACH__MAX <= DB_MAXCOLS, "DB_MAXCOLS holds a row");

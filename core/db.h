@@ -142,6 +142,20 @@ enum stmt {
 	STMT_SESSION_MFA_DONE,
 	STMT_ORG_SET_MFA,
 	STMT_SESSION_MFA_POLICY,
+	/* API keys (apikey.h) */
+	STMT_KEY_INSERT,
+	STMT_KEY_SET_HASH,
+	STMT_KEY_CHECK,
+	STMT_KEY_TOUCH,
+	STMT_KEY_REFUSED,
+	STMT_KEY_LIST,
+	STMT_KEY_LIST_ALL,
+	STMT_KEY_GET,
+	STMT_KEY_REVOKE,
+	STMT_KEY_OF_USER,
+	STMT_W_KEY,
+	/* moving a user to another organization (member_update()) */
+	STMT_ADM_USER_MOVE,
 	STMT__MAX
 };
 
@@ -162,7 +176,7 @@ enum stmt {
  * STMT_LIMIT_IP_GET (n), STMT_LIMIT_MAIL_GET (at), STMT_MAIL_PENDING_OLD
  * (id); and those read only for their number of rows: STMT_PING,
  * STMT_ADM_ADMINS_LOCK, STMT_ADM_SUPERADMINS_LOCK, STMT_ORG_EXISTS,
- * STMT_USER_EMAIL_EXISTS and the STMT_W_ witnesses.
+ * STMT_USER_EMAIL_EXISTS and the STMT_W_ witnesses (STMT_W_KEY too).
  */
 enum col_value { COL_VALUE, COL_VALUE__MAX };
 
@@ -263,9 +277,29 @@ enum col_echange {
 /* STMT_AUDIT_LIST: an audit event. */
 enum col_audit {
 	COL_AUDIT_ID, COL_AUDIT_AT, COL_AUDIT_EVENT, COL_AUDIT_ACTOR,
-	COL_AUDIT_TARGET, COL_AUDIT_IP, COL_AUDIT_DETAIL,
+	COL_AUDIT_TARGET, COL_AUDIT_IP, COL_AUDIT_DETAIL, COL_AUDIT_KEY,
 	COL_AUDIT__MAX
 };
+
+/* STMT_KEY_CHECK: an API key as its bearer presents it. */
+enum col_kcheck {
+	COL_KCHECK_HASH, COL_KCHECK_ORG, COL_KCHECK_NAME, COL_KCHECK_ROLE,
+	COL_KCHECK_EXPIRES, COL_KCHECK_REVOKED, COL_KCHECK_LAST_USED,
+	COL_KCHECK__MAX
+};
+
+/* An API key as GET /api-keys shows it: STMT_KEY_LIST, STMT_KEY_LIST_ALL,
+ * STMT_KEY_GET. */
+enum col_key {
+	COL_KEY_ID, COL_KEY_ORG, COL_KEY_NAME, COL_KEY_ROLE,
+	COL_KEY_CREATED_BY, COL_KEY_CREATOR, COL_KEY_CREATED,
+	COL_KEY_EXPIRES, COL_KEY_LAST_USED,
+	COL_KEY__MAX
+};
+
+
+/* STMT_KEY_OF_USER: a live key a user made, locked. */
+enum col_ukey { COL_UKEY_ID, COL_UKEY_ORG, COL_UKEY__MAX };
 
 /* STMT_LIMIT_ACC_GET: a sign-in name's throttle. */
 enum col_throttle { COL_THROTTLE_FAILURES, COL_THROTTLE_LOCKED_UNTIL,

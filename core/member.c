@@ -5,6 +5,9 @@
 #include <string.h>
 #include <time.h>
 
+#include <stdio.h>
+
+#include "apikey.h"
 #include "audit.h"
 #include "email.h"
 #include "member.h"
@@ -111,15 +114,17 @@ lock_admins(struct db *db, int64_t org, long long *supers, long long *admins)
 	return ERR_OK;
 }
 
-/* Would going from `from` to (role, disabled, deleted) remove the last
- * active admin of the organization or the last active superadmin? */
+/* Would going from `from` to (role, disabled, deleted, or leaving the
+ * organization for another) remove the last active admin of the
+ * organization or the last active superadmin? */
 static int
 removes_last_admin(const struct user *from, enum role role, int disabled,
-    int deleted, long long supers, long long admins)
+    int deleted, int leaves, long long supers, long long admins)
 {
 	int was_admin = !from->disabled && is_admin_role(from->role);
 	int was_super = !from->disabled && from->role == ROLE_SUPERADMIN;
-	int still_admin = !deleted && !disabled && is_admin_role(role);
+	int still_admin = !deleted && !leaves && !disabled &&
+	    is_admin_role(role);
 	int still_super = !deleted && !disabled && role == ROLE_SUPERADMIN;
 
 	if (was_admin && !still_admin && admins <= 1)
@@ -147,6 +152,54 @@ member_begin(struct db *db, const struct actor *a, int64_t org, int64_t id,
 	    (e = actor_may_act_on(a, u->role)) != ERR_OK)
 		db_rollback(db);
 	return e;
+}
+
+/*
+ * Whether a may move a user to organization to: a superadmin (a person),
+ * and the organization exists.  ERR_OK, ERR_FORBIDDEN, ERR_NOT_FOUND,
+ * ERR_DB.
+ */
+static enum err
+member_may_move(struct db *db, const struct actor *a, int64_t to)
+{
+	struct db_arg q[] = { DB_INT(to) };
+	struct db_rows *r = NULL;
+	enum err e;
+
+	if (a->role != ROLE_SUPERADMIN || a->key_id != 0)
+		return ERR_FORBIDDEN;
+	if (db_query(db, STMT_ORG_EXISTS, q, 1, &r) != DB_OK)
+		return ERR_DB;
+	e = r->nrows == 1 ? ERR_OK : ERR_NOT_FOUND;
+	db_rows_free(r);
+	return e;
+}
+
+/* Move member u from organization org to organization to, in the
+ * caller's transaction, audited in both. */
+static enum err
+member_move(struct db *db, const struct actor *a, const struct user *u,
+    int64_t org, int64_t to)
+{
+	char d[64];
+	enum db_rc rc;
+	enum err e;
+	struct db_arg q[] = {
+		DB_INT(to), DB_INT((int64_t)time(NULL)), DB_INT(u->id),
+		DB_INT(org)
+	};
+
+	rc = db_exec(db, STMT_ADM_USER_MOVE, q, 4, NULL, NULL);
+	if (rc == DB_FK)
+		return ERR_NOT_FOUND;     /* the organization just went */
+	if (rc != DB_OK)
+		return ERR_DB;
+	(void)snprintf(d, sizeof(d), "to organization %lld", (long long)to);
+	if ((e = audit_log(db, a, AUDIT_USER_MOVE, org, u->id, d)) != ERR_OK)
+		return e;
+	(void)snprintf(d, sizeof(d), "from organization %lld",
+	    (long long)org);
+	return audit_log(db, a, AUDIT_USER_MOVE, to, u->id, d);
 }
 
 /* The audit entries of member u of org changed to (role, disabled,
@@ -179,9 +232,9 @@ member_update_tx(struct db *db, const struct conf *conf, const struct actor *a,
 	struct user u;
 	char norm[255];
 	long long supers = 0, admins = 0;
-	int64_t org;
+	int64_t org, to;
 	enum role role;
-	int disabled, moves;
+	int disabled, moves, leaves;
 	const char *name, *email;
 	struct notify_mail m = { "" };
 	enum db_rc rc;
@@ -191,9 +244,14 @@ member_update_tx(struct db *db, const struct conf *conf, const struct actor *a,
 	    (p->role >= 0 && (e = actor_may_act_on(a, (enum role)p->role)) !=
 	    ERR_OK))
 		return e;
+	/* Only a superadmin moves users between organizations. */
+	to = p->org > 0 ? p->org : org;
+	if (to != org && (e = member_may_move(db, a, to)) != ERR_OK)
+		return e;
 	if ((e = member_begin(db, a, org, id, &u, &supers, &admins)) !=
 	    ERR_OK)
 		return e;
+	leaves = to != org;
 	role = p->role >= 0 ? (enum role)p->role : u.role;
 	disabled = p->disabled >= 0 ? p->disabled : u.disabled;
 	name = p->name != NULL ? p->name : u.name;
@@ -203,7 +261,8 @@ member_update_tx(struct db *db, const struct conf *conf, const struct actor *a,
 		e = ERR_FORBIDDEN;
 		goto rollback;
 	}
-	if (removes_last_admin(&u, role, disabled, 0, supers, admins)) {
+	if (removes_last_admin(&u, role, disabled, 0, leaves, supers,
+	    admins)) {
 		e = ERR_LAST_ADMIN;
 		goto rollback;
 	}
@@ -224,8 +283,18 @@ member_update_tx(struct db *db, const struct conf *conf, const struct actor *a,
 		e = rc == DB_DUP ? ERR_EMAIL_TAKEN : ERR_DB;
 		goto rollback;
 	}
-	if (disabled && !u.disabled &&
+	if (((disabled && !u.disabled) || leaves) &&
 	    (e = session_revoke_user(db, id, 0)) != ERR_OK)
+		goto rollback;
+	/* Keys end with their creator's power (apikey.h). */
+	if ((disabled && !u.disabled) || leaves || role < u.role) {
+		e = apikey_revoke_user(db, a, id, leaves ? "creator moved" :
+		    disabled && !u.disabled ? "creator disabled" :
+		    "creator demoted");
+		if (e != ERR_OK)
+			goto rollback;
+	}
+	if (leaves && (e = member_move(db, a, &u, org, to)) != ERR_OK)
 		goto rollback;
 	if (moves && (e = email_changed(db, conf, &u, email, 1, &m)) !=
 	    ERR_OK)
@@ -235,7 +304,7 @@ member_update_tx(struct db *db, const struct conf *conf, const struct actor *a,
 		goto rollback;
 	if ((e = notify_commit(db, conf, &m)) != ERR_OK)
 		return e;
-	return user_get_in(db, org, id, after);
+	return user_get_in(db, to, id, after);
 rollback:
 	db_rollback(db);
 	notify_abort(conf, &m);
@@ -268,10 +337,12 @@ member_delete_tx(struct db *db, const struct actor *a, int64_t want, int64_t id)
 	if ((e = actor_scope(db, a, want, &org)) != ERR_OK ||
 	    (e = member_begin(db, a, org, id, &u, &supers, &admins)) != ERR_OK)
 		return e;
-	if (removes_last_admin(&u, u.role, u.disabled, 1, supers, admins)) {
+	if (removes_last_admin(&u, u.role, u.disabled, 1, 0, supers, admins)) {
 		e = ERR_LAST_ADMIN;
 		goto rollback;
 	}
+	if ((e = apikey_revoke_user(db, a, id, "creator deleted")) != ERR_OK)
+		goto rollback;
 	{
 		struct db_arg q[] = { DB_INT(id), DB_INT(org) };
 

@@ -673,7 +673,7 @@ out:
 enum err
 mfa_reset(struct db *db, const struct actor *a, int64_t want, int64_t id)
 {
-	struct actor op = { 0, 0, ROLE_SUPERADMIN, "" };
+	struct actor op = { 0, 0, ROLE_SUPERADMIN, "", 0 };
 	struct user u;
 	int64_t org = 0;
 	uint64_t n = 0;

@@ -79,7 +79,7 @@ reset_actor(const struct db_rows *r, const char *ip)
 	int k = role_parse(role != NULL ? role : "");
 	struct actor a = {
 		db_int(r, 0, COL_RESET_UID), db_int(r, 0, COL_RESET_ORG),
-		k < 0 ? ROLE_USER : (enum role)k, ip
+		k < 0 ? ROLE_USER : (enum role)k, ip, 0
 	};
 
 	return a;

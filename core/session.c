@@ -381,7 +381,7 @@ static enum err
 session_audit_reuse(struct db *db, const struct actor *a,
     const struct user *u)
 {
-	struct actor who = { u->id, u->org_id, u->role, a->ip };
+	struct actor who = { u->id, u->org_id, u->role, a->ip, 0 };
 
 	return audit_log(db, &who, AUDIT_REFRESH_REUSE, u->org_id, u->id,
 	    "session revoked");

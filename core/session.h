@@ -34,7 +34,11 @@ struct session_tokens {
 	                             factor (an organization's require_mfa) */
 };
 
-/* Who is calling, after session_authenticate(). */
+/*
+ * Who is calling, after session_authenticate() or, for an API key,
+ * apikey_authenticate() (apikey.h: key_id set, user_id and sid 0,
+ * username and claims empty).
+ */
 struct principal {
 	int64_t user_id;
 	int64_t org_id;           /* current, from the database */
@@ -44,6 +48,8 @@ struct principal {
 	                             factor: see session_open() */
 	char username[65];
 	struct jwt_claims claims; /* as signed */
+	int64_t key_id;           /* the API key's id; 0 for a session */
+	char key_name[513];       /* the API key's name */
 };
 
 /* A session as listed by GET /auth/sessions. */

@@ -163,6 +163,59 @@ tok_session_csrf(const unsigned char *key, size_t keylen, int64_t sid,
 	return rc;
 }
 
+/* The layout of an API key after its prefix, before encoding. */
+#define APIKEY_ID 8
+#define APIKEY_RAW (APIKEY_ID + TOK_MAX_BYTES)
+#define APIKEY_PREFIX_LEN (sizeof(TOK_APIKEY_PREFIX) - 1)
+
+int
+tok_apikey_new(int64_t id, char *out, size_t outsz)
+{
+	unsigned char raw[APIKEY_RAW];
+	uint64_t v = (uint64_t)id;
+	int i, rc = -1;
+
+	if (id < 1 || outsz < TOK_STR_SIZE)
+		return -1;
+	for (i = APIKEY_ID - 1; i >= 0; i--, v >>= 8)
+		raw[i] = (unsigned char)(v & 0xff);
+	if (tok_random(raw + APIKEY_ID, TOK_MAX_BYTES) == -1)
+		goto out;
+	memcpy(out, TOK_APIKEY_PREFIX, APIKEY_PREFIX_LEN);
+	if (b64url_encode(raw, sizeof(raw), out + APIKEY_PREFIX_LEN,
+	    outsz - APIKEY_PREFIX_LEN) == TOK_APIKEY_LEN - APIKEY_PREFIX_LEN)
+		rc = 0;
+out:
+	tok_cleanse(raw, sizeof(raw));
+	return rc;
+}
+
+int
+tok_apikey_is(const char *s)
+{
+	return strncmp(s, TOK_APIKEY_PREFIX, APIKEY_PREFIX_LEN) == 0;
+}
+
+int
+tok_apikey_parse(const char *s, size_t n, int64_t *id)
+{
+	unsigned char raw[APIKEY_RAW];
+	uint64_t v = 0;
+	int i;
+
+	if (n != TOK_APIKEY_LEN || !tok_apikey_is(s) ||
+	    b64url_decode(s + APIKEY_PREFIX_LEN, n - APIKEY_PREFIX_LEN, raw,
+	    sizeof(raw)) != sizeof(raw))
+		return -1;
+	for (i = 0; i < APIKEY_ID; i++)
+		v = v << 8 | raw[i];
+	tok_cleanse(raw, sizeof(raw));
+	if (v < 1 || v > INT64_MAX)
+		return -1;
+	*id = (int64_t)v;
+	return 0;
+}
+
 int
 tok_hash(const char *s, size_t n, unsigned char hash[TOK_HASH_LEN])
 {

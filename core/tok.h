@@ -60,6 +60,28 @@ int tok_refresh_parse(const char *s, size_t n, int64_t *sid, uint32_t *gen);
 int tok_session_csrf(const unsigned char *key, size_t keylen, int64_t sid,
     char *out, size_t outsz);
 
+/*
+ * An API key names its row too: TOK_APIKEY_PREFIX (so that secret
+ * scanners can find a leaked one) and the base64url of its id (8 bytes,
+ * big-endian) and 32 bytes from the CSPRNG, TOK_APIKEY_LEN characters.
+ * Only the SHA-256 of the whole key is stored.
+ */
+#define TOK_APIKEY_PREFIX "latch_"
+#define TOK_APIKEY_LEN 60
+
+/* Make the key of row id into out (outsz >= TOK_STR_SIZE).  Returns 0,
+ * or -1 on failure. */
+int tok_apikey_new(int64_t id, char *out, size_t outsz);
+
+/* Whether s looks like an API key (its prefix): 1 or 0. */
+int tok_apikey_is(const char *s);
+
+/*
+ * The row id an API key of n characters names: 0, or -1 if s is not one
+ * (prefix, length, alphabet, id < 1).
+ */
+int tok_apikey_parse(const char *s, size_t n, int64_t *id);
+
 /* SHA-256 of the n bytes at s into hash.  Returns 0, or -1. */
 int tok_hash(const char *s, size_t n, unsigned char hash[TOK_HASH_LEN]);
 

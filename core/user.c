@@ -41,7 +41,7 @@ user_from_cols(const struct db_rows *r, size_t row, size_t c0,
 struct actor
 user_actor(const struct user *u, const char *ip)
 {
-	struct actor a = { u->id, u->org_id, u->role, ip };
+	struct actor a = { u->id, u->org_id, u->role, ip, 0 };
 
 	return a;
 }

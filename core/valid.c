@@ -7,6 +7,7 @@
  */
 #include <stddef.h>
 #include <string.h>
+#include <time.h>
 
 #include "valid.h"
 
@@ -279,4 +280,59 @@ valid_email_norm(const char *s, char *out, size_t outsz)
 		    : s[i];
 	out[n] = '\0';
 	return 0;
+}
+
+/* n decimal digits at s into *v: 1, or 0 if one is not a digit. */
+static int
+digits(const char *s, size_t n, int *v)
+{
+	size_t i;
+
+	*v = 0;
+	for (i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return 0;
+		*v = *v * 10 + (s[i] - '0');
+	}
+	return 1;
+}
+
+int
+valid_time(const char *s, int64_t *t)
+{
+	struct tm tm, back;
+	int y, mo, d, h, mi, se;
+	time_t v;
+
+	if (s == NULL || strlen(s) != 20 || s[4] != '-' || s[7] != '-' ||
+	    s[10] != 'T' || s[13] != ':' || s[16] != ':' || s[19] != 'Z')
+		return 0;
+	if (!digits(s, 4, &y) || !digits(s + 5, 2, &mo) ||
+	    !digits(s + 8, 2, &d) || !digits(s + 11, 2, &h) ||
+	    !digits(s + 14, 2, &mi) || !digits(s + 17, 2, &se))
+		return 0;
+	if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 ||
+	    mi > 59 || se > 59)
+		return 0;
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = se;
+	if ((v = timegm(&tm)) == (time_t)-1 || gmtime_r(&v, &back) == NULL)
+		return 0;
+	/* timegm() carries February 30 into March: such a date is none. */
+	if (back.tm_mday != d || back.tm_mon != mo - 1)
+		return 0;
+	if (t != NULL)
+		*t = (int64_t)v;
+	return 1;
+}
+
+int
+valid_time_str(const char *s)
+{
+	return valid_time(s, NULL);
 }

@@ -7,6 +7,7 @@
 #define LATCH_VALID_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* 1 if the n bytes at s are well-formed UTF-8 (no overlongs, no
  * surrogates, nothing above U+10FFFF) and contain no NUL. */
@@ -30,5 +31,14 @@ int valid_password(const char *s, int min);
 /* Lower-case the ASCII letters of an email into out (outsz bytes) for the
  * case-insensitive unique key.  Returns 0, or -1 if it does not fit. */
 int valid_email_norm(const char *s, char *out, size_t outsz);
+/*
+ * A time as the API writes it, RFC 3339 in UTC to the second
+ * ("2027-01-31T23:59:59Z", exactly that form), from 1970 to 9999, into
+ * *t (UNIX seconds; t may be NULL).  1 if it is one, 0 if not (also for
+ * a date that does not exist, such as February 30).
+ */
+int valid_time(const char *s, int64_t *t);
+/* valid_time() for a field table: 1 if s is such a time. */
+int valid_time_str(const char *s);
 
 #endif

@@ -20,13 +20,7 @@
 #define PER_PAGE_DEFAULT 20
 #define PER_PAGE_MAX 100
 
-/*
- * The organization a request names for a superadmin (actor_scope()):
- * ?organization_id=N, else body_org (organizationId of the body, when
- * > 0); 0 for none, ACTOR_ORG_BAD when the query parameter is malformed
- * (r->err_field is set for the ERR_INVALID_FIELD core then answers).
- */
-static int64_t
+int64_t
 named_org(struct req *r, int64_t body_org)
 {
 	long long q = 0;
@@ -120,11 +114,7 @@ static const struct field user_create_fields[] = {
 };
 FIELDS(user_create_fields, UC__MAX);
 
-/*
- * The organizationId of a body (field f of v): ERR_OK with *org (0 when
- * absent), or ERR_INVALID_FIELD when it is not a positive id.
- */
-static enum err
+enum err
 body_org(struct req *r, const struct fval *f, int64_t *org)
 {
 	*org = 0;
@@ -198,12 +188,13 @@ users_change(struct req *r, int64_t want, const struct member_patch *p,
 	return ERR_OK;
 }
 
-enum { UP_NAME, UP_EMAIL, UP_ROLE, UP_DISABLED, UP__MAX };
+enum { UP_NAME, UP_EMAIL, UP_ROLE, UP_DISABLED, UP_ORG, UP__MAX };
 static const struct field user_patch_fields[] = {
 	[UP_NAME] = { "name", F_STR, 0, 512, valid_name, 0 },
 	[UP_EMAIL] = { "email", F_STR, 0, 254, valid_email, 0 },
 	[UP_ROLE] = { "role", F_STR, 0, 16, valid_role, 0 },
 	[UP_DISABLED] = { "disabled", F_BOOL, 0, 0, NULL, 0 },
+	[UP_ORG] = { "organizationId", F_INT, 0, 0, NULL, 0 },
 };
 FIELDS(user_patch_fields, UP__MAX);
 
@@ -211,10 +202,11 @@ enum err
 h_users_patch(struct req *r)
 {
 	struct fval v[UP__MAX];
-	struct member_patch p = { NULL, NULL, -1, -1 };
+	struct member_patch p = { NULL, NULL, -1, -1, 0 };
 	enum err e;
 
-	if ((e = req_fields(r, user_patch_fields, UP__MAX, v)) != ERR_OK)
+	if ((e = req_fields(r, user_patch_fields, UP__MAX, v)) != ERR_OK ||
+	    (e = body_org(r, &v[UP_ORG], &p.org)) != ERR_OK)
 		return e;
 	if (v[UP_NAME].present)
 		p.name = v[UP_NAME].s;
@@ -230,7 +222,7 @@ h_users_patch(struct req *r)
 enum err
 h_users_disable(struct req *r)
 {
-	struct member_patch p = { NULL, NULL, -1, 1 };
+	struct member_patch p = { NULL, NULL, -1, 1, 0 };
 
 	return users_change(r, named_org(r, 0), &p, "User disabled");
 }
@@ -238,7 +230,7 @@ h_users_disable(struct req *r)
 enum err
 h_users_enable(struct req *r)
 {
-	struct member_patch p = { NULL, NULL, -1, 0 };
+	struct member_patch p = { NULL, NULL, -1, 0, 0 };
 
 	return users_change(r, named_org(r, 0), &p, "User enabled");
 }
@@ -271,9 +263,12 @@ h_users_mfa_reset(struct req *r)
 void
 h_inviter_name(const struct req *r, char *out, size_t outsz)
 {
-	/* ROUTE_ME: r->me was read with the session. */
-	(void)snprintf(out, outsz, "%s", r->me.name[0] != '\0' ? r->me.name :
-	    r->p.username);
+	/* ROUTE_ME: r->me was read with the session; a key has its name. */
+	if (r->p.key_id != 0)
+		(void)snprintf(out, outsz, "%s", r->p.key_name);
+	else
+		(void)snprintf(out, outsz, "%s", r->me.name[0] != '\0' ?
+		    r->me.name : r->p.username);
 }
 
 struct json_object *
@@ -493,6 +488,8 @@ add_event(const struct audit_entry *en, void *arg)
 	json_object_object_add(o, "event", json_object_new_string(en->event));
 	json_object_object_add(o, "actorId", en->actor > 0 ?
 	    json_object_new_int64(en->actor) : NULL);
+	json_object_object_add(o, "apiKeyId", en->key > 0 ?
+	    json_object_new_int64(en->key) : NULL);
 	json_object_object_add(o, "targetId", en->target > 0 ?
 	    json_object_new_int64(en->target) : NULL);
 	json_object_object_add(o, "ip", json_object_new_string(en->ip));

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "account.h"
+#include "apikey.h"
 #include "handlers.h"
 #include "invite.h"
 #include "log.h"
@@ -100,7 +101,7 @@ FIELDS(forgot_fields, FF__MAX);
 static void
 forgot_later(struct req *r, const char *email, const char *ip)
 {
-	struct actor a = { 0, 0, ROLE_USER, ip };
+	struct actor a = { 0, 0, ROLE_USER, ip, 0 };
 	const char *what = "queued";
 	struct user u;
 	enum err e;
@@ -312,6 +313,21 @@ claims_json(const struct jwt_claims *c, const struct principal *now)
 	return o;
 }
 
+/* What POST /auth/verify says of a valid API key. */
+static struct json_object *
+verified_key_json(const struct principal *p)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "id", json_object_new_int64(p->key_id));
+	json_object_object_add(o, "name", json_object_new_string(p->key_name));
+	json_object_object_add(o, "role",
+	    json_object_new_string(role_name(p->role)));
+	json_object_object_add(o, "organizationId",
+	    json_object_new_int64(p->org_id));
+	return o;
+}
+
 enum { VF_TOKEN, VF__MAX };
 static const struct field verify_fields[] = {
 	[VF_TOKEN] = { "token", F_STR, 0, ANY_TOKEN_LEN, NULL, 0 },
@@ -323,16 +339,22 @@ h_verify(struct req *r)
 {
 	struct fval v[VF__MAX];
 	struct json_object *o;
-	const char *token;
-	enum err e;
+	const char *token, *bearer;
+	enum err e = ERR_OK;
 
 	if ((e = req_fields(r, verify_fields, VF__MAX, v)) != ERR_OK)
 		return e;
-	token = v[VF_TOKEN].present ? v[VF_TOKEN].s : req_bearer(r);
-	if (token == NULL || token[0] == '\0')
-		e = ERR_MISSING_TOKEN;
-	else
-		e = session_authenticate(r->db, r->conf, token, &r->p, NULL);
+	bearer = req_bearer(r);
+	token = v[VF_TOKEN].present ? v[VF_TOKEN].s : bearer;
+	/* A service that sends its API key has it checked first, even when
+	 * it asks about a user's token: a revoked key is refused. */
+	if (bearer != NULL && tok_apikey_is(bearer) && token != bearer)
+		e = apikey_authenticate(r->db, bearer, req_ip(r), &r->p);
+	if (e == ERR_OK)
+		e = token == NULL || token[0] == '\0' ? ERR_MISSING_TOKEN :
+		    tok_apikey_is(token) ?
+		    apikey_authenticate(r->db, token, req_ip(r), &r->p) :
+		    session_authenticate(r->db, r->conf, token, &r->p, NULL);
 	/* A session that may only enrol a second factor is good for
 	 * nothing else, at any service. */
 	if (e == ERR_OK && r->p.restricted)
@@ -343,11 +365,16 @@ h_verify(struct req *r)
 		    json_object_new_boolean(0));
 		return e;
 	}
-	o = resp_new("Token is valid");
+	o = resp_new(r->p.key_id != 0 ? "API key is valid" : "Token is valid");
 	json_object_object_add(o, "valid", json_object_new_boolean(1));
-	json_object_object_add(o, "claims", claims_json(&r->p.claims, &r->p));
-	json_object_object_add(o, "signed_claims",
-	    claims_json(&r->p.claims, NULL));
+	if (r->p.key_id != 0)
+		json_object_object_add(o, "api_key", verified_key_json(&r->p));
+	else {
+		json_object_object_add(o, "claims",
+		    claims_json(&r->p.claims, &r->p));
+		json_object_object_add(o, "signed_claims",
+		    claims_json(&r->p.claims, NULL));
+	}
 	resp_send(r, 200, o);
 	return ERR_OK;
 }

@@ -21,6 +21,11 @@
  * 302 from the authorizer, a 401 with Location from the check (nginx
  * allows its subrequest nothing but 2xx, 401 and 403; the recipes turn it
  * into the redirect).
+ *
+ * An API key (apikey.h) in the Authorization header, never in the
+ * cookie, passes as its organization and role with no user id, the
+ * username apikey:<id> (and, from the authorizer, two more values naming
+ * the key); it has no amr, so LATCH_REQUIRE_AMR=otp refuses it.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -33,14 +38,20 @@
 #define REQUIRE_ROLE_MAX 256
 
 /* Who is calling, handed to the guarded application: as variables by
- * the authorizer, as headers by the check. */
-enum { AV_USER_ID, AV_USERNAME, AV_ORG_ID, AV_ROLE, AV_AMR, AV__MAX };
+ * the authorizer, as headers by the check.  The last two only for an API
+ * key (AV_PERSON__MAX of them for anyone else). */
+enum {
+	AV_USER_ID, AV_USERNAME, AV_ORG_ID, AV_ROLE, AV_AMR, AV_PERSON__MAX,
+	AV_KEY_ID = AV_PERSON__MAX, AV_KEY_NAME, AV__MAX
+};
 static const char *const var_names[] = {
 	[AV_USER_ID] = "LATCH_USER_ID",
 	[AV_USERNAME] = "LATCH_USERNAME",
 	[AV_ORG_ID] = "LATCH_ORG_ID",
 	[AV_ROLE] = "LATCH_ROLE",
 	[AV_AMR] = "LATCH_AMR",
+	[AV_KEY_ID] = "LATCH_API_KEY_ID",
+	[AV_KEY_NAME] = "LATCH_API_KEY_NAME",
 };
 _Static_assert(sizeof(var_names) / sizeof(var_names[0]) == AV__MAX,
     "one name per variable");
@@ -51,13 +62,17 @@ static const char *const header_names[] = {
 	[AV_ROLE] = "X-Latch-Role",
 	[AV_AMR] = "X-Latch-Amr",
 };
-_Static_assert(sizeof(header_names) / sizeof(header_names[0]) == AV__MAX,
-    "one name per header");
+/* (Of a key, only the username apikey:<id> tells: the recipes copy and
+ * strip these five headers, and no others.) */
+_Static_assert(sizeof(header_names) / sizeof(header_names[0]) ==
+    AV_PERSON__MAX, "one name per header");
 
-/* The values of one answer, and the room for the numbers among them. */
+/* The values of one answer (the authorizer sends the first n), and the room
+ * for the numbers among them. */
 struct ident {
 	const char *values[AV__MAX];
-	char uid[24], oid[24];
+	size_t n;
+	char uid[24], oid[24], kid[24], kname[32];
 };
 
 int
@@ -190,6 +205,7 @@ guard(struct req *r, const char *method, struct ident *id, int *page)
 		    id->values[AV_ORG_ID] = "";
 		id->values[AV_ROLE] = "anonymous";
 		id->values[AV_AMR] = "";
+		id->n = AV_PERSON__MAX;
 		return ERR_OK;
 	}
 	/* The guard itself asks for no CSRF header (the cookies are
@@ -197,7 +213,7 @@ guard(struct req *r, const char *method, struct ident *id, int *page)
 	if ((t = req_access_token(r, cookie, sizeof(cookie))) == NULL)
 		e = ERR_MISSING_TOKEN;
 	else
-		e = session_authenticate(r->db, r->conf, t, &r->p, NULL);
+		e = req_authenticate(r, t, NULL);
 	if (e == ERR_MISSING_TOKEN || e == ERR_INVALID_TOKEN ||
 	    e == ERR_TOKEN_EXPIRED || e == ERR_SESSION_REVOKED)
 		*page = wants_page(r, method);
@@ -211,11 +227,20 @@ guard(struct req *r, const char *method, struct ident *id, int *page)
 		return ERR_MFA_REQUIRED;
 	(void)snprintf(id->uid, sizeof(id->uid), "%" PRId64, r->p.user_id);
 	(void)snprintf(id->oid, sizeof(id->oid), "%" PRId64, r->p.org_id);
-	id->values[AV_USER_ID] = id->uid;
-	id->values[AV_USERNAME] = r->p.username;
+	(void)snprintf(id->kid, sizeof(id->kid), "%" PRId64, r->p.key_id);
+	(void)snprintf(id->kname, sizeof(id->kname), "apikey:%" PRId64,
+	    r->p.key_id);
+	/* A key is no user: no user id, and a name no username can be
+	 * (the web server may need one: Apache's REMOTE_USER). */
+	id->values[AV_USER_ID] = r->p.key_id != 0 ? "" : id->uid;
+	id->values[AV_USERNAME] = r->p.key_id != 0 ? id->kname :
+	    r->p.username;
 	id->values[AV_ORG_ID] = id->oid;
 	id->values[AV_ROLE] = role_name(r->p.role);
 	id->values[AV_AMR] = amr_text(r->p.claims.amr);
+	id->values[AV_KEY_ID] = id->kid;
+	id->values[AV_KEY_NAME] = r->p.key_name;
+	id->n = r->p.key_id != 0 ? AV__MAX : AV_PERSON__MAX;
 	return ERR_OK;
 }
 
@@ -236,7 +261,7 @@ h_authz(struct req *r)
 	}
 	if (e != ERR_OK)
 		return e;
-	resp_authorizer(r, 200, var_names, id.values, AV__MAX);
+	resp_authorizer(r, 200, var_names, id.values, id.n);
 	return ERR_OK;
 }
 
@@ -265,7 +290,7 @@ h_check(struct req *r)
 	}
 	if (e != ERR_OK)
 		return e;
-	for (i = 0; i < AV__MAX; i++)
+	for (i = 0; i < AV_PERSON__MAX; i++)
 		if (resp_header(r, header_names[i], id.values[i]) != ERR_OK) {
 			/* No half of an identity goes out with the 500. */
 			r->headers_len = 0;

@@ -67,6 +67,18 @@ enum err h_invitations_resend(struct req *);
 enum err h_organization_get(struct req *);
 enum err h_organization_patch(struct req *);
 enum err h_audit(struct req *);
+/*
+ * The organization a request names for a superadmin (actor_scope()):
+ * ?organization_id=N, else body_org (organizationId of the body, when
+ * > 0); 0 for none, ACTOR_ORG_BAD when the query parameter is malformed
+ * (r->err_field is set for the ERR_INVALID_FIELD core then answers).
+ */
+int64_t named_org(struct req *, int64_t body_org);
+/*
+ * The organizationId of a body (field f): ERR_OK with *org (0 when
+ * absent), or ERR_INVALID_FIELD when it is not a positive id.
+ */
+enum err body_org(struct req *, const struct fval *f, int64_t *org);
 /* PATCH of the name/description of the organization the request names
  * (actor_scope()), shared with h_orgs.c. */
 enum err h_org_patch(struct req *, int64_t want);
@@ -81,6 +93,12 @@ struct json_object *invite_json(const struct req *, const struct invite *,
 /* The caller's display name for an invitation mail (ROUTE_ME): its
  * name, else its username, into out. */
 void h_inviter_name(const struct req *, char *out, size_t outsz);
+
+/* h_keys.c: /api-keys */
+enum err h_keys_list(struct req *);
+enum err h_keys_create(struct req *);
+enum err h_keys_delete(struct req *);
+
 
 /* h_orgs.c */
 enum err h_orgs_list(struct req *);

@@ -181,14 +181,24 @@ enum err req_fields(struct req *r, const struct field *tbl, size_t n,
     struct fval *vals);
 
 /*
- * Require a signed-in caller: verify the bearer token (or, without an
- * Authorization header, the latch_access cookie: r->by_cookie is set, and
- * a state-changing request must pass req_csrf()) and its session into
- * r->p.  ERR_OK, ERR_MISSING_TOKEN, ERR_INVALID_TOKEN, ERR_TOKEN_EXPIRED,
+ * Require a signed-in caller: verify the bearer token, an access token
+ * or an API key (or, without an Authorization header, the latch_access
+ * cookie: r->by_cookie is set, and a state-changing request must pass
+ * req_csrf()) and its session into r->p (req_authenticate()).  ERR_OK,
+ * ERR_MISSING_TOKEN, ERR_INVALID_TOKEN, ERR_TOKEN_EXPIRED,
  * ERR_SESSION_REVOKED, ERR_CSRF, ERR_DB.  With me, r->me is the caller's
  * user row, read with the session in one query.
  */
 enum err req_auth(struct req *r, int me);
+
+/*
+ * Check token t of r (from req_access_token()) into r->p: an API key
+ * (apikey.h) when it has the key's prefix and came from the
+ * Authorization header, else an access token and its session (with me,
+ * the caller's row into *me; for a key *me is left alone).  The errors
+ * of req_auth() but ERR_MISSING_TOKEN and ERR_CSRF.
+ */
+enum err req_authenticate(struct req *r, const char *t, struct user *me);
 
 /*
  * Have fn(r, arg, ip) run once the answer has gone out: after the

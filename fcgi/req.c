@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "apikey.h"
 #include "http.h"
 #include "jsonv.h"
 #include "limit.h"
@@ -45,6 +46,7 @@ req_actor(struct req *r)
 	r->actor.org_id = r->p.org_id;
 	r->actor.role = r->p.role;
 	r->actor.ip = req_ip(r);
+	r->actor.key_id = r->p.key_id;
 	return &r->actor;
 }
 
@@ -374,6 +376,16 @@ req_access_token(struct req *r, char *buf, size_t bufsz)
 }
 
 enum err
+req_authenticate(struct req *r, const char *t, struct user *me)
+{
+	/* A key only from the Authorization header, never from a cookie
+	 * (there it is no JWT, so invalid_token). */
+	if (!r->by_cookie && tok_apikey_is(t))
+		return apikey_authenticate(r->db, t, req_ip(r), &r->p);
+	return session_authenticate(r->db, r->conf, t, &r->p, me);
+}
+
+enum err
 req_auth(struct req *r, int me)
 {
 	char cookie[HTTP_COOKIE_VALUE_MAX];
@@ -382,7 +394,7 @@ req_auth(struct req *r, int me)
 
 	if (t == NULL)
 		return ERR_MISSING_TOKEN;
-	e = session_authenticate(r->db, r->conf, t, &r->p, me ? &r->me : NULL);
+	e = req_authenticate(r, t, me ? &r->me : NULL);
 	if (e == ERR_OK && r->by_cookie && req_changes_state(r))
 		e = req_csrf(r);
 	return e;

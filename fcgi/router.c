@@ -66,6 +66,9 @@ static const struct route routes[] = {
 	{ "GET", "/organization", h_organization_get, AUTH_ADMIN, 0 },
 	{ "PATCH", "/organization", h_organization_patch, AUTH_ADMIN, 0 },
 	{ "GET", "/audit", h_audit, AUTH_ADMIN, 0 },
+	{ "GET", "/api-keys", h_keys_list, AUTH_ADMIN, 0 },
+	{ "POST", "/api-keys", h_keys_create, AUTH_ADMIN, 0 },
+	{ "DELETE", "/api-keys/{id}", h_keys_delete, AUTH_ADMIN, 0 },
 
 	{ "GET", "/organizations", h_orgs_list, AUTH_SUPER, 0 },
 	{ "POST", "/organizations", h_orgs_create, AUTH_SUPER, ROUTE_ME },

@@ -14,7 +14,9 @@ typedef enum err (*handler_fn)(struct req *);
 enum route_auth {
 	AUTH_NONE,      /* public */
 	AUTH_USER,      /* any signed-in user */
-	AUTH_ADMIN,     /* admin or superadmin, else 403 forbidden */
+	AUTH_ADMIN,     /* admin or superadmin, else 403 forbidden; the
+	                   only routes an API key may call (core/apikey.h
+	                   refuses it /api-keys) */
 	AUTH_SUPER      /* superadmin, else 403 forbidden */
 };
 

@@ -159,6 +159,12 @@ worker_handle(struct req *r)
 		e = ERR_FORBIDDEN;
 		goto done;
 	}
+	/* An API key is no person: only the organization's admin routes
+	 * take one (and core refuses it the management of keys). */
+	if (r->p.key_id != 0 && rt->auth != AUTH_ADMIN) {
+		e = ERR_FORBIDDEN;
+		goto done;
+	}
 	e = rt->fn(r);
 	if (e == ERR_OK && !r->sent)
 		e = ERR_SYS;

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "account.h"
+#include "apikey.h"
 #include "conf.h"
 #include "db.h"
 #include "file.h"
@@ -73,6 +74,10 @@ usage(void)
 	    "  reset-password USER     (USER: username or email)\n"
 	    "  disable USER | enable USER\n"
 	    "  list-users [--org NAME]\n"
+	    "  create-key --org NAME --name N [--role user|admin]\n"
+	    "             [--expires YYYY-MM-DDTHH:MM:SSZ]\n"
+	    "      make an API key; it is printed once, on stdout\n"
+	    "  list-keys [--org NAME] | revoke-key ID\n"
 	    "  purge\n"
 	    "      delete ended sessions and expired refresh tokens now\n"
 	    "CONFIG defaults to $LATCH_CONFIG, else /etc/latch/latch.ini\n");
@@ -1146,7 +1151,7 @@ nomem:
 static int
 cmd_import(const struct conf *c, int argc, char **argv)
 {
-	static const struct actor op = { 0, 0, ROLE_SUPERADMIN, "" };
+	static const struct actor op = { 0, 0, ROLE_SUPERADMIN, "", 0 };
 	const char *format = NULL, *path = NULL, *rolestr = NULL;
 	struct import_dumb d = { NULL, NULL, -1, 0, -1, 0 };
 	struct imp im;
@@ -1312,6 +1317,128 @@ cmd_list(const struct conf *c, int argc, char **argv)
 	return 0;
 }
 
+/* latchctl acts as the operator: above every organization, no user. */
+static const struct actor operator = { 0, 0, ROLE_SUPERADMIN, "", 0 };
+
+static int
+cmd_create_key(const struct conf *c, int argc, char **argv)
+{
+	const char *org = NULL, *name = NULL, *rolestr = "user";
+	const char *expires = NULL;
+	char key[TOK_STR_SIZE];
+	struct apikey k;
+	struct db *db;
+	int64_t oid = 0, exp = 0;
+	enum err e;
+	int i, role;
+
+	for (i = 1; i + 1 < argc; i += 2) {
+		if (strcmp(argv[i], "--org") == 0)
+			org = argv[i + 1];
+		else if (strcmp(argv[i], "--name") == 0)
+			name = argv[i + 1];
+		else if (strcmp(argv[i], "--role") == 0)
+			rolestr = argv[i + 1];
+		else if (strcmp(argv[i], "--expires") == 0)
+			expires = argv[i + 1];
+		else
+			usage();
+	}
+	if (i != argc || org == NULL || name == NULL)
+		usage();
+	role = role_parse(rolestr);
+	if (role != ROLE_USER && role != ROLE_ADMIN) {
+		fprintf(stderr, "%s: --role must be user or admin\n", progname);
+		return 2;
+	}
+	if (!valid_org_name(name) ||
+	    (expires != NULL && !valid_time(expires, &exp))) {
+		fprintf(stderr, "%s: invalid %s\n", progname,
+		    !valid_org_name(name) ? "--name" :
+		    "--expires (YYYY-MM-DDTHH:MM:SSZ, UTC)");
+		return 1;
+	}
+	db = open_db(c);
+	if ((e = org_find(db, org, &oid)) == ERR_OK)
+		e = apikey_create(db, &operator, oid, name, (enum role)role,
+		    exp, key, sizeof(key), &k);
+	db_close(db);
+	if (e != ERR_OK)
+		die_err("create-key", e);
+	fprintf(stderr, "latchctl: key %lld (%s) made in %s; it is shown "
+	    "once:\n", (long long)k.id, role_name(k.role), org);
+	printf("%s\n", key);
+	tok_cleanse(key, sizeof(key));
+	return 0;
+}
+
+static void
+print_key(const struct apikey *k, void *arg)
+{
+	char exp[24] = "never";
+	struct tm tm;
+	time_t t = (time_t)k->expires_at;
+
+	(void)arg;
+	if (k->expires_at > 0 && gmtime_r(&t, &tm) != NULL)
+		(void)strftime(exp, sizeof(exp), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	printf("%-6lld %-6lld %-6s %-20s %-16s %s\n", (long long)k->id,
+	    (long long)k->org_id, role_name(k->role), exp,
+	    k->creator[0] != '\0' ? k->creator : "-", k->name);
+}
+
+/* The keys of organization org, or all (org NULL). */
+static void
+list_keys_in(const struct apikey *k, void *arg)
+{
+	if (arg == NULL || k->org_id == *(const int64_t *)arg)
+		print_key(k, NULL);
+}
+
+static int
+cmd_list_keys(const struct conf *c, int argc, char **argv)
+{
+	struct db *db;
+	int64_t oid = 0;
+	enum err e = ERR_OK;
+
+	if (argc != 1 && !(argc == 3 && strcmp(argv[1], "--org") == 0))
+		usage();
+	db = open_db(c);
+	if (argc == 3)
+		e = org_find(db, argv[2], &oid);
+	printf("%-6s %-6s %-6s %-20s %-16s %s\n", "ID", "ORG", "ROLE",
+	    "EXPIRES", "CREATOR", "NAME");
+	if (e == ERR_OK)
+		e = apikey_list(db, NULL, 0, list_keys_in, argc == 3 ? &oid :
+		    NULL);
+	db_close(db);
+	if (e != ERR_OK)
+		die_err("list-keys", e);
+	return 0;
+}
+
+static int
+cmd_revoke_key(const struct conf *c, const char *arg)
+{
+	struct db *db;
+	char *end;
+	long long id;
+	enum err e;
+
+	errno = 0;
+	id = strtoll(arg, &end, 10);
+	if (arg[0] < '1' || arg[0] > '9' || *end != '\0' || errno != 0)
+		usage();
+	db = open_db(c);
+	e = apikey_revoke(db, &operator, APIKEY_ANY_ORG, (int64_t)id);
+	db_close(db);
+	if (e != ERR_OK)
+		die_err("revoke-key", e);
+	printf("latchctl: key %lld revoked\n", id);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1362,6 +1489,12 @@ main(int argc, char **argv)
 		rc = cmd_import(c, argc, argv);
 	else if (strcmp(argv[0], "purge") == 0 && argc == 1)
 		rc = cmd_purge(c);
+	else if (strcmp(argv[0], "create-key") == 0)
+		rc = cmd_create_key(c, argc, argv);
+	else if (strcmp(argv[0], "list-keys") == 0)
+		rc = cmd_list_keys(c, argc, argv);
+	else if (strcmp(argv[0], "revoke-key") == 0 && argc == 2)
+		rc = cmd_revoke_key(c, argv[1]);
 	else
 		usage();
 	conf_free(c);

@@ -34,7 +34,7 @@ check(struct tcore *tc, const char *token)
 static void
 test_login(struct tcore *tc)
 {
-	struct actor anon = { 0, 0, ROLE_USER, IP };
+	struct actor anon = { 0, 0, ROLE_USER, IP, 0 };
 	struct session_tokens t;
 	struct user a, u;
 
@@ -72,7 +72,7 @@ test_login(struct tcore *tc)
 static void
 test_logout(struct tcore *tc)
 {
-	struct actor anon = { 0, 0, ROLE_USER, IP };
+	struct actor anon = { 0, 0, ROLE_USER, IP, 0 };
 	struct session_tokens t1, t2, t3;
 	struct principal p;
 	struct actor me;
@@ -102,7 +102,7 @@ test_logout(struct tcore *tc)
 static void
 test_password(struct tcore *tc)
 {
-	struct actor anon = { 0, 0, ROLE_USER, IP };
+	struct actor anon = { 0, 0, ROLE_USER, IP, 0 };
 	struct session_tokens t1, t2;
 	struct principal p;
 	struct actor me;
@@ -145,7 +145,7 @@ test_password(struct tcore *tc)
 static void
 test_operator(struct tcore *tc)
 {
-	struct actor anon = { 0, 0, ROLE_USER, IP };
+	struct actor anon = { 0, 0, ROLE_USER, IP, 0 };
 	struct session_tokens t;
 	struct user a, u;
 

@@ -40,7 +40,7 @@ list(struct tcore *tc, const struct actor *a, int64_t want, const char *ev,
 int
 main(void)
 {
-	struct actor nobody = { 0, 0, ROLE_USER, NULL };
+	struct actor nobody = { 0, 0, ROLE_USER, NULL, 0 };
 	struct tcore tc;
 	struct user admin, sa, other;
 	struct actor a, s, o;

@@ -61,7 +61,7 @@ test_db_count(struct tcore *tc)
 static void
 test_sessions(struct tcore *tc)
 {
-	struct actor anon = { 0, 0, ROLE_USER, IP };
+	struct actor anon = { 0, 0, ROLE_USER, IP, 0 };
 	struct session_tokens t, t2, t3;
 	struct user a, u;
 	struct actor me;

@@ -29,8 +29,8 @@ row(struct import_row *r, const char *org, const char *username)
 static void
 test_put(struct tcore *tc)
 {
-	struct actor op = { 0, 0, ROLE_SUPERADMIN, "" };
-	struct actor admin = { 0, 0, ROLE_ADMIN, "" };
+	struct actor op = { 0, 0, ROLE_SUPERADMIN, "", 0 };
+	struct actor admin = { 0, 0, ROLE_ADMIN, "", 0 };
 	struct import_run run;
 	struct import_row r;
 	enum import_outcome o;

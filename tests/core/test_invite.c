@@ -75,7 +75,7 @@ static void
 test_accept(struct tcore *tc)
 {
 	char code[TOK_STR_SIZE], code2[TOK_STR_SIZE];
-	struct actor anon = { 0, 0, ROLE_USER, "192.0.2.3" };
+	struct actor anon = { 0, 0, ROLE_USER, "192.0.2.3", 0 };
 	struct session_tokens t;
 	struct principal p;
 	struct user admin, u;

@@ -128,7 +128,7 @@ test_update(struct tcore *tc)
 static void
 test_superadmins(struct tcore *tc)
 {
-	struct member_patch p = { NULL, NULL, ROLE_USER, -1 };
+	struct member_patch p = { NULL, NULL, ROLE_USER, -1, 0 };
 	struct user admin, sa, after;
 	struct actor a, s;
 

@@ -51,7 +51,7 @@ safe_window(void)
 static void
 test_enrol_confirm_sign_in(struct tcore *tc)
 {
-	struct actor anon = { 0, 0, ROLE_USER, IP }, me;
+	struct actor anon = { 0, 0, ROLE_USER, IP, 0 }, me;
 	struct mfa_enrolment en;
 	struct mfa_codes codes;
 	struct mfa_status st;

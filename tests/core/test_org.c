@@ -25,7 +25,7 @@ count(const char *table, const char *where)
 static void
 test_first_run(struct tcore *tc)
 {
-	struct actor anon = { 0, 0, ROLE_USER, IP };
+	struct actor anon = { 0, 0, ROLE_USER, IP, 0 };
 	struct session_tokens t;
 	struct principal p;
 	struct user u;
@@ -68,7 +68,7 @@ test_first_run(struct tcore *tc)
 static void
 test_signup(struct tcore *tc)
 {
-	struct actor anon = { 0, 0, ROLE_USER, IP };
+	struct actor anon = { 0, 0, ROLE_USER, IP, 0 };
 	struct session_tokens t;
 	struct user u;
 	char org[64], name[64], mail[128];

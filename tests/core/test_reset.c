@@ -28,7 +28,7 @@ token_for(const struct user *u, const char *token, int64_t expires)
 static void
 test_request(struct tcore *tc)
 {
-	struct actor anon = { 0, 0, ROLE_USER, IP };
+	struct actor anon = { 0, 0, ROLE_USER, IP, 0 };
 	struct user a, u;
 
 	tcore_user(tc, "Reset Org", ROLE_USER, PW, &a);
@@ -58,7 +58,7 @@ test_request(struct tcore *tc)
 static void
 test_perform(struct tcore *tc)
 {
-	struct actor anon = { 0, 0, ROLE_USER, IP };
+	struct actor anon = { 0, 0, ROLE_USER, IP, 0 };
 	struct session_tokens t;
 	struct principal p;
 	struct user a, u;

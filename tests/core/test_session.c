@@ -85,7 +85,7 @@ test_start_and_check(struct tcore *tc)
 static void
 test_refresh(struct tcore *tc)
 {
-	struct actor act = { 0, 0, ROLE_USER, "192.0.2.9" };
+	struct actor act = { 0, 0, ROLE_USER, "192.0.2.9", 0 };
 	struct session_tokens t, n1, n2, n3;
 	struct principal p;
 	struct user a, u;

@@ -34,7 +34,8 @@ INVITE_KEYS = {"id", "code", "email", "role", "expiresAt", "url"}
 PREVIEW_KEYS = {"email", "role", "organizationName", "expiresAt"}
 ORG_KEYS = {"id", "name", "description", "createdAt", "userCount",
             "requireMfa"}
-EVENT_KEYS = {"id", "at", "event", "actorId", "targetId", "ip", "detail"}
+EVENT_KEYS = {"id", "at", "event", "actorId", "apiKeyId", "targetId", "ip",
+              "detail"}
 EVENT_NAMES = {
     "login.success", "login.failure", "logout", "refresh.reuse",
     "password.change", "password.reset", "user.create", "user.update",
@@ -44,6 +45,8 @@ EVENT_NAMES = {
     "email.change", "password.upgrade", "user.import", "mfa.enable",
     "mfa.disable", "mfa.recovery_code", "mfa.recovery_codes", "mfa.reset",
     "mfa.failure",
+    "user.move", "api_key.create", "api_key.revoke",
+    "api_key.refused",
 }
 CODE_RE = re.compile(r"^[A-Za-z0-9_-]{22,}$")
 MISSING_ID = 987654321012
@@ -463,7 +466,7 @@ def events(token, query=""):
         assert isinstance(e["id"], int) and e["id"] > 0, e
         lib.expect_timestamp(e["at"], "event.at")
         assert e["event"] in EVENT_NAMES, "unknown event name %r" % e
-        for k in ("actorId", "targetId"):
+        for k in ("actorId", "apiKeyId", "targetId"):
             assert e[k] is None or (isinstance(e[k], int) and e[k] > 0), e
         assert isinstance(e["ip"], str) and isinstance(e["detail"], str), e
     return j

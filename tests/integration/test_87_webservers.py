@@ -70,10 +70,10 @@ def _guarded_files(dirs):
             f.write("#!/bin/sh\n"
                     "printf 'Content-Type: text/plain\\r\\n\\r\\n'\n"
                     "printf 'user=%s role=%s id=%s org=%s require=%s "
-                    "amr=%s\\n' "
+                    "amr=%s key=%s\\n' "
                     "\"$LATCH_USERNAME\" \"$LATCH_ROLE\" \"$LATCH_USER_ID\" "
                     "\"$LATCH_ORG_ID\" \"${LATCH_REQUIRE_ROLE-unset}\" "
-                    "\"$LATCH_AMR\"\n")
+                    "\"$LATCH_AMR\" \"$LATCH_API_KEY_ID\"\n")
         os.chmod(cgi, 0o755)
 
 
@@ -120,7 +120,8 @@ def _authorizer_checks(stack, port, guarded, admin_guarded):
         "id=%d " % a.id in text, "the CGI did not see LATCH_*: %r" % text
     assert "require=user " in text, "LATCH_REQUIRE_ROLE, as documented: " \
         "%r" % text
-    assert "amr=pwd\n" in text, "LATCH_AMR: %r" % text
+    assert "amr=pwd key=\n" in text, "LATCH_AMR, and no LATCH_API_KEY_ID " \
+        "for a person: %r" % text
 
     r = ws.call(port, "GET", admin_guarded + "/secret.txt",
                 token=user_token, check=False)
@@ -130,6 +131,30 @@ def _authorizer_checks(stack, port, guarded, admin_guarded):
     expect(r, 200, "role admin where admin is required")
     r = ws.call(port, "GET", f, token=user_token, check=False)
     expect(r, 200, "role user where any session will do")
+
+    # An API key (test_67): its role and organization, and which key;
+    # never from the cookie; refused once revoked.
+    k = expect(lib.http("POST", "/api-keys", {"name": "guard", "role":
+                                              "admin"}, token=good),
+               201)["api_key"]
+    r = ws.call(port, "GET", admin_guarded + "/secret.txt", token=k["key"],
+                check=False)
+    expect(r, 200, "an admin API key where admin is required")
+    r = ws.call(port, "GET", guarded + "/whoami.sh", token=k["key"],
+                check=False)
+    expect(r, 200, "guarded CGI with an API key")
+    text = r.body.decode()
+    want = "user=apikey:%d role=admin id= org=%d require=user amr= key=%d\n" \
+        % (k["id"], a.user["organizationId"], k["id"])
+    assert want in text, \
+        "the CGI did not see the key's LATCH_*: %r" % text
+    r = ws.call(port, "GET", f, check=False,
+                headers={"Cookie": "latch_access=" + k["key"]})
+    expect(r, 401, "an API key in the latch_access cookie")
+    expect(lib.http("DELETE", "/api-keys/%d" % k["id"], token=good), 200)
+    r = ws.call(port, "GET", f, token=k["key"], check=False)
+    expect(r, 401, "a revoked API key")
+    assert b"the guarded file" not in r.body, r.describe()
 
     r = lib.http("POST", "/auth/logout", token=good)
     expect(r, 200, "logout")

@@ -23,6 +23,7 @@ hold no error and no CSP violation.
 import http.client
 import json
 import os
+import re
 import time
 import urllib.parse
 
@@ -516,6 +517,41 @@ def test_invitation_code_by_hand(stack):
     B.check_log(allow=(410,))
 
 
+def test_api_keys(stack):
+    """An admin makes an API key in the page (shown once, with its name
+    as text), a service uses it, "Revoke" ends it at once; an expiry in
+    the past is explained beside its field."""
+    A.open(S.url("/api-keys.html"))
+    A.fill("newkey", name="billing <b>service</b>", role="admin")
+    A.submit("newkey")
+    A.wait_text("Copy the key now")
+    A.check_log()
+    A.shoot("api-keys-new")
+    key = A.q("#new-key").get_attribute("value")
+    assert re.match(r"^latch_[A-Za-z0-9_-]{54}$", key), key
+    A.wait_text("billing <b>service</b>", "#keys")
+    assert A.qs("#keys b") == [], "a key's name was placed as HTML"
+    expect(api("GET", "/users", token=key), 200)
+    A.open(S.url("/api-keys.html"))
+    A.wait_text("billing <b>service</b>", "#keys")
+    assert key not in A.d.page_source, "the key shows again"
+    row = A.wait(lambda: [r for r in A.qs("#keys tbody tr")
+                          if "billing" in r.text][0], "the key's row")
+    assert "admin" in row.text and "root" in row.text, row.text
+    row.find_element(br.By.XPATH, ".//button[contains(., 'Revoke')]").click()
+    A.wait_text("it no longer works")
+    A.check_log()
+    assert "billing" not in A.text("#keys"), A.text("#keys")
+    r = api("GET", "/users", token=key, check=False)
+    assert r.status == 401, r.describe()
+    A.fill("newkey", name="old", role="user")
+    A.d.execute_script("arguments[0].value = arguments[1];",
+                       A.field("newkey", "expires"), "2020-01-01")
+    A.submit("newkey")
+    assert "after today" in A.errors("newkey")
+    A.check_log(allow=(400,))
+
+
 def test_forgot_and_reset_password(stack):
     """Forgot (the same answer for anyone), the mailed link, the reset
     page (the token leaves the address bar), sign-in with the new
@@ -981,8 +1017,8 @@ Include {contrib}/apache/latch-pages.conf
 PUBLIC = ["index.html", "signin.html", "register.html", "forgot.html",
           "reset.html", "confirm-email.html"]
 SIGNED_IN = ["account.html", "users.html", "invitations.html",
-             "organization.html", "audit.html", "organizations.html",
-             "user.html?id=1"]
+             "organization.html", "audit.html", "api-keys.html",
+             "organizations.html", "user.html?id=1"]
 
 
 def test_every_page(stack):

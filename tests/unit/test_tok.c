@@ -107,6 +107,57 @@ test_refresh(void)
 	}
 }
 
+/* API keys: the prefix, the row id, 256 random bits. */
+static void
+test_apikey(void)
+{
+	static const unsigned char head[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+	char a[TOK_STR_SIZE], b[TOK_STR_SIZE], bad[TOK_STR_SIZE];
+	unsigned char raw[48];
+	int64_t id = 0;
+
+	T_EQ_INT(tok_apikey_new(0x0102030405060708LL, a, sizeof(a)), 0,
+	    "tok_apikey_new");
+	T_EQ_INT(strlen(a), TOK_APIKEY_LEN, "an API key's length");
+	T_OK(strncmp(a, "latch_", 6) == 0, "it starts with latch_");
+	T_OK(tok_apikey_is(a), "tok_apikey_is");
+	T_EQ_INT(strspn(a + 6, URL_ALPHABET), TOK_APIKEY_LEN - 6,
+	    "the rest is base64url");
+	T_EQ_INT(b64url_decode(a + 6, strlen(a) - 6, raw, sizeof(raw)), 40,
+	    "it decodes to 40 bytes: id and 256 random bits");
+	T_EQ_MEM(raw, head, sizeof(head), "the row id, big-endian");
+	T_EQ_INT(tok_apikey_parse(a, strlen(a), &id), 0, "tok_apikey_parse");
+	T_OK(id == 0x0102030405060708LL, "parse gives back the id");
+	T_EQ_INT(tok_apikey_new(0x0102030405060708LL, b, sizeof(b)), 0,
+	    "the same row's key again");
+	T_OK(strcmp(a + 17, b + 17) != 0, "its random part differs");
+	T_EQ_INT(tok_apikey_new(0, b, sizeof(b)), -1, "id 0 refused");
+	T_EQ_INT(tok_apikey_new(1, b, TOK_STR_SIZE - 1), -1,
+	    "buffer below TOK_STR_SIZE refused");
+	T_EQ_INT(tok_apikey_parse(a, strlen(a) - 1, &id), -1,
+	    "one character short refused");
+	memcpy(bad, a, sizeof(bad));
+	bad[0] = 'L';
+	T_EQ_INT(tok_apikey_parse(bad, strlen(bad), &id), -1,
+	    "another prefix refused");
+	T_OK(!tok_apikey_is(bad), "and is no key");
+	memcpy(bad, a, sizeof(bad));
+	bad[20] = '+';
+	T_EQ_INT(tok_apikey_parse(bad, strlen(bad), &id), -1,
+	    "a character outside base64url refused");
+	memset(raw, 0, sizeof(raw));
+	memcpy(bad, "latch_", 6);
+	T_OK(b64url_encode(raw, 40, bad + 6, sizeof(bad) - 6) == 54,
+	    "a key of row 0");
+	T_EQ_INT(tok_apikey_parse(bad, strlen(bad), &id), -1,
+	    "row 0 refused by parse");
+	raw[0] = 0x80;
+	T_OK(b64url_encode(raw, 40, bad + 6, sizeof(bad) - 6) == 54,
+	    "a key of row 2^63");
+	T_EQ_INT(tok_apikey_parse(bad, strlen(bad), &id), -1,
+	    "row 2^63 refused by parse");
+}
+
 /* Successors: HMAC-SHA256 under the key, the same for the same parent. */
 static void
 test_refresh_next(void)
@@ -279,6 +330,7 @@ main(void)
 	test_refresh();
 	test_refresh_next();
 	test_session_csrf();
+	test_apikey();
 	test_random();
 	test_hash();
 	test_equal();

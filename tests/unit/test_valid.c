@@ -329,6 +329,42 @@ test_password(void)
 	T_EQ_INT(valid_password(NULL, 8), 0, "password NULL");
 }
 
+/* Times as the API writes them: RFC 3339, UTC, to the second. */
+static void
+test_time(void)
+{
+	static const struct { const char *s; long long t; } good[] = {
+		{ "1970-01-01T00:00:00Z", 0 },
+		{ "2027-01-31T23:59:59Z", 1801439999 },
+		{ "2028-02-29T12:00:00Z", 1835438400 },
+		{ "9999-12-31T23:59:59Z", 253402300799LL },
+	};
+	static const char *const bad[] = {
+		"", "2027-01-31", "2027-01-31T23:59:59", "2027-01-31 23:59:59Z",
+		"2027-01-31T23:59:59+00:00", "2027-01-31T23:59:59.5Z",
+		"2027-01-31t23:59:59z", "2027-02-30T00:00:00Z",
+		"2027-02-29T00:00:00Z", "2027-13-01T00:00:00Z",
+		"2027-00-01T00:00:00Z", "2027-01-00T00:00:00Z",
+		"2027-01-01T24:00:00Z", "2027-01-01T00:60:00Z",
+		"2027-01-01T00:00:60Z", "1969-12-31T23:59:59Z",
+		"+027-01-01T00:00:00Z", "2027-1-01T00:00:00Z ",
+		"２027-01-01T00:00:00Z",
+	};
+	int64_t t;
+	size_t i;
+
+	for (i = 0; i < N(good); i++) {
+		t = -1;
+		T_OK(valid_time(good[i].s, &t) == 1 && t == good[i].t,
+		    good[i].s);
+		T_OK(valid_time_str(good[i].s), good[i].s);
+	}
+	for (i = 0; i < N(bad); i++)
+		T_OK(!valid_time(bad[i], &t) && !valid_time_str(bad[i]),
+		    bad[i]);
+	T_OK(!valid_time(NULL, &t), "NULL");
+}
+
 int
 main(void)
 {
@@ -338,5 +374,6 @@ main(void)
 	test_email_norm();
 	test_names();
 	test_password();
+	test_time();
 	return T_DONE();
 }

@@ -30,9 +30,12 @@ if (!r.ok) {
   $('#count').textContent = total === 0 ? 'No event matches.'
     : `${total} ${total === 1 ? 'event' : 'events'}.`;
   const id = (v) => (v === null ? '—' : `#${v}`);
+  /* Who acted: a person, or an API key (then no person). */
+  const by = (e) => (e.actorId === null && e.apiKeyId !== null &&
+    e.event !== 'api_key.create' ? `API key #${e.apiKeyId}` : id(e.actorId));
   rows($('#events'), events, (e) => [timeEl(e.at),
     el('span', { title: e.event }, LABEL[e.event] || e.event),
-    id(e.actorId), id(e.targetId), e.ip, e.detail]);
+    by(e), id(e.targetId), e.ip, e.detail]);
   pager($('#pager'), pageNo, PER_PAGE, total);
 }
 ready();

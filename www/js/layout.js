@@ -176,6 +176,7 @@ const NAV = [
   ['invitations.html', 'Invitations', 'admin'],
   ['organization.html', 'Organization', 'admin'],
   ['audit.html', 'Audit log', 'admin'],
+  ['api-keys.html', 'API keys', 'admin'],
   ['organizations.html', 'Organizations', 'superadmin'],
 ];
 const RANK = { user: 0, admin: 1, superadmin: 2 };
