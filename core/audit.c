@@ -41,6 +41,7 @@ static const char *const names[AUDIT__MAX] = {
 	[AUDIT_KEY_CREATE] = "api_key.create",
 	[AUDIT_KEY_REVOKE] = "api_key.revoke",
 	[AUDIT_KEY_REFUSED] = "api_key.refused",
+	[AUDIT_SETTINGS_CHANGE] = "settings.change",
 };
 
 const char *

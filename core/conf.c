@@ -64,6 +64,7 @@ enum conf_type {
 };
 
 #define CONF_POW2 0x01 /* a number must be a power of two */
+#define CONF_RUNTIME 0x02 /* may change at run time (settings.h) */
 
 struct conf_key {
 	const char *section;
@@ -94,6 +95,7 @@ static const char *check_key_path(const char *);
 static const char *check_until(const char *);
 static const char *check_nets(const char *);
 static const char *check_db_hosts(const char *);
+static const char *check_pinned(const char *);
 
 #define F(field) offsetof(struct conf, field)
 #define STR(s, k, f, lo, def) \
@@ -110,6 +112,11 @@ static const char *check_db_hosts(const char *);
 	{s, k, CONF_UINT, F(f), lo, hi, def, fl, NULL, NULL}
 #define BOOL(s, k, f, def) \
 	{s, k, CONF_BOOL, F(f), 0, 1, def, 0, NULL, NULL}
+/* A key that GET/PATCH /settings may change at run time (settings.h). */
+#define RINT(s, k, f, lo, hi, def) \
+	{s, k, CONF_INT, F(f), lo, hi, def, CONF_RUNTIME, NULL, NULL}
+#define RBOOL(s, k, f, def) \
+	{s, k, CONF_BOOL, F(f), 0, 1, def, CONF_RUNTIME, NULL, NULL}
 #define OCTAL(s, k, f, lo, hi, def) \
 	{s, k, CONF_OCTAL, F(f), lo, hi, def, 0, NULL, NULL}
 
@@ -162,16 +169,18 @@ static const struct conf_key keys[] = {
 	    CONF_POW2),
 	UINT("security", "scrypt_r", scrypt_r, 1, 32, "8", 0),
 	UINT("security", "scrypt_p", scrypt_p, 1, 16, "5", 0),
-	INT("security", "password_min_length", password_min_length, 8, 256,
+	RINT("security", "password_min_length", password_min_length, 8, 256,
 	    "8"),
-	BOOL("security", "allow_new_organizations", allow_new_organizations,
+	RBOOL("security", "allow_new_organizations", allow_new_organizations,
 	    "false"),
-	INT("security", "invitation_ttl", invitation_ttl, 60, 31536000,
+	RINT("security", "invitation_ttl", invitation_ttl, 60, 31536000,
 	    "604800"),
 	INT("security", "reset_ttl", reset_ttl, 60, 604800, "3600"),
 	INT("security", "email_change_ttl", email_change_ttl, 60, 604800,
 	    "86400"),
-	BOOL("security", "auth_enabled", auth_enabled, "true"),
+	RBOOL("security", "auth_enabled", auth_enabled, "true"),
+	STRX("security", "pinned_settings", pinned_settings, 0, "", NULL,
+	    check_pinned),
 	BOOL("security", "cookie_secure", cookie_secure, "true"),
 	STRX("security", "cookie_path", cookie_path, 0, "", NULL,
 	    check_cookie_path),
@@ -210,9 +219,9 @@ static const struct conf_key keys[] = {
 	INT("limits", "max_body", max_body, 1024, 1048576, "16384"),
 	INT("limits", "ip_budget", ip_budget, 1, 100000, "60"),
 	STR("limits", "ip_exempt", ip_exempt, 0, ""),
-	INT("limits", "login_max_failures", login_max_failures, 1, 1000, "5"),
-	INT("limits", "login_window", login_window, 1, 86400, "900"),
-	INT("limits", "login_max_delay", login_max_delay, 1, 86400, "900"),
+	RINT("limits", "login_max_failures", login_max_failures, 1, 1000, "5"),
+	RINT("limits", "login_window", login_window, 1, 86400, "900"),
+	RINT("limits", "login_max_delay", login_max_delay, 1, 86400, "900"),
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -1120,4 +1129,136 @@ conf_free(struct conf *c)
 	key_free(c->key_previous);
 	free(c->path);
 	free(c);
+}
+
+/* ------------------------------------------------- run-time settings */
+
+/* The i-th key flagged CONF_RUNTIME, or NULL. */
+static const struct conf_key *
+runtime_key(size_t i)
+{
+	size_t k;
+
+	for (k = 0; k < NKEYS; k++)
+		if ((keys[k].flags & CONF_RUNTIME) && i-- == 0)
+			return &keys[k];
+	return NULL;
+}
+
+size_t
+conf_runtime_count(void)
+{
+	size_t n = 0;
+
+	while (runtime_key(n) != NULL)
+		n++;
+	return n;
+}
+
+const char *
+conf_runtime_name(size_t i)
+{
+	const struct conf_key *k = runtime_key(i);
+
+	return k != NULL ? k->key : NULL;
+}
+
+int
+conf_runtime_find(const char *name)
+{
+	const struct conf_key *k;
+	size_t i;
+
+	for (i = 0; (k = runtime_key(i)) != NULL; i++)
+		if (strcmp(k->key, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+int
+conf_runtime_is_bool(size_t i)
+{
+	const struct conf_key *k = runtime_key(i);
+
+	return k != NULL && k->type == CONF_BOOL;
+}
+
+void
+conf_runtime_bounds(size_t i, long *min, long *max)
+{
+	const struct conf_key *k = runtime_key(i);
+
+	*min = k != NULL ? k->min : 0;
+	*max = k != NULL ? k->max : 0;
+}
+
+long
+conf_runtime_get(const struct conf *c, size_t i)
+{
+	const struct conf_key *k = runtime_key(i);
+
+	return k != NULL ? *(const int *)(const void *)((const char *)c +
+	    k->off) : 0;
+}
+
+int
+conf_runtime_set(struct conf *c, size_t i, const char *v)
+{
+	const struct conf_key *k = runtime_key(i);
+	char why[128];
+
+	return k != NULL ? conf_set(c, k, v, why, sizeof(why)) : -1;
+}
+
+/* Whether name is one of the comma-separated names of list ("*": all). */
+static int
+list_has(const char *list, const char *name)
+{
+	size_t n = strlen(name), m;
+	const char *p = list;
+
+	while (*p != '\0') {
+		while (*p == ' ' || *p == ',')
+			p++;
+		m = strcspn(p, ", ");
+		if ((m == 1 && *p == '*') ||
+		    (m == n && strncmp(p, name, n) == 0))
+			return 1;
+		p += m;
+	}
+	return 0;
+}
+
+int
+conf_runtime_pinned(const struct conf *c, size_t i)
+{
+	const struct conf_key *k = runtime_key(i);
+
+	return k == NULL || list_has(c->pinned_settings, k->key);
+}
+
+#define PINNED_WHY "must list setting names (see GET /settings), or *"
+
+/* [security] pinned_settings: run-time settings' names, or "*". */
+static const char *
+check_pinned(const char *v)
+{
+	const char *p = v;
+	char name[64];
+	size_t m;
+
+	while (*p != '\0') {
+		while (*p == ' ' || *p == ',')
+			p++;
+		if ((m = strcspn(p, ", ")) == 0)
+			break;
+		if (m >= sizeof(name))
+			return PINNED_WHY;
+		memcpy(name, p, m);
+		name[m] = '\0';
+		if (strcmp(name, "*") != 0 && conf_runtime_find(name) < 0)
+			return PINNED_WHY;
+		p += m;
+	}
+	return NULL;
 }

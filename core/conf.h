@@ -67,6 +67,8 @@ struct conf {
 	int reset_ttl;
 	int email_change_ttl;    /* seconds a new address waits confirmed */
 	int auth_enabled;        /* boolean */
+	char *pinned_settings;   /* run-time settings the config pins: names,
+	                            comma-separated, or "*" (settings.h) */
 	int cookie_secure;       /* boolean */
 	char *cookie_path;       /* Path of latch_access and latch_csrf;
 				  * "": base_path/ and its directory */
@@ -150,5 +152,27 @@ void conf_free(struct conf *c);
 #define CONF_DB_HOSTMAX 256
 int conf_db_server(const struct conf *c, size_t i, char *host,
     size_t hostsz, int *port);
+
+/*
+ * The keys that may change at run time (settings.h: GET/PATCH
+ * /settings), integers and booleans of [security] and [limits],
+ * numbered 0 to conf_runtime_count() - 1.
+ */
+size_t conf_runtime_count(void);
+/* The name of setting i ("auth_enabled"), NULL past the last. */
+const char *conf_runtime_name(size_t i);
+/* The number of the setting named name, or -1. */
+int conf_runtime_find(const char *name);
+/* 1 if setting i is a boolean, 0 if an integer. */
+int conf_runtime_is_bool(size_t i);
+/* The bounds of setting i (0 and 1 for a boolean). */
+void conf_runtime_bounds(size_t i, long *min, long *max);
+/* The value of setting i in c (0 or 1 for a boolean). */
+long conf_runtime_get(const struct conf *c, size_t i);
+/* Set setting i of c from text v, as the file would ("12", "true"),
+ * within its bounds: 0, or -1 with c unchanged. */
+int conf_runtime_set(struct conf *c, size_t i, const char *v);
+/* 1 if [security] pinned_settings of c pins setting i (or "*"). */
+int conf_runtime_pinned(const struct conf *c, size_t i);
 
 #endif

@@ -424,6 +424,12 @@ static const char *const stmts[STMT__MAX] = {
 
 	[STMT_ADM_USER_MOVE] = "UPDATE users SET org_id = ?, updated_at = ? "
 	    "WHERE id = ? AND org_id = ?",
+
+	[STMT_SETTINGS_ALL] = "SELECT name, value FROM settings",
+	[STMT_SETTING_PUT] = "INSERT INTO settings (name, value, updated_at) "
+	    "VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE value = VALUES(value), "
+	    "updated_at = VALUES(updated_at)",
+	[STMT_SETTING_DEL] = "DELETE FROM settings WHERE name = ?",
 };
 
 /*
@@ -487,6 +493,7 @@ static const unsigned char stmt_cols[STMT__MAX] = {
 	[STMT_KEY_GET] = COL_KEY__MAX,
 	[STMT_KEY_OF_USER] = COL_UKEY__MAX,
 	[STMT_W_KEY] = COL_VALUE__MAX,
+	[STMT_SETTINGS_ALL] = COL_SETTING__MAX,
 };
 _Static_assert(COL_RTOK_V1__MAX <= DB_MAXCOLS, "DB_MAXCOLS holds a row");
 _Static_assert(COL_MFACH__MAX <= DB_MAXCOLS, "DB_MAXCOLS holds a row");

@@ -156,6 +156,10 @@ enum stmt {
 	STMT_W_KEY,
 	/* moving a user to another organization (member_update()) */
 	STMT_ADM_USER_MOVE,
+	/* run-time settings (settings.h) */
+	STMT_SETTINGS_ALL,
+	STMT_SETTING_PUT,
+	STMT_SETTING_DEL,
 	STMT__MAX
 };
 
@@ -297,6 +301,8 @@ enum col_key {
 	COL_KEY__MAX
 };
 
+/* STMT_SETTINGS_ALL: a stored run-time setting. */
+enum col_setting { COL_SETTING_NAME, COL_SETTING_VALUE, COL_SETTING__MAX };
 
 /* STMT_KEY_OF_USER: a live key a user made, locked. */
 enum col_ukey { COL_UKEY_ID, COL_UKEY_ORG, COL_UKEY__MAX };

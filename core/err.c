@@ -49,6 +49,7 @@ static const char *const texts[] = {
 	    "factor",
 	[ERR_MFA_REQUIRED] = "the organization requires two-factor sign-in",
 	[ERR_MFA_UNAVAILABLE] = "no mfa_key is configured",
+	[ERR_SETTING_PINNED] = "the configuration pins this setting",
 };
 _Static_assert(sizeof(texts) / sizeof(texts[0]) == ERR__MAX,
     "one text per error");

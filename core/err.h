@@ -53,6 +53,7 @@ enum err {
 	ERR_MFA_ENROLLMENT_REQUIRED, /* 403: a restricted session */
 	ERR_MFA_REQUIRED,        /* 403: the organization requires TOTP */
 	ERR_MFA_UNAVAILABLE,     /* 503: no [security] mfa_key */
+	ERR_SETTING_PINNED,      /* 403 setting_pinned: the config pins it */
 	ERR__MAX
 };
 

@@ -99,6 +99,9 @@ enum err h_keys_list(struct req *);
 enum err h_keys_create(struct req *);
 enum err h_keys_delete(struct req *);
 
+/* h_settings.c: /settings */
+enum err h_settings_get(struct req *);
+enum err h_settings_patch(struct req *);
 
 /* h_orgs.c */
 enum err h_orgs_list(struct req *);

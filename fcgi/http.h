@@ -45,7 +45,9 @@ struct req_later {
 };
 
 struct req {
-	const struct conf *conf;    /* borrowed */
+	const struct conf *conf;    /* borrowed: the config with the run-time
+	                               settings (settings.h) */
+	const struct conf *conf_file; /* borrowed: the config as loaded */
 	struct db *db;              /* borrowed, the worker's connection */
 	FCGX_Stream *in, *out;      /* borrowed; NULL in CGI mode (stdio) */
 	char **envp;                /* borrowed */

@@ -93,6 +93,8 @@ static const struct errinfo errs[ERR__MAX] = {
 	    "The organization requires two-factor sign-in" },
 	[ERR_MFA_UNAVAILABLE] = { 503, "mfa_unavailable",
 	    "Two-factor sign-in is not configured on this server" },
+	[ERR_SETTING_PINNED] = { 403, "setting_pinned",
+	    "The configuration pins this setting" },
 };
 
 static const char *

@@ -75,6 +75,8 @@ static const struct route routes[] = {
 	{ "GET", "/organizations/{id}", h_orgs_get, AUTH_SUPER, 0 },
 	{ "PATCH", "/organizations/{id}", h_orgs_patch, AUTH_SUPER, 0 },
 	{ "DELETE", "/organizations/{id}", h_orgs_delete, AUTH_SUPER, 0 },
+	{ "GET", "/settings", h_settings_get, AUTH_SUPER, 0 },
+	{ "PATCH", "/settings", h_settings_patch, AUTH_SUPER, 0 },
 };
 
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))

@@ -21,6 +21,7 @@
 #include "metrics.h"
 #include "notify.h"
 #include "router.h"
+#include "settings.h"
 #include "tok.h"
 #include "worker.h"
 
@@ -265,6 +266,8 @@ worker_run(const struct conf *conf, int listen_fd, int ready_fd)
 	FCGX_Request fr;
 	struct req r;
 	struct db *db = NULL;
+	struct conf eff = *conf;      /* with the run-time settings */
+	int64_t settings_at = 0;
 	sigset_t term;
 	time_t recovered;
 	uint64_t t0;
@@ -306,7 +309,9 @@ worker_run(const struct conf *conf, int listen_fd, int ready_fd)
 		(void)sigprocmask(SIG_BLOCK, &term, NULL);
 		alarm((unsigned)conf->request_timeout);
 		memset(&r, 0, sizeof(r));
-		r.conf = conf;
+		settings_refresh(db, conf, &eff, &settings_at);
+		r.conf = &eff;
+		r.conf_file = conf;
 		r.db = db;
 		r.in = fr.in;
 		r.out = fr.out;
@@ -354,13 +359,17 @@ worker_cgi(const struct conf *conf)
 {
 	struct req r;
 	struct db *db;
+	struct conf eff = *conf;      /* with the run-time settings */
+	int64_t settings_at = 0;
 	int fd = -1;
 
 	signal(SIGPIPE, SIG_IGN);
 	if ((db = db_open(conf)) == NULL)
 		return 1;
 	memset(&r, 0, sizeof(r));
-	r.conf = conf;
+	settings_refresh(db, conf, &eff, &settings_at);
+	r.conf = &eff;
+	r.conf_file = conf;
 	r.db = db;
 	r.envp = environ;
 	(void)worker_handle(&r);

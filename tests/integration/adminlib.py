@@ -46,7 +46,7 @@ EVENT_NAMES = {
     "mfa.disable", "mfa.recovery_code", "mfa.recovery_codes", "mfa.reset",
     "mfa.failure",
     "user.move", "api_key.create", "api_key.revoke",
-    "api_key.refused",
+    "api_key.refused", "settings.change",
 }
 CODE_RE = re.compile(r"^[A-Za-z0-9_-]{22,}$")
 MISSING_ID = 987654321012

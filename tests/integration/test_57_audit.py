@@ -121,11 +121,11 @@ def test_audit_records_the_contract_events(stack):
         assert j["total"] == len(want_ids), j["total"]
     names = {e["event"] for e in evs}
     # Not of an API request: those of latchctl import (test_58_import).
-    # API keys' and moves' events are checked where they are made
-    # (test_67_api_keys, test_68_move_users).
+    # API keys', moves' and settings' events are checked where they are
+    # made (test_67_api_keys, test_68_move_users, test_69_settings).
     expected = EVENT_NAMES - {"org.delete", "password.upgrade", "user.import",
                               "user.move", "api_key.create", "api_key.revoke",
-                              "api_key.refused"}
+                              "api_key.refused", "settings.change"}
     assert expected <= names, "missing events: %s" % sorted(expected - names)
     for e in evs:
         assert e["ip"] == "127.0.0.1", e

@@ -344,6 +344,36 @@ test_values(void)
 		conf_free(c);
 	}
 
+	/* Run-time settings: the seven, and the config's pins. */
+	T_EQ_INT(conf_runtime_count(), 7, "seven run-time settings");
+	T_EQ_INT(conf_runtime_find("auth_enabled") >= 0, 1, "auth_enabled");
+	T_EQ_INT(conf_runtime_find("jwt_secret"), -1, "not jwt_secret");
+	T_EQ_INT(conf_runtime_find("scrypt_n"), -1, "not scrypt_n");
+	c = load_text(SECLINE "pinned_settings = auth_enabled, "
+	    "login_window\n", path, err, sizeof(err));
+	T_OK(c != NULL, "pinned_settings with two names");
+	if (c != NULL) {
+		T_OK(conf_runtime_pinned(c, (size_t)conf_runtime_find(
+		    "auth_enabled")), "auth_enabled pinned");
+		T_OK(conf_runtime_pinned(c, (size_t)conf_runtime_find(
+		    "login_window")), "login_window pinned");
+		T_OK(!conf_runtime_pinned(c, (size_t)conf_runtime_find(
+		    "login_max_delay")), "login_max_delay not pinned");
+		T_EQ_INT(conf_runtime_set(c, (size_t)conf_runtime_find(
+		    "password_min_length"), "7"), -1, "7 below the bound");
+		T_EQ_INT(conf_runtime_set(c, (size_t)conf_runtime_find(
+		    "password_min_length"), "12"), 0, "12 within it");
+		T_EQ_INT(c->password_min_length, 12, "and set");
+	}
+	conf_free(c);
+	c = load_text(SECLINE "pinned_settings = *\n", path, err,
+	    sizeof(err));
+	T_OK(c != NULL && conf_runtime_pinned(c, 0), "* pins them all");
+	conf_free(c);
+	c = load_text(SECLINE, path, err, sizeof(err));
+	T_OK(c != NULL && !conf_runtime_pinned(c, 0), "none pinned by default");
+	conf_free(c);
+
 	/* Good base paths. */
 	c = load_text("[server]\nbase_path = /~user/auth/api\n" SECLINE, path,
 	    err, sizeof(err));
@@ -463,6 +493,9 @@ test_errors(void)
 			    "integer from 1 to 256");
 		}
 	}
+	expect_err("pinned unknown", SECLINE "pinned_settings = auth_enabled, "
+	    "jwt_secret\n", "3: [security] pinned_settings: must list setting "
+	    "names (see GET /settings), or *");
 	expect_err("port 0", SECLINE "[database]\nport = 0\n",
 	    "4: [database] port: must be an integer from 1 to 65535");
 	expect_err("access_ttl low", SECLINE "access_ttl = 29\n",
