@@ -15,8 +15,12 @@ On this machine alone:
      are secrets.token_urlsafe(32) stored as SHA-256; access tokens are
      signed here with PyJWT with latch's claims.  One of each is tried
      against the API before anything is measured.
-  3. Runs wrk (-t2 -c32, BENCH_SECONDS each) on POST /auth/verify, GET
-     /user/profile, POST /auth/refresh, POST /auth/login and GET /health,
+  3. Runs wrk (-t2 -c32, BENCH_SECONDS each) on POST /auth/verify (of
+     access tokens, and of API keys: one admin key per organization,
+     seeded), GET /user/profile, GET /users (with the organizations'
+     admins' access tokens, and with their API keys), POST
+     /auth/refresh, POST /auth/login and GET /health (BENCH_ONLY picks
+     some by name),
      each right after the null responder got requests of the same shape
      (method, headers, body), and login once more at concurrency 1.
      The guard of other paths, a static file behind it, three ways:
@@ -134,6 +138,10 @@ if DB_THREADS not in ("pool-of-threads", "one-thread-per-connection"):
              "one-thread-per-connection")
 QUIET_WAIT = env_int("BENCH_QUIET_WAIT", 60, 0, 3600)
 KEEP = os.environ.get("BENCH_KEEP", "") not in ("", "0")
+# BENCH_ONLY="verify,GET /users": only the workloads whose names contain
+# one of these (the login's rows need "login").
+ONLY = [w.strip() for w in os.environ.get("BENCH_ONLY", "").split(",")
+        if w.strip()]
 if CONNS < THREADS:
     sys.exit("bench: BENCH_CONNECTIONS must be at least BENCH_THREADS")
 # Enough refresh tokens that no run spends them all (each is used once).
@@ -677,6 +685,25 @@ ANALYZE TABLE organizations, users, sessions, session_refresh;
     return keep
 
 
+def seed_keys(stack):
+    """One admin API key per organization (id = organization id), made
+    as latch makes them (core/tok.h: "latch_", base64url of the id and 32
+    random bytes; only the SHA-256 stored).  Returns the keys."""
+    now = int(time.time())
+    keys, rows = [], []
+    for org in range(1, ORGS + 1):
+        k = "latch_" + base64.urlsafe_b64encode(
+            struct.pack(">Q", org) + secrets.token_bytes(32)
+        ).rstrip(b"=").decode()
+        keys.append(k)
+        rows.append("(%d, %d, 'bench key %d', 'admin', UNHEX('%s'), %d)" % (
+            org, org, org, hashlib.sha256(k.encode()).hexdigest(), now))
+    stack.sql("INSERT INTO api_keys (id, org_id, name, role, key_hash, "
+              "created_at) VALUES %s; ANALYZE TABLE api_keys;"
+              % ", ".join(rows))
+    return keys
+
+
 def user_claims(uid):
     org = 1 + (uid - 1) % ORGS
     return {"username": "bench%d" % uid, "org": org,
@@ -729,8 +756,16 @@ def make_lists(stack, nusers, refresh, password):
     files = {"verify": os.path.join(stack.dir, "access_tokens.txt"),
              "refresh": os.path.join(stack.dir, "refresh_tokens.txt"),
              "login": os.path.join(stack.dir, "logins.txt"),
+             "admins": os.path.join(stack.dir, "admin_tokens.txt"),
+             "keys": os.path.join(stack.dir, "api_keys.txt"),
              "sids": sids}
     tokens, files["signed"] = sign_tokens(stack, sids, files["verify"])
+    # The admins (users 1..ORGS, one per organization) for GET /users,
+    # and each organization's API key for the same calls.
+    _, files["admins_signed"] = sign_tokens(stack, range(1, ORGS + 1),
+                                            files["admins"])
+    files["admin_sids"] = list(range(1, ORGS + 1))
+    write_lines(files["keys"], seed_keys(stack))
     rs = list(refresh.items())
     random.shuffle(rs)
     check_refresh = rs.pop()
@@ -770,6 +805,19 @@ def check_api(stack, first, check_refresh, login_user, password):
                  {"token": j["access_token"]})
     expect("POST /auth/verify of latch's own token", (st, j),
            st == 200 and j and j.get("valid") is True)
+    with open(os.path.join(stack.dir, "api_keys.txt")) as f:
+        key = f.readline().strip()
+    st, j = call(stack, "POST", api + "/auth/verify", {"token": key})
+    expect("POST /auth/verify of an API key", (st, j),
+           st == 200 and j and j.get("valid") is True and
+           j["api_key"]["organizationId"] == 1)
+    st, j = call(stack, "GET", api + "/users", bearer=key)
+    expect("GET /users with an API key", (st, j), st == 200 and j and
+           len(j["users"]) == 20 and j["users"][0]["organizationId"] == 1)
+    st, j = call(stack, "GET", api + "/users", bearer=access_token(
+        stack.config_values()["security"], 1, int(time.time())))
+    expect("GET /users with an admin's access token", (st, j),
+           st == 200 and j and j["users"][0]["organizationId"] == 1)
     st, j = call(stack, "GET", api + "/health")
     expect("GET /health", (st, j), st == 200)
     st, j = call(stack, "GET", NULL_BASE + "/health")
@@ -956,7 +1004,10 @@ def jwttime():
 # (name, latch path below base_path, wrk mode, list, spends its list)
 WORKLOADS = [
     ("POST /auth/verify", "/auth/verify", "verify", "verify", False),
+    ("POST /auth/verify, API key", "/auth/verify", "verify", "keys", False),
     ("GET /user/profile", "/user/profile", "profile", "verify", False),
+    ("GET /users", "/users", "profile", "admins", False),
+    ("GET /users, API key", "/users", "profile", "keys", False),
     ("POST /auth/refresh", "/auth/refresh", "refresh", "refresh", True),
     ("POST /auth/login", "/auth/login", "login", "login", False),
     ("GET /health", "/health", "get", None, False),
@@ -1024,14 +1075,20 @@ def latch_run(ctx, meter, idx, name, path, mode, lst, once, nres):
     stack, files, watch = ctx["stack"], ctx["files"], ctx["watch"]
     file = files[lst] if lst else None
     prepare = None
-    if lst == "verify":
-        # Sessions used within the minute: no last_used_at write, the
-        # steady state of a session in use (see README).  Long runs sign
-        # the tokens again well before they expire.
+    if lst in ("verify", "admins", "keys"):
+        # Sessions and keys used within the minute: no last_used_at
+        # write, the steady state of a session or key in use (see
+        # README).  Long runs sign the tokens again well before they
+        # expire.
         def prepare():
-            if time.time() - files["signed"] > 300:
+            if lst == "verify" and time.time() - files["signed"] > 300:
                 _, files["signed"] = sign_tokens(stack, files["sids"], file)
-            stack.sql("UPDATE sessions SET last_used_at = UNIX_TIMESTAMP()")
+            if lst == "admins" and \
+                    time.time() - files["admins_signed"] > 300:
+                _, files["admins_signed"] = sign_tokens(
+                    stack, files["admin_sids"], file)
+            stack.sql("UPDATE sessions SET last_used_at = UNIX_TIMESTAMP();"
+                      "UPDATE api_keys SET last_used_at = UNIX_TIMESTAMP()")
             settle(stack, quiet=True)
     extra = {}
     meter.active = idx
@@ -1093,6 +1150,8 @@ def measure(sizes):
             meter.register(i, ctx["stack"])
         first = ctxs[0]
         for name, path, mode, lst, once in WORKLOADS:
+            if ONLY and not any(o in name for o in ONLY):
+                continue
             file = first["files"][lst] if lst else None
             say("%s: null responder, %d s" % (name, SECONDS))
             first["watch"].take()
@@ -1198,6 +1257,18 @@ def report(results):
                 tgt = "p50 ≤ %.2f × hash" % kind[1]
                 meas = "%.2f × %s ms (%s)" % (x, fmt_ms(h), "met" if
                                               x <= kind[1] else "missed")
+            # A key's row against the same route with an access token,
+            # both against the null responder of their own run.
+            tok = name[:-len(", API key")] if name.endswith(", API key") \
+                else None
+            if tok in res["runs"] and ratio and res["runs"][tok].get(
+                    "null"):
+                t = res["runs"][tok]
+                ch = ratio / (t["latch"]["rps"] / t["null"]["rps"]) - 1
+                tgt = (tgt + "; " if tgt else "") + \
+                    "latch/null within 10% of the access token's"
+                meas = (meas + "; " if meas else "") + "%+.1f%% (%s)" % (
+                    ch * 100, "met" if ch >= -0.10 else "missed")
             if res is not base and name in base["runs"]:
                 # Both sizes ran against the same null run, right after
                 # it; the ratio to it cancels the machine's drift.
@@ -1236,24 +1307,25 @@ def report(results):
             if lr.get("exhausted"):
                 notes.append("%s (%s users): wrk spent every seeded refresh "
                              "token; raise REFRESH_TOKENS" % (name, lbl))
-        h = res["runs"]["POST /auth/login"]["hash"]
         nonhash = [peak(r["latch_mem"], r["hashed"])
                    for n, r in res["runs"].items() if "login" not in n]
         nw = max(nonhash) if nonhash else 0
-        rows.append("| one scrypt hash (bench-hashtime, N=%d r=%d p=%d) | "
-                    "%s |  | %s |  |  |  |  |  | median of %d, min %s ms |"
-                    % (h["n"], h["r"], h["p"], lbl,
-                       fmt_ms(h["median_ms"] * 1000), h["count"],
-                       fmt_ms(h["min_ms"] * 1000)))
-        # A first sign-in with an imported hash spends this, then the
-        # scrypt hash above (the upgrade).
-        for what, ih in h.get("imported", []):
-            rows.append("| one imported %s check (bench-hashtime --verify)"
-                        " | %s |  | %s |  |  |  |  |  | median of %d, min "
-                        "%s ms |" % (what, lbl,
-                                     fmt_ms(ih["median_ms"] * 1000),
-                                     ih["count"],
-                                     fmt_ms(ih["min_ms"] * 1000)))
+        if "POST /auth/login" in res["runs"]:
+            h = res["runs"]["POST /auth/login"]["hash"]
+            rows.append("| one scrypt hash (bench-hashtime, N=%d r=%d "
+                        "p=%d) | %s |  | %s |  |  |  |  |  | median of %d, "
+                        "min %s ms |"
+                        % (h["n"], h["r"], h["p"], lbl,
+                           fmt_ms(h["median_ms"] * 1000), h["count"],
+                           fmt_ms(h["min_ms"] * 1000)))
+            # A first sign-in with an imported hash spends this, then the
+            # scrypt hash above (the upgrade).
+            for what, ih in h.get("imported", []):
+                rows.append("| one imported %s check (bench-hashtime "
+                            "--verify) | %s |  | %s |  |  |  |  |  | median "
+                            "of %d, min %s ms |" % (
+                                what, lbl, fmt_ms(ih["median_ms"] * 1000),
+                                ih["count"], fmt_ms(ih["min_ms"] * 1000)))
         rows.append("| latchd worker, outside a hash (peak VmHWM) | %s |  |"
                     "  |  |  |  | %s | < 16 MiB | %s |"
                     % (lbl, fmt_mib(nw), "met" if nw < 16 * 1024
