@@ -680,6 +680,10 @@ mfa_reset(struct db *db, const struct actor *a, int64_t want, int64_t id)
 	enum err e;
 
 	if (a != NULL) {
+		/* A key is no person: it may not strip one of its second
+		 * factor (docs/api.md, "API keys and two-factor sign-in"). */
+		if (a->key_id != 0)
+			return ERR_FORBIDDEN;
 		if ((e = actor_scope(db, a, want, &org)) != ERR_OK ||
 		    (e = user_get_in(db, org, id, &u)) != ERR_OK ||
 		    (e = actor_may_act_on(a, u.role)) != ERR_OK)

@@ -130,8 +130,10 @@ enum err mfa_finish(struct db *db, const struct conf *conf,
  * (latchctl mfa-reset): TOTP off, recovery codes gone, every session of
  * the account ended, audited ("mfa.reset"), in one transaction.  The
  * member enrols again at its next sign-in if its organization requires
- * it.  ERR_OK, ERR_NOT_FOUND, ERR_FORBIDDEN, ERR_MFA_NOT_ENROLLED,
- * ERR_INVALID_FIELD, ERR_DB, ERR_UNKNOWN.
+ * it.  An API key (a->key_id) may not: ERR_FORBIDDEN (a key has no
+ * second factor and must not take one away from a person).  ERR_OK,
+ * ERR_NOT_FOUND, ERR_FORBIDDEN, ERR_MFA_NOT_ENROLLED, ERR_INVALID_FIELD,
+ * ERR_DB, ERR_UNKNOWN.
  */
 enum err mfa_reset(struct db *db, const struct actor *a, int64_t want,
     int64_t id);

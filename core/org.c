@@ -289,6 +289,10 @@ org_update_mfa(struct db *db, const struct actor *a, int64_t want,
 
 	if (require_mfa != NULL && !org_mfa_policy_ok(require_mfa))
 		return ERR_INVALID_FIELD;
+	/* Who must have a second factor is for people to decide, not for
+	 * a key, which has none. */
+	if (require_mfa != NULL && a->key_id != 0)
+		return ERR_FORBIDDEN;
 
 	if ((e = actor_scope(db, a, want, &id)) != ERR_OK)
 		return e;

@@ -104,7 +104,9 @@ int org_mfa_policy_ok(const char *s);
  * second factor.  On a change, in the same transaction, every live
  * session of the organization is restricted to enrolment or freed by
  * the new rule (an account that must and has no TOTP may only enrol),
- * and the audit entry says so ("org.update", "require_mfa=...").
+ * and the audit entry says so ("org.update", "require_mfa=...").  An API
+ * key (a->key_id) may change the rest but not require_mfa:
+ * ERR_FORBIDDEN.
  */
 enum err org_update_mfa(struct db *db, const struct actor *a, int64_t want,
     const char *name, const char *description, const char *require_mfa,

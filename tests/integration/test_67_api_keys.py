@@ -14,6 +14,7 @@ import re
 import time
 
 import fcgiclient
+import pyotp
 import lib
 from adminlib import (add_user, events, new_admin, org_of, sa_token,
                       superadmin)
@@ -325,6 +326,66 @@ def test_authorizer_takes_a_key_in_the_header_only(stack):
     assert st == 401 and b"session_revoked" in b, (st, h, b)
     st, h, b = check({"HTTP_AUTHORIZATION": "Bearer " + k["key"]})
     assert st == 401 and b"session_revoked" in b, (st, h, b)
+
+
+def test_a_key_and_two_factor_sign_in(stack):
+    """A key has no second factor (docs/api.md, "API keys and two-factor
+    sign-in"): it may not take one away from a member nor change who
+    must have one; a guarded path that requires otp refuses it; an admin
+    who must enrol first makes no key; require_mfa does not apply to a
+    key made before."""
+    a = new_admin(stack)
+    k = make_key(a.access, role="admin")["key"]
+    m = add_user(a.access)
+    secret = expect(http("POST", "/user/mfa/totp", {}, token=m.access),
+                    201)["secret"]
+    expect(http("POST", "/user/mfa/totp/confirm",
+                {"code": pyotp.TOTP(secret).now()}, token=m.access), 200)
+
+    expect_error(http("POST", "/users/%d/mfa/reset" % m.id, {}, token=k),
+                 403, "forbidden", msg="a key resetting a second factor")
+    assert expect(http("GET", "/user/mfa", token=m.access),
+                  200)["mfa"]["enabled"] is True, "TOTP stays on"
+    assert not events(a.access, "?event=mfa.reset")["events"]
+    for policy in ("all", "none"):
+        expect_error(http("PATCH", "/organization", {"require_mfa": policy},
+                          token=k), 403, "forbidden",
+                     msg="a key setting require_mfa=%s" % policy)
+    j = expect(http("PATCH", "/organization", {"description": "by a key"},
+                    token=k), 200)
+    assert j["organization"]["requireMfa"] == "none" and \
+        j["organization"]["description"] == "by a key", j
+
+    # The authorizer: a key has no amr, so LATCH_REQUIRE_AMR=otp refuses
+    # it as it refuses a password-only session.
+    st, h, b = fcgiclient.call(stack.latchd_socket, {
+        "REQUEST_METHOD": "GET", "REQUEST_URI": "/guarded/x",
+        "SERVER_PROTOCOL": "HTTP/1.1", "REMOTE_ADDR": "127.0.0.1",
+        "LATCH_REQUIRE_AMR": "otp", "HTTP_AUTHORIZATION": "Bearer " + k})
+    assert st == 403 and b"mfa_required" in b, (st, h, b)
+    # At /auth/verify a key has no claims, so no amr to mistake for a
+    # person's.
+    j = expect(lib.verify(bearer=k), 200)
+    assert "claims" not in j and "amr" not in j["api_key"], j
+    # A key is no mfa_token, and an mfa_token no bearer token.
+    mt = expect(http("POST", "/auth/login", {"identifier": m.username,
+                                             "password": m.password}),
+                200)["mfa_token"]
+    expect_error(http("GET", "/user/profile", token=mt), 401,
+                 "invalid_token")
+    expect_error(lib.verify(bearer=mt), 401, "invalid_token")
+    expect_error(http("POST", "/auth/mfa", {"mfa_token": k, "code":
+                                            "123456"}), 401, "invalid_token")
+
+    # The admins must have TOTP: the admin's session may only enrol and
+    # makes no key; the key made before goes on (it is no person).
+    expect(http("PATCH", "/organization", {"require_mfa": "admins"},
+                token=a.access), 200)
+    expect_error(http("POST", "/api-keys", {"name": "x"}, token=a.access),
+                 403, "mfa_enrollment_required")
+    expect_error(http("GET", "/api-keys", token=a.access), 403,
+                 "mfa_enrollment_required")
+    expect(http("GET", "/users", token=k), 200)
 
 
 def test_latchctl_keys(stack):
