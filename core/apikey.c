@@ -117,6 +117,7 @@ apikey_create(struct db *db, const struct actor *a, int64_t want,
 	if ((e = audit_log(db, a, AUDIT_KEY_CREATE, org, (int64_t)id,
 	    role_name(role))) != ERR_OK)
 		goto rollback;
+	db_count(db, METRIC_APIKEY_CREATED, 1);
 	{
 		struct db_arg w[] = { DB_INT(id), DB_BLOB(h, sizeof(h)) };
 
@@ -182,6 +183,7 @@ apikey_revoke_in(struct db *db, const struct actor *a, int64_t org,
 		return ERR_DB;
 	if (n != 1)
 		return ERR_NOT_FOUND;
+	db_count(db, METRIC_APIKEY_REVOKE, 1);
 	return audit_log(db, a, AUDIT_KEY_REVOKE, org, id, why);
 }
 
@@ -268,6 +270,29 @@ apikey_refused(struct db *db, int64_t id, int64_t org, const char *ip,
 		    (long long)id);
 }
 
+/* latch_api_key_authentications_total: the outcome e of a key presented;
+ * a database error is none. */
+static void
+count_key(enum err e)
+{
+	switch (e) {
+	case ERR_OK:
+		metrics_inc(METRIC_APIKEY_OK);
+		break;
+	case ERR_INVALID_TOKEN:
+		metrics_inc(METRIC_APIKEY_INVALID);
+		break;
+	case ERR_SESSION_REVOKED:
+		metrics_inc(METRIC_APIKEY_REVOKED);
+		break;
+	case ERR_TOKEN_EXPIRED:
+		metrics_inc(METRIC_APIKEY_EXPIRED);
+		break;
+	default:
+		break;
+	}
+}
+
 enum err
 apikey_authenticate(struct db *db, const char *key, const char *ip,
     struct principal *p)
@@ -279,12 +304,15 @@ apikey_authenticate(struct db *db, const char *key, const char *ip,
 	enum err e = ERR_INVALID_TOKEN;
 
 	memset(p, 0, sizeof(*p));
+	memset(h, 0, sizeof(h));
 	if (tok_apikey_parse(key, strlen(key), &id) == -1 ||
 	    tok_hash(key, strlen(key), h) == -1)
-		return ERR_INVALID_TOKEN;
+		goto done;
 	struct db_arg q[] = { DB_INT(id) };
-	if (db_query(db, STMT_KEY_CHECK, q, 1, &r) != DB_OK)
-		return ERR_DB;
+	if (db_query(db, STMT_KEY_CHECK, q, 1, &r) != DB_OK) {
+		e = ERR_DB;
+		goto done;
+	}
 	if (r->nrows != 1)
 		goto done;
 	c = db_cell(r, 0, COL_KCHECK_HASH);
@@ -318,6 +346,7 @@ apikey_authenticate(struct db *db, const char *key, const char *ip,
 	}
 	e = ERR_OK;
 done:
+	count_key(e);
 	db_rows_free(r);
 	tok_cleanse(h, sizeof(h));
 	return e;

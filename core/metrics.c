@@ -52,6 +52,7 @@ enum family {
 	FAM_SIGNINS, FAM_REFRESH_ROTATIONS, FAM_REFRESH_REUSE,
 	FAM_SESSIONS_STARTED, FAM_SESSIONS_REVOKED, FAM_AUTHZ, FAM_LIMITED,
 	FAM_DB_ERRORS, FAM_DB_RECONNECTS, FAM_RESPAWNS, FAM_MAIL,
+	FAM_APIKEY_AUTH, FAM_APIKEYS_CREATED, FAM_APIKEYS_REVOKED,
 	FAM__MAX
 };
 
@@ -87,6 +88,15 @@ static const struct {
 	    "reason" },
 	[FAM_MAIL] = { "latch_mail_deliveries_total",
 	    "latch-mailer's delivery attempts by result.", "result" },
+	[FAM_APIKEY_AUTH] = { "latch_api_key_authentications_total",
+	    "API keys presented (Authorization: Bearer latch_...) by "
+	    "outcome: ok, invalid (not a key of ours), revoked, expired.",
+	    "outcome" },
+	[FAM_APIKEYS_CREATED] = { "latch_api_keys_created_total",
+	    "API keys made.", NULL },
+	[FAM_APIKEYS_REVOKED] = { "latch_api_keys_revoked_total",
+	    "API keys revoked (by an admin, latchctl, or with their "
+	    "creator).", NULL },
 };
 
 _Static_assert(sizeof(families) / sizeof(families[0]) == FAM__MAX,
@@ -127,6 +137,12 @@ static const struct {
 	[METRIC_MAIL_SENT] = { FAM_MAIL, "sent" },
 	[METRIC_MAIL_DEFERRED] = { FAM_MAIL, "deferred" },
 	[METRIC_MAIL_FAILED] = { FAM_MAIL, "failed" },
+	[METRIC_APIKEY_OK] = { FAM_APIKEY_AUTH, "ok" },
+	[METRIC_APIKEY_INVALID] = { FAM_APIKEY_AUTH, "invalid" },
+	[METRIC_APIKEY_REVOKED] = { FAM_APIKEY_AUTH, "revoked" },
+	[METRIC_APIKEY_EXPIRED] = { FAM_APIKEY_AUTH, "expired" },
+	[METRIC_APIKEY_CREATED] = { FAM_APIKEYS_CREATED, NULL },
+	[METRIC_APIKEY_REVOKE] = { FAM_APIKEYS_REVOKED, NULL },
 };
 
 _Static_assert(sizeof(metric_info) / sizeof(metric_info[0]) == METRIC__MAX,

@@ -53,6 +53,12 @@ enum metric {
 	METRIC_MAIL_SENT,		/* latch_mail_deliveries_total{result} */
 	METRIC_MAIL_DEFERRED,
 	METRIC_MAIL_FAILED,
+	METRIC_APIKEY_OK,		/* latch_api_key_authentications_total */
+	METRIC_APIKEY_INVALID,
+	METRIC_APIKEY_REVOKED,
+	METRIC_APIKEY_EXPIRED,
+	METRIC_APIKEY_CREATED,		/* latch_api_keys_created_total */
+	METRIC_APIKEY_REVOKE,		/* latch_api_keys_revoked_total */
 	METRIC__MAX
 };
 

@@ -6,7 +6,8 @@ a list of networks honoured.  A latchd master of its own (3 workers that
 recycle every few requests, latch-mailer delivering to an SMTP server on
 loopback) is driven with known traffic, and every counter moves by
 exactly that much: requests by route and status class and their
-durations, sign-ins by outcome (the two-factor steps too), refresh rotations and a reuse, sessions
+durations, sign-ins by outcome (the two-factor steps too), API keys made,
+revoked and presented, refresh rotations and a reuse, sessions
 started and revoked, authorizer decisions, rate-limit refusals, worker
 respawns (recycled, and one killed), the mailer's deliveries and the
 spool; nothing counted is lost when a worker goes.  No label holds a
@@ -60,13 +61,16 @@ FAMILIES = {
     "latch_mail_deliveries": "counter",
     "latch_mail_spool_messages": "gauge",
     "latch_workers": "gauge",
+    "latch_api_key_authentications": "counter",
+    "latch_api_keys_created": "counter",
+    "latch_api_keys_revoked": "counter",
 }
 
 # The only values a label may take besides route patterns: nothing a
 # client sends ever becomes one.
 FIXED_LABELS = {
     "outcome": {"ok", "bad_credentials", "throttled", "disabled",
-                "mfa_required", "mfa_enrollment_required", "mfa_ok",
+                "invalid", "revoked", "expired", "mfa_required", "mfa_enrollment_required", "mfa_ok",
                 "mfa_recovery", "mfa_bad_code", "mfa_invalid_token"},
     "decision": {"allow", "unauthenticated", "forbidden", "redirect",
                  "error"},
@@ -609,6 +613,77 @@ def test_two_factor_sign_ins_counted(stack):
         text = json.dumps([list(k[1]) for k in last])
         for secret_ in (admin.username, guesser.username, token, secret,
                         codes[0]):
+            assert secret_ not in text, secret_
+
+
+# ------------------------------------------------------------ API keys
+
+def test_api_keys_counted(stack):
+    """Keys made and revoked (by an admin, and with their creator) count
+    when their transaction commits; each key presented counts its
+    outcome: ok, invalid, revoked, expired."""
+    admin = register()
+    maker = add_user(admin.access, role="admin")
+    with ws.traversable(stack.dir), \
+            ws.scratch(stack, "metrics-keys") as (d, procs):
+        os.chmod(d, 0o755)
+        m = Master(stack, d, procs, {"mail.run_mailer": False})
+        first = m.scrape()
+        w = Expect()
+        w.request("GET", "/metrics", 200)
+
+        def call(method, route, want, path=None, **kw):
+            status, j = m.call(method, path or route, **kw)
+            assert status == want, (method, route, status, j)
+            w.request(method, route, status)
+            return j
+
+        def make(token, **extra):
+            body = {"name": uniq("svc "), "role": "admin"}
+            body.update(extra)
+            k = call("POST", "/api-keys", 201, body=body,
+                     token=token)["api_key"]
+            w.add(c("latch_api_keys_created_total"))
+            return k
+
+        key, old, theirs = (make(admin.access),
+                            make(admin.access,
+                                 expires_at="2099-01-01T00:00:00Z"),
+                            make(maker.access))
+        # A key that fails its own transaction is not counted: a name
+        # refused.
+        call("POST", "/api-keys", 400, body={"name": ""},
+             token=admin.access)
+        for _ in range(2):
+            call("GET", "/users", 200, token=key["key"])
+            w.add(c("latch_api_key_authentications_total", outcome="ok"))
+        forged = key["key"][:-1] + ("A" if key["key"][-1] != "A" else "B")
+        call("GET", "/users", 401, token=forged)
+        w.add(c("latch_api_key_authentications_total", outcome="invalid"))
+        stack.mysql("UPDATE api_keys SET expires_at = UNIX_TIMESTAMP() - 1 "
+                    "WHERE id = %d" % old["id"])
+        call("GET", "/users", 401, token=old["key"])
+        w.add(c("latch_api_key_authentications_total", outcome="expired"))
+        call("DELETE", "/api-keys/{id}", 200,
+             path="/api-keys/%d" % key["id"], token=admin.access)
+        w.add(c("latch_api_keys_revoked_total"))
+        call("GET", "/users", 401, token=key["key"])
+        w.add(c("latch_api_key_authentications_total", outcome="revoked"))
+        # Its creator disabled: its key goes, with its session.
+        call("POST", "/users/{id}/disable", 200,
+             path="/users/%d/disable" % maker.id, token=admin.access)
+        w.add(c("latch_api_keys_revoked_total"))
+        w.add(c("latch_sessions_revoked_total"))
+        call("GET", "/users", 401, token=theirs["key"])
+        w.add(c("latch_api_key_authentications_total", outcome="revoked"))
+
+        last = m.scrape()
+        got = delta(first, last)
+        got.pop(c("latch_worker_respawns_total", reason="recycled"), None)
+        check_delta(got, w)
+        text = json.dumps([list(k[1]) for k in last])
+        for secret_ in (key["key"], key["name"], theirs["key"],
+                        admin.username):
             assert secret_ not in text, secret_
 
 
