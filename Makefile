@@ -21,6 +21,8 @@
 #                 by lintian (build/deb/lintian.txt; an error fails)
 #   make fuzz     build the libFuzzer harnesses (clang) into build-fuzz/ and
 #                 run each FUZZ_SECONDS (60); new inputs go to build-fuzz/
+#   make format   lay the C sources out as .clang-format says
+#                 ("make format-check", part of "make check", checks it)
 #   make mutants  mutation testing (slow, not in check): plant each bug of
 #                 core/, fcgi/ and tools/mutants.txt in turn, build into
 #                 build-mutants/, run the tests; MUTANTS="name ..." for some
@@ -322,16 +324,33 @@ $(DEB): $(DEB_SRC)
 		{ cat build/deb/lintian.txt; rm -f $@; exit 1; }
 	@echo "deb: $@ (lintian: build/deb/lintian.txt)"
 
+# The C sources as .clang-format lays them out, with Debian 12's
+# clang-format: another version may lay the same code out otherwise.
+CLANG_FORMAT ?= clang-format-14
+FORMAT_SRC := $(sort $(wildcard core/*.[ch] fcgi/*.[ch] tools/*.c \
+	tests/unit/*.[ch] tests/core/*.[ch] tests/fuzz/*.c tests/bench/*.c))
+
 format:
-	clang-format -i core/*.[ch] fcgi/*.[ch] tools/*.c tests/unit/*.[ch] \
-		tests/core/*.[ch] \
-		tests/fuzz/*.c
+	$(CLANG_FORMAT) -i $(FORMAT_SRC)
+
+# Fails naming each file "make format" would change ("make check" runs it).
+format-check:
+	@command -v $(CLANG_FORMAT) >/dev/null || { echo "format-check:" \
+		"$(CLANG_FORMAT) is missing (tools/deps.sh installs Debian 12's" \
+		"clang-format, which brings it)"; \
+		exit 1; }
+	@bad=; for f in $(FORMAT_SRC); do \
+		$(CLANG_FORMAT) "$$f" | cmp -s "$$f" - || bad="$$bad $$f"; \
+	done; \
+	[ -z "$$bad" ] || { echo "format-check: not as .clang-format lays" \
+		"them out (make format):"; for f in $$bad; do \
+		echo "  $$f"; done; exit 1; }
 
 clean:
 	rm -rf build build-asan build-fuzz build-mutants
 
 .PHONY: all progs deps run check check-cluster bench fuzz mutants install deb \
-	format clean FORCE
+	format format-check clean FORCE
 FORCE:
 # (build/fail2ban and build/prometheus, unpacked by tools/deps.sh, have
 # directories named *.d)

@@ -23,8 +23,8 @@ login_refused(struct db *db, const struct actor *a, const struct user *u,
 	struct actor who = user_actor(u, a->ip);
 	int disabled = e == ERR_ACCOUNT_DISABLED;
 
-	log_info("account: sign-in refused (%s) from %s", disabled ?
-	    "disabled" : "credentials", a->ip);
+	log_info("account: sign-in refused (%s) from %s",
+	    disabled ? "disabled" : "credentials", a->ip);
 	(void)audit_log(db, &who, AUDIT_LOGIN_FAILURE, u->org_id, u->id,
 	    disabled ? "disabled" : "invalid credentials");
 }
@@ -44,9 +44,10 @@ login_upgrade(struct db *db, const struct actor *who, const struct user *u,
 	if ((e = user_upgrade_password(db, u->id, st, mcf, &done)) != ERR_OK ||
 	    !done)
 		return e;
-	log_info("account: the password hash of user %lld upgraded from %s "
-	    "to scrypt at the configured cost", (long long)u->id,
-	    pw_kind_name(st->kind));
+	log_info(
+	    "account: the password hash of user %lld upgraded from %s "
+	    "to scrypt at the configured cost",
+	    (long long)u->id, pw_kind_name(st->kind));
 	return audit_log(db, who, AUDIT_PASSWORD_UPGRADE, u->org_id, u->id,
 	    pw_kind_name(st->kind));
 }
@@ -59,8 +60,8 @@ login_upgrade(struct db *db, const struct actor *who, const struct user *u,
  */
 static enum err
 login_open(struct db *db, const struct conf *conf, const struct actor *who,
-    struct user *u, const struct user_stale *st, const char *mcf,
-    int remember, const char *ua, struct session_tokens *t)
+    struct user *u, const struct user_stale *st, const char *mcf, int remember,
+    const char *ua, struct session_tokens *t)
 {
 	struct session_new sn;
 	int64_t now = (int64_t)time(NULL);
@@ -72,11 +73,11 @@ login_open(struct db *db, const struct conf *conf, const struct actor *who,
 			return ERR_DB;
 		if ((e = user_put_login(db, u->id, now)) != ERR_OK ||
 		    (e = audit_log(db, who, AUDIT_LOGIN_SUCCESS, u->org_id,
-		    u->id, NULL)) != ERR_OK ||
-		    (st->stale && (e = login_upgrade(db, who, u, st, mcf)) !=
-		    ERR_OK) ||
+			 u->id, NULL)) != ERR_OK ||
+		    (st->stale &&
+			(e = login_upgrade(db, who, u, st, mcf)) != ERR_OK) ||
 		    (e = session_open(db, conf, u, remember, ua, who->ip, &sn,
-		    t)) != ERR_OK)
+			 t)) != ERR_OK)
 			db_rollback(db);
 		else
 			e = session_commit_open(db, conf, u, &sn, t);
@@ -136,8 +137,9 @@ logout_tx(struct db *db, const struct actor *a, int64_t sid, int all)
 		e = session_revoke_user(db, a->user_id, 0);
 	else if ((e = session_revoke(db, a->user_id, sid)) == ERR_NOT_FOUND)
 		e = ERR_OK; /* expired meanwhile: logged out all the same */
-	if (e != ERR_OK || (e = audit_log(db, a, AUDIT_LOGOUT, a->org_id,
-	    a->user_id, all ? "all" : NULL)) != ERR_OK) {
+	if (e != ERR_OK ||
+	    (e = audit_log(db, a, AUDIT_LOGOUT, a->org_id, a->user_id,
+		 all ? "all" : NULL)) != ERR_OK) {
 		db_rollback(db);
 		return e;
 	}
@@ -161,8 +163,8 @@ account_logout(struct db *db, const struct actor *a, int64_t sid, int all)
  * it but keep (0: none) ended, and (with a) the audit entry by a.
  */
 static enum err
-password_store(struct db *db, const struct actor *a, int64_t id,
-    int64_t keep, const char *mcf)
+password_store(struct db *db, const struct actor *a, int64_t id, int64_t keep,
+    const char *mcf)
 {
 	enum err e;
 	int n = 0;
@@ -172,8 +174,9 @@ password_store(struct db *db, const struct actor *a, int64_t id,
 			return ERR_DB;
 		if ((e = user_put_password(db, id, mcf)) != ERR_OK ||
 		    (e = session_revoke_user(db, id, keep)) != ERR_OK ||
-		    (a != NULL && (e = audit_log(db, a, AUDIT_PASSWORD_CHANGE,
-		    a->org_id, id, NULL)) != ERR_OK))
+		    (a != NULL &&
+			(e = audit_log(db, a, AUDIT_PASSWORD_CHANGE, a->org_id,
+			     id, NULL)) != ERR_OK))
 			db_rollback(db);
 		else
 			e = user_commit(db, id, mcf);
@@ -182,9 +185,8 @@ password_store(struct db *db, const struct actor *a, int64_t id,
 }
 
 enum err
-account_password(struct db *db, const struct conf *conf,
-    const struct actor *a, int64_t sid, const char *current,
-    const char *password, int *retry_after)
+account_password(struct db *db, const struct conf *conf, const struct actor *a,
+    int64_t sid, const char *current, const char *password, int *retry_after)
 {
 	char mcf[PW_MCF_SIZE];
 	enum err e;
@@ -229,10 +231,11 @@ account_set_disabled(struct db *db, int64_t id, int disabled)
 			return ERR_DB;
 		if ((e = user_get(db, id, &u)) != ERR_OK ||
 		    (e = user_put_disabled(db, id, disabled)) != ERR_OK ||
-		    (disabled && (e = session_revoke_user(db, id, 0)) !=
-		    ERR_OK) ||
-		    (disabled && !u.disabled && (e = apikey_revoke_user(db,
-		    &nobody, id, "creator disabled")) != ERR_OK))
+		    (disabled &&
+			(e = session_revoke_user(db, id, 0)) != ERR_OK) ||
+		    (disabled && !u.disabled &&
+			(e = apikey_revoke_user(db, &nobody, id,
+			     "creator disabled")) != ERR_OK))
 			db_rollback(db);
 		else
 			e = db_err(db_commit(db));

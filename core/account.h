@@ -17,10 +17,11 @@
 #include "session.h"
 #include "user.h"
 
-/* account_login()'s flags. */
-#define ACCOUNT_REMEMBER 1   /* a remembered session (remember_ttl) */
-#define ACCOUNT_COOKIE 2     /* the tokens go to a browser as cookies:
-                                carried to the second step */
+/* account_login()'s flags: ACCOUNT_REMEMBER, a remembered session
+ * (remember_ttl); ACCOUNT_COOKIE, the tokens go to a browser as cookies
+ * (carried to the second step). */
+#define ACCOUNT_REMEMBER 1
+#define ACCOUNT_COOKIE 2
 
 /*
  * Sign in with login (username or email) and password, from a->ip with
@@ -37,8 +38,8 @@
  * ERR_SYS, ERR_DB, ERR_UNKNOWN.
  */
 enum err account_login(struct db *db, const struct conf *conf,
-    const struct actor *a, const char *login, const char *password,
-    int flags, const char *ua, struct user *u, struct session_tokens *t);
+    const struct actor *a, const char *login, const char *password, int flags,
+    const char *ua, struct user *u, struct session_tokens *t);
 
 /*
  * Sign a out: its session sid, or with all every session of its account,

@@ -29,8 +29,7 @@ role_parse(const char *s)
 }
 
 enum err
-actor_scope(struct db *db, const struct actor *a, int64_t want,
-    int64_t *org)
+actor_scope(struct db *db, const struct actor *a, int64_t want, int64_t *org)
 {
 	struct db_rows *r = NULL;
 	enum err e;

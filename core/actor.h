@@ -29,13 +29,13 @@ int role_parse(const char *s);
  */
 struct actor {
 	int64_t user_id;
-	int64_t org_id;           /* the caller's organization, as stored */
-	enum role role;           /* the caller's role, as stored */
-	const char *ip;           /* borrowed: the client address ("" if
-	                             none), for the audit log and the
-	                             limits' log lines */
-	int64_t key_id;           /* the API key calling (apikey.h), user_id
-	                             0; 0 for a person */
+	int64_t org_id; /* the caller's organization, as stored */
+	enum role role; /* the caller's role, as stored */
+	const char *ip; /* borrowed: the client address ("" if
+	                   none), for the audit log and the
+	                   limits' log lines */
+	int64_t key_id; /* the API key calling (apikey.h), user_id
+	                   0; 0 for a person */
 };
 
 /*

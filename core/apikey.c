@@ -25,7 +25,8 @@ apikey_from_row(const struct db_rows *r, size_t i, struct apikey *k)
 	k->org_id = db_int(r, i, COL_KEY_ORG);
 	str_copy(k->name, sizeof(k->name), db_cell(r, i, COL_KEY_NAME));
 	role = db_cell(r, i, COL_KEY_ROLE) != NULL ?
-	    role_parse(db_cell(r, i, COL_KEY_ROLE)) : -1;
+	    role_parse(db_cell(r, i, COL_KEY_ROLE)) :
+	    -1;
 	k->role = role == ROLE_ADMIN ? ROLE_ADMIN : ROLE_USER;
 	k->created_by = db_int(r, i, COL_KEY_CREATED_BY);
 	str_copy(k->creator, sizeof(k->creator),
@@ -88,7 +89,9 @@ apikey_create(struct db *db, const struct actor *a, int64_t want,
 		return ERR_DB;
 	{
 		struct db_arg q[] = {
-			DB_INT(org), DB_STR(name), DB_STR(role_name(role)),
+			DB_INT(org),
+			DB_STR(name),
+			DB_STR(role_name(role)),
 			DB_BLOB(h, sizeof(h)),
 			a->user_id > 0 ? DB_INT(a->user_id) : DB_NULLARG,
 			DB_INT(now),
@@ -115,7 +118,7 @@ apikey_create(struct db *db, const struct actor *a, int64_t want,
 		}
 	}
 	if ((e = audit_log(db, a, AUDIT_KEY_CREATE, org, (int64_t)id,
-	    role_name(role))) != ERR_OK)
+		 role_name(role))) != ERR_OK)
 		goto rollback;
 	db_count(db, METRIC_APIKEY_CREATED, 1);
 	{
@@ -171,12 +174,11 @@ apikey_list(struct db *db, const struct actor *a, int64_t want,
 /* Revoke key id of org inside the caller's transaction, audited with
  * detail why.  ERR_OK, ERR_NOT_FOUND, ERR_DB. */
 static enum err
-apikey_revoke_in(struct db *db, const struct actor *a, int64_t org,
-    int64_t id, const char *why)
+apikey_revoke_in(struct db *db, const struct actor *a, int64_t org, int64_t id,
+    const char *why)
 {
-	struct db_arg q[] = {
-		DB_INT((int64_t)time(NULL)), DB_INT(id), DB_INT(org)
-	};
+	struct db_arg q[] = { DB_INT((int64_t)time(NULL)), DB_INT(id),
+		DB_INT(org) };
 	uint64_t n = 0;
 
 	if (db_exec(db, STMT_KEY_REVOKE, q, 3, &n, NULL) != DB_OK)
@@ -251,17 +253,17 @@ apikey_refused(struct db *db, int64_t id, int64_t org, const char *ip,
 {
 	struct actor a = { 0, org, ROLE_USER, ip, id };
 	int64_t now = (int64_t)time(NULL);
-	struct db_arg q[] = {
-		DB_INT(now), DB_INT(id), DB_INT(now - APIKEY_TOUCH_INTERVAL)
-	};
+	struct db_arg q[] = { DB_INT(now), DB_INT(id),
+		DB_INT(now - APIKEY_TOUCH_INTERVAL) };
 	uint64_t n = 0;
 
 	log_info("apikey: key %lld refused: %s", (long long)id, what);
 	if (db_begin(db) != DB_OK)
 		return;
 	if (db_exec(db, STMT_KEY_REFUSED, q, 3, &n, NULL) != DB_OK ||
-	    (n == 1 && audit_log(db, &a, AUDIT_KEY_REFUSED, org, id, what) !=
-	    ERR_OK)) {
+	    (n == 1 &&
+		audit_log(db, &a, AUDIT_KEY_REFUSED, org, id, what) !=
+		    ERR_OK)) {
 		db_rollback(db);
 		return;
 	}
@@ -335,8 +337,7 @@ apikey_authenticate(struct db *db, const char *key, const char *ip,
 	p->org_id = org;
 	/* Stored as user or admin; anything else acts as user. */
 	c = db_cell(r, 0, COL_KCHECK_ROLE);
-	p->role = c != NULL && strcmp(c, "admin") == 0 ? ROLE_ADMIN :
-	    ROLE_USER;
+	p->role = c != NULL && strcmp(c, "admin") == 0 ? ROLE_ADMIN : ROLE_USER;
 	str_copy(p->key_name, sizeof(p->key_name),
 	    db_cell(r, 0, COL_KCHECK_NAME));
 	if (now - db_int(r, 0, COL_KCHECK_LAST_USED) >= APIKEY_TOUCH_INTERVAL) {

@@ -30,12 +30,12 @@ struct apikey {
 	int64_t org_id;
 	char name[513];
 	enum role role;
-	int64_t created_by;       /* 0: made by latchctl (or its creator was
+	int64_t created_by; /* 0: made by latchctl (or its creator was
 	                             deleted, which revoked it) */
-	char creator[65];         /* the creator's username, "" if none */
+	char creator[65];   /* the creator's username, "" if none */
 	int64_t created_at;
-	int64_t expires_at;       /* 0: never */
-	int64_t last_used_at;     /* 0: never */
+	int64_t expires_at;   /* 0: never */
+	int64_t last_used_at; /* 0: never */
 };
 
 /*
@@ -78,8 +78,8 @@ enum err apikey_revoke(struct db *db, const struct actor *a, int64_t want,
  * every live key uid made, each audited ("api_key.revoke", detail why).
  * ERR_OK or ERR_DB.
  */
-enum err apikey_revoke_user(struct db *db, const struct actor *a,
-    int64_t uid, const char *why);
+enum err apikey_revoke_user(struct db *db, const struct actor *a, int64_t uid,
+    const char *why);
 
 /*
  * Check key, presented from ip, into *p (key_id, org_id, role,

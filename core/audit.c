@@ -68,16 +68,21 @@ opt_id(int64_t v)
 }
 
 enum err
-audit_log(struct db *db, const struct actor *a, enum audit_event e,
-    int64_t org, int64_t target, const char *detail)
+audit_log(struct db *db, const struct actor *a, enum audit_event e, int64_t org,
+    int64_t target, const char *detail)
 {
 	char d[256];
 
 	str_copy(d, sizeof(d), detail);
 	struct db_arg q[] = {
-		DB_INT((int64_t)time(NULL)), opt_id(org), DB_STR(audit_name(e)),
-		opt_id(a->user_id), opt_id(a->key_id), opt_id(target),
-		DB_STR(a->ip != NULL ? a->ip : ""), DB_STR(d),
+		DB_INT((int64_t)time(NULL)),
+		opt_id(org),
+		DB_STR(audit_name(e)),
+		opt_id(a->user_id),
+		opt_id(a->key_id),
+		opt_id(target),
+		DB_STR(a->ip != NULL ? a->ip : ""),
+		DB_STR(d),
 	};
 	if (db_exec(db, STMT_AUDIT_INSERT, q, 8, NULL, NULL) != DB_OK) {
 		log_warnx("audit: could not record %s", audit_name(e));
@@ -103,7 +108,11 @@ audit_list(struct db *db, const struct actor *a, int64_t want,
 	    (e = actor_scope(db, a, want, &org)) != ERR_OK)
 		return e;
 	struct db_arg q[] = {
-		opt_id(org), opt_id(org), DB_STR(ev), DB_STR(ev), DB_INT(limit),
+		opt_id(org),
+		opt_id(org),
+		DB_STR(ev),
+		DB_STR(ev),
+		DB_INT(limit),
 		DB_INT(offset),
 	};
 	if (db_query(db, STMT_AUDIT_COUNT, q, 4, &r) != DB_OK)

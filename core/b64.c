@@ -12,6 +12,7 @@ static const char std_tab[64] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 /* Value of each url-alphabet character, -1 for everything else. */
+/* clang-format off */
 static const signed char dec_tab[256] = {
 	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
 	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
@@ -36,6 +37,7 @@ static const signed char dec_tab[256] = {
 	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
 	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
 };
+/* clang-format on */
 
 /* Largest input whose encoding length (plus NUL) fits in a size_t. */
 #define B64_ENC_MAX ((SIZE_MAX - 4) / 4 * 3)

@@ -37,7 +37,6 @@ size_t b64_enclen(size_t n);
  * 4648 section 4) into out (outsz bytes, room for the NUL included).
  * Returns the length written, or (size_t)-1 if out is too small.
  */
-size_t b64_encode(const unsigned char *in, size_t n, char *out,
-    size_t outsz);
+size_t b64_encode(const unsigned char *in, size_t n, char *out, size_t outsz);
 
 #endif

@@ -63,7 +63,7 @@ enum conf_type {
 	CONF__MAX
 };
 
-#define CONF_POW2 0x01 /* a number must be a power of two */
+#define CONF_POW2 0x01    /* a number must be a power of two */
 #define CONF_RUNTIME 0x02 /* may change at run time (settings.h) */
 
 struct conf_key {
@@ -79,10 +79,10 @@ struct conf_key {
 	const char *(*check)(const char *v);
 };
 
-static const char *const log_levels[] = {"debug", "info", "warn", NULL};
-static const char *const transports[] = {"smtp", "sendmail", NULL};
-static const char *const tls_modes[] = {"none", "starttls", "tls", NULL};
-static const char *const jwt_algs[] = {"HS256", "EdDSA", NULL};
+static const char *const log_levels[] = { "debug", "info", "warn", NULL };
+static const char *const transports[] = { "smtp", "sendmail", NULL };
+static const char *const tls_modes[] = { "none", "starttls", "tls", NULL };
+static const char *const jwt_algs[] = { "HS256", "EdDSA", NULL };
 
 static const char *check_base_path(const char *);
 static const char *check_url(const char *);
@@ -97,6 +97,7 @@ static const char *check_nets(const char *);
 static const char *check_db_hosts(const char *);
 static const char *check_pinned(const char *);
 
+/* clang-format off */
 #define F(field) offsetof(struct conf, field)
 #define STR(s, k, f, lo, def) \
 	{s, k, CONF_STR, F(f), lo, CONF_STR_MAX, def, 0, NULL, NULL}
@@ -119,7 +120,9 @@ static const char *check_pinned(const char *);
 	{s, k, CONF_BOOL, F(f), 0, 1, def, CONF_RUNTIME, NULL, NULL}
 #define OCTAL(s, k, f, lo, hi, def) \
 	{s, k, CONF_OCTAL, F(f), lo, hi, def, 0, NULL, NULL}
+/* clang-format on */
 
+/* clang-format off */
 static const struct conf_key keys[] = {
 	STR("server", "listen", listen, 1, "/run/latch/latch.sock"),
 	INT("server", "workers", workers, 1, 256, "4"),
@@ -135,8 +138,7 @@ static const struct conf_key keys[] = {
 	    NULL, check_nets),
 
 	STR("database", "socket", db_socket, 0, ""),
-	STRX("database", "host", db_host, 0, "127.0.0.1", NULL,
-	    check_db_hosts),
+	STRX("database", "host", db_host, 0, "127.0.0.1", NULL, check_db_hosts),
 	INT("database", "port", db_port, 1, 65535, "3306"),
 	STR("database", "user", db_user, 1, "latch"),
 	SECRET("database", "password", db_password, 0, CONF_STR_MAX, ""),
@@ -223,6 +225,7 @@ static const struct conf_key keys[] = {
 	RINT("limits", "login_window", login_window, 1, 86400, "900"),
 	RINT("limits", "login_max_delay", login_max_delay, 1, 86400, "900"),
 };
+/* clang-format on */
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -232,16 +235,17 @@ struct conf_load_ctx {
 	const char *buf; /* the whole file, borrowed */
 	size_t len;
 	size_t pos;
-	int lineno;         /* the line inih is working on */
-	int set_on[NKEYS];  /* line each key was set on, 0 if not set */
-	int err_line;       /* 0 until an error is recorded */
-	char msg[256];      /* "[section] key: reason", no path or line */
+	int lineno;        /* the line inih is working on */
+	int set_on[NKEYS]; /* line each key was set on, 0 if not set */
+	int err_line;      /* 0 until an error is recorded */
+	char msg[256];     /* "[section] key: reason", no path or line */
 };
 
 static const char *
 check_base_path(const char *v)
 {
-	const char *why = "must be empty or start with '/' and not end "
+	const char *why =
+	    "must be empty or start with '/' and not end "
 	    "with '/', without '?', '%', '#' or spaces";
 	size_t n = strlen(v);
 
@@ -259,7 +263,9 @@ check_base_path(const char *v)
 static const char *
 check_nets(const char *v)
 {
-	return net_list_valid(v) ? NULL : "must be comma-separated IP "
+	return net_list_valid(v) ?
+	    NULL :
+	    "must be comma-separated IP "
 	    "addresses or networks (address/prefix length)";
 }
 
@@ -271,8 +277,8 @@ check_nets(const char *v)
  * 0 past the last entry, -1 when entry i is malformed (*why says how).
  */
 static int
-db_host_entry(const char *v, size_t i, int defport, char *host,
-    size_t hostsz, int *port, const char **why)
+db_host_entry(const char *v, size_t i, int defport, char *host, size_t hostsz,
+    int *port, const char **why)
 {
 	const char *e, *end, *colon = NULL, *h, *he;
 	char *num_end;
@@ -344,7 +350,8 @@ check_db_hosts(const char *v)
 	if (*v == '\0')
 		return NULL; /* the client library's default: localhost */
 	for (i = 0; (rc = db_host_entry(v, i, 3306, host, sizeof(host), &port,
-	    &why)) == 1; i++)
+			 &why)) == 1;
+	     i++)
 		if (i == CONF_DB_MAXSERVERS)
 			return "names more than 8 servers";
 	return rc == -1 ? why : NULL;
@@ -373,7 +380,9 @@ conf_db_server(const struct conf *c, size_t i, char *host, size_t hostsz,
 		return 0;
 	}
 	return db_host_entry(c->db_host, i, c->db_port, host, hostsz, port,
-	    &why) == 1 ? 0 : -1;
+		   &why) == 1 ?
+	    0 :
+	    -1;
 }
 
 /* A link prefix: "?code=..." is appended, so it has no query or fragment. */
@@ -387,7 +396,7 @@ check_url(const char *v)
 	for (; *v != '\0'; v++)
 		if (*v == '?' || *v == '#' || isspace((unsigned char)*v))
 			return "must not contain '?', '#' or spaces (the "
-			    "query is appended)";
+			       "query is appended)";
 	return NULL;
 }
 
@@ -399,13 +408,14 @@ static const char *
 check_login_url(const char *v)
 {
 	if (*v == '\0' || (v[0] == '/' && v[1] != '/'))
-		return strpbrk(v, "?# \t\\") == NULL ? NULL :
+		return strpbrk(v, "?# \t\\") == NULL ?
+		    NULL :
 		    "must not contain '?', '#', '\\' or spaces (the query "
 		    "is appended)";
 	if (check_url(v) == NULL)
 		return NULL;
 	return "must be empty, a path starting with '/' or an http:// or "
-	    "https:// URL, without '?' or '#'";
+	       "https:// URL, without '?' or '#'";
 }
 
 /* The Path of the access cookie: printable ASCII a cookie can carry. */
@@ -419,7 +429,7 @@ check_cookie_path(const char *v)
 	for (; *v != '\0'; v++)
 		if (*v <= 0x20 || *v >= 0x7f || strchr(";,\"\\", *v) != NULL)
 			return "must be printable ASCII without spaces, ';', "
-			    "',', '\"' or '\\'";
+			       "',', '\"' or '\\'";
 	return NULL;
 }
 
@@ -452,8 +462,7 @@ cookie_path_covers(const struct conf *c)
 
 	if (n == 0)
 		return 0;
-	dir = strrchr(b, '/') != NULL ? (size_t)(strrchr(b, '/') - b) + 1 :
-	    0;
+	dir = strrchr(b, '/') != NULL ? (size_t)(strrchr(b, '/') - b) + 1 : 0;
 	/* The pages' directory: base_path up to its last '/', or "/". */
 	if (dir == 0) {
 		b = "/";
@@ -468,8 +477,9 @@ cookie_path_covers(const struct conf *c)
 static const char *
 check_from(const char *v)
 {
-	return msg_from_ok(v) ? NULL : "must be an address or "
-	    "\"Name <address>\"";
+	return msg_from_ok(v) ? NULL :
+				"must be an address or "
+				"\"Name <address>\"";
 }
 
 /*
@@ -480,9 +490,9 @@ static const char *
 check_secret(const char *v)
 {
 	if (strncmp(v, CONF_SECRET_PLACEHOLDER,
-	    strlen(CONF_SECRET_PLACEHOLDER)) == 0)
+		strlen(CONF_SECRET_PLACEHOLDER)) == 0)
 		return "the example's placeholder (generate a secret with "
-		    "latchctl init)";
+		       "latchctl init)";
 	return NULL;
 }
 
@@ -494,7 +504,7 @@ check_secret_previous(const char *v)
 
 	if (n > 0 && n < CONF_SECRET_MIN)
 		return "too short (at least 32 bytes when set; "
-		    "latchctl sets it)";
+		       "latchctl sets it)";
 	return check_secret(v);
 }
 
@@ -502,7 +512,8 @@ check_secret_previous(const char *v)
 static const char *
 check_key_path(const char *v)
 {
-	return v[0] == '\0' || v[0] == '/' ? NULL :
+	return v[0] == '\0' || v[0] == '/' ?
+	    NULL :
 	    "must be empty or an absolute path";
 }
 
@@ -527,7 +538,8 @@ check_until(const char *v)
 {
 	int64_t t;
 
-	return v[0] == '\0' || parse_until(v, &t) == 0 ? NULL :
+	return v[0] == '\0' || parse_until(v, &t) == 0 ?
+	    NULL :
 	    "must be empty or a UTC time as 2026-01-31T12:00:00Z";
 }
 
@@ -547,8 +559,7 @@ name_shown(const char *s)
 	return n < CONF_SECRET_MIN;
 }
 
-static void
-ctx_error(struct conf_load_ctx *x, const char *fmt, ...)
+static void ctx_error(struct conf_load_ctx *x, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 /* Record the first error, at the current line. */
@@ -565,8 +576,7 @@ ctx_error(struct conf_load_ctx *x, const char *fmt, ...)
 	va_end(ap);
 }
 
-static void
-set_err(char *err, size_t errlen, const char *fmt, ...)
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 static void
@@ -612,8 +622,8 @@ parse_long(const char *v, int base, long *out)
 static int
 parse_bool(const char *v)
 {
-	static const char *const yes[] = {"true", "yes", "on", "1"};
-	static const char *const no[] = {"false", "no", "off", "0"};
+	static const char *const yes[] = { "true", "yes", "on", "1" };
+	static const char *const no[] = { "false", "no", "off", "0" };
 	size_t i;
 
 	for (i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
@@ -648,9 +658,11 @@ conf_set(struct conf *c, const struct conf_key *k, const char *v, char *why,
 			return -1;
 		}
 		if ((long)n < k->min) {
-			snprintf(why, whylen, "too short (at least %ld bytes%s)",
-			    k->min, k->def == NULL ?
-			    "; generate one with latchctl init" : "");
+			snprintf(why, whylen,
+			    "too short (at least %ld bytes%s)", k->min,
+			    k->def == NULL ?
+				"; generate one with latchctl init" :
+				"");
 			return -1;
 		}
 		if ((long)n > k->max) {
@@ -671,8 +683,8 @@ conf_set(struct conf *c, const struct conf_key *k, const char *v, char *why,
 			if (k->choices[i] == NULL) {
 				off = (size_t)snprintf(why, whylen,
 				    "must be one of:");
-				for (i = 0; k->choices[i] != NULL &&
-				    off < whylen; i++)
+				for (i = 0;
+				     k->choices[i] != NULL && off < whylen; i++)
 					off += (size_t)snprintf(why + off,
 					    whylen - off, "%s %s",
 					    i > 0 ? "," : "", k->choices[i]);
@@ -701,12 +713,16 @@ conf_set(struct conf *c, const struct conf_key *k, const char *v, char *why,
 		    l < k->min || l > k->max ||
 		    ((k->flags & CONF_POW2) && (l & (l - 1)) != 0)) {
 			if (k->type == CONF_OCTAL)
-				snprintf(why, whylen, "must be an octal mode "
-				    "from %#lo to %#lo", k->min, k->max);
+				snprintf(why, whylen,
+				    "must be an octal mode "
+				    "from %#lo to %#lo",
+				    k->min, k->max);
 			else
-				snprintf(why, whylen, "must be %s from %ld "
-				    "to %ld", (k->flags & CONF_POW2) ?
-				    "a power of two" : "an integer",
+				snprintf(why, whylen,
+				    "must be %s from %ld "
+				    "to %ld",
+				    (k->flags & CONF_POW2) ? "a power of two" :
+							     "an integer",
 				    k->min, k->max);
 			return -1;
 		}
@@ -717,7 +733,8 @@ conf_set(struct conf *c, const struct conf_key *k, const char *v, char *why,
 		return 0;
 	case CONF_BOOL:
 		if ((b = parse_bool(v)) == -1) {
-			snprintf(why, whylen, "must be true or false (or "
+			snprintf(why, whylen,
+			    "must be true or false (or "
 			    "yes/no, on/off, 1/0)");
 			return -1;
 		}
@@ -738,7 +755,7 @@ key_find(const char *section, const char *key)
 
 	for (i = 0; i < NKEYS; i++)
 		if ((section == NULL ||
-		    strcmp(keys[i].section, section) == 0) &&
+			strcmp(keys[i].section, section) == 0) &&
 		    strcmp(keys[i].key, key) == 0)
 			return &keys[i];
 	return NULL;
@@ -801,8 +818,8 @@ conf_handler(void *user, const char *section, const char *name,
 	if (x->err_line != 0)
 		return 0;
 	if (*section == '\0') {
-		ctx_error(x, "%s: outside any section", name_shown(name) ?
-		    name : "(key not shown)");
+		ctx_error(x, "%s: outside any section",
+		    name_shown(name) ? name : "(key not shown)");
 		goto out;
 	}
 	if (!section_known(section)) {
@@ -813,8 +830,10 @@ conf_handler(void *user, const char *section, const char *name,
 	}
 	if ((k = key_find(section, name)) == NULL) {
 		if (name_shown(name) && (k = key_find(NULL, name)) != NULL)
-			ctx_error(x, "[%s] %s: unknown key (it belongs in "
-			    "[%s])", section, name, k->section);
+			ctx_error(x,
+			    "[%s] %s: unknown key (it belongs in "
+			    "[%s])",
+			    section, name, k->section);
 		else
 			ctx_error(x, "[%s] %s: unknown key", section,
 			    name_shown(name) ? name : "(key not shown)");
@@ -922,7 +941,8 @@ conf_keys(struct conf *c, const int *set_on, char *err, size_t errlen)
 	} files[] = {
 		{ "jwt_key", c->jwt_key, &c->key, 0 },
 		{ "jwt_key_next", c->jwt_key_next, &c->key_next, 0 },
-		{ "jwt_key_previous", c->jwt_key_previous, &c->key_previous, 1 },
+		{ "jwt_key_previous", c->jwt_key_previous, &c->key_previous,
+		    1 },
 	};
 	const struct conf_key *k;
 	char why[512];
@@ -933,34 +953,41 @@ conf_keys(struct conf *c, const int *set_on, char *err, size_t errlen)
 		if (files[i].path[0] == '\0')
 			continue;
 		if ((*files[i].k = key_load(files[i].path, files[i].public_ok,
-		    why, sizeof(why))) == NULL) {
-			set_err(err, errlen, "%s:%d: [security] %s: %s", c->path,
-			    set_on[k - keys], files[i].key, why);
+			 why, sizeof(why))) == NULL) {
+			set_err(err, errlen, "%s:%d: [security] %s: %s",
+			    c->path, set_on[k - keys], files[i].key, why);
 			return -1;
 		}
 	}
 	if (strcmp(c->jwt_alg, "EdDSA") == 0 && c->key == NULL) {
 		k = key_find("security", "jwt_alg");
-		set_err(err, errlen, "%s:%d: [security] jwt_alg: EdDSA needs "
-		    "jwt_key (latchctl rotate-key makes one)", c->path,
-		    set_on[k - keys]);
+		set_err(err, errlen,
+		    "%s:%d: [security] jwt_alg: EdDSA needs "
+		    "jwt_key (latchctl rotate-key makes one)",
+		    c->path, set_on[k - keys]);
 		return -1;
 	}
 	if ((c->key_next != NULL && c->key != NULL &&
-	    strcmp(key_kid(c->key_next), key_kid(c->key)) == 0) ||
-	    (c->key_previous != NULL && ((c->key != NULL &&
-	    strcmp(key_kid(c->key_previous), key_kid(c->key)) == 0) ||
-	    (c->key_next != NULL &&
-	    strcmp(key_kid(c->key_previous), key_kid(c->key_next)) == 0)))) {
-		set_err(err, errlen, "%s: [security] jwt_key, jwt_key_next and "
-		    "jwt_key_previous must be three different keys", c->path);
+		strcmp(key_kid(c->key_next), key_kid(c->key)) == 0) ||
+	    (c->key_previous != NULL &&
+		((c->key != NULL &&
+		     strcmp(key_kid(c->key_previous), key_kid(c->key)) == 0) ||
+		    (c->key_next != NULL &&
+			strcmp(key_kid(c->key_previous),
+			    key_kid(c->key_next)) == 0)))) {
+		set_err(err, errlen,
+		    "%s: [security] jwt_key, jwt_key_next and "
+		    "jwt_key_previous must be three different keys",
+		    c->path);
 		return -1;
 	}
 	c->previous_until = 0;
 	if (c->jwt_previous_until[0] != '\0' &&
 	    parse_until(c->jwt_previous_until, &c->previous_until) == -1) {
-		set_err(err, errlen, "%s: [security] jwt_previous_until: not a "
-		    "time", c->path);
+		set_err(err, errlen,
+		    "%s: [security] jwt_previous_until: not a "
+		    "time",
+		    c->path);
 		return -1;
 	}
 	return 0;
@@ -995,14 +1022,17 @@ conf_load(const char *path, char *err, size_t errlen)
 	 * that owner is root or the user running us.  No key lifts this.
 	 */
 	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
-		set_err(err, errlen, "%s: writable by its group or others "
-		    "(chmod go-w %s)", path, path);
+		set_err(err, errlen,
+		    "%s: writable by its group or others "
+		    "(chmod go-w %s)",
+		    path, path);
 		goto fail;
 	}
 	if (st.st_uid != 0 && st.st_uid != geteuid()) {
-		set_err(err, errlen, "%s: owned by uid %ld, neither root nor "
-		    "the user running this (uid %ld); chown it", path,
-		    (long)st.st_uid, (long)geteuid());
+		set_err(err, errlen,
+		    "%s: owned by uid %ld, neither root nor "
+		    "the user running this (uid %ld); chown it",
+		    path, (long)st.st_uid, (long)geteuid());
 		goto fail;
 	}
 	if ((buf = read_all(fd, (size_t)st.st_size, &len)) == NULL) {
@@ -1048,22 +1078,26 @@ conf_load(const char *path, char *err, size_t errlen)
 		goto fail;
 	}
 	if (rc > 0) {
-		set_err(err, errlen, "%s:%d: syntax error (expected [section] "
-		    "or key = value)", path, rc);
+		set_err(err, errlen,
+		    "%s:%d: syntax error (expected [section] "
+		    "or key = value)",
+		    path, rc);
 		goto fail;
 	}
 
 	if ((st.st_mode & S_IROTH) && !c->allow_world_readable_config) {
-		set_err(err, errlen, "%s: readable by others (chmod 600 %s, or "
-		    "set [security] allow_world_readable_config = true)", path,
-		    path);
+		set_err(err, errlen,
+		    "%s: readable by others (chmod 600 %s, or "
+		    "set [security] allow_world_readable_config = true)",
+		    path, path);
 		goto fail;
 	}
 	for (i = 0; i < NKEYS; i++)
 		if (keys[i].def == NULL && x.set_on[i] == 0) {
-			set_err(err, errlen, "%s: [%s] %s: missing (generate "
-			    "one with latchctl init)", path, keys[i].section,
-			    keys[i].key);
+			set_err(err, errlen,
+			    "%s: [%s] %s: missing (generate "
+			    "one with latchctl init)",
+			    path, keys[i].section, keys[i].key);
 			goto fail;
 		}
 	if (conf_keys(c, x.set_on, err, errlen) == -1)
@@ -1073,22 +1107,26 @@ conf_load(const char *path, char *err, size_t errlen)
 		const struct conf_key *kmax = key_find("mail", "retry_max");
 
 		if (x.set_on[kmax - keys] != 0)
-			set_err(err, errlen, "%s:%d: [mail] retry_max: must be "
-			    "at least retry_min (%d)", path,
-			    x.set_on[kmax - keys], c->retry_min);
+			set_err(err, errlen,
+			    "%s:%d: [mail] retry_max: must be "
+			    "at least retry_min (%d)",
+			    path, x.set_on[kmax - keys], c->retry_min);
 		else
-			set_err(err, errlen, "%s:%d: [mail] retry_min: must be "
-			    "at most retry_max (%d)", path,
-			    x.set_on[kmin - keys], c->retry_max);
+			set_err(err, errlen,
+			    "%s:%d: [mail] retry_min: must be "
+			    "at most retry_max (%d)",
+			    path, x.set_on[kmin - keys], c->retry_max);
 		goto fail;
 	}
 
 	if (cookie_path_covers(c) == -1) {
 		const struct conf_key *k = key_find("security", "cookie_path");
 
-		set_err(err, errlen, "%s:%d: [security] cookie_path: must "
+		set_err(err, errlen,
+		    "%s:%d: [security] cookie_path: must "
 		    "cover the pages' directory, base_path's (a prefix of it "
-		    "ending in '/', or all of it)", path, x.set_on[k - keys]);
+		    "ending in '/', or all of it)",
+		    path, x.set_on[k - keys]);
 		goto fail;
 	}
 
@@ -1197,8 +1235,9 @@ conf_runtime_get(const struct conf *c, size_t i)
 {
 	const struct conf_key *k = runtime_key(i);
 
-	return k != NULL ? *(const int *)(const void *)((const char *)c +
-	    k->off) : 0;
+	return k != NULL ?
+	    *(const int *)(const void *)((const char *)c + k->off) :
+	    0;
 }
 
 int

@@ -17,40 +17,40 @@ struct key;
 
 struct conf {
 	/* [server] */
-	char *listen;            /* unix socket path or host:port */
-	int workers;             /* pre-forked workers, 1..256 */
-	int max_requests;        /* a worker recycles after this many */
-	char *base_path;         /* mount point, "/api"; "" for the root */
-	int socket_mode;         /* octal, for a unix socket */
-	int request_timeout;     /* seconds */
-	char *trusted_proxies;   /* comma-separated addresses */
-	char *log_level;         /* "debug", "info", "warn" */
-	char *login_url;         /* authorizer's sign-in page; "" for none */
-	char *metrics_allow;     /* who may GET /metrics: net.h's list */
+	char *listen;          /* unix socket path or host:port */
+	int workers;           /* pre-forked workers, 1..256 */
+	int max_requests;      /* a worker recycles after this many */
+	char *base_path;       /* mount point, "/api"; "" for the root */
+	int socket_mode;       /* octal, for a unix socket */
+	int request_timeout;   /* seconds */
+	char *trusted_proxies; /* comma-separated addresses */
+	char *log_level;       /* "debug", "info", "warn" */
+	char *login_url;       /* authorizer's sign-in page; "" for none */
+	char *metrics_allow;   /* who may GET /metrics: net.h's list */
 
 	/* [database] */
-	char *db_socket;         /* unix socket; empty: use host/port */
-	char *db_host;           /* servers, tried in order (conf_db_server()) */
+	char *db_socket; /* unix socket; empty: use host/port */
+	char *db_host;   /* servers, tried in order (conf_db_server()) */
 	int db_port;
 	char *db_user;
-	char *db_password;       /* secret */
+	char *db_password; /* secret */
 	char *db_name;
-	int db_timeout;          /* seconds, connect/read/write */
-	int db_sync_wait;        /* Galera's wsrep_sync_wait; 0: not set */
+	int db_timeout;   /* seconds, connect/read/write */
+	int db_sync_wait; /* Galera's wsrep_sync_wait; 0: not set */
 
 	/* [security] */
-	char *jwt_secret;        /* secret, at least 32 bytes */
+	char *jwt_secret; /* secret, at least 32 bytes */
 	size_t jwt_secret_len;
-	char *jwt_secret_previous; /* secret; "" or at least 32 bytes */
+	char *jwt_secret_previous;      /* secret; "" or at least 32 bytes */
 	size_t jwt_secret_previous_len; /* 0: no previous key */
-	char *jwt_alg;           /* "HS256" or "EdDSA": what signs */
-	char *jwt_key;           /* Ed25519 private key file; "" none */
-	char *jwt_key_next;      /* published, signs after rotate-key; "" */
-	char *jwt_key_previous;  /* verifies until previous_until; "" */
+	char *jwt_alg;                  /* "HS256" or "EdDSA": what signs */
+	char *jwt_key;                  /* Ed25519 private key file; "" none */
+	char *jwt_key_next;       /* published, signs after rotate-key; "" */
+	char *jwt_key_previous;   /* verifies until previous_until; "" */
 	char *jwt_previous_until; /* RFC 3339 UTC; "" none */
-	int64_t previous_until;  /* its Unix time; 0 none */
-	struct key *key;         /* jwt_key loaded (owned); NULL: none */
-	struct key *key_next;    /* jwt_key_next loaded (owned) or NULL */
+	int64_t previous_until;   /* its Unix time; 0 none */
+	struct key *key;          /* jwt_key loaded (owned); NULL: none */
+	struct key *key_next;     /* jwt_key_next loaded (owned) or NULL */
 	struct key *key_previous; /* jwt_key_previous loaded (owned) or NULL */
 	char *issuer;
 	int access_ttl;
@@ -58,37 +58,37 @@ struct conf {
 	int remember_ttl;
 	int refresh_reuse_interval;
 	int leeway;
-	unsigned scrypt_n;       /* power of two */
+	unsigned scrypt_n; /* power of two */
 	unsigned scrypt_r;
 	unsigned scrypt_p;
 	int password_min_length;
 	int allow_new_organizations; /* boolean */
 	int invitation_ttl;
 	int reset_ttl;
-	int email_change_ttl;    /* seconds a new address waits confirmed */
-	int auth_enabled;        /* boolean */
-	char *pinned_settings;   /* run-time settings the config pins: names,
-	                            comma-separated, or "*" (settings.h) */
-	int cookie_secure;       /* boolean */
-	char *cookie_path;       /* Path of latch_access and latch_csrf;
-				  * "": base_path/ and its directory */
+	int email_change_ttl;  /* seconds a new address waits confirmed */
+	int auth_enabled;      /* boolean */
+	char *pinned_settings; /* run-time settings the config pins: names,
+	                          comma-separated, or "*" (settings.h) */
+	int cookie_secure;     /* boolean */
+	char *cookie_path;     /* Path of latch_access and latch_csrf;
+	                        * "": base_path/ and its directory */
 	int allow_world_readable_config; /* boolean */
-	char *mfa_key;           /* secret: seals TOTP secrets; "" (no
-	                            two-factor enrolment) or >= 32 bytes */
-	char *mfa_key_previous;  /* secret: the key before a rotation */
-	char *mfa_issuer;        /* the name phone apps show */
+	char *mfa_key;                   /* secret: seals TOTP secrets; "" (no
+	                                    two-factor enrolment) or >= 32 bytes */
+	char *mfa_key_previous;          /* secret: the key before a rotation */
+	char *mfa_issuer;                /* the name phone apps show */
 
 	/* [mail] */
-	int mail_run_mailer;     /* boolean: the master runs latch-mailer */
+	int mail_run_mailer; /* boolean: the master runs latch-mailer */
 	char *mail_spool_dir;
-	char *mail_transport;    /* "smtp" or "sendmail" */
+	char *mail_transport; /* "smtp" or "sendmail" */
 	char *smtp_host;
 	int smtp_port;
-	char *smtp_tls;          /* "none", "starttls", "tls" */
-	int smtp_verify;         /* boolean */
+	char *smtp_tls;  /* "none", "starttls", "tls" */
+	int smtp_verify; /* boolean */
 	char *smtp_ca_file;
 	char *smtp_user;
-	char *smtp_password;     /* secret */
+	char *smtp_password; /* secret */
 	char *mail_from;
 	char *invite_url;
 	char *reset_url;
@@ -101,14 +101,14 @@ struct conf {
 	int mail_min_interval;
 
 	/* [limits] */
-	int max_body;            /* bytes */
-	int ip_budget;           /* per minute */
-	char *ip_exempt;         /* comma-separated addresses */
+	int max_body;    /* bytes */
+	int ip_budget;   /* per minute */
+	char *ip_exempt; /* comma-separated addresses */
 	int login_max_failures;
-	int login_window;        /* seconds */
-	int login_max_delay;     /* seconds */
+	int login_window;    /* seconds */
+	int login_max_delay; /* seconds */
 
-	char *path;              /* the file it was loaded from */
+	char *path; /* the file it was loaded from */
 };
 
 /*
@@ -150,8 +150,8 @@ void conf_free(struct conf *c);
  */
 #define CONF_DB_MAXSERVERS 8
 #define CONF_DB_HOSTMAX 256
-int conf_db_server(const struct conf *c, size_t i, char *host,
-    size_t hostsz, int *port);
+int conf_db_server(const struct conf *c, size_t i, char *host, size_t hostsz,
+    int *port);
 
 /*
  * The keys that may change at run time (settings.h: GET/PATCH

@@ -30,6 +30,7 @@
 #define DB_CELLMAX 4096 /* the widest column: 1024 utf8mb4 characters */
 
 /* The columns of a user, in the order of enum col_user (db.h). */
+/* clang-format off */
 #define USER_COLS_U                                                      \
 	"u.id, u.username, u.email, u.name, u.role, u.disabled, u.org_id, "
 #define USER_COLS USER_COLS_U "o.name, u.created_at, u.last_login_at"
@@ -65,9 +66,11 @@
 	"AND u.role <> 'user')) AND NOT EXISTS (SELECT 1 FROM totp t " \
 	"WHERE t.user_id = u.id AND t.enabled_at IS NOT NULL)"
 /* An API key with its creator's username (enum col_key). */
-#define KEY_COLS "k.id, k.org_id, k.name, k.role, k.created_by, "         \
-	"u.username, k.created_at, k.expires_at, k.last_used_at "         \
+#define KEY_COLS \
+	"k.id, k.org_id, k.name, k.role, k.created_by, " \
+	"u.username, k.created_at, k.expires_at, k.last_used_at " \
 	"FROM api_keys k LEFT JOIN users u ON u.id = k.created_by"
+/* clang-format on */
 
 static const char *const stmts[STMT__MAX] = {
 	[STMT_PING] = "SELECT 1",
@@ -505,23 +508,23 @@ _Static_assert(COL_MFACH__MAX <= DB_MAXCOLS, "DB_MAXCOLS holds a row");
  * on a new connection, where it would commit statement by statement.
  */
 enum db_tx {
-	TX_NONE,        /* autocommit: each statement commits on its own */
-	TX_OPEN,        /* after db_begin() */
-	TX_BROKEN       /* a statement of it failed: the server rolled it
-	                   back (or will, as the connection is gone), and
-	                   every statement until the end fails unsent */
+	TX_NONE,  /* autocommit: each statement commits on its own */
+	TX_OPEN,  /* after db_begin() */
+	TX_BROKEN /* a statement of it failed: the server rolled it
+	             back (or will, as the connection is gone), and
+	             every statement until the end fails unsent */
 };
 
 struct db {
-	const struct conf *conf;      /* borrowed */
-	MYSQL *my;                    /* NULL while disconnected */
+	const struct conf *conf; /* borrowed */
+	MYSQL *my;               /* NULL while disconnected */
 	MYSQL_STMT *st[STMT__MAX];
 	enum db_tx tx;
-	size_t srv;                   /* the server connected to, or tried
+	size_t srv;                    /* the server connected to, or tried
 	                                 first on the next connect */
-	int conflict;                 /* the server said "try again" */
-	int prepare;                  /* prepare stmts[] on connect */
-	unsigned long connects;       /* connections made */
+	int conflict;                  /* the server said "try again" */
+	int prepare;                   /* prepare stmts[] on connect */
+	unsigned long connects;        /* connections made */
 	uint64_t counted[METRIC__MAX]; /* db_count() of the open
 	                                 transaction, until its end */
 	char dupkey[65];
@@ -566,9 +569,9 @@ db_sync_wait(struct db *db)
 	b.buffer_type = MYSQL_TYPE_LONGLONG;
 	b.buffer = &v;
 	if (mysql_stmt_prepare(st, q, sizeof(q) - 1) != 0 ||
-	    mysql_stmt_bind_param(st, &b) != 0 ||
-	    mysql_stmt_execute(st) != 0) {
-		log_warnx("db: wsrep_sync_wait: error %u", mysql_stmt_errno(st));
+	    mysql_stmt_bind_param(st, &b) != 0 || mysql_stmt_execute(st) != 0) {
+		log_warnx("db: wsrep_sync_wait: error %u",
+		    mysql_stmt_errno(st));
 		rc = -1;
 	}
 	mysql_stmt_close(st);
@@ -593,8 +596,7 @@ db_limit(struct db *db)
 	memset(&b, 0, sizeof(b));
 	b.buffer_type = MYSQL_TYPE_LONGLONG;
 	b.buffer = &ms;
-	if (mysql_stmt_bind_param(st, &b) != 0 ||
-	    mysql_stmt_execute(st) != 0) {
+	if (mysql_stmt_bind_param(st, &b) != 0 || mysql_stmt_execute(st) != 0) {
 		log_warnx("db: statement time limit: error %u",
 		    mysql_stmt_errno(st));
 		return -1;
@@ -615,8 +617,8 @@ db_lose(struct db *db)
 	int port;
 
 	db_disconnect(db);
-	if (conf_db_server(db->conf, db->srv + 1, host, sizeof(host),
-	    &port) == 0)
+	if (conf_db_server(db->conf, db->srv + 1, host, sizeof(host), &port) ==
+	    0)
 		db->srv++;
 	else
 		db->srv = 0;
@@ -644,9 +646,9 @@ db_connect_to(struct db *db, size_t i)
 	mysql_optionsv(db->my, MYSQL_OPT_WRITE_TIMEOUT, &timeout);
 	mysql_optionsv(db->my, MYSQL_OPT_RECONNECT, &off);
 	mysql_optionsv(db->my, MYSQL_SET_CHARSET_NAME, "utf8mb4");
-	if (mysql_real_connect(db->my, host[0] == '/' ? NULL : host,
-	    c->db_user, c->db_password, c->db_name, (unsigned int)port,
-	    host[0] == '/' ? host : NULL, 0) == NULL) {
+	if (mysql_real_connect(db->my, host[0] == '/' ? NULL : host, c->db_user,
+		c->db_password, c->db_name, (unsigned int)port,
+		host[0] == '/' ? host : NULL, 0) == NULL) {
 		log_warnx("db: cannot connect to %s%s%.0d: %s", host,
 		    port != 0 ? " port " : "", port, mysql_error(db->my));
 		goto fail;
@@ -660,17 +662,18 @@ db_connect_to(struct db *db, size_t i)
 			log_warnx("db: out of memory");
 			goto fail;
 		}
-		if (mysql_stmt_prepare(db->st[j], stmts[j],
-		    strlen(stmts[j])) != 0) {
+		if (mysql_stmt_prepare(db->st[j], stmts[j], strlen(stmts[j])) !=
+		    0) {
 			/* The text is ours, not data: safe to log. */
 			log_warnx("db: %s: prepare statement %zu: %s", host, j,
 			    mysql_stmt_error(db->st[j]));
 			goto fail;
 		}
 		if (mysql_stmt_field_count(db->st[j]) != stmt_cols[j]) {
-			log_warnx("db: statement %zu returns %u columns, its "
-			    "enum in db.h says %u", j,
-			    mysql_stmt_field_count(db->st[j]),
+			log_warnx(
+			    "db: statement %zu returns %u columns, its "
+			    "enum in db.h says %u",
+			    j, mysql_stmt_field_count(db->st[j]),
 			    (unsigned)stmt_cols[j]);
 			goto fail;
 		}
@@ -696,15 +699,17 @@ db_connect(struct db *db)
 	int port;
 
 	db_disconnect(db);
-	for (n = 0; conf_db_server(db->conf, n, host, sizeof(host), &port) ==
-	    0; n++)
+	for (n = 0; conf_db_server(db->conf, n, host, sizeof(host), &port) == 0;
+	     n++)
 		;
 	for (i = 0; i < n; i++) {
 		if (db_connect_to(db, (db->srv + i) % n) == 0) {
 			db->srv = (db->srv + i) % n;
 			if (n > 1)
-				log_info("db: connected to server %zu of %zu "
-				    "([database] host)", db->srv + 1, n);
+				log_info(
+				    "db: connected to server %zu of %zu "
+				    "([database] host)",
+				    db->srv + 1, n);
 			return 0;
 		}
 	}
@@ -890,7 +895,8 @@ db_run(struct db *db, enum stmt s, const struct db_arg *args, size_t nargs,
 	 * transaction it would not be sent again after a loss. */
 	if (db->my != NULL && db->tx == TX_NONE && !db_reads(s) &&
 	    !db_alive(db)) {
-		log_info("db: the server closed the idle connection; "
+		log_info(
+		    "db: the server closed the idle connection; "
 		    "reconnecting");
 		db_lose(db);
 	}
@@ -1222,7 +1228,8 @@ db_commit_tx(struct db *db)
 	/* A connection the server already closed cannot have committed:
 	 * that is known, not lost in flight. */
 	if (!db_alive(db)) {
-		log_warnx("db: commit: the server closed the connection; "
+		log_warnx(
+		    "db: commit: the server closed the connection; "
 		    "the transaction is rolled back");
 		db_lose(db);
 		return DB_ERR;
@@ -1237,8 +1244,10 @@ db_commit_tx(struct db *db)
 		 * the server may have committed before it said so. */
 		if (db_lost(e) || e == ER_QUERY_INTERRUPTED ||
 		    e == ER_STATEMENT_TIMEOUT) {
-			log_warnx("db: commit: connection lost (error %u): the "
-			    "outcome is unknown", e);
+			log_warnx(
+			    "db: commit: connection lost (error %u): the "
+			    "outcome is unknown",
+			    e);
 			metrics_inc(METRIC_DB_ERROR);
 			return DB_UNKNOWN;
 		}
@@ -1322,8 +1331,10 @@ db_retry(struct db *db, int *tries)
 	ms = 1 + (long)arc4random_uniform(5u << *tries);
 	ts.tv_sec = 0;
 	ts.tv_nsec = ms * 1000000L;
-	log_info("db: the server said try again (deadlock or conflict): "
-	    "try %d in %ld ms", *tries + 1, ms);
+	log_info(
+	    "db: the server said try again (deadlock or conflict): "
+	    "try %d in %ld ms",
+	    *tries + 1, ms);
 	(void)nanosleep(&ts, NULL);
 	return 1;
 }
@@ -1389,7 +1400,7 @@ db_apply(struct db *db, const struct schema_migration *m)
 			content = 1;
 			if (eol > p && eol[-1] == ';') {
 				if (db_plain(db, start,
-				    (size_t)(eol - 1 - start)) == -1)
+					(size_t)(eol - 1 - start)) == -1)
 					return -1;
 				content = 0;
 				start = *eol == '\n' ? eol + 1 : eol;
@@ -1409,7 +1420,8 @@ db_apply(struct db *db, const struct schema_migration *m)
 static int
 db_record(struct db *db, const struct schema_migration *m)
 {
-	static const char sql[] = "INSERT INTO schema_version (version, name, "
+	static const char sql[] =
+	    "INSERT INTO schema_version (version, name, "
 	    "applied_at) VALUES (?, ?, UNIX_TIMESTAMP())";
 	MYSQL_STMT *st;
 	MYSQL_BIND b[2];
@@ -1438,15 +1450,17 @@ int
 db_schema_check(struct db *db)
 {
 	int want = schema_nmigrations > 0 ?
-	    schema_migrations[schema_nmigrations - 1].version : 0;
+	    schema_migrations[schema_nmigrations - 1].version :
+	    0;
 	long long have = 0;
 	MYSQL_RES *res;
 	MYSQL_ROW row;
 
 	if (db->my == NULL && db_connect(db) == -1)
 		return -1;
-	if (mysql_query(db->my, "SELECT COALESCE(MAX(version), 0) FROM "
-	    "schema_version") != 0) {
+	if (mysql_query(db->my,
+		"SELECT COALESCE(MAX(version), 0) FROM "
+		"schema_version") != 0) {
 		if (mysql_errno(db->my) != ER_NO_SUCH_TABLE) {
 			log_warnx("db: reading the schema version: %s",
 			    mysql_error(db->my));
@@ -1465,16 +1479,21 @@ db_schema_check(struct db *db)
 	if (have == want)
 		return 0;
 	if (have == 0)
-		log_warnx("db: database %s has no latch schema yet: run "
-		    "latchctl migrate", db->conf->db_name);
+		log_warnx(
+		    "db: database %s has no latch schema yet: run "
+		    "latchctl migrate",
+		    db->conf->db_name);
 	else if (have < want)
-		log_warnx("db: database %s is at schema version %lld, this "
-		    "latch needs %d: run latchctl migrate", db->conf->db_name,
-		    have, want);
+		log_warnx(
+		    "db: database %s is at schema version %lld, this "
+		    "latch needs %d: run latchctl migrate",
+		    db->conf->db_name, have, want);
 	else
-		log_warnx("db: database %s is at schema version %lld, newer "
+		log_warnx(
+		    "db: database %s is at schema version %lld, newer "
 		    "than this latch knows (%d): run the latch that migrated "
-		    "it", db->conf->db_name, have, want);
+		    "it",
+		    db->conf->db_name, have, want);
 	return -1;
 }
 
@@ -1488,10 +1507,12 @@ db_schema_check(struct db *db)
 static int
 db_migrate_lock(struct db *db)
 {
-	static const char create[] = "CREATE TABLE IF NOT EXISTS "
+	static const char create[] =
+	    "CREATE TABLE IF NOT EXISTS "
 	    "schema_lock (id TINYINT NOT NULL PRIMARY KEY, at BIGINT NOT NULL) "
 	    "ENGINE=InnoDB";
-	static const char take[] = "INSERT INTO schema_lock (id, at) "
+	static const char take[] =
+	    "INSERT INTO schema_lock (id, at) "
 	    "VALUES (1, UNIX_TIMESTAMP())";
 	struct timespec ts = { 0, 200 * 1000000L };
 	unsigned int e;
@@ -1511,7 +1532,8 @@ db_migrate_lock(struct db *db)
 			log_info("db: migrate: waiting for another migration");
 		(void)nanosleep(&ts, NULL);
 	}
-	log_warnx("db: migrate: another migration holds schema_lock (if "
+	log_warnx(
+	    "db: migrate: another migration holds schema_lock (if "
 	    "none runs, one stopped half-way: check the schema, then DELETE "
 	    "FROM schema_lock)");
 	return -1;
@@ -1520,7 +1542,8 @@ db_migrate_lock(struct db *db)
 int
 db_migrate(struct db *db, int *from, int *to)
 {
-	static const char create[] = "CREATE TABLE IF NOT EXISTS "
+	static const char create[] =
+	    "CREATE TABLE IF NOT EXISTS "
 	    "schema_version (version INT NOT NULL PRIMARY KEY, "
 	    "name VARCHAR(128) NOT NULL, applied_at BIGINT NOT NULL) "
 	    "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4";
@@ -1530,8 +1553,8 @@ db_migrate(struct db *db, int *from, int *to)
 
 	if (db->my == NULL && db_connect(db) == -1)
 		return -1;
-	if (db_plain_int(db, "SELECT GET_LOCK('latch_migrate', 60)",
-	    &locked) == -1)
+	if (db_plain_int(db, "SELECT GET_LOCK('latch_migrate', 60)", &locked) ==
+	    -1)
 		return -1;
 	if (locked != 1) {
 		log_warnx("db: migrate: another migration holds the lock");
@@ -1541,8 +1564,10 @@ db_migrate(struct db *db, int *from, int *to)
 	    db_migrate_lock(db) == -1)
 		goto done;
 	locked = 2;
-	if (db_plain_int(db, "SELECT COALESCE(MAX(version), 0) "
-	    "FROM schema_version", &cur) == -1)
+	if (db_plain_int(db,
+		"SELECT COALESCE(MAX(version), 0) "
+		"FROM schema_version",
+		&cur) == -1)
 		goto done;
 	*from = (int)cur;
 	for (i = 0; i < schema_nmigrations; i++) {
@@ -1558,11 +1583,12 @@ db_migrate(struct db *db, int *from, int *to)
 	*to = (int)cur;
 	rc = 0;
 done:
-	if (locked == 2 && db_plain(db, "DELETE FROM schema_lock",
-	    strlen("DELETE FROM schema_lock")) == -1)
+	if (locked == 2 &&
+	    db_plain(db, "DELETE FROM schema_lock",
+		strlen("DELETE FROM schema_lock")) == -1)
 		rc = -1;
 	if (db_plain(db, "DO RELEASE_LOCK('latch_migrate')",
-	    strlen("DO RELEASE_LOCK('latch_migrate')")) == -1)
+		strlen("DO RELEASE_LOCK('latch_migrate')")) == -1)
 		rc = -1;
 	return rc;
 }

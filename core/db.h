@@ -187,32 +187,51 @@ enum col_value { COL_VALUE, COL_VALUE__MAX };
 /* A user (USER_COLS in db.c): STMT_USER_BY_ID, STMT_USER_LIST,
  * STMT_USER_LIST_ORG, STMT_ADM_USER_GET, STMT_ADM_USER_LIST. */
 enum col_user {
-	COL_USER_ID, COL_USER_USERNAME, COL_USER_EMAIL, COL_USER_NAME,
-	COL_USER_ROLE, COL_USER_DISABLED, COL_USER_ORG, COL_USER_ORG_NAME,
-	COL_USER_CREATED, COL_USER_LAST_LOGIN,
+	COL_USER_ID,
+	COL_USER_USERNAME,
+	COL_USER_EMAIL,
+	COL_USER_NAME,
+	COL_USER_ROLE,
+	COL_USER_DISABLED,
+	COL_USER_ORG,
+	COL_USER_ORG_NAME,
+	COL_USER_CREATED,
+	COL_USER_LAST_LOGIN,
 	COL_USER__MAX
 };
 
 /* A user and its password hash: STMT_USER_AUTH_BY_USERNAME, _BY_EMAIL,
  * _BY_ID; whether its TOTP is on (1, else NULL or 0) and its
  * organization's require_mfa. */
-enum col_auth { COL_AUTH_HASH = COL_USER__MAX, COL_AUTH_TOTP,
-	COL_AUTH_POLICY, COL_AUTH__MAX };
+enum col_auth {
+	COL_AUTH_HASH = COL_USER__MAX,
+	COL_AUTH_TOTP,
+	COL_AUTH_POLICY,
+	COL_AUTH__MAX
+};
 
 /* A session and its user, whose columns (enum col_user) start at
  * COL_SESS_USER: STMT_SESSION_CHECK (the lean form: NULL for the email,
  * the name, the organization's name and the times) and
  * STMT_SESSION_CHECK_USER. */
 enum col_sess {
-	COL_SESS_UID, COL_SESS_REVOKED, COL_SESS_EXPIRES, COL_SESS_LAST_USED,
-	COL_SESS_RESTRICTED, COL_SESS_USER,
+	COL_SESS_UID,
+	COL_SESS_REVOKED,
+	COL_SESS_EXPIRES,
+	COL_SESS_LAST_USED,
+	COL_SESS_RESTRICTED,
+	COL_SESS_USER,
 	COL_SESS__MAX = COL_SESS_USER + COL_USER__MAX
 };
 
 /* STMT_SESSION_LIST: a live session as GET /auth/sessions shows it. */
 enum col_slist {
-	COL_SLIST_ID, COL_SLIST_CREATED, COL_SLIST_LAST_USED,
-	COL_SLIST_EXPIRES, COL_SLIST_USER_AGENT, COL_SLIST_IP,
+	COL_SLIST_ID,
+	COL_SLIST_CREATED,
+	COL_SLIST_LAST_USED,
+	COL_SLIST_EXPIRES,
+	COL_SLIST_USER_AGENT,
+	COL_SLIST_IP,
 	COL_SLIST__MAX
 };
 
@@ -223,8 +242,14 @@ enum col_slist {
  * token was rotated, NULL while it is live.
  */
 enum col_rtok {
-	COL_RTOK_HASH, COL_RTOK_EXPIRES, COL_RTOK_ROTATED, COL_RTOK_SID,
-	COL_RTOK_REVOKED, COL_RTOK_SEXPIRES, COL_RTOK_REMEMBER, COL_RTOK_AMR,
+	COL_RTOK_HASH,
+	COL_RTOK_EXPIRES,
+	COL_RTOK_ROTATED,
+	COL_RTOK_SID,
+	COL_RTOK_REVOKED,
+	COL_RTOK_SEXPIRES,
+	COL_RTOK_REMEMBER,
+	COL_RTOK_AMR,
 	COL_RTOK_USER,
 	COL_RTOK__MAX = COL_RTOK_USER + COL_USER__MAX,
 	COL_RTOK_V1_ID = COL_RTOK__MAX,
@@ -233,21 +258,29 @@ enum col_rtok {
 
 /* STMT_REFRESH_NEXT: a token's successor, and the successor's own
  * successor's generation (NULL while the successor is unused). */
-enum col_next { COL_NEXT_HASH, COL_NEXT_EXPIRES, COL_NEXT_USED,
-	COL_NEXT__MAX };
+enum col_next { COL_NEXT_HASH, COL_NEXT_EXPIRES, COL_NEXT_USED, COL_NEXT__MAX };
 
 /* An organization: STMT_ORG_GET, STMT_ORG_LIST. */
 enum col_org {
-	COL_ORG_ID, COL_ORG_NAME, COL_ORG_DESCRIPTION, COL_ORG_CREATED,
-	COL_ORG_USERS, COL_ORG_REQUIRE_MFA,
+	COL_ORG_ID,
+	COL_ORG_NAME,
+	COL_ORG_DESCRIPTION,
+	COL_ORG_CREATED,
+	COL_ORG_USERS,
+	COL_ORG_REQUIRE_MFA,
 	COL_ORG__MAX
 };
 
 /* An invitation by its code: STMT_INV_LOOKUP; STMT_INV_PREVIEW adds the
  * organization's name. */
 enum col_inv {
-	COL_INV_ID, COL_INV_ORG, COL_INV_EMAIL, COL_INV_ROLE, COL_INV_EXPIRES,
-	COL_INV_USED, COL_INV_REVOKED,
+	COL_INV_ID,
+	COL_INV_ORG,
+	COL_INV_EMAIL,
+	COL_INV_ROLE,
+	COL_INV_EXPIRES,
+	COL_INV_USED,
+	COL_INV_REVOKED,
 	COL_INV__MAX,
 	COL_INV_ORG_NAME = COL_INV__MAX,
 	COL_INV_PREVIEW__MAX
@@ -256,8 +289,12 @@ enum col_inv {
 /* A pending invitation of an organization: STMT_INV_LIST; STMT_INV_GET
  * adds the organization's name. */
 enum col_ilist {
-	COL_ILIST_ID, COL_ILIST_EMAIL, COL_ILIST_ROLE, COL_ILIST_CREATED,
-	COL_ILIST_EXPIRES, COL_ILIST_INVITED_BY,
+	COL_ILIST_ID,
+	COL_ILIST_EMAIL,
+	COL_ILIST_ROLE,
+	COL_ILIST_CREATED,
+	COL_ILIST_EXPIRES,
+	COL_ILIST_INVITED_BY,
 	COL_ILIST__MAX,
 	COL_ILIST_ORG_NAME = COL_ILIST__MAX,
 	COL_IGET__MAX
@@ -266,38 +303,63 @@ enum col_ilist {
 /* STMT_RESET_LOOKUP: a reset token, and its user's state, organization
  * and role. */
 enum col_reset {
-	COL_RESET_ID, COL_RESET_UID, COL_RESET_EXPIRES, COL_RESET_USED,
-	COL_RESET_DISABLED, COL_RESET_ORG, COL_RESET_ROLE,
+	COL_RESET_ID,
+	COL_RESET_UID,
+	COL_RESET_EXPIRES,
+	COL_RESET_USED,
+	COL_RESET_DISABLED,
+	COL_RESET_ORG,
+	COL_RESET_ROLE,
 	COL_RESET__MAX
 };
 
 /* STMT_EMAIL_CHANGE_LOOKUP: a pending change of address. */
 enum col_echange {
-	COL_ECHANGE_UID, COL_ECHANGE_EMAIL, COL_ECHANGE_NORM,
-	COL_ECHANGE_EXPIRES, COL_ECHANGE_DISABLED,
+	COL_ECHANGE_UID,
+	COL_ECHANGE_EMAIL,
+	COL_ECHANGE_NORM,
+	COL_ECHANGE_EXPIRES,
+	COL_ECHANGE_DISABLED,
 	COL_ECHANGE__MAX
 };
 
 /* STMT_AUDIT_LIST: an audit event. */
 enum col_audit {
-	COL_AUDIT_ID, COL_AUDIT_AT, COL_AUDIT_EVENT, COL_AUDIT_ACTOR,
-	COL_AUDIT_TARGET, COL_AUDIT_IP, COL_AUDIT_DETAIL, COL_AUDIT_KEY,
+	COL_AUDIT_ID,
+	COL_AUDIT_AT,
+	COL_AUDIT_EVENT,
+	COL_AUDIT_ACTOR,
+	COL_AUDIT_TARGET,
+	COL_AUDIT_IP,
+	COL_AUDIT_DETAIL,
+	COL_AUDIT_KEY,
 	COL_AUDIT__MAX
 };
 
 /* STMT_KEY_CHECK: an API key as its bearer presents it. */
 enum col_kcheck {
-	COL_KCHECK_HASH, COL_KCHECK_ORG, COL_KCHECK_NAME, COL_KCHECK_ROLE,
-	COL_KCHECK_EXPIRES, COL_KCHECK_REVOKED, COL_KCHECK_LAST_USED,
+	COL_KCHECK_HASH,
+	COL_KCHECK_ORG,
+	COL_KCHECK_NAME,
+	COL_KCHECK_ROLE,
+	COL_KCHECK_EXPIRES,
+	COL_KCHECK_REVOKED,
+	COL_KCHECK_LAST_USED,
 	COL_KCHECK__MAX
 };
 
 /* An API key as GET /api-keys shows it: STMT_KEY_LIST, STMT_KEY_LIST_ALL,
  * STMT_KEY_GET. */
 enum col_key {
-	COL_KEY_ID, COL_KEY_ORG, COL_KEY_NAME, COL_KEY_ROLE,
-	COL_KEY_CREATED_BY, COL_KEY_CREATOR, COL_KEY_CREATED,
-	COL_KEY_EXPIRES, COL_KEY_LAST_USED,
+	COL_KEY_ID,
+	COL_KEY_ORG,
+	COL_KEY_NAME,
+	COL_KEY_ROLE,
+	COL_KEY_CREATED_BY,
+	COL_KEY_CREATOR,
+	COL_KEY_CREATED,
+	COL_KEY_EXPIRES,
+	COL_KEY_LAST_USED,
 	COL_KEY__MAX
 };
 
@@ -308,17 +370,27 @@ enum col_setting { COL_SETTING_NAME, COL_SETTING_VALUE, COL_SETTING__MAX };
 enum col_ukey { COL_UKEY_ID, COL_UKEY_ORG, COL_UKEY__MAX };
 
 /* STMT_LIMIT_ACC_GET: a sign-in name's throttle. */
-enum col_throttle { COL_THROTTLE_FAILURES, COL_THROTTLE_LOCKED_UNTIL,
-	COL_THROTTLE__MAX };
+enum col_throttle {
+	COL_THROTTLE_FAILURES,
+	COL_THROTTLE_LOCKED_UNTIL,
+	COL_THROTTLE__MAX
+};
 
 /* STMT_TOTP_GET: a user's TOTP, locked (enabled NULL while pending). */
-enum col_totp { COL_TOTP_SEALED, COL_TOTP_ENABLED, COL_TOTP_LAST_STEP,
-	COL_TOTP__MAX };
+enum col_totp {
+	COL_TOTP_SEALED,
+	COL_TOTP_ENABLED,
+	COL_TOTP_LAST_STEP,
+	COL_TOTP__MAX
+};
 
 /* STMT_TOTP_STATUS: a user's second factor as GET /user/mfa shows it
  * (NULL times without TOTP), its organization's require_mfa and role. */
 enum col_mfa {
-	COL_MFA_ENABLED, COL_MFA_CREATED, COL_MFA_CODES_LEFT, COL_MFA_POLICY,
+	COL_MFA_ENABLED,
+	COL_MFA_CREATED,
+	COL_MFA_CODES_LEFT,
+	COL_MFA_POLICY,
 	COL_MFA_ROLE,
 	COL_MFA__MAX
 };
@@ -329,20 +401,25 @@ enum col_mfa {
  * the user (enum col_user from COL_MFACH_USER on).
  */
 enum col_mfach {
-	COL_MFACH_ID, COL_MFACH_EXPIRES, COL_MFACH_USED, COL_MFACH_REMEMBER,
-	COL_MFACH_COOKIE, COL_MFACH_SEALED, COL_MFACH_LAST_STEP,
+	COL_MFACH_ID,
+	COL_MFACH_EXPIRES,
+	COL_MFACH_USED,
+	COL_MFACH_REMEMBER,
+	COL_MFACH_COOKIE,
+	COL_MFACH_SEALED,
+	COL_MFACH_LAST_STEP,
 	COL_MFACH_USER,
 	COL_MFACH__MAX = COL_MFACH_USER + COL_USER__MAX
 };
 
 enum db_rc {
 	DB_OK = 0,
-	DB_DUP,      /* a unique key was violated: see db_dup_key() */
-	DB_FK,       /* a foreign key was violated */
-	DB_ERR,      /* it did not happen: anything else (logged, never
-	                shown to clients) */
-	DB_UNKNOWN   /* the connection broke after a write or a COMMIT was
-	                sent: it may or may not have happened */
+	DB_DUP,    /* a unique key was violated: see db_dup_key() */
+	DB_FK,     /* a foreign key was violated */
+	DB_ERR,    /* it did not happen: anything else (logged, never
+	              shown to clients) */
+	DB_UNKNOWN /* the connection broke after a write or a COMMIT was
+	              sent: it may or may not have happened */
 };
 
 enum db_type { DBT_NULL, DBT_INT, DBT_STR, DBT_BLOB };
@@ -350,7 +427,7 @@ enum db_type { DBT_NULL, DBT_INT, DBT_STR, DBT_BLOB };
 struct db_arg {
 	enum db_type type;
 	long long i;
-	const void *p;        /* borrowed for the call */
+	const void *p; /* borrowed for the call */
 	size_t len;
 };
 
@@ -365,8 +442,8 @@ struct db;
 struct db_rows {
 	size_t nrows;
 	size_t ncols;
-	char **cell;          /* nrows * ncols, NULL for SQL NULL */
-	size_t *len;          /* lengths of the cells */
+	char **cell; /* nrows * ncols, NULL for SQL NULL */
+	size_t *len; /* lengths of the cells */
 };
 
 /*

@@ -68,10 +68,11 @@ email_profile_update(struct db *db, const struct conf *conf,
 		return ERR_INVALID_FIELD;
 	if (valid_email_norm(email, norm, sizeof(norm)) == -1 ||
 	    valid_email_norm(cur.email, curnorm, sizeof(curnorm)) == -1)
-		return ERR_SYS;   /* the caller checked the address */
+		return ERR_SYS; /* the caller checked the address */
 	/* The password first: nothing else is told without it. */
 	if ((e = user_check_password(db, conf, id, password, retry_after)) !=
-	    ERR_OK || (e = email_taken(db, norm)) != ERR_OK)
+		ERR_OK ||
+	    (e = email_taken(db, norm)) != ERR_OK)
 		return email_refused(a, e, *retry_after);
 	if (tok_new(32, token, sizeof(token)) == -1 ||
 	    tok_hash(token, strlen(token), h) == -1) {
@@ -84,30 +85,37 @@ email_profile_update(struct db *db, const struct conf *conf,
 	}
 	{
 		struct db_arg n[] = {
-			DB_STR(name != NULL ? name : cur.name), DB_STR(cur.email),
-			DB_STR(curnorm), DB_INT(now), DB_INT(id),
+			DB_STR(name != NULL ? name : cur.name),
+			DB_STR(cur.email),
+			DB_STR(curnorm),
+			DB_INT(now),
+			DB_INT(id),
 		};
 		struct db_arg p[] = {
-			DB_INT(id), DB_STR(email), DB_STR(norm),
-			DB_BLOB(h, sizeof(h)), DB_INT(now),
+			DB_INT(id),
+			DB_STR(email),
+			DB_STR(norm),
+			DB_BLOB(h, sizeof(h)),
+			DB_INT(now),
 			DB_INT(now + conf->email_change_ttl),
 		};
 
-		if ((name != NULL && db_exec(db, STMT_USER_SET_PROFILE, n, 5,
-		    NULL, NULL) != DB_OK) ||
+		if ((name != NULL &&
+			db_exec(db, STMT_USER_SET_PROFILE, n, 5, NULL, NULL) !=
+			    DB_OK) ||
 		    db_exec(db, STMT_EMAIL_CHANGE_PUT, p, 6, NULL, NULL) !=
-		    DB_OK) {
+			DB_OK) {
 			e = ERR_DB;
 			goto rollback;
 		}
 	}
 	/* The mail limit's claim commits or rolls back with the change. */
-	if ((e = limit_mail(db, conf, LIMIT_MAIL_EMAIL, email,
-	    retry_after)) != ERR_OK ||
+	if ((e = limit_mail(db, conf, LIMIT_MAIL_EMAIL, email, retry_after)) !=
+		ERR_OK ||
 	    (e = notify_email_confirm(db, conf, &cur, email, token,
-	    now + conf->email_change_ttl, &m)) != ERR_OK ||
+		 now + conf->email_change_ttl, &m)) != ERR_OK ||
 	    (e = audit_log(db, a, AUDIT_EMAIL_CHANGE_REQUEST, cur.org_id, id,
-	    email)) != ERR_OK)
+		 email)) != ERR_OK)
 		goto rollback;
 	if ((e = notify_commit(db, conf, &m)) != ERR_OK)
 		goto done;
@@ -124,9 +132,8 @@ done:
 }
 
 enum err
-email_changed(struct db *db, const struct conf *conf,
-    const struct user *before, const char *new_email, int by_admin,
-    struct notify_mail *m)
+email_changed(struct db *db, const struct conf *conf, const struct user *before,
+    const char *new_email, int by_admin, struct notify_mail *m)
 {
 	struct db_arg d[] = { DB_INT(before->id) };
 	struct db_arg r[] = { DB_INT((int64_t)time(NULL)), DB_INT(before->id) };
@@ -173,7 +180,8 @@ email_confirm(struct db *db, const struct conf *conf, const struct actor *a,
 	{
 		struct db_arg s[] = {
 			DB_STR(db_cell(r, 0, COL_ECHANGE_EMAIL)),
-			DB_STR(db_cell(r, 0, COL_ECHANGE_NORM)), DB_INT(now),
+			DB_STR(db_cell(r, 0, COL_ECHANGE_NORM)),
+			DB_INT(now),
 			DB_INT(uid),
 		};
 
@@ -184,10 +192,10 @@ email_confirm(struct db *db, const struct conf *conf, const struct actor *a,
 		goto rollback;
 	}
 	who = user_actor(&before, a->ip);
-	if ((e = email_changed(db, conf, &before, db_cell(r, 0,
-	    COL_ECHANGE_EMAIL), 0, &m)) != ERR_OK ||
+	if ((e = email_changed(db, conf, &before,
+		 db_cell(r, 0, COL_ECHANGE_EMAIL), 0, &m)) != ERR_OK ||
 	    (e = audit_log(db, &who, AUDIT_EMAIL_CHANGE, before.org_id, uid,
-	    db_cell(r, 0, COL_ECHANGE_EMAIL))) != ERR_OK)
+		 db_cell(r, 0, COL_ECHANGE_EMAIL))) != ERR_OK)
 		goto rollback;
 	db_rows_free(r);
 	if ((e = notify_commit(db, conf, &m)) != ERR_OK)

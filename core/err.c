@@ -38,14 +38,17 @@ static const char *const texts[] = {
 	[ERR_TOO_MANY_REQUESTS] = "too many requests",
 	[ERR_MAIL] = "the mail could not be queued",
 	[ERR_CSRF] = "no matching CSRF header",
-	[ERR_BAD_EMAIL_TOKEN] = "the confirmation token is invalid or "
+	[ERR_BAD_EMAIL_TOKEN] =
+	    "the confirmation token is invalid or "
 	    "expired",
-	[ERR_UNKNOWN] = "the database connection broke during the change; "
+	[ERR_UNKNOWN] =
+	    "the database connection broke during the change; "
 	    "check whether it was made",
 	[ERR_INVALID_CODE] = "the code is wrong or was used already",
 	[ERR_MFA_ENABLED] = "two-factor sign-in is already on",
 	[ERR_MFA_NOT_ENROLLED] = "two-factor sign-in is not on",
-	[ERR_MFA_ENROLLMENT_REQUIRED] = "the session may only enrol a second "
+	[ERR_MFA_ENROLLMENT_REQUIRED] =
+	    "the session may only enrol a second "
 	    "factor",
 	[ERR_MFA_REQUIRED] = "the organization requires two-factor sign-in",
 	[ERR_MFA_UNAVAILABLE] = "no mfa_key is configured",

@@ -41,7 +41,7 @@ enum err {
 	ERR_TOO_MANY_ATTEMPTS,   /* 429, per account */
 	ERR_TOO_MANY_REQUESTS,   /* 429, per IP */
 	ERR_MAIL,                /* 503 mail_unavailable: spool refused */
-	ERR_CSRF,                /* 403 csrf: cookie auth without X-Latch-CSRF */
+	ERR_CSRF,                /* 403 csrf: cookie auth, no X-Latch-CSRF */
 	ERR_BAD_EMAIL_TOKEN,     /* 400 invalid_token (email confirmation) */
 	ERR_UNKNOWN,             /* 503 outcome_unknown: the connection to the
 	                            database broke while a change was being
@@ -51,9 +51,9 @@ enum err {
 	ERR_MFA_ENABLED,         /* 409: TOTP is already on */
 	ERR_MFA_NOT_ENROLLED,    /* 409: no TOTP (or no pending enrolment) */
 	ERR_MFA_ENROLLMENT_REQUIRED, /* 403: a restricted session */
-	ERR_MFA_REQUIRED,        /* 403: the organization requires TOTP */
-	ERR_MFA_UNAVAILABLE,     /* 503: no [security] mfa_key */
-	ERR_SETTING_PINNED,      /* 403 setting_pinned: the config pins it */
+	ERR_MFA_REQUIRED,            /* 403: the organization requires TOTP */
+	ERR_MFA_UNAVAILABLE,         /* 503: no [security] mfa_key */
+	ERR_SETTING_PINNED, /* 403 setting_pinned: the config pins it */
 	ERR__MAX
 };
 

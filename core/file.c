@@ -15,8 +15,7 @@
 #include "log.h"
 
 enum err
-file_read(const char *path, int nofollow, size_t max, char **out,
-    size_t *lenp)
+file_read(const char *path, int nofollow, size_t max, char **out, size_t *lenp)
 {
 	struct stat st;
 	enum err e = ERR_SYS;
@@ -135,9 +134,10 @@ file_write(const char *tmp, const char *path, const char *data, size_t len,
 		goto out;
 	}
 	made = 1;
-	if (how->like != NULL && (fchmod(fd, how->like->st_mode & 07777) ==
-	    -1 || (fchown(fd, how->like->st_uid, how->like->st_gid) == -1 &&
-	    errno != EPERM))) {
+	if (how->like != NULL &&
+	    (fchmod(fd, how->like->st_mode & 07777) == -1 ||
+		(fchown(fd, how->like->st_uid, how->like->st_gid) == -1 &&
+		    errno != EPERM))) {
 		log_warn("file: chmod or chown %s", tmp);
 		goto out;
 	}

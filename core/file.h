@@ -44,7 +44,7 @@ struct file_how {
 	/* Unless NULL, called with the temporary file's path once it is
 	 * whole and synced; nonzero stops (ERR_SYS, path untouched). */
 	int (*check)(const char *tmp, void *arg);
-	void *arg;               /* check's */
+	void *arg; /* check's */
 };
 
 /*

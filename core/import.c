@@ -22,9 +22,9 @@
 #include "user.h"
 #include "valid.h"
 
-#define IMPORT_TIME_MAX 253402300799LL  /* 9999-12-31T23:59:59Z */
+#define IMPORT_TIME_MAX 253402300799LL /* 9999-12-31T23:59:59Z */
 #define DUMB_VERSION 2
-#define DUMB_FILE_DEPTH 3               /* {"users": [{...}]} */
+#define DUMB_FILE_DEPTH 3 /* {"users": [{...}]} */
 
 static const char *const outcome_names[IMPORT__MAX] = {
 	[IMPORT_CREATED] = "created",
@@ -33,8 +33,8 @@ static const char *const outcome_names[IMPORT__MAX] = {
 	[IMPORT_EXISTS] = "exists",
 	[IMPORT_REFUSED] = "refused",
 };
-_Static_assert(sizeof(outcome_names) / sizeof(outcome_names[0]) ==
-    IMPORT__MAX, "a name for each outcome");
+_Static_assert(sizeof(outcome_names) / sizeof(outcome_names[0]) == IMPORT__MAX,
+    "a name for each outcome");
 
 const char *
 import_outcome_name(enum import_outcome o)
@@ -44,8 +44,14 @@ import_outcome_name(enum import_outcome o)
 
 /* The members of a JSON Lines record. */
 enum jl_member {
-	JL_ORG, JL_USERNAME, JL_EMAIL, JL_NAME, JL_ROLE, JL_DISABLED,
-	JL_HASH, JL_CREATED,
+	JL_ORG,
+	JL_USERNAME,
+	JL_EMAIL,
+	JL_NAME,
+	JL_ROLE,
+	JL_DISABLED,
+	JL_HASH,
+	JL_CREATED,
 	JL__MAX
 };
 
@@ -84,7 +90,8 @@ refuse(char *why, size_t whysz, const char *fmt, ...)
 static const char *
 key_quote(const char *k)
 {
-	size_t n = strspn(k, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	size_t n = strspn(k,
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 	    "0123456789_.-");
 
 	return n > 0 && n <= 32 && k[n] == '\0' ? k : "(not shown)";
@@ -115,7 +122,7 @@ parse_rfc3339(const char *s, int64_t *t)
 	    s[13] != ':' || s[16] != ':' || s[19] != 'Z' ||
 	    strspn(s, "0123456789-T:Z") != 20 ||
 	    sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2dZ%n", &tm.tm_year, &tm.tm_mon,
-	    &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &n) != 6 ||
+		&tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &n) != 6 ||
 	    n != 20)
 		return -1;
 	tm.tm_year -= 1900;
@@ -139,14 +146,16 @@ row_check(struct import_row *r, char *why, size_t whysz)
 	const char *hw;
 
 	if (!valid_org_name(r->org))
-		return refuse(why, whysz, "organization: 1-128 characters, "
+		return refuse(why, whysz,
+		    "organization: 1-128 characters, "
 		    "no control characters");
 	if (!valid_username(r->username))
 		return refuse(why, whysz, "username: 3-64 of A-Za-z0-9._-");
 	if (!valid_email(r->email))
 		return refuse(why, whysz, "email: not an email address");
 	if (!valid_name(r->name))
-		return refuse(why, whysz, "name: at most 128 characters, no "
+		return refuse(why, whysz,
+		    "name: at most 128 characters, no "
 		    "control characters");
 	if (pw_kind_of(r->hash, &r->kind, &hw) == -1)
 		return refuse(why, whysz, "password hash: %s", hw);
@@ -163,33 +172,40 @@ jsonl_fields(struct json_object *o, struct import_row *r, char *why,
 	int i, k;
 
 	memset(m, 0, sizeof(m));
-	json_object_object_foreach(o, key, val) {
+	json_object_object_foreach(o, key, val)
+	{
 		for (i = 0; i < JL__MAX; i++)
 			if (strcmp(key, jl_members[i].key) == 0)
 				break;
 		if (i == JL__MAX)
-			return refuse(why, whysz, "unknown member %s", key_quote(key));
+			return refuse(why, whysz, "unknown member %s",
+			    key_quote(key));
 		m[i] = val;
 	}
 	for (i = 0; i < JL__MAX; i++)
 		if (jl_members[i].required && m[i] == NULL)
-			return refuse(why, whysz, "missing member %s", jl_members[i].key);
+			return refuse(why, whysz, "missing member %s",
+			    jl_members[i].key);
 	if (get_str(m[JL_ORG], r->org, sizeof(r->org)) == -1 ||
 	    get_str(m[JL_USERNAME], r->username, sizeof(r->username)) == -1 ||
 	    get_str(m[JL_EMAIL], r->email, sizeof(r->email)) == -1 ||
 	    (m[JL_NAME] != NULL &&
-	    get_str(m[JL_NAME], r->name, sizeof(r->name)) == -1))
-		return refuse(why, whysz, "organization, username, email and "
+		get_str(m[JL_NAME], r->name, sizeof(r->name)) == -1))
+		return refuse(why, whysz,
+		    "organization, username, email and "
 		    "name are strings (within their lengths)");
 	if (get_str(m[JL_HASH], r->hash, sizeof(r->hash)) == -1)
-		return refuse(why, whysz, "password_hash: a string of at most "
+		return refuse(why, whysz,
+		    "password_hash: a string of at most "
 		    "255 bytes");
 	r->role = ROLE_USER;
 	if (m[JL_ROLE] != NULL) {
 		s = json_object_is_type(m[JL_ROLE], json_type_string) ?
-		    json_object_get_string(m[JL_ROLE]) : "";
+		    json_object_get_string(m[JL_ROLE]) :
+		    "";
 		if ((k = role_parse(s)) < 0)
-			return refuse(why, whysz, "role: user, admin or "
+			return refuse(why, whysz,
+			    "role: user, admin or "
 			    "superadmin");
 		r->role = (enum role)k;
 	}
@@ -204,10 +220,11 @@ jsonl_fields(struct json_object *o, struct import_row *r, char *why,
 		    json_object_get_int64(m[JL_CREATED]) <= IMPORT_TIME_MAX)
 			r->created_at = json_object_get_int64(m[JL_CREATED]);
 		else if (!json_object_is_type(m[JL_CREATED],
-		    json_type_string) ||
+			     json_type_string) ||
 		    parse_rfc3339(json_object_get_string(m[JL_CREATED]),
-		    &r->created_at) == -1)
-			return refuse(why, whysz, "created_at: UNIX seconds or "
+			&r->created_at) == -1)
+			return refuse(why, whysz,
+			    "created_at: UNIX seconds or "
 			    "YYYY-MM-DDTHH:MM:SSZ");
 	}
 	return row_check(r, why, whysz);
@@ -227,7 +244,8 @@ import_parse_jsonl(const char *s, size_t n, struct import_row *r, char *why,
 	if ((e = jsonv_parse(s, n, 1, &o)) != ERR_OK) {
 		if (e == ERR_NOMEM)
 			return refuse(why, whysz, "out of memory");
-		return refuse(why, whysz, "not one strict JSON object of "
+		return refuse(why, whysz,
+		    "not one strict JSON object of "
 		    "strings, booleans and numbers (UTF-8, each key once)");
 	}
 	e = jsonl_fields(o, r, why, whysz);
@@ -248,7 +266,8 @@ dumb_user(struct json_object *u, size_t i, const struct import_dumb *d,
 	memset(r, 0, sizeof(*r));
 	if (!json_object_is_type(u, json_type_object))
 		return refuse(why, whysz, "not an object");
-	json_object_object_foreach(u, key, val) {
+	json_object_object_foreach(u, key, val)
+	{
 		if (strcmp(key, "username") == 0)
 			name = val;
 		else if (strcmp(key, "hashed_password") == 0)
@@ -256,15 +275,17 @@ dumb_user(struct json_object *u, size_t i, const struct import_dumb *d,
 		else if (strcmp(key, "disabled") == 0)
 			dis = val;
 		else
-			return refuse(why, whysz, "unknown member %s", key_quote(key));
+			return refuse(why, whysz, "unknown member %s",
+			    key_quote(key));
 	}
 	if (name == NULL || hash == NULL)
-		return refuse(why, whysz, "missing member %s", name == NULL ?
-		    "username" : "hashed_password");
+		return refuse(why, whysz, "missing member %s",
+		    name == NULL ? "username" : "hashed_password");
 	if (get_str(name, r->username, sizeof(r->username)) == -1)
 		return refuse(why, whysz, "username: 3-64 of A-Za-z0-9._-");
 	if (get_str(hash, r->hash, sizeof(r->hash)) == -1)
-		return refuse(why, whysz, "hashed_password: a string of at "
+		return refuse(why, whysz,
+		    "hashed_password: a string of at "
 		    "most 255 bytes");
 	if (dis != NULL && !json_object_is_type(dis, json_type_boolean))
 		return refuse(why, whysz, "disabled: true or false");
@@ -275,7 +296,8 @@ dumb_user(struct json_object *u, size_t i, const struct import_dumb *d,
 	if (n < 0 || (size_t)n >= sizeof(r->email))
 		return refuse(why, whysz, "email: username@domain is too long");
 	r->role = d->role >= 0 ? (enum role)d->role :
-	    i == 0 ? ROLE_ADMIN : ROLE_USER;
+	    i == 0             ? ROLE_ADMIN :
+				 ROLE_USER;
 	return row_check(r, why, whysz);
 }
 
@@ -288,27 +310,33 @@ dumb_top(struct json_object *o, struct import_dumb *d,
 
 	*users = NULL;
 	d->auth_enabled = -1;
-	json_object_object_foreach(o, key, val) {
+	json_object_object_foreach(o, key, val)
+	{
 		if (strcmp(key, "version") == 0)
 			ver = val;
 		else if (strcmp(key, "users") == 0)
 			*users = val;
 		else if (strcmp(key, "auth_enabled") == 0) {
 			if (!json_object_is_type(val, json_type_boolean))
-				return refuse(why, whysz, "auth_enabled: true "
+				return refuse(why, whysz,
+				    "auth_enabled: true "
 				    "or false");
 			d->auth_enabled = json_object_get_boolean(val);
 		} else if (strcmp(key, "jwt_secret") != 0 &&
 		    strcmp(key, "setup_skipped") != 0)
-			return refuse(why, whysz, "unknown member %s", key_quote(key));
+			return refuse(why, whysz, "unknown member %s",
+			    key_quote(key));
 	}
 	if (ver == NULL || !json_object_is_type(ver, json_type_int))
-		return refuse(why, whysz, "no \"version\" number: not DUMB's "
+		return refuse(why, whysz,
+		    "no \"version\" number: not DUMB's "
 		    "users.json");
 	d->version = (long)json_object_get_int64(ver);
 	if (d->version != DUMB_VERSION)
-		return refuse(why, whysz, "version %s: latch reads DUMB's "
-		    "users.json version 2", json_object_get_string(ver));
+		return refuse(why, whysz,
+		    "version %s: latch reads DUMB's "
+		    "users.json version 2",
+		    json_object_get_string(ver));
 	if (*users == NULL || !json_object_is_type(*users, json_type_array))
 		return refuse(why, whysz, "no \"users\" array");
 	d->users = json_object_array_length(*users);
@@ -317,8 +345,9 @@ dumb_top(struct json_object *o, struct import_dumb *d,
 
 enum err
 import_parse_dumb(const char *s, size_t n, struct import_dumb *d,
-    void (*fn)(size_t i, const struct import_row *r, const char *why,
-    void *arg), void *arg, char *why, size_t whysz)
+    void (
+	*fn)(size_t i, const struct import_row *r, const char *why, void *arg),
+    void *arg, char *why, size_t whysz)
 {
 	struct json_object *o = NULL, *users;
 	struct import_row r;
@@ -332,7 +361,8 @@ import_parse_dumb(const char *s, size_t n, struct import_dumb *d,
 	if ((e = jsonv_parse(s, n, DUMB_FILE_DEPTH, &o)) != ERR_OK) {
 		if (e == ERR_NOMEM)
 			return e;
-		refuse(why, whysz, "not one strict JSON object (UTF-8, each "
+		refuse(why, whysz,
+		    "not one strict JSON object (UTF-8, each "
 		    "key once, nested at most 3 deep)");
 		return ERR_INVALID_JSON;
 	}
@@ -341,7 +371,7 @@ import_parse_dumb(const char *s, size_t n, struct import_dumb *d,
 	for (i = 0; i < d->users; i++) {
 		rwhy[0] = '\0';
 		if (dumb_user(json_object_array_get_idx(users, i), i, d, &r,
-		    rwhy, sizeof(rwhy)) == ERR_OK)
+			rwhy, sizeof(rwhy)) == ERR_OK)
 			fn(i, &r, NULL, arg);
 		else
 			fn(i, NULL, rwhy, arg);
@@ -380,8 +410,8 @@ run_org(struct import_run *run, const char *name, int64_t *id)
 	}
 	if ((e = org_find(run->db, name, id)) == ERR_NOT_FOUND &&
 	    ((e = org_insert(run->db, name, "", id)) != ERR_OK ||
-	    (e = audit_log(run->db, run->a, AUDIT_ORG_CREATE, *id, *id,
-	    name)) != ERR_OK))
+		(e = audit_log(run->db, run->a, AUDIT_ORG_CREATE, *id, *id,
+		     name)) != ERR_OK))
 		return e == ERR_ORG_TAKEN ? ERR_DB : e;
 	if (e != ERR_OK)
 		return e;
@@ -392,8 +422,8 @@ run_org(struct import_run *run, const char *name, int64_t *id)
 
 /* The account named by s (a username or email_norm), with its hash. */
 static enum err
-run_lookup(struct import_run *run, enum stmt s, const char *key,
-    struct user *u, char *hash, size_t hashsz)
+run_lookup(struct import_run *run, enum stmt s, const char *key, struct user *u,
+    char *hash, size_t hashsz)
 {
 	struct db_arg a[] = { DB_STR(key) };
 	struct db_rows *rows = NULL;
@@ -431,20 +461,26 @@ run_insert(struct import_run *run, const struct import_row *r, int64_t oid,
 	enum err e;
 
 	struct db_arg a[] = {
-		DB_INT(oid), DB_STR(r->username), DB_STR(r->email), DB_STR(norm),
-		DB_STR(r->name), DB_STR(r->hash), DB_STR(role_name(r->role)),
+		DB_INT(oid),
+		DB_STR(r->username),
+		DB_STR(r->email),
+		DB_STR(norm),
+		DB_STR(r->name),
+		DB_STR(r->hash),
+		DB_STR(role_name(r->role)),
 		DB_INT(r->disabled ? 1 : 0),
-		DB_INT(r->created_at > 0 ? r->created_at : now), DB_INT(now),
+		DB_INT(r->created_at > 0 ? r->created_at : now),
+		DB_INT(now),
 	};
 	rc = db_exec(run->db, STMT_IMPORT_USER_INSERT, a, 10, NULL, &id);
 	if (rc == DB_DUP)
-		return ERR_USERNAME_TAKEN;     /* the caller looks it up */
+		return ERR_USERNAME_TAKEN; /* the caller looks it up */
 	if (rc != DB_OK)
 		return ERR_DB;
 	snprintf(detail, sizeof(detail), "%s, %s", run->source,
 	    pw_kind_name(r->kind));
-	if ((e = audit_log(run->db, run->a, AUDIT_USER_IMPORT, oid,
-	    (int64_t)id, detail)) != ERR_OK)
+	if ((e = audit_log(run->db, run->a, AUDIT_USER_IMPORT, oid, (int64_t)id,
+		 detail)) != ERR_OK)
 		return e;
 	run_wrote(run, (int64_t)id, r->hash);
 	*o = IMPORT_CREATED;
@@ -458,9 +494,9 @@ run_insert(struct import_run *run, const struct import_row *r, int64_t oid,
  * r.  The hash is replaced only while u has never signed in to latch.
  */
 static enum err
-run_update(struct import_run *run, const struct import_row *r,
-    const char *norm, const struct user *u, const char *h,
-    enum import_outcome *o, char *why, size_t whysz)
+run_update(struct import_run *run, const struct import_row *r, const char *norm,
+    const struct user *u, const char *h, enum import_outcome *o, char *why,
+    size_t whysz)
 {
 	int email = strcmp(u->email, r->email) != 0;
 	int name = strcmp(u->name, r->name) != 0;
@@ -477,28 +513,32 @@ run_update(struct import_run *run, const struct import_row *r,
 		return ERR_OK;
 	}
 	struct db_arg a[] = {
-		DB_STR(r->email), DB_STR(norm), DB_STR(r->name),
-		DB_INT(r->disabled ? 1 : 0), DB_STR(hash),
-		DB_INT((int64_t)time(NULL)), DB_INT(u->id),
+		DB_STR(r->email),
+		DB_STR(norm),
+		DB_STR(r->name),
+		DB_INT(r->disabled ? 1 : 0),
+		DB_STR(hash),
+		DB_INT((int64_t)time(NULL)),
+		DB_INT(u->id),
 	};
 	if ((rc = db_exec(run->db, STMT_IMPORT_USER_UPDATE, a, 7, NULL,
-	    NULL)) == DB_DUP) {
+		 NULL)) == DB_DUP) {
 		*o = IMPORT_REFUSED;
 		snprintf(why, whysz, "the email is another account's");
 		return ERR_OK;
 	}
 	if (rc != DB_OK)
 		return ERR_DB;
-	snprintf(detail, sizeof(detail), "import:%s%s%s%s", email ?
-	    " email" : "", name ? " name" : "", dis ? " disabled" : "",
+	snprintf(detail, sizeof(detail), "import:%s%s%s%s",
+	    email ? " email" : "", name ? " name" : "", dis ? " disabled" : "",
 	    pw ? " password" : "");
 	/* A disabled account, or one whose password changed, keeps no
 	 * session. */
 	if (((r->disabled && dis) || pw) &&
 	    (e = session_revoke_user(run->db, u->id, 0)) != ERR_OK)
 		return e;
-	if ((e = audit_log(run->db, run->a, AUDIT_USER_UPDATE, u->org_id,
-	    u->id, detail)) != ERR_OK)
+	if ((e = audit_log(run->db, run->a, AUDIT_USER_UPDATE, u->org_id, u->id,
+		 detail)) != ERR_OK)
 		return e;
 	run_wrote(run, u->id, hash);
 	*o = IMPORT_UPDATED;
@@ -534,14 +574,17 @@ run_exists(struct import_run *run, const struct import_row *r, int64_t oid,
 	if (e != ERR_OK) {
 		/* Taken a moment ago and gone again: try the row again in
 		 * the next run. */
-		snprintf(why, whysz, "the username or email changed during "
+		snprintf(why, whysz,
+		    "the username or email changed during "
 		    "the import");
 		e = ERR_OK;
 		goto out;
 	}
 	if (u.org_id != oid) {
-		snprintf(why, whysz, "the username is that of account id "
-		    "%lld in another organization", (long long)u.id);
+		snprintf(why, whysz,
+		    "the username is that of account id "
+		    "%lld in another organization",
+		    (long long)u.id);
 		goto out;
 	}
 	if (!run->update) {

@@ -24,7 +24,7 @@
 #include "err.h"
 #include "pw.h"
 
-#define IMPORT_LINE_MAX 16384     /* bytes of one JSON Lines record */
+#define IMPORT_LINE_MAX 16384 /* bytes of one JSON Lines record */
 #define IMPORT_WHY_SIZE 160
 
 /* One account to import. */
@@ -37,7 +37,7 @@ struct import_row {
 	int disabled;
 	char hash[PW_HASH_MAX + 1];
 	enum pw_kind kind;
-	int64_t created_at;           /* UNIX seconds; 0: now */
+	int64_t created_at; /* UNIX seconds; 0: now */
 };
 
 /*
@@ -55,14 +55,14 @@ enum err import_parse_jsonl(const char *s, size_t n, struct import_row *r,
 
 /* How DUMB's users.json is read, and what it said. */
 struct import_dumb {
-	const char *org;              /* the organization to import into */
-	const char *email_domain;     /* each user's email: username@domain */
-	int role;                     /* enum role, or -1: the first user
-	                                 an admin, the others users */
+	const char *org;          /* the organization to import into */
+	const char *email_domain; /* each user's email: username@domain */
+	int role;                 /* enum role, or -1: the first user
+	                             an admin, the others users */
 	/* read from the file: */
 	long version;
-	int auth_enabled;             /* 1, 0, or -1 if absent */
-	size_t users;                 /* entries of its "users" array */
+	int auth_enabled; /* 1, 0, or -1 if absent */
+	size_t users;     /* entries of its "users" array */
 };
 
 /*
@@ -75,16 +75,17 @@ struct import_dumb {
  * was passed to fn), with why; ERR_NOMEM.
  */
 enum err import_parse_dumb(const char *s, size_t n, struct import_dumb *d,
-    void (*fn)(size_t i, const struct import_row *r, const char *why,
-    void *arg), void *arg, char *why, size_t whysz);
+    void (
+	*fn)(size_t i, const struct import_row *r, const char *why, void *arg),
+    void *arg, char *why, size_t whysz);
 
 /* What became of one account. */
 enum import_outcome {
 	IMPORT_CREATED,
-	IMPORT_UPDATED,               /* existed; changed (update set) */
-	IMPORT_UNCHANGED,             /* existed; as imported (update set) */
-	IMPORT_EXISTS,                /* existed; left alone */
-	IMPORT_REFUSED,               /* the record, or a conflict */
+	IMPORT_UPDATED,   /* existed; changed (update set) */
+	IMPORT_UNCHANGED, /* existed; as imported (update set) */
+	IMPORT_EXISTS,    /* existed; left alone */
+	IMPORT_REFUSED,   /* the record, or a conflict */
 	IMPORT__MAX
 };
 
@@ -97,14 +98,14 @@ const char *import_outcome_name(enum import_outcome o);
  */
 struct import_run {
 	struct db *db;
-	const struct actor *a;        /* the operator: a superadmin */
-	const char *source;           /* "jsonl", "dumb": the audit detail */
-	int update;                   /* update accounts that exist */
-	int dry_run;                  /* one transaction, rolled back */
+	const struct actor *a; /* the operator: a superadmin */
+	const char *source;    /* "jsonl", "dumb": the audit detail */
+	int update;            /* update accounts that exist */
+	int dry_run;           /* one transaction, rolled back */
 	/* kept by import.c: */
-	int open;                     /* a transaction is open */
-	size_t pending;               /* accounts written in it */
-	int64_t org_id;               /* org_name's id, 0: none yet */
+	int open;       /* a transaction is open */
+	size_t pending; /* accounts written in it */
+	int64_t org_id; /* org_name's id, 0: none yet */
 	char org_name[513];
 	int64_t w_id;                 /* the last account written, and its */
 	char w_hash[PW_HASH_MAX + 1]; /* hash: the batch's witness */

@@ -107,7 +107,7 @@ invite_mail(struct db *db, const struct conf *conf, const struct actor *a,
 
 	inv->retry_after = 0;
 	if ((e = limit_mail(db, conf, LIMIT_MAIL_INVITE, inv->email,
-	    &inv->retry_after)) == ERR_TOO_MANY_REQUESTS)
+		 &inv->retry_after)) == ERR_TOO_MANY_REQUESTS)
 		limit_refused("mail", a->user_id, inv->retry_after, a->ip);
 	if (e != ERR_OK)
 		return e;
@@ -161,10 +161,14 @@ invite_put(struct db *db, const struct conf *conf, const struct actor *a,
 	}
 	{
 		struct db_arg q[] = {
-			DB_INT(org), DB_STR(email), DB_STR(norm),
-			DB_STR(role_name(role)), DB_BLOB(h, TOK_HASH_LEN),
+			DB_INT(org),
+			DB_STR(email),
+			DB_STR(norm),
+			DB_STR(role_name(role)),
+			DB_BLOB(h, TOK_HASH_LEN),
 			a->user_id > 0 ? DB_INT(a->user_id) : DB_NULLARG,
-			DB_INT(now), DB_INT(now + conf->invitation_ttl),
+			DB_INT(now),
+			DB_INT(now + conf->invitation_ttl),
 		};
 
 		rc = db_exec(db, STMT_INV_INSERT, q, 8, NULL, &id);
@@ -173,7 +177,7 @@ invite_put(struct db *db, const struct conf *conf, const struct actor *a,
 		return rc == DB_FK ? ERR_NOT_FOUND : ERR_DB;
 	if ((e = invite_get(db, org, (int64_t)id, out)) != ERR_OK ||
 	    (e = audit_log(db, a, AUDIT_INVITATION_CREATE, org, out->id,
-	    email)) != ERR_OK)
+		 email)) != ERR_OK)
 		return e;
 	if (inviter != NULL)
 		return invite_mail(db, conf, a, out, code, inviter, m);
@@ -198,7 +202,7 @@ invite_create(struct db *db, const struct conf *conf, const struct actor *a,
 	if (db_begin(db) != DB_OK)
 		return ERR_DB;
 	if ((e = invite_put(db, conf, a, org, email, role, inviter, code, h,
-	    out, &m)) != ERR_OK) {
+		 out, &m)) != ERR_OK) {
 		db_rollback(db);
 		notify_abort(conf, &m);
 		tok_cleanse(code, TOK_STR_SIZE);
@@ -240,9 +244,9 @@ invite_preview(struct db *db, const char *code, struct invite *out)
  */
 static enum err
 invite_use(struct db *db, const struct conf *conf, const struct actor *a,
-    const unsigned char h[TOK_HASH_LEN], const char *mcf,
-    const char *username, const char *name, const char *ua, struct user *u,
-    struct invite *inv, struct session_tokens *t)
+    const unsigned char h[TOK_HASH_LEN], const char *mcf, const char *username,
+    const char *name, const char *ua, struct user *u, struct invite *inv,
+    struct session_tokens *t)
 {
 	struct session_new sn;
 	struct db_rows *r = NULL;
@@ -268,15 +272,15 @@ invite_use(struct db *db, const struct conf *conf, const struct actor *a,
 	str_copy(inv->email, sizeof(inv->email), db_cell(r, 0, COL_INV_EMAIL));
 	inv->role = row_role(db_cell(r, 0, COL_INV_ROLE));
 	if ((e = user_insert(db, inv->org_id, username, inv->email, name, mcf,
-	    inv->role, &uid)) != ERR_OK)
+		 inv->role, &uid)) != ERR_OK)
 		goto rollback;
 	{
-		struct db_arg use[] = {
-			DB_INT(now), DB_INT(uid), DB_INT(inv->id)
-		};
+		struct db_arg use[] = { DB_INT(now), DB_INT(uid),
+			DB_INT(inv->id) };
 
 		if ((rc = db_exec(db, STMT_INV_USE, use, 3, &n, NULL)) !=
-		    DB_OK || n != 1) {
+			DB_OK ||
+		    n != 1) {
 			e = rc != DB_OK ? ERR_DB : ERR_INVITATION_USED;
 			goto rollback;
 		}
@@ -289,7 +293,7 @@ invite_use(struct db *db, const struct conf *conf, const struct actor *a,
 	}
 	who = user_actor(u, a->ip);
 	if ((e = audit_log(db, &who, AUDIT_INVITATION_ACCEPT, inv->org_id,
-	    inv->id, NULL)) != ERR_OK ||
+		 inv->id, NULL)) != ERR_OK ||
 	    (e = session_open(db, conf, u, 0, ua, a->ip, &sn, t)) != ERR_OK)
 		goto rollback;
 	e = session_commit_open(db, conf, u, &sn, t);
@@ -304,8 +308,8 @@ done:
 enum err
 invite_accept(struct db *db, const struct conf *conf, const struct actor *a,
     const char *code, const char *username, const char *name,
-    const char *password, const char *ua, struct user *u,
-    struct invite *inv, struct session_tokens *t)
+    const char *password, const char *ua, struct user *u, struct invite *inv,
+    struct session_tokens *t)
 {
 	unsigned char h[TOK_HASH_LEN];
 	char mcf[PW_MCF_SIZE];
@@ -353,8 +357,7 @@ invite_foreach(struct db *db, const struct actor *a, int64_t want,
 }
 
 enum err
-invite_revoke(struct db *db, const struct actor *a, int64_t want,
-    int64_t id)
+invite_revoke(struct db *db, const struct actor *a, int64_t want, int64_t id)
 {
 	uint64_t n = 0;
 	int64_t org;
@@ -362,9 +365,8 @@ invite_revoke(struct db *db, const struct actor *a, int64_t want,
 
 	if ((e = actor_scope(db, a, want, &org)) != ERR_OK)
 		return e;
-	struct db_arg q[] = {
-		DB_INT((int64_t)time(NULL)), DB_INT(id), DB_INT(org)
-	};
+	struct db_arg q[] = { DB_INT((int64_t)time(NULL)), DB_INT(id),
+		DB_INT(org) };
 	if (db_begin(db) != DB_OK)
 		return ERR_DB;
 	if ((e = db_err(db_exec(db, STMT_INV_REVOKE, q, 3, &n, NULL))) !=
@@ -403,8 +405,10 @@ invite_resend(struct db *db, const struct conf *conf, const struct actor *a,
 	if (db_begin(db) != DB_OK)
 		return ERR_DB;
 	struct db_arg q[] = {
-		DB_BLOB(h, sizeof(h)), DB_INT(now + conf->invitation_ttl),
-		DB_INT(id), DB_INT(org),
+		DB_BLOB(h, sizeof(h)),
+		DB_INT(now + conf->invitation_ttl),
+		DB_INT(id),
+		DB_INT(org),
 	};
 	if (db_exec(db, STMT_INV_RECODE, q, 4, &n, NULL) != DB_OK) {
 		e = ERR_DB;

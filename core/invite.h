@@ -27,10 +27,10 @@ struct invite {
 	enum role role;
 	int64_t created_at;
 	int64_t expires_at;
-	int64_t invited_by;       /* 0: nobody (superadmin's org creation) */
-	int retry_after;          /* seconds, with ERR_TOO_MANY_REQUESTS:
-	                             a mail went to the address within
-	                             [mail] min_interval (limit_mail()) */
+	int64_t invited_by; /* 0: nobody (superadmin's org creation) */
+	int retry_after;    /* seconds, with ERR_TOO_MANY_REQUESTS:
+	                       a mail went to the address within
+	                       [mail] min_interval (limit_mail()) */
 };
 
 struct notify_mail;

@@ -36,8 +36,9 @@ peek(const struct jsonv *v)
 static void
 skip_ws(struct jsonv *v)
 {
-	while (v->i < v->n && (v->p[v->i] == ' ' || v->p[v->i] == '\t' ||
-	    v->p[v->i] == '\n' || v->p[v->i] == '\r'))
+	while (v->i < v->n &&
+	    (v->p[v->i] == ' ' || v->p[v->i] == '\t' || v->p[v->i] == '\n' ||
+		v->p[v->i] == '\r'))
 		v->i++;
 }
 
@@ -296,7 +297,8 @@ json_members(struct json_object *o)
 	size_t n = 0, i, len;
 
 	if (json_object_is_type(o, json_type_object)) {
-		json_object_object_foreach(o, key, val) {
+		json_object_object_foreach(o, key, val)
+		{
 			(void)key;
 			n += 1 + json_members(val);
 		}

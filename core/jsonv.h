@@ -50,8 +50,7 @@ int jsonv_check(const char *s, size_t n, int maxdepth);
  * that keeps one member per key holds fewer exactly when some object has
  * a key twice.
  */
-int jsonv_check_count(const char *s, size_t n, int maxdepth,
-    size_t *members);
+int jsonv_check_count(const char *s, size_t n, int maxdepth, size_t *members);
 
 /*
  * The n bytes at s (jsonv_check(): one strict JSON object, at most

@@ -25,22 +25,21 @@
 #include "jwt.h"
 #include "tok.h"
 
-#define JWT_SIG_LEN 32     /* HMAC-SHA256 */
-#define JWT_SIG_B64LEN 43  /* its base64url length */
-#define JWT_ED_B64LEN 86   /* an Ed25519 signature's base64url length */
-#define JWT_JSON_DEPTH 4   /* header and claims are flat objects */
-#define JWT_JTI_BYTES 16   /* 22 base64url characters */
-#define JWT_JSON_FLAGS \
-	(JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
+#define JWT_SIG_LEN 32    /* HMAC-SHA256 */
+#define JWT_SIG_B64LEN 43 /* its base64url length */
+#define JWT_ED_B64LEN 86  /* an Ed25519 signature's base64url length */
+#define JWT_JSON_DEPTH 4  /* header and claims are flat objects */
+#define JWT_JTI_BYTES 16  /* 22 base64url characters */
+#define JWT_JSON_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
 
 static const char jwt_header[] = "{\"alg\":\"HS256\",\"typ\":\"JWT\"}";
-#define JWT_HDR_MAX 128    /* the header with a kid */
-#define JWT_KID_BYTES 8    /* of SHA-256(key) */
+#define JWT_HDR_MAX 128 /* the header with a kid */
+#define JWT_KID_BYTES 8 /* of SHA-256(key) */
 
 /* HMAC-SHA256 of n bytes at input into mac.  Returns 0, or -1. */
 static int
-jwt_mac(const char *input, size_t n, const unsigned char *key,
-    size_t keylen, unsigned char mac[JWT_SIG_LEN])
+jwt_mac(const char *input, size_t n, const unsigned char *key, size_t keylen,
+    unsigned char mac[JWT_SIG_LEN])
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
@@ -49,7 +48,8 @@ jwt_mac(const char *input, size_t n, const unsigned char *key,
 	if (key == NULL || keylen == 0 || keylen > INT_MAX)
 		goto out;
 	if (HMAC(EVP_sha256(), key, (int)keylen, (const unsigned char *)input,
-	    n, md, &mdlen) == NULL || mdlen != JWT_SIG_LEN)
+		n, md, &mdlen) == NULL ||
+	    mdlen != JWT_SIG_LEN)
 		goto out;
 	memcpy(mac, md, JWT_SIG_LEN);
 	rc = 0;
@@ -59,8 +59,8 @@ out:
 }
 
 int
-jwt_hs256(const char *input, size_t n, const unsigned char *key,
-    size_t keylen, char *out, size_t outsz)
+jwt_hs256(const char *input, size_t n, const unsigned char *key, size_t keylen,
+    char *out, size_t outsz)
 {
 	unsigned char mac[JWT_SIG_LEN];
 	int rc = -1;
@@ -101,8 +101,7 @@ jwt_claims_ok(const struct jwt_claims *c)
 	return jwt_strok(c->iss, sizeof(c->iss), sizeof(c->iss) - 1) &&
 	    jwt_strok(c->username, sizeof(c->username), 64) &&
 	    jwt_strok(c->role, sizeof(c->role), sizeof(c->role) - 1) &&
-	    jwt_role_ok(c->role) &&
-	    jwt_strok(c->jti, sizeof(c->jti), 32) &&
+	    jwt_role_ok(c->role) && jwt_strok(c->jti, sizeof(c->jti), 32) &&
 	    c->sub > 0 && c->org > 0 && c->sid > 0 &&
 	    (c->amr & ~JWT_AMR_ALL) == 0;
 }
@@ -118,9 +117,10 @@ jwt_amr_json(unsigned amr)
 	size_t i;
 
 	for (i = 0; a != NULL && i < sizeof(amr_names) / sizeof(amr_names[0]);
-	    i++)
-		if ((amr & (1u << i)) && json_object_array_add(a,
-		    json_object_new_string(amr_names[i])) != 0) {
+	     i++)
+		if ((amr & (1u << i)) &&
+		    json_object_array_add(a,
+			json_object_new_string(amr_names[i])) != 0) {
 			json_object_put(a);
 			return NULL;
 		}
@@ -145,8 +145,8 @@ jwt_amr_parse(struct json_object *v, unsigned *amr)
 		if (!json_object_is_type(e, json_type_string))
 			return -1;
 		s = json_object_get_string(e);
-		for (j = 0, bit = 0; j < sizeof(amr_names) /
-		    sizeof(amr_names[0]); j++)
+		for (j = 0, bit = 0;
+		     j < sizeof(amr_names) / sizeof(amr_names[0]); j++)
 			if (strcmp(s, amr_names[j]) == 0)
 				bit = 1u << j;
 		if (bit == 0 || (*amr & bit))
@@ -210,8 +210,8 @@ jwt_ed25519(const char *input, size_t n, const struct key *ed, char *out,
  */
 static enum err
 jwt_sign_hdr(struct jwt_claims *c, const char *hdr, size_t hdrlen,
-    const unsigned char *key, size_t keylen, const struct key *ed,
-    char *out, size_t outsz)
+    const unsigned char *key, size_t keylen, const struct key *ed, char *out,
+    size_t outsz)
 {
 	struct json_object *root = NULL;
 	unsigned char jti[JWT_JTI_BYTES];
@@ -226,8 +226,8 @@ jwt_sign_hdr(struct jwt_claims *c, const char *hdr, size_t hdrlen,
 	out[0] = '\0';
 	if (c->jti[0] == '\0' &&
 	    (tok_random(jti, sizeof(jti)) == -1 ||
-	    b64url_encode(jti, sizeof(jti), c->jti, sizeof(c->jti)) ==
-	    (size_t)-1))
+		b64url_encode(jti, sizeof(jti), c->jti, sizeof(c->jti)) ==
+		    (size_t)-1))
 		goto out;
 	if (!jwt_claims_ok(c))
 		goto out;
@@ -239,8 +239,8 @@ jwt_sign_hdr(struct jwt_claims *c, const char *hdr, size_t hdrlen,
 	if ((root = json_object_new_object()) == NULL ||
 	    jwt_add(root, "iss", json_object_new_string(c->iss)) == -1 ||
 	    jwt_add(root, "sub", json_object_new_string(sub)) == -1 ||
-	    jwt_add(root, "username",
-	    json_object_new_string(c->username)) == -1 ||
+	    jwt_add(root, "username", json_object_new_string(c->username)) ==
+		-1 ||
 	    jwt_add(root, "org", json_object_new_int64(c->org)) == -1 ||
 	    jwt_add(root, "tenant_id", json_object_new_int64(c->org)) == -1 ||
 	    jwt_add(root, "role", json_object_new_string(c->role)) == -1 ||
@@ -250,8 +250,8 @@ jwt_sign_hdr(struct jwt_claims *c, const char *hdr, size_t hdrlen,
 	    jwt_add(root, "exp", json_object_new_int64(c->exp)) == -1 ||
 	    (c->amr != 0 && jwt_add(root, "amr", jwt_amr_json(c->amr)) == -1))
 		goto out;
-	if ((payload = json_object_to_json_string_ext(root,
-	    JWT_JSON_FLAGS)) == NULL)
+	if ((payload = json_object_to_json_string_ext(root, JWT_JSON_FLAGS)) ==
+	    NULL)
 		goto out;
 	plen = strlen(payload);
 
@@ -272,8 +272,9 @@ jwt_sign_hdr(struct jwt_claims *c, const char *hdr, size_t hdrlen,
 	if (len == (size_t)-1)
 		goto out;
 	n += len;
-	if (ed != NULL ? jwt_ed25519(out, n, ed, out + n + 1, outsz - n - 1) :
-	    jwt_hs256(out, n, key, keylen, out + n + 1, outsz - n - 1))
+	if (ed != NULL ?
+		jwt_ed25519(out, n, ed, out + n + 1, outsz - n - 1) :
+		jwt_hs256(out, n, key, keylen, out + n + 1, outsz - n - 1))
 		goto out;
 	out[n] = '.';
 	rc = ERR_OK;
@@ -305,13 +306,17 @@ jwt_sign_keys(struct jwt_claims *c, const struct jwt_keys *k, char *out,
 	if (k == NULL)
 		return ERR_SYS;
 	if (k->sign != NULL)
-		n = snprintf(hdr, sizeof(hdr), "{\"alg\":\"EdDSA\",\"typ\":"
-		    "\"JWT\",\"kid\":\"%s\"}", key_kid(k->sign));
+		n = snprintf(hdr, sizeof(hdr),
+		    "{\"alg\":\"EdDSA\",\"typ\":"
+		    "\"JWT\",\"kid\":\"%s\"}",
+		    key_kid(k->sign));
 	else if (jwt_kid(k->current, k->currentlen, kid) == -1)
 		return ERR_SYS;
 	else
-		n = snprintf(hdr, sizeof(hdr), "{\"alg\":\"HS256\",\"typ\":"
-		    "\"JWT\",\"kid\":\"%s\"}", kid);
+		n = snprintf(hdr, sizeof(hdr),
+		    "{\"alg\":\"HS256\",\"typ\":"
+		    "\"JWT\",\"kid\":\"%s\"}",
+		    kid);
 	if (n < 0 || (size_t)n >= sizeof(hdr))
 		return ERR_SYS;
 	return jwt_sign_hdr(c, hdr, (size_t)n, k->current, k->currentlen,
@@ -324,8 +329,7 @@ jwt_sign_keys(struct jwt_claims *c, const struct jwt_keys *k, char *out,
  * the object (caller puts it), or NULL.
  */
 static struct json_object *
-jwt_parse_segment(const char *seg, size_t n, unsigned char *buf,
-    size_t bufsz)
+jwt_parse_segment(const char *seg, size_t n, unsigned char *buf, size_t bufsz)
 {
 	struct json_tokener *tok = NULL;
 	struct json_object *obj = NULL;
@@ -576,33 +580,32 @@ jwt_check(const char *token, const struct jwt_keys *k, const char *issuer,
 		goto out;
 
 	if ((hdr = jwt_parse_segment(token, (size_t)(d1 - token), buf,
-	    sizeof(buf))) == NULL || !jwt_header_ok(hdr, k, &eddsa))
+		 sizeof(buf))) == NULL ||
+	    !jwt_header_ok(hdr, k, &eddsa))
 		goto out;
 	if (eddsa ? jwt_pick_ed(hdr, k, &ed) == -1 :
-	    jwt_pick_key(hdr, k, &key, &keylen) == -1)
+		    jwt_pick_key(hdr, k, &key, &keylen) == -1)
 		goto out;
 
 	/* The signature, before anything of the payload is looked at. */
 	if (!jwt_sig_ok(token, (size_t)(d2 - token), d2 + 1,
-	    (size_t)(end - d2 - 1), key, keylen, ed))
+		(size_t)(end - d2 - 1), key, keylen, ed))
 		goto out;
 
 	if ((pl = jwt_parse_segment(d1 + 1, (size_t)(d2 - d1 - 1), buf,
-	    sizeof(buf))) == NULL)
+		 sizeof(buf))) == NULL)
 		goto out;
 	if (jwt_get_str(pl, "iss", c.iss, sizeof(c.iss)) == -1 ||
 	    strcmp(c.iss, issuer) != 0 ||
 	    jwt_get_str(pl, "sub", sub, sizeof(sub)) == -1 ||
 	    jwt_parse_id(sub, &c.sub) == -1 ||
-	    jwt_get_str(pl, "username", c.username, sizeof(c.username)) ==
-	    -1 ||
+	    jwt_get_str(pl, "username", c.username, sizeof(c.username)) == -1 ||
 	    jwt_get_int(pl, "org", &c.org) == -1 ||
 	    jwt_get_str(pl, "role", c.role, sizeof(c.role)) == -1 ||
 	    jwt_get_int(pl, "sid", &c.sid) == -1 ||
 	    jwt_get_str(pl, "jti", c.jti, sizeof(c.jti)) == -1 ||
 	    jwt_get_int(pl, "iat", &c.iat) == -1 ||
-	    jwt_get_int(pl, "exp", &c.exp) == -1 ||
-	    !jwt_claims_ok(&c))
+	    jwt_get_int(pl, "exp", &c.exp) == -1 || !jwt_claims_ok(&c))
 		goto out;
 	if (json_object_object_get_ex(pl, "tenant_id", &v) &&
 	    (jwt_get_int(pl, "tenant_id", &tenant) == -1 || tenant != c.org))
@@ -616,7 +619,7 @@ jwt_check(const char *token, const struct jwt_keys *k, const char *issuer,
 			goto out;
 		if (json_object_object_get_ex(pl, "nbf", &v) &&
 		    (jwt_get_int(pl, "nbf", &nbf) == -1 ||
-		    nbf > (int64_t)*now + leeway))
+			nbf > (int64_t)*now + leeway))
 			goto out;
 		if (c.exp < (int64_t)*now - leeway) {
 			rc = ERR_TOKEN_EXPIRED;
@@ -633,8 +636,8 @@ out:
 }
 
 enum err
-jwt_verify_keys(const char *token, const struct jwt_keys *k,
-    const char *issuer, time_t now, int leeway, struct jwt_claims *c)
+jwt_verify_keys(const char *token, const struct jwt_keys *k, const char *issuer,
+    time_t now, int leeway, struct jwt_claims *c)
 {
 	return jwt_check(token, k, issuer, &now, leeway, c);
 }

@@ -36,32 +36,32 @@
  * verify.  Zeroed EdDSA members: HS256 only, as before EdDSA existed.
  */
 struct jwt_keys {
-	const unsigned char *current;   /* borrowed */
+	const unsigned char *current; /* borrowed */
 	size_t currentlen;
-	const unsigned char *previous;  /* borrowed; NULL: none */
+	const unsigned char *previous; /* borrowed; NULL: none */
 	size_t previouslen;
-	const struct key *sign;         /* borrowed; non-NULL: sign EdDSA */
-	const struct key *ed[2];        /* borrowed; verify EdDSA; NULL: none */
-	int no_hs256;                   /* 1: HS256 tokens are refused */
+	const struct key *sign;  /* borrowed; non-NULL: sign EdDSA */
+	const struct key *ed[2]; /* borrowed; verify EdDSA; NULL: none */
+	int no_hs256;            /* 1: HS256 tokens are refused */
 };
 
 struct jwt_claims {
 	char iss[65];
-	int64_t sub;        /* user id ("sub" is its decimal string) */
+	int64_t sub; /* user id ("sub" is its decimal string) */
 	char username[65];
-	int64_t org;        /* organization id ("org" and "tenant_id") */
+	int64_t org; /* organization id ("org" and "tenant_id") */
 	char role[16];
-	int64_t sid;        /* session id */
-	char jti[33];       /* 22 base64url chars of 128 random bits */
+	int64_t sid;  /* session id */
+	char jti[33]; /* 22 base64url chars of 128 random bits */
 	int64_t iat;
 	int64_t exp;
-	unsigned amr;       /* JWT_AMR_* bits: "amr" (RFC 8176); 0: none */
+	unsigned amr; /* JWT_AMR_* bits: "amr" (RFC 8176); 0: none */
 };
 
-/* How the session was signed in: the "amr" claim's values. */
-#define JWT_AMR_PWD 1u      /* "pwd": a password */
-#define JWT_AMR_OTP 2u      /* "otp": a one-time password (TOTP, or a
-                               recovery code) */
+/* How the session was signed in: the "amr" claim's values, "pwd" (a
+ * password) and "otp" (a one-time password: TOTP, or a recovery code). */
+#define JWT_AMR_PWD 1u
+#define JWT_AMR_OTP 2u
 #define JWT_AMR_ALL 3u
 
 /*
@@ -70,8 +70,8 @@ struct jwt_claims {
  * Writes the compact token into out (outsz bytes).  Returns ERR_OK, or
  * ERR_SYS/ERR_NOMEM.
  */
-enum err jwt_sign(struct jwt_claims *c, const unsigned char *key,
-    size_t keylen, char *out, size_t outsz);
+enum err jwt_sign(struct jwt_claims *c, const unsigned char *key, size_t keylen,
+    char *out, size_t outsz);
 
 /*
  * Verify token against key (as the current key of a set with no previous
@@ -79,9 +79,8 @@ enum err jwt_sign(struct jwt_claims *c, const unsigned char *key,
  * Fills *c on success.  Returns ERR_OK, ERR_TOKEN_EXPIRED (valid signature,
  * exp passed), or ERR_INVALID_TOKEN for anything else.
  */
-enum err jwt_verify(const char *token, const unsigned char *key,
-    size_t keylen, const char *issuer, time_t now, int leeway,
-    struct jwt_claims *c);
+enum err jwt_verify(const char *token, const unsigned char *key, size_t keylen,
+    const char *issuer, time_t now, int leeway, struct jwt_claims *c);
 
 /*
  * Like jwt_verify() but ignores exp: used by /auth/revoke to find the
@@ -114,8 +113,7 @@ enum err jwt_verify_noexp_keys(const char *token, const struct jwt_keys *k,
  * The kid of key (keylen > 0) into out (JWT_KID_LEN + 1 bytes).  Returns 0,
  * or -1.
  */
-int jwt_kid(const unsigned char *key, size_t keylen,
-    char out[JWT_KID_LEN + 1]);
+int jwt_kid(const unsigned char *key, size_t keylen, char out[JWT_KID_LEN + 1]);
 
 /*
  * The JWS HS256 signature of the n bytes at input (the signing input

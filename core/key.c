@@ -27,13 +27,13 @@
 #include "key.h"
 #include "tok.h"
 
-#define KEY_RAW_LEN 32      /* an Ed25519 public key */
-#define KEY_PEM_MAX 4096    /* a key file, bytes */
+#define KEY_RAW_LEN 32   /* an Ed25519 public key */
+#define KEY_PEM_MAX 4096 /* a key file, bytes */
 
 struct key {
 	EVP_PKEY *pkey;
 	int private;
-	char x[KEY_X_LEN + 1];      /* base64url of the public key */
+	char x[KEY_X_LEN + 1]; /* base64url of the public key */
 	char kid[KEY_KID_LEN + 1];
 };
 
@@ -75,7 +75,7 @@ key_describe(struct key *k)
 	if (n < 0 || (size_t)n >= sizeof(thumb) ||
 	    SHA256((const unsigned char *)thumb, (size_t)n, md) == NULL ||
 	    b64url_encode(md, sizeof(md), k->kid, sizeof(k->kid)) !=
-	    KEY_KID_LEN)
+		KEY_KID_LEN)
 		return -1;
 	return 0;
 }
@@ -142,18 +142,21 @@ key_load(const char *path, int public_ok, char *err, size_t errlen)
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode) || st.st_size > KEY_PEM_MAX) {
-		key_err(err, errlen, path, "not a key file (a "
+		key_err(err, errlen, path,
+		    "not a key file (a "
 		    "regular file of at most 4096 bytes)");
 		goto out;
 	}
 	/* As the config: only its owner (root or us) may change it. */
 	if (st.st_uid != 0 && st.st_uid != geteuid()) {
-		key_err(err, errlen, path, "owned by neither root "
+		key_err(err, errlen, path,
+		    "owned by neither root "
 		    "nor the user running this; chown it");
 		goto out;
 	}
 	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
-		key_err(err, errlen, path, "writable by its group "
+		key_err(err, errlen, path,
+		    "writable by its group "
 		    "or others (chmod 600 it)");
 		goto out;
 	}
@@ -170,19 +173,22 @@ key_load(const char *path, int public_ok, char *err, size_t errlen)
 		len += (size_t)r;
 	}
 	if ((k = key_from_pem(buf, len)) == NULL) {
-		key_err(err, errlen, path, "not an unencrypted "
+		key_err(err, errlen, path,
+		    "not an unencrypted "
 		    "Ed25519 key in PEM (latchctl rotate-key makes them)");
 		goto out;
 	}
 	if (k->private && (st.st_mode & S_IROTH)) {
-		key_err(err, errlen, path, "a private key readable "
+		key_err(err, errlen, path,
+		    "a private key readable "
 		    "by others (chmod 600 it)");
 		key_free(k);
 		k = NULL;
 		goto out;
 	}
 	if (!k->private && !public_ok) {
-		key_err(err, errlen, path, "holds no private key, "
+		key_err(err, errlen, path,
+		    "holds no private key, "
 		    "and this key signs");
 		key_free(k);
 		k = NULL;
@@ -209,8 +215,8 @@ key_generate(const char *path, const struct stat *like, char *err,
 
 	if ((pkey = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519")) == NULL ||
 	    (b = BIO_new(BIO_s_mem())) == NULL ||
-	    PEM_write_bio_PrivateKey(b, pkey, NULL, NULL, 0, NULL, NULL) !=
-	    1 || (len = BIO_get_mem_data(b, &pem)) <= 0) {
+	    PEM_write_bio_PrivateKey(b, pkey, NULL, NULL, 0, NULL, NULL) != 1 ||
+	    (len = BIO_get_mem_data(b, &pem)) <= 0) {
 		key_err(err, errlen, path, "cannot make a key");
 		goto out;
 	}
@@ -227,8 +233,9 @@ key_generate(const char *path, const struct stat *like, char *err,
 		how.like = &st;
 	}
 	if (file_write(tmp, path, pem, (size_t)len, &how) != ERR_OK) {
-		key_err(err, errlen, path, errno == EEXIST ?
-		    "exists (refusing to overwrite a key)" : strerror(errno));
+		key_err(err, errlen, path,
+		    errno == EEXIST ? "exists (refusing to overwrite a key)" :
+				      strerror(errno));
 		goto out;
 	}
 	k = key_wrap(pkey, 1);
@@ -270,7 +277,8 @@ key_jwk(const struct key *k, char out[KEY_JWK_MAX])
 {
 	int n;
 
-	n = snprintf(out, KEY_JWK_MAX, "{\"kty\":\"OKP\",\"crv\":\"Ed25519\","
+	n = snprintf(out, KEY_JWK_MAX,
+	    "{\"kty\":\"OKP\",\"crv\":\"Ed25519\","
 	    "\"x\":\"%s\",\"kid\":\"%s\",\"alg\":\"EdDSA\",\"use\":\"sig\"}",
 	    k->x, k->kid);
 	return n < 0 || n >= KEY_JWK_MAX ? -1 : 0;

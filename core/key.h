@@ -14,10 +14,10 @@
 #include <stddef.h>
 #include <sys/stat.h>
 
-#define KEY_SIG_LEN 64      /* an Ed25519 signature */
-#define KEY_KID_LEN 43      /* base64url of a SHA-256 thumbprint */
-#define KEY_X_LEN 43        /* base64url of the 32-byte public key */
-#define KEY_JWK_MAX 192     /* one JWK as JSON, NUL included */
+#define KEY_SIG_LEN 64  /* an Ed25519 signature */
+#define KEY_KID_LEN 43  /* base64url of a SHA-256 thumbprint */
+#define KEY_X_LEN 43    /* base64url of the 32-byte public key */
+#define KEY_JWK_MAX 192 /* one JWK as JSON, NUL included */
 
 struct key;
 
@@ -27,8 +27,7 @@ struct key;
  * Returns the key (caller frees with key_free()), or NULL with one line
  * saying why (never any of the key) in err (errlen bytes).
  */
-struct key *key_load(const char *path, int public_ok, char *err,
-    size_t errlen);
+struct key *key_load(const char *path, int public_ok, char *err, size_t errlen);
 
 /*
  * A new Ed25519 key from the OS CSPRNG, written as a PKCS#8 PEM file at
@@ -36,8 +35,8 @@ struct key *key_load(const char *path, int public_ok, char *err,
  * (borrowed) its owner and its mode without any bit for others.  Returns
  * the key (caller frees), or NULL with the reason in err.
  */
-struct key *key_generate(const char *path, const struct stat *like,
-    char *err, size_t errlen);
+struct key *key_generate(const char *path, const struct stat *like, char *err,
+    size_t errlen);
 
 /*
  * The key of the PEM text at pem (len bytes), private or public: for

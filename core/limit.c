@@ -86,7 +86,7 @@ put(char *out, size_t outlen, const char *s, size_t n)
 	if (outlen == 0)
 		return out;
 	if (n >= outlen)
-		n = 0;     /* cannot be a valid address */
+		n = 0; /* cannot be a valid address */
 	memcpy(out, s, n);
 	out[n] = '\0';
 	return out;
@@ -121,8 +121,7 @@ limit_client_ip(const char *remote, const char *xff, const char *trusted,
 
 /* The one line of a refusal (contrib/fail2ban/ reads it). */
 static void
-log_refused(const char *kind, const char *key, int retry_after,
-    const char *ip)
+log_refused(const char *kind, const char *key, int retry_after, const char *ip)
 {
 	log_warnx("limit: refused kind=%s key=%s retry_after=%d ip=%s", kind,
 	    key, retry_after, ip != NULL && *ip != '\0' ? ip : "-");
@@ -188,7 +187,7 @@ hashed_key(char prefix, const char *s, char *key)
 		n = sizeof(low) - 1;
 	for (i = 0; i < n; i++)
 		low[i] = s[i] >= 'A' && s[i] <= 'Z' ? (char)(s[i] - 'A' + 'a') :
-		    s[i];
+						      s[i];
 	low[n] = '\0';
 	memset(h, 0, sizeof(h));
 	(void)tok_hash(low, n, h);
@@ -205,8 +204,8 @@ limit_name_key(const char *name, char *key)
 }
 
 enum err
-limit_account_reserve(struct db *db, const struct conf *conf,
-    const char *key, int *retry_after)
+limit_account_reserve(struct db *db, const struct conf *conf, const char *key,
+    int *retry_after)
 {
 	struct db_rows *r = NULL;
 	int64_t now = (int64_t)time(NULL), cut = now - conf->login_window;
@@ -217,18 +216,25 @@ limit_account_reserve(struct db *db, const struct conf *conf,
 	struct db_arg k[] = { DB_STR(key) };
 	/* The first lock; the statement doubles it per further failure. */
 	struct db_arg a[] = {
-		DB_INT(cut), DB_INT(max), DB_INT(now),
+		DB_INT(cut),
+		DB_INT(max),
+		DB_INT(now),
 		DB_INT(conf->login_max_delay),
 		DB_INT(limit_delay(max, max, conf->login_max_delay)),
-		DB_INT(cut), DB_INT(max), DB_INT(cut), DB_INT(now), DB_STR(key),
+		DB_INT(cut),
+		DB_INT(max),
+		DB_INT(cut),
+		DB_INT(now),
+		DB_STR(key),
 		DB_INT(now),
 	};
 	/* Twice at most: a success elsewhere may delete the row between the
 	 * two statements. */
 	for (i = 0; i < 2; i++) {
-		if (db_exec(db, STMT_LIMIT_ACC_ROW, k, 1, NULL, NULL) != DB_OK ||
+		if (db_exec(db, STMT_LIMIT_ACC_ROW, k, 1, NULL, NULL) !=
+			DB_OK ||
 		    db_exec(db, STMT_LIMIT_ACC_RESERVE, a, 11, &n, NULL) !=
-		    DB_OK)
+			DB_OK)
 			return ERR_DB;
 		if (n == 1)
 			return ERR_OK;
@@ -264,8 +270,8 @@ limit_account_reset(struct db *db, const char *key)
 }
 
 enum err
-limit_mail(struct db *db, const struct conf *conf, char kind,
-    const char *email, int *retry_after)
+limit_mail(struct db *db, const struct conf *conf, char kind, const char *email,
+    int *retry_after)
 {
 	char key[LIMIT_KEY_SIZE];
 	struct db_rows *r = NULL;
@@ -275,9 +281,8 @@ limit_mail(struct db *db, const struct conf *conf, char kind,
 	if (conf->mail_min_interval <= 0)
 		return ERR_OK;
 	hashed_key(kind, email, key);
-	struct db_arg a[] = {
-		DB_STR(key), DB_INT(now), DB_INT(now - conf->mail_min_interval)
-	};
+	struct db_arg a[] = { DB_STR(key), DB_INT(now),
+		DB_INT(now - conf->mail_min_interval) };
 	if (db_exec(db, STMT_LIMIT_MAIL_CLAIM, a, 3, &n, NULL) != DB_OK)
 		return ERR_DB;
 	if (n > 0)

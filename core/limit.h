@@ -21,7 +21,7 @@
 /* Kinds of mail for limit_mail(): each kind has its own interval. */
 #define LIMIT_MAIL_RESET 'r'
 #define LIMIT_MAIL_INVITE 'i'
-#define LIMIT_MAIL_EMAIL 'e'     /* confirmation of a new address */
+#define LIMIT_MAIL_EMAIL 'e' /* confirmation of a new address */
 
 /*
  * Seconds an account stays locked after its failures-th failure within the

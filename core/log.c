@@ -19,7 +19,7 @@
 
 #define LOG_LINE_MAX 1024 /* whole line, newline included */
 #define LOG_SUFFIX_MAX 256
-#define LOG_NOERR (-1)     /* log_vemit(): no strerror() */
+#define LOG_NOERR (-1) /* log_vemit(): no strerror() */
 
 /* Module state, set once at start-up. */
 static char log_prog[32] = "latch";
@@ -72,8 +72,7 @@ log_utf8_cut(const char *s, size_t len)
 	size_t i = len, need;
 	unsigned char c;
 
-	while (i > 0 && ((unsigned char)s[i - 1] & 0xc0) == 0x80 &&
-	    len - i < 3)
+	while (i > 0 && ((unsigned char)s[i - 1] & 0xc0) == 0x80 && len - i < 3)
 		i--;
 	if (i == 0)
 		return len;
@@ -105,7 +104,7 @@ log_vemit(const char *lvl, int errnum, const char *fmt, va_list ap)
 	    log_rid != NULL ? "]" : "");
 	if (n > 0)
 		slen = (size_t)n < sizeof(suffix) ? (size_t)n :
-		    sizeof(suffix) - 1;
+						    sizeof(suffix) - 1;
 
 	n = snprintf(line, sizeof(line), "%s[%ld]: %s: ", log_prog,
 	    (long)getpid(), lvl);

@@ -65,9 +65,9 @@ member_create(struct db *db, const struct conf *conf, const struct actor *a,
 			goto done;
 		}
 		if ((e = user_insert(db, org, username, email, name, mcf, role,
-		    &id)) != ERR_OK ||
+			 &id)) != ERR_OK ||
 		    (e = audit_log(db, a, AUDIT_USER_CREATE, org, id,
-		    role_name(role))) != ERR_OK)
+			 role_name(role))) != ERR_OK)
 			db_rollback(db);
 		else
 			e = user_commit(db, id, mcf);
@@ -184,21 +184,18 @@ member_move(struct db *db, const struct actor *a, const struct user *u,
 	char d[64];
 	enum db_rc rc;
 	enum err e;
-	struct db_arg q[] = {
-		DB_INT(to), DB_INT((int64_t)time(NULL)), DB_INT(u->id),
-		DB_INT(org)
-	};
+	struct db_arg q[] = { DB_INT(to), DB_INT((int64_t)time(NULL)),
+		DB_INT(u->id), DB_INT(org) };
 
 	rc = db_exec(db, STMT_ADM_USER_MOVE, q, 4, NULL, NULL);
 	if (rc == DB_FK)
-		return ERR_NOT_FOUND;     /* the organization just went */
+		return ERR_NOT_FOUND; /* the organization just went */
 	if (rc != DB_OK)
 		return ERR_DB;
 	(void)snprintf(d, sizeof(d), "to organization %lld", (long long)to);
 	if ((e = audit_log(db, a, AUDIT_USER_MOVE, org, u->id, d)) != ERR_OK)
 		return e;
-	(void)snprintf(d, sizeof(d), "from organization %lld",
-	    (long long)org);
+	(void)snprintf(d, sizeof(d), "from organization %lld", (long long)org);
 	return audit_log(db, a, AUDIT_USER_MOVE, to, u->id, d);
 }
 
@@ -215,8 +212,9 @@ member_audit(struct db *db, const struct actor *a, int64_t org,
 		e = audit_log(db, a, AUDIT_ROLE_CHANGE, org, u->id,
 		    role_name(role));
 	if (e == ERR_OK && disabled != u->disabled)
-		e = audit_log(db, a, disabled ? AUDIT_USER_DISABLE :
-		    AUDIT_USER_ENABLE, org, u->id, NULL);
+		e = audit_log(db, a,
+		    disabled ? AUDIT_USER_DISABLE : AUDIT_USER_ENABLE, org,
+		    u->id, NULL);
 	if (e == ERR_OK && (p->name != NULL || p->email != NULL))
 		e = audit_log(db, a, AUDIT_USER_UPDATE, org, u->id, NULL);
 	if (e == ERR_OK && !email_same(u->email, email))
@@ -226,8 +224,7 @@ member_audit(struct db *db, const struct actor *a, int64_t org,
 
 static enum err
 member_update_tx(struct db *db, const struct conf *conf, const struct actor *a,
-    int64_t want, int64_t id, const struct member_patch *p,
-    struct user *after)
+    int64_t want, int64_t id, const struct member_patch *p, struct user *after)
 {
 	struct user u;
 	char norm[255];
@@ -241,15 +238,14 @@ member_update_tx(struct db *db, const struct conf *conf, const struct actor *a,
 	enum err e;
 
 	if ((e = actor_scope(db, a, want, &org)) != ERR_OK ||
-	    (p->role >= 0 && (e = actor_may_act_on(a, (enum role)p->role)) !=
-	    ERR_OK))
+	    (p->role >= 0 &&
+		(e = actor_may_act_on(a, (enum role)p->role)) != ERR_OK))
 		return e;
 	/* Only a superadmin moves users between organizations. */
 	to = p->org > 0 ? p->org : org;
 	if (to != org && (e = member_may_move(db, a, to)) != ERR_OK)
 		return e;
-	if ((e = member_begin(db, a, org, id, &u, &supers, &admins)) !=
-	    ERR_OK)
+	if ((e = member_begin(db, a, org, id, &u, &supers, &admins)) != ERR_OK)
 		return e;
 	leaves = to != org;
 	role = p->role >= 0 ? (enum role)p->role : u.role;
@@ -261,8 +257,7 @@ member_update_tx(struct db *db, const struct conf *conf, const struct actor *a,
 		e = ERR_FORBIDDEN;
 		goto rollback;
 	}
-	if (removes_last_admin(&u, role, disabled, 0, leaves, supers,
-	    admins)) {
+	if (removes_last_admin(&u, role, disabled, 0, leaves, supers, admins)) {
 		e = ERR_LAST_ADMIN;
 		goto rollback;
 	}
@@ -272,9 +267,14 @@ member_update_tx(struct db *db, const struct conf *conf, const struct actor *a,
 	}
 	{
 		struct db_arg q[] = {
-			DB_STR(name), DB_STR(email), DB_STR(norm),
-			DB_STR(role_name(role)), DB_INT(disabled),
-			DB_INT((int64_t)time(NULL)), DB_INT(id), DB_INT(org),
+			DB_STR(name),
+			DB_STR(email),
+			DB_STR(norm),
+			DB_STR(role_name(role)),
+			DB_INT(disabled),
+			DB_INT((int64_t)time(NULL)),
+			DB_INT(id),
+			DB_INT(org),
 		};
 
 		rc = db_exec(db, STMT_ADM_USER_UPDATE, q, 8, NULL, NULL);
@@ -288,16 +288,16 @@ member_update_tx(struct db *db, const struct conf *conf, const struct actor *a,
 		goto rollback;
 	/* Keys end with their creator's power (apikey.h). */
 	if ((disabled && !u.disabled) || leaves || role < u.role) {
-		e = apikey_revoke_user(db, a, id, leaves ? "creator moved" :
-		    disabled && !u.disabled ? "creator disabled" :
-		    "creator demoted");
+		e = apikey_revoke_user(db, a, id,
+		    leaves                      ? "creator moved" :
+			disabled && !u.disabled ? "creator disabled" :
+						  "creator demoted");
 		if (e != ERR_OK)
 			goto rollback;
 	}
 	if (leaves && (e = member_move(db, a, &u, org, to)) != ERR_OK)
 		goto rollback;
-	if (moves && (e = email_changed(db, conf, &u, email, 1, &m)) !=
-	    ERR_OK)
+	if (moves && (e = email_changed(db, conf, &u, email, 1, &m)) != ERR_OK)
 		goto rollback;
 	if ((e = member_audit(db, a, org, &u, p, role, disabled, email)) !=
 	    ERR_OK)
@@ -313,8 +313,7 @@ rollback:
 
 enum err
 member_update(struct db *db, const struct conf *conf, const struct actor *a,
-    int64_t want, int64_t id, const struct member_patch *p,
-    struct user *after)
+    int64_t want, int64_t id, const struct member_patch *p, struct user *after)
 {
 	enum err e;
 	int n = 0;

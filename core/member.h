@@ -31,8 +31,8 @@ enum err member_get(struct db *db, const struct actor *a, int64_t want,
  * ERR_OK, ERR_NOT_FOUND, ERR_INVALID_FIELD, ERR_DB.
  */
 enum err member_list(struct db *db, const struct actor *a, int64_t want,
-    int disabled, const char *q, int64_t limit, int64_t offset,
-    int64_t *total, void (*fn)(const struct user *, void *), void *arg);
+    int disabled, const char *q, int64_t limit, int64_t offset, int64_t *total,
+    void (*fn)(const struct user *, void *), void *arg);
 
 /*
  * A new member with role, its password hashed here, audited
@@ -42,16 +42,16 @@ enum err member_list(struct db *db, const struct actor *a, int64_t want,
  */
 enum err member_create(struct db *db, const struct conf *conf,
     const struct actor *a, int64_t want, const char *username,
-    const char *email, const char *name, const char *password,
-    enum role role, struct user *u);
+    const char *email, const char *name, const char *password, enum role role,
+    struct user *u);
 
 /* A change: NULL / -1 / 0 fields stay as they are. */
 struct member_patch {
 	const char *name;
 	const char *email;
-	int role;       /* enum role or -1 */
-	int disabled;   /* 0, 1 or -1 */
-	int64_t org;    /* the organization to move to, or 0 */
+	int role;     /* enum role or -1 */
+	int disabled; /* 0, 1 or -1 */
+	int64_t org;  /* the organization to move to, or 0 */
 };
 
 /*

@@ -24,7 +24,7 @@
 #error "shared counters need lock-free 64-bit atomics"
 #endif
 
-#define STATUS_CLASSES 5		/* 1xx .. 5xx */
+#define STATUS_CLASSES 5 /* 1xx .. 5xx */
 
 typedef _Atomic uint64_t counter;
 
@@ -39,29 +39,61 @@ struct segment {
 
 /* Upper bounds of the duration buckets: nanoseconds and as printed. */
 static const uint64_t bucket_ns[METRICS_BUCKETS] = {
-	1000000, 2500000, 5000000, 10000000, 25000000, 50000000, 100000000,
-	250000000, 500000000, 1000000000, 2500000000ULL, 5000000000ULL,
+	1000000,
+	2500000,
+	5000000,
+	10000000,
+	25000000,
+	50000000,
+	100000000,
+	250000000,
+	500000000,
+	1000000000,
+	2500000000ULL,
+	5000000000ULL,
 	10000000000ULL,
 };
 static const char *const bucket_le[METRICS_BUCKETS] = {
-	"0.001", "0.0025", "0.005", "0.01", "0.025", "0.05", "0.1", "0.25",
-	"0.5", "1", "2.5", "5", "10",
+	"0.001",
+	"0.0025",
+	"0.005",
+	"0.01",
+	"0.025",
+	"0.05",
+	"0.1",
+	"0.25",
+	"0.5",
+	"1",
+	"2.5",
+	"5",
+	"10",
 };
 
 enum family {
-	FAM_SIGNINS, FAM_REFRESH_ROTATIONS, FAM_REFRESH_REUSE,
-	FAM_SESSIONS_STARTED, FAM_SESSIONS_REVOKED, FAM_AUTHZ, FAM_LIMITED,
-	FAM_DB_ERRORS, FAM_DB_RECONNECTS, FAM_RESPAWNS, FAM_MAIL,
-	FAM_APIKEY_AUTH, FAM_APIKEYS_CREATED, FAM_APIKEYS_REVOKED,
+	FAM_SIGNINS,
+	FAM_REFRESH_ROTATIONS,
+	FAM_REFRESH_REUSE,
+	FAM_SESSIONS_STARTED,
+	FAM_SESSIONS_REVOKED,
+	FAM_AUTHZ,
+	FAM_LIMITED,
+	FAM_DB_ERRORS,
+	FAM_DB_RECONNECTS,
+	FAM_RESPAWNS,
+	FAM_MAIL,
+	FAM_APIKEY_AUTH,
+	FAM_APIKEYS_CREATED,
+	FAM_APIKEYS_REVOKED,
 	FAM__MAX
 };
 
 static const struct {
-	const char *name, *help, *label;	/* label NULL: none */
+	const char *name, *help, *label; /* label NULL: none */
 } families[FAM__MAX] = {
 	[FAM_SIGNINS] = { "latch_signins_total",
 	    "Sign-in steps (POST /auth/login, POST /auth/mfa) by outcome: "
-	    "ok, mfa_ok and mfa_recovery signed in.", "outcome" },
+	    "ok, mfa_ok and mfa_recovery signed in.",
+	    "outcome" },
 	[FAM_REFRESH_ROTATIONS] = { "latch_refresh_rotations_total",
 	    "Refresh tokens rotated.", NULL },
 	[FAM_REFRESH_REUSE] = { "latch_refresh_reuse_detected_total",
@@ -71,11 +103,13 @@ static const struct {
 	    "Sessions started (sign-in, setup, registration).", NULL },
 	[FAM_SESSIONS_REVOKED] = { "latch_sessions_revoked_total",
 	    "Sessions revoked (sign-out, revocation, reuse, an account "
-	    "disabled, deleted or given a new password).", NULL },
+	    "disabled, deleted or given a new password).",
+	    NULL },
 	[FAM_AUTHZ] = { "latch_authorizer_decisions_total",
 	    "FastCGI authorizer answers by decision: allow (200), "
 	    "unauthenticated (401), forbidden (403), redirect (302 to "
-	    "login_url), error (anything else, e.g. 503).", "decision" },
+	    "login_url), error (anything else, e.g. 503).",
+	    "decision" },
 	[FAM_LIMITED] = { "latch_rate_limited_total",
 	    "Requests refused by a limit, by kind.", "kind" },
 	[FAM_DB_ERRORS] = { "latch_database_errors_total",
@@ -96,7 +130,8 @@ static const struct {
 	    "API keys made.", NULL },
 	[FAM_APIKEYS_REVOKED] = { "latch_api_keys_revoked_total",
 	    "API keys revoked (by an admin, latchctl, or with their "
-	    "creator).", NULL },
+	    "creator).",
+	    NULL },
 };
 
 _Static_assert(sizeof(families) / sizeof(families[0]) == FAM__MAX,
@@ -104,7 +139,7 @@ _Static_assert(sizeof(families) / sizeof(families[0]) == FAM__MAX,
 
 static const struct {
 	enum family fam;
-	const char *value;		/* of the family's label */
+	const char *value; /* of the family's label */
 } metric_info[METRIC__MAX] = {
 	[METRIC_SIGNIN_OK] = { FAM_SIGNINS, "ok" },
 	[METRIC_SIGNIN_BAD_CREDENTIALS] = { FAM_SIGNINS, "bad_credentials" },
@@ -161,8 +196,7 @@ segment_map(int fd)
 		log_warnx("metrics: the shared segment is not this build's");
 		return -1;
 	}
-	p = mmap(NULL, sizeof(*seg), PROT_READ | PROT_WRITE, MAP_SHARED, fd,
-	    0);
+	p = mmap(NULL, sizeof(*seg), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (p == MAP_FAILED) {
 		log_warn("metrics: mmap");
 		return -1;
@@ -183,8 +217,8 @@ metrics_init(void)
 	}
 	/* Its size is fixed for good: no one can shrink it under us. */
 	if (ftruncate(fd, (off_t)sizeof(*seg)) == -1 ||
-	    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW |
-	    F_SEAL_SEAL) == -1) {
+	    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) ==
+		-1) {
 		log_warn("metrics: shared segment");
 		(void)close(fd);
 		return -1;
@@ -261,7 +295,7 @@ metrics_request(size_t route, int status, uint64_t ns)
 	if (seg == NULL || route >= METRICS_ROUTES_MAX)
 		return;
 	cls = status >= 100 && status < 600 ? (size_t)(status / 100 - 1) :
-	    STATUS_CLASSES - 1;
+					      STATUS_CLASSES - 1;
 	for (b = 0; b < METRICS_BUCKETS && ns > bucket_ns[b]; b++)
 		;
 	atomic_fetch_add_explicit(&seg->requests[route][cls], 1,
@@ -316,8 +350,7 @@ fail:
 }
 
 static void
-out_head(struct out *o, const char *name, const char *help,
-    const char *type)
+out_head(struct out *o, const char *name, const char *help, const char *type)
 {
 	out_add(o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
@@ -327,21 +360,26 @@ render_requests(struct out *o, const struct metrics_route *routes,
     size_t nroutes)
 {
 	static const char *const cls[STATUS_CLASSES] = { "1xx", "2xx", "3xx",
-	    "4xx", "5xx" };
+		"4xx", "5xx" };
 	uint64_t n, cum;
 	size_t r, c, b;
 
-	out_head(o, "latch_http_requests_total", "Requests answered, by "
-	    "route and status class.", "counter");
+	out_head(o, "latch_http_requests_total",
+	    "Requests answered, by "
+	    "route and status class.",
+	    "counter");
 	for (r = 0; r < nroutes && r < METRICS_ROUTES_MAX; r++)
 		for (c = 0; c < STATUS_CLASSES; c++)
 			if ((n = get(&seg->requests[r][c])) > 0)
-				out_add(o, "latch_http_requests_total{method="
+				out_add(o,
+				    "latch_http_requests_total{method="
 				    "\"%s\",route=\"%s\",status=\"%s\"} %llu\n",
 				    routes[r].method, routes[r].route, cls[c],
 				    (unsigned long long)n);
-	out_head(o, "latch_http_request_duration_seconds", "Time from the "
-	    "request's start to its answer, by route.", "histogram");
+	out_head(o, "latch_http_request_duration_seconds",
+	    "Time from the "
+	    "request's start to its answer, by route.",
+	    "histogram");
 	for (r = 0; r < nroutes && r < METRICS_ROUTES_MAX; r++) {
 		for (cum = 0, b = 0; b <= METRICS_BUCKETS; b++)
 			cum += get(&seg->buckets[r][b]);
@@ -349,20 +387,24 @@ render_requests(struct out *o, const struct metrics_route *routes,
 			continue;
 		for (cum = 0, b = 0; b <= METRICS_BUCKETS; b++) {
 			cum += get(&seg->buckets[r][b]);
-			out_add(o, "latch_http_request_duration_seconds_bucket{"
+			out_add(o,
+			    "latch_http_request_duration_seconds_bucket{"
 			    "method=\"%s\",route=\"%s\",le=\"%s\"} %llu\n",
 			    routes[r].method, routes[r].route,
 			    b < METRICS_BUCKETS ? bucket_le[b] : "+Inf",
 			    (unsigned long long)cum);
 		}
 		n = get(&seg->sum_ns[r]);
-		out_add(o, "latch_http_request_duration_seconds_sum{method="
-		    "\"%s\",route=\"%s\"} %llu.%09llu\n", routes[r].method,
-		    routes[r].route, (unsigned long long)(n / 1000000000),
+		out_add(o,
+		    "latch_http_request_duration_seconds_sum{method="
+		    "\"%s\",route=\"%s\"} %llu.%09llu\n",
+		    routes[r].method, routes[r].route,
+		    (unsigned long long)(n / 1000000000),
 		    (unsigned long long)(n % 1000000000));
-		out_add(o, "latch_http_request_duration_seconds_count{method="
-		    "\"%s\",route=\"%s\"} %llu\n", routes[r].method,
-		    routes[r].route, (unsigned long long)cum);
+		out_add(o,
+		    "latch_http_request_duration_seconds_count{method="
+		    "\"%s\",route=\"%s\"} %llu\n",
+		    routes[r].method, routes[r].route, (unsigned long long)cum);
 	}
 }
 
@@ -392,7 +434,7 @@ static void
 render_gauges(struct out *o, const struct metrics_gauges *g)
 {
 	static const char *const state[] = { "queued", "deferred", "held",
-	    "failed" };
+		"failed" };
 	long v[4];
 	size_t i;
 
@@ -400,17 +442,23 @@ render_gauges(struct out *o, const struct metrics_gauges *g)
 	v[1] = g->deferred;
 	v[2] = g->held;
 	v[3] = g->failed;
-	out_head(o, "latch_mail_spool_messages", "Messages in the mail "
+	out_head(o, "latch_mail_spool_messages",
+	    "Messages in the mail "
 	    "spool: queued for delivery (new/), of those deferred after a "
 	    "failed try (state/), held for their transaction (hold/), given "
-	    "up on (failed/).", "gauge");
+	    "up on (failed/).",
+	    "gauge");
 	for (i = 0; i < 4; i++)
 		if (v[i] >= 0)
-			out_add(o, "latch_mail_spool_messages{state=\"%s\"} "
-			    "%ld\n", state[i], v[i]);
+			out_add(o,
+			    "latch_mail_spool_messages{state=\"%s\"} "
+			    "%ld\n",
+			    state[i], v[i]);
 	if (g->workers > 0) {
-		out_head(o, "latch_workers", "Workers the master keeps "
-		    "running ([server] workers).", "gauge");
+		out_head(o, "latch_workers",
+		    "Workers the master keeps "
+		    "running ([server] workers).",
+		    "gauge");
 		out_add(o, "latch_workers %d\n", g->workers);
 	}
 }

@@ -24,41 +24,41 @@
 
 /* The counters, each one series of a family (metric_info in metrics.c). */
 enum metric {
-	METRIC_SIGNIN_OK,		/* latch_signins_total{outcome} */
+	METRIC_SIGNIN_OK, /* latch_signins_total{outcome} */
 	METRIC_SIGNIN_BAD_CREDENTIALS,
 	METRIC_SIGNIN_THROTTLED,
 	METRIC_SIGNIN_DISABLED,
-	METRIC_SIGNIN_MFA_REQUIRED,	/* the second step asked */
-	METRIC_SIGNIN_MFA_ENROLLMENT,	/* signed in to enrol, nothing else */
-	METRIC_SIGNIN_MFA_OK,		/* POST /auth/mfa: a code */
-	METRIC_SIGNIN_MFA_RECOVERY,	/* POST /auth/mfa: a recovery code */
+	METRIC_SIGNIN_MFA_REQUIRED,   /* the second step asked */
+	METRIC_SIGNIN_MFA_ENROLLMENT, /* signed in to enrol, nothing else */
+	METRIC_SIGNIN_MFA_OK,         /* POST /auth/mfa: a code */
+	METRIC_SIGNIN_MFA_RECOVERY,   /* POST /auth/mfa: a recovery code */
 	METRIC_SIGNIN_MFA_BAD_CODE,
 	METRIC_SIGNIN_MFA_INVALID_TOKEN,
-	METRIC_REFRESH_ROTATED,		/* latch_refresh_rotations_total */
-	METRIC_REFRESH_REUSE,		/* latch_refresh_reuse_detected_total */
-	METRIC_SESSION_STARTED,		/* latch_sessions_started_total */
-	METRIC_SESSION_REVOKED,		/* latch_sessions_revoked_total */
-	METRIC_AUTHZ_ALLOW,		/* latch_authorizer_decisions_total */
+	METRIC_REFRESH_ROTATED, /* latch_refresh_rotations_total */
+	METRIC_REFRESH_REUSE,   /* latch_refresh_reuse_detected_total */
+	METRIC_SESSION_STARTED, /* latch_sessions_started_total */
+	METRIC_SESSION_REVOKED, /* latch_sessions_revoked_total */
+	METRIC_AUTHZ_ALLOW,     /* latch_authorizer_decisions_total */
 	METRIC_AUTHZ_UNAUTHENTICATED,
 	METRIC_AUTHZ_FORBIDDEN,
 	METRIC_AUTHZ_REDIRECT,
 	METRIC_AUTHZ_ERROR,
-	METRIC_LIMIT_ACCOUNT,		/* latch_rate_limited_total{kind} */
+	METRIC_LIMIT_ACCOUNT, /* latch_rate_limited_total{kind} */
 	METRIC_LIMIT_IP,
 	METRIC_LIMIT_MAIL,
-	METRIC_DB_ERROR,		/* latch_database_errors_total */
-	METRIC_DB_RECONNECT,		/* latch_database_reconnects_total */
-	METRIC_RESPAWN_RECYCLED,	/* latch_worker_respawns_total{reason} */
+	METRIC_DB_ERROR,         /* latch_database_errors_total */
+	METRIC_DB_RECONNECT,     /* latch_database_reconnects_total */
+	METRIC_RESPAWN_RECYCLED, /* latch_worker_respawns_total{reason} */
 	METRIC_RESPAWN_DIED,
-	METRIC_MAIL_SENT,		/* latch_mail_deliveries_total{result} */
+	METRIC_MAIL_SENT, /* latch_mail_deliveries_total{result} */
 	METRIC_MAIL_DEFERRED,
 	METRIC_MAIL_FAILED,
-	METRIC_APIKEY_OK,		/* latch_api_key_authentications_total */
+	METRIC_APIKEY_OK, /* latch_api_key_authentications_total */
 	METRIC_APIKEY_INVALID,
 	METRIC_APIKEY_REVOKED,
 	METRIC_APIKEY_EXPIRED,
-	METRIC_APIKEY_CREATED,		/* latch_api_keys_created_total */
-	METRIC_APIKEY_REVOKE,		/* latch_api_keys_revoked_total */
+	METRIC_APIKEY_CREATED, /* latch_api_keys_created_total */
+	METRIC_APIKEY_REVOKE,  /* latch_api_keys_revoked_total */
 	METRIC__MAX
 };
 
@@ -72,18 +72,18 @@ enum metric {
 
 /* A request slot as /metrics labels it: method and route pattern. */
 struct metrics_route {
-	const char *method;		/* borrowed, e.g. "POST" */
-	const char *route;		/* borrowed, e.g. "/auth/login" */
+	const char *method; /* borrowed, e.g. "POST" */
+	const char *route;  /* borrowed, e.g. "/auth/login" */
 };
 
 /* Figures read when /metrics is asked for, not counted: the spool's
  * (-1: unknown, left out) and the master's. */
 struct metrics_gauges {
-	long queued;			/* messages in new/ */
-	long deferred;			/* of those, tried before (state/) */
-	long held;			/* in hold/ */
-	long failed;			/* in failed/ */
-	int workers;			/* [server] workers; 0: left out */
+	long queued;   /* messages in new/ */
+	long deferred; /* of those, tried before (state/) */
+	long held;     /* in hold/ */
+	long failed;   /* in failed/ */
+	int workers;   /* [server] workers; 0: left out */
 };
 
 /*

@@ -21,8 +21,8 @@
 
 /* A user's opened second factor. */
 struct mfa_secret {
-	unsigned char plain[PLAIN_LEN];   /* secret, recovery key */
-	int by_previous;                  /* opened with mfa_key_previous */
+	unsigned char plain[PLAIN_LEN]; /* secret, recovery key */
+	int by_previous;                /* opened with mfa_key_previous */
 };
 
 /* The keys of conf: cur (0: none), prev (0: none).  ERR_OK, or
@@ -39,7 +39,7 @@ mfa_keys(const struct conf *conf, struct totp_key *cur, struct totp_key *prev,
 	if (conf->mfa_key_previous != NULL &&
 	    conf->mfa_key_previous[0] != '\0') {
 		if (totp_key_derive(conf->mfa_key_previous,
-		    strlen(conf->mfa_key_previous), prev) == -1)
+			strlen(conf->mfa_key_previous), prev) == -1)
 			return ERR_SYS;
 		*have_prev = 1;
 	}
@@ -61,18 +61,19 @@ mfa_open(const struct conf *conf, int64_t uid, const char *sealed, size_t n,
 	if ((e = mfa_keys(conf, &cur, &prev, &have_prev)) != ERR_OK)
 		goto out;
 	e = ERR_OK;
-	if (totp_open(&cur, uid, b, n, s->plain, sizeof(s->plain)) ==
-	    PLAIN_LEN)
+	if (totp_open(&cur, uid, b, n, s->plain, sizeof(s->plain)) == PLAIN_LEN)
 		goto out;
-	if (have_prev && totp_open(&prev, uid, b, n, s->plain,
-	    sizeof(s->plain)) == PLAIN_LEN) {
+	if (have_prev &&
+	    totp_open(&prev, uid, b, n, s->plain, sizeof(s->plain)) ==
+		PLAIN_LEN) {
 		s->by_previous = 1;
 		goto out;
 	}
 	/* Another key, or tampered with: nobody can sign in with it. */
-	log_warnx("mfa: the TOTP secret of user %lld does not open with "
-	    "mfa_key%s", (long long)uid, have_prev ? " nor mfa_key_previous" :
-	    "");
+	log_warnx(
+	    "mfa: the TOTP secret of user %lld does not open with "
+	    "mfa_key%s",
+	    (long long)uid, have_prev ? " nor mfa_key_previous" : "");
 	e = ERR_MFA_UNAVAILABLE;
 out:
 	tok_cleanse(&cur, sizeof(cur));
@@ -92,7 +93,7 @@ mfa_seal(const struct conf *conf, int64_t uid, const struct mfa_secret *s,
 
 	if ((e = mfa_keys(conf, &cur, &prev, &have_prev)) == ERR_OK &&
 	    totp_seal(&cur, uid, s->plain, PLAIN_LEN, out, SEALED_LEN) !=
-	    SEALED_LEN)
+		SEALED_LEN)
 		e = ERR_SYS;
 	tok_cleanse(&cur, sizeof(cur));
 	tok_cleanse(&prev, sizeof(prev));
@@ -133,22 +134,20 @@ mfa_enrol(struct db *db, const struct conf *conf, const struct actor *a,
 		goto out;
 	e = ERR_SYS;
 	if (totp_b32_encode(s.plain, TOTP_SECRET_LEN, out->secret,
-	    sizeof(out->secret)) == -1 ||
+		sizeof(out->secret)) == -1 ||
 	    totp_uri(conf->mfa_issuer, u->username, out->secret, out->uri,
-	    sizeof(out->uri)) == -1)
+		sizeof(out->uri)) == -1)
 		goto out;
 	e = ERR_NOMEM;
 	if ((out->svg = qr_svg(out->uri)) == NULL)
 		goto out;
 	{
 		struct db_arg d[] = { DB_INT(a->user_id) };
-		struct db_arg i[] = {
-			DB_INT(a->user_id), DB_BLOB(sealed, sizeof(sealed)),
-			DB_INT(now)
-		};
+		struct db_arg i[] = { DB_INT(a->user_id),
+			DB_BLOB(sealed, sizeof(sealed)), DB_INT(now) };
 
 		if ((rc = db_exec(db, STMT_TOTP_PENDING_DELETE, d, 1, NULL,
-		    NULL)) == DB_OK)
+			 NULL)) == DB_OK)
 			rc = db_exec(db, STMT_TOTP_INSERT, i, 3, NULL, NULL);
 	}
 	e = rc == DB_DUP ? ERR_MFA_ENABLED : db_err(rc);
@@ -230,8 +229,8 @@ static void
 mfa_failed(struct db *db, const struct actor *who, const struct user *u,
     const char *what)
 {
-	log_info("mfa: wrong %s for user %lld from %s", what,
-	    (long long)u->id, who->ip);
+	log_info("mfa: wrong %s for user %lld from %s", what, (long long)u->id,
+	    who->ip);
 	(void)audit_log(db, who, AUDIT_MFA_FAILURE, u->org_id, u->id, what);
 }
 
@@ -266,7 +265,7 @@ mfa_use_code(struct db *db, int64_t uid, const struct mfa_secret *s,
 	if (recovery == NULL || totp_recovery_norm(recovery, norm) == -1)
 		return ERR_INVALID_CODE;
 	if (totp_recovery_hash(s->plain + TOTP_SECRET_LEN, RKEY_LEN, uid, norm,
-	    h) == -1) {
+		h) == -1) {
 		tok_cleanse(norm, sizeof(norm));
 		return ERR_SYS;
 	}
@@ -275,7 +274,7 @@ mfa_use_code(struct db *db, int64_t uid, const struct mfa_secret *s,
 	if (db_exec(db, STMT_RECOVERY_USE, a, 3, &n, NULL) != DB_OK)
 		return ERR_DB;
 	*used_recovery = 1;
-	return n == 1 ? ERR_OK : ERR_INVALID_CODE;   /* unknown or used */
+	return n == 1 ? ERR_OK : ERR_INVALID_CODE; /* unknown or used */
 }
 
 /* Re-seal s for uid under mfa_key when it was opened with the previous
@@ -311,37 +310,34 @@ mfa_confirm(struct db *db, const struct conf *conf, const struct actor *a,
 	memset(codes, 0, sizeof(*codes));
 	if (db_begin(db) != DB_OK)
 		return ERR_DB;
-	if ((e = mfa_lock(db, conf, a->user_id, &s, &enabled, &last)) !=
-	    ERR_OK)
+	if ((e = mfa_lock(db, conf, a->user_id, &s, &enabled, &last)) != ERR_OK)
 		goto rollback;
 	if (enabled) {
 		e = ERR_MFA_ENABLED;
 		goto rollback;
 	}
-	if ((step = totp_verify(s.plain, TOTP_SECRET_LEN, now, 0, code)) <=
-	    0) {
+	if ((step = totp_verify(s.plain, TOTP_SECRET_LEN, now, 0, code)) <= 0) {
 		e = step < 0 ? ERR_SYS : ERR_INVALID_CODE;
 		goto rollback;
 	}
 	{
-		struct db_arg en[] = {
-			DB_INT(now), DB_INT(step), DB_INT(a->user_id)
-		};
+		struct db_arg en[] = { DB_INT(now), DB_INT(step),
+			DB_INT(a->user_id) };
 		struct db_arg ss[] = { DB_INT(sid), DB_INT(a->user_id) };
 
 		if (db_exec(db, STMT_TOTP_ENABLE, en, 3, &n, NULL) != DB_OK ||
 		    n != 1 ||
 		    db_exec(db, STMT_SESSION_MFA_DONE, ss, 2, NULL, NULL) !=
-		    DB_OK) {
+			DB_OK) {
 			e = ERR_DB;
 			goto rollback;
 		}
 	}
 	if ((e = mfa_reseal(db, conf, a->user_id, &s)) != ERR_OK ||
 	    (e = mfa_codes_store(db, a->user_id, s.plain + TOTP_SECRET_LEN,
-	    codes)) != ERR_OK ||
+		 codes)) != ERR_OK ||
 	    (e = audit_log(db, a, AUDIT_MFA_ENABLE, a->org_id, a->user_id,
-	    NULL)) != ERR_OK)
+		 NULL)) != ERR_OK)
 		goto rollback;
 	e = db_err(db_commit(db));
 	goto out;
@@ -403,8 +399,7 @@ mfa_unthrottle(struct db *db, const struct user *u)
 static enum err
 mfa_recheck(struct db *db, const struct conf *conf, const struct actor *a,
     const char *password, const char *code, const char *recovery,
-    int *retry_after, struct user *u, struct mfa_secret *s,
-    int *used_recovery)
+    int *retry_after, struct user *u, struct mfa_secret *s, int *used_recovery)
 {
 	int64_t last = 0;
 	int enabled = 0;
@@ -422,7 +417,8 @@ mfa_recheck(struct db *db, const struct conf *conf, const struct actor *a,
 	if (db_begin(db) != DB_OK)
 		return ERR_DB;
 	if ((e = mfa_lock(db, conf, a->user_id, s, &enabled, &last)) ==
-	    ERR_OK && !enabled)
+		ERR_OK &&
+	    !enabled)
 		e = ERR_MFA_NOT_ENROLLED;
 	if (e == ERR_OK)
 		e = mfa_use_code(db, a->user_id, s, last, code, recovery,
@@ -430,8 +426,9 @@ mfa_recheck(struct db *db, const struct conf *conf, const struct actor *a,
 	if (e != ERR_OK) {
 		db_rollback(db);
 		if (e == ERR_INVALID_CODE)
-			mfa_failed(db, a, u, recovery != NULL && code == NULL ?
-			    "recovery code" : "code");
+			mfa_failed(db, a, u,
+			    recovery != NULL && code == NULL ? "recovery code" :
+							       "code");
 		return e;
 	}
 	return ERR_OK;
@@ -452,22 +449,22 @@ mfa_disable(struct db *db, const struct conf *conf, const struct actor *a,
 		return e == ERR_NOT_FOUND ? ERR_SESSION_REVOKED : e;
 	if (st.required)
 		return ERR_MFA_REQUIRED;
-	if ((e = mfa_recheck(db, conf, a, password, code, recovery,
-	    retry_after, &u, &s, &used_recovery)) != ERR_OK)
+	if ((e = mfa_recheck(db, conf, a, password, code, recovery, retry_after,
+		 &u, &s, &used_recovery)) != ERR_OK)
 		goto out;
 	{
 		struct db_arg d[] = { DB_INT(a->user_id) };
 
 		if (db_exec(db, STMT_TOTP_DELETE, d, 1, NULL, NULL) != DB_OK ||
 		    db_exec(db, STMT_RECOVERY_DELETE, d, 1, NULL, NULL) !=
-		    DB_OK) {
+			DB_OK) {
 			db_rollback(db);
 			e = ERR_DB;
 			goto out;
 		}
 	}
 	if ((e = audit_log(db, a, AUDIT_MFA_DISABLE, a->org_id, a->user_id,
-	    used_recovery ? "with a recovery code" : NULL)) != ERR_OK) {
+		 used_recovery ? "with a recovery code" : NULL)) != ERR_OK) {
 		db_rollback(db);
 		goto out;
 	}
@@ -479,9 +476,9 @@ out:
 }
 
 enum err
-mfa_recovery_new(struct db *db, const struct conf *conf,
-    const struct actor *a, const char *password, const char *code,
-    const char *recovery, struct mfa_codes *codes, int *retry_after)
+mfa_recovery_new(struct db *db, const struct conf *conf, const struct actor *a,
+    const char *password, const char *code, const char *recovery,
+    struct mfa_codes *codes, int *retry_after)
 {
 	struct mfa_secret s;
 	struct user u;
@@ -489,14 +486,14 @@ mfa_recovery_new(struct db *db, const struct conf *conf,
 	enum err e;
 
 	memset(codes, 0, sizeof(*codes));
-	if ((e = mfa_recheck(db, conf, a, password, code, recovery,
-	    retry_after, &u, &s, &used_recovery)) != ERR_OK)
+	if ((e = mfa_recheck(db, conf, a, password, code, recovery, retry_after,
+		 &u, &s, &used_recovery)) != ERR_OK)
 		goto out;
 	if ((e = mfa_reseal(db, conf, a->user_id, &s)) != ERR_OK ||
 	    (e = mfa_codes_store(db, a->user_id, s.plain + TOTP_SECRET_LEN,
-	    codes)) != ERR_OK ||
-	    (e = audit_log(db, a, AUDIT_MFA_RECOVERY_NEW, a->org_id,
-	    a->user_id, NULL)) != ERR_OK) {
+		 codes)) != ERR_OK ||
+	    (e = audit_log(db, a, AUDIT_MFA_RECOVERY_NEW, a->org_id, a->user_id,
+		 NULL)) != ERR_OK) {
 		db_rollback(db);
 		goto out;
 	}
@@ -527,13 +524,12 @@ mfa_status(struct db *db, int64_t uid, struct mfa_status *st)
 	st->pending = !st->enabled && db_cell(r, 0, COL_MFA_CREATED) != NULL;
 	st->enabled_at = db_int(r, 0, COL_MFA_ENABLED);
 	st->codes_left = st->enabled ? (int)db_int(r, 0, COL_MFA_CODES_LEFT) :
-	    0;
-	str_copy(st->policy, sizeof(st->policy), db_cell(r, 0,
-	    COL_MFA_POLICY));
+				       0;
+	str_copy(st->policy, sizeof(st->policy), db_cell(r, 0, COL_MFA_POLICY));
 	role = db_cell(r, 0, COL_MFA_ROLE);
 	st->required = strcmp(st->policy, "all") == 0 ||
 	    (strcmp(st->policy, "admins") == 0 && role != NULL &&
-	    strcmp(role, "user") != 0);
+		strcmp(role, "user") != 0);
 	db_rows_free(r);
 	return ERR_OK;
 }
@@ -552,14 +548,17 @@ mfa_challenge(struct db *db, const struct user *u, int remember, int cookie,
 	{
 		struct db_arg p[] = { DB_INT(u->id), DB_INT(now) };
 		struct db_arg a[] = {
-			DB_INT(u->id), DB_BLOB(h, sizeof(h)), DB_INT(now),
-			DB_INT(now + MFA_TOKEN_TTL), DB_INT(remember ? 1 : 0),
+			DB_INT(u->id),
+			DB_BLOB(h, sizeof(h)),
+			DB_INT(now),
+			DB_INT(now + MFA_TOKEN_TTL),
+			DB_INT(remember ? 1 : 0),
 			DB_INT(cookie ? 1 : 0),
 		};
 
 		(void)db_exec(db, STMT_MFA_CHALLENGE_PURGE, p, 2, NULL, NULL);
-		e = db_err(db_exec(db, STMT_MFA_CHALLENGE_INSERT, a, 6, NULL,
-		    NULL));
+		e = db_err(
+		    db_exec(db, STMT_MFA_CHALLENGE_INSERT, a, 6, NULL, NULL));
 	}
 	t->mfa_expires_in = MFA_TOKEN_TTL;
 	t->remember = remember != 0;
@@ -622,7 +621,7 @@ mfa_finish(struct db *db, const struct conf *conf, const struct actor *a,
 	t->remember = db_int(r, 0, COL_MFACH_REMEMBER) != 0;
 	t->cookie = db_int(r, 0, COL_MFACH_COOKIE) != 0;
 	if ((e = mfa_open(conf, u->id, db_cell(r, 0, COL_MFACH_SEALED),
-	    db_len(r, 0, COL_MFACH_SEALED), &s)) != ERR_OK ||
+		 db_len(r, 0, COL_MFACH_SEALED), &s)) != ERR_OK ||
 	    (e = mfa_reserve(db, conf, u, a->ip, &u->retry_after)) != ERR_OK)
 		goto out;
 	if (db_begin(db) != DB_OK) {
@@ -638,21 +637,22 @@ mfa_finish(struct db *db, const struct conf *conf, const struct actor *a,
 			goto rollback;
 		}
 		if (n != 1) {
-			e = ERR_INVALID_TOKEN;   /* used meanwhile */
+			e = ERR_INVALID_TOKEN; /* used meanwhile */
 			goto rollback;
 		}
 	}
-	if ((e = mfa_use_code(db, u->id, &s, db_int(r, 0,
-	    COL_MFACH_LAST_STEP), code, recovery, &used_recovery)) != ERR_OK)
+	if ((e = mfa_use_code(db, u->id, &s, db_int(r, 0, COL_MFACH_LAST_STEP),
+		 code, recovery, &used_recovery)) != ERR_OK)
 		goto rollback;
 	if ((e = mfa_reseal(db, conf, u->id, &s)) != ERR_OK ||
 	    (e = user_put_login(db, u->id, now)) != ERR_OK ||
 	    (e = audit_log(db, &who, AUDIT_LOGIN_SUCCESS, u->org_id, u->id,
-	    used_recovery ? "otp: recovery code" : "otp")) != ERR_OK ||
-	    (used_recovery && (e = audit_log(db, &who, AUDIT_MFA_RECOVERY_USE,
-	    u->org_id, u->id, NULL)) != ERR_OK) ||
-	    (e = session_open_amr(db, conf, u, t->remember, JWT_AMR_PWD |
-	    JWT_AMR_OTP, ua, a->ip, &sn, t)) != ERR_OK)
+		 used_recovery ? "otp: recovery code" : "otp")) != ERR_OK ||
+	    (used_recovery &&
+		(e = audit_log(db, &who, AUDIT_MFA_RECOVERY_USE, u->org_id,
+		     u->id, NULL)) != ERR_OK) ||
+	    (e = session_open_amr(db, conf, u, t->remember,
+		 JWT_AMR_PWD | JWT_AMR_OTP, ua, a->ip, &sn, t)) != ERR_OK)
 		goto rollback;
 	if ((e = session_commit_open(db, conf, u, &sn, t)) != ERR_OK)
 		goto out;
@@ -662,8 +662,8 @@ mfa_finish(struct db *db, const struct conf *conf, const struct actor *a,
 rollback:
 	db_rollback(db);
 	if (e == ERR_INVALID_CODE)
-		mfa_failed(db, &who, u, code == NULL ? "recovery code" :
-		    "code");
+		mfa_failed(db, &who, u,
+		    code == NULL ? "recovery code" : "code");
 out:
 	tok_cleanse(&s, sizeof(s));
 	db_rows_free(r);
@@ -701,7 +701,7 @@ mfa_reset(struct db *db, const struct actor *a, int64_t want, int64_t id)
 
 		if (db_exec(db, STMT_TOTP_DELETE, d, 1, &n, NULL) != DB_OK ||
 		    db_exec(db, STMT_RECOVERY_DELETE, d, 1, NULL, NULL) !=
-		    DB_OK) {
+			DB_OK) {
 			e = ERR_DB;
 			goto rollback;
 		}
@@ -711,8 +711,8 @@ mfa_reset(struct db *db, const struct actor *a, int64_t want, int64_t id)
 		goto rollback;
 	}
 	if ((e = session_revoke_user(db, id, 0)) != ERR_OK ||
-	    (e = audit_log(db, a, AUDIT_MFA_RESET, org, id, a == &op ?
-	    "latchctl" : NULL)) != ERR_OK)
+	    (e = audit_log(db, a, AUDIT_MFA_RESET, org, id,
+		 a == &op ? "latchctl" : NULL)) != ERR_OK)
 		goto rollback;
 	return db_err(db_commit(db));
 rollback:

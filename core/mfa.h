@@ -28,9 +28,9 @@
 
 /* What POST /user/mfa/totp answers.  Owned by the caller: mfa_free(). */
 struct mfa_enrolment {
-	char secret[TOTP_B32_SIZE];   /* base32 */
-	char uri[1024];               /* otpauth://totp/... */
-	char *svg;                    /* the URI as a QR code (qr.h) */
+	char secret[TOTP_B32_SIZE]; /* base32 */
+	char uri[1024];             /* otpauth://totp/... */
+	char *svg;                  /* the URI as a QR code (qr.h) */
 };
 
 /* Recovery codes, as shown once. */
@@ -41,11 +41,11 @@ struct mfa_codes {
 /* A user's second factor, for GET /user/mfa. */
 struct mfa_status {
 	int enabled;
-	int pending;                  /* an enrolment waits for its code */
-	int64_t enabled_at;           /* 0: off */
-	int codes_left;               /* unused recovery codes */
-	int required;                 /* the organization requires it of them */
-	char policy[8];               /* the organization's require_mfa */
+	int pending;        /* an enrolment waits for its code */
+	int64_t enabled_at; /* 0: off */
+	int codes_left;     /* unused recovery codes */
+	int required;       /* the organization requires it of them */
+	char policy[8];     /* the organization's require_mfa */
 };
 
 /* Free what e holds (not e), cleansing the secret.  Accepts NULL. */

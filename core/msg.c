@@ -19,10 +19,10 @@
 #include "str.h"
 #include "valid.h"
 
-#define MSG_LINE_MAX 998         /* RFC 5322 2.1.1, without the CRLF */
-#define MSG_QP_LINE 76           /* RFC 2045 6.7 */
-#define MSG_EW_BYTES 39          /* UTF-8 bytes per encoded word */
-#define MSG_FOLD 78              /* RFC 5322 2.1.1 SHOULD */
+#define MSG_LINE_MAX 998 /* RFC 5322 2.1.1, without the CRLF */
+#define MSG_QP_LINE 76   /* RFC 2045 6.7 */
+#define MSG_EW_BYTES 39  /* UTF-8 bytes per encoded word */
+#define MSG_FOLD 78      /* RFC 5322 2.1.1 SHOULD */
 
 /* ------------------------------------------------------------ text */
 
@@ -69,8 +69,8 @@ static int
 is_atext(unsigned char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	    (c >= '0' && c <= '9') || (c != '\0' &&
-	    strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL);
+	    (c >= '0' && c <= '9') ||
+	    (c != '\0' && strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL);
 }
 
 /*
@@ -111,8 +111,8 @@ addr_split(const char *v, size_t n, char *addr, char *name, size_t namesz)
 		nlen = (size_t)(end - v);
 		if (name != NULL) {
 			if (nlen >= 2 && v[0] == '"' && v[nlen - 1] == '"') {
-				for (i = 1, o = 0; i < nlen - 1 && o + 1 < namesz;
-				    i++) {
+				for (i = 1, o = 0;
+				     i < nlen - 1 && o + 1 < namesz; i++) {
 					if (v[i] == '\\' && i + 1 < nlen - 1)
 						i++;
 					name[o++] = v[i];
@@ -152,7 +152,7 @@ add_encoded(struct str_buf *b, const char *s, size_t n)
 		    ((unsigned char)s[take] & 0xc0) == 0x80)
 			take--;
 		if (b64_encode((const unsigned char *)s, take, enc,
-		    sizeof(enc)) == (size_t)-1) {
+			sizeof(enc)) == (size_t)-1) {
 			b->err = ERR_INVALID_FIELD;
 			return;
 		}
@@ -233,10 +233,10 @@ add_phrase(struct str_buf *b, const char *name)
 void
 msg_date(time_t t, char *out, size_t outsz)
 {
-	static const char *const days[] = {"Sun", "Mon", "Tue", "Wed", "Thu",
-	    "Fri", "Sat"};
-	static const char *const months[] = {"Jan", "Feb", "Mar", "Apr",
-	    "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+	static const char *const days[] = { "Sun", "Mon", "Tue", "Wed", "Thu",
+		"Fri", "Sat" };
+	static const char *const months[] = { "Jan", "Feb", "Mar", "Apr", "May",
+		"Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
 	struct tm tm;
 
 	if (gmtime_r(&t, &tm) == NULL) {
@@ -335,7 +335,8 @@ add_message(struct str_buf *b, const char *id, const char *from_name,
 	str_buf_adds(b, id);
 	str_buf_adds(b, "@");
 	str_buf_adds(b, domain);
-	str_buf_adds(b, ">\r\n"
+	str_buf_adds(b,
+	    ">\r\n"
 	    "Auto-Submitted: auto-generated\r\n"
 	    "MIME-Version: 1.0\r\n"
 	    "Content-Type: text/plain; charset=utf-8\r\n"
@@ -350,8 +351,8 @@ msg_from_ok(const char *v)
 	char addr[MSG_ADDR_SIZE], name[256];
 	size_t n = strlen(v);
 
-	return text_ok(v, n, 0) && addr_split(v, n, addr, name,
-	    sizeof(name)) == 0;
+	return text_ok(v, n, 0) &&
+	    addr_split(v, n, addr, name, sizeof(name)) == 0;
 }
 
 enum err
@@ -375,9 +376,11 @@ msg_build(const char *from, const char *to, const char *subject,
 	n = strlen(body);
 	if (n > MSG_BODY_MAX || !text_ok(body, n, 1))
 		return ERR_INVALID_FIELD;
-	if (!text_ok(from, strlen(from), 0) || addr_split(from, strlen(from),
-	    from_addr, from_name, sizeof(from_name)) == -1) {
-		log_warnx("msg: [mail] from must be an address or "
+	if (!text_ok(from, strlen(from), 0) ||
+	    addr_split(from, strlen(from), from_addr, from_name,
+		sizeof(from_name)) == -1) {
+		log_warnx(
+		    "msg: [mail] from must be an address or "
 		    "\"Name <address>\"");
 		return ERR_SYS;
 	}
@@ -393,8 +396,7 @@ msg_build(const char *from, const char *to, const char *subject,
 
 /* ------------------------------------------------------------ parsing */
 
-enum msg_hdr { HDR_FROM, HDR_TO, HDR_SUBJECT, HDR_DATE, HDR_MSGID,
-    HDR__MAX };
+enum msg_hdr { HDR_FROM, HDR_TO, HDR_SUBJECT, HDR_DATE, HDR_MSGID, HDR__MAX };
 
 static const char *const hdr_names[HDR__MAX] = {
 	[HDR_FROM] = "From",
@@ -408,8 +410,8 @@ static const char *const hdr_names[HDR__MAX] = {
 struct msg_field {
 	const char *name;
 	size_t namelen;
-	const char *val;         /* from after the ':' to before the CRLF */
-	size_t vallen;           /* of the last line */
+	const char *val; /* from after the ':' to before the CRLF */
+	size_t vallen;   /* of the last line */
 };
 
 /* The unfolded value of f (CRLFs dropped) into out (outsz bytes).
@@ -433,8 +435,7 @@ unfold(const struct msg_field *f, char *out, size_t outsz, size_t *lenp)
 
 /* Take note of a finished header field.  NULL, or what is wrong. */
 static const char *
-field_end(const struct msg_field *f, int seen[HDR__MAX], char *from,
-    char *to)
+field_end(const struct msg_field *f, int seen[HDR__MAX], char *from, char *to)
 {
 	char v[1024], name[1024];
 	size_t i, n;
@@ -468,9 +469,9 @@ enum err
 msg_parse(const char *buf, size_t n, char *from, char *to, int *utf8,
     const char **why)
 {
-	struct msg_field f = {NULL, 0, NULL, 0};
+	struct msg_field f = { NULL, 0, NULL, 0 };
 	const char *line, *lf, *w = NULL, *colon;
-	int seen[HDR__MAX] = {0};
+	int seen[HDR__MAX] = { 0 };
 	size_t pos = 0, len, i, hdrlen = 0;
 	int in_hdr = 1;
 
@@ -528,8 +529,8 @@ msg_parse(const char *buf, size_t n, char *from, char *to, int *utf8,
 			f.vallen = (size_t)(line + len - f.val);
 			continue;
 		}
-		if (f.name != NULL && (w = field_end(&f, seen, from, to)) !=
-		    NULL)
+		if (f.name != NULL &&
+		    (w = field_end(&f, seen, from, to)) != NULL)
 			break;
 		f.name = NULL;
 		if (len == 0) {
@@ -537,8 +538,7 @@ msg_parse(const char *buf, size_t n, char *from, char *to, int *utf8,
 			hdrlen = pos;
 			continue;
 		}
-		if ((colon = memchr(line, ':', len)) == NULL ||
-		    colon == line) {
+		if ((colon = memchr(line, ':', len)) == NULL || colon == line) {
 			w = "a header line without a name";
 			break;
 		}

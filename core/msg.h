@@ -18,10 +18,10 @@
 
 #include "err.h"
 
-#define MSG_MAX (1024 * 1024)    /* a whole message, bytes */
+#define MSG_MAX (1024 * 1024)     /* a whole message, bytes */
 #define MSG_BODY_MAX (256 * 1024) /* a body given to msg_build() */
-#define MSG_SUBJECT_MAX 512      /* bytes of UTF-8 */
-#define MSG_ADDR_SIZE 255        /* an address and its NUL */
+#define MSG_SUBJECT_MAX 512       /* bytes of UTF-8 */
+#define MSG_ADDR_SIZE 255         /* an address and its NUL */
 
 /*
  * 1 if v can be [mail] from: an address, "<address>" or "Display Name
@@ -41,8 +41,7 @@ int msg_from_ok(const char *v);
  * ERR_NOMEM.  All arguments are borrowed.
  */
 enum err msg_build(const char *from, const char *to, const char *subject,
-    const char *body, const char *id, time_t now, char **out,
-    size_t *lenp);
+    const char *body, const char *id, time_t now, char **out, size_t *lenp);
 
 /*
  * Check a message of n bytes at buf (not NUL-terminated) and find its
@@ -56,8 +55,8 @@ enum err msg_build(const char *from, const char *to, const char *subject,
  * or ERR_INVALID_FIELD with what is wrong (a static string) in *why when
  * why is not NULL.  For the fuzzer too.
  */
-enum err msg_parse(const char *buf, size_t n, char *from, char *to,
-    int *utf8, const char **why);
+enum err msg_parse(const char *buf, size_t n, char *from, char *to, int *utf8,
+    const char **why);
 
 /* t as an RFC 5322 date-time in UTC into out (at least 32 bytes). */
 void msg_date(time_t t, char *out, size_t outsz);

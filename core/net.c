@@ -14,9 +14,8 @@ struct net {
 	int bits;
 };
 
-static const unsigned char v4mapped[12] = {
-	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff
-};
+static const unsigned char v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff,
+	0xff };
 
 /* Parse an address of n bytes at s into *a (16 bytes): 4 if written as
  * IPv4, 6 if as IPv6 (a mapped IPv4 address too), else 0. */

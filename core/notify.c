@@ -19,8 +19,8 @@
 #define RECOVER_ROWS 100
 
 int
-notify_link(const char *base, const char *param, const char *token,
-    char *out, size_t outsz)
+notify_link(const char *base, const char *param, const char *token, char *out,
+    size_t outsz)
 {
 	int n;
 
@@ -52,11 +52,17 @@ fmt_time(int64_t t, char *out, size_t outsz)
  * every one of them, so a template that would fail at the first mail
  * fails at start-up (and latchd -t) instead.
  */
-enum notify_kind { NOTIFY_INVITE, NOTIFY_RESET, NOTIFY_EMAIL_CONFIRM,
-    NOTIFY_EMAIL_CHANGED, NOTIFY__MAX };
+enum notify_kind {
+	NOTIFY_INVITE,
+	NOTIFY_RESET,
+	NOTIFY_EMAIL_CONFIRM,
+	NOTIFY_EMAIL_CHANGED,
+	NOTIFY__MAX
+};
 
 #define NOTIFY_KEYS_MAX 6
 
+/* clang-format off */
 static const struct {
 	const char *name;                   /* template_dir/<name>.txt */
 	const char *keys[NOTIFY_KEYS_MAX + 1]; /* NULL-terminated */
@@ -70,6 +76,7 @@ static const struct {
 	[NOTIFY_EMAIL_CHANGED] = { "email_changed", { "username",
 	    "organization", "email", "by", NULL } },
 };
+/* clang-format on */
 
 /* vars (2 * NOTIFY_KEYS_MAX + 1) for template t: its keys with values, a
  * list of nvalues in the order of the keys. */
@@ -93,7 +100,7 @@ int
 notify_check(const struct conf *conf)
 {
 	const char *const values[NOTIFY_KEYS_MAX] = { "x", "x", "x", "x", "x",
-	    "x" };
+		"x" };
 	const char *vars[2 * NOTIFY_KEYS_MAX + 1];
 	char path[4096], *out;
 	int bad = 0, t, n;
@@ -134,12 +141,12 @@ notify_send(struct db *db, const struct conf *conf, enum notify_kind t,
 	}
 	struct db_arg a[] = { DB_STR(m->id), DB_INT((int64_t)time(NULL)) };
 	if ((e = db_err(db_exec(db, STMT_MAIL_PENDING_PUT, a, 2, NULL,
-	    NULL))) != ERR_OK) {
+		 NULL))) != ERR_OK) {
 		notify_abort(conf, m);
 		return e;
 	}
-	log_info("notify: holding %s mail %s until its transaction ends",
-	    name, m->id);
+	log_info("notify: holding %s mail %s until its transaction ends", name,
+	    m->id);
 	return ERR_OK;
 }
 
@@ -190,8 +197,10 @@ notify_commit(struct db *db, const struct conf *conf, struct notify_mail *m)
 	else if (rc == DB_ERR)
 		notify_abort(conf, m);
 	else
-		log_warnx("notify: mail %s stays held: the outcome of its "
-		    "transaction is unknown", m->id);
+		log_warnx(
+		    "notify: mail %s stays held: the outcome of its "
+		    "transaction is unknown",
+		    m->id);
 	m->id[0] = '\0';
 	return db_err(rc);
 }
@@ -256,14 +265,14 @@ notify_invite(struct db *db, const struct conf *conf, const char *org_name,
 {
 	char link[2048], expires[64];
 
-	if (notify_link(conf->invite_url, "code", code, link,
-	    sizeof(link)) == -1)
+	if (notify_link(conf->invite_url, "code", code, link, sizeof(link)) ==
+	    -1)
 		return ERR_MAIL;
 	fmt_time(expires_at, expires, sizeof(expires));
 	const char *const values[] = {
 		org_name,
 		inviter != NULL && inviter[0] != '\0' ? inviter :
-		    "An administrator",
+							"An administrator",
 		role,
 		link[0] != '\0' ? link : "(ask your administrator)",
 		code,
@@ -279,8 +288,8 @@ notify_reset(struct db *db, const struct conf *conf, const struct user *u,
 {
 	char link[2048], expires[64];
 
-	if (notify_link(conf->reset_url, "token", token, link,
-	    sizeof(link)) == -1)
+	if (notify_link(conf->reset_url, "token", token, link, sizeof(link)) ==
+	    -1)
 		return ERR_MAIL;
 	fmt_time((int64_t)time(NULL) + conf->reset_ttl, expires,
 	    sizeof(expires));
@@ -301,8 +310,8 @@ notify_email_confirm(struct db *db, const struct conf *conf,
 {
 	char link[2048], expires[64];
 
-	if (notify_link(conf->email_url, "token", token, link,
-	    sizeof(link)) == -1)
+	if (notify_link(conf->email_url, "token", token, link, sizeof(link)) ==
+	    -1)
 		return ERR_MAIL;
 	fmt_time(expires_at, expires, sizeof(expires));
 	const char *const values[] = {
@@ -327,7 +336,7 @@ notify_email_changed(struct db *db, const struct conf *conf,
 		u->org_name,
 		new_email,
 		by_admin ? "by an administrator of your organization" :
-		    "with the confirmation link sent to the new address",
+			   "with the confirmation link sent to the new address",
 	};
 	return notify_send(db, conf, NOTIFY_EMAIL_CHANGED, u->email, values,
 	    sizeof(values) / sizeof(values[0]), m);

@@ -17,9 +17,8 @@ enum err
 org_insert(struct db *db, const char *name, const char *description,
     int64_t *id)
 {
-	struct db_arg a[] = {
-		DB_STR(name), DB_STR(description), DB_INT((int64_t)time(NULL))
-	};
+	struct db_arg a[] = { DB_STR(name), DB_STR(description),
+		DB_INT((int64_t)time(NULL)) };
 	uint64_t newid = 0;
 	enum db_rc rc;
 
@@ -67,8 +66,7 @@ org_setup_required(struct db *db)
 enum err
 org_registration_open(const struct conf *conf)
 {
-	return conf->allow_new_organizations ? ERR_OK :
-	    ERR_REGISTRATION_CLOSED;
+	return conf->allow_new_organizations ? ERR_OK : ERR_REGISTRATION_CLOSED;
 }
 
 /* The first-run check before any work: ERR_OK while no user exists. */
@@ -88,8 +86,8 @@ org_setup_check(struct db *db)
  */
 static enum err
 org_register_tx(struct db *db, int setup, const char *org, int create_org,
-    const char *username, const char *email, const char *name,
-    const char *mcf, enum role role, int64_t *uid)
+    const char *username, const char *email, const char *name, const char *mcf,
+    enum role role, int64_t *uid)
 {
 	int64_t oid = 0;
 	enum err e;
@@ -135,9 +133,9 @@ org_register_begin(struct db *db, const struct conf *conf, int setup,
 }
 
 enum err
-org_register(struct db *db, const struct conf *conf, int setup,
-    const char *org, int create_org, const char *username, const char *email,
-    const char *name, const char *password, enum role role, int64_t *uid)
+org_register(struct db *db, const struct conf *conf, int setup, const char *org,
+    int create_org, const char *username, const char *email, const char *name,
+    const char *password, enum role role, int64_t *uid)
 {
 	char mcf[PW_MCF_SIZE] = "";
 	enum err e;
@@ -145,7 +143,7 @@ org_register(struct db *db, const struct conf *conf, int setup,
 	if ((e = org_register_begin(db, conf, setup, password, mcf)) != ERR_OK)
 		goto done;
 	if ((e = org_register_tx(db, setup, org, create_org, username, email,
-	    name, mcf, role, uid)) != ERR_OK) {
+		 name, mcf, role, uid)) != ERR_OK) {
 		db_rollback(db);
 		goto done;
 	}
@@ -163,7 +161,7 @@ org_signup_audit(struct db *db, const struct actor *who, const struct user *u)
 	enum err e;
 
 	if ((e = audit_log(db, who, AUDIT_ORG_CREATE, u->org_id, u->org_id,
-	    u->org_name)) != ERR_OK)
+		 u->org_name)) != ERR_OK)
 		return e;
 	return audit_log(db, who, AUDIT_USER_CREATE, u->org_id, u->id,
 	    role_name(u->role));
@@ -185,8 +183,8 @@ org_signup(struct db *db, const struct conf *conf, const struct actor *a,
 		goto done;
 	/* The organization, its first user, their audit entries and the
 	 * user's session: all of it or nothing. */
-	if ((e = org_register_tx(db, setup, org, 1, username, email, name,
-	    mcf, setup ? ROLE_SUPERADMIN : ROLE_ADMIN, &uid)) != ERR_OK)
+	if ((e = org_register_tx(db, setup, org, 1, username, email, name, mcf,
+		 setup ? ROLE_SUPERADMIN : ROLE_ADMIN, &uid)) != ERR_OK)
 		goto rollback;
 	if ((e = user_get(db, uid, u)) != ERR_OK) {
 		e = e == ERR_NOT_FOUND ? ERR_DB : e;
@@ -244,8 +242,7 @@ org_get(struct db *db, int64_t id, struct org *o)
 }
 
 enum err
-org_get_in(struct db *db, const struct actor *a, int64_t want,
-    struct org *o)
+org_get_in(struct db *db, const struct actor *a, int64_t want, struct org *o)
 {
 	int64_t id;
 	enum err e;
@@ -256,8 +253,8 @@ org_get_in(struct db *db, const struct actor *a, int64_t want,
 }
 
 enum err
-org_update(struct db *db, const struct actor *a, int64_t want,
-    const char *name, const char *description, struct org *o)
+org_update(struct db *db, const struct actor *a, int64_t want, const char *name,
+    const char *description, struct org *o)
 {
 	return org_update_mfa(db, a, want, name, description, NULL, o);
 }
@@ -303,8 +300,8 @@ org_update_mfa(struct db *db, const struct actor *a, int64_t want,
 	{
 		struct db_arg q[] = {
 			DB_STR(name != NULL ? name : o->name),
-			DB_STR(description != NULL ? description :
-			    o->description),
+			DB_STR(
+			    description != NULL ? description : o->description),
 			DB_INT(id),
 		};
 
@@ -320,8 +317,8 @@ org_update_mfa(struct db *db, const struct actor *a, int64_t want,
 		(void)snprintf(detail, sizeof(detail), "require_mfa=%s",
 		    require_mfa);
 	}
-	if ((e = audit_log(db, a, AUDIT_ORG_UPDATE, id, id, detail[0] != '\0' ?
-	    detail : NULL)) != ERR_OK)
+	if ((e = audit_log(db, a, AUDIT_ORG_UPDATE, id, id,
+		 detail[0] != '\0' ? detail : NULL)) != ERR_OK)
 		goto rollback;
 	if ((e = db_err(db_commit(db))) != ERR_OK)
 		return e;
@@ -394,8 +391,9 @@ org_create(struct db *db, const struct conf *conf, const struct actor *a,
 	/* With admin_email, the organization and its admin's invitation
 	 * come together or not at all. */
 	if ((e = org_insert(db, name, description, &id)) != ERR_OK ||
-	    (admin_email != NULL && (e = invite_put(db, conf, a, id,
-	    admin_email, ROLE_ADMIN, inviter, code, h, inv, &m)) != ERR_OK) ||
+	    (admin_email != NULL &&
+		(e = invite_put(db, conf, a, id, admin_email, ROLE_ADMIN,
+		     inviter, code, h, inv, &m)) != ERR_OK) ||
 	    (e = audit_log(db, a, AUDIT_ORG_CREATE, id, id, name)) != ERR_OK) {
 		db_rollback(db);
 		notify_abort(conf, &m);
@@ -422,9 +420,8 @@ org_list(struct db *db, const char *q, int64_t limit, int64_t offset,
 
 	if (user_like_pattern(q, pat, sizeof(pat)) == -1)
 		return ERR_INVALID_FIELD;
-	struct db_arg a[] = {
-		DB_STR(pat), DB_STR(pat), DB_INT(limit), DB_INT(offset)
-	};
+	struct db_arg a[] = { DB_STR(pat), DB_STR(pat), DB_INT(limit),
+		DB_INT(offset) };
 	if (db_query(db, STMT_ORG_COUNT, a, 2, &r) != DB_OK)
 		return ERR_DB;
 	*total = db_int(r, 0, COL_VALUE);
@@ -455,7 +452,8 @@ org_auth_skip(struct db *db)
 	if ((e = db_err(db_exec(db, STMT_META_SET, a, 2, NULL, NULL))) !=
 	    ERR_OK)
 		return e;
-	log_warnx("setup: authentication skipped: the authorizer lets every "
+	log_warnx(
+	    "setup: authentication skipped: the authorizer lets every "
 	    "request through until a user exists");
 	return ERR_OK;
 }

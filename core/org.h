@@ -53,8 +53,8 @@ enum err org_registration_open(const struct conf *conf);
  */
 enum err org_signup(struct db *db, const struct conf *conf,
     const struct actor *a, int setup, const char *org, const char *username,
-    const char *email, const char *name, const char *password,
-    const char *ua, struct user *u, struct session_tokens *t);
+    const char *email, const char *name, const char *password, const char *ua,
+    struct user *u, struct session_tokens *t);
 
 struct org {
 	int64_t id;
@@ -62,7 +62,7 @@ struct org {
 	char description[4097];
 	int64_t created_at;
 	int64_t user_count;
-	char require_mfa[8];      /* "none", "admins" or "all" */
+	char require_mfa[8]; /* "none", "admins" or "all" */
 };
 
 /* Load organization id.  ERR_OK, ERR_NOT_FOUND, ERR_DB. */
@@ -124,9 +124,8 @@ enum err org_delete(struct db *db, const struct actor *a, int64_t id);
  * Page through organizations in id order, q NULL/"" or a substring of the
  * name.  *total is the count of matches.  ERR_OK or ERR_DB.
  */
-enum err org_list(struct db *db, const char *q, int64_t limit,
-    int64_t offset, int64_t *total, void (*fn)(const struct org *, void *),
-    void *arg);
+enum err org_list(struct db *db, const char *q, int64_t limit, int64_t offset,
+    int64_t *total, void (*fn)(const struct org *, void *), void *arg);
 
 /*
  * POST /setup {"skip": true}: while no user exists, record in meta

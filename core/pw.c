@@ -21,10 +21,10 @@
 #include "pw.h"
 #include "tok.h"
 
-#define PW_HASH_LEN 64        /* scrypt output, as libscrypt_hash makes */
-#define PW_HASH_B64LEN 88     /* its padded base64 */
+#define PW_HASH_LEN 64    /* scrypt output, as libscrypt_hash makes */
+#define PW_HASH_B64LEN 88 /* its padded base64 */
 #define PW_SALT_LEN 16
-#define PW_SALT_B64MAX 44     /* libscrypt decodes at most 32 bytes */
+#define PW_SALT_B64MAX 44 /* libscrypt decodes at most 32 bytes */
 #define PW_LOGN_MAX 24
 #define PW_MEM_MAX (1ULL << 30) /* 128 * r * N bytes of scratch */
 
@@ -71,7 +71,8 @@ pw_hexval(char c)
 static size_t
 pw_b64span(const char *s)
 {
-	return strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	return strspn(s,
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 	    "abcdefghijklmnopqrstuvwxyz0123456789+/=");
 }
 
@@ -134,7 +135,8 @@ pw_kind_name(enum pw_kind k)
 static size_t
 pw_cspan(const char *s)
 {
-	return strspn(s, "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	return strspn(s,
+	    "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 	    "abcdefghijklmnopqrstuvwxyz");
 }
 
@@ -172,9 +174,8 @@ pw_bcrypt(const char *s, const char **why)
 {
 	unsigned cost;
 
-	if (strlen(s) != 60 || s[3] != '$' || s[6] != '$' ||
-	    s[4] < '0' || s[4] > '9' || s[5] < '0' || s[5] > '9' ||
-	    pw_cspan(s + 7) != 53) {
+	if (strlen(s) != 60 || s[3] != '$' || s[6] != '$' || s[4] < '0' ||
+	    s[4] > '9' || s[5] < '0' || s[5] > '9' || pw_cspan(s + 7) != 53) {
 		*why = "malformed bcrypt hash";
 		return -1;
 	}
@@ -364,7 +365,7 @@ pw_verify(const char *password, const char *mcf)
 	case PW_ARGON2ID:
 	case PW_ARGON2I:
 		rc = argon2_verify(mcf, password, strlen(password),
-		    k == PW_ARGON2ID ? Argon2_id : Argon2_i) == ARGON2_OK;
+			 k == PW_ARGON2ID ? Argon2_id : Argon2_i) == ARGON2_OK;
 		goto out;
 	default:
 		goto out;

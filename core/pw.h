@@ -32,10 +32,10 @@ enum pw_kind {
  */
 #define PW_BCRYPT_COST_MIN 4
 #define PW_BCRYPT_COST_MAX 15
-#define PW_ARGON2_M_MAX 131072      /* KiB: 128 MiB */
+#define PW_ARGON2_M_MAX 131072 /* KiB: 128 MiB */
 #define PW_ARGON2_T_MAX 10
 #define PW_ARGON2_P_MAX 16
-#define PW_ARGON2_WORK_MAX 524288   /* m * t, KiB passes */
+#define PW_ARGON2_WORK_MAX 524288 /* m * t, KiB passes */
 #define PW_SHACRYPT_ROUNDS_MAX 1000000
 
 /* "scrypt", "bcrypt", "argon2id", "argon2i", "sha512-crypt",

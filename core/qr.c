@@ -11,8 +11,8 @@
 #include "qr.h"
 #include "str.h"
 
-#define QR_QUIET 4          /* modules of white around the code */
-#define QR_MAX 4096         /* the longest text encoded: URIs are short */
+#define QR_QUIET 4  /* modules of white around the code */
+#define QR_MAX 4096 /* the longest text encoded: URIs are short */
 #define QR_SVG_MAX (1024 * 1024)
 
 /* Append printf(fmt, ...) to b. */
@@ -44,15 +44,20 @@ qr_svg(const char *text)
 		return NULL;
 	w = q->width;
 	full = w + 2 * QR_QUIET;
-	add(&b, "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %d %d\" "
-	    "shape-rendering=\"crispEdges\">", full, full);
-	add(&b, "<rect width=\"%d\" height=\"%d\" fill=\"#fff\"/>"
-	    "<path fill=\"#000\" d=\"", full, full);
+	add(&b,
+	    "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %d %d\" "
+	    "shape-rendering=\"crispEdges\">",
+	    full, full);
+	add(&b,
+	    "<rect width=\"%d\" height=\"%d\" fill=\"#fff\"/>"
+	    "<path fill=\"#000\" d=\"",
+	    full, full);
 	/* One horizontal run of dark modules at a time. */
 	for (y = 0; y < w; y++)
-		for (x = 0; x < w; x += run > 0 ? run : 1) {
-			for (run = 0; x + run < w &&
-			    (q->data[y * w + x + run] & 1); run++)
+		for (x = 0; x<w; x += run> 0 ? run : 1) {
+			for (run = 0;
+			     x + run < w && (q->data[y * w + x + run] & 1);
+			     run++)
 				;
 			if (run > 0)
 				add(&b, "M%d %dh%dv1h-%dz", x + QR_QUIET,

@@ -33,7 +33,9 @@ reset_request(struct db *db, const struct conf *conf, const struct actor *a,
 	    tok_hash(token, strlen(token), h) == -1)
 		return ERR_SYS;
 	struct db_arg q[] = {
-		DB_INT(u->id), DB_BLOB(h, sizeof(h)), DB_INT(now),
+		DB_INT(u->id),
+		DB_BLOB(h, sizeof(h)),
+		DB_INT(now),
 		DB_INT(now + conf->reset_ttl),
 	};
 	if (db_begin(db) != DB_OK) {
@@ -47,7 +49,7 @@ reset_request(struct db *db, const struct conf *conf, const struct actor *a,
 	/* Within [mail] min_interval of the last mail: queue nothing.  The
 	 * claim commits or rolls back with the token. */
 	if ((e = limit_mail(db, conf, LIMIT_MAIL_RESET, u->email,
-	    &u->retry_after)) != ERR_OK ||
+		 &u->retry_after)) != ERR_OK ||
 	    (e = notify_reset(db, conf, u, token, &m)) != ERR_OK)
 		goto rollback;
 	e = notify_commit(db, conf, &m);
@@ -77,10 +79,9 @@ reset_actor(const struct db_rows *r, const char *ip)
 {
 	const char *role = db_cell(r, 0, COL_RESET_ROLE);
 	int k = role_parse(role != NULL ? role : "");
-	struct actor a = {
-		db_int(r, 0, COL_RESET_UID), db_int(r, 0, COL_RESET_ORG),
-		k < 0 ? ROLE_USER : (enum role)k, ip, 0
-	};
+	struct actor a = { db_int(r, 0, COL_RESET_UID),
+		db_int(r, 0, COL_RESET_ORG), k < 0 ? ROLE_USER : (enum role)k,
+		ip, 0 };
 
 	return a;
 }
@@ -129,12 +130,12 @@ reset_perform(struct db *db, const struct conf *conf, const struct actor *a,
 
 		if ((e = user_put_password(db, who.user_id, mcf)) != ERR_OK ||
 		    (e = db_err(db_exec(db, STMT_RESET_USE, u, 2, NULL,
-		    NULL))) != ERR_OK)
+			 NULL))) != ERR_OK)
 			goto rollback;
 	}
 	if ((e = session_revoke_user(db, who.user_id, 0)) != ERR_OK ||
 	    (e = audit_log(db, &who, AUDIT_PASSWORD_RESET, who.org_id,
-	    who.user_id, NULL)) != ERR_OK)
+		 who.user_id, NULL)) != ERR_OK)
 		goto rollback;
 	e = user_commit(db, who.user_id, mcf);
 	goto done;

@@ -7,9 +7,9 @@
 #include <stddef.h>
 
 struct schema_migration {
-	int version;           /* the number the file name starts with */
-	const char *name;      /* file name without .sql */
-	const char *text;      /* statements separated by ";" at line end */
+	int version;      /* the number the file name starts with */
+	const char *name; /* file name without .sql */
+	const char *text; /* statements separated by ";" at line end */
 };
 
 extern const struct schema_migration schema_migrations[];

@@ -56,7 +56,8 @@ session_keys(const struct conf *conf, struct jwt_keys *k)
 	k->current = (const unsigned char *)conf->jwt_secret;
 	k->currentlen = conf->jwt_secret_len;
 	k->previous = conf->jwt_secret_previous_len > 0 ?
-	    (const unsigned char *)conf->jwt_secret_previous : NULL;
+	    (const unsigned char *)conf->jwt_secret_previous :
+	    NULL;
 	k->previouslen = conf->jwt_secret_previous_len;
 	k->sign = eddsa ? conf->key : NULL;
 	k->ed[0] = conf->key;
@@ -122,10 +123,8 @@ session_new_refresh(struct db *db, const struct conf *conf, const char *parent,
 		    outsz);
 	if (rc == -1 || tok_hash(out, strlen(out), h) == -1)
 		return ERR_SYS;
-	struct db_arg a[] = {
-		DB_INT(sid), DB_INT(gen), DB_BLOB(h, TOK_HASH_LEN), DB_INT(now),
-		DB_INT(exp)
-	};
+	struct db_arg a[] = { DB_INT(sid), DB_INT(gen),
+		DB_BLOB(h, TOK_HASH_LEN), DB_INT(now), DB_INT(exp) };
 	if (db_exec(db, STMT_REFRESH_INSERT, a, 5, NULL, NULL) != DB_OK)
 		return ERR_DB;
 	return ERR_OK;
@@ -140,9 +139,8 @@ static enum err
 session_commit(struct db *db, int64_t sid, uint32_t gen,
     const unsigned char h[TOK_HASH_LEN])
 {
-	struct db_arg w[] = {
-		DB_INT(sid), DB_INT(gen), DB_BLOB(h, TOK_HASH_LEN)
-	};
+	struct db_arg w[] = { DB_INT(sid), DB_INT(gen),
+		DB_BLOB(h, TOK_HASH_LEN) };
 	return db_err(db_commit_check(db, STMT_W_REFRESH, w, 3));
 }
 
@@ -172,10 +170,16 @@ session_open_amr(struct db *db, const struct conf *conf, const struct user *u,
 	str_copy(uabuf, 256, ua);
 	str_copy(ipbuf, sizeof(ipbuf), ip != NULL ? ip : "");
 	struct db_arg a[] = {
-		DB_INT(u->id), DB_INT(u->org_id), DB_INT(sn->now),
-		DB_INT(sn->now), DB_INT(sn->now + sn->ttl),
-		DB_INT(remember ? 1 : 0), DB_STR(uabuf), DB_STR(ipbuf),
-		DB_INT(amr), DB_INT(u->id),
+		DB_INT(u->id),
+		DB_INT(u->org_id),
+		DB_INT(sn->now),
+		DB_INT(sn->now),
+		DB_INT(sn->now + sn->ttl),
+		DB_INT(remember ? 1 : 0),
+		DB_STR(uabuf),
+		DB_STR(ipbuf),
+		DB_INT(amr),
+		DB_INT(u->id),
 	};
 	if (db_exec(db, STMT_SESSION_INSERT, a, 10, NULL, &sid) != DB_OK ||
 	    sid == 0)
@@ -183,8 +187,8 @@ session_open_amr(struct db *db, const struct conf *conf, const struct user *u,
 	db_count(db, METRIC_SESSION_STARTED, 1);
 	sn->sid = (int64_t)sid;
 	if ((e = session_new_refresh(db, conf, NULL, sn->sid, 1, sn->now,
-	    sn->now + sn->ttl, out->refresh, sizeof(out->refresh), sn->h)) !=
-	    ERR_OK)
+		 sn->now + sn->ttl, out->refresh, sizeof(out->refresh),
+		 sn->h)) != ERR_OK)
 		return e;
 	out->refresh_expires_in = sn->ttl;
 	out->remember = remember != 0;
@@ -294,9 +298,8 @@ rtok_rotate_v1(struct db *db, const struct rtok *t, const struct db_rows *r,
 
 	if (t->gen > 0)
 		return ERR_OK;
-	struct db_arg a[] = {
-		DB_INT(now), DB_INT(db_int(r, 0, COL_RTOK_V1_ID))
-	};
+	struct db_arg a[] = { DB_INT(now),
+		DB_INT(db_int(r, 0, COL_RTOK_V1_ID)) };
 	if (db_exec(db, STMT_REFRESH_V1_ROTATE, a, 2, &n, NULL) != DB_OK ||
 	    n != 1)
 		return ERR_DB;
@@ -343,7 +346,7 @@ session_replay(struct db *db, const struct conf *conf, const char *rt,
 		if (key[i] == NULL)
 			continue;
 		if (tok_refresh_next(key[i], keylen[i], rt, strlen(rt), t->sid,
-		    t->gen + 1, next, sizeof(next)) == -1 ||
+			t->gen + 1, next, sizeof(next)) == -1 ||
 		    tok_hash(next, strlen(next), h) == -1) {
 			e = ERR_SYS;
 			break;
@@ -351,10 +354,11 @@ session_replay(struct db *db, const struct conf *conf, const char *rt,
 		if (!tok_equal(db_cell(r, 0, COL_NEXT_HASH), h, TOK_HASH_LEN))
 			continue;
 		str_copy(out->refresh, sizeof(out->refresh), next);
-		out->refresh_expires_in = (int)(db_int(r, 0,
-		    COL_NEXT_EXPIRES) - now);
+		out->refresh_expires_in = (int)(db_int(r, 0, COL_NEXT_EXPIRES) -
+		    now);
 		e = session_sign(conf, u, t->sid, now, amr, out);
-		log_info("session: refresh of session %lld repeated within "
+		log_info(
+		    "session: refresh of session %lld repeated within "
 		    "the reuse interval: its unused successor answered again",
 		    (long long)t->sid);
 	}
@@ -378,8 +382,7 @@ session_csrf(const struct conf *conf, const char *rt, char *out, size_t outsz)
 
 /* The audit entry of a reused refresh token of u's session, by u. */
 static enum err
-session_audit_reuse(struct db *db, const struct actor *a,
-    const struct user *u)
+session_audit_reuse(struct db *db, const struct actor *a, const struct user *u)
 {
 	struct actor who = { u->id, u->org_id, u->role, a->ip, 0 };
 
@@ -452,7 +455,7 @@ session_refresh_tx(struct db *db, const struct conf *conf,
 
 		if ((e = rtok_rotate_v1(db, &t, r, now)) != ERR_OK ||
 		    db_exec(db, STMT_SESSION_EXTEND, ext, 3, NULL, NULL) !=
-		    DB_OK) {
+			DB_OK) {
 			e = ERR_DB;
 			goto rollback;
 		}
@@ -461,14 +464,14 @@ session_refresh_tx(struct db *db, const struct conf *conf,
 	 * followed by its session's first).  It is derived from t, so that
 	 * a retry of this refresh can be answered with it again. */
 	if ((e = session_new_refresh(db, conf, rt, sid, t.gen + 1, now, exp,
-	    out->refresh, sizeof(out->refresh), h)) != ERR_OK)
+		 out->refresh, sizeof(out->refresh), h)) != ERR_OK)
 		goto rollback;
 	db_count(db, METRIC_REFRESH_ROTATED, 1);
 	if ((e = session_commit(db, sid, t.gen + 1, h)) != ERR_OK)
 		goto done;
 	out->refresh_expires_in = ttl;
-	e = session_sign(conf, u, sid, now, (unsigned)db_int(r, 0,
-	    COL_RTOK_AMR), out);
+	e = session_sign(conf, u, sid, now,
+	    (unsigned)db_int(r, 0, COL_RTOK_AMR), out);
 	goto done;
 rollback:
 	db_rollback(db);
@@ -478,9 +481,8 @@ done:
 }
 
 enum err
-session_refresh(struct db *db, const struct conf *conf,
-    const struct actor *a, const char *rt, struct session_tokens *out,
-    struct user *u)
+session_refresh(struct db *db, const struct conf *conf, const struct actor *a,
+    const char *rt, struct session_tokens *out, struct user *u)
 {
 	enum err e;
 	int n = 0;
@@ -492,8 +494,8 @@ session_refresh(struct db *db, const struct conf *conf,
 }
 
 enum err
-session_authenticate(struct db *db, const struct conf *conf,
-    const char *token, struct principal *p, struct user *u)
+session_authenticate(struct db *db, const struct conf *conf, const char *token,
+    struct principal *p, struct user *u)
 {
 	struct db_rows *r = NULL;
 	struct jwt_keys k;
@@ -507,8 +509,9 @@ session_authenticate(struct db *db, const struct conf *conf,
 	if (e != ERR_OK)
 		return e;
 	struct db_arg a[] = { DB_INT(p->claims.sid) };
-	if (db_query(db, u != NULL ? STMT_SESSION_CHECK_USER :
-	    STMT_SESSION_CHECK, a, 1, &r) != DB_OK)
+	if (db_query(db,
+		u != NULL ? STMT_SESSION_CHECK_USER : STMT_SESSION_CHECK, a, 1,
+		&r) != DB_OK)
 		return ERR_DB;
 	if (r->nrows != 1) {
 		e = ERR_SESSION_REVOKED;
@@ -544,8 +547,7 @@ done:
 }
 
 enum err
-session_revoke_token(struct db *db, const struct conf *conf,
-    const char *token)
+session_revoke_token(struct db *db, const struct conf *conf, const char *token)
 {
 	struct jwt_claims c;
 	struct jwt_keys k;
@@ -557,7 +559,7 @@ session_revoke_token(struct db *db, const struct conf *conf,
 
 	if (strchr(token, '.') != NULL) {
 		if (jwt_verify_noexp_keys(token, session_keys(conf, &k),
-		    conf->issuer, &c) != ERR_OK)
+			conf->issuer, &c) != ERR_OK)
 			return ERR_OK;
 		return session_revoke_id(db, c.sid, now);
 	}
@@ -589,12 +591,13 @@ enum err
 session_revoke(struct db *db, int64_t uid, int64_t sid)
 {
 	int64_t now = (int64_t)time(NULL);
-	struct db_arg a[] = { DB_INT(now), DB_INT(sid), DB_INT(uid), DB_INT(now) };
+	struct db_arg a[] = { DB_INT(now), DB_INT(sid), DB_INT(uid),
+		DB_INT(now) };
 	uint64_t n = 0;
 	enum err e;
 
 	if ((e = db_err(db_exec(db, STMT_SESSION_REVOKE_OWNED, a, 4, &n,
-	    NULL))) != ERR_OK)
+		 NULL))) != ERR_OK)
 		return e;
 	db_count(db, METRIC_SESSION_REVOKED, n);
 	return n == 1 ? ERR_OK : ERR_NOT_FOUND;
@@ -608,7 +611,8 @@ session_revoke_user(struct db *db, int64_t uid, int64_t except)
 	enum db_rc rc;
 
 	if (except > 0) {
-		struct db_arg a[] = { DB_INT(now), DB_INT(uid), DB_INT(except) };
+		struct db_arg a[] = { DB_INT(now), DB_INT(uid),
+			DB_INT(except) };
 
 		rc = db_exec(db, STMT_SESSION_REVOKE_USER_EXCEPT, a, 3, &n,
 		    NULL);
@@ -694,6 +698,6 @@ session_purge_step(struct db *db)
 		return e;
 	(void)snprintf(v, sizeof(v), "%lld", (long long)next);
 	struct db_arg a[] = { DB_STR(PURGE_KEY), DB_STR(v) };
-	return db_exec(db, STMT_META_SET, a, 2, NULL, NULL) == DB_OK ?
-	    ERR_OK : ERR_DB;
+	return db_exec(db, STMT_META_SET, a, 2, NULL, NULL) == DB_OK ? ERR_OK :
+								       ERR_DB;
 }

@@ -22,16 +22,16 @@
 struct session_tokens {
 	char access[JWT_MAX_LEN];
 	char refresh[TOK_STR_SIZE];
-	int expires_in;           /* seconds */
-	int refresh_expires_in;   /* seconds */
-	int remember;             /* the session is remembered (remember_ttl) */
+	int expires_in;         /* seconds */
+	int refresh_expires_in; /* seconds */
+	int remember;           /* the session is remembered (remember_ttl) */
 	/* A sign-in that waits for its second factor (mfa.h) gives no
 	 * tokens but this, with cookie the sign-in's cookie choice. */
-	char mfa_token[TOK_STR_SIZE];   /* "" when tokens were given */
-	int mfa_expires_in;       /* seconds */
-	int cookie;               /* with POST /auth/mfa: as asked at sign-in */
-	int restricted;           /* the session may only enrol a second
-	                             factor (an organization's require_mfa) */
+	char mfa_token[TOK_STR_SIZE]; /* "" when tokens were given */
+	int mfa_expires_in;           /* seconds */
+	int cookie;     /* with POST /auth/mfa: as asked at sign-in */
+	int restricted; /* the session may only enrol a second
+	                   factor (an organization's require_mfa) */
 };
 
 /*
@@ -41,11 +41,11 @@ struct session_tokens {
  */
 struct principal {
 	int64_t user_id;
-	int64_t org_id;           /* current, from the database */
+	int64_t org_id; /* current, from the database */
 	int64_t sid;
-	enum role role;           /* current, from the database */
-	int restricted;           /* the session may only enrol a second
-	                             factor: see session_open() */
+	enum role role; /* current, from the database */
+	int restricted; /* the session may only enrol a second
+	                   factor: see session_open() */
 	char username[65];
 	struct jwt_claims claims; /* as signed */
 	int64_t key_id;           /* the API key's id; 0 for a session */
@@ -66,9 +66,9 @@ struct session_info {
 struct session_new {
 	int64_t sid;
 	int64_t now;
-	unsigned amr;                     /* JWT_AMR_* */
-	int ttl;                          /* of its refresh tokens */
-	unsigned char h[TOK_HASH_LEN];    /* its first refresh token's hash */
+	unsigned amr;                  /* JWT_AMR_* */
+	int ttl;                       /* of its refresh tokens */
+	unsigned char h[TOK_HASH_LEN]; /* its first refresh token's hash */
 };
 
 /*
@@ -168,8 +168,8 @@ enum err session_revoke_user(struct db *db, int64_t uid, int64_t except);
  * deleted by walking the sessions by id, a range at a time.
  */
 struct session_purged {
-	uint64_t sessions;        /* dead sessions deleted (their tokens too) */
-	uint64_t tokens;          /* expired refresh tokens of live sessions */
+	uint64_t sessions; /* dead sessions deleted (their tokens too) */
+	uint64_t tokens;   /* expired refresh tokens of live sessions */
 };
 
 /*

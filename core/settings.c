@@ -29,8 +29,10 @@ settings_load(struct db *db, const struct conf *base, struct conf *eff)
 			continue;
 		/* Checked when stored; a row out of bounds is skipped. */
 		if (conf_runtime_set(&tmp, (size_t)k, v) == -1)
-			log_warnx("settings: stored %s out of bounds: the "
-			    "config's value holds", name);
+			log_warnx(
+			    "settings: stored %s out of bounds: the "
+			    "config's value holds",
+			    name);
 	}
 	db_rows_free(r);
 	*eff = tmp;
@@ -75,8 +77,8 @@ settings_list(struct db *db, const struct actor *a, const struct conf *base,
 		v.pinned = conf_runtime_pinned(base, i);
 		for (j = 0; j < r->nrows; j++)
 			if (db_cell(r, j, COL_SETTING_NAME) != NULL &&
-			    strcmp(db_cell(r, j, COL_SETTING_NAME),
-			    v.name) == 0)
+			    strcmp(db_cell(r, j, COL_SETTING_NAME), v.name) ==
+				0)
 				v.stored = 1;
 		fn(&v, arg);
 	}
@@ -116,10 +118,8 @@ settings_update(struct db *db, const struct actor *a, const struct conf *base,
 		const char *name = conf_runtime_name((size_t)c[i].i);
 
 		if (c[i].value != NULL) {
-			struct db_arg q[] = {
-				DB_STR(name), DB_STR(c[i].value),
-				DB_INT((int64_t)time(NULL))
-			};
+			struct db_arg q[] = { DB_STR(name), DB_STR(c[i].value),
+				DB_INT((int64_t)time(NULL)) };
 
 			rc = db_exec(db, STMT_SETTING_PUT, q, 3, NULL, NULL);
 		} else {
@@ -133,9 +133,9 @@ settings_update(struct db *db, const struct actor *a, const struct conf *base,
 		}
 		/* Cut at the audit's 255 bytes: snprintf stops there. */
 		if (off < sizeof(detail))
-			off += (size_t)snprintf(detail + off, sizeof(detail) -
-			    off, "%s%s=%s", i > 0 ? " " : "", name,
-			    c[i].value != NULL ? c[i].value : "config");
+			off += (size_t)snprintf(detail + off,
+			    sizeof(detail) - off, "%s%s=%s", i > 0 ? " " : "",
+			    name, c[i].value != NULL ? c[i].value : "config");
 	}
 	if ((e = audit_log(db, a, AUDIT_SETTINGS_CHANGE, 0, 0, detail)) !=
 	    ERR_OK)

@@ -39,17 +39,17 @@ enum err settings_load(struct db *db, const struct conf *base,
  * A database that cannot be read leaves *eff as it was, and is tried
  * again on the next call.
  */
-void settings_refresh(struct db *db, const struct conf *base,
-    struct conf *eff, int64_t *at_ms);
+void settings_refresh(struct db *db, const struct conf *base, struct conf *eff,
+    int64_t *at_ms);
 
 /* A setting as GET /settings shows it. */
 struct setting_view {
-	const char *name;     /* static */
+	const char *name; /* static */
 	int is_bool;
-	long value;           /* what holds now */
-	long config;          /* the config's (the default) */
-	int stored;           /* a value set over HTTP is stored */
-	int pinned;           /* the config pins it */
+	long value;  /* what holds now */
+	long config; /* the config's (the default) */
+	int stored;  /* a value set over HTTP is stored */
+	int pinned;  /* the config pins it */
 };
 
 /*

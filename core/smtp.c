@@ -42,31 +42,31 @@
 #include "smtp.h"
 #include "tok.h"
 
-#define SMTP_BUF 16384           /* read buffer: a whole reply fits */
-#define SMTP_QUIT_TIMEOUT 5      /* seconds for QUIT, best effort */
-#define SMTP_CRED_MAX 1024       /* user or password, as conf allows */
+#define SMTP_BUF 16384      /* read buffer: a whole reply fits */
+#define SMTP_QUIT_TIMEOUT 5 /* seconds for QUIT, best effort */
+#define SMTP_CRED_MAX 1024  /* user or password, as conf allows */
 
 struct smtp_ctx {
-	const struct conf *c;    /* borrowed */
-	SSL_CTX *ssl;            /* NULL when smtp_tls = none */
-	int timeout;             /* seconds per step */
-	char helo[256];          /* our name if it is a FQDN, else "" */
+	const struct conf *c; /* borrowed */
+	SSL_CTX *ssl;         /* NULL when smtp_tls = none */
+	int timeout;          /* seconds per step */
+	char helo[256];       /* our name if it is a FQDN, else "" */
 };
 
 /* One connection; lives for one smtp_send(). */
 struct smtp_conn {
-	struct smtp_ctx *x;      /* borrowed */
+	struct smtp_ctx *x; /* borrowed */
 	int fd;
 	SSL *ssl;
 	struct timespec deadline;
-	int timeout;             /* seconds per step */
-	int dead;                /* an I/O or TLS error: no more talk */
-	const char *step;        /* for why: "connect", "RCPT TO", ... */
-	char *why;               /* borrowed from the caller */
+	int timeout;      /* seconds per step */
+	int dead;         /* an I/O or TLS error: no more talk */
+	const char *step; /* for why: "connect", "RCPT TO", ... */
+	char *why;        /* borrowed from the caller */
 	size_t whysz;
-	char buf[SMTP_BUF];      /* bytes read, not yet parsed */
+	char buf[SMTP_BUF]; /* bytes read, not yet parsed */
 	size_t len;
-	int code;                /* of the last reply */
+	int code;                 /* of the last reply */
 	char reply[SMTP_BUF + 1]; /* the last reply, NUL-terminated */
 	/* What the last EHLO offered. */
 	int starttls, auth_plain, auth_login, smtputf8;
@@ -75,7 +75,8 @@ struct smtp_conn {
 
 /* conn_reply() copies a reply of up to sizeof(buf) bytes, then its NUL. */
 _Static_assert(sizeof(((struct smtp_conn *)0)->reply) >
-    sizeof(((struct smtp_conn *)0)->buf), "reply[] holds buf[] and a NUL");
+	sizeof(((struct smtp_conn *)0)->buf),
+    "reply[] holds buf[] and a NUL");
 
 /* ------------------------------------------------------------ parsing */
 
@@ -84,20 +85,22 @@ _Static_assert(sizeof(((struct smtp_conn *)0)->reply) >
 static int
 partial_ok(const char *line, size_t n, int first)
 {
-	static const char lo[3] = {'2', '0', '0'}, hi[3] = {'5', '5', '9'};
+	static const char lo[3] = { '2', '0', '0' }, hi[3] = { '5', '5', '9' };
 	size_t i;
 
 	for (i = 0; i < n && i < 3; i++)
 		if (line[i] < lo[i] || line[i] > hi[i])
 			return 0;
-	if (n >= 3 && first != -1 && (line[0] - '0') * 100 +
-	    (line[1] - '0') * 10 + (line[2] - '0') != first)
+	if (n >= 3 && first != -1 &&
+	    (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0') !=
+		first)
 		return 0;
 	if (n >= 4 && line[3] != ' ' && line[3] != '-' && line[3] != '\r')
 		return 0;
 	for (i = 4; i < n; i++)
 		if ((((unsigned char)line[i] < 0x20 && line[i] != '\t') ||
-		    line[i] == 0x7f) && !(line[i] == '\r' && i == n - 1))
+			line[i] == 0x7f) &&
+		    !(line[i] == '\r' && i == n - 1))
 			return 0;
 	return 1;
 }
@@ -194,16 +197,17 @@ smtp_ctx_new(const struct conf *c)
 		host[sizeof(host) - 1] = '\0';
 		for (i = 0; host[i] != '\0'; i++)
 			if (!((host[i] >= 'a' && host[i] <= 'z') ||
-			    (host[i] >= 'A' && host[i] <= 'Z') ||
-			    (host[i] >= '0' && host[i] <= '9') ||
-			    host[i] == '-' || host[i] == '.'))
+				(host[i] >= 'A' && host[i] <= 'Z') ||
+				(host[i] >= '0' && host[i] <= '9') ||
+				host[i] == '-' || host[i] == '.'))
 				break;
 		if (host[i] == '\0' && strchr(host, '.') != NULL &&
 		    host[0] != '.' && host[i - 1] != '.')
 			memcpy(x->helo, host, i + 1);
 	}
 	if (c->smtp_user[0] != '\0' && strcmp(c->smtp_tls, "none") == 0)
-		log_warnx("smtp: [mail] smtp_tls = none with smtp_user set: "
+		log_warnx(
+		    "smtp: [mail] smtp_tls = none with smtp_user set: "
 		    "the password crosses the network in clear");
 	if (strcmp(c->smtp_tls, "none") == 0)
 		return x;
@@ -218,16 +222,18 @@ smtp_ctx_new(const struct conf *c)
 	}
 	if (!c->smtp_verify) {
 		SSL_CTX_set_verify(x->ssl, SSL_VERIFY_NONE, NULL);
-		log_warnx("smtp: [mail] smtp_verify = false: the certificate "
+		log_warnx(
+		    "smtp: [mail] smtp_verify = false: the certificate "
 		    "of %s is not checked; anyone on the path can read the "
-		    "mail%s", c->smtp_host, c->smtp_user[0] != '\0' ?
-		    " and the SMTP password" : "");
+		    "mail%s",
+		    c->smtp_host,
+		    c->smtp_user[0] != '\0' ? " and the SMTP password" : "");
 		return x;
 	}
 	SSL_CTX_set_verify(x->ssl, SSL_VERIFY_PEER, NULL);
 	if (c->smtp_ca_file[0] != '\0') {
 		if (SSL_CTX_load_verify_locations(x->ssl, c->smtp_ca_file,
-		    NULL) != 1) {
+			NULL) != 1) {
 			log_ssl("cannot load [mail] smtp_ca_file");
 			goto fail;
 		}
@@ -252,8 +258,7 @@ smtp_ctx_free(struct smtp_ctx *x)
 
 /* ------------------------------------------------------------ I/O */
 
-static void
-set_why(struct smtp_conn *c, const char *fmt, ...)
+static void set_why(struct smtp_conn *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 /* why = "step: " + the formatted text, one line. */
@@ -336,8 +341,7 @@ why_ssl(struct smtp_conn *c, const char *what, int err)
 	unsigned long e = ERR_peek_last_error();
 	long vr;
 
-	if (c->ssl != NULL &&
-	    (vr = SSL_get_verify_result(c->ssl)) != X509_V_OK)
+	if (c->ssl != NULL && (vr = SSL_get_verify_result(c->ssl)) != X509_V_OK)
 		set_why(c, "%scertificate verification failed: %s", tls,
 		    X509_verify_cert_error_string(vr));
 	else if (e != 0) {
@@ -370,8 +374,8 @@ conn_read(struct smtp_conn *c)
 		if (c->ssl != NULL) {
 			ERR_clear_error();
 			errno = 0;
-			if (SSL_read_ex(c->ssl, c->buf + c->len, room,
-			    &got) == 1) {
+			if (SSL_read_ex(c->ssl, c->buf + c->len, room, &got) ==
+			    1) {
 				c->len += got;
 				return (ssize_t)got;
 			}
@@ -405,9 +409,10 @@ conn_read(struct smtp_conn *c)
 			ev = POLLIN;
 		}
 		if (wait_io(c, ev) == -1) {
-			set_why(c, "%s", errno == ETIMEDOUT ?
-			    "timed out waiting for the server" :
-			    strerror(errno));
+			set_why(c, "%s",
+			    errno == ETIMEDOUT ?
+				"timed out waiting for the server" :
+				strerror(errno));
 			c->dead = 1;
 			return -1;
 		}
@@ -463,9 +468,10 @@ conn_write(struct smtp_conn *c, const char *p, size_t n)
 			ev = POLLOUT;
 		}
 		if (wait_io(c, ev) == -1) {
-			set_why(c, "%s", errno == ETIMEDOUT ?
-			    "timed out writing to the server" :
-			    strerror(errno));
+			set_why(c, "%s",
+			    errno == ETIMEDOUT ?
+				"timed out writing to the server" :
+				strerror(errno));
 			c->dead = 1;
 			return -1;
 		}
@@ -530,13 +536,14 @@ conn_open(struct smtp_conn *c)
 	hints.ai_flags = AI_NUMERICSERV;
 	(void)snprintf(port, sizeof(port), "%d", cf->smtp_port);
 	if ((r = getaddrinfo(cf->smtp_host, port, &hints, &res)) != 0) {
-		set_why(c, "%s: %s", cf->smtp_host, r == EAI_SYSTEM ?
-		    strerror(errno) : gai_strerror(r));
+		set_why(c, "%s: %s", cf->smtp_host,
+		    r == EAI_SYSTEM ? strerror(errno) : gai_strerror(r));
 		return -1;
 	}
 	for (ai = res; ai != NULL; ai = ai->ai_next) {
-		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK |
-		    SOCK_CLOEXEC, ai->ai_protocol);
+		fd = socket(ai->ai_family,
+		    ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
+		    ai->ai_protocol);
 		if (fd == -1) {
 			lasterr = errno;
 			continue;
@@ -555,8 +562,8 @@ conn_open(struct smtp_conn *c)
 		sl = sizeof(soerr);
 		if (wait_io(c, POLLOUT) == -1)
 			lasterr = errno;
-		else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr,
-		    &sl) == -1)
+		else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) ==
+		    -1)
 			lasterr = errno;
 		else if (soerr != 0)
 			lasterr = soerr;
@@ -671,9 +678,11 @@ ehlo_parse(struct smtp_conn *c)
 				while (e < end && *e != ' ')
 					e++;
 				mlen = (size_t)(e - p);
-				if (mlen == 5 && strncasecmp(p, "PLAIN", 5) == 0)
+				if (mlen == 5 &&
+				    strncasecmp(p, "PLAIN", 5) == 0)
 					c->auth_plain = 1;
-				if (mlen == 5 && strncasecmp(p, "LOGIN", 5) == 0)
+				if (mlen == 5 &&
+				    strncasecmp(p, "LOGIN", 5) == 0)
 					c->auth_login = 1;
 			}
 		}
@@ -694,16 +703,18 @@ ehlo(struct smtp_conn *c)
 		/* An address literal of our end of the connection. */
 		name = "[127.0.0.1]";
 		if (getsockname(c->fd, (struct sockaddr *)&ss, &sl) == 0) {
-			if (ss.ss_family == AF_INET && inet_ntop(AF_INET,
-			    &((struct sockaddr_in *)&ss)->sin_addr, host,
-			    sizeof(host)) != NULL) {
+			if (ss.ss_family == AF_INET &&
+			    inet_ntop(AF_INET,
+				&((struct sockaddr_in *)&ss)->sin_addr, host,
+				sizeof(host)) != NULL) {
 				n = snprintf(line, sizeof(line), "EHLO [%s]",
 				    host);
 				goto send;
 			}
-			if (ss.ss_family == AF_INET6 && inet_ntop(AF_INET6,
-			    &((struct sockaddr_in6 *)&ss)->sin6_addr, host,
-			    sizeof(host)) != NULL) {
+			if (ss.ss_family == AF_INET6 &&
+			    inet_ntop(AF_INET6,
+				&((struct sockaddr_in6 *)&ss)->sin6_addr, host,
+				sizeof(host)) != NULL) {
 				n = snprintf(line, sizeof(line),
 				    "EHLO [IPv6:%s]", host);
 				goto send;
@@ -764,11 +775,13 @@ auth(struct smtp_conn *c)
 		/* 334 asks for the user name, then 334 for the password. */
 		if (cmd(c, "AUTH LOGIN", "AUTH LOGIN") == -1)
 			goto out;
-		if (c->code == 334 && (b64(cf->smtp_user, ul, enc,
-		    sizeof(enc)) == -1 || cmd(c, "AUTH LOGIN", enc) == -1))
+		if (c->code == 334 &&
+		    (b64(cf->smtp_user, ul, enc, sizeof(enc)) == -1 ||
+			cmd(c, "AUTH LOGIN", enc) == -1))
 			goto out;
-		if (c->code == 334 && (b64(cf->smtp_password, pl, enc,
-		    sizeof(enc)) == -1 || cmd(c, "AUTH LOGIN", enc) == -1))
+		if (c->code == 334 &&
+		    (b64(cf->smtp_password, pl, enc, sizeof(enc)) == -1 ||
+			cmd(c, "AUTH LOGIN", enc) == -1))
 			goto out;
 	} else {
 		set_why(c, "the server offers neither AUTH PLAIN nor LOGIN");
@@ -902,14 +915,17 @@ smtp_send(struct smtp_ctx *x, const char *from, const char *to, int utf8,
 	st = SMTP_TEMPFAIL;
 	c->step = "MAIL FROM";
 	if (utf8 && !c->smtputf8) {
-		set_why(c, "a non-ASCII address needs SMTPUTF8, which the "
+		set_why(c,
+		    "a non-ASCII address needs SMTPUTF8, which the "
 		    "server does not offer");
 		st = SMTP_PERMFAIL;
 		goto out;
 	}
 	if (c->size > 0 && len > c->size) {
-		set_why(c, "the message (%zu bytes) is larger than the "
-		    "server's SIZE %llu", len, c->size);
+		set_why(c,
+		    "the message (%zu bytes) is larger than the "
+		    "server's SIZE %llu",
+		    len, c->size);
 		st = SMTP_PERMFAIL;
 		goto out;
 	}

@@ -15,15 +15,15 @@
 
 #include "conf.h"
 
-#define SMTP_TIMEOUT 30          /* seconds per step */
-#define SMTP_LINE_MAX 1000       /* a reply line, CRLF included */
+#define SMTP_TIMEOUT 30    /* seconds per step */
+#define SMTP_LINE_MAX 1000 /* a reply line, CRLF included */
 
 enum smtp_status {
-	SMTP_OK,                 /* the server answered 250 after DATA */
-	SMTP_TEMPFAIL,           /* try this message again later */
-	SMTP_PERMFAIL,           /* the server refused this message (5xx) */
-	SMTP_HOSTFAIL,           /* no session (connect, TLS, greeting,
-	                            EHLO, AUTH): later, for every message */
+	SMTP_OK,       /* the server answered 250 after DATA */
+	SMTP_TEMPFAIL, /* try this message again later */
+	SMTP_PERMFAIL, /* the server refused this message (5xx) */
+	SMTP_HOSTFAIL, /* no session (connect, TLS, greeting,
+	                  EHLO, AUTH): later, for every message */
 	SMTP__MAX
 };
 
@@ -49,9 +49,8 @@ void smtp_ctx_free(struct smtp_ctx *x);
  * or the local error; it never holds the password.  On SMTP_OK it holds
  * the server's final reply.  All arguments are borrowed.
  */
-enum smtp_status smtp_send(struct smtp_ctx *x, const char *from,
-    const char *to, int utf8, const char *msg, size_t len, char *why,
-    size_t whysz);
+enum smtp_status smtp_send(struct smtp_ctx *x, const char *from, const char *to,
+    int utf8, const char *msg, size_t len, char *why, size_t whysz);
 
 /*
  * Parse one SMTP reply (RFC 5321 4.2) at the start of the n bytes at

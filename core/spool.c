@@ -59,8 +59,8 @@ is_id(const char *s)
 	size_t i;
 
 	for (i = 0; i < SPOOL_ID_LEN; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' &&
-		    s[i] <= 'f')))
+		if (!((s[i] >= '0' && s[i] <= '9') ||
+			(s[i] >= 'a' && s[i] <= 'f')))
 			return 0;
 	return s[i] == '\0';
 }
@@ -105,8 +105,8 @@ spool_write(const char *dir, const char *tmpname, const char *sub,
 enum err
 spool_init(const char *dir)
 {
-	static const char *const subs[] = {NULL, "tmp", "hold", "new",
-	    "state", "failed"};
+	static const char *const subs[] = { NULL, "tmp", "hold", "new", "state",
+		"failed" };
 	char path[PATH_MAX];
 	size_t i;
 
@@ -144,11 +144,12 @@ spool_dir_ok(const char *path)
 			return 0;
 		*slash = '\0';
 		if (faccessat(AT_FDCWD, parent[0] != '\0' ? parent : "/",
-		    W_OK | X_OK, AT_EACCESS) == 0)
+			W_OK | X_OK, AT_EACCESS) == 0)
 			return 1;
-		log_warn("spool: %s does not exist and uid %ld cannot make it "
-		    "in %s: make it, owned by the user latchd runs as", path,
-		    (long)geteuid(), parent[0] != '\0' ? parent : "/");
+		log_warn(
+		    "spool: %s does not exist and uid %ld cannot make it "
+		    "in %s: make it, owned by the user latchd runs as",
+		    path, (long)geteuid(), parent[0] != '\0' ? parent : "/");
 		return 0;
 	}
 	if (!S_ISDIR(st.st_mode)) {
@@ -156,9 +157,10 @@ spool_dir_ok(const char *path)
 		return 0;
 	}
 	if (faccessat(AT_FDCWD, path, R_OK | W_OK | X_OK, AT_EACCESS) == -1) {
-		log_warn("spool: %s (owner uid %ld, mode %03o) is not usable "
-		    "by uid %ld: chown it to the user latchd runs as", path,
-		    (long)st.st_uid, (unsigned)(st.st_mode & 0777),
+		log_warn(
+		    "spool: %s (owner uid %ld, mode %03o) is not usable "
+		    "by uid %ld: chown it to the user latchd runs as",
+		    path, (long)st.st_uid, (unsigned)(st.st_mode & 0777),
 		    (long)geteuid());
 		return 0;
 	}
@@ -168,7 +170,7 @@ spool_dir_ok(const char *path)
 enum err
 spool_check(const struct conf *c)
 {
-	static const char *const subs[] = {"tmp", "hold", "new"};
+	static const char *const subs[] = { "tmp", "hold", "new" };
 	char path[PATH_MAX];
 	struct stat st;
 	size_t i;
@@ -178,17 +180,21 @@ spool_check(const struct conf *c)
 		return ERR_SYS;
 	/* A spool yet to be made gets its tmp/, hold/ and new/ with it. */
 	for (i = 0; i < sizeof(subs) / sizeof(subs[0]) &&
-	    stat(c->mail_spool_dir, &st) == 0; i++)
+	     stat(c->mail_spool_dir, &st) == 0;
+	     i++)
 		if (path3(path, sizeof(path), c->mail_spool_dir, subs[i],
-		    NULL) == -1 || !spool_dir_ok(path))
+			NULL) == -1 ||
+		    !spool_dir_ok(path))
 			ok = 0;
 	/* latch-mailer, started as root, becomes the spool's owner: it
 	 * refuses one that root owns. */
 	if (ok && geteuid() == 0 && c->mail_run_mailer &&
 	    stat(c->mail_spool_dir, &st) == 0 && st.st_uid == 0) {
-		log_warnx("spool: %s belongs to root: latch-mailer never runs "
+		log_warnx(
+		    "spool: %s belongs to root: latch-mailer never runs "
 		    "as root and refuses it; chown it to the user latchd runs "
-		    "as", c->mail_spool_dir);
+		    "as",
+		    c->mail_spool_dir);
 		ok = 0;
 	}
 	return ok ? ERR_OK : ERR_SYS;
@@ -212,7 +218,7 @@ submit(const struct conf *c, const char *to, const char *subject,
 		return ERR_SYS;
 	}
 	if ((e = msg_build(c->mail_from, to, subject, body_utf8, mid,
-	    time(NULL), &data, &len)) != ERR_OK)
+		 time(NULL), &data, &len)) != ERR_OK)
 		return e;
 	e = ERR_SYS;
 	if ((id != NULL && idsz < SPOOL_ID_SIZE) ||
@@ -221,7 +227,7 @@ submit(const struct conf *c, const char *to, const char *subject,
 	if ((e = spool_init(dir)) != ERR_OK)
 		goto out;
 	if ((e = spool_write(dir, mid, hold ? "hold" : "new", mid, data, len,
-	    1)) != ERR_OK)
+		 1)) != ERR_OK)
 		goto out;
 	if (id != NULL)
 		memcpy(id, mid, SPOOL_ID_SIZE);
@@ -246,7 +252,7 @@ spool_mail(const struct conf *c, const char *name, const char *const *vars,
 	enum err e;
 
 	if ((e = tmpl_mail(c->mail_template_dir, name, vars,
-	    MSG_SUBJECT_MAX * 4, MSG_BODY_MAX, &subject, &body)) == ERR_OK)
+		 MSG_SUBJECT_MAX * 4, MSG_BODY_MAX, &subject, &body)) == ERR_OK)
 		e = submit(c, to, subject, body, hold, id, idsz);
 	free(subject);
 	free(body);
@@ -318,8 +324,7 @@ entry_cmp(const void *a, const void *b)
  * ERR_OK; ERR_NOT_FOUND if path does not exist; ERR_SYS (logged).
  */
 static enum err
-dir_walk(const char *path, enum err (*fn)(int, const char *, void *),
-    void *arg)
+dir_walk(const char *path, enum err (*fn)(int, const char *, void *), void *arg)
 {
 	struct dirent *de;
 	enum err e = ERR_OK;
@@ -481,10 +486,10 @@ spool_state_get(const char *dir, const char *id, struct spool_state *st)
 		return ERR_OK;
 	if (e == ERR_OK) {
 		if ((nl = strchr(buf, '\n')) != NULL &&
-		    state_field(buf, (size_t)(nl - buf), "attempts", &a) ==
-		    0 && nl[1] != '\0' && strchr(nl + 1, '\n') ==
-		    buf + len - 1 && state_field(nl + 1,
-		    (size_t)(buf + len - 1 - (nl + 1)), "next", &t) == 0 &&
+		    state_field(buf, (size_t)(nl - buf), "attempts", &a) == 0 &&
+		    nl[1] != '\0' && strchr(nl + 1, '\n') == buf + len - 1 &&
+		    state_field(nl + 1, (size_t)(buf + len - 1 - (nl + 1)),
+			"next", &t) == 0 &&
 		    a <= INT_MAX) {
 			st->attempts = (int)a;
 			st->next = (time_t)t;
@@ -502,8 +507,7 @@ spool_state_get(const char *dir, const char *id, struct spool_state *st)
 }
 
 enum err
-spool_state_put(const char *dir, const char *id,
-    const struct spool_state *st)
+spool_state_put(const char *dir, const char *id, const struct spool_state *st)
 {
 	char text[SPOOL_STATE_MAX], tmpname[SPOOL_ID_SIZE];
 	int n;
@@ -561,18 +565,22 @@ spool_fail(const char *dir, const char *id, int attempts, const char *reason)
 	/* One line of reason whatever the server said. */
 	for (i = 0; reason[i] != '\0' && i < SPOOL_REASON_MAX; i++)
 		clean[i] = ((unsigned char)reason[i] < 0x20 ||
-		    reason[i] == 0x7f) ? '?' : reason[i];
+			       reason[i] == 0x7f) ?
+		    '?' :
+		    reason[i];
 	clean[i] = '\0';
 	msg_date(time(NULL), date, sizeof(date));
-	n = snprintf(text, sizeof(text), "id: %s\nattempts: %d\nfailed: %s\n"
-	    "reason: %s\n", id, attempts, date, clean);
+	n = snprintf(text, sizeof(text),
+	    "id: %s\nattempts: %d\nfailed: %s\n"
+	    "reason: %s\n",
+	    id, attempts, date, clean);
 	if (n < 0 || (size_t)n >= sizeof(text))
 		return ERR_SYS;
 	n = snprintf(name, sizeof(name), "%s.reason", id);
 	if (n < 0 || (size_t)n >= sizeof(name))
 		return ERR_SYS;
-	if ((e = spool_write(dir, tmpname, "failed", name, text,
-	    strlen(text), 0)) != ERR_OK)
+	if ((e = spool_write(dir, tmpname, "failed", name, text, strlen(text),
+		 0)) != ERR_OK)
 		return e;
 	if (path3(src, sizeof(src), dir, "new", id) == -1 ||
 	    path3(dst, sizeof(dst), dir, "failed", id) == -1 ||
@@ -593,7 +601,7 @@ spool_fail(const char *dir, const char *id, int attempts, const char *reason)
 int
 spool_purge(const char *dir, time_t max_age)
 {
-	static const char *const subs[] = {"tmp", "state"};
+	static const char *const subs[] = { "tmp", "state" };
 	char path[PATH_MAX], msg[PATH_MAX];
 	struct dirent *de;
 	struct stat st;
@@ -614,7 +622,8 @@ spool_purge(const char *dir, time_t max_age)
 			    strcmp(de->d_name, "..") == 0)
 				continue;
 			if (fstatat(dirfd(d), de->d_name, &st,
-			    AT_SYMLINK_NOFOLLOW) == -1 || S_ISDIR(st.st_mode))
+				AT_SYMLINK_NOFOLLOW) == -1 ||
+			    S_ISDIR(st.st_mode))
 				continue;
 			if (i == 0 && st.st_mtime > now - max_age)
 				continue;
@@ -622,7 +631,7 @@ spool_purge(const char *dir, time_t max_age)
 				/* A state file whose message is gone. */
 				if (!is_id(de->d_name) ||
 				    path3(msg, sizeof(msg), dir, "new",
-				    de->d_name) == -1 ||
+					de->d_name) == -1 ||
 				    access(msg, F_OK) == 0 || errno != ENOENT)
 					continue;
 			}
@@ -701,7 +710,7 @@ held_one(int dfd, const char *name, void *arg)
 
 	if (is_id(name) && regular_at(dfd, name, &st) == 1 &&
 	    st.st_mtime <= w->before && w->fn(name, w->arg) == -1)
-		return ERR_NOT_FOUND;   /* stop: fn said so */
+		return ERR_NOT_FOUND; /* stop: fn said so */
 	return ERR_OK;
 }
 

@@ -39,7 +39,7 @@
 #include "err.h"
 #include "msg.h"
 
-#define SPOOL_ID_LEN 32          /* lower-case hex, 128 random bits */
+#define SPOOL_ID_LEN 32 /* lower-case hex, 128 random bits */
 #define SPOOL_ID_SIZE (SPOOL_ID_LEN + 1)
 
 /*
@@ -53,8 +53,8 @@
  * spool, bad [mail] from; logged), in which case nothing was left in
  * new/.  All arguments are borrowed.
  */
-enum err spool_submit(const struct conf *c, const char *to,
-    const char *subject, const char *body_utf8, char *id, size_t idsz);
+enum err spool_submit(const struct conf *c, const char *to, const char *subject,
+    const char *body_utf8, char *id, size_t idsz);
 
 /*
  * Render [mail] template_dir/<name>.txt with vars (tmpl_mail()) and
@@ -66,8 +66,7 @@ enum err spool_submit(const struct conf *c, const char *to,
  * spool_submit().
  */
 enum err spool_mail(const struct conf *c, const char *name,
-    const char *const *vars, const char *to, int hold, char *id,
-    size_t idsz);
+    const char *const *vars, const char *to, int hold, char *id, size_t idsz);
 
 /*
  * Move hold/<id> into new/ (rename, fsync new/).  ERR_OK; ERR_NOT_FOUND
@@ -95,11 +94,11 @@ int spool_is_held(const char *dir, const char *id);
 /* A message loaded from new/ by the mailer. */
 struct spool_msg {
 	char id[SPOOL_ID_SIZE];
-	char *data;                /* the message as spooled, CRLF lines */
+	char *data; /* the message as spooled, CRLF lines */
 	size_t len;
-	char from[MSG_ADDR_SIZE];  /* envelope sender */
-	char to[MSG_ADDR_SIZE];    /* envelope recipient */
-	int utf8;                  /* an address needs SMTPUTF8 */
+	char from[MSG_ADDR_SIZE]; /* envelope sender */
+	char to[MSG_ADDR_SIZE];   /* envelope recipient */
+	int utf8;                 /* an address needs SMTPUTF8 */
 };
 
 /*
@@ -131,7 +130,7 @@ enum err spool_check(const struct conf *c);
 /* A message waiting in new/. */
 struct spool_entry {
 	char id[SPOOL_ID_SIZE];
-	struct timespec mtime;     /* when it was queued */
+	struct timespec mtime; /* when it was queued */
 };
 
 /*
@@ -151,8 +150,8 @@ long spool_count(const char *dir, const char *sub);
 
 /* The retry state of a message. */
 struct spool_state {
-	int attempts;              /* deliveries tried so far */
-	time_t next;               /* not before this time */
+	int attempts; /* deliveries tried so far */
+	time_t next;  /* not before this time */
 };
 
 /*

@@ -26,7 +26,7 @@ struct str_buf {
 	char *p;
 	size_t len;
 	size_t cap;
-	size_t max;              /* refuse to grow past this */
+	size_t max; /* refuse to grow past this */
 	enum err err;
 };
 

@@ -12,7 +12,7 @@
 #include "tmpl.h"
 #include "valid.h"
 
-#define TMPL_KEY_MAX 64          /* a placeholder name */
+#define TMPL_KEY_MAX 64            /* a placeholder name */
 #define TMPL_OUT_MAX (1024 * 1024) /* a rendered template */
 
 /* The value of key (klen bytes) in vars, or NULL. */
@@ -30,8 +30,8 @@ var_find(const char *const *vars, const char *key, size_t klen)
 /* Replace the {{key}} of the n bytes at t into b.  -1 if a placeholder
  * is unknown or malformed (logged, naming path). */
 static int
-render(const char *path, const char *t, size_t n,
-    const char *const *vars, struct str_buf *b)
+render(const char *path, const char *t, size_t n, const char *const *vars,
+    struct str_buf *b)
 {
 	const char *end, *k, *v;
 	size_t i = 0, klen, j;
@@ -46,8 +46,7 @@ render(const char *path, const char *t, size_t n,
 			continue;
 		}
 		end = NULL;
-		for (j = i + 2; j + 1 < n && j < i + 2 + TMPL_KEY_MAX + 4;
-		    j++)
+		for (j = i + 2; j + 1 < n && j < i + 2 + TMPL_KEY_MAX + 4; j++)
 			if (t[j] == '}' && t[j + 1] == '}') {
 				end = t + j;
 				break;
@@ -64,11 +63,13 @@ render(const char *path, const char *t, size_t n,
 			klen--;
 		for (j = 0; j < klen; j++)
 			if (!((k[j] >= 'a' && k[j] <= 'z') ||
-			    (k[j] >= '0' && k[j] <= '9') || k[j] == '_'))
+				(k[j] >= '0' && k[j] <= '9') || k[j] == '_'))
 				break;
 		if (klen == 0 || j < klen) {
-			log_warnx("tmpl: %s: a placeholder must be {{name}} "
-			    "of a-z, 0-9 and _", path);
+			log_warnx(
+			    "tmpl: %s: a placeholder must be {{name}} "
+			    "of a-z, 0-9 and _",
+			    path);
 			return -1;
 		}
 		if ((v = var_find(vars, k, klen)) == NULL) {
@@ -89,8 +90,8 @@ render(const char *path, const char *t, size_t n,
  * ERR_NOMEM (logged).
  */
 static enum err
-template_load(const char *path, char **buf, const char **subj,
-    size_t *subjlen, const char **body)
+template_load(const char *path, char **buf, const char **subj, size_t *subjlen,
+    const char **body)
 {
 	const char *nl, *s, *p;
 	size_t len = 0;
@@ -101,8 +102,10 @@ template_load(const char *path, char **buf, const char **subj,
 	if (e == ERR_NOMEM)
 		return e;
 	if (e == ERR_NOT_FOUND || e == ERR_INVALID_FIELD) {
-		log_warnx("tmpl: %s: %s", path, e == ERR_NOT_FOUND ?
-		    "no such file" : "not a regular file of at most 64 KiB");
+		log_warnx("tmpl: %s: %s", path,
+		    e == ERR_NOT_FOUND ?
+			"no such file" :
+			"not a regular file of at most 64 KiB");
 		return ERR_SYS;
 	}
 	if (e != ERR_OK)
@@ -111,7 +114,8 @@ template_load(const char *path, char **buf, const char **subj,
 	if (!valid_utf8(p, len) || strncmp(p, "Subject:", 8) != 0 ||
 	    (nl = strchr(p, '\n')) == NULL ||
 	    !(nl[1] == '\n' || (nl[1] == '\r' && nl[2] == '\n'))) {
-		log_warnx("tmpl: %s: must be UTF-8 starting with "
+		log_warnx(
+		    "tmpl: %s: must be UTF-8 starting with "
 		    "\"Subject: ...\", then an empty line, then the body",
 		    path);
 		free(*buf);
@@ -139,8 +143,8 @@ tmpl_render(const char *template_path, const char *const *vars, char **out)
 	enum err e;
 
 	*out = NULL;
-	if ((e = template_load(template_path, &buf, &subj, &subjlen,
-	    &body)) != ERR_OK)
+	if ((e = template_load(template_path, &buf, &subj, &subjlen, &body)) !=
+	    ERR_OK)
 		return e;
 	if (render(template_path, buf, strlen(buf), vars, &b) == -1) {
 		e = ERR_SYS;

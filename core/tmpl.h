@@ -17,7 +17,7 @@
 
 #include "err.h"
 
-#define TMPL_MAX (64 * 1024)     /* a template file, bytes */
+#define TMPL_MAX (64 * 1024) /* a template file, bytes */
 
 /*
  * Render the whole template at path, its Subject line included.  On
@@ -34,8 +34,7 @@ enum err tmpl_render(const char *path, const char *const *vars, char **out);
  * empty).  ERR_INVALID_FIELD if the subject would pass subject_max bytes
  * or the body body_max; ERR_SYS (see above); ERR_NOMEM.
  */
-enum err tmpl_mail(const char *dir, const char *name,
-    const char *const *vars, size_t subject_max, size_t body_max,
-    char **subject, char **body);
+enum err tmpl_mail(const char *dir, const char *name, const char *const *vars,
+    size_t subject_max, size_t body_max, char **subject, char **body);
 
 #endif

@@ -62,11 +62,11 @@ static const char next_label[] = "latch refresh token successor v1";
  * (key NULL) or from the HMAC of next_label and parent under key.
  */
 static int
-refresh_make(int64_t sid, uint32_t gen, const unsigned char *key,
-    size_t keylen, const char *parent, size_t n, char *out, size_t outsz)
+refresh_make(int64_t sid, uint32_t gen, const unsigned char *key, size_t keylen,
+    const char *parent, size_t n, char *out, size_t outsz)
 {
-	unsigned char raw[REFRESH_RAW], *secret = raw + REFRESH_SID +
-	    REFRESH_GEN;
+	unsigned char raw[REFRESH_RAW],
+	    *secret = raw + REFRESH_SID + REFRESH_GEN;
 	char in[sizeof(next_label) + TOK_STR_SIZE];
 	uint64_t v = (uint64_t)sid;
 	unsigned int maclen = 0;
@@ -87,8 +87,9 @@ refresh_make(int64_t sid, uint32_t gen, const unsigned char *key,
 		memcpy(in, next_label, sizeof(next_label));
 		memcpy(in + sizeof(next_label), parent, n);
 		if (HMAC(EVP_sha256(), key, (int)keylen,
-		    (const unsigned char *)in, sizeof(next_label) + n, secret,
-		    &maclen) == NULL || maclen != TOK_MAX_BYTES)
+			(const unsigned char *)in, sizeof(next_label) + n,
+			secret, &maclen) == NULL ||
+		    maclen != TOK_MAX_BYTES)
 			goto out;
 	}
 	if (b64url_encode(raw, sizeof(raw), out, outsz) == TOK_REFRESH_LEN)
@@ -156,7 +157,8 @@ tok_session_csrf(const unsigned char *key, size_t keylen, int64_t sid,
 	for (i = 7; i >= 0; i--, v >>= 8)
 		in[sizeof(csrf_label) + (size_t)i] = (unsigned char)(v & 0xff);
 	if (HMAC(EVP_sha256(), key, (int)keylen, in, sizeof(in), mac,
-	    &maclen) != NULL && maclen >= TOK_MIN_BYTES &&
+		&maclen) != NULL &&
+	    maclen >= TOK_MIN_BYTES &&
 	    b64url_encode(mac, TOK_MIN_BYTES, out, outsz) != (size_t)-1)
 		rc = 0;
 	tok_cleanse(mac, sizeof(mac));
@@ -183,7 +185,8 @@ tok_apikey_new(int64_t id, char *out, size_t outsz)
 		goto out;
 	memcpy(out, TOK_APIKEY_PREFIX, APIKEY_PREFIX_LEN);
 	if (b64url_encode(raw, sizeof(raw), out + APIKEY_PREFIX_LEN,
-	    outsz - APIKEY_PREFIX_LEN) == TOK_APIKEY_LEN - APIKEY_PREFIX_LEN)
+		outsz - APIKEY_PREFIX_LEN) ==
+	    TOK_APIKEY_LEN - APIKEY_PREFIX_LEN)
 		rc = 0;
 out:
 	tok_cleanse(raw, sizeof(raw));
@@ -205,7 +208,7 @@ tok_apikey_parse(const char *s, size_t n, int64_t *id)
 
 	if (n != TOK_APIKEY_LEN || !tok_apikey_is(s) ||
 	    b64url_decode(s + APIKEY_PREFIX_LEN, n - APIKEY_PREFIX_LEN, raw,
-	    sizeof(raw)) != sizeof(raw))
+		sizeof(raw)) != sizeof(raw))
 		return -1;
 	for (i = 0; i < APIKEY_ID; i++)
 		v = v << 8 | raw[i];

@@ -119,8 +119,8 @@ out:
 }
 
 int
-totp_hotp(const unsigned char *key, size_t keylen, uint64_t counter,
-    int digits, uint32_t *code)
+totp_hotp(const unsigned char *key, size_t keylen, uint64_t counter, int digits,
+    uint32_t *code)
 {
 	static const uint32_t mod[] = { 1000000, 10000000, 100000000 };
 	unsigned char msg[8], mac[EVP_MAX_MD_SIZE];
@@ -154,8 +154,8 @@ totp_step(int64_t now)
 }
 
 int64_t
-totp_verify(const unsigned char *key, size_t keylen, int64_t now,
-    int64_t last, const char *code)
+totp_verify(const unsigned char *key, size_t keylen, int64_t now, int64_t last,
+    const char *code)
 {
 	char want[TOTP_DIGITS + 1];
 	uint32_t c;
@@ -196,16 +196,17 @@ uri_put(char *out, size_t outsz, size_t *len, const char *s)
 }
 
 int
-totp_uri(const char *issuer, const char *account, const char *b32,
-    char *out, size_t outsz)
+totp_uri(const char *issuer, const char *account, const char *b32, char *out,
+    size_t outsz)
 {
 	char period[48];
 	size_t len = 0;
 
-	(void)snprintf(period, sizeof(period), "&algorithm=SHA1&digits=%d"
-	    "&period=%d", TOTP_DIGITS, TOTP_PERIOD);
-	if (outsz == 0 ||
-	    uri_put(out, outsz, &len, "otpauth://totp/") == -1 ||
+	(void)snprintf(period, sizeof(period),
+	    "&algorithm=SHA1&digits=%d"
+	    "&period=%d",
+	    TOTP_DIGITS, TOTP_PERIOD);
+	if (outsz == 0 || uri_put(out, outsz, &len, "otpauth://totp/") == -1 ||
 	    str_pct_encode(out, outsz, &len, issuer, "") == -1 ||
 	    uri_put(out, outsz, &len, ":") == -1 ||
 	    str_pct_encode(out, outsz, &len, account, "") == -1 ||
@@ -289,9 +290,9 @@ totp_key_derive(const char *secret, size_t n, struct totp_key *k)
 	size_t len = sizeof(k->key);
 
 	if (hmac("SHA256", (const unsigned char *)secret, n,
-	    (const unsigned char *)key_label, sizeof(key_label) - 1, k->key,
-	    &len) == -1 || len != sizeof(k->key) ||
-	    SHA256(k->key, sizeof(k->key), id) == NULL)
+		(const unsigned char *)key_label, sizeof(key_label) - 1, k->key,
+		&len) == -1 ||
+	    len != sizeof(k->key) || SHA256(k->key, sizeof(k->key), id) == NULL)
 		return -1;
 	memcpy(k->id, id, sizeof(k->id));
 	return 0;
@@ -327,13 +328,13 @@ totp_seal(const struct totp_key *k, int64_t uid, const unsigned char *pt,
 	if (tok_random(nonce, SEAL_NONCE) == -1 ||
 	    (ctx = EVP_CIPHER_CTX_new()) == NULL ||
 	    EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, k->key, nonce) !=
-	    1 ||
+		1 ||
 	    EVP_EncryptUpdate(ctx, NULL, &len, aad, (int)sizeof(aad)) != 1 ||
 	    EVP_EncryptUpdate(ctx, ct, &len, pt, (int)n) != 1 ||
-	    (size_t)len != n ||
-	    EVP_EncryptFinal_ex(ctx, ct + n, &len) != 1 || len != 0 ||
-	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, SEAL_TAG,
-	    ct + n) != 1)
+	    (size_t)len != n || EVP_EncryptFinal_ex(ctx, ct + n, &len) != 1 ||
+	    len != 0 ||
+	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, SEAL_TAG, ct + n) !=
+		1)
 		goto out;
 	rc = (int)(n + TOTP_SEAL_OVERHEAD);
 out:
@@ -344,8 +345,7 @@ out:
 }
 
 int
-totp_sealed_by(const struct totp_key *k, const unsigned char *sealed,
-    size_t n)
+totp_sealed_by(const struct totp_key *k, const unsigned char *sealed, size_t n)
 {
 	return n >= TOTP_SEAL_OVERHEAD && sealed[0] == SEAL_VERSION &&
 	    memcmp(sealed + 1, k->id, TOTP_KEYID_LEN) == 0;
@@ -371,12 +371,12 @@ totp_open(const struct totp_key *k, int64_t uid, const unsigned char *sealed,
 	seal_aad(uid, aad);
 	if ((ctx = EVP_CIPHER_CTX_new()) == NULL ||
 	    EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, k->key, nonce) !=
-	    1 ||
+		1 ||
 	    EVP_DecryptUpdate(ctx, NULL, &len, aad, (int)sizeof(aad)) != 1 ||
 	    EVP_DecryptUpdate(ctx, pt, &len, ct, (int)ctlen) != 1 ||
 	    (size_t)len != ctlen ||
 	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, SEAL_TAG, tag) !=
-	    1 ||
+		1 ||
 	    EVP_DecryptFinal_ex(ctx, pt + ctlen, &len) != 1)
 		goto out;
 	rc = (int)ctlen;

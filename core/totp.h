@@ -11,26 +11,24 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define TOTP_SECRET_LEN 20    /* 160 bits, RFC 4226's recommendation */
-#define TOTP_B32_SIZE 33      /* 20 bytes in base32: 32 characters + NUL */
+#define TOTP_SECRET_LEN 20 /* 160 bits, RFC 4226's recommendation */
+#define TOTP_B32_SIZE 33   /* 20 bytes in base32: 32 characters + NUL */
 #define TOTP_DIGITS 6
-#define TOTP_PERIOD 30        /* seconds a step lasts */
-#define TOTP_SKEW 1           /* steps of clock skew accepted each way */
+#define TOTP_PERIOD 30 /* seconds a step lasts */
+#define TOTP_SKEW 1    /* steps of clock skew accepted each way */
 
 /*
  * RFC 4648 base32 (upper case, no padding) of n bytes into out (outsz
  * bytes, NUL included).  0, or -1 if it does not fit.
  */
-int totp_b32_encode(const unsigned char *in, size_t n, char *out,
-    size_t outsz);
+int totp_b32_encode(const unsigned char *in, size_t n, char *out, size_t outsz);
 
 /*
  * Decode base32 s (upper or lower case, no padding, spaces skipped) into
  * out (outsz bytes), its length into *n.  0, or -1 (a character outside
  * the alphabet, left-over bits that are not zero, or too long).
  */
-int totp_b32_decode(const char *s, unsigned char *out, size_t outsz,
-    size_t *n);
+int totp_b32_decode(const char *s, unsigned char *out, size_t outsz, size_t *n);
 
 /*
  * HOTP (RFC 4226): the digits-digit code (6..8) of counter under key,
@@ -67,7 +65,7 @@ int totp_uri(const char *issuer, const char *account, const char *b32,
  */
 #define TOTP_RECOVERY_COUNT 10
 #define TOTP_RECOVERY_LEN 10
-#define TOTP_RECOVERY_SIZE 12   /* "xxxxx-xxxxx" + NUL */
+#define TOTP_RECOVERY_SIZE 12 /* "xxxxx-xxxxx" + NUL */
 #define TOTP_HASH_LEN 32
 
 /* A new recovery code from the CSPRNG, as shown.  0, or -1. */

@@ -15,8 +15,7 @@
 #include "str.h"
 
 void
-user_from_cols(const struct db_rows *r, size_t row, size_t c0,
-    struct user *u)
+user_from_cols(const struct db_rows *r, size_t row, size_t c0, struct user *u)
 {
 	const char *role = db_cell(r, row, c0 + COL_USER_ROLE);
 	int k;
@@ -129,7 +128,7 @@ user_hash_password(const struct conf *conf, const char *password, char *mcf,
 	if (mcfsz < PW_MCF_SIZE)
 		return ERR_SYS;
 	if (pw_hash(password, conf->scrypt_n, conf->scrypt_r, conf->scrypt_p,
-	    mcf) == -1) {
+		mcf) == -1) {
 		log_warnx("user: password hash failed");
 		return ERR_SYS;
 	}
@@ -149,9 +148,15 @@ user_insert(struct db *db, int64_t org_id, const char *username,
 	if (valid_email_norm(email, norm, sizeof(norm)) == -1)
 		return ERR_INVALID_FIELD;
 	struct db_arg a[] = {
-		DB_INT(org_id), DB_STR(username), DB_STR(email), DB_STR(norm),
-		DB_STR(name), DB_STR(mcf), DB_STR(role_name(role)),
-		DB_INT(now), DB_INT(now),
+		DB_INT(org_id),
+		DB_STR(username),
+		DB_STR(email),
+		DB_STR(norm),
+		DB_STR(name),
+		DB_STR(mcf),
+		DB_STR(role_name(role)),
+		DB_INT(now),
+		DB_INT(now),
 	};
 	rc = db_exec(db, STMT_USER_INSERT, a, sizeof(a) / sizeof(a[0]), NULL,
 	    &newid);
@@ -184,8 +189,9 @@ user_stale_check(const struct conf *conf, const char *mcf,
 {
 	const char *why;
 
-	if (st == NULL || !pw_needs_rehash(mcf, conf->scrypt_n,
-	    conf->scrypt_r, conf->scrypt_p) ||
+	if (st == NULL ||
+	    !pw_needs_rehash(mcf, conf->scrypt_n, conf->scrypt_r,
+		conf->scrypt_p) ||
 	    pw_kind_of(mcf, &st->kind, &why) == -1)
 		return;
 	str_copy(st->hash, sizeof(st->hash), mcf);
@@ -197,7 +203,9 @@ user_upgrade_password(struct db *db, int64_t id, const struct user_stale *st,
     const char *mcf, int *done)
 {
 	struct db_arg a[] = {
-		DB_STR(mcf), DB_INT((int64_t)time(NULL)), DB_INT(id),
+		DB_STR(mcf),
+		DB_INT((int64_t)time(NULL)),
+		DB_INT(id),
 		DB_STR(st->hash),
 	};
 	uint64_t n = 0;
@@ -229,8 +237,9 @@ user_authenticate(struct db *db, const struct conf *conf, const char *login,
 
 		user_from_row(r, 0, u);
 		u->totp = db_int(r, 0, COL_AUTH_TOTP) != 0;
-		u->mfa_required = pol != NULL && (strcmp(pol, "all") == 0 ||
-		    (strcmp(pol, "admins") == 0 && u->role != ROLE_USER));
+		u->mfa_required = pol != NULL &&
+		    (strcmp(pol, "all") == 0 ||
+			(strcmp(pol, "admins") == 0 && u->role != ROLE_USER));
 	}
 	/* Throttled by the name as typed, known or not; the attempt is
 	 * reserved (counted) before any hash work. */
@@ -243,7 +252,7 @@ user_authenticate(struct db *db, const struct conf *conf, const char *login,
 		pw_verify_dummy(password, conf->scrypt_n, conf->scrypt_r,
 		    conf->scrypt_p);
 	if (mcf == NULL || !pw_verify(password, mcf)) {
-		e = ERR_INVALID_CREDENTIALS;   /* counted by the reservation */
+		e = ERR_INVALID_CREDENTIALS; /* counted by the reservation */
 		goto done;
 	}
 	if (!u->totp && (e = limit_account_reset(db, key)) != ERR_OK)
@@ -287,7 +296,7 @@ user_check_password(struct db *db, const struct conf *conf, int64_t id,
 	limit_name_key(u.email, key[1]);
 	for (i = 0; i < 2; i++)
 		if ((e = limit_account_reserve(db, conf, key[i],
-		    retry_after)) != ERR_OK)
+			 retry_after)) != ERR_OK)
 			goto done;
 	if (mcf == NULL || !pw_verify(password, mcf)) {
 		e = ERR_INVALID_CREDENTIALS;
@@ -305,9 +314,8 @@ done:
 enum err
 user_put_password(struct db *db, int64_t id, const char *mcf)
 {
-	struct db_arg a[] = {
-		DB_STR(mcf), DB_INT((int64_t)time(NULL)), DB_INT(id)
-	};
+	struct db_arg a[] = { DB_STR(mcf), DB_INT((int64_t)time(NULL)),
+		DB_INT(id) };
 	uint64_t n = 0;
 	enum db_rc rc;
 
@@ -333,9 +341,8 @@ user_set_password(struct db *db, const struct conf *conf, int64_t id,
 enum err
 user_put_disabled(struct db *db, int64_t id, int disabled)
 {
-	struct db_arg a[] = {
-		DB_INT(disabled ? 1 : 0), DB_INT((int64_t)time(NULL)), DB_INT(id)
-	};
+	struct db_arg a[] = { DB_INT(disabled ? 1 : 0),
+		DB_INT((int64_t)time(NULL)), DB_INT(id) };
 
 	return db_err(db_exec(db, STMT_USER_SET_DISABLED, a, 3, NULL, NULL));
 }
@@ -346,7 +353,8 @@ user_put_login(struct db *db, int64_t id, int64_t now)
 	struct db_arg a[] = { DB_INT(now), DB_INT(id) };
 
 	return db_exec(db, STMT_USER_SET_LOGIN, a, 2, NULL, NULL) == DB_OK ?
-	    ERR_OK : ERR_DB;
+	    ERR_OK :
+	    ERR_DB;
 }
 
 enum err
@@ -366,8 +374,11 @@ user_update_profile(struct db *db, int64_t id, const char *name,
 	if (valid_email_norm(email, norm, sizeof(norm)) == -1)
 		return ERR_INVALID_FIELD;
 	struct db_arg a[] = {
-		DB_STR(name), DB_STR(email), DB_STR(norm),
-		DB_INT((int64_t)time(NULL)), DB_INT(id),
+		DB_STR(name),
+		DB_STR(email),
+		DB_STR(norm),
+		DB_INT((int64_t)time(NULL)),
+		DB_INT(id),
 	};
 	rc = db_exec(db, STMT_USER_SET_PROFILE, a, 5, NULL, NULL);
 	if (rc == DB_DUP)
@@ -430,7 +441,8 @@ user_like_pattern(const char *s, char *out, size_t outsz)
 		if (*s == '%' || *s == '_' || *s == '\\')
 			out[n++] = '\\';
 		/* The columns are compared lower-cased (ASCII). */
-		out[n++] = (*s >= 'A' && *s <= 'Z') ? (char)(*s - 'A' + 'a') : *s;
+		out[n++] = (*s >= 'A' && *s <= 'Z') ? (char)(*s - 'A' + 'a') :
+						      *s;
 	}
 	out[n++] = '%';
 	out[n] = '\0';
@@ -453,8 +465,12 @@ user_list(struct db *db, int64_t org, int disabled, const char *q,
 		DB_INT(org),
 		disabled < 0 ? DB_NULLARG : DB_INT(disabled),
 		DB_INT(disabled < 0 ? 0 : disabled),
-		DB_STR(pat), DB_STR(pat), DB_STR(pat), DB_STR(pat),
-		DB_INT(limit), DB_INT(offset),
+		DB_STR(pat),
+		DB_STR(pat),
+		DB_STR(pat),
+		DB_STR(pat),
+		DB_INT(limit),
+		DB_INT(offset),
 	};
 	if (db_query(db, STMT_ADM_USER_COUNT, a, 7, &r) != DB_OK)
 		return ERR_DB;

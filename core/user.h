@@ -24,12 +24,12 @@ struct user {
 	int64_t org_id;
 	char org_name[513];
 	int64_t created_at;
-	int64_t last_login_at;   /* 0: never */
-	int retry_after;         /* seconds, with ERR_TOO_MANY_ATTEMPTS */
+	int64_t last_login_at; /* 0: never */
+	int retry_after;       /* seconds, with ERR_TOO_MANY_ATTEMPTS */
 	/* Read only by user_authenticate(): */
-	int totp;                /* TOTP is on: a second step follows */
-	int mfa_required;        /* the organization's require_mfa names
-	                            this account */
+	int totp;         /* TOTP is on: a second step follows */
+	int mfa_required; /* the organization's require_mfa names
+	                     this account */
 };
 
 /* u as the actor of what it does itself (signing in, registering), from
@@ -127,8 +127,8 @@ enum err user_upgrade_password(struct db *db, int64_t id,
  * ERR_NOT_FOUND, ERR_DB.  Not inside a transaction: the count must stand
  * whatever the caller does next.
  */
-enum err user_check_password(struct db *db, const struct conf *conf,
-    int64_t id, const char *password, int *retry_after);
+enum err user_check_password(struct db *db, const struct conf *conf, int64_t id,
+    const char *password, int *retry_after);
 
 /*
  * Store password hash mcf (user_hash_password()) for user id, inside the
@@ -142,8 +142,8 @@ enum err user_put_password(struct db *db, int64_t id, const char *mcf);
  * and account_password() end them).
  * ERR_OK, ERR_NOT_FOUND, ERR_SYS, ERR_DB, ERR_UNKNOWN.
  */
-enum err user_set_password(struct db *db, const struct conf *conf,
-    int64_t id, const char *password);
+enum err user_set_password(struct db *db, const struct conf *conf, int64_t id,
+    const char *password);
 
 /* Set the disabled flag of user id (the caller knows it exists), inside
  * its transaction or not.  ERR_OK, ERR_DB, ERR_UNKNOWN (outside one). */

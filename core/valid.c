@@ -143,8 +143,8 @@ valid_text(const char *s, size_t min, size_t max, unsigned flags)
 	while (n > 0) {
 		if ((k = utf8_decode(p, n, &cp)) == 0)
 			return 0;
-		if (is_control(cp) && !((flags & TEXT_NEWLINE_TAB) &&
-		    (cp == '\n' || cp == '\t')))
+		if (is_control(cp) &&
+		    !((flags & TEXT_NEWLINE_TAB) && (cp == '\n' || cp == '\t')))
 			return 0;
 		if (!is_blank(cp))
 			visible = 1;
@@ -169,9 +169,9 @@ valid_username(const char *s)
 		if (n >= USERNAME_MAX)
 			return 0;
 		if (!((s[n] >= 'a' && s[n] <= 'z') ||
-		    (s[n] >= 'A' && s[n] <= 'Z') ||
-		    (s[n] >= '0' && s[n] <= '9') ||
-		    s[n] == '.' || s[n] == '_' || s[n] == '-'))
+			(s[n] >= 'A' && s[n] <= 'Z') ||
+			(s[n] >= '0' && s[n] <= '9') || s[n] == '.' ||
+			s[n] == '_' || s[n] == '-'))
 			return 0;
 	}
 	return n >= USERNAME_MIN;
@@ -276,8 +276,9 @@ valid_email_norm(const char *s, char *out, size_t outsz)
 	if (n >= outsz)
 		return -1;
 	for (i = 0; i < n; i++)
-		out[i] = (s[i] >= 'A' && s[i] <= 'Z') ? (char)(s[i] - 'A' + 'a')
-		    : s[i];
+		out[i] = (s[i] >= 'A' && s[i] <= 'Z') ?
+		    (char)(s[i] - 'A' + 'a') :
+		    s[i];
 	out[n] = '\0';
 	return 0;
 }

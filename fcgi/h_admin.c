@@ -25,8 +25,7 @@ named_org(struct req *r, int64_t body_org)
 {
 	long long q = 0;
 
-	if (req_query_int(r, "organization_id", 0, 1, INT64_MAX, &q) !=
-	    ERR_OK)
+	if (req_query_int(r, "organization_id", 0, 1, INT64_MAX, &q) != ERR_OK)
 		return ACTOR_ORG_BAD;
 	return q > 0 ? q : body_org;
 }
@@ -38,8 +37,8 @@ paging(struct req *r, int64_t *limit, int64_t *offset)
 	enum err e;
 
 	if ((e = req_query_int(r, "page", 1, 1, 1000000, &page)) != ERR_OK ||
-	    (e = req_query_int(r, "per_page", PER_PAGE_DEFAULT, 1,
-	    PER_PAGE_MAX, &per)) != ERR_OK)
+	    (e = req_query_int(r, "per_page", PER_PAGE_DEFAULT, 1, PER_PAGE_MAX,
+		 &per)) != ERR_OK)
 		return e;
 	*limit = per;
 	*offset = (page - 1) * per;
@@ -70,8 +69,8 @@ h_users_list(struct req *r)
 	/* The organization is judged before the other parameters
 	 * (docs/api.md, GET /users); member_list() judges it again. */
 	want = named_org(r, 0);
-	if (want != 0 && (e = actor_scope(r->db, req_actor(r), want,
-	    &org)) != ERR_OK)
+	if (want != 0 &&
+	    (e = actor_scope(r->db, req_actor(r), want, &org)) != ERR_OK)
 		return e;
 	if ((e = paging(r, &limit, &offset)) != ERR_OK)
 		return e;
@@ -92,7 +91,7 @@ h_users_list(struct req *r)
 	}
 	arr = json_object_new_array();
 	if ((e = member_list(r->db, req_actor(r), want, disabled, q, limit,
-	    offset, &total, add_user, arr)) != ERR_OK) {
+		 offset, &total, add_user, arr)) != ERR_OK) {
 		json_object_put(arr);
 		return e;
 	}
@@ -144,9 +143,9 @@ h_users_create(struct req *r)
 	if (v[UC_ROLE].present)
 		role = (enum role)role_parse(v[UC_ROLE].s);
 	if ((e = member_create(r->db, r->conf, req_actor(r), named_org(r, org),
-	    v[UC_USERNAME].s, v[UC_EMAIL].s,
-	    v[UC_NAME].present ? v[UC_NAME].s : "", v[UC_PASSWORD].s, role,
-	    &u)) != ERR_OK)
+		 v[UC_USERNAME].s, v[UC_EMAIL].s,
+		 v[UC_NAME].present ? v[UC_NAME].s : "", v[UC_PASSWORD].s, role,
+		 &u)) != ERR_OK)
 		return e;
 	o = resp_new("User created");
 	json_object_object_add(o, "user", resp_user(&u));
@@ -161,8 +160,8 @@ h_users_get(struct req *r)
 	struct user u;
 	enum err e;
 
-	if ((e = member_get(r->db, req_actor(r), named_org(r, 0), r->id,
-	    &u)) != ERR_OK)
+	if ((e = member_get(r->db, req_actor(r), named_org(r, 0), r->id, &u)) !=
+	    ERR_OK)
 		return e;
 	o = resp_new("User");
 	json_object_object_add(o, "user", resp_user(&u));
@@ -180,7 +179,7 @@ users_change(struct req *r, int64_t want, const struct member_patch *p,
 	enum err e;
 
 	if ((e = member_update(r->db, r->conf, req_actor(r), want, r->id, p,
-	    &after)) != ERR_OK)
+		 &after)) != ERR_OK)
 		return e;
 	o = resp_new(msg);
 	json_object_object_add(o, "user", resp_user(&after));
@@ -240,8 +239,8 @@ h_users_delete(struct req *r)
 {
 	enum err e;
 
-	if ((e = member_delete(r->db, req_actor(r), named_org(r, 0),
-	    r->id)) != ERR_OK)
+	if ((e = member_delete(r->db, req_actor(r), named_org(r, 0), r->id)) !=
+	    ERR_OK)
 		return e;
 	resp_send(r, 200, resp_new("User deleted"));
 	return ERR_OK;
@@ -255,8 +254,9 @@ h_users_mfa_reset(struct req *r)
 	if ((e = mfa_reset(r->db, req_actor(r), named_org(r, 0), r->id)) !=
 	    ERR_OK)
 		return e;
-	resp_send(r, 200, resp_new("Two-factor sign-in reset; the user's "
-	    "sessions have ended"));
+	resp_send(r, 200,
+	    resp_new("Two-factor sign-in reset; the user's "
+		     "sessions have ended"));
 	return ERR_OK;
 }
 
@@ -267,8 +267,8 @@ h_inviter_name(const struct req *r, char *out, size_t outsz)
 	if (r->p.key_id != 0)
 		(void)snprintf(out, outsz, "%s", r->p.key_name);
 	else
-		(void)snprintf(out, outsz, "%s", r->me.name[0] != '\0' ?
-		    r->me.name : r->p.username);
+		(void)snprintf(out, outsz, "%s",
+		    r->me.name[0] != '\0' ? r->me.name : r->p.username);
 }
 
 struct json_object *
@@ -289,14 +289,17 @@ invite_json(const struct req *r, const struct invite *inv, const char *code)
 	json_object_object_add(o, "expiresAt", resp_time(inv->expires_at));
 	if (code != NULL) {
 		if (notify_link(r->conf->invite_url, "code", code, url,
-		    sizeof(url)) == 0 && url[0] != '\0')
+			sizeof(url)) == 0 &&
+		    url[0] != '\0')
 			json_object_object_add(o, "url",
 			    json_object_new_string(url));
 		else
 			json_object_object_add(o, "url", NULL);
 	} else
-		json_object_object_add(o, "invitedBy", inv->invited_by > 0 ?
-		    json_object_new_int64(inv->invited_by) : NULL);
+		json_object_object_add(o, "invitedBy",
+		    inv->invited_by > 0 ?
+			json_object_new_int64(inv->invited_by) :
+			NULL);
 	return o;
 }
 
@@ -327,8 +330,8 @@ h_invitations_create(struct req *r)
 		role = (enum role)role_parse(v[IV_ROLE].s);
 	h_inviter_name(r, inviter, sizeof(inviter));
 	e = invite_create(r->db, r->conf, req_actor(r), named_org(r, org),
-	    v[IV_EMAIL].s, role, !v[IV_SEND].present || v[IV_SEND].b ?
-	    inviter : NULL, code, &inv);
+	    v[IV_EMAIL].s, role,
+	    !v[IV_SEND].present || v[IV_SEND].b ? inviter : NULL, code, &inv);
 	if (e == ERR_TOO_MANY_REQUESTS)
 		r->retry_after = inv.retry_after;
 	if (e != ERR_OK)
@@ -363,7 +366,7 @@ h_invitations_list(struct req *r)
 	ctx.r = r;
 	ctx.arr = json_object_new_array();
 	if ((e = invite_foreach(r->db, req_actor(r), named_org(r, 0),
-	    add_invite, &ctx)) != ERR_OK) {
+		 add_invite, &ctx)) != ERR_OK) {
 		json_object_put(ctx.arr);
 		return e;
 	}
@@ -378,8 +381,8 @@ h_invitations_delete(struct req *r)
 {
 	enum err e;
 
-	if ((e = invite_revoke(r->db, req_actor(r), named_org(r, 0),
-	    r->id)) != ERR_OK)
+	if ((e = invite_revoke(r->db, req_actor(r), named_org(r, 0), r->id)) !=
+	    ERR_OK)
 		return e;
 	resp_send(r, 200, resp_new("Invitation revoked"));
 	return ERR_OK;
@@ -445,8 +448,7 @@ static const struct field org_patch_fields[] = {
 	[OP_NAME] = { "name", F_STR, 0, 512, valid_org_name, 0 },
 	[OP_DESCRIPTION] = { "description", F_STR, 0, 4096, valid_description,
 	    0 },
-	[OP_REQUIRE_MFA] = { "require_mfa", F_STR, 0, 8, org_mfa_policy_ok,
-	    0 },
+	[OP_REQUIRE_MFA] = { "require_mfa", F_STR, 0, 8, org_mfa_policy_ok, 0 },
 };
 FIELDS(org_patch_fields, OP__MAX);
 
@@ -461,10 +463,10 @@ h_org_patch(struct req *r, int64_t want)
 
 	if ((e = req_fields(r, org_patch_fields, OP__MAX, v)) != ERR_OK ||
 	    (e = org_update_mfa(r->db, req_actor(r), want,
-	    v[OP_NAME].present ? v[OP_NAME].s : NULL,
-	    v[OP_DESCRIPTION].present ? v[OP_DESCRIPTION].s : NULL,
-	    v[OP_REQUIRE_MFA].present ? v[OP_REQUIRE_MFA].s : NULL, &g)) !=
-	    ERR_OK)
+		 v[OP_NAME].present ? v[OP_NAME].s : NULL,
+		 v[OP_DESCRIPTION].present ? v[OP_DESCRIPTION].s : NULL,
+		 v[OP_REQUIRE_MFA].present ? v[OP_REQUIRE_MFA].s : NULL, &g)) !=
+		ERR_OK)
 		return e;
 	o = resp_new("Organization updated");
 	json_object_object_add(o, "organization", org_json(&g));
@@ -486,12 +488,12 @@ add_event(const struct audit_entry *en, void *arg)
 	json_object_object_add(o, "id", json_object_new_int64(en->id));
 	json_object_object_add(o, "at", resp_time(en->at));
 	json_object_object_add(o, "event", json_object_new_string(en->event));
-	json_object_object_add(o, "actorId", en->actor > 0 ?
-	    json_object_new_int64(en->actor) : NULL);
-	json_object_object_add(o, "apiKeyId", en->key > 0 ?
-	    json_object_new_int64(en->key) : NULL);
-	json_object_object_add(o, "targetId", en->target > 0 ?
-	    json_object_new_int64(en->target) : NULL);
+	json_object_object_add(o, "actorId",
+	    en->actor > 0 ? json_object_new_int64(en->actor) : NULL);
+	json_object_object_add(o, "apiKeyId",
+	    en->key > 0 ? json_object_new_int64(en->key) : NULL);
+	json_object_object_add(o, "targetId",
+	    en->target > 0 ? json_object_new_int64(en->target) : NULL);
 	json_object_object_add(o, "ip", json_object_new_string(en->ip));
 	json_object_object_add(o, "detail", json_object_new_string(en->detail));
 	json_object_array_add(arg, o);
@@ -516,7 +518,7 @@ h_audit(struct req *r)
 		ev[0] = '\0';
 	arr = json_object_new_array();
 	if ((e = audit_list(r->db, req_actor(r), named_org(r, 0), ev, limit,
-	    offset, &total, add_event, arr)) != ERR_OK) {
+		 offset, &total, add_event, arr)) != ERR_OK) {
 		json_object_put(arr);
 		return e;
 	}

@@ -15,9 +15,7 @@
 #include "reset.h"
 #include "valid.h"
 
-enum {
-	IF_CODE, IF_USERNAME, IF_PASSWORD, IF_NAME, IF_COOKIE, IF__MAX
-};
+enum { IF_CODE, IF_USERNAME, IF_PASSWORD, IF_NAME, IF_COOKIE, IF__MAX };
 static const struct field invited_fields[] = {
 	[IF_CODE] = { "invitation_code", F_STR, 1, 256, NULL, 0 },
 	[IF_USERNAME] = { "username", F_STR, 1, 64, valid_username, 0 },
@@ -40,8 +38,8 @@ register_invited(struct req *r)
 	if ((e = req_fields(r, invited_fields, IF__MAX, v)) != ERR_OK)
 		return e;
 	if ((e = invite_accept(r->db, r->conf, req_actor(r), v[IF_CODE].s,
-	    v[IF_USERNAME].s, v[IF_NAME].present ? v[IF_NAME].s : "",
-	    v[IF_PASSWORD].s, req_user_agent(r), &u, &inv, &t)) != ERR_OK)
+		 v[IF_USERNAME].s, v[IF_NAME].present ? v[IF_NAME].s : "",
+		 v[IF_PASSWORD].s, req_user_agent(r), &u, &inv, &t)) != ERR_OK)
 		return e;
 	return resp_login(r, 201, "Registration successful", &t, &u,
 	    v[IF_COOKIE].present && v[IF_COOKIE].b);
@@ -112,7 +110,8 @@ forgot_later(struct req *r, const char *email, const char *ip)
 	else if (e == ERR_NOT_FOUND)
 		what = "no active account";
 	else if (e == ERR_UNKNOWN) {
-		log_warnx("auth: password reset: the outcome is unknown; the "
+		log_warnx(
+		    "auth: password reset: the outcome is unknown; the "
 		    "mail goes out if the token was stored");
 		what = "unknown";
 	} else if (e != ERR_OK) {
@@ -134,8 +133,9 @@ h_password_forgot(struct req *r)
 	/* The answer tells nothing, not even by its time: it goes first. */
 	if ((e = req_defer(r, forgot_later, v[FF_EMAIL].s)) != ERR_OK)
 		return e;
-	resp_send(r, 202, resp_new("If the account exists, a reset mail is "
-	    "on its way"));
+	resp_send(r, 202,
+	    resp_new("If the account exists, a reset mail is "
+		     "on its way"));
 	return ERR_OK;
 }
 
@@ -154,10 +154,11 @@ h_password_reset(struct req *r)
 
 	if ((e = req_fields(r, reset_fields, RF__MAX, v)) != ERR_OK ||
 	    (e = reset_perform(r->db, r->conf, req_actor(r), v[RF_TOKEN].s,
-	    v[RF_PASSWORD].s)) != ERR_OK)
+		 v[RF_PASSWORD].s)) != ERR_OK)
 		return e;
-	resp_send(r, 200, resp_new("Password reset; every session was "
-	    "signed out"));
+	resp_send(r, 200,
+	    resp_new("Password reset; every session was "
+		     "signed out"));
 	return ERR_OK;
 }
 
@@ -218,13 +219,17 @@ h_login(struct req *r)
 	if ((e = req_fields(r, login_fields, LF__MAX, v)) != ERR_OK)
 		return e;
 	e = account_login(r->db, r->conf, req_actor(r), v[LF_IDENTIFIER].s,
-	    v[LF_PASSWORD].s, (v[LF_REMEMBER].present && v[LF_REMEMBER].b ?
-	    ACCOUNT_REMEMBER : 0) | (v[LF_COOKIE].present && v[LF_COOKIE].b ?
-	    ACCOUNT_COOKIE : 0), req_user_agent(r), &u, &t);
+	    v[LF_PASSWORD].s,
+	    (v[LF_REMEMBER].present && v[LF_REMEMBER].b ? ACCOUNT_REMEMBER :
+							  0) |
+		(v[LF_COOKIE].present && v[LF_COOKIE].b ? ACCOUNT_COOKIE : 0),
+	    req_user_agent(r), &u, &t);
 	if (e == ERR_TOO_MANY_ATTEMPTS)
 		r->retry_after = u.retry_after;
-	count_signin(e, t.mfa_token[0] != '\0' ? METRIC_SIGNIN_MFA_REQUIRED :
-	    t.restricted ? METRIC_SIGNIN_MFA_ENROLLMENT : METRIC_SIGNIN_OK);
+	count_signin(e,
+	    t.mfa_token[0] != '\0' ? METRIC_SIGNIN_MFA_REQUIRED :
+		t.restricted       ? METRIC_SIGNIN_MFA_ENROLLMENT :
+				     METRIC_SIGNIN_OK);
 	if (e != ERR_OK)
 		return e;
 	if (t.mfa_token[0] != '\0')
@@ -258,7 +263,7 @@ h_refresh(struct req *r)
 		/* A browser session: the token is the latch_refresh cookie,
 		 * and the request must prove it comes from our page. */
 		if ((k = req_cookie(r, COOKIE_REFRESH, cookie,
-		    sizeof(cookie))) == 0) {
+			 sizeof(cookie))) == 0) {
 			r->err_field = "refresh_token";
 			return ERR_INVALID_FIELD;
 		}
@@ -268,8 +273,8 @@ h_refresh(struct req *r)
 			return e;
 		rt = cookie;
 	}
-	if ((e = session_refresh(r->db, r->conf, req_actor(r), rt, &t,
-	    &u)) != ERR_OK)
+	if ((e = session_refresh(r->db, r->conf, req_actor(r), rt, &t, &u)) !=
+	    ERR_OK)
 		return e;
 	return resp_login(r, 200, "Token refreshed", &t, &u, k == 1);
 }
@@ -289,12 +294,13 @@ claims_json(const struct jwt_claims *c, const struct principal *now)
 	(void)snprintf(sub, sizeof(sub), "%lld", (long long)c->sub);
 	json_object_object_add(o, "iss", json_object_new_string(c->iss));
 	json_object_object_add(o, "sub", json_object_new_string(sub));
-	json_object_object_add(o, "username", json_object_new_string(
-	    now != NULL ? now->username : c->username));
+	json_object_object_add(o, "username",
+	    json_object_new_string(now != NULL ? now->username : c->username));
 	json_object_object_add(o, "org", json_object_new_int64(org));
 	json_object_object_add(o, "tenant_id", json_object_new_int64(org));
-	json_object_object_add(o, "role", json_object_new_string(
-	    now != NULL ? role_name(now->role) : c->role));
+	json_object_object_add(o, "role",
+	    json_object_new_string(
+		now != NULL ? role_name(now->role) : c->role));
 	json_object_object_add(o, "sid", json_object_new_int64(c->sid));
 	json_object_object_add(o, "jti", json_object_new_string(c->jti));
 	json_object_object_add(o, "iat", json_object_new_int64(c->iat));
@@ -351,7 +357,8 @@ h_verify(struct req *r)
 	if (bearer != NULL && tok_apikey_is(bearer) && token != bearer)
 		e = apikey_authenticate(r->db, bearer, req_ip(r), &r->p);
 	if (e == ERR_OK)
-		e = token == NULL || token[0] == '\0' ? ERR_MISSING_TOKEN :
+		e = token == NULL || token[0] == '\0' ?
+		    ERR_MISSING_TOKEN :
 		    tok_apikey_is(token) ?
 		    apikey_authenticate(r->db, token, req_ip(r), &r->p) :
 		    session_authenticate(r->db, r->conf, token, &r->p, NULL);
@@ -393,8 +400,7 @@ h_revoke(struct req *r)
 
 	if ((e = req_fields(r, revoke_fields, KF__MAX, v)) != ERR_OK)
 		return e;
-	if ((e = session_revoke_token(r->db, r->conf, v[KF_TOKEN].s)) !=
-	    ERR_OK)
+	if ((e = session_revoke_token(r->db, r->conf, v[KF_TOKEN].s)) != ERR_OK)
 		return e;
 	resp_send(r, 200, resp_new("Token revoked"));
 	return ERR_OK;
@@ -414,7 +420,7 @@ h_logout(struct req *r)
 
 	if ((e = req_fields(r, logout_fields, OF__MAX, v)) != ERR_OK ||
 	    (e = account_logout(r->db, req_actor(r), r->p.sid,
-	    v[OF_ALL].present && v[OF_ALL].b)) != ERR_OK)
+		 v[OF_ALL].present && v[OF_ALL].b)) != ERR_OK)
 		return e;
 	/* Whoever signed in by cookie: the browser forgets them. */
 	if ((e = resp_session_cookies(r, NULL)) != ERR_OK)

@@ -41,8 +41,15 @@
  * the authorizer, as headers by the check.  The last two only for an API
  * key (AV_PERSON__MAX of them for anyone else). */
 enum {
-	AV_USER_ID, AV_USERNAME, AV_ORG_ID, AV_ROLE, AV_AMR, AV_PERSON__MAX,
-	AV_KEY_ID = AV_PERSON__MAX, AV_KEY_NAME, AV__MAX
+	AV_USER_ID,
+	AV_USERNAME,
+	AV_ORG_ID,
+	AV_ROLE,
+	AV_AMR,
+	AV_PERSON__MAX,
+	AV_KEY_ID = AV_PERSON__MAX,
+	AV_KEY_NAME,
+	AV__MAX
 };
 static const char *const var_names[] = {
 	[AV_USER_ID] = "LATCH_USER_ID",
@@ -64,8 +71,8 @@ static const char *const header_names[] = {
 };
 /* (Of a key, only the username apikey:<id> tells: the recipes copy and
  * strip these five headers, and no others.) */
-_Static_assert(sizeof(header_names) / sizeof(header_names[0]) ==
-    AV_PERSON__MAX, "one name per header");
+_Static_assert(sizeof(header_names) / sizeof(header_names[0]) == AV_PERSON__MAX,
+    "one name per header");
 
 /* The values of one answer (the authorizer sends the first n), and the room
  * for the numbers among them. */
@@ -233,8 +240,7 @@ guard(struct req *r, const char *method, struct ident *id, int *page)
 	/* A key is no user: no user id, and a name no username can be
 	 * (the web server may need one: Apache's REMOTE_USER). */
 	id->values[AV_USER_ID] = r->p.key_id != 0 ? "" : id->uid;
-	id->values[AV_USERNAME] = r->p.key_id != 0 ? id->kname :
-	    r->p.username;
+	id->values[AV_USERNAME] = r->p.key_id != 0 ? id->kname : r->p.username;
 	id->values[AV_ORG_ID] = id->oid;
 	id->values[AV_ROLE] = role_name(r->p.role);
 	id->values[AV_AMR] = amr_text(r->p.claims.amr);
@@ -284,7 +290,7 @@ h_check(struct req *r)
 	if (e != ERR_OK && page) {
 		/* Still the 401 (and its body), with where to go. */
 		if (resp_location(r, r->conf->login_url,
-		    req_param(r, "HTTP_X_FORWARDED_URI")) != ERR_OK)
+			req_param(r, "HTTP_X_FORWARDED_URI")) != ERR_OK)
 			return ERR_SYS;
 		return e;
 	}

@@ -47,8 +47,15 @@ h_setup_get(struct req *r)
 }
 
 /* The fields of POST /setup and of POST /auth/register (new org). */
-enum { RF_ORG, RF_USERNAME, RF_EMAIL, RF_PASSWORD, RF_NAME, RF_COOKIE,
-	RF__MAX };
+enum {
+	RF_ORG,
+	RF_USERNAME,
+	RF_EMAIL,
+	RF_PASSWORD,
+	RF_NAME,
+	RF_COOKIE,
+	RF__MAX
+};
 static const struct field reg_fields[] = {
 	[RF_ORG] = { "organization", F_STR, 1, 512, valid_org_name, 0 },
 	[RF_USERNAME] = { "username", F_STR, 1, 64, valid_username, 0 },
@@ -73,13 +80,13 @@ h_register_org(struct req *r, int setup)
 
 	if ((e = req_fields(r, reg_fields, RF__MAX, v)) != ERR_OK ||
 	    (e = org_signup(r->db, r->conf, req_actor(r), setup, v[RF_ORG].s,
-	    v[RF_USERNAME].s, v[RF_EMAIL].s,
-	    v[RF_NAME].present ? v[RF_NAME].s : "", v[RF_PASSWORD].s,
-	    req_user_agent(r), &u, &t)) != ERR_OK)
+		 v[RF_USERNAME].s, v[RF_EMAIL].s,
+		 v[RF_NAME].present ? v[RF_NAME].s : "", v[RF_PASSWORD].s,
+		 req_user_agent(r), &u, &t)) != ERR_OK)
 		return e;
-	return resp_login(r, 201, setup ? "Setup complete" :
-	    "Registration successful", &t, &u, v[RF_COOKIE].present &&
-	    v[RF_COOKIE].b);
+	return resp_login(r, 201,
+	    setup ? "Setup complete" : "Registration successful", &t, &u,
+	    v[RF_COOKIE].present && v[RF_COOKIE].b);
 }
 
 enum { SF_SKIP, SF__MAX };

@@ -23,10 +23,10 @@ key_json(const struct apikey *k, const char *key)
 	    json_object_new_string(role_name(k->role)));
 	json_object_object_add(o, "organizationId",
 	    json_object_new_int64(k->org_id));
-	json_object_object_add(o, "createdBy", k->created_by > 0 ?
-	    json_object_new_int64(k->created_by) : NULL);
-	json_object_object_add(o, "createdByUsername", k->creator[0] != '\0' ?
-	    json_object_new_string(k->creator) : NULL);
+	json_object_object_add(o, "createdBy",
+	    k->created_by > 0 ? json_object_new_int64(k->created_by) : NULL);
+	json_object_object_add(o, "createdByUsername",
+	    k->creator[0] != '\0' ? json_object_new_string(k->creator) : NULL);
 	json_object_object_add(o, "createdAt", resp_time(k->created_at));
 	json_object_object_add(o, "expiresAt", resp_time(k->expires_at));
 	json_object_object_add(o, "lastUsedAt", resp_time(k->last_used_at));
@@ -46,7 +46,7 @@ h_keys_list(struct req *r)
 	enum err e;
 
 	if ((e = apikey_list(r->db, req_actor(r), named_org(r, 0), add_key,
-	    arr)) != ERR_OK) {
+		 arr)) != ERR_OK) {
 		json_object_put(arr);
 		return e;
 	}
@@ -89,8 +89,8 @@ h_keys_create(struct req *r)
 		role = (enum role)role_parse(v[KC_ROLE].s);
 	if (v[KC_EXPIRES].present)
 		(void)valid_time(v[KC_EXPIRES].s, &exp);
-	e = apikey_create(r->db, req_actor(r), named_org(r, org),
-	    v[KC_NAME].s, role, exp, key, sizeof(key), &k);
+	e = apikey_create(r->db, req_actor(r), named_org(r, org), v[KC_NAME].s,
+	    role, exp, key, sizeof(key), &k);
 	if (e == ERR_INVALID_FIELD && r->err_field == NULL)
 		r->err_field = "expires_at";
 	if (e != ERR_OK)
@@ -107,8 +107,8 @@ h_keys_delete(struct req *r)
 {
 	enum err e;
 
-	if ((e = apikey_revoke(r->db, req_actor(r), named_org(r, 0),
-	    r->id)) != ERR_OK)
+	if ((e = apikey_revoke(r->db, req_actor(r), named_org(r, 0), r->id)) !=
+	    ERR_OK)
 		return e;
 	resp_send(r, 200, resp_new("API key revoked"));
 	return ERR_OK;

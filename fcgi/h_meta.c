@@ -23,9 +23,10 @@ meta_send(struct req *r, struct json_object *root)
 {
 	const char *s;
 
-	if (root == NULL || (s = json_object_to_json_string_ext(root,
-	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)) ==
-	    NULL) {
+	if (root == NULL ||
+	    (s = json_object_to_json_string_ext(root,
+		 JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)) ==
+		NULL) {
 		json_object_put(root);
 		return ERR_NOMEM;
 	}
@@ -77,7 +78,7 @@ enum err
 h_discovery(struct req *r)
 {
 	static const char *const claims[] = { "iss", "sub", "username", "org",
-	    "tenant_id", "role", "sid", "jti", "iat", "exp" };
+		"tenant_id", "role", "sid", "jti", "iat", "exp" };
 	const char *host = req_param(r, "HTTP_HOST");
 	const char *https = req_param(r, "HTTPS");
 	const char *scheme = req_param(r, "REQUEST_SCHEME");

@@ -65,15 +65,16 @@ h_auth_mfa(struct req *r)
 	enum err e;
 
 	if ((e = req_fields(r, finish_fields, MF__MAX, v)) != ERR_OK ||
-	    (e = one_code(r, &v[MF_CODE], &v[MF_RECOVERY], &code,
-	    &recovery)) != ERR_OK)
+	    (e = one_code(r, &v[MF_CODE], &v[MF_RECOVERY], &code, &recovery)) !=
+		ERR_OK)
 		return e;
 	e = mfa_finish(r->db, r->conf, req_actor(r), v[MF_TOKEN].s, code,
 	    recovery, req_user_agent(r), &u, &t);
 	if (e == ERR_TOO_MANY_ATTEMPTS)
 		r->retry_after = u.retry_after;
-	count_signin(e, recovery != NULL ? METRIC_SIGNIN_MFA_RECOVERY :
-	    METRIC_SIGNIN_MFA_OK);
+	count_signin(e,
+	    recovery != NULL ? METRIC_SIGNIN_MFA_RECOVERY :
+			       METRIC_SIGNIN_MFA_OK);
 	if (e != ERR_OK)
 		return e;
 	return resp_login(r, 200, "Login successful", &t, &u, t.cookie);
@@ -153,9 +154,10 @@ h_mfa_totp_confirm(struct req *r)
 
 	if ((e = req_fields(r, confirm_fields, CF__MAX, v)) != ERR_OK ||
 	    (e = mfa_confirm(r->db, r->conf, req_actor(r), r->p.sid,
-	    v[CF_CODE].s, &codes)) != ERR_OK)
+		 v[CF_CODE].s, &codes)) != ERR_OK)
 		return e;
-	o = resp_new("Two-factor sign-in is on; keep the recovery codes "
+	o = resp_new(
+	    "Two-factor sign-in is on; keep the recovery codes "
 	    "somewhere safe: they are shown only now");
 	json_object_object_add(o, "recovery_codes", codes_json(&codes));
 	resp_send(r, 200, o);
@@ -179,10 +181,10 @@ h_mfa_totp_delete(struct req *r)
 	enum err e;
 
 	if ((e = req_fields(r, recheck_fields, RF__MAX, v)) != ERR_OK ||
-	    (e = one_code(r, &v[RF_CODE], &v[RF_RECOVERY], &code,
-	    &recovery)) != ERR_OK ||
+	    (e = one_code(r, &v[RF_CODE], &v[RF_RECOVERY], &code, &recovery)) !=
+		ERR_OK ||
 	    (e = mfa_disable(r->db, r->conf, req_actor(r), v[RF_PASSWORD].s,
-	    code, recovery, &r->retry_after)) != ERR_OK)
+		 code, recovery, &r->retry_after)) != ERR_OK)
 		return e;
 	resp_send(r, 200, resp_new("Two-factor sign-in is off"));
 	return ERR_OK;
@@ -198,11 +200,11 @@ h_mfa_recovery_new(struct req *r)
 	enum err e;
 
 	if ((e = req_fields(r, recheck_fields, RF__MAX, v)) != ERR_OK ||
-	    (e = one_code(r, &v[RF_CODE], &v[RF_RECOVERY], &code,
-	    &recovery)) != ERR_OK ||
+	    (e = one_code(r, &v[RF_CODE], &v[RF_RECOVERY], &code, &recovery)) !=
+		ERR_OK ||
 	    (e = mfa_recovery_new(r->db, r->conf, req_actor(r),
-	    v[RF_PASSWORD].s, code, recovery, &codes, &r->retry_after)) !=
-	    ERR_OK)
+		 v[RF_PASSWORD].s, code, recovery, &codes, &r->retry_after)) !=
+		ERR_OK)
 		return e;
 	o = resp_new("New recovery codes; the old ones no longer work");
 	json_object_object_add(o, "recovery_codes", codes_json(&codes));

@@ -34,7 +34,7 @@ h_orgs_list(struct req *r)
 		q[0] = '\0';
 	arr = json_object_new_array();
 	if ((e = org_list(r->db, q, per, (page - 1) * per, &total, add_org,
-	    arr)) != ERR_OK) {
+		 arr)) != ERR_OK) {
 		json_object_put(arr);
 		return e;
 	}

@@ -15,8 +15,9 @@ add_setting(const struct setting_view *v, void *arg)
 {
 	struct json_object *o = json_object_new_object();
 
-#define SETTING_VALUE(x) (v->is_bool ? json_object_new_boolean((x) != 0) : \
-	json_object_new_int64((x)))
+#define SETTING_VALUE(x) \
+	(v->is_bool ? json_object_new_boolean((x) != 0) : \
+		      json_object_new_int64((x)))
 	json_object_object_add(o, "value", SETTING_VALUE(v->value));
 	json_object_object_add(o, "config", SETTING_VALUE(v->config));
 #undef SETTING_VALUE
@@ -33,7 +34,7 @@ settings_answer(struct req *r, const char *msg)
 	enum err e;
 
 	if ((e = settings_list(r->db, req_actor(r), r->conf_file, add_setting,
-	    s)) != ERR_OK) {
+		 s)) != ERR_OK) {
 		json_object_put(s);
 		return e;
 	}
@@ -66,7 +67,8 @@ h_settings_patch(struct req *r)
 
 	/* Every member must name a setting: a typo is refused, not
 	 * ignored (the one body where unknown members are an error). */
-	json_object_object_foreach(r->body, name, v) {
+	json_object_object_foreach(r->body, name, v)
+	{
 		(void)snprintf(field, sizeof(field), "%s", name);
 		r->err_field = field;
 		if ((k = conf_runtime_find(name)) < 0 || n >= SETTINGS_MAX)
@@ -89,7 +91,7 @@ h_settings_patch(struct req *r)
 	}
 	r->err_field = NULL;
 	if ((e = settings_update(r->db, req_actor(r), r->conf_file, c, n,
-	    &bad)) != ERR_OK) {
+		 &bad)) != ERR_OK) {
 		if (n > 0) {
 			(void)snprintf(field, sizeof(field), "%s",
 			    conf_runtime_name((size_t)c[bad].i));

@@ -46,7 +46,7 @@ h_profile_patch(struct req *r)
 	switch (e) {
 	case ERR_OK:
 		break;
-	case ERR_INVALID_FIELD:     /* a new address needs the password */
+	case ERR_INVALID_FIELD: /* a new address needs the password */
 		r->err_field = "current_password";
 		return e;
 	case ERR_NOT_FOUND:
@@ -55,7 +55,8 @@ h_profile_patch(struct req *r)
 		return e;
 	}
 	o = resp_new(pending ? "Profile updated; open the link sent to the "
-	    "new address to confirm it" : "Profile updated");
+			       "new address to confirm it" :
+			       "Profile updated");
 	json_object_object_add(o, "user", resp_user(&u));
 	if (pending)
 		json_object_object_add(o, "pendingEmail",
@@ -80,7 +81,7 @@ h_email_confirm(struct req *r)
 
 	if ((e = req_fields(r, confirm_fields, CF__MAX, v)) != ERR_OK ||
 	    (e = email_confirm(r->db, r->conf, req_actor(r), v[CF_TOKEN].s,
-	    &u)) != ERR_OK)
+		 &u)) != ERR_OK)
 		return e;
 	o = resp_new("Email address changed");
 	json_object_object_add(o, "user", resp_user(&u));
@@ -103,7 +104,7 @@ h_password_change(struct req *r)
 
 	if ((e = req_fields(r, password_fields, WF__MAX, v)) != ERR_OK ||
 	    (e = account_password(r->db, r->conf, req_actor(r), r->p.sid,
-	    v[WF_CURRENT].s, v[WF_NEW].s, &r->retry_after)) != ERR_OK)
+		 v[WF_CURRENT].s, v[WF_NEW].s, &r->retry_after)) != ERR_OK)
 		return e;
 	resp_send(r, 200, resp_new("Password changed"));
 	return ERR_OK;

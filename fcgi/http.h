@@ -35,43 +35,42 @@ struct req;
  * Work a handler leaves for after its answer (req_defer()): arg and ip
  * are the copies req_defer() made.
  */
-typedef void (*req_later_fn)(struct req *r, const char *arg,
-    const char *ip);
+typedef void (*req_later_fn)(struct req *r, const char *arg, const char *ip);
 
 struct req_later {
-	req_later_fn fn;            /* NULL: nothing to do */
+	req_later_fn fn; /* NULL: nothing to do */
 	char arg[256];
-	char ip[46];                /* the client address, for log lines */
+	char ip[46]; /* the client address, for log lines */
 };
 
 struct req {
-	const struct conf *conf;    /* borrowed: the config with the run-time
+	const struct conf *conf;       /* borrowed: the config with the run-time
 	                               settings (settings.h) */
-	const struct conf *conf_file; /* borrowed: the config as loaded */
-	struct db *db;              /* borrowed, the worker's connection */
-	FCGX_Stream *in, *out;      /* borrowed; NULL in CGI mode (stdio) */
-	char **envp;                /* borrowed */
-	const char *method;         /* borrowed from envp */
-	char path[HTTP_PATH_MAX];   /* route path, base path stripped */
-	int64_t id;                 /* the {id} of the route, or 0 */
-	struct json_object *body;   /* parsed body (owned), NULL if none */
-	struct principal p;         /* for routes that need a sign-in */
-	struct actor actor;         /* req_actor()'s */
-	struct user me;             /* with ROUTE_ME: the caller's row */
-	const char *err_field;      /* static: field of ERR_INVALID_FIELD */
+	const struct conf *conf_file;  /* borrowed: the config as loaded */
+	struct db *db;                 /* borrowed, the worker's connection */
+	FCGX_Stream *in, *out;         /* borrowed; NULL in CGI mode (stdio) */
+	char **envp;                   /* borrowed */
+	const char *method;            /* borrowed from envp */
+	char path[HTTP_PATH_MAX];      /* route path, base path stripped */
+	int64_t id;                    /* the {id} of the route, or 0 */
+	struct json_object *body;      /* parsed body (owned), NULL if none */
+	struct principal p;            /* for routes that need a sign-in */
+	struct actor actor;            /* req_actor()'s */
+	struct user me;                /* with ROUTE_ME: the caller's row */
+	const char *err_field;         /* static: field of ERR_INVALID_FIELD */
 	struct json_object *err_extra; /* owned: merged into an error body */
-	char allow[64];             /* Allow of a 405 ("" if none) */
-	int retry_after;            /* seconds, for a 429 */
+	char allow[64];                /* Allow of a 405 ("" if none) */
+	int retry_after;               /* seconds, for a 429 */
 	char rid[17];
 	int sent;
-	int status;                 /* of the answer sent, once sent */
-	int by_cookie;              /* req_auth used the latch_access cookie */
-	int authorizer;             /* FCGI_ROLE=AUTHORIZER */
+	int status;     /* of the answer sent, once sent */
+	int by_cookie;  /* req_auth used the latch_access cookie */
+	int authorizer; /* FCGI_ROLE=AUTHORIZER */
 	char cookies[HTTP_COOKIES_MAX]; /* Set-Cookie lines, CRLF-ended */
 	size_t cookies_len;
 	char headers[HTTP_HEADERS_MAX]; /* resp_header()'s, CRLF-ended */
 	size_t headers_len;
-	struct req_later later;     /* see req_defer() */
+	struct req_later later; /* see req_defer() */
 };
 
 /* A parameter of the request (NULL if absent); borrowed from envp. */
@@ -106,8 +105,7 @@ enum err req_read_body(struct req *r);
  * (outsz bytes).  Returns 1 if present, 0 if absent, -1 if malformed
  * (bad escape, NUL, invalid UTF-8, too long).
  */
-int req_query(const struct req *r, const char *name, char *out,
-    size_t outsz);
+int req_query(const struct req *r, const char *name, char *out, size_t outsz);
 
 /*
  * A positive integer query parameter within [min, max], default def when
@@ -132,8 +130,7 @@ const char *req_access_token(struct req *r, char *buf, size_t bufsz);
  * occurrence wins.  Returns 1 if present and non-empty, 0 if absent or
  * empty, -1 if its value holds a control character or does not fit.
  */
-int req_cookie(const struct req *r, const char *name, char *out,
-    size_t outsz);
+int req_cookie(const struct req *r, const char *name, char *out, size_t outsz);
 
 /*
  * The CSRF check of a request authenticated by cookie: X-Latch-CSRF must
@@ -168,7 +165,7 @@ struct field {
 
 struct fval {
 	int present;
-	const char *s;              /* borrowed from r->body */
+	const char *s; /* borrowed from r->body */
 	int b;
 	long long i;
 };
@@ -228,8 +225,7 @@ void resp_send(struct req *r, int status, struct json_object *root);
  * OpenAPI document): cacheable for max_age seconds by anyone, and
  * readable by pages of other origins.
  */
-void resp_document(struct req *r, const char *body, size_t len,
-    int max_age);
+void resp_document(struct req *r, const char *body, size_t len, int max_age);
 
 /*
  * Send len bytes of body (borrowed) as they are, with status and the

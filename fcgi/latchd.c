@@ -37,15 +37,15 @@
 #include "spool.h"
 #include "worker.h"
 
-#define DEFAULT_CONFIG	"/etc/latch/latch.ini"
-#define BACKLOG		1024
-#define LISTEN_FDS_START 3	/* sd_listen_fds(3): the first passed fd */
+#define DEFAULT_CONFIG "/etc/latch/latch.ini"
+#define BACKLOG 1024
+#define LISTEN_FDS_START 3 /* sd_listen_fds(3): the first passed fd */
 
 /* The socket latchd opened itself from [server] listen. */
 struct listener {
-	int fd;			/* -1: none */
-	char *path;		/* owned; a unix socket we created, or NULL */
-	dev_t dev;		/* of that socket file, to unlink only ours */
+	int fd;     /* -1: none */
+	char *path; /* owned; a unix socket we created, or NULL */
+	dev_t dev;  /* of that socket file, to unlink only ours */
 	ino_t ino;
 };
 
@@ -118,15 +118,20 @@ listen_fds(void)
 	errno = 0;
 	n = strtol(fds, &end, 10);
 	if (errno != 0 || *end != '\0' || n != 1) {
-		log_warnx("latchd: systemd passed %s sockets (LISTEN_FDS); "
-		    "latchd takes exactly one", fds);
+		log_warnx(
+		    "latchd: systemd passed %s sockets (LISTEN_FDS); "
+		    "latchd takes exactly one",
+		    fds);
 		goto out;
 	}
-	if (getsockopt(LISTEN_FDS_START, SOL_SOCKET, SO_TYPE, &type,
-	    &len) == -1 || type != SOCK_STREAM ||
+	if (getsockopt(LISTEN_FDS_START, SOL_SOCKET, SO_TYPE, &type, &len) ==
+		-1 ||
+	    type != SOCK_STREAM ||
 	    getsockopt(LISTEN_FDS_START, SOL_SOCKET, SO_ACCEPTCONN, &val,
-	    &len) == -1 || val == 0) {
-		log_warnx("latchd: the fd systemd passed is not a listening "
+		&len) == -1 ||
+	    val == 0) {
+		log_warnx(
+		    "latchd: the fd systemd passed is not a listening "
 		    "stream socket");
 		goto out;
 	}
@@ -157,8 +162,10 @@ unix_clear(const struct sockaddr_un *sun)
 		goto out;
 	}
 	if (!S_ISSOCK(st.st_mode)) {
-		log_warnx("latchd: %s exists and is not a socket; not "
-		    "replacing it", path);
+		log_warnx(
+		    "latchd: %s exists and is not a socket; not "
+		    "replacing it",
+		    path);
 		goto out;
 	}
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1) {
@@ -197,8 +204,8 @@ listen_unix(struct listener *l, const char *path, int mode)
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
 	if (strlen(path) >= sizeof(sun.sun_path)) {
-		log_warnx("latchd: %s: socket path longer than %zu bytes",
-		    path, sizeof(sun.sun_path) - 1);
+		log_warnx("latchd: %s: socket path longer than %zu bytes", path,
+		    sizeof(sun.sun_path) - 1);
 		goto out;
 	}
 	memcpy(sun.sun_path, path, strlen(path));
@@ -257,8 +264,10 @@ listen_tcp(struct listener *l, const char *spec)
 	int fd = -1, rc = -1, on = 1, gai, saved = 0;
 
 	if ((colon = strrchr(spec, ':')) == NULL || colon[1] == '\0') {
-		log_warnx("latchd: [server] listen: %s: expected a /path or "
-		    "host:port", spec);
+		log_warnx(
+		    "latchd: [server] listen: %s: expected a /path or "
+		    "host:port",
+		    spec);
 		goto out;
 	}
 	port = colon + 1;
@@ -277,7 +286,8 @@ listen_tcp(struct listener *l, const char *spec)
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
 	gai = getaddrinfo(host[0] == '\0' || strcmp(host, "*") == 0 ? NULL :
-	    host, port, &hints, &res);
+								      host,
+	    port, &hints, &res);
 	if (gai != 0) {
 		log_warnx("latchd: [server] listen: %s:%s: %s", host, port,
 		    gai_strerror(gai));
@@ -290,8 +300,8 @@ listen_tcp(struct listener *l, const char *spec)
 			saved = errno;
 			continue;
 		}
-		if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on,
-		    sizeof(on)) == 0 &&
+		if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) ==
+			0 &&
 		    bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
 		    listen(fd, BACKLOG) == 0)
 			break;
@@ -324,8 +334,7 @@ listener_close(struct listener *l)
 		log_warn("latchd: close");
 	l->fd = -1;
 	if (l->path != NULL && lstat(l->path, &st) == 0 &&
-	    st.st_dev == l->dev && st.st_ino == l->ino &&
-	    unlink(l->path) == -1)
+	    st.st_dev == l->dev && st.st_ino == l->ino && unlink(l->path) == -1)
 		log_warn("latchd: unlink %s", l->path);
 	free(l->path);
 	l->path = NULL;
@@ -384,14 +393,18 @@ main(int argc, char *argv[])
 	/* As CGI every request is a start: no time for it there. */
 	if (getenv("GATEWAY_INTERFACE") == NULL &&
 	    (bad = check_deployment(conf)) != 0)
-		log_warnx("latchd: %d problem%s with %s (above); serving "
-		    "anyway", bad, bad == 1 ? "" : "s", path);
+		log_warnx(
+		    "latchd: %d problem%s with %s (above); serving "
+		    "anyway",
+		    bad, bad == 1 ? "" : "s", path);
 
 	if ((fd = listen_fds()) == -2)
 		goto out;
 	if (fd != -1) {
-		log_info("latchd: serving the socket systemd passed with %d "
-		    "workers", conf->workers);
+		log_info(
+		    "latchd: serving the socket systemd passed with %d "
+		    "workers",
+		    conf->workers);
 		rc = master_run(conf, path, fd, 0);
 		conf = NULL;
 		goto out;

@@ -54,15 +54,15 @@
 #include <sanitizer/lsan_interface.h>
 #endif
 
-#define STABLE_MS	30000	/* one that lives this long ends a backoff */
-#define BACKOFF_MIN_MS	500
-#define BACKOFF_MAX_MS	30000
-#define GRACE_MS	5000	/* after request_timeout, before SIGKILL */
-#define MAILER_NAME	"latch-mailer"	/* next to latchd's executable */
+#define STABLE_MS 30000 /* one that lives this long ends a backoff */
+#define BACKOFF_MIN_MS 500
+#define BACKOFF_MAX_MS 30000
+#define GRACE_MS 5000              /* after request_timeout, before SIGKILL */
+#define MAILER_NAME "latch-mailer" /* next to latchd's executable */
 
 enum child_kind {
-	CHILD_WORKER,		/* worker_run() on the shared listen socket */
-	CHILD_MAILER,		/* the helper program latch-mailer */
+	CHILD_WORKER, /* worker_run() on the shared listen socket */
+	CHILD_MAILER, /* the helper program latch-mailer */
 	CHILD__MAX
 };
 
@@ -76,25 +76,25 @@ static const struct {
 };
 
 enum child_state {
-	CHILD_FREE,		/* a free slot of the table */
-	CHILD_RUNNING,		/* started, and started again when it ends */
-	CHILD_STOPPING,		/* sent SIGTERM; SIGKILL at kill_at */
-	CHILD_KILLED,		/* sent SIGKILL */
+	CHILD_FREE,     /* a free slot of the table */
+	CHILD_RUNNING,  /* started, and started again when it ends */
+	CHILD_STOPPING, /* sent SIGTERM; SIGKILL at kill_at */
+	CHILD_KILLED,   /* sent SIGKILL */
 	CHILD_STATE__MAX
 };
 
 /* Delays the starts of one kind of child that keeps failing at start. */
 struct backoff {
-	int64_t delay;		/* ms; 0: no backoff */
-	int64_t grew_at;	/* when delay last grew */
-	int64_t until;		/* no child of this kind starts before */
+	int64_t delay;   /* ms; 0: no backoff */
+	int64_t grew_at; /* when delay last grew */
+	int64_t until;   /* no child of this kind starts before */
 };
 
 struct gen {
-	struct conf *conf;	/* owned */
-	unsigned id;		/* 1, 2, ... for the logs */
-	size_t nlive;		/* its workers not yet reaped */
-	int retiring;		/* its workers stopped: freed when empty */
+	struct conf *conf; /* owned */
+	unsigned id;       /* 1, 2, ... for the logs */
+	size_t nlive;      /* its workers not yet reaped */
+	int retiring;      /* its workers stopped: freed when empty */
 	struct gen *next;
 };
 
@@ -105,38 +105,38 @@ struct gen {
  * master stops.
  */
 struct helper {
-	char *path;		/* owned; in latchd's directory, or NULL */
-	int path_errno;		/* why path is NULL */
-	int found;		/* path was an executable at the last look */
+	char *path;     /* owned; in latchd's directory, or NULL */
+	int path_errno; /* why path is NULL */
+	int found;      /* path was an executable at the last look */
 };
 
 struct child {
 	pid_t pid;
 	enum child_kind kind;
-	enum child_state state;	/* CHILD_FREE: a free slot */
-	struct gen *gen;	/* borrowed; a worker's generation */
+	enum child_state state; /* CHILD_FREE: a free slot */
+	struct gen *gen;        /* borrowed; a worker's generation */
 	int64_t started;
-	int64_t kill_at;	/* CHILD_STOPPING: SIGKILL it then */
-	int ready_fd;		/* a worker's "ready" pipe (read end), or -1 */
-	int hupped;		/* sent SIGHUP since it started */
+	int64_t kill_at; /* CHILD_STOPPING: SIGKILL it then */
+	int ready_fd;    /* a worker's "ready" pipe (read end), or -1 */
+	int hupped;      /* sent SIGHUP since it started */
 };
 
 struct master {
-	const char *conf_path;	/* borrowed */
-	int listen_fd;		/* borrowed */
-	char *listen;		/* owned; [server] listen at start, or NULL */
-	int socket_mode;	/* [server] socket_mode at start */
+	const char *conf_path; /* borrowed */
+	int listen_fd;         /* borrowed */
+	char *listen;          /* owned; [server] listen at start, or NULL */
+	int socket_mode;       /* [server] socket_mode at start */
 	pid_t pid;
-	sigset_t oldmask;	/* the caller's */
-	sigset_t childmask;	/* the caller's without our signals */
-	struct gen *gens;	/* owned; the active one first */
-	struct child *children;	/* owned */
-	size_t nslots;		/* in children */
-	size_t nlive;		/* children not yet reaped */
+	sigset_t oldmask;       /* the caller's */
+	sigset_t childmask;     /* the caller's without our signals */
+	struct gen *gens;       /* owned; the active one first */
+	struct child *children; /* owned */
+	size_t nslots;          /* in children */
+	size_t nlive;           /* children not yet reaped */
 	struct backoff backoff[CHILD__MAX];
 	struct helper mailer;
-	int run_mailer;		/* the active config's [mail] run_mailer */
-	int metrics_fd;		/* the shared counters (metrics.h), or -1 */
+	int run_mailer; /* the active config's [mail] run_mailer */
+	int metrics_fd; /* the shared counters (metrics.h), or -1 */
 	unsigned last_gen;
 	int stopping;
 };
@@ -243,18 +243,21 @@ mailer_look(struct helper *h)
 	h->found = 0;
 	if (h->path == NULL) {
 		errno = h->path_errno;
-		log_warn("master: %s not started ([mail] run_mailer), "
-		    "latchd's own directory is unknown", MAILER_NAME);
+		log_warn(
+		    "master: %s not started ([mail] run_mailer), "
+		    "latchd's own directory is unknown",
+		    MAILER_NAME);
 		return 0;
 	}
 	if (stat(h->path, &st) == -1 || access(h->path, X_OK) == -1) {
-		log_warn("master: %s not started ([mail] run_mailer)",
-		    h->path);
+		log_warn("master: %s not started ([mail] run_mailer)", h->path);
 		return 0;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		log_warnx("master: %s not started ([mail] run_mailer): not a "
-		    "file", h->path);
+		log_warnx(
+		    "master: %s not started ([mail] run_mailer): not a "
+		    "file",
+		    h->path);
 		return 0;
 	}
 	h->found = 1;
@@ -439,11 +442,9 @@ gen_retire(struct master *m, struct gen *g, int64_t now)
  * socket stays with the workers: closed, or /dev/null in its place if it
  * is fd 0 from the web server.  Never returns.
  */
-static void __attribute__((noreturn))
-mailer_exec(const struct master *m)
+static void __attribute__((noreturn)) mailer_exec(const struct master *m)
 {
-	char *const argv[] = { MAILER_NAME, "-c", (char *)m->conf_path,
-	    NULL };
+	char *const argv[] = { MAILER_NAME, "-c", (char *)m->conf_path, NULL };
 	int fd;
 
 	if (m->listen_fd > STDERR_FILENO) {
@@ -477,9 +478,8 @@ mailer_exec(const struct master *m)
 }
 
 /* The child started in the child process: never returns. */
-static void __attribute__((noreturn))
-child_main(const struct master *m, enum child_kind kind, const struct gen *g,
-    int ready)
+static void __attribute__((noreturn)) child_main(const struct master *m,
+    enum child_kind kind, const struct gen *g, int ready)
 {
 	struct sigaction sa;
 	size_t i;
@@ -660,9 +660,10 @@ master_fill(struct master *m, int64_t now)
 		while (child_wanted(m, (enum child_kind)k) && now >= b->until)
 			if (child_start(m, (enum child_kind)k, now) == -1) {
 				backoff_grow(b, now);
-				log_warnx("master: cannot start a %s; next try "
-				    "in %lld ms", kinds[k].name,
-				    (long long)b->delay);
+				log_warnx(
+				    "master: cannot start a %s; next try "
+				    "in %lld ms",
+				    kinds[k].name, (long long)b->delay);
 			}
 	}
 }
@@ -698,8 +699,10 @@ mailer_reload(struct master *m, const struct conf *conf, int64_t now)
 	m->run_mailer = conf->mail_run_mailer;
 	if (!m->run_mailer) {
 		if (c != NULL && c->state == CHILD_RUNNING) {
-			log_info("master: [mail] run_mailer is false; stopping "
-			    "%s %ld", MAILER_NAME, (long)c->pid);
+			log_info(
+			    "master: [mail] run_mailer is false; stopping "
+			    "%s %ld",
+			    MAILER_NAME, (long)c->pid);
 			child_set_state(m, c, CHILD_STOPPING, now);
 		}
 		return;
@@ -751,8 +754,10 @@ child_ended(struct master *m, struct child *c, int status, int64_t now)
 	}
 	if (c->hupped && WIFSIGNALED(status) && WTERMSIG(status) == SIGHUP) {
 		/* A reload's SIGHUP came before it set up its handler. */
-		log_info("master: %s %ld ended on the reload's SIGHUP before "
-		    "it could catch it; starting it again", name, pid);
+		log_info(
+		    "master: %s %ld ended on the reload's SIGHUP before "
+		    "it could catch it; starting it again",
+		    name, pid);
 		return;
 	}
 	/* A worker that exits 0 recycled itself. */
@@ -760,8 +765,8 @@ child_ended(struct master *m, struct child *c, int status, int64_t now)
 	    WEXITSTATUS(status) == 0;
 	/* Its generation starts another in its place. */
 	if (c->kind == CHILD_WORKER)
-		metrics_inc(recycled ? METRIC_RESPAWN_RECYCLED :
-		    METRIC_RESPAWN_DIED);
+		metrics_inc(
+		    recycled ? METRIC_RESPAWN_RECYCLED : METRIC_RESPAWN_DIED);
 	if (recycled)
 		log_debug("master: worker %ld recycled after %lld ms", pid,
 		    (long long)lived);
@@ -832,7 +837,8 @@ master_expire(struct master *m, int64_t now)
 		c = &m->children[i];
 		if (c->state != CHILD_STOPPING || now < c->kill_at)
 			continue;
-		log_warnx("master: %s %ld still running after SIGTERM and "
+		log_warnx(
+		    "master: %s %ld still running after SIGTERM and "
 		    "its request_timeout + %d s; killing it",
 		    kinds[c->kind].name, (long)c->pid, GRACE_MS / 1000);
 		child_set_state(m, c, CHILD_KILLED, now);
@@ -877,11 +883,12 @@ master_next_wake(const struct master *m, int64_t now)
 	size_t i;
 	int k;
 
-#define SOONER(x)	do {						\
-	t = (x);							\
-	if (wake == -1 || t < wake)					\
-		wake = t < now ? now : t;				\
-} while (0)
+#define SOONER(x) \
+	do { \
+		t = (x); \
+		if (wake == -1 || t < wake) \
+			wake = t < now ? now : t; \
+	} while (0)
 	for (k = 0; k < CHILD__MAX; k++)
 		if (child_wanted(m, (enum child_kind)k))
 			SOONER(m->backoff[k].until);
@@ -911,8 +918,10 @@ master_stop(struct master *m, int64_t now)
 	size_t i;
 
 	if (m->stopping) {
-		log_warnx("master: stop requested again; killing %zu "
-		    "children", m->nlive);
+		log_warnx(
+		    "master: stop requested again; killing %zu "
+		    "children",
+		    m->nlive);
 		for (i = 0; i < m->nslots; i++)
 			if (m->children[i].state != CHILD_FREE)
 				child_set_state(m, &m->children[i],
@@ -920,9 +929,8 @@ master_stop(struct master *m, int64_t now)
 		return;
 	}
 	m->stopping = 1;
-	log_info("master: stopping %zu workers%s",
-	    m->nlive - (mailer != NULL), mailer != NULL ? " and " MAILER_NAME :
-	    "");
+	log_info("master: stopping %zu workers%s", m->nlive - (mailer != NULL),
+	    mailer != NULL ? " and " MAILER_NAME : "");
 	for (g = m->gens; g != NULL; g = g->next)
 		gen_retire(m, g, now);
 	if (mailer != NULL && mailer->state == CHILD_RUNNING)
@@ -939,18 +947,23 @@ master_reload(struct master *m, int64_t now)
 	int lvl;
 
 	if ((conf = conf_load(m->conf_path, err, sizeof(err))) == NULL) {
-		log_warnx("latchd: reload failed, keeping the running config: "
-		    "%s", err);
+		log_warnx(
+		    "latchd: reload failed, keeping the running config: "
+		    "%s",
+		    err);
 		return;
 	}
 	if (m->listen != NULL) {
 		if (strcmp(conf->listen, m->listen) != 0)
-			log_warnx("master: [server] listen changed to %s; it "
-			    "takes a restart, still on %s", conf->listen,
-			    m->listen);
+			log_warnx(
+			    "master: [server] listen changed to %s; it "
+			    "takes a restart, still on %s",
+			    conf->listen, m->listen);
 		if (m->listen[0] == '/' && conf->socket_mode != m->socket_mode)
-			log_warnx("master: [server] socket_mode changed to "
-			    "%04o; it takes a restart", conf->socket_mode);
+			log_warnx(
+			    "master: [server] socket_mode changed to "
+			    "%04o; it takes a restart",
+			    conf->socket_mode);
 	}
 	if ((lvl = log_level_parse(conf->log_level)) != -1)
 		log_init("latchd", (enum log_level)lvl);
@@ -1040,8 +1053,8 @@ master_run(struct conf *conf, const char *conf_path, int listen_fd,
 		goto out;
 	got_chld = got_term = got_hup = 0;
 	log_info("master: generation %u with %d workers%s", m.gens->id,
-	    m.gens->conf->workers, child_wanted(&m, CHILD_MAILER) ?
-	    " and " MAILER_NAME : "");
+	    m.gens->conf->workers,
+	    child_wanted(&m, CHILD_MAILER) ? " and " MAILER_NAME : "");
 	rc = master_loop(&m);
 out:
 	if (signalled)

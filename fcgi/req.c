@@ -235,8 +235,7 @@ int64_exact(struct json_object *v)
 }
 
 enum err
-req_fields(struct req *r, const struct field *tbl, size_t n,
-    struct fval *vals)
+req_fields(struct req *r, const struct field *tbl, size_t n, struct fval *vals)
 {
 	struct json_object *v;
 	const char *s;
@@ -275,7 +274,7 @@ req_fields(struct req *r, const struct field *tbl, size_t n,
 				return ERR_INVALID_FIELD;
 			if (f->password) {
 				if (!valid_password(s,
-				    r->conf->password_min_length))
+					r->conf->password_min_length))
 					return ERR_WEAK_PASSWORD;
 			} else if (len > f->maxlen ||
 			    (f->required && len == 0) ||
@@ -352,8 +351,8 @@ req_csrf(const struct req *r)
 	const char *h = req_param(r, "HTTP_X_LATCH_CSRF");
 	size_t n;
 
-	if (h == NULL || req_cookie(r, COOKIE_CSRF, cookie, sizeof(cookie)) !=
-	    1)
+	if (h == NULL ||
+	    req_cookie(r, COOKIE_CSRF, cookie, sizeof(cookie)) != 1)
 		return ERR_CSRF;
 	n = strlen(cookie);
 	if (strlen(h) != n || !tok_equal(h, cookie, n))

@@ -100,6 +100,7 @@ static const struct errinfo errs[ERR__MAX] = {
 static const char *
 reason(int status)
 {
+	/* clang-format off */
 	switch (status) {
 	case 200: return "OK";
 	case 201: return "Created";
@@ -118,6 +119,7 @@ reason(int status)
 	case 503: return "Service Unavailable";
 	default: return "Internal Server Error";
 	}
+	/* clang-format on */
 }
 
 static void
@@ -156,11 +158,14 @@ resp_send(struct req *r, int status, struct json_object *root)
 	else if (status == 429 && r->retry_after > 0)
 		(void)snprintf(extra, sizeof(extra), "Retry-After: %d\r\n",
 		    r->retry_after);
-	body = root != NULL ? json_object_to_json_string_ext(root,
-	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE) : NULL;
+	body = root != NULL ?
+	    json_object_to_json_string_ext(root,
+		JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE) :
+	    NULL;
 	if (body == NULL) {
 		status = 500;
-		body = "{\"success\":false,\"error\":\"internal_error\","
+		body =
+		    "{\"success\":false,\"error\":\"internal_error\","
 		    "\"message\":\"Internal error\"}";
 	}
 	blen = strlen(body);
@@ -171,7 +176,8 @@ resp_send(struct req *r, int status, struct json_object *root)
 	    "Cache-Control: no-store\r\n"
 	    "X-Content-Type-Options: nosniff\r\n"
 	    "Referrer-Policy: no-referrer\r\n"
-	    "%s", status, reason(status), blen + 1, extra);
+	    "%s",
+	    status, reason(status), blen + 1, extra);
 	if (n < 0 || (size_t)n >= sizeof(hdr))
 		n = 0; /* cannot happen: extra is bounded */
 	out(r, hdr, (size_t)n);
@@ -200,8 +206,8 @@ resp_text(struct req *r, int status, const char *type, const char *body,
 	    "Content-Type: %s\r\n"
 	    "Content-Length: %zu\r\n"
 	    "Cache-Control: no-store\r\n"
-	    "X-Content-Type-Options: nosniff\r\n\r\n", status,
-	    reason(status), type, len);
+	    "X-Content-Type-Options: nosniff\r\n\r\n",
+	    status, reason(status), type, len);
 	if (n < 0 || (size_t)n >= sizeof(hdr)) {
 		resp_error(r, ERR_SYS);
 		return;
@@ -225,7 +231,8 @@ resp_document(struct req *r, const char *body, size_t len, int max_age)
 	    "Cache-Control: public, max-age=%d\r\n"
 	    "Access-Control-Allow-Origin: *\r\n"
 	    "X-Content-Type-Options: nosniff\r\n"
-	    "Referrer-Policy: no-referrer\r\n\r\n", len, max_age);
+	    "Referrer-Policy: no-referrer\r\n\r\n",
+	    len, max_age);
 	if (n < 0 || (size_t)n >= sizeof(hdr)) {
 		resp_error(r, ERR_SYS);
 		return;
@@ -254,7 +261,7 @@ resp_error(struct req *r, enum err e)
 		    json_object_new_string(r->err_field));
 	if (r->err_extra != NULL) {
 		json_object_object_foreach(r->err_extra, k, v)
-			json_object_object_add(o, k, json_object_get(v));
+		    json_object_object_add(o, k, json_object_get(v));
 		json_object_put(r->err_extra);
 		r->err_extra = NULL;
 	}
@@ -344,8 +351,8 @@ resp_cookie(struct req *r, const char *name, const char *value,
 	if (max_age >= 0)
 		(void)snprintf(age, sizeof(age), "; Max-Age=%d", max_age);
 	n = snprintf(r->cookies + r->cookies_len, room,
-	    "Set-Cookie: %s=%s; Path=%s%s%s%s; SameSite=Strict\r\n",
-	    name, value, path, age, httponly ? "; HttpOnly" : "",
+	    "Set-Cookie: %s=%s; Path=%s%s%s%s; SameSite=Strict\r\n", name,
+	    value, path, age, httponly ? "; HttpOnly" : "",
 	    r->conf->cookie_secure ? "; Secure" : "");
 	if (n < 0 || (size_t)n >= room) {
 		r->cookies[r->cookies_len] = '\0';
@@ -379,8 +386,8 @@ resp_session_cookies(struct req *r, const struct session_tokens *t)
 	/* The session's own value: a refresh keeps it, so that tabs
 	 * refreshing at once never send one the other just replaced. */
 	csrf[0] = '\0';
-	if (t != NULL && session_csrf(r->conf, t->refresh, csrf,
-	    sizeof(csrf)) == -1)
+	if (t != NULL &&
+	    session_csrf(r->conf, t->refresh, csrf, sizeof(csrf)) == -1)
 		return ERR_SYS;
 	/* Cleared: Max-Age=0.  A remembered session outlives the browser;
 	 * any other lasts until the browser closes (no Max-Age). */
@@ -391,9 +398,9 @@ resp_session_cookies(struct req *r, const struct session_tokens *t)
 	} else if (t != NULL)
 		access_age = refresh_age = -1;
 	if ((e = resp_cookie(r, COOKIE_ACCESS, t != NULL ? t->access : "",
-	    apath, access_age, 1)) != ERR_OK ||
+		 apath, access_age, 1)) != ERR_OK ||
 	    (e = resp_cookie(r, COOKIE_REFRESH, t != NULL ? t->refresh : "",
-	    rpath, refresh_age, 1)) != ERR_OK)
+		 rpath, refresh_age, 1)) != ERR_OK)
 		return e;
 	/* The pages read it: their directory (cookie_path, or the one that
 	 * holds base_path), not "/", so that another install on the same
@@ -435,14 +442,14 @@ location(char *loc, const char *url, const char *next)
 	size_t len;
 	int n;
 
-	n = snprintf(loc, RESP_LOCATION_MAX, "%s%s", url, next != NULL ?
-	    "?next=" : "");
+	n = snprintf(loc, RESP_LOCATION_MAX, "%s%s", url,
+	    next != NULL ? "?next=" : "");
 	if (n < 0 || (size_t)n >= RESP_LOCATION_MAX)
 		return -1;
 	len = (size_t)n;
 	/* A next too long to carry is left out: the page still signs in. */
-	if (next != NULL && str_pct_encode(loc, RESP_LOCATION_MAX, &len, next,
-	    "/") == -1)
+	if (next != NULL &&
+	    str_pct_encode(loc, RESP_LOCATION_MAX, &len, next, "/") == -1)
 		loc[strlen(url)] = '\0';
 	return 0;
 }
@@ -455,9 +462,11 @@ resp_redirect(struct req *r, const char *url, const char *next)
 
 	if (location(loc, url, next) == -1)
 		goto fail;
-	n = snprintf(hdr, sizeof(hdr), "Status: 302 Found\r\nLocation: %s\r\n"
+	n = snprintf(hdr, sizeof(hdr),
+	    "Status: 302 Found\r\nLocation: %s\r\n"
 	    "Content-Length: 0\r\nCache-Control: no-store\r\n"
-	    "Referrer-Policy: no-referrer\r\n\r\n", loc);
+	    "Referrer-Policy: no-referrer\r\n\r\n",
+	    loc);
 	if (n < 0 || (size_t)n >= sizeof(hdr))
 		goto fail;
 	out(r, hdr, (size_t)n);
@@ -504,17 +513,18 @@ resp_authorizer(struct req *r, int status, const char *const *names,
 	size_t len = 0, i;
 	int k;
 
-	k = snprintf(hdr, sizeof(hdr), "Status: %d %s\r\n"
-	    "Content-Length: 0\r\nCache-Control: no-store\r\n", status,
-	    reason(status));
+	k = snprintf(hdr, sizeof(hdr),
+	    "Status: %d %s\r\n"
+	    "Content-Length: 0\r\nCache-Control: no-store\r\n",
+	    status, reason(status));
 	if (k < 0 || (size_t)k >= sizeof(hdr))
 		goto fail;
 	len = (size_t)k;
 	for (i = 0; i < n; i++) {
 		if (!header_safe(values[i]))
 			goto fail;
-		k = snprintf(hdr + len, sizeof(hdr) - len, "Variable-%s: %s\r\n",
-		    names[i], values[i]);
+		k = snprintf(hdr + len, sizeof(hdr) - len,
+		    "Variable-%s: %s\r\n", names[i], values[i]);
 		if (k < 0 || (size_t)k >= sizeof(hdr) - len)
 			goto fail;
 		len += (size_t)k;

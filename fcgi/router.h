@@ -12,30 +12,31 @@ typedef enum err (*handler_fn)(struct req *);
 
 /* What a route needs before its handler runs. */
 enum route_auth {
-	AUTH_NONE,      /* public */
-	AUTH_USER,      /* any signed-in user */
-	AUTH_ADMIN,     /* admin or superadmin, else 403 forbidden; the
+	AUTH_NONE,  /* public */
+	AUTH_USER,  /* any signed-in user */
+	AUTH_ADMIN, /* admin or superadmin, else 403 forbidden; the
 	                   only routes an API key may call (core/apikey.h
 	                   refuses it /api-keys) */
-	AUTH_SUPER      /* superadmin, else 403 forbidden */
+	AUTH_SUPER  /* superadmin, else 403 forbidden */
 };
 
-/* Route flags. */
-#define ROUTE_LIMIT_IP 1    /* counts against the client's [limits]
-                               ip_budget */
-#define ROUTE_ME 2          /* the handler uses the signed-in user's row:
-                               req_auth reads it into r->me */
-#define ROUTE_ENROL 4       /* a restricted session may call it (one
-                               that may only enrol a second factor);
-                               every other signed-in route answers it
-                               403 mfa_enrollment_required */
+/*
+ * Route flags.  ROUTE_LIMIT_IP: counts against the client's [limits]
+ * ip_budget.  ROUTE_ME: the handler uses the signed-in user's row, which
+ * req_auth reads into r->me.  ROUTE_ENROL: a restricted session (one
+ * that may only enrol a second factor) may call it; every other
+ * signed-in route answers it 403 mfa_enrollment_required.
+ */
+#define ROUTE_LIMIT_IP 1
+#define ROUTE_ME 2
+#define ROUTE_ENROL 4
 
 struct route {
 	const char *method;
-	const char *pattern;        /* segments; "{id}" is a positive id */
+	const char *pattern; /* segments; "{id}" is a positive id */
 	handler_fn fn;
 	enum route_auth auth;
-	int flags;                  /* ROUTE_* */
+	int flags; /* ROUTE_* */
 };
 
 /*

@@ -73,7 +73,7 @@ worker_signals(sigset_t *term)
 
 	memset(&sa, 0, sizeof(sa));
 	sigemptyset(&sa.sa_mask);
-	sa.sa_handler = on_term;       /* no SA_RESTART: accept() returns */
+	sa.sa_handler = on_term; /* no SA_RESTART: accept() returns */
 	if (sigaction(SIGTERM, &sa, NULL) == -1 ||
 	    sigaction(SIGINT, &sa, NULL) == -1)
 		return -1;
@@ -138,7 +138,7 @@ worker_handle(struct req *r)
 		goto done;
 	if ((rt->flags & ROUTE_LIMIT_IP) &&
 	    (e = limit_ip(r->db, r->conf, req_ip(r), &r->retry_after)) !=
-	    ERR_OK)
+		ERR_OK)
 		goto done;
 	if (req_changes_state(r)) {
 		if ((e = req_read_body(r)) != ERR_OK)
@@ -233,13 +233,12 @@ static int
 worker_input_done(FCGX_Request *fr, const struct req *r)
 {
 	char buf[512];
-	size_t left = sizeof(buf) * 8;   /* what is still read to find EOF */
+	size_t left = sizeof(buf) * 8; /* what is still read to find EOF */
 	int n = 0, k;
 
 	if (r->authorizer || fr->in == NULL)
 		return 0;
-	while (left > 0 && (k = FCGX_GetStr(buf, (int)sizeof(buf),
-	    fr->in)) > 0)
+	while (left > 0 && (k = FCGX_GetStr(buf, (int)sizeof(buf), fr->in)) > 0)
 		left -= (size_t)k < left ? (size_t)k : left;
 	if (FCGX_HasSeenEOF(fr->in) != EOF || FCGX_GetError(fr->in) != 0)
 		return 0;
@@ -266,7 +265,7 @@ worker_run(const struct conf *conf, int listen_fd, int ready_fd)
 	FCGX_Request fr;
 	struct req r;
 	struct db *db = NULL;
-	struct conf eff = *conf;      /* with the run-time settings */
+	struct conf eff = *conf; /* with the run-time settings */
 	int64_t settings_at = 0;
 	sigset_t term;
 	time_t recovered;
@@ -291,7 +290,8 @@ worker_run(const struct conf *conf, int listen_fd, int ready_fd)
 		return 1;
 	}
 	if (!conf->auth_enabled)
-		log_warnx("worker: [security] auth_enabled = false: the "
+		log_warnx(
+		    "worker: [security] auth_enabled = false: the "
 		    "authorizer lets every request through as anonymous");
 	notify_recover(db, conf);
 	recovered = time(NULL);
@@ -359,7 +359,7 @@ worker_cgi(const struct conf *conf)
 {
 	struct req r;
 	struct db *db;
-	struct conf eff = *conf;      /* with the run-time settings */
+	struct conf eff = *conf; /* with the run-time settings */
 	int64_t settings_at = 0;
 	int fd = -1;
 

@@ -2,6 +2,10 @@
 """
 run.py: latch's test runner ("make check", from the repository root).
 
+  0. The layout of the C sources: "make format-check" (.clang-format),
+     "ok - format" if it passes; in a whole run only (none of --unit,
+     --core, --integration: a planted mutant must not fail on its
+     layout), or when -k selects "format".
   1. Every unit binary build/tests/test_*: its lines "ok - ..." pass and
      "not ok - ..." fail; a binary that exits non-zero without a "not ok"
      line is one failure.
@@ -236,6 +240,19 @@ def run_core(counts, ks, keep):
             shutil.rmtree(tmp, ignore_errors=True)
 
 
+# ----------------------------------------------------------------- format
+
+def run_format(counts):
+    """The C sources as .clang-format lays them out (make format-check)."""
+    r = subprocess.run(["make", "--no-print-directory", "-s",
+                        "format-check"], cwd=REPO, capture_output=True,
+                       text=True, timeout=UNIT_TIMEOUT)
+    if r.returncode == 0:
+        counts.ok("format")
+    else:
+        counts.fail("format", (r.stdout + r.stderr)[-4000:])
+
+
 # ------------------------------------------------------------------- fuzz
 
 def run_fuzz(counts, ks):
@@ -433,6 +450,9 @@ def main():
         and not args.cluster
     status = 0
     try:
+        if (every and not args.k) or (args.k and selected("format",
+                                                          args.k)):
+            run_format(counts)
         if args.unit or every:
             run_units(counts, args.k)
             run_fuzz(counts, args.k)

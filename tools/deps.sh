@@ -8,6 +8,7 @@ libqrencode-dev mariadb-server mariadb-client lighttpd curl python3
 python3-jwt python3-cryptography python3-jwcrypto python3-jsonschema
 python3-aiosmtpd python3-pyotp openssl wrk apache2 apache2-utils nginx
 caddy libapache2-mod-fcgid apache2-suexec-pristine clang libclang-rt-14-dev
+clang-format
 chromium chromium-driver python3-selenium python3-bcrypt python3-argon2
 adduser iproute2 procps
 debhelper lintian man-db systemd python3-seccomp

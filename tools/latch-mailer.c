@@ -59,20 +59,20 @@
 #include "smtp.h"
 #include "spool.h"
 
-#define TMP_MAX_AGE 3600         /* tmp/ files older than this are dead */
-#define IDLE_WAIT 5              /* seconds between passes at most */
-#define SENDMAIL_WAIT 60         /* seconds sendmail may take */
+#define TMP_MAX_AGE 3600 /* tmp/ files older than this are dead */
+#define IDLE_WAIT 5      /* seconds between passes at most */
+#define SENDMAIL_WAIT 60 /* seconds sendmail may take */
 #define WHY_MAX 512
 
 static volatile sig_atomic_t got_term, got_hup;
 static sigset_t sig_blocked, sig_orig;
 
 struct mailer {
-	const char *confpath;    /* borrowed from argv */
+	const char *confpath; /* borrowed from argv */
 	struct conf *c;
-	struct smtp_ctx *smtp;   /* NULL unless transport smtp with a host */
+	struct smtp_ctx *smtp; /* NULL unless transport smtp with a host */
 	int lockfd;
-	int ino;                 /* inotify on new/, or -1 */
+	int ino; /* inotify on new/, or -1 */
 	int once;
 };
 
@@ -173,15 +173,18 @@ drop_privileges(const char *dir)
 	if (geteuid() != 0 && getuid() != 0)
 		return 0;
 	if (stat(dir, &st) == -1) {
-		log_warnx("mailer: refusing to run as root: spool %s: %s (make "
+		log_warnx(
+		    "mailer: refusing to run as root: spool %s: %s (make "
 		    "it, owned by latchd's user, whom the mailer becomes)",
 		    dir, strerror(errno));
 		return -1;
 	}
 	if (st.st_uid == 0) {
-		log_warnx("mailer: refusing to run as root: the spool %s is "
+		log_warnx(
+		    "mailer: refusing to run as root: the spool %s is "
 		    "root's; chown it to latchd's user, whom the mailer "
-		    "becomes", dir);
+		    "becomes",
+		    dir);
 		return -1;
 	}
 	if (setgroups(0, NULL) == -1 ||
@@ -196,8 +199,10 @@ drop_privileges(const char *dir)
 	    ru != st.st_uid || eu != st.st_uid || su != st.st_uid ||
 	    rg != st.st_gid || eg != st.st_gid || sg != st.st_gid ||
 	    getgroups(0, NULL) != 0 || setuid(0) != -1) {
-		log_warnx("mailer: still privileged after becoming uid %ld "
-		    "gid %ld", (long)st.st_uid, (long)st.st_gid);
+		log_warnx(
+		    "mailer: still privileged after becoming uid %ld "
+		    "gid %ld",
+		    (long)st.st_uid, (long)st.st_gid);
 		return -1;
 	}
 	log_info("mailer: running as uid %ld gid %ld, the spool's owner",
@@ -227,14 +232,17 @@ cmd_enqueue(struct conf *c, const char *to, const char *subject)
 			break;
 		len += (size_t)r;
 		if (len > MSG_BODY_MAX) {
-			fprintf(stderr, "latch-mailer: the body is larger than "
-			    "%d bytes\n", MSG_BODY_MAX);
+			fprintf(stderr,
+			    "latch-mailer: the body is larger than "
+			    "%d bytes\n",
+			    MSG_BODY_MAX);
 			free(body);
 			return 1;
 		}
 	}
 	body[len] = '\0';
-	e = memchr(body, '\0', len) != NULL ? ERR_INVALID_FIELD :
+	e = memchr(body, '\0', len) != NULL ?
+	    ERR_INVALID_FIELD :
 	    spool_submit(c, to, subject, body, id, sizeof(id));
 	free(body);
 	switch (e) {
@@ -242,13 +250,16 @@ cmd_enqueue(struct conf *c, const char *to, const char *subject)
 		printf("%s\n", id);
 		return 0;
 	case ERR_INVALID_FIELD:
-		fprintf(stderr, "latch-mailer: refused: TO must be one plain "
+		fprintf(stderr,
+		    "latch-mailer: refused: TO must be one plain "
 		    "address, SUBJECT one line, the body UTF-8 text, with no "
 		    "control characters but tabs and line ends\n");
 		return 1;
 	default:
-		fprintf(stderr, "latch-mailer: cannot queue into %s (see the "
-		    "log above)\n", c->mail_spool_dir);
+		fprintf(stderr,
+		    "latch-mailer: cannot queue into %s (see the "
+		    "log above)\n",
+		    c->mail_spool_dir);
 		return 1;
 	}
 }
@@ -316,8 +327,10 @@ open_spool(struct mailer *m, const struct conf *c)
 		return -1;
 	if ((fd = lock_spool(c->mail_spool_dir)) < 0) {
 		if (fd == -2)
-			log_warnx("mailer: another latch-mailer is running on "
-			    "%s", c->mail_spool_dir);
+			log_warnx(
+			    "mailer: another latch-mailer is running on "
+			    "%s",
+			    c->mail_spool_dir);
 		return fd;
 	}
 	if ((purged = spool_purge(c->mail_spool_dir, TMP_MAX_AGE)) > 0)
@@ -346,7 +359,8 @@ transport_new(const struct conf *c, struct smtp_ctx **out)
 		return 0;
 	}
 	if (c->smtp_host[0] == '\0') {
-		log_warnx("mailer: mail stays in the spool until [mail] "
+		log_warnx(
+		    "mailer: mail stays in the spool until [mail] "
 		    "smtp_host is set");
 		return 0;
 	}
@@ -358,8 +372,7 @@ transport_new(const struct conf *c, struct smtp_ctx **out)
 static int
 can_deliver(const struct mailer *m)
 {
-	return m->smtp != NULL ||
-	    strcmp(m->c->mail_transport, "sendmail") == 0;
+	return m->smtp != NULL || strcmp(m->c->mail_transport, "sendmail") == 0;
 }
 
 /* SIGHUP: the new config replaces the old only if all of it works. */
@@ -376,7 +389,7 @@ reload(struct mailer *m)
 	}
 	if (transport_new(c, &smtp) == -1 ||
 	    (strcmp(c->mail_spool_dir, m->c->mail_spool_dir) != 0 &&
-	    open_spool(m, c) != 0)) {
+		open_spool(m, c) != 0)) {
 		log_warnx("mailer: keeping the old configuration");
 		smtp_ctx_free(smtp);
 		conf_free(c);
@@ -449,10 +462,10 @@ static enum smtp_status
 sendmail_send(const struct conf *c, const struct spool_msg *msg, char *why,
     size_t whysz)
 {
-	char *argv[] = {c->sendmail_path, "-oi", "-t", NULL};
+	char *argv[] = { c->sendmail_path, "-oi", "-t", NULL };
 	char *data = NULL;
 	size_t dlen = 0;
-	int p[2] = {-1, -1}, status = 0, werr = 0, i;
+	int p[2] = { -1, -1 }, status = 0, werr = 0, i;
 	enum smtp_status st = SMTP_TEMPFAIL;
 	pid_t pid = -1, w = 0;
 	struct sigaction sa;
@@ -494,7 +507,7 @@ sendmail_send(const struct conf *c, const struct spool_msg *msg, char *why,
 	for (i = 0; i < SENDMAIL_WAIT * 20; i++) {
 		if ((w = waitpid(pid, &status, WNOHANG)) != 0)
 			break;
-		(void)nanosleep(&(struct timespec){0, 50000000}, NULL);
+		(void)nanosleep(&(struct timespec){ 0, 50000000 }, NULL);
 	}
 	if (w == 0) {
 		(void)kill(pid, SIGKILL);
@@ -548,16 +561,19 @@ backoff(const struct conf *c, int attempts)
 }
 
 static void
-give_up(const struct mailer *m, const char *id, int attempts,
-    const char *why)
+give_up(const struct mailer *m, const char *id, int attempts, const char *why)
 {
 	metrics_inc(METRIC_MAIL_FAILED);
 	if (spool_fail(m->c->mail_spool_dir, id, attempts, why) == ERR_OK)
-		log_warnx("mailer: %s failed after %d attempt(s), moved to "
-		    "failed/: %s", id, attempts, why);
+		log_warnx(
+		    "mailer: %s failed after %d attempt(s), moved to "
+		    "failed/: %s",
+		    id, attempts, why);
 	else
-		log_warnx("mailer: %s failed (%s) but could not be moved to "
-		    "failed/; it stays in new/", id, why);
+		log_warnx(
+		    "mailer: %s failed (%s) but could not be moved to "
+		    "failed/; it stays in new/",
+		    id, why);
 }
 
 /* After attempt st->attempts failed for a while: retry later, or give
@@ -570,8 +586,10 @@ defer(const struct mailer *m, const char *id, struct spool_state *st,
 	time_t wait;
 
 	if (st->attempts >= m->c->max_attempts) {
-		snprintf(reason, sizeof(reason), "gave up after %d attempts: "
-		    "%s", st->attempts, why);
+		snprintf(reason, sizeof(reason),
+		    "gave up after %d attempts: "
+		    "%s",
+		    st->attempts, why);
 		give_up(m, id, st->attempts, reason);
 		return 0;
 	}
@@ -579,8 +597,10 @@ defer(const struct mailer *m, const char *id, struct spool_state *st,
 	wait = backoff(m->c, st->attempts);
 	st->next = time(NULL) + wait;
 	(void)spool_state_put(m->c->mail_spool_dir, id, st);
-	log_warnx("mailer: %s deferred (attempt %d of %d, next in %lld s): "
-	    "%s", id, st->attempts, m->c->max_attempts, (long long)wait, why);
+	log_warnx(
+	    "mailer: %s deferred (attempt %d of %d, next in %lld s): "
+	    "%s",
+	    id, st->attempts, m->c->max_attempts, (long long)wait, why);
 	return st->next;
 }
 
@@ -590,8 +610,8 @@ defer(const struct mailer *m, const char *id, struct spool_state *st,
  * its next try when deferred, else 0.
  */
 static enum smtp_status
-deliver(struct mailer *m, const char *id, struct spool_state *st,
-    char *why, size_t whysz, time_t *next)
+deliver(struct mailer *m, const char *id, struct spool_state *st, char *why,
+    size_t whysz, time_t *next)
 {
 	const char *dir = m->c->mail_spool_dir, *bad = NULL;
 	struct spool_msg *msg = NULL;
@@ -600,8 +620,10 @@ deliver(struct mailer *m, const char *id, struct spool_state *st,
 
 	*next = 0;
 	if (st->attempts >= m->c->max_attempts) {
-		snprintf(why, whysz, "gave up after %d attempts (the last "
-		    "one did not finish)", st->attempts);
+		snprintf(why, whysz,
+		    "gave up after %d attempts (the last "
+		    "one did not finish)",
+		    st->attempts);
 		give_up(m, id, st->attempts, why);
 		return SMTP_OK;
 	}
@@ -631,8 +653,10 @@ deliver(struct mailer *m, const char *id, struct spool_state *st,
 	if (spool_state_put(dir, id, st) != ERR_OK) {
 		spool_msg_free(msg);
 		snprintf(why, whysz, "cannot record the attempt");
-		log_warnx("mailer: %s waits: the spool cannot record an "
-		    "attempt (see above)", id);
+		log_warnx(
+		    "mailer: %s waits: the spool cannot record an "
+		    "attempt (see above)",
+		    id);
 		*next = st->next + m->c->retry_min;
 		return SMTP_TEMPFAIL;
 	}
@@ -651,8 +675,10 @@ deliver(struct mailer *m, const char *id, struct spool_state *st,
 			log_info("mailer: delivered %s: %s", id, why);
 			break;
 		}
-		log_warnx("mailer: delivered %s but could not remove it; it "
-		    "will be sent again after retry_max", id);
+		log_warnx(
+		    "mailer: delivered %s but could not remove it; it "
+		    "will be sent again after retry_max",
+		    id);
 		st->next = time(NULL) + m->c->retry_max;
 		(void)spool_state_put(dir, id, st);
 		*next = st->next;
@@ -703,7 +729,8 @@ pass(struct mailer *m)
 		if (hostfail) {
 			/* The server is out of reach: this one waits too. */
 			if (st.attempts >= m->c->max_attempts) {
-				give_up(m, v[i].id, st.attempts, "gave up "
+				give_up(m, v[i].id, st.attempts,
+				    "gave up "
 				    "(the last attempt did not finish)");
 				continue;
 			}
@@ -742,12 +769,12 @@ idle(struct mailer *m, time_t next)
 	pfd.events = POLLIN;
 	pfd.revents = 0;
 	if (ppoll(m->ino != -1 ? &pfd : NULL, m->ino != -1 ? 1 : 0, &ts,
-	    &sig_orig) > 0) {
+		&sig_orig) > 0) {
 		/* Drain the events; a pass looks at everything anyway. */
 		while (read(m->ino, buf, sizeof(buf)) > 0)
 			;
 		/* Let a burst of submissions land together. */
-		(void)nanosleep(&(struct timespec){0, 100000000}, NULL);
+		(void)nanosleep(&(struct timespec){ 0, 100000000 }, NULL);
 	}
 }
 
@@ -755,12 +782,12 @@ int
 main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"once", no_argument, NULL, 'o'},
-		{"enqueue", no_argument, NULL, 'e'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+		{ "once", no_argument, NULL, 'o' },
+		{ "enqueue", no_argument, NULL, 'e' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
 	};
-	struct mailer m = {NULL, NULL, NULL, -1, -1, 0};
+	struct mailer m = { NULL, NULL, NULL, -1, -1, 0 };
 	const char *path = getenv("LATCH_CONFIG");
 	int ch, enqueue = 0, rc;
 	time_t next;
@@ -813,8 +840,8 @@ main(int argc, char **argv)
 		return 1;
 	}
 	log_info("mailer: started (%s%s%s), spool %s", m.c->mail_transport,
-	    m.smtp != NULL ? " via " : "", m.smtp != NULL ? m.c->smtp_host :
-	    "", m.c->mail_spool_dir);
+	    m.smtp != NULL ? " via " : "", m.smtp != NULL ? m.c->smtp_host : "",
+	    m.c->mail_spool_dir);
 
 	for (;;) {
 		signals_poll();

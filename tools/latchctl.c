@@ -32,8 +32,8 @@
 #include "valid.h"
 
 #define MAX_SETS 64
-#define INI_MAX (1024 * 1024)    /* a config file to rewrite, bytes */
-#define INI_LINE_MAX 2048        /* a value read from stdin, and its "\n" */
+#define INI_MAX (1024 * 1024) /* a config file to rewrite, bytes */
+#define INI_LINE_MAX 2048     /* a value read from stdin, and its "\n" */
 
 static const char *progname = "latchctl";
 
@@ -103,8 +103,10 @@ open_db(const struct conf *c)
 	struct db *db;
 
 	if ((db = db_open(c)) == NULL || !db_ping(db)) {
-		fprintf(stderr, "%s: cannot reach the database (see the "
-		    "[database] section of %s)\n", progname, c->path);
+		fprintf(stderr,
+		    "%s: cannot reach the database (see the "
+		    "[database] section of %s)\n",
+		    progname, c->path);
 		exit(1);
 	}
 	return db;
@@ -167,8 +169,10 @@ out:
 	if (why[0] != '\0')
 		fprintf(stderr, "%s: %s\n", progname, why);
 	else
-		fprintf(stderr, "%s: the password must be %d to 256 "
-		    "characters\n", progname, c->password_min_length);
+		fprintf(stderr,
+		    "%s: the password must be %d to 256 "
+		    "characters\n",
+		    progname, c->password_min_length);
 	exit(1);
 }
 
@@ -176,7 +180,7 @@ out:
 struct set {
 	char section[64];
 	char key[64];
-	const char *value;       /* borrowed: argv, or the line of stdin */
+	const char *value; /* borrowed: argv, or the line of stdin */
 	int done;
 };
 
@@ -191,10 +195,10 @@ parse_set(const char *arg, struct set *s, int bare)
 	if (dot == NULL || (eq == NULL && !bare) || dot > kend ||
 	    (size_t)(dot - arg) >= sizeof(s->section) ||
 	    (size_t)(kend - dot - 1) >= sizeof(s->key) || dot == arg ||
-	    kend == dot + 1 || (eq != NULL && strpbrk(eq + 1, "\r\n") !=
-	    NULL)) {
-		fprintf(stderr, "%s: wants section.key=value: %s\n",
-		    progname, arg);
+	    kend == dot + 1 ||
+	    (eq != NULL && strpbrk(eq + 1, "\r\n") != NULL)) {
+		fprintf(stderr, "%s: wants section.key=value: %s\n", progname,
+		    arg);
 		exit(2);
 	}
 	memcpy(s->section, arg, (size_t)(dot - arg));
@@ -227,9 +231,9 @@ set_put(struct str_buf *b, struct set *s)
 {
 	const char *v = s->value;
 	size_t n = strlen(v);
-	int quote = n > 0 && (v[0] == ' ' || v[0] == '\t' ||
-	    v[n - 1] == ' ' || v[n - 1] == '\t' ||
-	    (n >= 2 && v[0] == '"' && v[n - 1] == '"'));
+	int quote = n > 0 &&
+	    (v[0] == ' ' || v[0] == '\t' || v[n - 1] == ' ' ||
+		v[n - 1] == '\t' || (n >= 2 && v[0] == '"' && v[n - 1] == '"'));
 
 	str_buf_adds(b, s->key);
 	str_buf_adds(b, quote ? " = \"" : " = ");
@@ -274,9 +278,11 @@ ini_apply(const char *path, struct set *sets, size_t nsets, char **out,
 	if ((e = file_read(path, 0, INI_MAX, &in, &len)) != ERR_OK) {
 		if (e != ERR_SYS)
 			fprintf(stderr, "%s: %s: %s\n", progname, path,
-			    e == ERR_NOT_FOUND ? strerror(ENOENT) :
-			    e == ERR_NOMEM ? strerror(ENOMEM) :
-			    "not a regular file of at most 1 MiB");
+			    e == ERR_NOT_FOUND ?
+				strerror(ENOENT) :
+				e == ERR_NOMEM ?
+				strerror(ENOMEM) :
+				"not a regular file of at most 1 MiB");
 		goto out;
 	}
 	/* Room for all of it at once: a secret is never left behind by a
@@ -346,8 +352,8 @@ out:
 static int
 new_secret(char *out, size_t outsz)
 {
-	if (tok_new(32, out, outsz) == -1 || tok_new(16, out + strlen(out),
-	    outsz - strlen(out)) == -1) {
+	if (tok_new(32, out, outsz) == -1 ||
+	    tok_new(16, out + strlen(out), outsz - strlen(out)) == -1) {
 		fprintf(stderr, "%s: no randomness\n", progname);
 		return 1;
 	}
@@ -375,10 +381,10 @@ tmp_beside(const char *path, char *out, size_t outsz)
 
 /* What a rewritten config must hold before it replaces one. */
 struct conf_expect {
-	const char *secret;      /* jwt_secret (mfa_key with mfa), or NULL:
-	                            any */
-	const char *previous;    /* jwt_secret_previous (mfa_key_previous
-	                            with mfa), or NULL: any */
+	const char *secret;   /* jwt_secret (mfa_key with mfa), or NULL:
+	                         any */
+	const char *previous; /* jwt_secret_previous (mfa_key_previous
+	                         with mfa), or NULL: any */
 	int mfa;
 };
 
@@ -396,11 +402,15 @@ conf_check(const char *tmp, void *arg)
 		    progname, err);
 		return -1;
 	}
-	if ((x->secret != NULL && strcmp(x->mfa ? c->mfa_key : c->jwt_secret,
-	    x->secret) != 0) || (x->previous != NULL && strcmp(x->mfa ?
-	    c->mfa_key_previous : c->jwt_secret_previous, x->previous) != 0)) {
-		fprintf(stderr, "%s: the new config does not load back its "
-		    "secrets\n", progname);
+	if ((x->secret != NULL &&
+		strcmp(x->mfa ? c->mfa_key : c->jwt_secret, x->secret) != 0) ||
+	    (x->previous != NULL &&
+		strcmp(x->mfa ? c->mfa_key_previous : c->jwt_secret_previous,
+		    x->previous) != 0)) {
+		fprintf(stderr,
+		    "%s: the new config does not load back its "
+		    "secrets\n",
+		    progname);
 		rc = -1;
 	}
 	conf_free(c);
@@ -413,8 +423,8 @@ conf_check(const char *tmp, void *arg)
  * section in from.  0, or 1 (said on stderr); path is unchanged then.
  */
 static int
-ini_rewrite(const char *from, const char *path, struct set *sets,
-    size_t nsets, const struct file_how *how)
+ini_rewrite(const char *from, const char *path, struct set *sets, size_t nsets,
+    const struct file_how *how)
 {
 	char tmp[PATH_MAX], *text = NULL;
 	size_t len = 0, i;
@@ -432,8 +442,7 @@ ini_rewrite(const char *from, const char *path, struct set *sets,
 		goto out;
 	if (file_write(tmp, path, text, len, how) != ERR_OK) {
 		fprintf(stderr, "%s: %s: not written%s\n", progname, path,
-		    errno == EEXIST ? " (refusing to overwrite a config)" :
-		    "");
+		    errno == EEXIST ? " (refusing to overwrite a config)" : "");
 		goto out;
 	}
 	rc = 0;
@@ -514,9 +523,10 @@ new_key(const char *path, const struct stat *like, char *out, size_t outsz)
 	int n;
 
 	n = snprintf(dir, sizeof(dir), "%s", path);
-	if (n < 0 || (size_t)n >= sizeof(dir) || tok_new(16, rnd,
-	    sizeof(rnd)) == -1 || strftime(stamp, sizeof(stamp),
-	    "%Y%m%dT%H%M%SZ", gmtime(&now)) == 0) {
+	if (n < 0 || (size_t)n >= sizeof(dir) ||
+	    tok_new(16, rnd, sizeof(rnd)) == -1 ||
+	    strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", gmtime(&now)) ==
+		0) {
 		fprintf(stderr, "%s: %s: cannot name a key file\n", progname,
 		    path);
 		return 1;
@@ -576,8 +586,10 @@ cmd_init(int argc, char **argv)
 	if (path == NULL)
 		usage();
 	if (from == NULL && (from = default_example(ex, sizeof(ex))) == NULL) {
-		fprintf(stderr, "%s: no latch.ini.example beside this program "
-		    "(PREFIX/share/latch/); give --from EXAMPLE\n", progname);
+		fprintf(stderr,
+		    "%s: no latch.ini.example beside this program "
+		    "(PREFIX/share/latch/); give --from EXAMPLE\n",
+		    progname);
 		goto out;
 	}
 	/* The templates that come with the example, unless told otherwise. */
@@ -599,8 +611,8 @@ cmd_init(int argc, char **argv)
 		errno = EEXIST;
 	if (errno != ENOENT) {
 		fprintf(stderr, "%s: %s: %s%s\n", progname, path,
-		    strerror(errno), errno == EEXIST ?
-		    " (refusing to overwrite a config)" : "");
+		    strerror(errno),
+		    errno == EEXIST ? " (refusing to overwrite a config)" : "");
 		goto out;
 	}
 	if (new_secret(secret, sizeof(secret)) != 0 ||
@@ -617,16 +629,18 @@ cmd_init(int argc, char **argv)
 		if (new_key(path, NULL, key, sizeof(key)) != 0 ||
 		    new_key(path, NULL, next, sizeof(next)) != 0)
 			goto out;
-		sets[nsets++] = (struct set){ "security", "jwt_alg", "EdDSA", 0 };
+		sets[nsets++] = (struct set){ "security", "jwt_alg", "EdDSA",
+			0 };
 		sets[nsets++] = (struct set){ "security", "jwt_key", key, 0 };
 		sets[nsets++] = (struct set){ "security", "jwt_key_next", next,
-		    0 };
+			0 };
 	}
 	if (ini_rewrite(from, path, sets, nsets, &how) != 0)
 		goto out;
-	printf("latchctl: wrote %s (mode 0600) with a new jwt_secret, "
-	    "mfa_key%s\n", path, eddsa ? " and Ed25519 keys (jwt_alg = EdDSA)" :
-	    "");
+	printf(
+	    "latchctl: wrote %s (mode 0600) with a new jwt_secret, "
+	    "mfa_key%s\n",
+	    path, eddsa ? " and Ed25519 keys (jwt_alg = EdDSA)" : "");
 	rc = 0;
 out:
 	if (rc != 0 && key[0] != '\0')
@@ -675,19 +689,24 @@ cmd_rotate(const struct conf *c, const char *path, int mfa)
 	if (ini_rewrite(path, path, sets, 2, &how) != 0)
 		goto out;
 	if (mfa)
-		printf("latchctl: rotated mfa_key in %s (mfa_key_previous now "
+		printf(
+		    "latchctl: rotated mfa_key in %s (mfa_key_previous now "
 		    "holds the old one)\n"
 		    "Reload latchd to use it: kill -HUP <master pid>.\n"
-		    "Each TOTP secret is sealed again under the new key when it "
+		    "Each TOTP secret is sealed again under the new key when "
+		    "it "
 		    "is next used;\nkeep mfa_key_previous until every enrolled "
-		    "user has signed in since.\n", path);
+		    "user has signed in since.\n",
+		    path);
 	else
-		printf("latchctl: rotated the signing key in %s "
+		printf(
+		    "latchctl: rotated the signing key in %s "
 		    "(jwt_secret_previous now holds the old one)\n"
 		    "Reload latchd to use it: kill -HUP <master pid>.\n"
 		    "Tokens signed with the previous key stay valid until they "
 		    "expire (access_ttl, %d s);\nafter that, a second rotation "
-		    "drops the previous key.\n", path, c->access_ttl);
+		    "drops the previous key.\n",
+		    path, c->access_ttl);
 	rc = 0;
 out:
 	tok_cleanse(secret, sizeof(secret));
@@ -710,9 +729,10 @@ cmd_mfa_reset(const struct conf *c, const char *login)
 	db_close(db);
 	if (e != ERR_OK)
 		die_err("mfa-reset", e);
-	printf("latchctl: mfa-reset: two-factor sign-in is off for %s (id "
-	    "%lld); their sessions are revoked\n", u.username,
-	    (long long)u.id);
+	printf(
+	    "latchctl: mfa-reset: two-factor sign-in is off for %s (id "
+	    "%lld); their sessions are revoked\n",
+	    u.username, (long long)u.id);
 	return 0;
 }
 
@@ -774,13 +794,15 @@ cmd_set(const char *path, int argc, char **argv)
 		parse_set(argv[k], &sets[nsets], 1);
 		if (strcmp(sets[nsets].section, "security") == 0 &&
 		    strncmp(sets[nsets].key, "jwt_secret", 10) == 0) {
-			fprintf(stderr, "%s: [security] %s: use latchctl "
-			    "rotate-secret\n", progname, sets[nsets].key);
+			fprintf(stderr,
+			    "%s: [security] %s: use latchctl "
+			    "rotate-secret\n",
+			    progname, sets[nsets].key);
 			goto out;
 		}
 		for (i = 0; i < nsets; i++)
-			if (strcmp(sets[i].section, sets[nsets].section) ==
-			    0 && strcmp(sets[i].key, sets[nsets].key) == 0) {
+			if (strcmp(sets[i].section, sets[nsets].section) == 0 &&
+			    strcmp(sets[i].key, sets[nsets].key) == 0) {
 				fprintf(stderr, "%s: %s.%s given twice\n",
 				    progname, sets[i].section, sets[i].key);
 				goto out;
@@ -788,8 +810,10 @@ cmd_set(const char *path, int argc, char **argv)
 		if (sets[nsets].value != NULL)
 			continue;
 		if (bare++ > 0) {
-			fprintf(stderr, "%s: only one key may take its value "
-			    "from stdin\n", progname);
+			fprintf(stderr,
+			    "%s: only one key may take its value "
+			    "from stdin\n",
+			    progname);
 			goto out;
 		}
 		(void)snprintf(what, sizeof(what), "%.63s.%.63s",
@@ -849,7 +873,8 @@ cmd_rotate_key(const struct conf *c, const char *path)
 	}
 	how.like = &st;
 	if (c->previous_until >= (int64_t)now) {
-		fprintf(stderr, "%s: the previous key still verifies tokens "
+		fprintf(stderr,
+		    "%s: the previous key still verifies tokens "
 		    "until %s (jwt_previous_until): rotate after that\n",
 		    progname, c->jwt_previous_until);
 		return 1;
@@ -857,13 +882,14 @@ cmd_rotate_key(const struct conf *c, const char *path)
 	/* Only the previous key's tokens can be valid: they expire by
 	 * access_ttl, within leeway. */
 	t = now + c->access_ttl + c->leeway;
-	if (strftime(until, sizeof(until), "%Y-%m-%dT%H:%M:%SZ",
-	    gmtime(&t)) == 0)
+	if (strftime(until, sizeof(until), "%Y-%m-%dT%H:%M:%SZ", gmtime(&t)) ==
+	    0)
 		return 1;
 	if (c->jwt_key_next[0] == '\0')
 		nsets = 1;
 	else if (strcmp(c->jwt_alg, "EdDSA") != 0)
-		sets[3].value = ""; /* HS256 verifies until then, by jwt_secret */
+		sets[3].value =
+		    ""; /* HS256 verifies until then, by jwt_secret */
 	if (new_key(path, &st, next, sizeof(next)) != 0)
 		return 1;
 	if (ini_rewrite(path, path, sets, nsets, &how) != 0) {
@@ -871,19 +897,22 @@ cmd_rotate_key(const struct conf *c, const char *path)
 		return 1;
 	}
 	if (nsets == 1) {
-		printf("latchctl: published a new key in %s (jwt_key_next = "
+		printf(
+		    "latchctl: published a new key in %s (jwt_key_next = "
 		    "%s).\nReload latchd (kill -HUP <master pid>); once every "
 		    "client has fetched the JWKS again\n(it may be cached for "
 		    "5 minutes), run latchctl rotate-key again to sign with "
-		    "it.\n", path, next);
+		    "it.\n",
+		    path, next);
 		return 0;
 	}
-	printf("latchctl: rotated the signing keys in %s: jwt_key = %s signs "
+	printf(
+	    "latchctl: rotated the signing keys in %s: jwt_key = %s signs "
 	    "(EdDSA),\njwt_key_next = %s is published for the next rotation; "
 	    "the previous %s\nverifies until %s.\n"
-	    "Reload latchd to use them: kill -HUP <master pid>.\n", path,
-	    c->jwt_key_next, next, strcmp(c->jwt_alg, "EdDSA") == 0 ?
-	    "key" : "HS256 secret", until);
+	    "Reload latchd to use them: kill -HUP <master pid>.\n",
+	    path, c->jwt_key_next, next,
+	    strcmp(c->jwt_alg, "EdDSA") == 0 ? "key" : "HS256 secret", until);
 	if (c->jwt_key_previous[0] != '\0')
 		printf("%s is no longer used: delete it.\n",
 		    c->jwt_key_previous);
@@ -907,9 +936,10 @@ cmd_purge(const struct conf *c)
 		}
 	} while (lo != 0);
 	db_close(db);
-	printf("latchctl: purged %llu ended sessions and %llu expired refresh "
-	    "tokens\n", (unsigned long long)p.sessions,
-	    (unsigned long long)p.tokens);
+	printf(
+	    "latchctl: purged %llu ended sessions and %llu expired refresh "
+	    "tokens\n",
+	    (unsigned long long)p.sessions, (unsigned long long)p.tokens);
 	return 0;
 }
 
@@ -920,8 +950,10 @@ cmd_migrate(const struct conf *c)
 	int from = 0, to = 0;
 
 	if ((db = db_open_raw(c)) == NULL) {
-		fprintf(stderr, "%s: cannot reach the database (see the "
-		    "[database] section of %s)\n", progname, c->path);
+		fprintf(stderr,
+		    "%s: cannot reach the database (see the "
+		    "[database] section of %s)\n",
+		    progname, c->path);
 		return 1;
 	}
 	if (db_migrate(db, &from, &to) == -1) {
@@ -966,16 +998,18 @@ cmd_create_user(const struct conf *c, int argc, char **argv)
 	if (k != argc || org == NULL || username == NULL || email == NULL)
 		usage();
 	if ((role = role_parse(rolestr)) < 0) {
-		fprintf(stderr, "%s: --role must be superadmin, admin or user\n",
-		    progname);
+		fprintf(stderr,
+		    "%s: --role must be superadmin, admin or user\n", progname);
 		return 2;
 	}
 	if (!valid_org_name(org) || !valid_username(username) ||
 	    !valid_email(email) || !valid_name(name)) {
 		fprintf(stderr, "%s: invalid %s\n", progname,
-		    !valid_org_name(org) ? "--org" : !valid_username(username) ?
-		    "--username (3-64 of A-Za-z0-9._-)" : !valid_email(email) ?
-		    "--email" : "--name");
+		    !valid_org_name(org) ? "--org" :
+			!valid_username(username) ?
+					   "--username (3-64 of A-Za-z0-9._-)" :
+			!valid_email(email) ? "--email" :
+					      "--name");
 		return 1;
 	}
 	read_password(c, pw, sizeof(pw));
@@ -993,20 +1027,20 @@ cmd_create_user(const struct conf *c, int argc, char **argv)
 
 /* ------------------------------------------------------------- import */
 
-#define IMPORT_FILE_MAX (1024UL * 1024 * 1024)  /* bytes of input */
+#define IMPORT_FILE_MAX (1024UL * 1024 * 1024) /* bytes of input */
 #define IMPORT_BATCH 500
 
 /* One latchctl import: its report and counts. */
 struct imp {
 	struct import_run run;
-	const char *unit;               /* "line" (JSON Lines), "user" */
-	size_t batch;                   /* records per transaction */
-	struct str_buf out;             /* the open batch's report */
-	size_t rows;                    /* records in it */
-	size_t first;                   /* the number of its first */
-	size_t count[IMPORT__MAX];      /* stored (or, refused, said) */
-	size_t bcount[IMPORT__MAX];     /* in the open batch */
-	enum err fail;                  /* what stopped the import */
+	const char *unit;           /* "line" (JSON Lines), "user" */
+	size_t batch;               /* records per transaction */
+	struct str_buf out;         /* the open batch's report */
+	size_t rows;                /* records in it */
+	size_t first;               /* the number of its first */
+	size_t count[IMPORT__MAX];  /* stored (or, refused, said) */
+	size_t bcount[IMPORT__MAX]; /* in the open batch */
+	enum err fail;              /* what stopped the import */
 	size_t fail_at;
 };
 
@@ -1040,8 +1074,7 @@ imp_flush(struct imp *im, int last)
 
 /* Record number at: r to import, or refused for why. */
 static void
-imp_row(struct imp *im, size_t at, const struct import_row *r,
-    const char *why)
+imp_row(struct imp *im, size_t at, const struct import_row *r, const char *why)
 {
 	char line[IMPORT_WHY_SIZE + 256], w[IMPORT_WHY_SIZE];
 	enum import_outcome o = IMPORT_REFUSED;
@@ -1071,8 +1104,7 @@ imp_row(struct imp *im, size_t at, const struct import_row *r,
 }
 
 static void
-imp_dumb_row(size_t i, const struct import_row *r, const char *why,
-    void *arg)
+imp_dumb_row(size_t i, const struct import_row *r, const char *why, void *arg)
 {
 	imp_row(arg, i + 1, r, why);
 }
@@ -1095,8 +1127,7 @@ imp_jsonl(struct imp *im, const char *s, size_t n)
 		/* Blank lines separate nothing and are passed over. */
 		if (strspn(s, " \t\r") >= len)
 			continue;
-		if (import_parse_jsonl(s, len, &r, why, sizeof(why)) ==
-		    ERR_OK)
+		if (import_parse_jsonl(s, len, &r, why, sizeof(why)) == ERR_OK)
 			imp_row(im, at, &r, NULL);
 		else
 			imp_row(im, at, NULL, why);
@@ -1120,8 +1151,10 @@ imp_read(const char *path, char **buf, size_t *len)
 			return 0;
 		fprintf(stderr, "%s: import: %s: %s\n", progname, path,
 		    e == ERR_NOT_FOUND ? strerror(ENOENT) :
-		    e == ERR_INVALID_FIELD ? "not a regular file of at most "
-		    "1 GiB" : err_str(e));
+			e == ERR_INVALID_FIELD ?
+					 "not a regular file of at most "
+					 "1 GiB" :
+					 err_str(e));
 		return 1;
 	}
 	if ((p = malloc(cap)) == NULL)
@@ -1131,8 +1164,8 @@ imp_read(const char *path, char **buf, size_t *len)
 		*len += k;
 		if (cap - *len > 1)
 			continue;
-		if (cap >= IMPORT_FILE_MAX || (q = realloc(p, cap * 2)) ==
-		    NULL) {
+		if (cap >= IMPORT_FILE_MAX ||
+		    (q = realloc(p, cap * 2)) == NULL) {
 			free(p);
 			goto nomem;
 		}
@@ -1143,8 +1176,10 @@ imp_read(const char *path, char **buf, size_t *len)
 	*buf = p;
 	return 0;
 nomem:
-	fprintf(stderr, "%s: import: stdin: more than 1 GiB or out of "
-	    "memory\n", progname);
+	fprintf(stderr,
+	    "%s: import: stdin: more than 1 GiB or out of "
+	    "memory\n",
+	    progname);
 	return 1;
 }
 
@@ -1187,27 +1222,29 @@ cmd_import(const struct conf *c, int argc, char **argv)
 		} else
 			usage();
 	}
-	if (path == NULL || format == NULL || (strcmp(format, "jsonl") != 0 &&
-	    strcmp(format, "dumb") != 0))
+	if (path == NULL || format == NULL ||
+	    (strcmp(format, "jsonl") != 0 && strcmp(format, "dumb") != 0))
 		usage();
 	dumb = strcmp(format, "dumb") == 0;
-	if (!dumb && (d.org != NULL || d.email_domain != NULL ||
-	    rolestr != NULL))
+	if (!dumb &&
+	    (d.org != NULL || d.email_domain != NULL || rolestr != NULL))
 		usage();
 	if (dumb && (d.org == NULL || d.email_domain == NULL))
 		usage();
 	if (rolestr != NULL && (d.role = role_parse(rolestr)) < 0) {
-		fprintf(stderr, "%s: --role must be superadmin, admin or user\n",
-		    progname);
+		fprintf(stderr,
+		    "%s: --role must be superadmin, admin or user\n", progname);
 		return 2;
 	}
 	if (dumb && !valid_org_name(d.org)) {
 		fprintf(stderr, "%s: invalid --org\n", progname);
 		return 2;
 	}
-	if (dumb && (strchr(d.email_domain, '@') != NULL ||
-	    snprintf(addr, sizeof(addr), "user@%s", d.email_domain) >=
-	    (int)sizeof(addr) || !valid_email(addr))) {
+	if (dumb &&
+	    (strchr(d.email_domain, '@') != NULL ||
+		snprintf(addr, sizeof(addr), "user@%s", d.email_domain) >=
+		    (int)sizeof(addr) ||
+		!valid_email(addr))) {
 		fprintf(stderr, "%s: invalid --email-domain\n", progname);
 		return 2;
 	}
@@ -1225,29 +1262,36 @@ cmd_import(const struct conf *c, int argc, char **argv)
 			    e == ERR_NOMEM ? err_str(e) : why);
 			goto out;
 		}
-		printf("latchctl: import: DUMB users.json version %ld, %zu "
+		printf(
+		    "latchctl: import: DUMB users.json version %ld, %zu "
 		    "users into %s (its jwt_secret is not imported)\n",
 		    d.version, d.users, d.org);
 		if (d.auth_enabled == 0)
-			printf("latchctl: import: note: DUMB ran with "
+			printf(
+			    "latchctl: import: note: DUMB ran with "
 			    "auth_enabled false; latch always asks to sign "
 			    "in\n");
 	} else
 		imp_jsonl(&im, buf, len);
 	imp_flush(&im, 1);
 	if (im.fail != ERR_OK) {
-		fprintf(stderr, "%s: import: stopped at %s %zu: %s; %ss %zu to "
+		fprintf(stderr,
+		    "%s: import: stopped at %s %zu: %s; %ss %zu to "
 		    "%zu %s, those before were: run the same import again to "
-		    "finish (what is stored is left alone)\n", progname,
-		    im.unit, im.fail_at, err_str(im.fail), im.unit, im.first,
-		    im.fail_at, im.fail == ERR_UNKNOWN ? "may or may not have "
-		    "been stored" : "were not stored");
+		    "finish (what is stored is left alone)\n",
+		    progname, im.unit, im.fail_at, err_str(im.fail), im.unit,
+		    im.first, im.fail_at,
+		    im.fail == ERR_UNKNOWN ? "may or may not have "
+					     "been stored" :
+					     "were not stored");
 		goto out;
 	}
-	printf("latchctl: import: %zu created, %zu updated, %zu unchanged, "
-	    "%zu existed, %zu refused%s\n", im.count[IMPORT_CREATED],
-	    im.count[IMPORT_UPDATED], im.count[IMPORT_UNCHANGED],
-	    im.count[IMPORT_EXISTS], im.count[IMPORT_REFUSED],
+	printf(
+	    "latchctl: import: %zu created, %zu updated, %zu unchanged, "
+	    "%zu existed, %zu refused%s\n",
+	    im.count[IMPORT_CREATED], im.count[IMPORT_UPDATED],
+	    im.count[IMPORT_UNCHANGED], im.count[IMPORT_EXISTS],
+	    im.count[IMPORT_REFUSED],
 	    im.run.dry_run ? " (dry run: nothing was stored)" : "");
 	rc = im.count[IMPORT_REFUSED] > 0;
 out:
@@ -1282,8 +1326,8 @@ cmd_user(const struct conf *c, const char *cmd, const char *login)
 	if (e != ERR_OK)
 		die_err(cmd, e);
 	printf("latchctl: %s: done for %s (id %lld)%s\n", cmd, u.username,
-	    (long long)u.id, strcmp(cmd, "enable") != 0 ?
-	    "; their sessions are revoked" : "");
+	    (long long)u.id,
+	    strcmp(cmd, "enable") != 0 ? "; their sessions are revoked" : "");
 	return 0;
 }
 
@@ -1318,7 +1362,7 @@ cmd_list(const struct conf *c, int argc, char **argv)
 }
 
 /* latchctl acts as the operator: above every organization, no user. */
-static const struct actor operator = { 0, 0, ROLE_SUPERADMIN, "", 0 };
+static const struct actor operator= { 0, 0, ROLE_SUPERADMIN, "", 0 };
 
 static int
 cmd_create_key(const struct conf *c, int argc, char **argv)
@@ -1354,8 +1398,9 @@ cmd_create_key(const struct conf *c, int argc, char **argv)
 	if (!valid_org_name(name) ||
 	    (expires != NULL && !valid_time(expires, &exp))) {
 		fprintf(stderr, "%s: invalid %s\n", progname,
-		    !valid_org_name(name) ? "--name" :
-		    "--expires (YYYY-MM-DDTHH:MM:SSZ, UTC)");
+		    !valid_org_name(name) ?
+			"--name" :
+			"--expires (YYYY-MM-DDTHH:MM:SSZ, UTC)");
 		return 1;
 	}
 	db = open_db(c);
@@ -1365,8 +1410,10 @@ cmd_create_key(const struct conf *c, int argc, char **argv)
 	db_close(db);
 	if (e != ERR_OK)
 		die_err("create-key", e);
-	fprintf(stderr, "latchctl: key %lld (%s) made in %s; it is shown "
-	    "once:\n", (long long)k.id, role_name(k.role), org);
+	fprintf(stderr,
+	    "latchctl: key %lld (%s) made in %s; it is shown "
+	    "once:\n",
+	    (long long)k.id, role_name(k.role), org);
 	printf("%s\n", key);
 	tok_cleanse(key, sizeof(key));
 	return 0;
@@ -1410,8 +1457,8 @@ cmd_list_keys(const struct conf *c, int argc, char **argv)
 	printf("%-6s %-6s %-6s %-20s %-16s %s\n", "ID", "ORG", "ROLE",
 	    "EXPIRES", "CREATOR", "NAME");
 	if (e == ERR_OK)
-		e = apikey_list(db, NULL, 0, list_keys_in, argc == 3 ? &oid :
-		    NULL);
+		e = apikey_list(db, NULL, 0, list_keys_in,
+		    argc == 3 ? &oid : NULL);
 	db_close(db);
 	if (e != ERR_OK)
 		die_err("list-keys", e);
@@ -1480,7 +1527,8 @@ main(int argc, char **argv)
 	else if (strcmp(argv[0], "create-user") == 0)
 		rc = cmd_create_user(c, argc, argv);
 	else if ((strcmp(argv[0], "reset-password") == 0 ||
-	    strcmp(argv[0], "disable") == 0 || strcmp(argv[0], "enable") == 0) &&
+		     strcmp(argv[0], "disable") == 0 ||
+		     strcmp(argv[0], "enable") == 0) &&
 	    argc == 2)
 		rc = cmd_user(c, argv[0], argv[1]);
 	else if (strcmp(argv[0], "list-users") == 0)

@@ -52,9 +52,12 @@ static void
 report(const char *head, double *ms, unsigned long count)
 {
 	qsort(ms, count, sizeof(ms[0]), cmp);
-	printf("{%s\"count\":%lu,\"median_ms\":%.3f,\"min_ms\":%.3f,"
-	    "\"max_ms\":%.3f}\n", head, count, count % 2 ? ms[count / 2] :
-	    (ms[count / 2 - 1] + ms[count / 2]) / 2, ms[0], ms[count - 1]);
+	printf(
+	    "{%s\"count\":%lu,\"median_ms\":%.3f,\"min_ms\":%.3f,"
+	    "\"max_ms\":%.3f}\n",
+	    head, count,
+	    count % 2 ? ms[count / 2] : (ms[count / 2 - 1] + ms[count / 2]) / 2,
+	    ms[0], ms[count - 1]);
 }
 
 /* pw_verify() of each hash on stdin, count times after one warm-up. */
@@ -72,8 +75,10 @@ verify(unsigned long count)
 	while (fgets(line, sizeof(line), stdin) != NULL) {
 		line[strcspn(line, "\n")] = '\0';
 		if (pw_kind_of(line, &k, &why) == -1 || !pw_verify(pw, line)) {
-			fprintf(stderr, "bench-hashtime: a hash on stdin does "
-			    "not verify (%s)\n", why);
+			fprintf(stderr,
+			    "bench-hashtime: a hash on stdin does "
+			    "not verify (%s)\n",
+			    why);
 			return 1;
 		}
 		for (i = 0; i < count; i++) {
@@ -99,10 +104,12 @@ main(int argc, char *argv[])
 	char head[96];
 
 	if (argc >= 2 && strcmp(argv[1], "--verify") == 0) {
-		if (argc > 3 || (argc == 3 && num(argv[2], MAXCOUNT, &count) ==
-		    -1)) {
-			fprintf(stderr, "usage: bench-hashtime --verify "
-			    "[COUNT<=%d] < hashes\n", MAXCOUNT);
+		if (argc > 3 ||
+		    (argc == 3 && num(argv[2], MAXCOUNT, &count) == -1)) {
+			fprintf(stderr,
+			    "usage: bench-hashtime --verify "
+			    "[COUNT<=%d] < hashes\n",
+			    MAXCOUNT);
 			return 2;
 		}
 		return verify(count);
@@ -114,24 +121,25 @@ main(int argc, char *argv[])
 		    MAXCOUNT);
 		return 2;
 	}
-	if (pw_hash("warm-up password", (unsigned)n, (unsigned)r,
-	    (unsigned)p, mcf) == -1) {
-		fprintf(stderr, "bench-hashtime: pw_hash(%lu, %lu, %lu) "
-		    "failed\n", n, r, p);
+	if (pw_hash("warm-up password", (unsigned)n, (unsigned)r, (unsigned)p,
+		mcf) == -1) {
+		fprintf(stderr,
+		    "bench-hashtime: pw_hash(%lu, %lu, %lu) "
+		    "failed\n",
+		    n, r, p);
 		return 1;
 	}
 	for (i = 0; i < count; i++) {
 		clock_gettime(CLOCK_MONOTONIC, &t0);
 		if (pw_hash("correct horse battery staple", (unsigned)n,
-		    (unsigned)r, (unsigned)p, mcf) == -1) {
+			(unsigned)r, (unsigned)p, mcf) == -1) {
 			fprintf(stderr, "bench-hashtime: pw_hash failed\n");
 			return 1;
 		}
 		clock_gettime(CLOCK_MONOTONIC, &t1);
 		ms[i] = elapsed_ms(&t0, &t1);
 	}
-	snprintf(head, sizeof(head), "\"n\":%lu,\"r\":%lu,\"p\":%lu,", n, r,
-	    p);
+	snprintf(head, sizeof(head), "\"n\":%lu,\"r\":%lu,\"p\":%lu,", n, r, p);
 	report(head, ms, count);
 	return 0;
 }

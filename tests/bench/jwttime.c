@@ -93,18 +93,21 @@ main(int argc, char *argv[])
 		goto out;
 	}
 	struct jwt_keys hs = { .current = secret,
-	    .currentlen = sizeof(secret) - 1 };
+		.currentlen = sizeof(secret) - 1 };
 	struct jwt_keys eddsa = { .current = secret,
-	    .currentlen = sizeof(secret) - 1, .sign = ed, .ed = { ed, NULL },
-	    .no_hs256 = 1 };
+		.currentlen = sizeof(secret) - 1,
+		.sign = ed,
+		.ed = { ed, NULL },
+		.no_hs256 = 1 };
 	if (measure(&hs, n, &hs_sign, &hs_verify) == -1 ||
 	    measure(&eddsa, n, &ed_sign, &ed_verify) == -1) {
 		fprintf(stderr, "bench-jwttime: a token failed\n");
 		goto out;
 	}
-	printf("{\"count\":%ld,\"hs256_sign_us\":%.2f,\"hs256_verify_us\":%.2f,"
-	    "\"eddsa_sign_us\":%.2f,\"eddsa_verify_us\":%.2f}\n", n, hs_sign,
-	    hs_verify, ed_sign, ed_verify);
+	printf(
+	    "{\"count\":%ld,\"hs256_sign_us\":%.2f,\"hs256_verify_us\":%.2f,"
+	    "\"eddsa_sign_us\":%.2f,\"eddsa_verify_us\":%.2f}\n",
+	    n, hs_sign, hs_verify, ed_sign, ed_verify);
 	rc = 0;
 out:
 	key_free(ed);

@@ -27,8 +27,8 @@
 
 #include <fcgiapp.h>
 
-#define BACKLOG		1024
-#define MAXWORKERS	256
+#define BACKLOG 1024
+#define MAXWORKERS 256
 
 static const char answer[] =
     "Status: 200 OK\r\n"
@@ -107,7 +107,7 @@ main(int argc, char *argv[])
 	}
 	memset(&sa, 0, sizeof(sa));
 	sigemptyset(&sa.sa_mask);
-	sa.sa_handler = on_term;	/* no SA_RESTART: wait() returns */
+	sa.sa_handler = on_term; /* no SA_RESTART: wait() returns */
 	if (sigaction(SIGTERM, &sa, NULL) == -1 ||
 	    sigaction(SIGINT, &sa, NULL) == -1) {
 		perror("bench-null: sigaction");
@@ -140,9 +140,10 @@ main(int argc, char *argv[])
 		}
 		for (i = 0; i < n; i++)
 			if (pids[i] == pid) {
-				fprintf(stderr, "bench-null: worker %d exited "
-				    "(status %d), respawning\n", (int)pid,
-				    status);
+				fprintf(stderr,
+				    "bench-null: worker %d exited "
+				    "(status %d), respawning\n",
+				    (int)pid, status);
 				sleep(1);
 				pids[i] = null_spawn(fd, master);
 			}

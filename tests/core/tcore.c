@@ -18,7 +18,7 @@
 #define SQL_MAX 8192
 #define OUT_MAX 65536
 
-static int trigger;           /* a tcore_refuse() trigger exists */
+static int trigger; /* a tcore_refuse() trigger exists */
 
 static _Noreturn void
 die(const char *what)
@@ -33,8 +33,10 @@ env(const char *name)
 	const char *v = getenv(name);
 
 	if (v == NULL || v[0] == '\0') {
-		fprintf(stderr, "tcore: %s is not set: run this program with "
-		    "tests/run.py\n", name);
+		fprintf(stderr,
+		    "tcore: %s is not set: run this program with "
+		    "tests/run.py\n",
+		    name);
 		exit(1);
 	}
 	return v;
@@ -49,8 +51,8 @@ tcore_open(struct tcore *t)
 
 	memset(t, 0, sizeof(*t));
 	log_init("tcore", LOG_LVL_WARN);
-	if ((t->conf = conf_load(env("LATCH_TEST_CONFIG"), err,
-	    sizeof(err))) == NULL) {
+	if ((t->conf = conf_load(env("LATCH_TEST_CONFIG"), err, sizeof(err))) ==
+	    NULL) {
 		fprintf(stderr, "tcore: config: %s\n", err);
 		exit(1);
 	}
@@ -79,9 +81,19 @@ static void
 client(const char *sql, char *out, size_t outsz)
 {
 	const char *argv[] = {
-		"mariadb", "--no-defaults", "-S", env("LATCH_TEST_SOCKET"),
-		"-u", env("LATCH_TEST_ADMIN"), "--batch", "--skip-column-names",
-		"--delimiter=//", "-e", sql, env("LATCH_TEST_DB"), NULL,
+		"mariadb",
+		"--no-defaults",
+		"-S",
+		env("LATCH_TEST_SOCKET"),
+		"-u",
+		env("LATCH_TEST_ADMIN"),
+		"--batch",
+		"--skip-column-names",
+		"--delimiter=//",
+		"-e",
+		sql,
+		env("LATCH_TEST_DB"),
+		NULL,
 	};
 	size_t n = 0;
 	ssize_t k;
@@ -101,7 +113,7 @@ client(const char *sql, char *out, size_t outsz)
 	(void)close(p[1]);
 	while (n + 1 < outsz &&
 	    ((k = read(p[0], out + n, outsz - 1 - n)) > 0 ||
-	    (k == -1 && errno == EINTR)))
+		(k == -1 && errno == EINTR)))
 		if (k > 0)
 			n += (size_t)k;
 	out[n] = '\0';
@@ -165,9 +177,11 @@ tcore_refuse(const char *table, const char *event, const char *cond)
 {
 	if (trigger)
 		tcore_allow();
-	free(tcore_sql("CREATE TRIGGER tcore_refuse BEFORE %s ON %s FOR EACH "
+	free(tcore_sql(
+	    "CREATE TRIGGER tcore_refuse BEFORE %s ON %s FOR EACH "
 	    "ROW IF %s THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = "
-	    "'refused by the test'; END IF", event, table, cond));
+	    "'refused by the test'; END IF",
+	    event, table, cond));
 	trigger = 1;
 }
 
@@ -200,7 +214,8 @@ tcore_user(struct tcore *t, const char *org, enum role role,
 
 	(void)snprintf(email, sizeof(email), "%s@example.test", name);
 	if (org_register(t->db, t->conf, 0, org, 0, name, email, "", password,
-	    role, &uid) != ERR_OK || user_get(t->db, uid, u) != ERR_OK)
+		role, &uid) != ERR_OK ||
+	    user_get(t->db, uid, u) != ERR_OK)
 		die("cannot make a user");
 }
 

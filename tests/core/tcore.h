@@ -34,8 +34,8 @@
 #include "user.h"
 
 struct tcore {
-	struct conf *conf;        /* owned; tests may change its values */
-	struct db *db;            /* owned */
+	struct conf *conf; /* owned; tests may change its values */
+	struct db *db;     /* owned */
 };
 
 /* Load the config, migrate the scratch database, connect; exits on a

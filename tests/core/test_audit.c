@@ -52,7 +52,8 @@ main(void)
 	T_EQ_STR(audit_name(AUDIT_LOGIN_SUCCESS), "login.success", "a name");
 	T_EQ_STR(audit_name(AUDIT__MAX), "unknown", "past the enum");
 	T_OK(audit_known("email.change.request") && !audit_known("nope") &&
-	    !audit_known(""), "known names");
+		!audit_known(""),
+	    "known names");
 
 	tcore_user(&tc, "Audit One", ROLE_ADMIN, PW, &admin);
 	tcore_user(&tc, "Audit Root", ROLE_SUPERADMIN, PW, &sa);
@@ -63,10 +64,13 @@ main(void)
 	memset(longer, 'x', sizeof(longer) - 1);
 	longer[sizeof(longer) - 1] = '\0';
 	T_OK(audit_log(tc.db, &a, AUDIT_USER_UPDATE, admin.org_id, 7, NULL) ==
-	    ERR_OK && audit_log(tc.db, &a, AUDIT_ROLE_CHANGE, admin.org_id, 7,
-	    "admin") == ERR_OK && audit_log(tc.db, &o, AUDIT_USER_UPDATE,
-	    other.org_id, 8, longer) == ERR_OK && audit_log(tc.db, &nobody,
-	    AUDIT_LOGIN_FAILURE, 0, 0, "invalid credentials") == ERR_OK,
+		    ERR_OK &&
+		audit_log(tc.db, &a, AUDIT_ROLE_CHANGE, admin.org_id, 7,
+		    "admin") == ERR_OK &&
+		audit_log(tc.db, &o, AUDIT_USER_UPDATE, other.org_id, 8,
+		    longer) == ERR_OK &&
+		audit_log(tc.db, &nobody, AUDIT_LOGIN_FAILURE, 0, 0,
+		    "invalid credentials") == ERR_OK,
 	    "write events");
 
 	T_EQ_INT(list(&tc, &a, 0, NULL, 10, 0, &total, &seen), ERR_OK,
@@ -94,7 +98,8 @@ main(void)
 	T_EQ_INT(list(&tc, &s, 0, "login.failure", 100, 0, &total, &seen),
 	    ERR_OK, "the event of no organization");
 	T_OK(total == 1 && seen.last.actor == 0 && seen.last.target == 0 &&
-	    seen.last.ip[0] == '\0', "by nobody, of nobody, from nowhere");
+		seen.last.ip[0] == '\0',
+	    "by nobody, of nobody, from nowhere");
 	T_EQ_INT(list(&tc, &s, other.org_id, NULL, 100, 0, &total, &seen),
 	    ERR_OK, "one organization named");
 	T_EQ_INT(total, 1, "its events");

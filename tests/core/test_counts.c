@@ -38,8 +38,7 @@ test_db_count(struct tcore *tc)
 	T_EQ_INT(db_begin(tc->db), DB_OK, "begin again");
 	db_count(tc->db, METRIC_DB_RECONNECT, 4);
 	db_rollback(tc->db);
-	T_EQ_INT(metrics_get(METRIC_DB_RECONNECT), n + 5,
-	    "rolled back: never");
+	T_EQ_INT(metrics_get(METRIC_DB_RECONNECT), n + 5, "rolled back: never");
 
 	/* A statement of it fails: the COMMIT is refused, nothing counts. */
 	(void)snprintf(name, sizeof(name), "%s", tcore_uniq("cnt-refused"));
@@ -50,7 +49,8 @@ test_db_count(struct tcore *tc)
 		struct db_arg a[] = { DB_STR(name), DB_STR("t"), DB_INT(1) };
 
 		T_OK(db_exec(tc->db, STMT_ORG_INSERT, a, 3, NULL, NULL) !=
-		    DB_OK, "whose statement fails");
+			DB_OK,
+		    "whose statement fails");
 	}
 	T_EQ_INT(db_commit(tc->db), DB_ERR, "its commit fails");
 	tcore_allow();
@@ -71,13 +71,15 @@ test_sessions(struct tcore *tc)
 	tcore_user(tc, "cnt-org", ROLE_USER, PW, &a);
 	started = metrics_get(METRIC_SESSION_STARTED);
 	T_EQ_INT(account_login(tc->db, tc->conf, &anon, a.username, PW, 0,
-	    "agent", &u, &t), ERR_OK, "sign in");
+		     "agent", &u, &t),
+	    ERR_OK, "sign in");
 	T_EQ_INT(metrics_get(METRIC_SESSION_STARTED), started + 1,
 	    "a session started");
 	/* Its session row goes in, its first refresh token cannot. */
 	tcore_refuse("session_refresh", "INSERT", "1");
 	T_EQ_INT(account_login(tc->db, tc->conf, &anon, a.username, PW, 0,
-	    "agent", &u, &t2), ERR_DB, "a sign-in that cannot be stored");
+		     "agent", &u, &t2),
+	    ERR_DB, "a sign-in that cannot be stored");
 	tcore_allow();
 	T_EQ_INT(metrics_get(METRIC_SESSION_STARTED), started + 1,
 	    "starts no session");
@@ -96,23 +98,26 @@ test_sessions(struct tcore *tc)
 
 	/* A new password ends the other session, in its transaction. */
 	T_EQ_INT(account_login(tc->db, tc->conf, &anon, a.username, PW, 0,
-	    "agent", &u, &t3), ERR_OK, "another session");
+		     "agent", &u, &t3),
+	    ERR_OK, "another session");
 	revoked = metrics_get(METRIC_SESSION_REVOKED);
 	me = user_actor(&a, IP);
 	{
 		struct principal p;
 
 		T_EQ_INT(session_authenticate(tc->db, tc->conf, t3.access, &p,
-		    NULL), ERR_OK, "the caller's session");
+			     NULL),
+		    ERR_OK, "the caller's session");
 		tcore_refuse("users", "UPDATE", "1");
 		T_EQ_INT(account_password(tc->db, tc->conf, &me, p.sid, PW,
-		    "new password 2", &retry), ERR_DB,
-		    "a new password that cannot be stored");
+			     "new password 2", &retry),
+		    ERR_DB, "a new password that cannot be stored");
 		tcore_allow();
 		T_EQ_INT(metrics_get(METRIC_SESSION_REVOKED), revoked,
 		    "ends no session");
 		T_EQ_INT(account_password(tc->db, tc->conf, &me, p.sid, PW,
-		    "new password 2", &retry), ERR_OK, "a new password");
+			     "new password 2", &retry),
+		    ERR_OK, "a new password");
 	}
 	T_EQ_INT(metrics_get(METRIC_SESSION_REVOKED), revoked + 1,
 	    "ends the other session: one revoked");

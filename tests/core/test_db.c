@@ -17,9 +17,8 @@
 static enum db_rc
 org_insert_raw(struct db *db, const char *name, uint64_t *id)
 {
-	struct db_arg a[] = {
-		DB_STR(name), DB_STR("test"), DB_INT((int64_t)time(NULL))
-	};
+	struct db_arg a[] = { DB_STR(name), DB_STR("test"),
+		DB_INT((int64_t)time(NULL)) };
 
 	return db_exec(db, STMT_ORG_INSERT, a, 3, NULL, id);
 }
@@ -27,8 +26,10 @@ org_insert_raw(struct db *db, const char *name, uint64_t *id)
 static long long
 orgs_named(const char *name)
 {
-	return tcore_sqlint("SELECT COUNT(*) FROM organizations WHERE "
-	    "name = '%s'", name);
+	return tcore_sqlint(
+	    "SELECT COUNT(*) FROM organizations WHERE "
+	    "name = '%s'",
+	    name);
 }
 
 /* Kill every connection of latch's database user (ours), and give the
@@ -53,7 +54,8 @@ test_rows(struct tcore *t)
 	T_OK(id > 0, "insert id");
 	T_EQ_INT(org_insert_raw(t->db, b, &id2), DB_OK, "another insert");
 	T_EQ_INT(id2, id + 1, "insert ids count up");
-	T_EQ_INT(org_insert_raw(t->db, a, &id), DB_DUP, "a taken name is "
+	T_EQ_INT(org_insert_raw(t->db, a, &id), DB_DUP,
+	    "a taken name is "
 	    "DB_DUP");
 	T_EQ_STR(db_dup_key(t->db), "uq_org_name", "the key it violated");
 	{
@@ -68,8 +70,9 @@ test_rows(struct tcore *t)
 		T_EQ_INT(db_len(r, 0, COL_ORG_NAME), strlen(b), "its length");
 		T_EQ_INT(db_int(r, 0, COL_ORG_USERS), 0, "a count");
 		T_OK(db_cell(r, 0, COL_ORG__MAX) == NULL &&
-		    db_cell(r, 1, COL_ORG_ID) == NULL &&
-		    db_int(r, 5, COL_ORG_ID) == 0, "outside the rows: NULL, 0");
+			db_cell(r, 1, COL_ORG_ID) == NULL &&
+			db_int(r, 5, COL_ORG_ID) == 0,
+		    "outside the rows: NULL, 0");
 		db_rows_free(r);
 	}
 	{
@@ -83,9 +86,14 @@ test_rows(struct tcore *t)
 	{
 		/* A user of an organization that does not exist. */
 		struct db_arg q[] = {
-			DB_INT(987654321), DB_STR(tcore_uniq("fk")),
-			DB_STR("fk@example.test"), DB_STR("fk@example.test"),
-			DB_STR(""), DB_STR("x"), DB_STR("user"), DB_INT(1),
+			DB_INT(987654321),
+			DB_STR(tcore_uniq("fk")),
+			DB_STR("fk@example.test"),
+			DB_STR("fk@example.test"),
+			DB_STR(""),
+			DB_STR("x"),
+			DB_STR("user"),
+			DB_INT(1),
 			DB_INT(1),
 		};
 
@@ -147,11 +155,13 @@ test_lost_connections(struct tcore *t)
 	uint64_t id;
 
 	kill_ours();
-	T_OK(db_ping(t->db), "a read after the connection was killed is "
+	T_OK(db_ping(t->db),
+	    "a read after the connection was killed is "
 	    "sent again on a new one");
 	kill_ours();
 	(void)snprintf(a, sizeof(a), "%s", tcore_uniq("lost-a"));
-	T_EQ_INT(org_insert_raw(t->db, a, &id), DB_OK, "a write on an idle "
+	T_EQ_INT(org_insert_raw(t->db, a, &id), DB_OK,
+	    "a write on an idle "
 	    "connection the server closed goes to a new one");
 	T_EQ_INT(orgs_named(a), 1, "and is stored once");
 

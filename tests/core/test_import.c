@@ -46,7 +46,9 @@ test_put(struct tcore *tc)
 	T_EQ_INT(import_put(&run, &r, &o, why, sizeof(why)), ERR_FORBIDDEN,
 	    "an admin may not import");
 	T_EQ_INT(tcore_sqlint("SELECT COUNT(*) FROM users WHERE username = "
-	    "'%s'", name), 0, "nothing written for an admin");
+			      "'%s'",
+		     name),
+	    0, "nothing written for an admin");
 
 	run.a = &op;
 	T_EQ_INT(import_put(&run, &r, &o, why, sizeof(why)), ERR_OK,
@@ -58,10 +60,14 @@ test_put(struct tcore *tc)
 	    name);
 	T_EQ_STR(h != NULL ? h : "(none)", HASH, "the hash as it came");
 	free(h);
-	T_EQ_INT(tcore_sqlint("SELECT COUNT(*) FROM audit_events a JOIN "
-	    "users u ON u.id = a.target_id WHERE a.event = 'user.import' AND "
-	    "a.actor_id IS NULL AND a.detail = 'jsonl, bcrypt' AND "
-	    "u.username = '%s'", name), 1, "its event, by the import");
+	T_EQ_INT(tcore_sqlint(
+		     "SELECT COUNT(*) FROM audit_events a JOIN "
+		     "users u ON u.id = a.target_id WHERE a.event = "
+		     "'user.import' AND "
+		     "a.actor_id IS NULL AND a.detail = 'jsonl, bcrypt' AND "
+		     "u.username = '%s'",
+		     name),
+	    1, "its event, by the import");
 
 	T_EQ_INT(import_put(&run, &r, &o, why, sizeof(why)), ERR_OK, "again");
 	T_EQ_INT(o, IMPORT_EXISTS, "exists the second time");
@@ -76,7 +82,9 @@ test_put(struct tcore *tc)
 	/* A batch that is not committed is not stored. */
 	import_abort(&run);
 	T_EQ_INT(tcore_sqlint("SELECT COUNT(*) FROM users WHERE username = "
-	    "'%s' AND name = ''", name), 1, "an aborted batch changed nothing");
+			      "'%s' AND name = ''",
+		     name),
+	    1, "an aborted batch changed nothing");
 
 	/* A dry run: everything in one transaction, rolled back. */
 	run.update = 0;
@@ -88,7 +96,9 @@ test_put(struct tcore *tc)
 	T_EQ_INT(import_pending(&run), 1, "dry: still open");
 	T_EQ_INT(import_commit(&run, 1), ERR_OK, "dry: the end");
 	T_EQ_INT(tcore_sqlint("SELECT COUNT(*) FROM users WHERE username = "
-	    "'%s'", r.username), 0, "dry: nothing stored");
+			      "'%s'",
+		     r.username),
+	    0, "dry: nothing stored");
 
 	/* The database refuses the event: the batch fails whole. */
 	run.dry_run = 0;
@@ -99,12 +109,15 @@ test_put(struct tcore *tc)
 	import_abort(&run);
 	tcore_allow();
 	T_EQ_INT(tcore_sqlint("SELECT COUNT(*) FROM users WHERE username = "
-	    "'%s'", r.username), 0, "no account without its event");
+			      "'%s'",
+		     r.username),
+	    0, "no account without its event");
 }
 
 static void
 test_parse(void)
 {
+	/* clang-format off */
 	static const struct {
 		const char *line, *why;
 	} bad[] = {
@@ -122,10 +135,13 @@ test_parse(void)
 		  "\"a@b.c\", \"password_hash\": \"" HASH "\", \"disabled\": 0}",
 		  "disabled" },
 	};
+	/* clang-format on */
 	struct import_row r;
 	char why[IMPORT_WHY_SIZE], name[64];
-	const char *ok = "{\"organization\": \"O\", \"username\": \"abc\", "
-	    "\"email\": \"a@b.c\", \"password_hash\": \"" HASH "\", "
+	const char *ok =
+	    "{\"organization\": \"O\", \"username\": \"abc\", "
+	    "\"email\": \"a@b.c\", \"password_hash\": \"" HASH
+	    "\", "
 	    "\"created_at\": \"2020-02-29T23:59:59Z\", \"role\": \"admin\"}";
 	size_t i;
 
@@ -136,7 +152,8 @@ test_parse(void)
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		snprintf(name, sizeof(name), "bad record %zu", i);
 		T_EQ_INT(import_parse_jsonl(bad[i].line, strlen(bad[i].line),
-		    &r, why, sizeof(why)), ERR_INVALID_FIELD, name);
+			     &r, why, sizeof(why)),
+		    ERR_INVALID_FIELD, name);
 		T_OK(strstr(why, bad[i].why) != NULL, name);
 		T_OK(strchr(why, '$') == NULL, "no hash in the reason");
 	}

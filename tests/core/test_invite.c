@@ -30,31 +30,38 @@ test_create(struct tcore *tc)
 	a = tcore_actor(&admin);
 	s = tcore_actor(&sa);
 	T_EQ_INT(invite_create(tc->db, tc->conf, &a, 0, "i1@example.test",
-	    ROLE_SUPERADMIN, NULL, code, &inv), ERR_FORBIDDEN,
-	    "an admin cannot invite a superadmin");
+		     ROLE_SUPERADMIN, NULL, code, &inv),
+	    ERR_FORBIDDEN, "an admin cannot invite a superadmin");
 	T_EQ_INT(invite_create(tc->db, tc->conf, &a, 0, u.email, ROLE_USER,
-	    NULL, code, &inv), ERR_EMAIL_TAKEN, "nor an address with an "
+		     NULL, code, &inv),
+	    ERR_EMAIL_TAKEN,
+	    "nor an address with an "
 	    "account");
 	T_EQ_INT(invite_create(tc->db, tc->conf, &a, sa.org_id,
-	    "i1@example.test", ROLE_ADMIN, NULL, code, &inv), ERR_OK,
-	    "an invitation without mail");
+		     "i1@example.test", ROLE_ADMIN, NULL, code, &inv),
+	    ERR_OK, "an invitation without mail");
 	T_OK(inv.org_id == admin.org_id && inv.role == ROLE_ADMIN &&
-	    inv.invited_by == admin.id, "into the caller's organization");
+		inv.invited_by == admin.id,
+	    "into the caller's organization");
 	T_EQ_STR(inv.org_name, "Inv Org", "named");
 	T_EQ_INT(tcore_spooled(tc, "new"), 0, "no mail");
 	(void)tok_hash(code, strlen(code), h);
 	for (i = 0; i < TOK_HASH_LEN; i++)
 		(void)snprintf(hex + 2 * i, 3, "%02X", h[i]);
-	stored = tcore_sql("SELECT HEX(code_hash) FROM invitations WHERE "
-	    "id = %lld", (long long)inv.id);
+	stored = tcore_sql(
+	    "SELECT HEX(code_hash) FROM invitations WHERE "
+	    "id = %lld",
+	    (long long)inv.id);
 	T_EQ_STR(stored, hex, "the code is stored as its SHA-256 only");
 	free(stored);
 	T_EQ_INT(tcore_sqlint("SELECT COUNT(*) FROM audit_events WHERE event "
-	    "= 'invitation.create' AND target_id = %lld AND actor_id = %lld",
-	    (long long)inv.id, (long long)admin.id), 1, "audited");
+			      "= 'invitation.create' AND target_id = %lld AND "
+			      "actor_id = %lld",
+		     (long long)inv.id, (long long)admin.id),
+	    1, "audited");
 	T_EQ_INT(invite_create(tc->db, tc->conf, &s, admin.org_id,
-	    "i2@example.test", ROLE_SUPERADMIN, "Root", code, &inv), ERR_OK,
-	    "a superadmin invites into the organization it names");
+		     "i2@example.test", ROLE_SUPERADMIN, "Root", code, &inv),
+	    ERR_OK, "a superadmin invites into the organization it names");
 	T_EQ_INT(inv.org_id, admin.org_id, "there");
 	T_EQ_INT(tcore_spooled(tc, "new"), 1, "with its mail");
 	T_EQ_INT(tcore_spooled(tc, "hold"), 0, "nothing left held");
@@ -62,11 +69,12 @@ test_create(struct tcore *tc)
 	/* The mail and the invitation go together. */
 	tcore_refuse("mail_pending", "INSERT", "1");
 	T_EQ_INT(invite_create(tc->db, tc->conf, &a, 0, "i3@example.test",
-	    ROLE_USER, "Admin", code, &inv), ERR_DB,
-	    "a mail that cannot be held");
+		     ROLE_USER, "Admin", code, &inv),
+	    ERR_DB, "a mail that cannot be held");
 	tcore_allow();
 	T_EQ_INT(tcore_sqlint("SELECT COUNT(*) FROM invitations WHERE email = "
-	    "'i3@example.test'"), 0, "leaves no invitation");
+			      "'i3@example.test'"),
+	    0, "leaves no invitation");
 	T_EQ_INT(tcore_spooled(tc, "new") + tcore_spooled(tc, "hold"), 1,
 	    "and no mail");
 }
@@ -85,7 +93,8 @@ test_accept(struct tcore *tc)
 	tcore_user(tc, "Acc Org", ROLE_ADMIN, PW, &admin);
 	a = tcore_actor(&admin);
 	T_EQ_INT(invite_create(tc->db, tc->conf, &a, 0, "acc@example.test",
-	    ROLE_USER, NULL, code, &inv), ERR_OK, "invite");
+		     ROLE_USER, NULL, code, &inv),
+	    ERR_OK, "invite");
 	T_EQ_INT(invite_preview(tc->db, code, &got), ERR_OK, "preview");
 	T_OK(got.id == inv.id && strcmp(got.email, "acc@example.test") == 0,
 	    "shows the invitation");
@@ -93,41 +102,50 @@ test_accept(struct tcore *tc)
 	    "an impossible code");
 
 	tcore_refuse("sessions", "INSERT", "1");
-	T_EQ_INT(invite_accept(tc->db, tc->conf, &anon, code, "newbie", "",
-	    PW, "agent", &u, &got, &t), ERR_DB,
-	    "a registration whose session cannot be stored");
+	T_EQ_INT(invite_accept(tc->db, tc->conf, &anon, code, "newbie", "", PW,
+		     "agent", &u, &got, &t),
+	    ERR_DB, "a registration whose session cannot be stored");
 	tcore_allow();
 	T_EQ_INT(invite_preview(tc->db, code, &got), ERR_OK,
 	    "leaves the code unspent");
 	T_EQ_INT(tcore_sqlint("SELECT COUNT(*) FROM users WHERE username = "
-	    "'newbie'"), 0, "and no account");
+			      "'newbie'"),
+	    0, "and no account");
 
 	T_EQ_INT(invite_accept(tc->db, tc->conf, &anon, code, "newbie", "New",
-	    PW, "agent", &u, &got, &t), ERR_OK, "register with the code");
+		     PW, "agent", &u, &got, &t),
+	    ERR_OK, "register with the code");
 	T_OK(u.org_id == admin.org_id && u.role == ROLE_USER &&
-	    strcmp(u.email, "acc@example.test") == 0,
+		strcmp(u.email, "acc@example.test") == 0,
 	    "the invitation's organization, role and address");
 	T_EQ_INT(session_authenticate(tc->db, tc->conf, t.access, &p, NULL),
 	    ERR_OK, "signed in");
 	T_EQ_INT(tcore_sqlint("SELECT COUNT(*) FROM audit_events WHERE event "
-	    "= 'invitation.accept' AND actor_id = %lld AND ip = '192.0.2.3'",
-	    (long long)u.id), 1, "audited, by the new user");
+			      "= 'invitation.accept' AND actor_id = %lld AND "
+			      "ip = '192.0.2.3'",
+		     (long long)u.id),
+	    1, "audited, by the new user");
 	T_EQ_INT(invite_accept(tc->db, tc->conf, &anon, code, "second", "", PW,
-	    "", &u, &got, &t), ERR_INVITATION_USED, "once");
+		     "", &u, &got, &t),
+	    ERR_INVITATION_USED, "once");
 
 	T_EQ_INT(invite_create(tc->db, tc->conf, &a, 0, "exp@example.test",
-	    ROLE_USER, NULL, code, &inv), ERR_OK, "another");
+		     ROLE_USER, NULL, code, &inv),
+	    ERR_OK, "another");
 	free(tcore_sql("UPDATE invitations SET expires_at = 1 WHERE id = %lld",
 	    (long long)inv.id));
 	T_EQ_INT(invite_preview(tc->db, code, &got), ERR_INVITATION_EXPIRED,
 	    "expired");
 	T_EQ_INT(invite_accept(tc->db, tc->conf, &anon, code, "late", "", PW,
-	    "", &u, &got, &t), ERR_INVITATION_EXPIRED, "cannot be used");
+		     "", &u, &got, &t),
+	    ERR_INVITATION_EXPIRED, "cannot be used");
 
 	T_EQ_INT(invite_create(tc->db, tc->conf, &a, 0, "re@example.test",
-	    ROLE_USER, NULL, code, &inv), ERR_OK, "another");
+		     ROLE_USER, NULL, code, &inv),
+	    ERR_OK, "another");
 	T_EQ_INT(invite_resend(tc->db, tc->conf, &a, 0, inv.id, "Admin", code2,
-	    &got), ERR_OK, "send it again");
+		     &got),
+	    ERR_OK, "send it again");
 	T_OK(strcmp(code, code2) != 0, "with a new code");
 	T_EQ_INT(invite_preview(tc->db, code, &got), ERR_INVALID_INVITATION,
 	    "the old code is dead");
@@ -137,7 +155,8 @@ test_accept(struct tcore *tc)
 	    "a revoked code");
 	T_EQ_INT(invite_revoke(tc->db, &a, 0, inv.id), ERR_NOT_FOUND, "once");
 	T_EQ_INT(invite_resend(tc->db, tc->conf, &a, 0, inv.id, "Admin", code2,
-	    &got), ERR_NOT_FOUND, "nor sent again");
+		     &got),
+	    ERR_NOT_FOUND, "nor sent again");
 }
 
 static void
@@ -161,7 +180,8 @@ test_scope(struct tcore *tc)
 	x = tcore_actor(&a1);
 	y = tcore_actor(&a2);
 	T_EQ_INT(invite_create(tc->db, tc->conf, &x, 0, "s1@example.test",
-	    ROLE_USER, NULL, code, &inv), ERR_OK, "invite");
+		     ROLE_USER, NULL, code, &inv),
+	    ERR_OK, "invite");
 	T_EQ_INT(invite_revoke(tc->db, &y, a1.org_id, inv.id), ERR_NOT_FOUND,
 	    "another organization's admin cannot revoke it");
 	T_EQ_INT(invite_foreach(tc->db, &y, a1.org_id, count_invite, &n),

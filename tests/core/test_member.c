@@ -18,8 +18,10 @@
 static char *
 events_of(int64_t target)
 {
-	return tcore_sql("SELECT GROUP_CONCAT(event ORDER BY id SEPARATOR ',') "
-	    "FROM audit_events WHERE target_id = %lld", (long long)target);
+	return tcore_sql(
+	    "SELECT GROUP_CONCAT(event ORDER BY id SEPARATOR ',') "
+	    "FROM audit_events WHERE target_id = %lld",
+	    (long long)target);
 }
 
 static void
@@ -35,25 +37,28 @@ test_create_and_scope(struct tcore *tc)
 	a = tcore_actor(&admin);
 	s = tcore_actor(&sa);
 	T_EQ_INT(member_create(tc->db, tc->conf, &a, 0, tcore_uniq("m"),
-	    "m1@example.test", "M", PW, ROLE_SUPERADMIN, &u), ERR_FORBIDDEN,
-	    "an admin cannot make a superadmin");
+		     "m1@example.test", "M", PW, ROLE_SUPERADMIN, &u),
+	    ERR_FORBIDDEN, "an admin cannot make a superadmin");
 	T_EQ_INT(member_create(tc->db, tc->conf, &a, other.org_id,
-	    tcore_uniq("m"), "m2@example.test", "M", PW, ROLE_ADMIN, &u),
+		     tcore_uniq("m"), "m2@example.test", "M", PW, ROLE_ADMIN,
+		     &u),
 	    ERR_OK, "an admin makes an admin");
-	T_EQ_INT(u.org_id, admin.org_id, "in its own organization, whatever "
+	T_EQ_INT(u.org_id, admin.org_id,
+	    "in its own organization, whatever "
 	    "it names");
 	ev = events_of(u.id);
 	T_EQ_STR(ev, "user.create", "audited");
 	free(ev);
 	T_EQ_INT(member_create(tc->db, tc->conf, &s, other.org_id,
-	    tcore_uniq("m"), "m3@example.test", "", PW, ROLE_SUPERADMIN, &u),
+		     tcore_uniq("m"), "m3@example.test", "", PW,
+		     ROLE_SUPERADMIN, &u),
 	    ERR_OK, "a superadmin makes a superadmin");
 	T_EQ_INT(u.org_id, other.org_id, "in the organization it names");
-	T_EQ_INT(member_create(tc->db, tc->conf, &s, 987654321,
-	    tcore_uniq("m"), "m4@example.test", "", PW, ROLE_USER, &u),
+	T_EQ_INT(member_create(tc->db, tc->conf, &s, 987654321, tcore_uniq("m"),
+		     "m4@example.test", "", PW, ROLE_USER, &u),
 	    ERR_NOT_FOUND, "in one that does not exist");
 	T_EQ_INT(member_create(tc->db, tc->conf, &s, ACTOR_ORG_BAD,
-	    tcore_uniq("m"), "m4@example.test", "", PW, ROLE_USER, &u),
+		     tcore_uniq("m"), "m4@example.test", "", PW, ROLE_USER, &u),
 	    ERR_INVALID_FIELD, "a malformed name");
 	T_EQ_INT(member_get(tc->db, &a, 0, other.id, &u), ERR_NOT_FOUND,
 	    "another organization's user is not found");
@@ -79,21 +84,25 @@ test_update(struct tcore *tc)
 	p.email = "moved@example.test";
 	p.role = ROLE_ADMIN;
 	p.disabled = 1;
-	free(tcore_sql("INSERT INTO password_resets (user_id, token_hash, "
+	free(tcore_sql(
+	    "INSERT INTO password_resets (user_id, token_hash, "
 	    "created_at, expires_at) VALUES (%lld, UNHEX(SHA2('t1', 256)), 1, "
-	    "2000000000)", (long long)u.id));
+	    "2000000000)",
+	    (long long)u.id));
 	T_EQ_INT(member_update(tc->db, tc->conf, &a, 0, u.id, &p, &after),
 	    ERR_OK, "change everything at once");
 	T_OK(after.role == ROLE_ADMIN && after.disabled &&
-	    strcmp(after.name, "Renamed") == 0 &&
-	    strcmp(after.email, "moved@example.test") == 0, "all of it");
+		strcmp(after.name, "Renamed") == 0 &&
+		strcmp(after.email, "moved@example.test") == 0,
+	    "all of it");
 	ev = events_of(u.id);
 	T_EQ_STR(ev, "role.change,user.disable,user.update,email.change",
 	    "one event each, in their order");
 	free(ev);
 	T_EQ_INT(tcore_sqlint("SELECT COUNT(*) FROM password_resets WHERE "
-	    "user_id = %lld AND used_at IS NULL", (long long)u.id), 0,
-	    "the new address spends the reset tokens of the old");
+			      "user_id = %lld AND used_at IS NULL",
+		     (long long)u.id),
+	    0, "the new address spends the reset tokens of the old");
 	T_EQ_INT(tcore_spooled(tc, "new"), 1, "the old address is told");
 
 	memset(&p, 0, sizeof(p));
@@ -147,11 +156,12 @@ test_superadmins(struct tcore *tc)
 	    ERR_OK, "a superadmin makes one");
 	T_EQ_INT(member_delete(tc->db, &s, 0, admin.id), ERR_OK,
 	    "and deletes one, another being left");
-	T_EQ_INT(tcore_sqlint("SELECT COUNT(*) FROM audit_events WHERE event = "
-	    "'user.delete' AND target_id = %lld AND detail = '%s'",
-	    (long long)admin.id, admin.username), 1, "audited with its name");
-	T_EQ_INT(member_delete(tc->db, &s, 0, admin.id), ERR_NOT_FOUND,
-	    "once");
+	T_EQ_INT(
+	    tcore_sqlint("SELECT COUNT(*) FROM audit_events WHERE event = "
+			 "'user.delete' AND target_id = %lld AND detail = '%s'",
+		(long long)admin.id, admin.username),
+	    1, "audited with its name");
+	T_EQ_INT(member_delete(tc->db, &s, 0, admin.id), ERR_NOT_FOUND, "once");
 }
 
 static void
@@ -174,7 +184,8 @@ test_list(struct tcore *tc)
 	tcore_user(tc, "List Elsewhere", ROLE_USER, PW, &u);
 	a = tcore_actor(&admin);
 	T_EQ_INT(member_list(tc->db, &a, u.org_id, -1, NULL, 10, 0, &total,
-	    count_user, &n), ERR_OK, "list");
+		     count_user, &n),
+	    ERR_OK, "list");
 	T_OK(total == 2 && n == 2, "the caller's organization only");
 }
 

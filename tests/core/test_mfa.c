@@ -27,8 +27,9 @@ code_of(const char *b32, int steps, char out[TOTP_DIGITS + 1])
 	uint32_t c = 0;
 
 	if (totp_b32_decode(b32, key, sizeof(key), &n) == -1 ||
-	    totp_hotp(key, n, (uint64_t)(totp_step((int64_t)time(NULL)) +
-	    steps), TOTP_DIGITS, &c) == -1) {
+	    totp_hotp(key, n,
+		(uint64_t)(totp_step((int64_t)time(NULL)) + steps), TOTP_DIGITS,
+		&c) == -1) {
 		fprintf(stderr, "test_mfa: no code\n");
 		exit(1);
 	}
@@ -64,7 +65,8 @@ test_enrol_confirm_sign_in(struct tcore *tc)
 	tcore_user(tc, "mfa-org", ROLE_ADMIN, PW, &a);
 	me = user_actor(&a, IP);
 	T_EQ_INT(account_login(tc->db, tc->conf, &anon, a.username, PW, 0,
-	    "agent", &u, &t), ERR_OK, "a session to enrol from");
+		     "agent", &u, &t),
+	    ERR_OK, "a session to enrol from");
 	T_EQ_INT(session_authenticate(tc->db, tc->conf, t.access, &p, NULL),
 	    ERR_OK, "its token");
 	sid = p.sid;
@@ -72,23 +74,26 @@ test_enrol_confirm_sign_in(struct tcore *tc)
 
 	T_EQ_INT(mfa_enrol(tc->db, tc->conf, &me, &a, &en), ERR_OK, "enrol");
 	T_OK(strlen(en.secret) == 32 && en.svg != NULL &&
-	    strncmp(en.uri, "otpauth://totp/", 15) == 0, "its answer");
+		strncmp(en.uri, "otpauth://totp/", 15) == 0,
+	    "its answer");
 	T_OK(mfa_status(tc->db, a.id, &st) == ERR_OK && st.pending &&
-	    !st.enabled, "pending");
+		!st.enabled,
+	    "pending");
 	hex = tcore_sql("SELECT HEX(sealed) FROM totp WHERE user_id = %lld",
 	    (long long)a.id);
 	T_OK(hex != NULL && strlen(hex) == 2 * (20 + 32 + TOTP_SEAL_OVERHEAD),
 	    "sealed");
 	free(hex);
 	T_EQ_INT(tcore_sqlint("SELECT COUNT(*) FROM totp WHERE user_id = %lld "
-	    "AND INSTR(sealed, '%s') > 0", (long long)a.id, en.secret), 0,
-	    "no base32 secret in the row");
+			      "AND INSTR(sealed, '%s') > 0",
+		     (long long)a.id, en.secret),
+	    0, "no base32 secret in the row");
 
 	/* A pending enrolment changes nothing for signing in. */
 	T_EQ_INT(account_login(tc->db, tc->conf, &anon, a.username, PW, 0,
-	    "agent", &u, &t), ERR_OK, "sign in while pending");
-	T_OK(t.mfa_token[0] == '\0' && t.access[0] != '\0',
-	    "tokens at once");
+		     "agent", &u, &t),
+	    ERR_OK, "sign in while pending");
+	T_OK(t.mfa_token[0] == '\0' && t.access[0] != '\0', "tokens at once");
 
 	safe_window();
 	T_EQ_INT(mfa_confirm(tc->db, tc->conf, &me, sid, "000000x", &codes),
@@ -100,63 +105,82 @@ test_enrol_confirm_sign_in(struct tcore *tc)
 	    "a failing statement");
 	tcore_allow();
 	T_OK(mfa_status(tc->db, a.id, &st) == ERR_OK && st.pending &&
-	    !st.enabled, "still pending, nothing half done");
+		!st.enabled,
+	    "still pending, nothing half done");
 	T_EQ_INT(mfa_confirm(tc->db, tc->conf, &me, sid, c, &codes), ERR_OK,
 	    "confirmed");
-	T_OK(strlen(codes.code[0]) == 11 && strcmp(codes.code[0],
-	    codes.code[9]) != 0, "recovery codes");
+	T_OK(strlen(codes.code[0]) == 11 &&
+		strcmp(codes.code[0], codes.code[9]) != 0,
+	    "recovery codes");
 	T_OK(mfa_status(tc->db, a.id, &st) == ERR_OK && st.enabled &&
-	    st.codes_left == 10, "on, ten codes");
+		st.codes_left == 10,
+	    "on, ten codes");
 	T_EQ_INT(tcore_sqlint("SELECT amr FROM sessions WHERE id = %lld",
-	    (long long)sid), JWT_AMR_PWD | JWT_AMR_OTP,
+		     (long long)sid),
+	    JWT_AMR_PWD | JWT_AMR_OTP,
 	    "the confirming session signed in with otp from now on");
 
 	/* Signing in: the password, then the code, once. */
 	T_EQ_INT(account_login(tc->db, tc->conf, &anon, a.username, PW, 0,
-	    "agent", &u, &t), ERR_OK, "the password step");
+		     "agent", &u, &t),
+	    ERR_OK, "the password step");
 	T_OK(t.mfa_token[0] != '\0' && t.access[0] == '\0',
 	    "a challenge, no tokens");
 	code_of(en.secret, 0, c);
 	T_EQ_INT(mfa_finish(tc->db, tc->conf, &anon, t.mfa_token, c, NULL,
-	    "agent", &u, &t), ERR_INVALID_CODE,
-	    "the confirmation's code again");
+		     "agent", &u, &t),
+	    ERR_INVALID_CODE, "the confirmation's code again");
 	code_of(en.secret, 1, c);
 	T_EQ_INT(mfa_finish(tc->db, tc->conf, &anon, t.mfa_token, c, NULL,
-	    "agent", &u, &t), ERR_OK, "the next step's code");
-	T_OK(u.id == a.id && session_authenticate(tc->db, tc->conf, t.access,
-	    &p, NULL) == ERR_OK && p.claims.amr == (JWT_AMR_PWD |
-	    JWT_AMR_OTP), "a session with otp");
+		     "agent", &u, &t),
+	    ERR_OK, "the next step's code");
+	T_OK(u.id == a.id &&
+		session_authenticate(tc->db, tc->conf, t.access, &p, NULL) ==
+		    ERR_OK &&
+		p.claims.amr == (JWT_AMR_PWD | JWT_AMR_OTP),
+	    "a session with otp");
 	T_EQ_INT(mfa_finish(tc->db, tc->conf, &anon, t.mfa_token, c, NULL,
-	    "agent", &u, &t), ERR_INVALID_TOKEN, "the challenge is used");
+		     "agent", &u, &t),
+	    ERR_INVALID_TOKEN, "the challenge is used");
 
 	/* A recovery code, once. */
 	T_EQ_INT(account_login(tc->db, tc->conf, &anon, a.username, PW, 0,
-	    "agent", &u, &t), ERR_OK, "the password step again");
+		     "agent", &u, &t),
+	    ERR_OK, "the password step again");
 	T_EQ_INT(mfa_finish(tc->db, tc->conf, &anon, t.mfa_token, NULL,
-	    codes.code[3], "agent", &u, &t), ERR_OK, "a recovery code");
+		     codes.code[3], "agent", &u, &t),
+	    ERR_OK, "a recovery code");
 	T_EQ_INT(account_login(tc->db, tc->conf, &anon, a.username, PW, 0,
-	    "agent", &u, &t), ERR_OK, "and again");
+		     "agent", &u, &t),
+	    ERR_OK, "and again");
 	T_EQ_INT(mfa_finish(tc->db, tc->conf, &anon, t.mfa_token, NULL,
-	    codes.code[3], "agent", &u, &t), ERR_INVALID_CODE,
-	    "the same recovery code refused");
+		     codes.code[3], "agent", &u, &t),
+	    ERR_INVALID_CODE, "the same recovery code refused");
+	T_EQ_INT(
+	    tcore_sqlint("SELECT COUNT(*) FROM audit_events WHERE "
+			 "event = 'mfa.recovery_code' AND target_id = %lld",
+		(long long)a.id),
+	    1, "its use audited");
 	T_EQ_INT(tcore_sqlint("SELECT COUNT(*) FROM audit_events WHERE "
-	    "event = 'mfa.recovery_code' AND target_id = %lld",
-	    (long long)a.id), 1, "its use audited");
-	T_EQ_INT(tcore_sqlint("SELECT COUNT(*) FROM audit_events WHERE "
-	    "event = 'mfa.failure' AND target_id = %lld", (long long)a.id), 2,
-	    "both wrong codes audited");
+			      "event = 'mfa.failure' AND target_id = %lld",
+		     (long long)a.id),
+	    2, "both wrong codes audited");
 
 	/* The operator's reset. */
 	T_EQ_INT(mfa_reset(tc->db, NULL, 0, a.id), ERR_OK, "reset");
 	T_EQ_INT(tcore_sqlint("SELECT COUNT(*) FROM sessions WHERE user_id = "
-	    "%lld AND revoked_at IS NULL", (long long)a.id), 0,
-	    "every session ended");
+			      "%lld AND revoked_at IS NULL",
+		     (long long)a.id),
+	    0, "every session ended");
 	T_EQ_INT(tcore_sqlint("SELECT COUNT(*) FROM recovery_codes WHERE "
-	    "user_id = %lld", (long long)a.id), 0, "the codes gone");
+			      "user_id = %lld",
+		     (long long)a.id),
+	    0, "the codes gone");
 	T_EQ_INT(mfa_reset(tc->db, NULL, 0, a.id), ERR_MFA_NOT_ENROLLED,
 	    "nothing left to reset");
 	T_EQ_INT(account_login(tc->db, tc->conf, &anon, a.username, PW, 0,
-	    "agent", &u, &t), ERR_OK, "the password alone again");
+		     "agent", &u, &t),
+	    ERR_OK, "the password alone again");
 	T_OK(t.mfa_token[0] == '\0', "no second step");
 	tok_cleanse(&codes, sizeof(codes));
 	mfa_free(&en);
@@ -173,8 +197,8 @@ test_no_key(struct tcore *tc)
 	tcore_user(tc, "mfa-org", ROLE_USER, PW, &a);
 	me = user_actor(&a, IP);
 	tc->conf->mfa_key = (char *)"";
-	T_EQ_INT(mfa_enrol(tc->db, tc->conf, &me, &a, &en),
-	    ERR_MFA_UNAVAILABLE, "no mfa_key, no enrolment");
+	T_EQ_INT(mfa_enrol(tc->db, tc->conf, &me, &a, &en), ERR_MFA_UNAVAILABLE,
+	    "no mfa_key, no enrolment");
 	tc->conf->mfa_key = key;
 }
 

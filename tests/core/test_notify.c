@@ -41,7 +41,8 @@ test_links(void)
 	char out[64];
 
 	T_EQ_INT(notify_link("https://a.test/r", "token", "abc", out,
-	    sizeof(out)), 0, "a link");
+		     sizeof(out)),
+	    0, "a link");
 	T_EQ_STR(out, "https://a.test/r?token=abc", "with ?");
 	(void)notify_link("https://a.test/r?x=1", "code", "abc", out,
 	    sizeof(out));
@@ -72,11 +73,12 @@ test_commit_and_abort(struct tcore *tc, const struct user *u)
 
 	T_EQ_INT(db_begin(tc->db), DB_OK, "begin");
 	T_EQ_INT(notify_email_confirm(tc->db, tc->conf, u, "new@example.test",
-	    "tok-2", 2000000000, &m), ERR_OK, "a confirmation");
+		     "tok-2", 2000000000, &m),
+	    ERR_OK, "a confirmation");
 	db_rollback(tc->db);
 	notify_abort(tc->conf, &m);
 	T_OK(tcore_spooled(tc, "hold") == 0 &&
-	    tcore_spooled(tc, "new") == queued + 1,
+		tcore_spooled(tc, "new") == queued + 1,
 	    "a rolled back transaction's mail is deleted");
 	T_EQ_INT(pending(), 0, "and so is its row");
 
@@ -85,11 +87,13 @@ test_commit_and_abort(struct tcore *tc, const struct user *u)
 	    "a commit with nothing held");
 	T_EQ_INT(db_begin(tc->db), DB_OK, "begin");
 	T_EQ_INT(notify_invite(tc->db, tc->conf, "An Org", "inv@example.test",
-	    "admin", 2000000000, "code-1", "", &m), ERR_OK, "an invitation");
+		     "admin", 2000000000, "code-1", "", &m),
+	    ERR_OK, "an invitation");
 	T_EQ_INT(notify_commit(tc->db, tc->conf, &m), ERR_OK, "commit");
 	T_EQ_INT(db_begin(tc->db), DB_OK, "begin");
 	T_EQ_INT(notify_email_changed(tc->db, tc->conf, u, "new@example.test",
-	    1, &m), ERR_OK, "a notice of a new address");
+		     1, &m),
+	    ERR_OK, "a notice of a new address");
 	T_EQ_INT(notify_commit(tc->db, tc->conf, &m), ERR_OK, "commit");
 	T_EQ_INT(tcore_spooled(tc, "new"), queued + 3, "both queued");
 
@@ -133,8 +137,10 @@ test_recover(struct tcore *tc, const struct user *u)
 	T_EQ_INT(pending(), 0, "no row left");
 
 	/* A row whose mail went out, its delete lost. */
-	free(tcore_sql("INSERT INTO mail_pending (id, created_at) VALUES "
-	    "('%s', 1)", kept.id));
+	free(
+	    tcore_sql("INSERT INTO mail_pending (id, created_at) VALUES "
+		      "('%s', 1)",
+		kept.id));
 	notify_recover(tc->db, tc->conf);
 	T_EQ_INT(pending(), 0, "the row of a queued mail is dropped");
 }

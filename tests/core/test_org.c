@@ -40,28 +40,31 @@ test_first_run(struct tcore *tc)
 	/* A setup whose session cannot be stored makes no one. */
 	tcore_refuse("sessions", "INSERT", "1");
 	T_EQ_INT(org_signup(tc->db, tc->conf, &anon, 1, "Root Org", "root",
-	    "root@example.test", "Root", PW, "agent", &u, &t), ERR_DB,
-	    "a setup whose session cannot be stored");
+		     "root@example.test", "Root", PW, "agent", &u, &t),
+	    ERR_DB, "a setup whose session cannot be stored");
 	tcore_allow();
 	T_EQ_INT(org_setup_required(tc->db), 1, "is not made at all");
 	T_EQ_INT(count("organizations", "1"), 0, "not even its organization");
 
 	T_EQ_INT(org_signup(tc->db, tc->conf, &anon, 1, "Root Org", "root",
-	    "root@example.test", "Root", PW, "agent", &u, &t), ERR_OK, "setup");
+		     "root@example.test", "Root", PW, "agent", &u, &t),
+	    ERR_OK, "setup");
 	T_EQ_INT(u.role, ROLE_SUPERADMIN, "the first user is superadmin");
 	T_EQ_STR(u.org_name, "Root Org", "of the new organization");
 	T_EQ_INT(session_authenticate(tc->db, tc->conf, t.access, &p, NULL),
 	    ERR_OK, "signed in");
-	(void)snprintf(where, sizeof(where), "actor_id = %lld AND ip = '" IP
-	    "' AND org_id = %lld", (long long)u.id, (long long)u.org_id);
-	T_EQ_INT(count("audit_events", where), 2, "org.create and user.create "
+	(void)snprintf(where, sizeof(where),
+	    "actor_id = %lld AND ip = '" IP "' AND org_id = %lld",
+	    (long long)u.id, (long long)u.org_id);
+	T_EQ_INT(count("audit_events", where), 2,
+	    "org.create and user.create "
 	    "by the new user");
 	T_EQ_INT(org_setup_required(tc->db), 0, "setup is done");
 	T_EQ_INT(org_auth_enabled(tc->db, tc->conf), 1,
 	    "the first user turns authentication back on");
 	T_EQ_INT(org_signup(tc->db, tc->conf, &anon, 1, "Other Root", "root2",
-	    "root2@example.test", "", PW, "", &u, &t), ERR_SETUP_DONE,
-	    "a second setup");
+		     "root2@example.test", "", PW, "", &u, &t),
+	    ERR_SETUP_DONE, "a second setup");
 	T_EQ_INT(org_auth_skip(tc->db), ERR_SETUP_DONE, "no skip once set up");
 }
 
@@ -83,21 +86,26 @@ test_signup(struct tcore *tc)
 	tc->conf->allow_new_organizations = 1;
 
 	tcore_refuse("sessions", "INSERT", "1");
-	T_EQ_INT(org_signup(tc->db, tc->conf, &anon, 0, org, name, mail, "",
-	    PW, "", &u, &t), ERR_DB, "a registration whose session cannot be "
+	T_EQ_INT(org_signup(tc->db, tc->conf, &anon, 0, org, name, mail, "", PW,
+		     "", &u, &t),
+	    ERR_DB,
+	    "a registration whose session cannot be "
 	    "stored");
 	tcore_allow();
 	T_EQ_INT(tcore_sqlint("SELECT COUNT(*) FROM users WHERE username = "
-	    "'%s'", name), 0, "leaves no account");
-	T_EQ_INT(org_signup(tc->db, tc->conf, &anon, 0, org, name, mail, "",
-	    PW, "", &u, &t), ERR_OK, "register");
+			      "'%s'",
+		     name),
+	    0, "leaves no account");
+	T_EQ_INT(org_signup(tc->db, tc->conf, &anon, 0, org, name, mail, "", PW,
+		     "", &u, &t),
+	    ERR_OK, "register");
 	T_EQ_INT(u.role, ROLE_ADMIN, "an admin");
 	T_EQ_INT(org_signup(tc->db, tc->conf, &anon, 0, org, tcore_uniq("x"),
-	    "x1@example.test", "", PW, "", &u, &t), ERR_ORG_TAKEN,
-	    "the organization is taken");
+		     "x1@example.test", "", PW, "", &u, &t),
+	    ERR_ORG_TAKEN, "the organization is taken");
 	T_EQ_INT(org_signup(tc->db, tc->conf, &anon, 0, tcore_uniq("Org "),
-	    name, "x2@example.test", "", PW, "", &u, &t), ERR_USERNAME_TAKEN,
-	    "the username is taken");
+		     name, "x2@example.test", "", PW, "", &u, &t),
+	    ERR_USERNAME_TAKEN, "the username is taken");
 	T_EQ_INT(count("organizations", "name LIKE 'Org %'"), 1,
 	    "and no organization is left by them");
 }
@@ -115,29 +123,33 @@ test_create_update_delete(struct tcore *tc)
 	a = tcore_actor(&sa);
 	(void)snprintf(name, sizeof(name), "%s", tcore_uniq("Made "));
 	T_EQ_INT(org_create(tc->db, tc->conf, &a, name, "its text", NULL, NULL,
-	    code, &o, &inv), ERR_OK, "create an organization");
+		     code, &o, &inv),
+	    ERR_OK, "create an organization");
 	T_EQ_STR(o.description, "its text", "with its description");
 	T_EQ_INT(o.user_count, 0, "and no user");
 	T_EQ_STR(code, "", "and no invitation");
 	T_EQ_INT(org_create(tc->db, tc->conf, &a, name, "", NULL, NULL, code,
-	    &o2, &inv), ERR_ORG_TAKEN, "its name is taken");
+		     &o2, &inv),
+	    ERR_ORG_TAKEN, "its name is taken");
 
 	/* With its admin's invitation, both or neither. */
 	tcore_user(tc, "Root Org", ROLE_USER, PW, &other);
 	(void)snprintf(name, sizeof(name), "%s", tcore_uniq("Made "));
-	T_EQ_INT(org_create(tc->db, tc->conf, &a, name, "", other.email,
-	    "Root", code, &o2, &inv), ERR_EMAIL_TAKEN,
-	    "an admin address that has an account");
+	T_EQ_INT(org_create(tc->db, tc->conf, &a, name, "", other.email, "Root",
+		     code, &o2, &inv),
+	    ERR_EMAIL_TAKEN, "an admin address that has an account");
 	(void)snprintf(where, sizeof(where), "name = '%s'", name);
 	T_EQ_INT(count("organizations", where), 0, "leaves no organization");
 	(void)snprintf(mail, sizeof(mail), "%s@example.test",
 	    tcore_uniq("boss"));
 	T_EQ_INT(org_create(tc->db, tc->conf, &a, name, "", mail, "Root", code,
-	    &o2, &inv), ERR_OK, "create with an admin's invitation");
+		     &o2, &inv),
+	    ERR_OK, "create with an admin's invitation");
 	T_OK(strlen(code) >= 22, "its code");
 	T_OK(inv.org_id == o2.id && inv.role == ROLE_ADMIN, "an admin of it");
 	T_EQ_INT(tcore_spooled(tc, "new"), 1, "its mail queued");
-	(void)snprintf(where, sizeof(where), "org_id = %lld AND actor_id = "
+	(void)snprintf(where, sizeof(where),
+	    "org_id = %lld AND actor_id = "
 	    "%lld AND event IN ('org.create', 'invitation.create')",
 	    (long long)o2.id, (long long)sa.id);
 	T_EQ_INT(count("audit_events", where), 2, "both audited");
@@ -168,9 +180,12 @@ test_create_update_delete(struct tcore *tc)
 	    "not the organization of the last superadmin");
 	T_EQ_INT(org_delete(tc->db, &a, o2.id), ERR_OK, "delete");
 	T_EQ_INT(org_delete(tc->db, &a, o2.id), ERR_NOT_FOUND, "once");
-	(void)snprintf(where, sizeof(where), "event = 'org.delete' AND "
-	    "org_id IS NULL AND target_id = %lld", (long long)o2.id);
-	T_EQ_INT(count("audit_events", where), 1, "audited, of no organization");
+	(void)snprintf(where, sizeof(where),
+	    "event = 'org.delete' AND "
+	    "org_id IS NULL AND target_id = %lld",
+	    (long long)o2.id);
+	T_EQ_INT(count("audit_events", where), 1,
+	    "audited, of no organization");
 }
 
 static void

@@ -20,9 +20,11 @@
 static void
 token_for(const struct user *u, const char *token, int64_t expires)
 {
-	free(tcore_sql("INSERT INTO password_resets (user_id, token_hash, "
+	free(tcore_sql(
+	    "INSERT INTO password_resets (user_id, token_hash, "
 	    "created_at, expires_at) VALUES (%lld, UNHEX(SHA2('%s', 256)), 1, "
-	    "%lld)", (long long)u->id, token, (long long)expires));
+	    "%lld)",
+	    (long long)u->id, token, (long long)expires));
 }
 
 static void
@@ -33,18 +35,21 @@ test_request(struct tcore *tc)
 
 	tcore_user(tc, "Reset Org", ROLE_USER, PW, &a);
 	T_EQ_INT(reset_request(tc->db, tc->conf, &anon, "nobody@example.test",
-	    &u), ERR_NOT_FOUND, "no account");
+		     &u),
+	    ERR_NOT_FOUND, "no account");
 	T_EQ_INT(reset_request(tc->db, tc->conf, &anon, a.username, &u),
 	    ERR_NOT_FOUND, "a username is no address");
 	T_EQ_INT(reset_request(tc->db, tc->conf, &anon, a.email, &u), ERR_OK,
 	    "a request");
 	T_EQ_INT(u.id, a.id, "for the account");
 	T_EQ_INT(tcore_sqlint("SELECT COUNT(*) FROM password_resets WHERE "
-	    "user_id = %lld", (long long)a.id), 1, "a token");
+			      "user_id = %lld",
+		     (long long)a.id),
+	    1, "a token");
 	T_EQ_INT(tcore_spooled(tc, "new"), 1, "and its mail");
 	tc->conf->mail_min_interval = 3600;
-	T_EQ_INT(reset_request(tc->db, tc->conf, &anon, a.email, &u),
-	    ERR_OK, "the first mail of an interval");
+	T_EQ_INT(reset_request(tc->db, tc->conf, &anon, a.email, &u), ERR_OK,
+	    "the first mail of an interval");
 	T_EQ_INT(reset_request(tc->db, tc->conf, &anon, a.email, &u),
 	    ERR_TOO_MANY_REQUESTS, "the second within it");
 	T_OK(u.retry_after > 0, "with the time to wait");
@@ -73,38 +78,42 @@ test_perform(struct tcore *tc)
 	T_EQ_INT(reset_perform(tc->db, tc->conf, &anon, "short", "new pw 1234"),
 	    ERR_BAD_RESET_TOKEN, "a token of the wrong shape");
 	T_EQ_INT(reset_perform(tc->db, tc->conf, &anon,
-	    "token-old-0123456789abcdef", "new pw 1234"), ERR_BAD_RESET_TOKEN,
-	    "an expired token");
+		     "token-old-0123456789abcdef", "new pw 1234"),
+	    ERR_BAD_RESET_TOKEN, "an expired token");
 
 	tcore_refuse("audit_events", "INSERT", "NEW.event = 'password.reset'");
 	T_EQ_INT(reset_perform(tc->db, tc->conf, &anon,
-	    "token-one-0123456789abcdef", "new pw 1234"), ERR_DB,
-	    "a reset whose event cannot be written");
+		     "token-one-0123456789abcdef", "new pw 1234"),
+	    ERR_DB, "a reset whose event cannot be written");
 	tcore_allow();
 	T_EQ_INT(user_check_password(tc->db, tc->conf, a.id, PW, &retry),
 	    ERR_OK, "changes nothing");
 
 	T_EQ_INT(reset_perform(tc->db, tc->conf, &anon,
-	    "token-one-0123456789abcdef", "new pw 1234"), ERR_OK, "reset");
+		     "token-one-0123456789abcdef", "new pw 1234"),
+	    ERR_OK, "reset");
 	T_EQ_INT(user_check_password(tc->db, tc->conf, a.id, "new pw 1234",
-	    &retry), ERR_OK, "the new password holds");
+		     &retry),
+	    ERR_OK, "the new password holds");
 	T_EQ_INT(session_authenticate(tc->db, tc->conf, t.access, &p, NULL),
 	    ERR_SESSION_REVOKED, "every session ended");
 	T_EQ_INT(reset_perform(tc->db, tc->conf, &anon,
-	    "token-one-0123456789abcdef", "new pw 5678"), ERR_BAD_RESET_TOKEN,
-	    "the token once");
+		     "token-one-0123456789abcdef", "new pw 5678"),
+	    ERR_BAD_RESET_TOKEN, "the token once");
 	T_EQ_INT(reset_perform(tc->db, tc->conf, &anon,
-	    "token-two-0123456789abcdef", "new pw 5678"), ERR_BAD_RESET_TOKEN,
-	    "the other tokens are spent with it");
-	T_EQ_INT(tcore_sqlint("SELECT COUNT(*) FROM audit_events WHERE event = "
-	    "'password.reset' AND actor_id = %lld AND ip = '" IP "'",
-	    (long long)a.id), 1, "audited, by the user");
+		     "token-two-0123456789abcdef", "new pw 5678"),
+	    ERR_BAD_RESET_TOKEN, "the other tokens are spent with it");
+	T_EQ_INT(tcore_sqlint(
+		     "SELECT COUNT(*) FROM audit_events WHERE event = "
+		     "'password.reset' AND actor_id = %lld AND ip = '" IP "'",
+		     (long long)a.id),
+	    1, "audited, by the user");
 
 	token_for(&a, "token-dis-0123456789abcdef", 2000000000);
 	(void)user_put_disabled(tc->db, a.id, 1);
 	T_EQ_INT(reset_perform(tc->db, tc->conf, &anon,
-	    "token-dis-0123456789abcdef", "new pw 9999"), ERR_BAD_RESET_TOKEN,
-	    "not for a disabled account");
+		     "token-dis-0123456789abcdef", "new pw 9999"),
+	    ERR_BAD_RESET_TOKEN, "not for a disabled account");
 }
 
 int

@@ -27,7 +27,7 @@ start(struct tcore *tc, const struct user *u, int remember,
 	if (db_begin(tc->db) != DB_OK)
 		return ERR_DB;
 	if ((e = session_open(tc->db, tc->conf, u, remember, "test agent",
-	    "192.0.2.1", &sn, t)) != ERR_OK) {
+		 "192.0.2.1", &sn, t)) != ERR_OK) {
 		db_rollback(tc->db);
 		return e;
 	}
@@ -56,8 +56,8 @@ test_start_and_check(struct tcore *tc)
 	T_EQ_INT(t2.refresh_expires_in, tc->conf->remember_ttl,
 	    "the remembered lifetime");
 	T_EQ_INT(check(tc, t.access, &p), ERR_OK, "its access token works");
-	T_OK(p.user_id == a.id && p.org_id == a.org_id &&
-	    p.role == ROLE_ADMIN, "naming its user, organization and role");
+	T_OK(p.user_id == a.id && p.org_id == a.org_id && p.role == ROLE_ADMIN,
+	    "naming its user, organization and role");
 	T_EQ_STR(p.username, a.username, "and username");
 	T_EQ_INT(session_authenticate(tc->db, tc->conf, t.access, &p, &u),
 	    ERR_OK, "with the user's row");
@@ -78,8 +78,7 @@ test_start_and_check(struct tcore *tc)
 	    "another user cannot revoke it");
 	T_EQ_INT(session_revoke(tc->db, a.id, p.sid), ERR_OK, "its owner can");
 	T_EQ_INT(check(tc, t2.access, &p), ERR_SESSION_REVOKED, "revoked");
-	T_EQ_INT(session_revoke(tc->db, a.id, p.sid), ERR_NOT_FOUND,
-	    "once");
+	T_EQ_INT(session_revoke(tc->db, a.id, p.sid), ERR_NOT_FOUND, "once");
 }
 
 static void
@@ -116,9 +115,11 @@ test_refresh(struct tcore *tc)
 	    ERR_INVALID_TOKEN, "a reuse after the interval");
 	T_EQ_INT(check(tc, n3.access, &p), ERR_SESSION_REVOKED,
 	    "revokes the session");
-	T_EQ_INT(tcore_sqlint("SELECT COUNT(*) FROM audit_events WHERE event = "
-	    "'refresh.reuse' AND actor_id = %lld AND ip = '192.0.2.9'",
-	    (long long)a.id), 1, "with its audit event, by the user");
+	T_EQ_INT(tcore_sqlint(
+		     "SELECT COUNT(*) FROM audit_events WHERE event = "
+		     "'refresh.reuse' AND actor_id = %lld AND ip = '192.0.2.9'",
+		     (long long)a.id),
+	    1, "with its audit event, by the user");
 	T_EQ_INT(session_refresh(tc->db, tc->conf, &act, n3.refresh, &n2, &u),
 	    ERR_INVALID_TOKEN, "and its live token with it");
 	tc->conf->refresh_reuse_interval = 2;
@@ -142,8 +143,10 @@ test_revoke_list_purge(struct tcore *tc)
 	int n = 0;
 
 	tcore_user(tc, "sess-org", ROLE_USER, PW, &a);
-	T_OK(start(tc, &a, 0, &t1) == ERR_OK && start(tc, &a, 0, &t2) ==
-	    ERR_OK && start(tc, &a, 0, &t3) == ERR_OK, "three sessions");
+	T_OK(start(tc, &a, 0, &t1) == ERR_OK &&
+		start(tc, &a, 0, &t2) == ERR_OK &&
+		start(tc, &a, 0, &t3) == ERR_OK,
+	    "three sessions");
 	T_EQ_INT(session_foreach(tc->db, a.id, count_session, &n), ERR_OK,
 	    "list");
 	T_EQ_INT(n, 3, "three live");
@@ -168,7 +171,9 @@ test_revoke_list_purge(struct tcore *tc)
 	    ERR_OK, "purge");
 	T_OK(purged.sessions >= 3, "the ended sessions are deleted");
 	T_EQ_INT(tcore_sqlint("SELECT COUNT(*) FROM sessions WHERE user_id = "
-	    "%lld", (long long)a.id), 0, "none of a's is left");
+			      "%lld",
+		     (long long)a.id),
+	    0, "none of a's is left");
 	T_EQ_INT(next, 0, "the walk starts over");
 	T_EQ_INT(session_purge_step(tc->db), ERR_OK, "a housekeeping step");
 }

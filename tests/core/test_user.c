@@ -37,17 +37,19 @@ test_insert_and_find(struct tcore *t)
 	(void)snprintf(email, sizeof(email), "%s@Example.Test", name);
 	T_EQ_INT(user_hash_password(t->conf, PW, mcf, sizeof(mcf)), ERR_OK,
 	    "hash");
-	T_EQ_INT(user_insert(t->db, org, name, email, "Alice", mcf,
-	    ROLE_ADMIN, &id), ERR_OK, "insert");
+	T_EQ_INT(user_insert(t->db, org, name, email, "Alice", mcf, ROLE_ADMIN,
+		     &id),
+	    ERR_OK, "insert");
 	T_EQ_INT(user_insert(t->db, org, name, "other@example.test", "", mcf,
-	    ROLE_USER, &id2), ERR_USERNAME_TAKEN, "the username is taken");
+		     ROLE_USER, &id2),
+	    ERR_USERNAME_TAKEN, "the username is taken");
 	(void)snprintf(upper, sizeof(upper), "%s@EXAMPLE.test", name);
 	T_EQ_INT(user_insert(t->db, org, tcore_uniq("bob"), upper, "", mcf,
-	    ROLE_USER, &id2), ERR_EMAIL_TAKEN,
-	    "the email is taken, whatever its case");
+		     ROLE_USER, &id2),
+	    ERR_EMAIL_TAKEN, "the email is taken, whatever its case");
 	T_EQ_INT(user_insert(t->db, 987654321, tcore_uniq("bob"),
-	    "nobody@example.test", "", mcf, ROLE_USER, &id2), ERR_NOT_FOUND,
-	    "no such organization");
+		     "nobody@example.test", "", mcf, ROLE_USER, &id2),
+	    ERR_NOT_FOUND, "no such organization");
 
 	T_EQ_INT(user_get(t->db, id, &u), ERR_OK, "get");
 	T_EQ_STR(u.username, name, "its username");
@@ -56,7 +58,8 @@ test_insert_and_find(struct tcore *t)
 	T_EQ_INT(u.role, ROLE_ADMIN, "its role");
 	T_EQ_STR(u.org_name, "user-org", "its organization's name");
 	T_EQ_INT(u.last_login_at, 0, "never signed in");
-	T_EQ_INT(user_find(t->db, upper, &u), ERR_OK, "found by email, any "
+	T_EQ_INT(user_find(t->db, upper, &u), ERR_OK,
+	    "found by email, any "
 	    "case");
 	T_EQ_INT(u.id, id, "the same account");
 	T_EQ_INT(user_find(t->db, name, &u), ERR_OK, "found by username");
@@ -79,17 +82,20 @@ test_authenticate(struct tcore *t)
 	T_EQ_INT(user_authenticate(t->db, t->conf, a.username, PW, &u, NULL),
 	    ERR_OK, "the right password");
 	T_EQ_INT(u.id, a.id, "signs in its account");
-	T_EQ_INT(user_authenticate(t->db, t->conf, a.email, PW, &u, NULL), ERR_OK,
-	    "by email too");
-	T_EQ_INT(user_authenticate(t->db, t->conf, a.username, "wrong", &u, NULL),
+	T_EQ_INT(user_authenticate(t->db, t->conf, a.email, PW, &u, NULL),
+	    ERR_OK, "by email too");
+	T_EQ_INT(user_authenticate(t->db, t->conf, a.username, "wrong", &u,
+		     NULL),
 	    ERR_INVALID_CREDENTIALS, "a wrong password");
 	T_EQ_INT(u.id, a.id, "names the account");
-	T_EQ_INT(user_authenticate(t->db, t->conf, tcore_uniq("ghost"), PW,
-	    &u, NULL), ERR_INVALID_CREDENTIALS, "an unknown name, the same answer");
+	T_EQ_INT(user_authenticate(t->db, t->conf, tcore_uniq("ghost"), PW, &u,
+		     NULL),
+	    ERR_INVALID_CREDENTIALS, "an unknown name, the same answer");
 	T_EQ_INT(u.id, 0, "naming no account");
 
 	T_EQ_INT(user_put_disabled(t->db, a.id, 1), ERR_OK, "disable");
-	T_EQ_INT(user_authenticate(t->db, t->conf, a.username, "wrong", &u, NULL),
+	T_EQ_INT(user_authenticate(t->db, t->conf, a.username, "wrong", &u,
+		     NULL),
 	    ERR_INVALID_CREDENTIALS, "disabled, a wrong password: 401");
 	T_EQ_INT(user_authenticate(t->db, t->conf, a.username, PW, &u, NULL),
 	    ERR_ACCOUNT_DISABLED, "disabled, the right password: 403");
@@ -98,17 +104,19 @@ test_authenticate(struct tcore *t)
 	/* The throttle: max_failures wrong guesses lock the name, then
 	 * even the right password is refused, unhashed. */
 	for (i = 0; i < t->conf->login_max_failures; i++)
-		(void)user_authenticate(t->db, t->conf, a.username, "wrong", &u, NULL);
+		(void)user_authenticate(t->db, t->conf, a.username, "wrong", &u,
+		    NULL);
 	T_EQ_INT(user_authenticate(t->db, t->conf, a.username, PW, &u, NULL),
 	    ERR_TOO_MANY_ATTEMPTS, "locked after max_failures");
 	T_OK(u.retry_after > 0, "with the time to wait");
-	T_EQ_INT(user_authenticate(t->db, t->conf, a.email, PW, &u, NULL), ERR_OK,
-	    "the account's other name is not locked");
+	T_EQ_INT(user_authenticate(t->db, t->conf, a.email, PW, &u, NULL),
+	    ERR_OK, "the account's other name is not locked");
 	{
 		int retry = 0;
 
 		T_EQ_INT(user_check_password(t->db, t->conf, a.id, PW, &retry),
-		    ERR_TOO_MANY_ATTEMPTS, "a password check waits for "
+		    ERR_TOO_MANY_ATTEMPTS,
+		    "a password check waits for "
 		    "either name's lock");
 		T_OK(retry > 0, "with the time to wait");
 	}
@@ -131,7 +139,8 @@ test_passwords_and_profile(struct tcore *t)
 	T_EQ_INT(user_set_password(t->db, t->conf, a.id, "new password 1"),
 	    ERR_OK, "set");
 	T_EQ_INT(user_check_password(t->db, t->conf, a.id, "new password 1",
-	    &retry), ERR_OK, "the new one holds");
+		     &retry),
+	    ERR_OK, "the new one holds");
 	T_EQ_INT(user_check_password(t->db, t->conf, a.id, PW, &retry),
 	    ERR_INVALID_CREDENTIALS, "the old one does not");
 	T_EQ_INT(user_hash_password(t->conf, "x", mcf, sizeof(mcf)), ERR_OK,
@@ -139,8 +148,8 @@ test_passwords_and_profile(struct tcore *t)
 	T_EQ_INT(user_put_password(t->db, 987654321, mcf), ERR_NOT_FOUND,
 	    "put for nobody");
 
-	T_EQ_INT(user_update_profile(t->db, a.id, "New Name", NULL, &u),
-	    ERR_OK, "a new name");
+	T_EQ_INT(user_update_profile(t->db, a.id, "New Name", NULL, &u), ERR_OK,
+	    "a new name");
 	T_EQ_STR(u.name, "New Name", "reloaded");
 	T_EQ_STR(u.email, a.email, "the email unchanged");
 	T_EQ_INT(user_update_profile(t->db, a.id, NULL, b.email, &u),
@@ -180,25 +189,28 @@ test_lists(struct tcore *t)
 	(void)user_put_disabled(t->db, b.id, 1);
 	memset(&s, 0, sizeof(s));
 	s.ordered = 1;
-	T_EQ_INT(user_list(t->db, a.org_id, -1, NULL, 10, 0, &total,
-	    count_user, &s), ERR_OK, "list an organization");
+	T_EQ_INT(user_list(t->db, a.org_id, -1, NULL, 10, 0, &total, count_user,
+		     &s),
+	    ERR_OK, "list an organization");
 	T_OK(total == 2 && s.n == 2 && s.ordered, "its two users, by id");
 	memset(&s, 0, sizeof(s));
 	T_EQ_INT(user_list(t->db, a.org_id, 1, "", 10, 0, &total, count_user,
-	    &s), ERR_OK, "list the disabled");
+		     &s),
+	    ERR_OK, "list the disabled");
 	T_OK(total == 1 && s.n == 1 && s.last == b.id, "only b");
 	memset(&s, 0, sizeof(s));
 	T_EQ_INT(user_list(t->db, a.org_id, -1, b.username, 10, 0, &total,
-	    count_user, &s), ERR_OK, "search");
+		     count_user, &s),
+	    ERR_OK, "search");
 	T_OK(total == 1 && s.last == b.id, "finds b by its username");
 	memset(&s, 0, sizeof(s));
 	T_EQ_INT(user_list(t->db, a.org_id, -1, NULL, 1, 1, &total, count_user,
-	    &s), ERR_OK, "a page");
+		     &s),
+	    ERR_OK, "a page");
 	T_OK(total == 2 && s.n == 1 && s.last == b.id, "the second user");
 	T_EQ_INT(user_get_in(t->db, a.org_id, u.id, &u), ERR_NOT_FOUND,
 	    "another organization's user is not found");
-	T_EQ_INT(user_get_in(t->db, a.org_id, b.id, &u), ERR_OK,
-	    "its own is");
+	T_EQ_INT(user_get_in(t->db, a.org_id, b.id, &u), ERR_OK, "its own is");
 	memset(&s, 0, sizeof(s));
 	T_EQ_INT(user_foreach(t->db, "list-org", count_user, &s), ERR_OK,
 	    "foreach of an organization");

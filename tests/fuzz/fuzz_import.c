@@ -69,14 +69,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 		break;
 	case 1:
 		if (import_parse_dumb(buf, n, &d, dumb_row, NULL, why,
-		    sizeof(why)) != ERR_OK && (why[0] == '\0' ||
-		    strchr(why, '$') != NULL))
+			sizeof(why)) != ERR_OK &&
+		    (why[0] == '\0' || strchr(why, '$') != NULL))
 			abort();
 		break;
 	default:
 		buf[n] = '\0';
-		if (pw_kind_of(buf, &k, &w) == -1 && (w == NULL ||
-		    strchr(w, '$') != NULL))
+		if (pw_kind_of(buf, &k, &w) == -1 &&
+		    (w == NULL || strchr(w, '$') != NULL))
 			abort();
 		break;
 	}

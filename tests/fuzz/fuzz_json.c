@@ -31,8 +31,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	memcpy(buf, data, len);
 	ok = jsonv_check(buf, len, JSON_MAX_DEPTH);
 	e = jsonv_parse(buf, len, JSON_MAX_DEPTH, &o);
-	if (e == ERR_OK && (!ok || o == NULL ||
-	    !json_object_is_type(o, json_type_object)))
+	if (e == ERR_OK &&
+	    (!ok || o == NULL || !json_object_is_type(o, json_type_object)))
 		abort();
 	if (e != ERR_OK && o != NULL)
 		abort();

@@ -18,7 +18,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len);
 static const unsigned char key[] = "latch-fuzz-key-0123456789abcdef!";
 
 /* RFC 8037 A.1's Ed25519 key, which signed the eddsa-* seeds. */
-static const char ed_pem[] = "-----BEGIN PRIVATE KEY-----\n"
+static const char ed_pem[] =
+    "-----BEGIN PRIVATE KEY-----\n"
     "MC4CAQAwBQYDK2VwBCIEIJ1hsZ3v/VpguoRK9JLsLMREScVpezJpGXA7rAMcrn9g\n"
     "-----END PRIVATE KEY-----\n";
 static struct key *ed;
@@ -44,7 +45,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 		ed = key_from_pem(ed_pem, sizeof(ed_pem) - 1);
 	if (ed != NULL) {
 		struct jwt_keys k = { .current = key,
-		    .currentlen = sizeof(key) - 1, .ed = { ed, NULL } };
+			.currentlen = sizeof(key) - 1,
+			.ed = { ed, NULL } };
 
 		memset(&c, 0, sizeof(c));
 		(void)jwt_verify_keys(tok, &k, "latch", 1700000000, 30, &c);

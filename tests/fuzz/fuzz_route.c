@@ -15,9 +15,8 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len);
 
-static const char *const names[] = {
-	"REQUEST_METHOD=", "REQUEST_URI=", "PATH_INFO=", "QUERY_STRING="
-};
+static const char *const names[] = { "REQUEST_METHOD=", "REQUEST_URI=",
+	"PATH_INFO=", "QUERY_STRING=" };
 #define NVARS (sizeof(names) / sizeof(names[0]))
 
 int

@@ -64,8 +64,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 		r = smtp_reply_parse(buf + off, len - off, &code, &consumed);
 		if (r != 1)
 			break;
-		if (consumed == 0 || consumed > len - off ||
-		    code < 200 || code > 559)
+		if (consumed == 0 || consumed > len - off || code < 200 ||
+		    code > 559)
 			abort();
 		off += consumed;
 	}

@@ -40,7 +40,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	}
 	if (totp_recovery_norm(s, norm) == 0 &&
 	    (strlen(norm) != TOTP_RECOVERY_LEN ||
-	    strspn(norm, alphabet) != TOTP_RECOVERY_LEN))
+		strspn(norm, alphabet) != TOTP_RECOVERY_LEN))
 		abort();
 	if (totp_verify(key, 20, 1700000000, 0, s) < 0)
 		abort();
@@ -48,13 +48,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	    strncmp(uri, "otpauth://totp/", 15) != 0)
 		abort();
 	if (totp_key_derive("a fuzzing key of thirty-two bytes!", 34, &k) !=
-	    0 || totp_open(&k, 1, data, len, raw, sizeof(raw)) != -1)
+		0 ||
+	    totp_open(&k, 1, data, len, raw, sizeof(raw)) != -1)
 		abort();
 	if ((svg = qr_svg(s)) != NULL) {
 		if (strncmp(svg, "<svg ", 5) != 0 ||
 		    (d = strstr(svg, " d=\"")) == NULL ||
-		    strspn(d + 4, "Mhvz0123456789 -") != strlen(d + 4) -
-		    strlen("\"/></svg>") || strchr(svg, '<') == NULL)
+		    strspn(d + 4, "Mhvz0123456789 -") !=
+			strlen(d + 4) - strlen("\"/></svg>") ||
+		    strchr(svg, '<') == NULL)
 			abort();
 		free(svg);
 	}

@@ -85,8 +85,9 @@ test_round_trip(void)
 	for (len = 0; len <= sizeof(raw); len++) {
 		n = b64url_encode(raw, len, enc, sizeof(enc));
 		if (n != b64url_enclen(len) || strlen(enc) != n ||
-		    strspn(enc, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnop"
-		    "qrstuvwxyz0123456789-_") != n) {
+		    strspn(enc,
+			"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnop"
+			"qrstuvwxyz0123456789-_") != n) {
 			ok = 0;
 			break;
 		}
@@ -114,8 +115,7 @@ test_sizes(void)
 	    "encode: zero-size buffer");
 	T_EQ_INT(b64url_decode("Zm9vYmFy", 8, dec, 5), BAD,
 	    "decode: output too small");
-	T_EQ_INT(b64url_decode("Zm9vYmFy", 8, dec, 6), 6,
-	    "decode: exact room");
+	T_EQ_INT(b64url_decode("Zm9vYmFy", 8, dec, 6), 6, "decode: exact room");
 	T_EQ_INT(b64url_decode("Zm8", 3, dec, 1), BAD,
 	    "decode: partial group, output too small");
 	T_EQ_INT(b64url_decode("", 0, dec, 0), 0, "decode: empty input");

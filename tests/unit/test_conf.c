@@ -15,7 +15,8 @@
 
 #define EXAMPLE "conf/latch.ini.example"
 /* 64 bytes, as latchctl init would make. */
-#define SECRET "Q3xT9vLm2Rk8WzP4bN7cYh1JsF6gD0aE5uVqXiOtKrMwZnHyBlCjGdSfAe-_Tp2R"
+#define SECRET \
+	"Q3xT9vLm2Rk8WzP4bN7cYh1JsF6gD0aE5uVqXiOtKrMwZnHyBlCjGdSfAe-_Tp2R"
 #define SECLINE "[security]\njwt_secret = " SECRET "\n"
 
 /* Write text into a new temporary file of the given mode; its path goes
@@ -65,8 +66,7 @@ load_text(const char *text, char *path, char *err, size_t errlen)
 /* text (len bytes) must fail with exactly "PATH:want"; no message may
  * hold a secret. */
 static void
-expect_err_mem(const char *name, const char *text, size_t len,
-    const char *want)
+expect_err_mem(const char *name, const char *text, size_t len, const char *want)
 {
 	char path[4096], err[512], exp[4608], tname[256];
 	struct conf *c = NULL;
@@ -84,7 +84,8 @@ expect_err_mem(const char *name, const char *text, size_t len,
 	T_EQ_STR(err, exp, tname);
 	snprintf(tname, sizeof(tname), "%s: no secret in message", name);
 	T_OK(strstr(err, SECRET) == NULL && strstr(err, "Q3xT9v") == NULL &&
-	    strstr(err, "hunter2") == NULL, tname);
+		strstr(err, "hunter2") == NULL,
+	    tname);
 	T_OK(strchr(err, '\n') == NULL, "one line");
 }
 
@@ -195,8 +196,11 @@ test_example(void)
 	/* As it is, its placeholder secret is refused: a copied example
 	 * must not sign with a key everyone knows. */
 	c = load_text(text, path, err, sizeof(err));
-	T_OK(c == NULL && strstr(err, "[security] jwt_secret: the example's "
-	    "placeholder (generate a secret with latchctl init)") != NULL,
+	T_OK(c == NULL &&
+		strstr(err,
+		    "[security] jwt_secret: the example's "
+		    "placeholder (generate a secret with latchctl init)") !=
+		    NULL,
 	    "example: placeholder secret refused");
 	conf_free(c);
 
@@ -206,10 +210,10 @@ test_example(void)
 		char *fixed = NULL;
 
 		if (asprintf(&fixed, "%.*s\njwt_secret = %s%s", (int)(p - text),
-		    text, SECRET, e) == -1)
+			text, SECRET, e) == -1)
 			fixed = NULL;
 		c = fixed != NULL ? load_text(fixed, path, err, sizeof(err)) :
-		    NULL;
+				    NULL;
 		if (T_OK(c != NULL, "example with a secret: loads")) {
 			check_defaults(c, "example");
 			T_EQ_STR(c->jwt_secret, SECRET, "example: secret");
@@ -252,7 +256,8 @@ test_values(void)
 	char path[4096], err[512];
 	struct conf *c;
 
-	c = load_text("; comment\n# comment\n\n"
+	c = load_text(
+	    "; comment\n# comment\n\n"
 	    "[server]\n"
 	    "workers = 16\n"
 	    "  max_requests = 0\n"
@@ -265,7 +270,8 @@ test_values(void)
 	    "password = \"a;b # c\"\n"
 	    "name = \"  spaced  \"\n"
 	    "[security]\n"
-	    "jwt_secret = \"" SECRET "\"\n"
+	    "jwt_secret = \"" SECRET
+	    "\"\n"
 	    "scrypt_n = 1048576\n"
 	    "allow_new_organizations = YES\n"
 	    "auth_enabled = Off\n"
@@ -292,7 +298,8 @@ test_values(void)
 	T_EQ_INT(c->socket_mode, 0600, "values: octal without leading 0");
 	T_EQ_STR(c->listen, "127.0.0.1:9000", "values: listen host:port");
 	T_EQ_STR(c->log_level, "debug", "values: log_level");
-	T_EQ_STR(c->trusted_proxies, "10.0.0.1, ::1", "values: quotes stripped");
+	T_EQ_STR(c->trusted_proxies, "10.0.0.1, ::1",
+	    "values: quotes stripped");
 	T_EQ_STR(c->db_password, "a;b # c", "values: ; and # kept in quotes");
 	T_EQ_STR(c->db_name, "  spaced  ", "values: quoted spaces kept");
 	T_EQ_STR(c->jwt_secret, SECRET, "values: quoted secret stripped");
@@ -315,8 +322,10 @@ test_values(void)
 	conf_free(c);
 
 	/* CRLF line ends and a UTF-8 BOM. */
-	c = load_text("\xef\xbb\xbf[server]\r\nworkers = 3\r\n[security]\r\n"
-	    "jwt_secret = " SECRET "\r\n", path, err, sizeof(err));
+	c = load_text(
+	    "\xef\xbb\xbf[server]\r\nworkers = 3\r\n[security]\r\n"
+	    "jwt_secret = " SECRET "\r\n",
+	    path, err, sizeof(err));
 	if (T_OK(c != NULL, "crlf+bom: loads")) {
 		T_EQ_INT(c->workers, 3, "crlf+bom: workers");
 		T_EQ_STR(c->jwt_secret, SECRET, "crlf+bom: no \\r in secret");
@@ -337,8 +346,8 @@ test_values(void)
 		c = load_text(text, path, err, sizeof(err));
 		T_OK(c != NULL && c->jwt_secret_len == 32, "secret 32 bytes");
 		conf_free(c);
-		snprintf(text, sizeof(text), "[security]\njwt_secret = \"%s\"\n",
-		    s512);
+		snprintf(text, sizeof(text),
+		    "[security]\njwt_secret = \"%s\"\n", s512);
 		c = load_text(text, path, err, sizeof(err));
 		T_OK(c != NULL && c->jwt_secret_len == 512, "secret 512 bytes");
 		conf_free(c);
@@ -349,25 +358,33 @@ test_values(void)
 	T_EQ_INT(conf_runtime_find("auth_enabled") >= 0, 1, "auth_enabled");
 	T_EQ_INT(conf_runtime_find("jwt_secret"), -1, "not jwt_secret");
 	T_EQ_INT(conf_runtime_find("scrypt_n"), -1, "not scrypt_n");
-	c = load_text(SECLINE "pinned_settings = auth_enabled, "
-	    "login_window\n", path, err, sizeof(err));
+	c = load_text(SECLINE
+	    "pinned_settings = auth_enabled, "
+	    "login_window\n",
+	    path, err, sizeof(err));
 	T_OK(c != NULL, "pinned_settings with two names");
 	if (c != NULL) {
-		T_OK(conf_runtime_pinned(c, (size_t)conf_runtime_find(
-		    "auth_enabled")), "auth_enabled pinned");
-		T_OK(conf_runtime_pinned(c, (size_t)conf_runtime_find(
-		    "login_window")), "login_window pinned");
-		T_OK(!conf_runtime_pinned(c, (size_t)conf_runtime_find(
-		    "login_max_delay")), "login_max_delay not pinned");
-		T_EQ_INT(conf_runtime_set(c, (size_t)conf_runtime_find(
-		    "password_min_length"), "7"), -1, "7 below the bound");
-		T_EQ_INT(conf_runtime_set(c, (size_t)conf_runtime_find(
-		    "password_min_length"), "12"), 0, "12 within it");
+		T_OK(conf_runtime_pinned(c,
+			 (size_t)conf_runtime_find("auth_enabled")),
+		    "auth_enabled pinned");
+		T_OK(conf_runtime_pinned(c,
+			 (size_t)conf_runtime_find("login_window")),
+		    "login_window pinned");
+		T_OK(!conf_runtime_pinned(c,
+			 (size_t)conf_runtime_find("login_max_delay")),
+		    "login_max_delay not pinned");
+		T_EQ_INT(conf_runtime_set(c,
+			     (size_t)conf_runtime_find("password_min_length"),
+			     "7"),
+		    -1, "7 below the bound");
+		T_EQ_INT(conf_runtime_set(c,
+			     (size_t)conf_runtime_find("password_min_length"),
+			     "12"),
+		    0, "12 within it");
 		T_EQ_INT(c->password_min_length, 12, "and set");
 	}
 	conf_free(c);
-	c = load_text(SECLINE "pinned_settings = *\n", path, err,
-	    sizeof(err));
+	c = load_text(SECLINE "pinned_settings = *\n", path, err, sizeof(err));
 	T_OK(c != NULL && conf_runtime_pinned(c, 0), "* pins them all");
 	conf_free(c);
 	c = load_text(SECLINE, path, err, sizeof(err));
@@ -394,8 +411,11 @@ test_values(void)
 		size_t i;
 
 		for (i = 0; i < sizeof(from) / sizeof(from[0]); i++) {
-			snprintf(t, sizeof(t), SECLINE "[mail]\n"
-			    "from = %s\n", from[i]);
+			snprintf(t, sizeof(t),
+			    SECLINE
+			    "[mail]\n"
+			    "from = %s\n",
+			    from[i]);
 			c = load_text(t, path, err, sizeof(err));
 			T_OK(c != NULL, from[i]);
 			if (c != NULL)
@@ -414,9 +434,11 @@ test_errors(void)
 	expect_err("missing secret", "[server]\nworkers = 4\n",
 	    " [security] jwt_secret: missing (generate one with latchctl "
 	    "init)");
-	expect_err("empty file", "", " [security] jwt_secret: missing "
+	expect_err("empty file", "",
+	    " [security] jwt_secret: missing "
 	    "(generate one with latchctl init)");
-	expect_err("short secret", "[server]\n\n[security]\n"
+	expect_err("short secret",
+	    "[server]\n\n[security]\n"
 	    "jwt_secret = hunter2hunter2hunter2hunter2hun\n",
 	    "4: [security] jwt_secret: too short (at least 32 bytes; generate "
 	    "one with latchctl init)");
@@ -433,12 +455,13 @@ test_errors(void)
 	memset(big, 'x', 2040);
 	big[2040] = '\0';
 	snprintf(text, sizeof(text), "[server]\nlisten = %s\n" SECLINE, big);
-	expect_err("line too long", text, "2: line too long (at most 2045 "
+	expect_err("line too long", text,
+	    "2: line too long (at most 2045 "
 	    "bytes)");
 
 	/* A secret pasted on a line of its own is never echoed. */
-	expect_err("secret on next line", "[security]\njwt_secret =\n  "
-	    SECRET "==\n",
+	expect_err("secret on next line",
+	    "[security]\njwt_secret =\n  " SECRET "==\n",
 	    "2: [security] jwt_secret: too short (at least 32 bytes; generate "
 	    "one with latchctl init)");
 	expect_err("secret as key", "[security]\n" SECRET " = x\n",
@@ -456,12 +479,14 @@ test_errors(void)
 	    "4: [server] (key not shown): unknown key");
 	expect_err("outside any section", "workers = 4\n" SECLINE,
 	    "1: workers: outside any section");
-	expect_err("duplicate", "[server]\nworkers = 4\n" SECLINE
-	    "[server]\nworkers = 5\n",
+	expect_err("duplicate",
+	    "[server]\nworkers = 4\n" SECLINE "[server]\nworkers = 5\n",
 	    "6: [server] workers: duplicate key (first set on line 2)");
 	expect_err("duplicate secret", SECLINE "jwt_secret = " SECRET "\n",
 	    "3: [security] jwt_secret: duplicate key (first set on line 2)");
-	expect_err("duplicate password", SECLINE "[database]\n"
+	expect_err("duplicate password",
+	    SECLINE
+	    "[database]\n"
 	    "password = hunter2\npassword = hunter2\n",
 	    "5: [database] password: duplicate key (first set on line 4)");
 	expect_err("syntax", SECLINE "[server]\nworkers\n",
@@ -473,15 +498,18 @@ test_errors(void)
 	expect_err_mem("nul byte", SECLINE "[server]\nworkers = 4\0 5\n",
 	    sizeof(SECLINE "[server]\nworkers = 4\0 5\n") - 1,
 	    "4: NUL byte in the line");
-	expect_err("first error wins", SECLINE "[server]\nworkers = x\n"
-	    "bogus = 1\n", "4: [server] workers: must be an integer from 1 to "
+	expect_err("first error wins",
+	    SECLINE
+	    "[server]\nworkers = x\n"
+	    "bogus = 1\n",
+	    "4: [server] workers: must be an integer from 1 to "
 	    "256");
 
 	/* Integers. */
 	{
-		static const char *const bad[] = {"abc", "0", "257", "4x", "",
-		    "\"\"", "-1", "4.0", "0x10", "99999999999999999999",
-		    "-99999999999999999999", "\" 4\"", "4 4"};
+		static const char *const bad[] = { "abc", "0", "257", "4x", "",
+			"\"\"", "-1", "4.0", "0x10", "99999999999999999999",
+			"-99999999999999999999", "\" 4\"", "4 4" };
 		size_t i;
 		char n[64];
 
@@ -489,19 +517,26 @@ test_errors(void)
 			snprintf(text, sizeof(text),
 			    SECLINE "[server]\nworkers = %s\n", bad[i]);
 			snprintf(n, sizeof(n), "workers = %s", bad[i]);
-			expect_err(n, text, "4: [server] workers: must be an "
+			expect_err(n, text,
+			    "4: [server] workers: must be an "
 			    "integer from 1 to 256");
 		}
 	}
-	expect_err("pinned unknown", SECLINE "pinned_settings = auth_enabled, "
-	    "jwt_secret\n", "3: [security] pinned_settings: must list setting "
+	expect_err("pinned unknown",
+	    SECLINE
+	    "pinned_settings = auth_enabled, "
+	    "jwt_secret\n",
+	    "3: [security] pinned_settings: must list setting "
 	    "names (see GET /settings), or *");
 	expect_err("port 0", SECLINE "[database]\nport = 0\n",
 	    "4: [database] port: must be an integer from 1 to 65535");
 	expect_err("access_ttl low", SECLINE "access_ttl = 29\n",
 	    "3: [security] access_ttl: must be an integer from 30 to 86400");
-	expect_err("max_requests high", SECLINE "[server]\n"
-	    "max_requests = 10000001\n", "4: [server] max_requests: must be an "
+	expect_err("max_requests high",
+	    SECLINE
+	    "[server]\n"
+	    "max_requests = 10000001\n",
+	    "4: [server] max_requests: must be an "
 	    "integer from 0 to 10000000");
 	expect_err("max_body low", SECLINE "[limits]\nmax_body = 1023\n",
 	    "4: [limits] max_body: must be an integer from 1024 to 1048576");
@@ -543,8 +578,8 @@ test_errors(void)
 
 	/* base_path. */
 	{
-		static const char *const bad[] = {"/", "api", "/api/", "/a?b",
-		    "/a%20b", "/a#b", "\"/a b\"", "//"};
+		static const char *const bad[] = { "/", "api", "/api/", "/a?b",
+			"/a%20b", "/a#b", "\"/a b\"", "//" };
 		size_t i;
 		char n[64];
 
@@ -552,38 +587,60 @@ test_errors(void)
 			snprintf(text, sizeof(text),
 			    SECLINE "[server]\nbase_path = %s\n", bad[i]);
 			snprintf(n, sizeof(n), "base_path = %s", bad[i]);
-			expect_err(n, text, "4: [server] base_path: must be "
+			expect_err(n, text,
+			    "4: [server] base_path: must be "
 			    "empty or start with '/' and not end with '/', "
 			    "without '?', '%', '#' or spaces");
 		}
 	}
-	expect_err("invite_url scheme", SECLINE "[mail]\n"
-	    "invite_url = ftp://x\n", "4: [mail] invite_url: must be empty or "
+	expect_err("invite_url scheme",
+	    SECLINE
+	    "[mail]\n"
+	    "invite_url = ftp://x\n",
+	    "4: [mail] invite_url: must be empty or "
 	    "an http:// or https:// URL");
-	expect_err("from without an address", SECLINE "[mail]\n"
-	    "from = latch\n", "4: [mail] from: must be an address or "
+	expect_err("from without an address",
+	    SECLINE
+	    "[mail]\n"
+	    "from = latch\n",
+	    "4: [mail] from: must be an address or "
 	    "\"Name <address>\"");
-	expect_err("from with a bad address", SECLINE "[mail]\n"
-	    "from = \"latch <noreply@>\"\n", "4: [mail] from: must be an "
+	expect_err("from with a bad address",
+	    SECLINE
+	    "[mail]\n"
+	    "from = \"latch <noreply@>\"\n",
+	    "4: [mail] from: must be an "
 	    "address or \"Name <address>\"");
-	expect_err("from without its '>'", SECLINE "[mail]\n"
-	    "from = \"latch <noreply@example.com\"\n", "4: [mail] from: must "
+	expect_err("from without its '>'",
+	    SECLINE
+	    "[mail]\n"
+	    "from = \"latch <noreply@example.com\"\n",
+	    "4: [mail] from: must "
 	    "be an address or \"Name <address>\"");
-	expect_err("reset_url query", SECLINE "[mail]\n"
-	    "reset_url = https://x/r?a=1\n", "4: [mail] reset_url: must not "
+	expect_err("reset_url query",
+	    SECLINE
+	    "[mail]\n"
+	    "reset_url = https://x/r?a=1\n",
+	    "4: [mail] reset_url: must not "
 	    "contain '?', '#' or spaces (the query is appended)");
-	expect_err("email_url scheme", SECLINE "[mail]\n"
-	    "email_url = javascript:x\n", "4: [mail] email_url: must be empty "
+	expect_err("email_url scheme",
+	    SECLINE
+	    "[mail]\n"
+	    "email_url = javascript:x\n",
+	    "4: [mail] email_url: must be empty "
 	    "or an http:// or https:// URL");
-	expect_err("email_change_ttl bounds", SECLINE "[security]\n"
-	    "email_change_ttl = 59\n", "4: [security] email_change_ttl: must "
+	expect_err("email_change_ttl bounds",
+	    SECLINE
+	    "[security]\n"
+	    "email_change_ttl = 59\n",
+	    "4: [security] email_change_ttl: must "
 	    "be an integer from 60 to 604800");
 
 	/* login_url: a path of the site or an http(s) URL, no query. */
 	{
-		static const char *const bad[] = {"signin.html", "//evil/x",
-		    "ftp://x/", "javascript:alert(1)", "/signin.html?a=1",
-		    "/a#b", "\"/a b\"", "/a\\b"};
+		static const char *const bad[] = { "signin.html", "//evil/x",
+			"ftp://x/", "javascript:alert(1)", "/signin.html?a=1",
+			"/a#b", "\"/a b\"", "/a\\b" };
 		size_t i;
 		char n[64];
 
@@ -592,17 +649,23 @@ test_errors(void)
 			    SECLINE "[server]\nlogin_url = %s\n", bad[i]);
 			snprintf(n, sizeof(n), "login_url = %s", bad[i]);
 			c = load_text(text, path, err, sizeof(err));
-			T_OK(c == NULL && strstr(err, "[server] login_url: must")
-			    != NULL, n);
+			T_OK(c == NULL &&
+				strstr(err, "[server] login_url: must") != NULL,
+			    n);
 			conf_free(c);
 		}
-		c = load_text(SECLINE "[server]\nlogin_url = /auth/signin.html"
-		    "\n", path, err, sizeof(err));
-		T_OK(c != NULL && strcmp(c->login_url, "/auth/signin.html") ==
-		    0, "login_url = a path");
+		c = load_text(SECLINE
+		    "[server]\nlogin_url = /auth/signin.html"
+		    "\n",
+		    path, err, sizeof(err));
+		T_OK(c != NULL &&
+			strcmp(c->login_url, "/auth/signin.html") == 0,
+		    "login_url = a path");
 		conf_free(c);
-		c = load_text(SECLINE "[server]\nlogin_url = https://auth.example"
-		    ".com/signin.html\n", path, err, sizeof(err));
+		c = load_text(SECLINE
+		    "[server]\nlogin_url = https://auth.example"
+		    ".com/signin.html\n",
+		    path, err, sizeof(err));
 		T_OK(c != NULL, "login_url = an https URL");
 		conf_free(c);
 	}
@@ -613,16 +676,22 @@ test_errors(void)
 	    "spaces, ';', ',', '\"' or '\\'");
 
 	/* retry_max >= retry_min. */
-	expect_err("retry_max < retry_min", SECLINE "[mail]\nretry_min = 100\n"
+	expect_err("retry_max < retry_min",
+	    SECLINE
+	    "[mail]\nretry_min = 100\n"
 	    "retry_max = 99\n",
 	    "5: [mail] retry_max: must be at least retry_min (100)");
-	expect_err("retry_min > default max", SECLINE "[mail]\n"
+	expect_err("retry_min > default max",
+	    SECLINE
+	    "[mail]\n"
 	    "retry_min = 7200\n",
 	    "4: [mail] retry_min: must be at most retry_max (3600)");
 
 	/* A bad value of a secret key never shows the value. */
-	snprintf(want, sizeof(want), "4: [mail] smtp_password: too long (at "
-	    "most %d bytes)", 1024);
+	snprintf(want, sizeof(want),
+	    "4: [mail] smtp_password: too long (at "
+	    "most %d bytes)",
+	    1024);
 	memset(big, 'h', 1025);
 	memcpy(big, "hunter2", 7);
 	big[1025] = '\0';
@@ -655,7 +724,8 @@ test_files(void)
 
 		c = conf_load(path, err, sizeof(err));
 		T_OK(c == NULL, "mode 0644: refused");
-		snprintf(want, sizeof(want), "%s: readable by others (chmod 600 "
+		snprintf(want, sizeof(want),
+		    "%s: readable by others (chmod 600 "
 		    "%s, or set [security] allow_world_readable_config = true)",
 		    path, path);
 		T_EQ_STR(err, want, "mode 0644: message");
@@ -668,8 +738,8 @@ test_files(void)
 		conf_free(c);
 		unlink(path);
 	}
-	if (write_tmp(open_text, strlen(open_text), 0644, path,
-	    sizeof(path)) == 0) {
+	if (write_tmp(open_text, strlen(open_text), 0644, path, sizeof(path)) ==
+	    0) {
 		c = conf_load(path, err, sizeof(err));
 		T_OK(c != NULL && c->allow_world_readable_config == 1,
 		    "mode 0644 allowed by allow_world_readable_config");
@@ -703,14 +773,16 @@ test_writers(void)
 
 	for (i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
 		if (write_tmp(open_text, strlen(open_text), modes[i], path,
-		    sizeof(path)) == -1)
+			sizeof(path)) == -1)
 			continue;
 		c = conf_load(path, err, sizeof(err));
 		snprintf(name, sizeof(name), "mode %04o: refused",
 		    (unsigned)modes[i]);
 		T_OK(c == NULL, name);
-		snprintf(want, sizeof(want), "%s: writable by its group or "
-		    "others (chmod go-w %s)", path, path);
+		snprintf(want, sizeof(want),
+		    "%s: writable by its group or "
+		    "others (chmod go-w %s)",
+		    path, path);
 		snprintf(name, sizeof(name), "mode %04o: message",
 		    (unsigned)modes[i]);
 		T_EQ_STR(err, want, name);
@@ -719,14 +791,14 @@ test_writers(void)
 	}
 
 	if (geteuid() != 0) {
-		printf("# skip: a config of another owner needs root to "
+		printf(
+		    "# skip: a config of another owner needs root to "
 		    "make\n");
 		return;
 	}
 	/* Root runs the programs: a file of uid 65534 (nobody) is refused,
 	 * one of root loads. */
-	if (write_tmp(SECLINE, strlen(SECLINE), 0600, path,
-	    sizeof(path)) == -1)
+	if (write_tmp(SECLINE, strlen(SECLINE), 0600, path, sizeof(path)) == -1)
 		return;
 	T_OK(chown(path, 0, 0) == 0, "owner root: chown");
 	c = conf_load(path, err, sizeof(err));
@@ -735,8 +807,10 @@ test_writers(void)
 	T_OK(chown(path, 65534, 65534) == 0, "owner nobody: chown");
 	c = conf_load(path, err, sizeof(err));
 	T_OK(c == NULL, "owner nobody, run by root: refused");
-	snprintf(want, sizeof(want), "%s: owned by uid 65534, neither root "
-	    "nor the user running this (uid 0); chown it", path);
+	snprintf(want, sizeof(want),
+	    "%s: owned by uid 65534, neither root "
+	    "nor the user running this (uid 0); chown it",
+	    path);
 	T_EQ_STR(err, want, "owner nobody, run by root: message");
 	conf_free(c);
 	unlink(path);
@@ -750,17 +824,21 @@ test_db_servers(void)
 		const char *host;
 		int port;
 	} want[] = {
-		{ "db1.example", 3307 }, { "10.0.0.2", 3306 }, { "::1", 3306 },
-		{ "fe80::1", 4000 }, { "/run/mysqld/mysqld.sock", 0 },
+		{ "db1.example", 3307 },
+		{ "10.0.0.2", 3306 },
+		{ "::1", 3306 },
+		{ "fe80::1", 4000 },
+		{ "/run/mysqld/mysqld.sock", 0 },
 	};
 	char path[4096], err[512], host[CONF_DB_HOSTMAX], tname[64];
 	struct conf *c;
 	size_t i;
 	int port;
 
-	c = load_text(SECLINE "[database]\nhost = db1.example:3307, 10.0.0.2,"
-	    "::1 ,[fe80::1]:4000,/run/mysqld/mysqld.sock\nport = 3306\n", path,
-	    err, sizeof(err));
+	c = load_text(SECLINE
+	    "[database]\nhost = db1.example:3307, 10.0.0.2,"
+	    "::1 ,[fe80::1]:4000,/run/mysqld/mysqld.sock\nport = 3306\n",
+	    path, err, sizeof(err));
 	T_OK(c != NULL, "five servers: loaded");
 	if (c == NULL)
 		return;
@@ -775,11 +853,14 @@ test_db_servers(void)
 	    "no sixth server");
 	conf_free(c);
 	/* The socket, when set, is the one server (as ever). */
-	c = load_text(SECLINE "[database]\nsocket = /tmp/m.sock\n"
-	    "host = a, b\n", path, err, sizeof(err));
-	T_OK(c != NULL && conf_db_server(c, 0, host, sizeof(host), &port) ==
-	    0 && strcmp(host, "/tmp/m.sock") == 0 && port == 0 &&
-	    conf_db_server(c, 1, host, sizeof(host), &port) == -1,
+	c = load_text(SECLINE
+	    "[database]\nsocket = /tmp/m.sock\n"
+	    "host = a, b\n",
+	    path, err, sizeof(err));
+	T_OK(c != NULL &&
+		conf_db_server(c, 0, host, sizeof(host), &port) == 0 &&
+		strcmp(host, "/tmp/m.sock") == 0 && port == 0 &&
+		conf_db_server(c, 1, host, sizeof(host), &port) == -1,
 	    "socket: the one server");
 	conf_free(c);
 	expect_err("empty server", SECLINE "[database]\nhost = a,,b\n",

@@ -27,6 +27,6 @@ main(void)
 	T_EQ_STR(err_str(ERR_USERNAME_TAKEN), "the username is taken",
 	    "a text");
 	T_EQ_STR(err_str(ERR__MAX), "unknown error", "past the enum");
-	T_EQ_STR(err_str((enum err)-1), "unknown error", "below the enum");
+	T_EQ_STR(err_str((enum err) - 1), "unknown error", "below the enum");
 	return T_DONE();
 }

@@ -16,7 +16,10 @@
 
 /* A case from a string literal: its length is the literal's, so it may
  * hold NUL bytes. */
-#define C(lit, want, why) { lit, sizeof(lit) - 1, want, why }
+#define C(lit, want, why) \
+	{ \
+		lit, sizeof(lit) - 1, want, why \
+	}
 
 static const struct {
 	const char *s;
@@ -294,7 +297,8 @@ test_length(void)
 {
 	const char *s = "{\"a\":1}garbage";
 
-	T_EQ_INT(jsonv_check(s, 7, DEPTH), 1, "n stops before trailing garbage");
+	T_EQ_INT(jsonv_check(s, 7, DEPTH), 1,
+	    "n stops before trailing garbage");
 	T_EQ_INT(jsonv_check(s, 6, DEPTH), 0, "n cuts the closing brace");
 	T_EQ_INT(jsonv_check(s, 1, DEPTH), 0, "n leaves only {");
 	T_EQ_INT(jsonv_check(s, 0, DEPTH), 0, "n is 0");

@@ -12,7 +12,7 @@
 #include "jwt.h"
 #include "t.h"
 
-#define NOW 1700000010      /* verification time of the table tests */
+#define NOW 1700000010 /* verification time of the table tests */
 #define LEEWAY 30
 #define ISS "latch"
 #define BUFSZ 16384
@@ -48,8 +48,7 @@ payload(char *buf, size_t sz, const char *claim, const char *repl)
 	size_t i, n = 0;
 	int found = 0;
 
-	snprintf(prefix, sizeof(prefix), "\"%s\":", claim != NULL ? claim :
-	    "");
+	snprintf(prefix, sizeof(prefix), "\"%s\":", claim != NULL ? claim : "");
 	n += (size_t)snprintf(buf + n, sz - n, "{");
 	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
 		const char *c = good[i];
@@ -59,8 +58,8 @@ payload(char *buf, size_t sz, const char *claim, const char *repl)
 			if ((c = repl) == NULL)
 				continue;
 		}
-		n += (size_t)snprintf(buf + n, sz - n, "%s%s",
-		    n > 1 ? "," : "", c);
+		n += (size_t)snprintf(buf + n, sz - n, "%s%s", n > 1 ? "," : "",
+		    c);
 	}
 	if (claim != NULL && !found && repl != NULL)
 		n += (size_t)snprintf(buf + n, sz - n, ",%s", repl);
@@ -73,8 +72,7 @@ enc(const char *s, size_t len, char *out, size_t outsz, size_t *n)
 {
 	size_t r;
 
-	r = b64url_encode((const unsigned char *)s, len, out + *n,
-	    outsz - *n);
+	r = b64url_encode((const unsigned char *)s, len, out + *n, outsz - *n);
 	if (r != (size_t)-1)
 		*n += r;
 }
@@ -94,8 +92,8 @@ mk(char *out, size_t outsz, const char *hdr, size_t hlen, const char *pl,
 	enc(pl, strlen(pl), out, outsz, &n);
 	out[n] = '.';
 	out[n + 1] = '\0';
-	if (k != NULL && jwt_hs256(out, n, k, klen, out + n + 1,
-	    outsz - n - 1) == -1)
+	if (k != NULL &&
+	    jwt_hs256(out, n, k, klen, out + n + 1, outsz - n - 1) == -1)
 		out[0] = '\0';
 }
 
@@ -115,7 +113,8 @@ static void
 test_rfc7515(void)
 {
 	/* RFC 7515 appendix A.1 */
-	static const char k64[] = "AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_"
+	static const char k64[] =
+	    "AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_"
 	    "T-1qS0gZH75aKtMN3Yj0iPS4hcgUuTwjAzZr1Z9CAow";
 	static const char input[] =
 	    "eyJ0eXAiOiJKV1QiLA0KICJhbGciOiJIUzI1NiJ9"
@@ -128,8 +127,8 @@ test_rfc7515(void)
 
 	klen = b64url_decode(k64, strlen(k64), k, sizeof(k));
 	T_EQ_INT(klen, 64, "RFC 7515 A.1 key decodes to 64 bytes");
-	T_EQ_INT(jwt_hs256(input, strlen(input), k, klen, sig, sizeof(sig)),
-	    0, "RFC 7515 A.1 jwt_hs256");
+	T_EQ_INT(jwt_hs256(input, strlen(input), k, klen, sig, sizeof(sig)), 0,
+	    "RFC 7515 A.1 jwt_hs256");
 	T_EQ_STR(sig, "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk",
 	    "RFC 7515 A.1 signature");
 	T_EQ_INT(jwt_hs256(input, strlen(input), k, klen, sig, 43), -1,
@@ -256,12 +255,13 @@ test_sign(void)
 
 struct vcase {
 	const char *why;
-	const char *hdr;    /* NULL: H_OK */
-	const char *claim;  /* claim to replace; NULL: repl is the payload */
-	const char *repl;   /* with claim NULL and repl NULL: good payload */
+	const char *hdr;   /* NULL: H_OK */
+	const char *claim; /* claim to replace; NULL: repl is the payload */
+	const char *repl;  /* with claim NULL and repl NULL: good payload */
 	enum err want;
 };
 
+/* clang-format off */
 static const struct vcase cases[] = {
 	{ "good token", NULL, NULL, NULL, ERR_OK },
 
@@ -451,6 +451,7 @@ static const struct vcase cases[] = {
 	    "\"org\": 7, \"role\": \"admin\", \"sid\": 99, \"jti\": \"j\", "
 	    "\"iat\": 1700000000, \"exp\": 1700000900 }", ERR_OK },
 };
+/* clang-format on */
 
 static void
 test_table(void)
@@ -468,8 +469,8 @@ test_table(void)
 			snprintf(pl, sizeof(pl), "%s", t->repl);
 		else
 			payload(pl, sizeof(pl), NULL, NULL);
-		mks(tok, sizeof(tok), t->hdr != NULL && t->hdr[0] != '\0' ?
-		    t->hdr : H_OK, pl);
+		mks(tok, sizeof(tok),
+		    t->hdr != NULL && t->hdr[0] != '\0' ? t->hdr : H_OK, pl);
 		snprintf(name, sizeof(name), "%s", t->why);
 		T_EQ_INT(verify(tok, &c), t->want, name);
 	}
@@ -525,7 +526,8 @@ test_structure(void)
 		size_t k;
 
 		T_EQ_INT(b64url_decode(tok + i2 + 1, len - i2 - 1, sig,
-		    sizeof(sig)), sizeof(sig), "the signature decodes");
+			     sizeof(sig)),
+		    sizeof(sig), "the signature decodes");
 		for (k = 0; k < sizeof(sig); k++) {
 			sig[k] ^= 0x80;
 			b64url_encode(sig, sizeof(sig), b64, sizeof(b64));
@@ -651,11 +653,13 @@ test_length(void)
 static void
 test_pyjwt(void)
 {
-	static const char pl[] = "{\"iss\":\"latch\",\"sub\":\"1234\","
+	static const char pl[] =
+	    "{\"iss\":\"latch\",\"sub\":\"1234\","
 	    "\"username\":\"bob.smith\",\"org\":3,\"tenant_id\":3,"
 	    "\"role\":\"user\",\"sid\":5678,\"jti\":\"q0b6vN1Vr3X8p5m0K2rFhQ\","
 	    "\"iat\":1700000000,\"exp\":1700000900}";
-	static const char pl2[] = "{\"exp\":1700000900,\"iat\":1700000000,"
+	static const char pl2[] =
+	    "{\"exp\":1700000900,\"iat\":1700000000,"
 	    "\"iss\":\"latch\",\"jti\":\"q0b6vN1Vr3X8p5m0K2rFhQ\",\"org\":3,"
 	    "\"role\":\"user\",\"sid\":5678,\"sub\":\"1234\","
 	    "\"tenant_id\":3,\"username\":\"bob.smith\"}";
@@ -697,11 +701,14 @@ test_kid(void)
 	static const unsigned char key2[] = "fedcba9876543210fedcba9876543210";
 	static const unsigned char key3[] = "an unrelated key, also 32 bytes!";
 	struct jwt_keys cur = { .current = key, .currentlen = KEYLEN };
-	struct jwt_keys rot = { .current = key2, .currentlen = sizeof(key2) - 1,
-	    .previous = key, .previouslen = KEYLEN };
+	struct jwt_keys rot = { .current = key2,
+		.currentlen = sizeof(key2) - 1,
+		.previous = key,
+		.previouslen = KEYLEN };
 	struct jwt_keys other = { .current = key3,
-	    .currentlen = sizeof(key3) - 1, .previous = key2,
-	    .previouslen = sizeof(key2) - 1 };
+		.currentlen = sizeof(key3) - 1,
+		.previous = key2,
+		.previouslen = sizeof(key2) - 1 };
 	char kid[JWT_KID_LEN + 1], kid2[JWT_KID_LEN + 1], want[128];
 	char tok[BUFSZ], tok2[BUFSZ], hdr[256], bad[BUFSZ], pl[BUFSZ];
 	struct jwt_claims c, v;
@@ -765,8 +772,7 @@ test_kid(void)
 	fill(&c);
 	snprintf(want, sizeof(want),
 	    "{\"alg\":\"HS256\",\"typ\":\"JWT\",\"kid\":\"%s\"}", kid);
-	mk(bad, sizeof(bad), want, strlen(want), pl, key2,
-	    sizeof(key2) - 1);
+	mk(bad, sizeof(bad), want, strlen(want), pl, key2, sizeof(key2) - 1);
 	T_EQ_INT(jwt_verify_keys(bad, &rot, ISS, NOW, LEEWAY, NULL),
 	    ERR_INVALID_TOKEN, "kid: previous kid, current key's MAC refused");
 	mk(bad, sizeof(bad), "{\"alg\":\"HS256\",\"kid\":7}", 23, pl, key,
@@ -783,7 +789,8 @@ test_kid(void)
 }
 
 /* RFC 8037 appendix A.1's Ed25519 key, as PKCS#8 PEM. */
-static const char rfc8037_pem[] = "-----BEGIN PRIVATE KEY-----\n"
+static const char rfc8037_pem[] =
+    "-----BEGIN PRIVATE KEY-----\n"
     "MC4CAQAwBQYDK2VwBCIEIJ1hsZ3v/VpguoRK9JLsLMREScVpezJpGXA7rAMcrn9g\n"
     "-----END PRIVATE KEY-----\n";
 
@@ -803,9 +810,11 @@ static void
 test_eddsa(void)
 {
 	/* RFC 8037 A.4: the JWS of "Example of Ed25519 signing" */
-	static const char input[] = "eyJhbGciOiJFZERTQSJ9."
+	static const char input[] =
+	    "eyJhbGciOiJFZERTQSJ9."
 	    "RXhhbXBsZSBvZiBFZDI1NTE5IHNpZ25pbmc";
-	static const char want[] = "hgyY0il_MGCjP0JzlnLWG1PPOt7-09PGcvMg3AIbQR6"
+	static const char want[] =
+	    "hgyY0il_MGCjP0JzlnLWG1PPOt7-09PGcvMg3AIbQR6"
 	    "dWbhijcNR4ki4iylGjg5BhVsPt9g7sVvpAr_MuM0KAg";
 	unsigned char sig[KEY_SIG_LEN];
 	char b64[100], jwk[KEY_JWK_MAX], tok[BUFSZ], hs[BUFSZ], hdr[256];
@@ -823,10 +832,12 @@ test_eddsa(void)
 	T_EQ_STR(key_kid(k), "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k",
 	    "eddsa: kid is the RFC 7638 thumbprint (RFC 8037 A.3)");
 	T_EQ_INT(key_jwk(k, jwk), 0, "eddsa: JWK written");
-	T_EQ_STR(jwk, "{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"x\":"
+	T_EQ_STR(jwk,
+	    "{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"x\":"
 	    "\"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo\",\"kid\":"
 	    "\"kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k\",\"alg\":\"EdDSA\","
-	    "\"use\":\"sig\"}", "eddsa: JWK is RFC 8037 A.2's public key");
+	    "\"use\":\"sig\"}",
+	    "eddsa: JWK is RFC 8037 A.2's public key");
 	T_EQ_INT(key_sign(k, input, strlen(input), sig), 0, "eddsa: signs");
 	b64url_encode(sig, sizeof(sig), b64, sizeof(b64));
 	T_EQ_STR(b64, want, "eddsa: RFC 8037 A.4 signature");
@@ -836,14 +847,18 @@ test_eddsa(void)
 	    "eddsa: a changed signature does not");
 
 	/* Tokens: signed with the key, verified by kid. */
-	struct jwt_keys ed = { .current = key, .currentlen = KEYLEN,
-	    .sign = k, .ed = { k, NULL }, .no_hs256 = 1 };
+	struct jwt_keys ed = { .current = key,
+		.currentlen = KEYLEN,
+		.sign = k,
+		.ed = { k, NULL },
+		.no_hs256 = 1 };
 	struct jwt_keys hsonly = { .current = key, .currentlen = KEYLEN };
 	fill(&c);
 	T_EQ_INT(jwt_sign_keys(&c, &ed, tok, sizeof(tok)), ERR_OK,
 	    "eddsa: token signed");
 	header_of(tok, hdr, sizeof(hdr));
-	T_EQ_STR(hdr, "{\"alg\":\"EdDSA\",\"typ\":\"JWT\",\"kid\":"
+	T_EQ_STR(hdr,
+	    "{\"alg\":\"EdDSA\",\"typ\":\"JWT\",\"kid\":"
 	    "\"kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k\"}",
 	    "eddsa: header alg EdDSA with the kid");
 	T_EQ_INT(strlen(strrchr(tok, '.') + 1), 86,
@@ -870,8 +885,10 @@ test_eddsa(void)
 	ed.no_hs256 = 0;
 	T_EQ_INT(jwt_verify_keys(hs, &ed, ISS, NOW, LEEWAY, &v), ERR_OK,
 	    "eddsa: HS256 accepted during a switch");
-	T_EQ_INT(jwt_sign(&c, (const unsigned char *)
-	    "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo", 43, hs, sizeof(hs)),
+	T_EQ_INT(jwt_sign(&c,
+		     (const unsigned char
+			     *)"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo",
+		     43, hs, sizeof(hs)),
 	    ERR_OK, "eddsa: HS256 token keyed with the public key");
 	T_EQ_INT(jwt_verify_keys(hs, &ed, ISS, NOW, LEEWAY, &v),
 	    ERR_INVALID_TOKEN, "eddsa: public key as HMAC secret refused");
@@ -895,13 +912,14 @@ test_eddsa(void)
 			k2 = key_generate(file, NULL, err, sizeof(err));
 			T_OK(k2 != NULL, "eddsa: key generated");
 			struct stat st;
-			T_OK(stat(file, &st) == 0 && (st.st_mode & 0777) == 0600,
+			T_OK(stat(file, &st) == 0 &&
+				(st.st_mode & 0777) == 0600,
 			    "eddsa: key file 0600");
 			T_OK(key_generate(file, NULL, err, sizeof(err)) == NULL,
 			    "eddsa: never over an existing key");
 			struct key *k3 = key_load(file, 0, err, sizeof(err));
 			T_OK(k3 != NULL && k2 != NULL &&
-			    strcmp(key_kid(k3), key_kid(k2)) == 0,
+				strcmp(key_kid(k3), key_kid(k2)) == 0,
 			    "eddsa: the file loads back as the same key");
 			key_free(k3);
 			chmod(file, 0604);

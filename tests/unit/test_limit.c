@@ -43,7 +43,8 @@ main(void)
 	T_EQ_STR(ip("127.0.0.1", "6.6.6.6, 1.2.3.4", "127.0.0.1"), "1.2.3.4",
 	    "right-most entry");
 	T_EQ_STR(ip("127.0.0.1", "6.6.6.6, 1.2.3.4, 10.0.0.2",
-	    "127.0.0.1,10.0.0.2"), "1.2.3.4", "trusted entries skipped");
+		     "127.0.0.1,10.0.0.2"),
+	    "1.2.3.4", "trusted entries skipped");
 	T_EQ_STR(ip("127.0.0.1", "6.6.6.6,2001:db8::1 ", "127.0.0.1"),
 	    "2001:db8::1", "IPv6");
 	T_EQ_STR(ip("127.0.0.1", "1.2.3.4, junk", "127.0.0.1"), "127.0.0.1",
@@ -62,8 +63,14 @@ main(void)
 	limit_name_key("Ada@Example.org", key);
 	limit_name_key("ada@example.org", key2);
 	T_EQ_STR(key, key2, "an email is case-folded too");
-	limit_name_key("\xc3\x84" "da", key);
-	limit_name_key("\xc3\xa4" "da", key2);
+	limit_name_key(
+	    "\xc3\x84"
+	    "da",
+	    key);
+	limit_name_key(
+	    "\xc3\xa4"
+	    "da",
+	    key2);
 	T_EQ_INT(strcmp(key, key2) != 0, 1, "only ASCII is folded");
 	return T_DONE();
 }

@@ -80,16 +80,20 @@ test_lines(void)
 	log_warn("spool: open %s", "x");
 	T_EQ_INT(errno, ENOENT, "errno preserved by log_warn");
 	capture_end(buf, sizeof(buf));
-	snprintf(want, sizeof(want), "latchd[%ld]: warn: spool: open x: %s "
-	    "[rid=0123456789abcdef]\n", pid, strerror(ENOENT));
+	snprintf(want, sizeof(want),
+	    "latchd[%ld]: warn: spool: open x: %s "
+	    "[rid=0123456789abcdef]\n",
+	    pid, strerror(ENOENT));
 	T_EQ_STR(buf, want, "warn line with errno and rid");
 
 	capture_start();
 	errno = EACCES;
 	log_warnx("auth: bad\nline\r%s", "\x1b[31m");
 	capture_end(buf, sizeof(buf));
-	snprintf(want, sizeof(want), "latchd[%ld]: warn: auth: bad?line??[31m "
-	    "[rid=0123456789abcdef]\n", pid);
+	snprintf(want, sizeof(want),
+	    "latchd[%ld]: warn: auth: bad?line??[31m "
+	    "[rid=0123456789abcdef]\n",
+	    pid);
 	T_EQ_STR(buf, want, "warnx: no errno, control characters replaced");
 	log_set_request(NULL);
 

@@ -48,12 +48,13 @@ main(void)
 	T_OK(!metrics_on(), "off without a segment");
 	text = metrics_render(routes, 2, &g, &len);
 	T_OK(text != NULL && strlen(text) == len, "renders without one");
-	T_OK(text != NULL && strstr(text, "latch_build_info{version=") !=
-	    NULL, "build info without a segment");
+	T_OK(text != NULL && strstr(text, "latch_build_info{version=") != NULL,
+	    "build info without a segment");
 	T_OK(text != NULL && strstr(text, "latch_signins_total") == NULL,
 	    "no counters without a segment");
-	T_OK(text != NULL && has(text,
-	    "latch_mail_spool_messages{state=\"queued\"} 3"), "gauges");
+	T_OK(text != NULL &&
+		has(text, "latch_mail_spool_messages{state=\"queued\"} 3"),
+	    "gauges");
 	free(text);
 
 	T_OK(metrics_init() >= 0, "segment made");
@@ -79,8 +80,8 @@ main(void)
 	metrics_add(METRIC_SESSION_REVOKED, 0);
 	metrics_request(0, 503, 500);
 	metrics_request(0, 200, 20000000000ULL);
-	metrics_request(99, 200, 1);		/* out of range: ignored */
-	metrics_inc(METRIC__MAX);		/* likewise */
+	metrics_request(99, 200, 1); /* out of range: ignored */
+	metrics_inc(METRIC__MAX);    /* likewise */
 
 	text = metrics_render(routes, 2, &g, &len);
 	T_OK(text != NULL, "rendered");
@@ -94,29 +95,42 @@ main(void)
 	    "unlabelled counter");
 	T_OK(has(text, "# TYPE latch_signins_total counter"), "TYPE line");
 	T_OK(has(text, "latch_sessions_revoked_total 5"), "add n");
-	T_EQ_INT(metrics_get(METRIC_SIGNIN_OK), CHILDREN * EACH,
-	    "metrics_get");
+	T_EQ_INT(metrics_get(METRIC_SIGNIN_OK), CHILDREN * EACH, "metrics_get");
 	T_EQ_INT(metrics_get(METRIC__MAX), 0, "metrics_get out of range");
-	T_OK(has(text, "latch_http_requests_total{method=\"POST\",route="
-	    "\"/auth/login\",status=\"2xx\"} 40000"), "requests by route");
-	T_OK(has(text, "latch_http_requests_total{method=\"GET\",route="
-	    "\"/health\",status=\"5xx\"} 1"), "status class");
+	T_OK(has(text,
+		 "latch_http_requests_total{method=\"POST\",route="
+		 "\"/auth/login\",status=\"2xx\"} 40000"),
+	    "requests by route");
+	T_OK(has(text,
+		 "latch_http_requests_total{method=\"GET\",route="
+		 "\"/health\",status=\"5xx\"} 1"),
+	    "status class");
 	T_OK(strstr(text, "route=\"/auth/login\",status=\"4xx\"") == NULL,
 	    "a class never seen is left out");
-	T_OK(has(text, "latch_http_request_duration_seconds_bucket{method="
-	    "\"POST\",route=\"/auth/login\",le=\"0.0025\"} 0"),
+	T_OK(has(text,
+		 "latch_http_request_duration_seconds_bucket{method="
+		 "\"POST\",route=\"/auth/login\",le=\"0.0025\"} 0"),
 	    "below the observations");
-	T_OK(has(text, "latch_http_request_duration_seconds_bucket{method="
-	    "\"POST\",route=\"/auth/login\",le=\"0.005\"} 40000"),
+	T_OK(has(text,
+		 "latch_http_request_duration_seconds_bucket{method="
+		 "\"POST\",route=\"/auth/login\",le=\"0.005\"} 40000"),
 	    "cumulative bucket");
-	T_OK(has(text, "latch_http_request_duration_seconds_sum{method="
-	    "\"POST\",route=\"/auth/login\"} 120.000000000"), "sum");
-	T_OK(has(text, "latch_http_request_duration_seconds_bucket{method="
-	    "\"GET\",route=\"/health\",le=\"10\"} 1"), "above 10 s: not le 10");
-	T_OK(has(text, "latch_http_request_duration_seconds_bucket{method="
-	    "\"GET\",route=\"/health\",le=\"+Inf\"} 2"), "+Inf holds all");
-	T_OK(has(text, "latch_http_request_duration_seconds_count{method="
-	    "\"GET\",route=\"/health\"} 2"), "count");
+	T_OK(has(text,
+		 "latch_http_request_duration_seconds_sum{method="
+		 "\"POST\",route=\"/auth/login\"} 120.000000000"),
+	    "sum");
+	T_OK(has(text,
+		 "latch_http_request_duration_seconds_bucket{method="
+		 "\"GET\",route=\"/health\",le=\"10\"} 1"),
+	    "above 10 s: not le 10");
+	T_OK(has(text,
+		 "latch_http_request_duration_seconds_bucket{method="
+		 "\"GET\",route=\"/health\",le=\"+Inf\"} 2"),
+	    "+Inf holds all");
+	T_OK(has(text,
+		 "latch_http_request_duration_seconds_count{method="
+		 "\"GET\",route=\"/health\"} 2"),
+	    "count");
 	T_OK(has(text, "latch_workers 4"), "workers gauge");
 	T_OK(has(text, "latch_mail_spool_messages{state=\"deferred\"} 2"),
 	    "deferred gauge");

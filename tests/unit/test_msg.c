@@ -18,6 +18,7 @@ test_parse(void)
 	    "From: A <a@example.com>\r\nTo: b@example.com\r\n"
 	    "Subject: s\r\nDate: Mon, 01 Jan 2024 00:00:00 +0000\r\n"
 	    "Message-ID: <x@example.com>\r\n\r\nbody\r\n";
+	/* clang-format off */
 	static const struct {
 		const char *text, *what;
 	} bad[] = {
@@ -55,19 +56,21 @@ test_parse(void)
 		{"From: not an address\r\nTo: b@example.com\r\nSubject: s\r\n"
 		    "Date: d\r\nMessage-ID: <x@y>\r\n\r\n", "bad From"},
 	};
+	/* clang-format on */
 	char from[MSG_ADDR_SIZE], to[MSG_ADDR_SIZE], name[128], *big;
 	const char *why = NULL;
 	size_t i;
 	int utf8;
 
-	T_EQ_INT(msg_parse(good, strlen(good), from, to, &utf8, &why),
-	    ERR_OK, "parse: minimal message");
+	T_EQ_INT(msg_parse(good, strlen(good), from, to, &utf8, &why), ERR_OK,
+	    "parse: minimal message");
 	T_EQ_STR(from, "a@example.com", "parse: From with display name");
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		snprintf(name, sizeof(name), "parse refuses: %s", bad[i].what);
 		why = NULL;
-		T_EQ_INT(msg_parse(bad[i].text, strlen(bad[i].text), from,
-		    to, &utf8, &why), ERR_INVALID_FIELD, name);
+		T_EQ_INT(msg_parse(bad[i].text, strlen(bad[i].text), from, to,
+			     &utf8, &why),
+		    ERR_INVALID_FIELD, name);
 		snprintf(name, sizeof(name), "parse says why: %s", bad[i].what);
 		T_OK(why != NULL && why[0] != '\0', name);
 	}
@@ -79,8 +82,8 @@ test_parse(void)
 	memcpy(big, good, sizeof(good) - 1);
 	memset(big + sizeof(good) - 1, 'x', 999);
 	memcpy(big + sizeof(good) - 1 + 999, "\r\n", 2);
-	T_EQ_INT(msg_parse(big, sizeof(good) - 1 + 1001, from, to, &utf8,
-	    &why), ERR_INVALID_FIELD, "parse refuses: line over 998 bytes");
+	T_EQ_INT(msg_parse(big, sizeof(good) - 1 + 1001, from, to, &utf8, &why),
+	    ERR_INVALID_FIELD, "parse refuses: line over 998 bytes");
 	T_EQ_INT(msg_parse(big, MSG_MAX + 1, from, to, &utf8, &why),
 	    ERR_INVALID_FIELD, "parse refuses: over 1 MiB");
 	free(big);

@@ -81,13 +81,13 @@ test_malformed(void)
 		"$s1$zz0801$c2FsdA==$aGFzaA==",
 		"$2b$10$abcdefghijklmnopqrstuuABCDEFGHIJKLMNOPQRSTUVWXYZ01234",
 		"$7$C6..../....SodiumChloride"
-		    "$kBGj9fHznVYFQMEn/qDCfrDevf9YDtcDdKvEqHJLV8D",
+		"$kBGj9fHznVYFQMEn/qDCfrDevf9YDtcDdKvEqHJLV8D",
 		"$$$$",
 		"$s1",
 	};
 
 	if (!T_EQ_INT(pw_hash("secret", N, R, P, mcf), 0,
-	    "pw_hash for malformed"))
+		"pw_hash for malformed"))
 		return;
 	for (i = 0; i < sizeof(junk) / sizeof(junk[0]); i++) {
 		snprintf(name, sizeof(name), "malformed MCF %zu refused", i);
@@ -114,8 +114,7 @@ test_malformed(void)
 	snprintf(bad, sizeof(bad), "$s1$0A0801%s", mcf + 10);
 	T_EQ_INT(pw_verify("secret", bad), 0, "upper-case hex");
 	snprintf(bad, sizeof(bad), "$s1$1e0801%s", mcf + 10);
-	T_EQ_INT(pw_verify("secret", bad), 0,
-	    "N=2^30 refused without trying");
+	T_EQ_INT(pw_verify("secret", bad), 0, "N=2^30 refused without trying");
 	snprintf(bad, sizeof(bad), "$s1$ff0801%s", mcf + 10);
 	T_EQ_INT(pw_verify("secret", bad), 0, "log2(N)=255 refused");
 	snprintf(bad, sizeof(bad), "$s1$0a0001%s", mcf + 10);
@@ -152,12 +151,12 @@ test_dummy(void)
 {
 	T_EQ_INT(pw_verify_dummy("whatever", N, R, P), 0, "dummy returns 0");
 	T_EQ_INT(pw_verify_dummy("", N, R, P), 0, "dummy, empty password");
-	T_EQ_INT(pw_verify_dummy("x", 1000, R, P), 0,
-	    "dummy, bad parameters");
+	T_EQ_INT(pw_verify_dummy("x", 1000, R, P), 0, "dummy, bad parameters");
 	T_EQ_INT(pw_verify_dummy(NULL, N, R, P), 0, "dummy, NULL password");
 }
 
 /* "correct horse", hashed elsewhere. */
+/* clang-format off */
 static const struct {
 	const char *hash;
 	enum pw_kind kind;
@@ -177,6 +176,7 @@ static const struct {
 	{ "$5$saltsalt$myjXcpMpE2Ofk7fj9hqyNYSn6lmWG4Mqnjx.KIRRr4/",
 	  PW_SHA256CRYPT },
 };
+/* clang-format on */
 
 static void
 test_foreign(void)
@@ -216,6 +216,7 @@ test_foreign(void)
 static void
 test_foreign_refused(void)
 {
+	/* clang-format off */
 	static const struct {
 		const char *hash, *why;
 	} refused[] = {
@@ -267,6 +268,7 @@ test_foreign_refused(void)
 		{ "$s1$0e0801$c2FsdA==$short", "malformed or out-of-bounds scrypt "
 		  "hash" },
 	};
+	/* clang-format on */
 	char name[160], big[300];
 	const char *why;
 	enum pw_kind k;

@@ -113,8 +113,10 @@ test_whole_buffer(size_t n)
 	snprintf(name, sizeof(name), "a reply of %zu bytes: buffer empty", n);
 	T_EQ_INT(c->len, 0, name);
 	off = clobbered(c);
-	snprintf(name, sizeof(name), "a reply of %zu bytes: nothing written "
-	    "after reply[]", n);
+	snprintf(name, sizeof(name),
+	    "a reply of %zu bytes: nothing written "
+	    "after reply[]",
+	    n);
 	T_OK(off == -1, name);
 	if (off != -1)
 		printf("# byte %ld after reply[] changed to %#x\n", off,

@@ -27,8 +27,8 @@
 #include "spool.h"
 #include "t.h"
 
-static char root[256];   /* the temporary directory */
-static char spool[300];  /* root/spool */
+static char root[256];  /* the temporary directory */
+static char spool[300]; /* root/spool */
 
 /* Number of entries (not . or ..) in spool/sub. */
 static int
@@ -43,7 +43,8 @@ count(const char *sub)
 	if ((d = opendir(path)) == NULL)
 		return -1;
 	while ((de = readdir(d)) != NULL)
-		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+		if (strcmp(de->d_name, ".") != 0 &&
+		    strcmp(de->d_name, "..") != 0)
 			n++;
 	closedir(d);
 	return n;
@@ -202,6 +203,7 @@ test_conf(void)
 static void
 test_injection(struct conf *c)
 {
+	/* clang-format off */
 	static const struct {
 		const char *to, *subject, *body, *what;
 	} bad[] = {
@@ -224,13 +226,15 @@ test_injection(struct conf *c)
 		{"a@example.com", "s", "a\x1b[31m", "ESC in body"},
 		{"a@example.com", "s", "\xc3", "bad UTF-8 in body"},
 	};
+	/* clang-format on */
 	char id[SPOOL_ID_SIZE], name[128], *big;
 	size_t i;
 
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		snprintf(name, sizeof(name), "refused: %s", bad[i].what);
-		T_EQ_INT(spool_submit(c, bad[i].to, bad[i].subject,
-		    bad[i].body, id, sizeof(id)), ERR_INVALID_FIELD, name);
+		T_EQ_INT(spool_submit(c, bad[i].to, bad[i].subject, bad[i].body,
+			     id, sizeof(id)),
+		    ERR_INVALID_FIELD, name);
 	}
 	big = malloc(MSG_BODY_MAX + 2);
 	memset(big, 'x', MSG_BODY_MAX + 1);
@@ -256,7 +260,8 @@ test_injection(struct conf *c)
 static void
 test_format(struct conf *c)
 {
-	const char *body = "Hello Zoë,\n\nline two ends in spaces  \n"
+	const char *body =
+	    "Hello Zoë,\n\nline two ends in spaces  \n"
 	    ".starts with a dot\nFrom the start\na=b\n"
 	    "a long line that goes on and on and on and on and on and on and "
 	    "on and on and on and on: ünïcödé at the end ✓\r\nlast";
@@ -267,9 +272,11 @@ test_format(struct conf *c)
 	size_t len = 0, maxline = 0;
 	int utf8 = -1, crlf = 1;
 
-	T_EQ_INT(spool_submit(c, "zoe@example.org", "Welcome to Zürich ✓ "
-	    "— a subject long enough to need two encoded words", body, id,
-	    sizeof(id)), ERR_OK, "submit: ok");
+	T_EQ_INT(spool_submit(c, "zoe@example.org",
+		     "Welcome to Zürich ✓ "
+		     "— a subject long enough to need two encoded words",
+		     body, id, sizeof(id)),
+	    ERR_OK, "submit: ok");
 	T_EQ_INT(strlen(id), SPOOL_ID_LEN, "submit: id length");
 	if (!T_OK((m = msg_of(id, &len)) != NULL, "submit: file in new/"))
 		return;
@@ -297,17 +304,21 @@ test_format(struct conf *c)
 	T_EQ_STR(v, "zoe@example.org", "format: To");
 	header(m, "Subject", v, sizeof(v));
 	T_OK(strncmp(v, "=?UTF-8?B?", 10) == 0, "format: Subject encoded");
-	T_OK(ew_decode(v, dec, sizeof(dec)) == 0 && strcmp(dec, "Welcome "
-	    "to Zürich ✓ — a subject long enough to need two encoded words") ==
-	    0, "format: Subject decodes");
+	T_OK(ew_decode(v, dec, sizeof(dec)) == 0 &&
+		strcmp(dec,
+		    "Welcome "
+		    "to Zürich ✓ — a subject long enough to need two encoded "
+		    "words") == 0,
+	    "format: Subject decodes");
 	header(m, "Date", v, sizeof(v));
 	{
 		char wd[8], mon[8], zone[8];
 		int d, y, hh, mm, ss;
 
 		T_OK(sscanf(v, "%3s, %d %3s %d %d:%d:%d %5s", wd, &d, mon, &y,
-		    &hh, &mm, &ss, zone) == 8 && wd[3] == '\0' && v[3] == ',' &&
-		    strcmp(zone, "+0000") == 0 && y >= 2024,
+			 &hh, &mm, &ss, zone) == 8 &&
+			wd[3] == '\0' && v[3] == ',' &&
+			strcmp(zone, "+0000") == 0 && y >= 2024,
 		    "format: Date is RFC 5322 in UTC");
 	}
 	header(m, "Message-ID", v, sizeof(v));
@@ -323,13 +334,16 @@ test_format(struct conf *c)
 	p = strstr(m, "\r\n\r\n");
 	if (T_OK(p != NULL, "format: header ends with an empty line")) {
 		T_OK(qp_decode(p + 4, dec, sizeof(dec)) == 0, "format: QP");
-		T_EQ_STR(dec, "Hello Zoë,\n\nline two ends in spaces  \n"
+		T_EQ_STR(dec,
+		    "Hello Zoë,\n\nline two ends in spaces  \n"
 		    ".starts with a dot\nFrom the start\na=b\n"
 		    "a long line that goes on and on and on and on and on and "
 		    "on and on and on and on and on: ünïcödé at the end ✓\n"
-		    "last\n", "format: body intact through quoted-printable");
-		T_OK(strstr(p, "\r\n.") == NULL && strstr(p, "\r\nFrom ") ==
-		    NULL, "format: no line starts with '.' or 'From '");
+		    "last\n",
+		    "format: body intact through quoted-printable");
+		T_OK(strstr(p, "\r\n.") == NULL &&
+			strstr(p, "\r\nFrom ") == NULL,
+		    "format: no line starts with '.' or 'From '");
 		T_OK(strstr(p, " \r\n") == NULL, "format: no trailing space");
 	}
 
@@ -341,19 +355,23 @@ test_format(struct conf *c)
 	free(m);
 
 	/* Plain ASCII subject stays readable; a long one is folded. */
-	T_EQ_INT(spool_submit(c, "a@example.com", "Reset your password",
-	    "", id, sizeof(id)), ERR_OK, "submit: empty body");
+	T_EQ_INT(spool_submit(c, "a@example.com", "Reset your password", "", id,
+		     sizeof(id)),
+	    ERR_OK, "submit: empty body");
 	if ((m = msg_of(id, &len)) != NULL) {
 		T_OK(strstr(m, "\r\nSubject: Reset your password\r\n") != NULL,
 		    "format: ASCII subject as is");
 		free(m);
 	}
-	T_EQ_INT(spool_submit(c, "a@example.com", "looks =?like?= an "
-	    "encoded word", "b", id, sizeof(id)), ERR_OK, "submit: =? subject");
+	T_EQ_INT(spool_submit(c, "a@example.com",
+		     "looks =?like?= an "
+		     "encoded word",
+		     "b", id, sizeof(id)),
+	    ERR_OK, "submit: =? subject");
 	if ((m = msg_of(id, &len)) != NULL) {
 		header(m, "Subject", v, sizeof(v));
-		T_OK(ew_decode(v, dec, sizeof(dec)) == 0 && strcmp(dec,
-		    "looks =?like?= an encoded word") == 0,
+		T_OK(ew_decode(v, dec, sizeof(dec)) == 0 &&
+			strcmp(dec, "looks =?like?= an encoded word") == 0,
 		    "format: \"=?\" in a subject gets encoded");
 		free(m);
 	}
@@ -377,15 +395,15 @@ test_format(struct conf *c)
 	    ERR_OK, "submit: UTF-8 display name");
 	if ((m = msg_of(id, &len)) != NULL) {
 		header(m, "From", v, sizeof(v));
-		T_OK(strncmp(v, "=?UTF-8?B?", 10) == 0 && strstr(v,
-		    "?= <noreply@example.com>") != NULL,
+		T_OK(strncmp(v, "=?UTF-8?B?", 10) == 0 &&
+			strstr(v, "?= <noreply@example.com>") != NULL,
 		    "format: From display name encoded");
 		free(m);
 	}
 	free(c->mail_from);
 	c->mail_from = strdup("noreply@example.com");
-	T_EQ_INT(spool_submit(c, "ünï@example.org", "s", "b", id,
-	    sizeof(id)), ERR_OK, "submit: UTF-8 address");
+	T_EQ_INT(spool_submit(c, "ünï@example.org", "s", "b", id, sizeof(id)),
+	    ERR_OK, "submit: UTF-8 address");
 	if ((m = msg_of(id, &len)) != NULL) {
 		header(m, "From", v, sizeof(v));
 		T_EQ_STR(v, "noreply@example.com", "format: bare From");
@@ -436,7 +454,8 @@ test_atomic(struct conf *c)
 		free(c2->mail_spool_dir);
 		c2->mail_spool_dir = strdup(dir);
 		T_EQ_INT(spool_submit(c2, "a@example.com", "s", "b", id,
-		    sizeof(id)), ERR_SYS, "atomic: new/ not a directory");
+			     sizeof(id)),
+		    ERR_SYS, "atomic: new/ not a directory");
 		snprintf(path, sizeof(path), "%s/tmp", dir);
 		{
 			DIR *d = opendir(path);
@@ -447,7 +466,8 @@ test_atomic(struct conf *c)
 				n += de->d_name[0] != '.';
 			if (d != NULL)
 				closedir(d);
-			T_EQ_INT(n, 0, "atomic: tmp/ cleaned after a failed "
+			T_EQ_INT(n, 0,
+			    "atomic: tmp/ cleaned after a failed "
 			    "rename");
 		}
 		conf_free(c2);
@@ -457,16 +477,17 @@ test_atomic(struct conf *c)
 static void
 test_mail(struct conf *c)
 {
-	const char *const inv[] = {"organization", "Acme", "inviter", "Bob",
-	    "role", "admin", "link", "https://x.test/register?code=abc",
-	    "code", "abc", "expires", "2030-01-01 00:00 UTC", NULL};
+	const char *const inv[] = { "organization", "Acme", "inviter", "Bob",
+		"role", "admin", "link", "https://x.test/register?code=abc",
+		"code", "abc", "expires", "2030-01-01 00:00 UTC", NULL };
 	char id[SPOOL_ID_SIZE], *m;
 	char v[1024];
 	size_t len;
 
 	/* spool_mail: subject and body rendered apart. */
-	T_EQ_INT(spool_mail(c, "invite", inv, "new@example.com", 0,
-	    id, sizeof(id)), ERR_OK, "mail: invite queued");
+	T_EQ_INT(spool_mail(c, "invite", inv, "new@example.com", 0, id,
+		     sizeof(id)),
+	    ERR_OK, "mail: invite queued");
 	if ((m = msg_of(id, &len)) != NULL) {
 		header(m, "Subject", v, sizeof(v));
 		T_EQ_STR(v, "You're invited to join Acme", "mail: subject");
@@ -475,18 +496,23 @@ test_mail(struct conf *c)
 		free(m);
 	}
 	{
-		const char *const evil[] = {"organization", "Acme\r\nBcc: "
-		    "x@evil.test", "inviter", "Bob", "role", "user", "link",
-		    "l", "code", "c", "expires", "e", NULL};
+		const char *const evil[] = { "organization",
+			"Acme\r\nBcc: "
+			"x@evil.test",
+			"inviter", "Bob", "role", "user", "link", "l", "code",
+			"c", "expires", "e", NULL };
 
-		T_EQ_INT(spool_mail(c, "invite", evil, "new@example.com",
-		    0, id, sizeof(id)), ERR_INVALID_FIELD,
+		T_EQ_INT(spool_mail(c, "invite", evil, "new@example.com", 0, id,
+			     sizeof(id)),
+		    ERR_INVALID_FIELD,
 		    "mail: a line break in a subject value is refused");
 	}
-	T_EQ_INT(spool_mail(c, "../etc/passwd", inv, "new@example.com",
-	    0, id, sizeof(id)), ERR_SYS, "mail: template name is a bare name");
-	T_EQ_INT(spool_mail(c, "nosuch", inv, "new@example.com", 0,
-	    id, sizeof(id)), ERR_SYS, "mail: missing template");
+	T_EQ_INT(spool_mail(c, "../etc/passwd", inv, "new@example.com", 0, id,
+		     sizeof(id)),
+	    ERR_SYS, "mail: template name is a bare name");
+	T_EQ_INT(spool_mail(c, "nosuch", inv, "new@example.com", 0, id,
+		     sizeof(id)),
+	    ERR_SYS, "mail: missing template");
 }
 
 /* What test_held() saw of hold/. */
@@ -516,15 +542,16 @@ saw_one(const char *id, void *arg)
 static void
 test_held(const struct conf *c)
 {
-	const char *const vars[] = {"organization", "Acme", "inviter", "Bob",
-	    "role", "user", "link", "https://x.test/register?code=abc",
-	    "code", "abc", "expires", "soon", NULL};
+	const char *const vars[] = { "organization", "Acme", "inviter", "Bob",
+		"role", "user", "link", "https://x.test/register?code=abc",
+		"code", "abc", "expires", "soon", NULL };
 	char id[SPOOL_ID_SIZE], path[700];
 	struct seen s;
 	int before = count("new");
 
 	T_EQ_INT(spool_mail(c, "invite", vars, "new@example.com", 1, id,
-	    sizeof(id)), ERR_OK, "held: invite held");
+		     sizeof(id)),
+	    ERR_OK, "held: invite held");
 	T_EQ_INT(count("hold"), 1, "held: in hold/");
 	T_EQ_INT(count("new"), before, "held: not in new/");
 	T_EQ_INT(count("tmp"), 0, "held: nothing left in tmp/");
@@ -550,7 +577,8 @@ test_held(const struct conf *c)
 	    "held: released twice");
 
 	T_EQ_INT(spool_mail(c, "invite", vars, "new@example.com", 1, id,
-	    sizeof(id)), ERR_OK, "held: another");
+		     sizeof(id)),
+	    ERR_OK, "held: another");
 	T_EQ_INT(spool_drop(spool, id), ERR_OK, "held: dropped");
 	T_EQ_INT(count("hold"), 0, "held: gone");
 	T_EQ_INT(count("new"), before + 1, "held: not queued");
@@ -558,13 +586,15 @@ test_held(const struct conf *c)
 	{
 		char id2[SPOOL_ID_SIZE];
 
+		T_EQ_INT(spool_mail(c, "invite", vars, "new@example.com", 1, id,
+			     sizeof(id)),
+		    ERR_OK, "held: one");
 		T_EQ_INT(spool_mail(c, "invite", vars, "new@example.com", 1,
-		    id, sizeof(id)), ERR_OK, "held: one");
-		T_EQ_INT(spool_mail(c, "invite", vars, "new@example.com", 1,
-		    id2, sizeof(id2)), ERR_OK, "held: two");
+			     id2, sizeof(id2)),
+		    ERR_OK, "held: two");
 		memset(&s, 0, sizeof(s));
-		T_EQ_INT(spool_held(spool, time(NULL) + 1, saw_one, &s),
-		    ERR_OK, "held: a walk fn stops");
+		T_EQ_INT(spool_held(spool, time(NULL) + 1, saw_one, &s), ERR_OK,
+		    "held: a walk fn stops");
 		T_EQ_INT(s.n, 1, "held: it stopped at the first");
 		T_EQ_INT(spool_drop(spool, id), ERR_OK, "held: drop one");
 		T_EQ_INT(spool_drop(spool, id2), ERR_OK, "held: drop two");
@@ -587,7 +617,7 @@ static void
 test_queue(struct conf *c)
 {
 	struct spool_entry *v = NULL;
-	struct spool_state st = {3, 1234567890};
+	struct spool_state st = { 3, 1234567890 };
 	struct timespec ts[2];
 	char id1[SPOOL_ID_SIZE], id2[SPOOL_ID_SIZE], path[512], *r;
 	struct spool_msg *m = NULL;
@@ -596,9 +626,11 @@ test_queue(struct conf *c)
 	int i1 = -1, i2 = -1;
 
 	T_EQ_INT(spool_submit(c, "a@example.com", "first", "1", id1,
-	    sizeof(id1)), ERR_OK, "queue: first");
+		     sizeof(id1)),
+	    ERR_OK, "queue: first");
 	T_EQ_INT(spool_submit(c, "b@example.com", "second", "2", id2,
-	    sizeof(id2)), ERR_OK, "queue: second");
+		     sizeof(id2)),
+	    ERR_OK, "queue: second");
 	/* Make the first clearly older. */
 	snprintf(path, sizeof(path), "%s/new/%s", spool, id1);
 	ts[0].tv_sec = ts[1].tv_sec = time(NULL) - 1000;
@@ -626,7 +658,8 @@ test_queue(struct conf *c)
 	}
 	spool_msg_free(m);
 	T_EQ_INT(spool_load(spool, "0123456789abcdef0123456789abcdef", &m,
-	    &why), ERR_NOT_FOUND, "load: gone");
+		     &why),
+	    ERR_NOT_FOUND, "load: gone");
 	T_EQ_INT(spool_load(spool, "../../etc/passwd", &m, &why),
 	    ERR_INVALID_FIELD, "load: not an id");
 
@@ -645,14 +678,15 @@ test_queue(struct conf *c)
 	T_OK(st.attempts == 0, "state: damaged starts over");
 	T_EQ_INT(count("tmp"), 0, "state: tmp/ empty");
 
-	T_EQ_INT(spool_fail(spool, id1, 3, "550 5.1.1 no such\r\nuser"),
-	    ERR_OK, "fail: ok");
+	T_EQ_INT(spool_fail(spool, id1, 3, "550 5.1.1 no such\r\nuser"), ERR_OK,
+	    "fail: ok");
 	snprintf(path, sizeof(path), "%s/failed/%s", spool, id1);
 	T_OK(access(path, F_OK) == 0, "fail: message in failed/");
 	snprintf(path, sizeof(path), "%s/failed/%s.reason", spool, id1);
 	r = slurp(path, NULL);
-	T_OK(r != NULL && strstr(r, "reason: 550 5.1.1 no such??user\n") !=
-	    NULL && strstr(r, "attempts: 3\n") != NULL,
+	T_OK(r != NULL &&
+		strstr(r, "reason: 550 5.1.1 no such??user\n") != NULL &&
+		strstr(r, "attempts: 3\n") != NULL,
 	    "fail: reason file, one line");
 	free(r);
 	snprintf(path, sizeof(path), "%s/new/%s", spool, id1);
@@ -691,6 +725,7 @@ test_queue(struct conf *c)
 static void
 test_smtp_reply(void)
 {
+	/* clang-format off */
 	static const struct {
 		const char *in;
 		int rc, code;
@@ -715,6 +750,7 @@ test_smtp_reply(void)
 		{"x", -1, 0, 0},
 		{"250-a\r\n25x", -1, 0, 0},
 	};
+	/* clang-format on */
 	char name[96], *big;
 	size_t i, used;
 	int code, rc;

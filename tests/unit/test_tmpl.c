@@ -13,7 +13,7 @@
 #include "t.h"
 #include "tmpl.h"
 
-static char root[256];   /* the temporary directory */
+static char root[256]; /* the temporary directory */
 
 static void
 spit(const char *path, const char *text)
@@ -29,18 +29,19 @@ spit(const char *path, const char *text)
 static void
 test_render(void)
 {
-	const char *const vars[] = {"name", "Zoë", "org", "Acme", "empty", "",
-	    NULL};
-	const char *const inv[] = {"organization", "Acme", "inviter", "Bob",
-	    "role", "admin", "link", "https://x.test/register?code=abc",
-	    "code", "abc", "expires", "2030-01-01 00:00 UTC", NULL};
-	const char *const rst[] = {"username", "zoe", "link",
-	    "https://x.test/reset?token=abc", "token", "abc", "expires",
-	    "2030-01-01 00:00 UTC", NULL};
+	const char *const vars[] = { "name", "Zoë", "org", "Acme", "empty", "",
+		NULL };
+	const char *const inv[] = { "organization", "Acme", "inviter", "Bob",
+		"role", "admin", "link", "https://x.test/register?code=abc",
+		"code", "abc", "expires", "2030-01-01 00:00 UTC", NULL };
+	const char *const rst[] = { "username", "zoe", "link",
+		"https://x.test/reset?token=abc", "token", "abc", "expires",
+		"2030-01-01 00:00 UTC", NULL };
 	char path[512], *out = NULL;
 
 	snprintf(path, sizeof(path), "%s/t.txt", root);
-	spit(path, "Subject: Hi {{name}}\n\nWelcome to {{ org }}, {{name}}."
+	spit(path,
+	    "Subject: Hi {{name}}\n\nWelcome to {{ org }}, {{name}}."
 	    "{{empty}}\n");
 	T_EQ_INT(tmpl_render(path, vars, &out), ERR_OK, "render: ok");
 	T_EQ_STR(out, "Subject: Hi Zoë\n\nWelcome to Acme, Zoë.\n",
@@ -70,15 +71,16 @@ test_render(void)
 	/* The stock templates know the documented placeholders. */
 	T_EQ_INT(tmpl_render("conf/mail/invite.txt", inv, &out), ERR_OK,
 	    "render: conf/mail/invite.txt");
-	T_OK(out != NULL && strstr(out, "Acme") != NULL && strstr(out,
-	    "https://x.test/register?code=abc") != NULL,
+	T_OK(out != NULL && strstr(out, "Acme") != NULL &&
+		strstr(out, "https://x.test/register?code=abc") != NULL,
 	    "render: invite has the organization and the link");
 	free(out);
 	out = NULL;
 	T_EQ_INT(tmpl_render("conf/mail/reset.txt", rst, &out), ERR_OK,
 	    "render: conf/mail/reset.txt");
-	T_OK(out != NULL && strstr(out, "https://x.test/reset?token=abc") !=
-	    NULL, "render: reset has the link");
+	T_OK(out != NULL &&
+		strstr(out, "https://x.test/reset?token=abc") != NULL,
+	    "render: reset has the link");
 	free(out);
 
 	unlink(path);

@@ -40,10 +40,12 @@ test_refresh(void)
 {
 	char a[TOK_STR_SIZE], b[TOK_STR_SIZE], bad[TOK_STR_SIZE];
 	unsigned char raw[64];
+	/* clang-format off */
 	static const unsigned char head[12] = {
 		0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08,
 		0x80, 0x00, 0x00, 0x09,
 	};
+	/* clang-format on */
 	static const struct {
 		unsigned char sid0, sid7, gen3;
 		const char *what;
@@ -57,7 +59,8 @@ test_refresh(void)
 	size_t k;
 
 	T_EQ_INT(tok_refresh_new(0x0102030405060708LL, 0x80000009u, a,
-	    sizeof(a)), 0, "tok_refresh_new");
+		     sizeof(a)),
+	    0, "tok_refresh_new");
 	T_EQ_INT(strlen(a), TOK_REFRESH_LEN, "a refresh token's length");
 	T_EQ_INT(strspn(a, URL_ALPHABET), TOK_REFRESH_LEN,
 	    "refresh token is base64url");
@@ -69,7 +72,8 @@ test_refresh(void)
 	T_OK(sid == 0x0102030405060708LL && gen == 0x80000009u,
 	    "parse gives back the session id and generation");
 	T_EQ_INT(tok_refresh_new(0x0102030405060708LL, 0x80000009u, b,
-	    sizeof(b)), 0, "the same row's token again");
+		     sizeof(b)),
+	    0, "the same row's token again");
 	T_OK(strcmp(a, b) != 0, "its random part differs");
 
 	T_EQ_INT(tok_refresh_new(0, 1, b, sizeof(b)), -1, "session 0 refused");
@@ -90,7 +94,7 @@ test_refresh(void)
 	T_EQ_INT(tok_refresh_parse(bad, strlen(bad), &sid, &gen), -1,
 	    "a character outside base64url refused");
 	memcpy(bad, a, sizeof(bad));
-	bad[TOK_REFRESH_LEN - 1] = 'B';  /* 59 x 6 bits leave 2 zero bits */
+	bad[TOK_REFRESH_LEN - 1] = 'B'; /* 59 x 6 bits leave 2 zero bits */
 	T_EQ_INT(tok_refresh_parse(bad, strlen(bad), &sid, &gen), -1,
 	    "non-zero trailing bits refused");
 	/* Rows no token may name: bytes 0 and 7 of the session id, 11 of
@@ -100,7 +104,8 @@ test_refresh(void)
 		raw[0] = rows[k].sid0;
 		raw[7] = rows[k].sid7;
 		raw[11] = rows[k].gen3;
-		T_OK(b64url_encode(raw, 44, bad, sizeof(bad)) == TOK_REFRESH_LEN,
+		T_OK(b64url_encode(raw, 44, bad, sizeof(bad)) ==
+			TOK_REFRESH_LEN,
 		    rows[k].what);
 		T_EQ_INT(tok_refresh_parse(bad, strlen(bad), &sid, &gen), -1,
 		    rows[k].what);
@@ -163,7 +168,8 @@ static void
 test_refresh_next(void)
 {
 	static const unsigned char key[32] = "kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk";
-	static const unsigned char other[32] = "jkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk";
+	static const unsigned char other[32] =
+	    "jkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk";
 	/* (session 1, generation 1), 32 zero bytes. */
 	static const char parent[] =
 	    "AAAAAAAAAAEAAAABAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
@@ -177,26 +183,30 @@ test_refresh_next(void)
 	size_t n = strlen(parent);
 
 	T_EQ_INT(tok_refresh_next(key, sizeof(key), parent, n, 1, 2, a,
-	    sizeof(a)), 0, "tok_refresh_next");
+		     sizeof(a)),
+	    0, "tok_refresh_next");
 	T_EQ_STR(a, want, "the successor is the HMAC of label and parent");
 	T_EQ_INT(tok_refresh_parse(a, strlen(a), &sid, &gen), 0,
 	    "a successor is a refresh token");
 	T_OK(sid == 1 && gen == 2, "it names the row asked for");
 	T_EQ_INT(tok_refresh_next(key, sizeof(key), parent, n, 1, 2, b,
-	    sizeof(b)), 0, "the successor again");
+		     sizeof(b)),
+	    0, "the successor again");
 	T_EQ_STR(b, a, "the same parent and key give the same successor");
 	T_EQ_INT(tok_refresh_next(other, sizeof(other), parent, n, 1, 2, b,
-	    sizeof(b)), 0, "under another key");
+		     sizeof(b)),
+	    0, "under another key");
 	T_OK(strcmp(a, b) != 0, "another key gives another successor");
 	memcpy(p2, parent, sizeof(parent));
 	p2[20] = 'B';
-	T_EQ_INT(tok_refresh_next(key, sizeof(key), p2, n, 1, 2, b,
-	    sizeof(b)), 0, "of another parent");
+	T_EQ_INT(tok_refresh_next(key, sizeof(key), p2, n, 1, 2, b, sizeof(b)),
+	    0, "of another parent");
 	T_OK(strcmp(a, b) != 0, "another parent gives another successor");
 	T_EQ_INT(tok_refresh_next(NULL, 0, parent, n, 1, 2, b, sizeof(b)), -1,
 	    "no key refused");
-	T_EQ_INT(tok_refresh_next(key, sizeof(key), parent, TOK_STR_SIZE, 1,
-	    2, b, sizeof(b)), -1, "a parent too long refused");
+	T_EQ_INT(tok_refresh_next(key, sizeof(key), parent, TOK_STR_SIZE, 1, 2,
+		     b, sizeof(b)),
+	    -1, "a parent too long refused");
 }
 
 /* A session's CSRF value: HMAC-SHA256 of label and sid, 128 bits. */
@@ -204,7 +214,8 @@ static void
 test_session_csrf(void)
 {
 	static const unsigned char key[32] = "kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk";
-	static const unsigned char other[32] = "jkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk";
+	static const unsigned char other[32] =
+	    "jkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk";
 	char a[TOK_STR_SIZE], b[TOK_STR_SIZE];
 
 	/* Python: HMAC(key, b"latch session csrf v1\0" + sid as 8 bytes
@@ -222,8 +233,8 @@ test_session_csrf(void)
 	    "no key refused");
 	T_EQ_INT(tok_session_csrf(key, sizeof(key), 0, b, sizeof(b)), -1,
 	    "session 0 refused");
-	T_EQ_INT(tok_session_csrf(key, sizeof(key), 1, b, TOK_STR_SIZE - 1),
-	    -1, "a short buffer refused");
+	T_EQ_INT(tok_session_csrf(key, sizeof(key), 1, b, TOK_STR_SIZE - 1), -1,
+	    "a short buffer refused");
 }
 
 static void
@@ -243,18 +254,22 @@ static void
 test_hash(void)
 {
 	/* FIPS 180-2 examples. */
+	/* clang-format off */
 	static const unsigned char abc[TOK_HASH_LEN] = {
 		0xba, 0x78, 0x16, 0xbf, 0x8f, 0x01, 0xcf, 0xea,
 		0x41, 0x41, 0x40, 0xde, 0x5d, 0xae, 0x22, 0x23,
 		0xb0, 0x03, 0x61, 0xa3, 0x96, 0x17, 0x7a, 0x9c,
 		0xb4, 0x10, 0xff, 0x61, 0xf2, 0x00, 0x15, 0xad,
 	};
+	/* clang-format on */
+	/* clang-format off */
 	static const unsigned char empty[TOK_HASH_LEN] = {
 		0xe3, 0xb0, 0xc4, 0x42, 0x98, 0xfc, 0x1c, 0x14,
 		0x9a, 0xfb, 0xf4, 0xc8, 0x99, 0x6f, 0xb9, 0x24,
 		0x27, 0xae, 0x41, 0xe4, 0x64, 0x9b, 0x93, 0x4c,
 		0xa4, 0x95, 0x99, 0x1b, 0x78, 0x52, 0xb8, 0x55,
 	};
+	/* clang-format on */
 	unsigned char h[TOK_HASH_LEN], h2[TOK_HASH_LEN];
 
 	T_EQ_INT(tok_hash("abc", 3, h), 0, "tok_hash abc");

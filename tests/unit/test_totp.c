@@ -16,8 +16,8 @@ static void
 test_hotp(void)
 {
 	/* RFC 4226, appendix D. */
-	static const uint32_t want[] = { 755224, 287082, 359152, 969429,
-	    338314, 254676, 287922, 162583, 399871, 520489 };
+	static const uint32_t want[] = { 755224, 287082, 359152, 969429, 338314,
+		254676, 287922, 162583, 399871, 520489 };
 	char name[64];
 	uint32_t c;
 	unsigned i;
@@ -25,7 +25,8 @@ test_hotp(void)
 	for (i = 0; i < 10; i++) {
 		snprintf(name, sizeof(name), "RFC 4226 HOTP count %u", i);
 		T_OK(totp_hotp(rfc_key, RFC_KEYLEN, i, 6, &c) == 0 &&
-		    c == want[i], name);
+			c == want[i],
+		    name);
 	}
 	T_EQ_INT(totp_hotp(rfc_key, RFC_KEYLEN, 0, 5, &c), -1,
 	    "5 digits refused");
@@ -35,10 +36,16 @@ static void
 test_totp_vectors(void)
 {
 	/* RFC 6238, appendix B, SHA-1: 8-digit codes at these times. */
-	static const struct { int64_t t; uint32_t code; } v[] = {
-		{ 59, 94287082 }, { 1111111109, 7081804 },
-		{ 1111111111, 14050471 }, { 1234567890, 89005924 },
-		{ 2000000000, 69279037 }, { 20000000000LL, 65353130 },
+	static const struct {
+		int64_t t;
+		uint32_t code;
+	} v[] = {
+		{ 59, 94287082 },
+		{ 1111111109, 7081804 },
+		{ 1111111111, 14050471 },
+		{ 1234567890, 89005924 },
+		{ 2000000000, 69279037 },
+		{ 20000000000LL, 65353130 },
 	};
 	char name[64];
 	uint32_t c;
@@ -47,9 +54,10 @@ test_totp_vectors(void)
 	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
 		snprintf(name, sizeof(name), "RFC 6238 T=%lld",
 		    (long long)v[i].t);
-		T_OK(totp_hotp(rfc_key, RFC_KEYLEN,
-		    (uint64_t)totp_step(v[i].t), 8, &c) == 0 &&
-		    c == v[i].code, name);
+		T_OK(totp_hotp(rfc_key, RFC_KEYLEN, (uint64_t)totp_step(v[i].t),
+			 8, &c) == 0 &&
+			c == v[i].code,
+		    name);
 	}
 }
 
@@ -105,15 +113,21 @@ test_b32(void)
 
 	/* RFC 4648, section 10. */
 	T_OK(totp_b32_encode((const unsigned char *)"foobar", 6, s,
-	    sizeof(s)) == 0 && strcmp(s, "MZXW6YTBOI") == 0, "foobar");
+		 sizeof(s)) == 0 &&
+		strcmp(s, "MZXW6YTBOI") == 0,
+	    "foobar");
 	T_OK(totp_b32_encode((const unsigned char *)"f", 1, s, sizeof(s)) ==
-	    0 && strcmp(s, "MY") == 0, "f");
-	T_EQ_INT(totp_b32_encode((const unsigned char *)"foobar", 6, s, 10),
-	    -1, "no room for the NUL refused");
+		    0 &&
+		strcmp(s, "MY") == 0,
+	    "f");
+	T_EQ_INT(totp_b32_encode((const unsigned char *)"foobar", 6, s, 10), -1,
+	    "no room for the NUL refused");
 	T_OK(totp_b32_decode("mzxw6ytboi", out, sizeof(out), &n) == 0 &&
-	    n == 6 && memcmp(out, "foobar", 6) == 0, "decode lower case");
+		n == 6 && memcmp(out, "foobar", 6) == 0,
+	    "decode lower case");
 	T_OK(totp_b32_decode("MZXW 6YTB OI", out, sizeof(out), &n) == 0 &&
-	    n == 6, "decode with spaces");
+		n == 6,
+	    "decode with spaces");
 	T_EQ_INT(totp_b32_decode("MZ1W", out, sizeof(out), &n), -1,
 	    "a 1 refused");
 	T_EQ_INT(totp_b32_decode("MZ", out, sizeof(out), &n), -1,
@@ -128,10 +142,13 @@ test_uri(void)
 	char u[512];
 
 	T_OK(totp_uri("Acme & Co", "ann@example.com", "JBSWY3DPEHPK3PXP", u,
-	    sizeof(u)) == 0, "uri made");
-	T_EQ_STR(u, "otpauth://totp/Acme%20%26%20Co:ann%40example.com"
+		 sizeof(u)) == 0,
+	    "uri made");
+	T_EQ_STR(u,
+	    "otpauth://totp/Acme%20%26%20Co:ann%40example.com"
 	    "?secret=JBSWY3DPEHPK3PXP&issuer=Acme%20%26%20Co"
-	    "&algorithm=SHA1&digits=6&period=30", "uri escaped");
+	    "&algorithm=SHA1&digits=6&period=30",
+	    "uri escaped");
 	T_EQ_INT(totp_uri("latch", "ann", "JBSWY3DPEHPK3PXP", u, 40), -1,
 	    "too small refused");
 	T_EQ_STR(u, "", "nothing left behind");
@@ -152,15 +169,16 @@ test_recovery(void)
 	T_OK(totp_recovery_norm(a, n) == 0 && strlen(n) == 10,
 	    "a new code normalises");
 	T_OK(totp_recovery_norm("AB0DE-FGH1K", n) == 0 &&
-	    totp_recovery_norm("abode fghlk", m) == 0 && strcmp(n, m) == 0,
+		totp_recovery_norm("abode fghlk", m) == 0 && strcmp(n, m) == 0,
 	    "case, spaces, o and l as typed");
 	T_EQ_INT(totp_recovery_norm("abcde-fghjku", n), -1, "u refused");
 	T_EQ_INT(totp_recovery_norm("abcde-fghj", n), -1, "short refused");
 	T_EQ_INT(totp_recovery_norm("abcde-fghjkk", n), -1, "long refused");
 	(void)totp_recovery_norm("abcde-fghjk", n);
 	T_OK(totp_recovery_hash(key, sizeof(key), 7, n, h1) == 0 &&
-	    totp_recovery_hash(key, sizeof(key), 8, n, h2) == 0 &&
-	    memcmp(h1, h2, sizeof(h1)) != 0, "hash bound to the user");
+		totp_recovery_hash(key, sizeof(key), 8, n, h2) == 0 &&
+		memcmp(h1, h2, sizeof(h1)) != 0,
+	    "hash bound to the user");
 }
 
 static void
@@ -172,20 +190,25 @@ test_seal(void)
 
 	memset(pt, 0x5a, sizeof(pt));
 	T_OK(totp_key_derive("a key of at least thirty-two bytes!!", 36, &k) ==
-	    0 && totp_key_derive("another key of thirty-two bytes!!!", 34,
-	    &k2) == 0, "keys derived");
+		    0 &&
+		totp_key_derive("another key of thirty-two bytes!!!", 34,
+		    &k2) == 0,
+	    "keys derived");
 	n = totp_seal(&k, 42, pt, sizeof(pt), sealed, sizeof(sealed));
 	T_EQ_INT(n, (int)sizeof(sealed), "sealed length");
 	T_OK(memmem(sealed, sizeof(sealed), pt, 8) == NULL,
 	    "no plaintext in the sealed value");
 	T_OK(totp_sealed_by(&k, sealed, sizeof(sealed)) &&
-	    !totp_sealed_by(&k2, sealed, sizeof(sealed)), "key id");
+		!totp_sealed_by(&k2, sealed, sizeof(sealed)),
+	    "key id");
 	T_OK(totp_open(&k, 42, sealed, sizeof(sealed), back, sizeof(back)) ==
-	    (int)sizeof(pt) && memcmp(back, pt, sizeof(pt)) == 0, "opens");
+		    (int)sizeof(pt) &&
+		memcmp(back, pt, sizeof(pt)) == 0,
+	    "opens");
 	T_EQ_INT(totp_open(&k, 43, sealed, sizeof(sealed), back, sizeof(back)),
 	    -1, "another user's refused");
-	T_EQ_INT(totp_open(&k2, 42, sealed, sizeof(sealed), back,
-	    sizeof(back)), -1, "another key refused");
+	T_EQ_INT(totp_open(&k2, 42, sealed, sizeof(sealed), back, sizeof(back)),
+	    -1, "another key refused");
 	sealed[30] ^= 1;
 	T_EQ_INT(totp_open(&k, 42, sealed, sizeof(sealed), back, sizeof(back)),
 	    -1, "tampered refused");

@@ -24,13 +24,12 @@ rep(char *buf, size_t sz, const char *u, size_t n)
 /* "what: value" as a check name, with bytes outside printable ASCII
  * written as \xNN. */
 static const char *
-tname(char *buf, size_t sz, const char *what, const char *s, size_t n,
-    int want)
+tname(char *buf, size_t sz, const char *what, const char *s, size_t n, int want)
 {
 	size_t off, i;
 
-	off = (size_t)snprintf(buf, sz, "%s %s: \"", what, want ? "accepts" :
-	    "refuses");
+	off = (size_t)snprintf(buf, sz, "%s %s: \"", what,
+	    want ? "accepts" : "refuses");
 	for (i = 0; i < n && i < 40 && off + 6 < sz; i++) {
 		unsigned char c = (unsigned char)s[i];
 
@@ -49,11 +48,14 @@ struct mem {
 	size_t n;
 	int want;
 };
+/* clang-format off */
 #define M(lit, want) {lit, sizeof(lit) - 1, want}
+/* clang-format on */
 
 static void
 test_utf8(void)
 {
+	/* clang-format off */
 	static const struct mem cases[] = {
 		M("", 1),
 		M("hello", 1),
@@ -98,13 +100,14 @@ test_utf8(void)
 		M("\xfe", 0),
 		M("\xff", 0),
 	};
+	/* clang-format on */
 	char n[160];
 	size_t i;
 
 	for (i = 0; i < N(cases); i++)
 		T_EQ_INT(valid_utf8(cases[i].s, cases[i].n), cases[i].want,
 		    tname(n, sizeof(n), "utf8", cases[i].s, cases[i].n,
-		    cases[i].want));
+			cases[i].want));
 	/* n bounds the check: a truncated tail within n is refused, bytes
 	 * past n are not looked at. */
 	T_EQ_INT(valid_utf8("\xe2\x82\xac", 2), 0, "utf8 refuses cut at n");
@@ -113,8 +116,9 @@ test_utf8(void)
 	T_EQ_INT(valid_utf8_len(""), 0, "utf8_len empty");
 	T_EQ_INT(valid_utf8_len("abc"), 3, "utf8_len ascii");
 	T_EQ_INT(valid_utf8_len("caf\xc3\xa9"), 4, "utf8_len 2-byte");
-	T_EQ_INT(valid_utf8_len("\xe2\x82\xac\xf0\x9f\x98\x80" "x"), 3,
-	    "utf8_len 3- and 4-byte");
+	T_EQ_INT(valid_utf8_len("\xe2\x82\xac\xf0\x9f\x98\x80"
+				"x"),
+	    3, "utf8_len 3- and 4-byte");
 }
 
 struct str {
@@ -132,12 +136,13 @@ run(const char *what, int (*fn)(const char *), const struct str *cases,
 	for (i = 0; i < n; i++)
 		T_EQ_INT(fn(cases[i].s), cases[i].want,
 		    tname(name, sizeof(name), what, cases[i].s,
-		    strlen(cases[i].s), cases[i].want));
+			strlen(cases[i].s), cases[i].want));
 }
 
 static void
 test_username(void)
 {
+	/* clang-format off */
 	static const struct str cases[] = {
 		{"bob", 1}, {"Alice_01", 1}, {"a.b-c_d", 1}, {"...", 1},
 		{"0123456789", 1}, {"ab", 0}, {"", 0}, {"a b c", 0},
@@ -145,6 +150,7 @@ test_username(void)
 		{"tab\tx", 0}, {"new\nline", 0}, {"slash/x", 0},
 		{"semi;colon", 0}, {"plus+", 0},
 	};
+	/* clang-format on */
 	char buf[128];
 
 	run("username", valid_username, cases, N(cases));
@@ -158,6 +164,7 @@ test_username(void)
 static void
 test_email(void)
 {
+	/* clang-format off */
 	static const struct str cases[] = {
 		{"a@b", 1},
 		{"user@example.com", 1},
@@ -203,6 +210,7 @@ test_email(void)
 		{"user@exam/ple.com", 0},
 		{"user@ex\xff" "ample.com", 0},
 	};
+	/* clang-format on */
 	char buf[600], local[80], domain[300];
 
 	run("email", valid_email, cases, N(cases));
@@ -249,6 +257,7 @@ test_email_norm(void)
 static void
 test_names(void)
 {
+	/* clang-format off */
 	static const struct str names[] = {
 		{"", 1}, {"Ada Lovelace", 1}, {"Jos\xc3\xa9 Garc\xc3\xad" "a", 1},
 		{"\xe5\xb1\xb1\xe7\x94\xb0", 1}, {"O'Brien-Smith, Jr.", 1},
@@ -258,6 +267,8 @@ test_names(void)
 		{"c1\xc2\x9f", 0}, {"bad\xff", 0}, {"sur\xed\xa0\x80", 0},
 		{"over\xc0\xaf", 0},
 	};
+	/* clang-format on */
+	/* clang-format off */
 	static const struct str orgs[] = {
 		{"Acme", 1}, {"Acme Corp.", 1}, {"  Acme  ", 1},
 		{"\xc3\x89" "cole", 1}, {"A", 1}, {"", 0}, {" ", 0},
@@ -265,12 +276,15 @@ test_names(void)
 		{"\xe2\x80\x8b", 0}, {"Acme\n", 0}, {"Acme\tCorp", 0},
 		{"\x01", 0}, {"x\xe2\x82", 0},
 	};
+	/* clang-format on */
+	/* clang-format off */
 	static const struct str descs[] = {
 		{"", 1}, {"Line one\nLine two", 1}, {"col1\tcol2", 1},
 		{"Caf\xc3\xa9 \xe2\x82\xac", 1}, {"cr\r\n", 0},
 		{"bell\x07", 0}, {"del\x7f", 0}, {"c1\xc2\x80", 0},
 		{"bad\xc3", 0},
 	};
+	/* clang-format on */
 	char buf[8192];
 
 	run("name", valid_name, names, N(names));
@@ -280,8 +294,8 @@ test_names(void)
 	    "name refuses 129");
 	T_EQ_INT(valid_name(rep(buf, sizeof(buf), "\xe2\x82\xac", 128)), 1,
 	    "name accepts 128 code points (384 bytes)");
-	T_EQ_INT(valid_name(rep(buf, sizeof(buf), "\xf0\x9f\x98\x80", 129)),
-	    0, "name refuses 129 code points");
+	T_EQ_INT(valid_name(rep(buf, sizeof(buf), "\xf0\x9f\x98\x80", 129)), 0,
+	    "name refuses 129 code points");
 	T_EQ_INT(valid_name(NULL), 0, "name refuses NULL");
 
 	run("org_name", valid_org_name, orgs, N(orgs));
@@ -296,8 +310,8 @@ test_names(void)
 	    "description accepts 1024");
 	T_EQ_INT(valid_description(rep(buf, sizeof(buf), "d", 1025)), 0,
 	    "description refuses 1025");
-	T_EQ_INT(valid_description(rep(buf, sizeof(buf), "\xe6\x97\xa5",
-	    1024)), 1, "description accepts 1024 code points");
+	T_EQ_INT(valid_description(rep(buf, sizeof(buf), "\xe6\x97\xa5", 1024)),
+	    1, "description accepts 1024 code points");
 	T_EQ_INT(valid_description(NULL), 0, "description refuses NULL");
 }
 
@@ -319,10 +333,12 @@ test_password(void)
 	    "password 256");
 	T_EQ_INT(valid_password(rep(buf, sizeof(buf), "p", 257), 8), 0,
 	    "password 257");
-	T_EQ_INT(valid_password(rep(buf, sizeof(buf), "\xf0\x9f\x94\x91",
-	    256), 8), 1, "password 256 code points (1024 bytes)");
-	T_EQ_INT(valid_password(rep(buf, sizeof(buf), "\xf0\x9f\x94\x91",
-	    257), 8), 0, "password 257 code points");
+	T_EQ_INT(valid_password(rep(buf, sizeof(buf), "\xf0\x9f\x94\x91", 256),
+		     8),
+	    1, "password 256 code points (1024 bytes)");
+	T_EQ_INT(valid_password(rep(buf, sizeof(buf), "\xf0\x9f\x94\x91", 257),
+		     8),
+	    0, "password 257 code points");
 	T_EQ_INT(valid_password(rep(buf, sizeof(buf), "p", 20), 21), 0,
 	    "password under a higher min");
 	T_EQ_INT(valid_password("pass\xffword", 4), 0, "password bad utf-8");
@@ -333,21 +349,34 @@ test_password(void)
 static void
 test_time(void)
 {
-	static const struct { const char *s; long long t; } good[] = {
+	static const struct {
+		const char *s;
+		long long t;
+	} good[] = {
 		{ "1970-01-01T00:00:00Z", 0 },
 		{ "2027-01-31T23:59:59Z", 1801439999 },
 		{ "2028-02-29T12:00:00Z", 1835438400 },
 		{ "9999-12-31T23:59:59Z", 253402300799LL },
 	};
 	static const char *const bad[] = {
-		"", "2027-01-31", "2027-01-31T23:59:59", "2027-01-31 23:59:59Z",
-		"2027-01-31T23:59:59+00:00", "2027-01-31T23:59:59.5Z",
-		"2027-01-31t23:59:59z", "2027-02-30T00:00:00Z",
-		"2027-02-29T00:00:00Z", "2027-13-01T00:00:00Z",
-		"2027-00-01T00:00:00Z", "2027-01-00T00:00:00Z",
-		"2027-01-01T24:00:00Z", "2027-01-01T00:60:00Z",
-		"2027-01-01T00:00:60Z", "1969-12-31T23:59:59Z",
-		"+027-01-01T00:00:00Z", "2027-1-01T00:00:00Z ",
+		"",
+		"2027-01-31",
+		"2027-01-31T23:59:59",
+		"2027-01-31 23:59:59Z",
+		"2027-01-31T23:59:59+00:00",
+		"2027-01-31T23:59:59.5Z",
+		"2027-01-31t23:59:59z",
+		"2027-02-30T00:00:00Z",
+		"2027-02-29T00:00:00Z",
+		"2027-13-01T00:00:00Z",
+		"2027-00-01T00:00:00Z",
+		"2027-01-00T00:00:00Z",
+		"2027-01-01T24:00:00Z",
+		"2027-01-01T00:60:00Z",
+		"2027-01-01T00:00:60Z",
+		"1969-12-31T23:59:59Z",
+		"+027-01-01T00:00:00Z",
+		"2027-1-01T00:00:00Z ",
 		"２027-01-01T00:00:00Z",
 	};
 	int64_t t;
