@@ -1018,6 +1018,9 @@ db_fetch(struct db *db, enum stmt s, struct db_rows **out, int *lost)
 	return DB_OK;
 fail:
 	e = mysql_stmt_errno(st);
+	/* A deadlock or a certification conflict can surface while the
+	 * rows are read, not only when the statement runs. */
+	db->conflict = db_conflict(e);
 	mysql_stmt_free_result(st);
 	db_rows_free(r);
 	if (db_lost(e)) {
